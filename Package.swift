@@ -1,0 +1,67 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Module graph (arrows = imports):
+//   LFMCore ← CLFMKernels/LFMKernels ← LFMModels ← lfm
+//   LFMCore ← LFMFormats ← LFMModels
+//   LFMTokenizer, LFMChat (stand-alone, Foundation only) ← lfm
+// ISA-specific inner loops live in the C target CLFMKernels with per-function
+// `target` attributes and are chosen at run time; nothing is built with -march=native.
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v5),
+]
+
+let package = Package(
+    name: "swift-lfm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "LFMCore", targets: ["LFMCore"]),
+        .library(name: "LFMKernels", targets: ["LFMKernels"]),
+        .library(name: "LFMFormats", targets: ["LFMFormats"]),
+        .library(name: "LFMModels", targets: ["LFMModels"]),
+        .library(name: "LFMTokenizer", targets: ["LFMTokenizer"]),
+        .library(name: "LFMChat", targets: ["LFMChat"]),
+        .executable(name: "lfm", targets: ["lfm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LFMCore", swiftSettings: swiftSettings),
+        .target(name: "CLFMKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "LFMKernels", dependencies: ["LFMCore", "CLFMKernels"], swiftSettings: swiftSettings),
+        .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
+        .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
+        .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
+        .target(name: "LFMChat", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lfm",
+            dependencies: [
+                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "LFMFormatsTests", dependencies: ["LFMFormats", "LFMCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LFMModelsTests",
+            dependencies: ["LFMModels", "LFMFormats", "LFMKernels", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LFMTokenizerTests",
+            dependencies: ["LFMTokenizer"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LFMChatTests",
+            dependencies: ["LFMChat"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

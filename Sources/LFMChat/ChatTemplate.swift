@@ -1,0 +1,1 @@
+// Jinja chat templates. See issue 3.

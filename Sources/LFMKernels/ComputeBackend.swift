@@ -1,0 +1,60 @@
+/// The coarse operations the LFM2 forward pass is written in.
+///
+/// Every operation works on whole rows of `Float` activations laid out row-major (one row per
+/// token) with an explicit row stride, so the model can point at slices of its scratch buffers.
+/// `ReferenceBackend` implements each with plain scalar loops and is the oracle the optimized
+/// `CPUBackend` is tested against.
+public protocol ComputeBackend: AnyObject, Sendable {
+    /// `y[i, n] = Σ_k x[i, k] · w[n, k]` for `i < m`, `n < w.rows`, `k < w.cols`.
+    /// - Parameters:
+    ///   - x: `m` rows of `w.cols` values, `xStride` floats apart.
+    ///   - y: `m` rows of `w.rows` values, `yStride` floats apart (overwritten).
+    func matmul(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                y: UnsafeMutablePointer<Float>, yStride: Int)
+
+    /// RMSNorm of `rows` rows of `dim` values: `out = weight ⊙ x / sqrt(mean(x²) + eps)`.
+    /// `out` may equal `x`.
+    func rmsNorm(x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>, dim: Int, rows: Int,
+                 eps: Float, out: UnsafeMutablePointer<Float>, outStride: Int)
+
+    /// NeoX-style (half-split) rotary embedding applied in place to `heads` heads of `headDim`
+    /// values in each of `rows` rows; row `i` is at absolute position `startPosition + i`.
+    /// `inverseFrequencies` has `headDim / 2` entries (`theta^(-2j/headDim)`).
+    func ropeNeox(x: UnsafeMutablePointer<Float>, xStride: Int, rows: Int, heads: Int, headDim: Int,
+                  startPosition: Int, inverseFrequencies: UnsafePointer<Float>)
+
+    /// Causal grouped-query attention for `rows` new queries at absolute positions
+    /// `startPosition ..< startPosition + rows`, over cached keys/values for positions
+    /// `0 ..< startPosition + rows` (already written).
+    /// - Parameters:
+    ///   - q: `rows` rows of `heads * headDim`, `qStride` apart.
+    ///   - keys, values: one row of `kvHeads * headDim` per position, `kvStride` apart.
+    ///   - out: `rows` rows of `heads * headDim`, `outStride` apart.
+    ///   - scale: multiplier of the scores (1/sqrt(headDim)).
+    func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
+                   keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                   heads: Int, kvHeads: Int, headDim: Int, scale: Float,
+                   out: UnsafeMutablePointer<Float>, outStride: Int)
+
+    /// Depthwise causal convolution over `[state; x]` with one length-`kernel` filter per channel.
+    ///
+    /// `out[t, c] = Σ_j weight[c, j] · window[t + j, c]` with `window = concat(state, x)` along
+    /// time; afterwards `state` holds the last `kernel - 1` rows of `window`. Used unchanged for
+    /// prefill chunks and single-token decode.
+    /// - Parameters:
+    ///   - x: `rows` rows of `channels`, `xStride` apart.
+    ///   - state: `kernel - 1` rows of `channels` (contiguous), updated in place.
+    ///   - weight: `channels` rows of `kernel` taps (oldest first).
+    func shortConv(x: UnsafePointer<Float>, xStride: Int, rows: Int, channels: Int, kernel: Int,
+                   state: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>,
+                   out: UnsafeMutablePointer<Float>, outStride: Int)
+
+    /// `out[i] = silu(gate[i]) · up[i]` for `count` elements (`silu(g) = g / (1 + e^-g)`).
+    func siluMul(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
+
+    /// `out[i] = a[i] · b[i]` for `count` elements.
+    func mul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
+
+    /// `out[i] = a[i] + b[i]` for `count` elements.
+    func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
+}

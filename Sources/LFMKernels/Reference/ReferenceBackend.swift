@@ -1,0 +1,115 @@
+import Foundation
+
+/// Plain scalar loops, single-threaded, accumulating in `Double` where it matters: the oracle
+/// every optimized kernel is tested against. Obviously correct beats fast here.
+public final class ReferenceBackend: ComputeBackend, @unchecked Sendable {
+    /// Creates the reference backend.
+    public init() {}
+
+    public func matmul(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                       y: UnsafeMutablePointer<Float>, yStride: Int) {
+        for i in 0..<m {
+            for n in 0..<w.rows {
+                var sum = 0.0
+                for k in 0..<w.cols { sum += Double(x[i * xStride + k]) * Double(w.element(n, k)) }
+                y[i * yStride + n] = Float(sum)
+            }
+        }
+    }
+
+    public func rmsNorm(x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>, dim: Int, rows: Int,
+                        eps: Float, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        for r in 0..<rows {
+            var sumSquares = 0.0
+            for i in 0..<dim { let v = Double(x[r * xStride + i]); sumSquares += v * v }
+            let inverse = Float(1.0 / (sumSquares / Double(dim) + Double(eps)).squareRoot())
+            for i in 0..<dim { out[r * outStride + i] = weight[i] * (x[r * xStride + i] * inverse) }
+        }
+    }
+
+    public func ropeNeox(x: UnsafeMutablePointer<Float>, xStride: Int, rows: Int, heads: Int, headDim: Int,
+                         startPosition: Int, inverseFrequencies: UnsafePointer<Float>) {
+        let half = headDim / 2
+        for r in 0..<rows {
+            let position = Float(startPosition + r)
+            for h in 0..<heads {
+                let base = x + r * xStride + h * headDim
+                for j in 0..<half {
+                    let angle = position * inverseFrequencies[j]
+                    let c = cos(angle), s = sin(angle)
+                    let a = base[j], b = base[j + half]
+                    base[j] = a * c - b * s
+                    base[j + half] = b * c + a * s
+                }
+            }
+        }
+    }
+
+    public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
+                          keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                          heads: Int, kvHeads: Int, headDim: Int, scale: Float,
+                          out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let group = heads / kvHeads
+        var scores = [Double](repeating: 0, count: startPosition + rows)
+        for r in 0..<rows {
+            let visible = startPosition + r + 1
+            for h in 0..<heads {
+                let kvHead = h / group
+                let query = q + r * qStride + h * headDim
+                var maximum = -Double.infinity
+                for t in 0..<visible {
+                    let key = keys + t * kvStride + kvHead * headDim
+                    var dot = 0.0
+                    for d in 0..<headDim { dot += Double(query[d]) * Double(key[d]) }
+                    scores[t] = dot * Double(scale)
+                    maximum = max(maximum, scores[t])
+                }
+                var total = 0.0
+                for t in 0..<visible { scores[t] = exp(scores[t] - maximum); total += scores[t] }
+                let output = out + r * outStride + h * headDim
+                for d in 0..<headDim {
+                    var sum = 0.0
+                    for t in 0..<visible { sum += scores[t] * Double(values[t * kvStride + kvHead * headDim + d]) }
+                    output[d] = Float(sum / total)
+                }
+            }
+        }
+    }
+
+    public func shortConv(x: UnsafePointer<Float>, xStride: Int, rows: Int, channels: Int, kernel: Int,
+                          state: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>,
+                          out: UnsafeMutablePointer<Float>, outStride: Int) {
+        let history = kernel - 1
+        // window row τ: τ < history → state row τ, else x row τ − history.
+        func window(_ row: Int, _ c: Int) -> Float {
+            row < history ? state[row * channels + c] : x[(row - history) * xStride + c]
+        }
+        for t in 0..<rows {
+            for c in 0..<channels {
+                var sum = 0.0
+                for j in 0..<kernel { sum += Double(weight[c * kernel + j]) * Double(window(t + j, c)) }
+                out[t * outStride + c] = Float(sum)
+            }
+        }
+        var newState = [Float](repeating: 0, count: history * channels)
+        for r in 0..<history {
+            for c in 0..<channels { newState[r * channels + c] = window(rows + r, c) }
+        }
+        for i in 0..<newState.count { state[i] = newState[i] }
+    }
+
+    public func siluMul(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = Double(gate[i])
+            out[i] = Float(g / (1 + exp(-g)) * Double(up[i]))
+        }
+    }
+
+    public func mul(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = a[i] * b[i] }
+    }
+
+    public func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = a[i] + b[i] }
+    }
+}

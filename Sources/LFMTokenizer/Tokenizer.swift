@@ -1,0 +1,1 @@
+// Byte-level BPE tokenizer (tokenizer.json pipeline). See issue 3.

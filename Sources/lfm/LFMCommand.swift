@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `lfm` command line.
+@main
+struct LFMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lfm",
+        abstract: "Run Liquid Foundation Models (LFM2) on the CPU.",
+        subcommands: []
+    )
+}
