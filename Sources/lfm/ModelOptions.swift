@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import LFMKernels
+import LFMModels
+
+/// Options shared by every command that loads a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model folder (config.json + safetensors).")
+    var model: String
+
+    @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Read weights in place from the memory-mapped files instead of copying them to huge pages.")
+    var mmap = false
+
+    func validate() throws {
+        if let threads, threads < 1 || threads > 256 {
+            throw ValidationError("--threads must be between 1 and 256 (found \(threads))")
+        }
+    }
+
+    /// The model folder as a URL.
+    var modelURL: URL { URL(fileURLWithPath: model) }
+
+    /// Loads the model on the CPU backend.
+    func load() throws -> LFM2Model {
+        try LFM2Model.load(directory: modelURL,
+                           options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
+                                                     backend: makeBackend(threads: threads)))
+    }
+}
+
+/// The backend every command runs on.
+func makeBackend(threads: Int?) -> ComputeBackend {
+    ReferenceBackend()
+}
+
+/// Parses "1,2,3" into token ids.
+func parseIds(_ text: String, option: String) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+    var ids: [Int] = []
+    for part in parts {
+        guard let id = Int(part), id >= 0 else {
+            throw ValidationError("\(option) expects comma-separated non-negative integers; '\(part)' is not one")
+        }
+        ids.append(id)
+    }
+    return ids
+}
+
+/// Writes `text` to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import LFMKernels
+@testable import LFMModels
+
+/// The state machinery: chunking, decode after prefill, snapshots.
+@Suite struct StateTests {
+    let model: LFM2Model
+    let prompt = [1, 5, 9, 33, 2, 17, 40, 41, 3, 60, 7, 12, 19]
+
+    init() throws {
+        let directory = try TinyModelBuilder.make()
+        model = try LFM2Model.load(directory: directory)
+    }
+
+    func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: [1, 3, 7, 13])
+    func chunkedPrefillMatchesOnePass(chunk: Int) throws {
+        var whole = model.makeState()
+        let reference = try model.forward(prompt, state: &whole, logits: .all, chunkSize: prompt.count)
+        var chunked = model.makeState()
+        let logits = try model.forward(prompt, state: &chunked, logits: .all, chunkSize: chunk)
+        #expect(logits.count == reference.count)
+        #expect(maxDifference(logits, reference) <= 1e-5)
+        #expect(chunked.position == prompt.count)
+    }
+
+    @Test func prefillThenDecodeMatchesLongerPrefill() throws {
+        var a = model.makeState()
+        _ = try model.forward(Array(prompt.dropLast()), state: &a)
+        let decoded = try model.forward([prompt.last!], state: &a)
+        var b = model.makeState()
+        let prefilled = try model.forward(prompt, state: &b)
+        #expect(maxDifference(decoded, prefilled) <= 1e-5)
+    }
+
+    func greedy(_ state: inout LFM2State, from logits: [Float], steps: Int) throws -> [Int] {
+        var next = logits.indices.max { logits[$0] < logits[$1] }!
+        var tokens: [Int] = []
+        for _ in 0..<steps {
+            tokens.append(next)
+            let out = try model.forward([next], state: &state)
+            next = out.indices.max { out[$0] < out[$1] }!
+        }
+        return tokens
+    }
+
+    @Test func snapshotRestoreGivesIdenticalTokens() throws {
+        var state = model.makeState()
+        let logits = try model.forward(prompt, state: &state)
+        let snapshot = state
+        let first = try greedy(&state, from: logits, steps: 10)
+        #expect(state.position == prompt.count + 10)
+        state = snapshot
+        #expect(state.position == prompt.count)
+        let second = try greedy(&state, from: logits, steps: 10)
+        #expect(first == second)
+        #expect(snapshot.position == prompt.count)
+    }
+
+    @Test func contextLimitIsEnforced() throws {
+        var state = model.makeState(maxContext: 8)
+        #expect(throws: InferenceError.contextLengthExceeded(requested: 13, limit: 8)) {
+            _ = try model.forward(prompt, state: &state)
+        }
+        #expect(throws: InferenceError.tokenOutOfRange(token: 61, vocabularySize: 61)) {
+            _ = try model.forward([61], state: &state)
+        }
+        #expect(throws: InferenceError.emptyInput) { _ = try model.forward([], state: &state) }
+    }
+}
