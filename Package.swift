@@ -51,6 +51,7 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "lfmTests", dependencies: ["lfm"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMTokenizerTests",
             dependencies: ["LFMTokenizer"],

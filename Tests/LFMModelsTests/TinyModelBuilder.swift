@@ -36,8 +36,8 @@ enum TinyModelBuilder {
 
     /// Creates a folder with `config` and random weights; returns its URL.
     static func make(config: [String: Any] = defaultConfig, dtype: DType = .f32, seed: UInt64 = 1,
-                     mutate: ((inout SafeTensorsWriter, LFM2Configuration) -> Void)? = nil,
-                     skip: Set<String> = []) throws -> URL {
+                     skip: Set<String> = [],
+                     mutate: ((inout SafeTensorsWriter, LFM2Configuration) -> Void)? = nil) throws -> URL {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("lfm-tiny-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// Runs the built `lfm` binary, as users and other tools do.
+enum CLI {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("LFMModelsTests/Fixtures")
+
+    static var binary: URL {
+        // The test runner executable sits next to the products in the build folder.
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 where !FileManager.default.fileExists(atPath: directory.appendingPathComponent("lfm").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("lfm")
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+struct GenerateOutput: Decodable {
+    struct Entry: Decodable { let id: Int; let logprob: Double }
+    let prompt_ids: [Int]
+    let tokens: [Int]
+    let logprobs: [[Entry]]
+}
+
+struct Expected: Decodable {
+    let prompt_ids: [Int]
+    let greedy_tokens: [Int]
+    let decode_logits: [[Double]]
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test(arguments: ["attn-first-f32", "mixed-gqa4-bf16", "sharded-f32"])
+    func greedyGenerateMatchesTransformers(name: String) throws {
+        let folder = CLI.fixtures.appendingPathComponent("lfm2/\(name)")
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+        let ids = expected.prompt_ids.map(String.init).joined(separator: ",")
+        let result = try CLI.run(["generate", "--model", folder.path, "--prompt-ids", ids,
+                                  "--max-tokens", "\(expected.greedy_tokens.count)", "--temperature", "0", "--json", "--ignore-eos"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(result.stdout.utf8))
+        #expect(output.prompt_ids == expected.prompt_ids)
+        #expect(output.tokens == expected.greedy_tokens)
+        #expect(output.logprobs.count == output.tokens.count)
+        for (step, entries) in output.logprobs.enumerated() {
+            #expect(entries.count == 5)
+            #expect(entries.first?.id == output.tokens[step])
+            // The reference distribution's log-softmax at the same ids.
+            let logits = expected.decode_logits[step]
+            let maximum = logits.max()!
+            let logTotal = log(logits.reduce(0) { $0 + exp($1 - maximum) }) + maximum
+            for entry in entries {
+                #expect(abs(entry.logprob - (logits[entry.id] - logTotal)) < 2e-2)
+            }
+            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.logprob >= $1.logprob })
+        }
+    }
+
+    @Test func infoReportsPublishedParameterCounts() throws {
+        for (name, count) in [("lfm2-350m", 354_483_968), ("lfm2-1.2b", 1_170_340_608)] {
+            let result = try CLI.run(["info", "--model", CLI.fixtures.appendingPathComponent("configs/\(name)").path, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            #expect(object?["parameters"] as? Int == count)
+            #expect(object?["layer_pattern"] as? String == "CCACCACCACACACAC")
+            let text = try CLI.run(["info", "--model", CLI.fixtures.appendingPathComponent("configs/\(name)").path])
+            #expect(text.stdout.contains(count.formatted()))
+        }
+    }
+
+    @Test func benchPrintsTheJSONContract() throws {
+        let folder = CLI.fixtures.appendingPathComponent("lfm2/attn-first-f32")
+        let result = try CLI.run(["bench", "--model", folder.path, "-p", "16", "-n", "4", "-t", "1", "-r", "2", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        for key in ["pp_tokens_per_s", "pp_sd", "tg_tokens_per_s", "tg_sd"] {
+            #expect((object?[key] as? Double).map { $0 >= 0 } == true, "\(key)")
+        }
+        #expect((object?["tg_tokens_per_s"] as? Double ?? 0) > 0)
+    }
+
+    @Test func badInvocationsFailCleanly() throws {
+        let folder = CLI.fixtures.appendingPathComponent("lfm2/attn-first-f32").path
+        let cases: [([String], String)] = [
+            (["generate", "--model", "/nonexistent", "--prompt-ids", "1"], "not found"),
+            (["generate", "--model", folder, "--prompt-ids", "1,x"], "'x'"),
+            (["generate", "--model", folder, "--prompt-ids", "99999"], "outside the vocabulary"),
+            (["generate", "--model", folder, "--prompt-ids", "1", "--bogus"], "--bogus"),
+            (["generate", "--model", CLI.fixtures.appendingPathComponent("configs/lfm2-350m").path, "--prompt-ids", "1"], "model.safetensors"),
+            (["info", "--model", "/nonexistent"], "not found"),
+        ]
+        for (arguments, message) in cases {
+            let result = try CLI.run(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(result.status < 128, "\(arguments) crashed")
+        }
+    }
+}
