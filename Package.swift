@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LFMModels", targets: ["LFMModels"]),
         .library(name: "LFMTokenizer", targets: ["LFMTokenizer"]),
         .library(name: "LFMChat", targets: ["LFMChat"]),
+        .library(name: "LFMGeneration", targets: ["LFMGeneration"]),
         .executable(name: "lfm", targets: ["lfm"]),
     ],
     dependencies: [
@@ -35,10 +36,11 @@ let package = Package(
         .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
         .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
         .target(name: "LFMChat", swiftSettings: swiftSettings),
+        .target(name: "LFMGeneration", swiftSettings: swiftSettings),
         .executableTarget(
             name: "lfm",
             dependencies: [
-                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat",
+                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -48,6 +50,12 @@ let package = Package(
         .testTarget(
             name: "LFMModelsTests",
             dependencies: ["LFMModels", "LFMFormats", "LFMKernels", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LFMGenerationTests",
+            dependencies: ["LFMGeneration"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

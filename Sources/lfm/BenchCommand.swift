@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LFMGeneration
 import LFMModels
 
 /// `lfm bench`: prompt-processing and generation speed, measured the way llama-bench does
@@ -35,10 +36,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        var generator = SimpleSampler(temperature: 1, seed: 42)
+        var generator = SeededRandom(seed: 42)
         let vocabulary = model.configuration.vocabularySize
-        let prompt = (0..<promptTokens).map { _ in Int(generator.nextUniform() * Double(vocabulary)) % vocabulary }
-        let generated = (0..<generatedTokens).map { _ in Int(generator.nextUniform() * Double(vocabulary)) % vocabulary }
+        let prompt = (0..<promptTokens).map { _ in Int(generator.nextUnit() * Double(vocabulary)) % vocabulary }
+        let generated = (0..<generatedTokens).map { _ in Int(generator.nextUnit() * Double(vocabulary)) % vocabulary }
         let context = max(promptTokens, generatedTokens) + 1
 
         func timePrompt() throws -> Double {

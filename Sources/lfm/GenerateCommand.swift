@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LFMGeneration
 import LFMModels
 
 /// `lfm generate`: one-shot generation.
@@ -17,11 +18,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Number of tokens to generate.")
     var maxTokens = 32
 
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Double = 0
-
-    @Option(help: "Seed of the sampler's random numbers.")
-    var seed: UInt64 = 0
+    @OptionGroup var sampling: SamplingOptions
 
     @Flag(name: .customLong("ignore-eos"), help: "Keep going after an end-of-sequence token.")
     var ignoreEOS = false
@@ -31,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
+        try sampling.parameters.validate()
     }
 
     func run() throws {
@@ -39,7 +36,7 @@ struct GenerateCommand: ParsableCommand {
         guard !prompt.isEmpty else { throw ValidationError("--prompt-ids is empty") }
         let model = try modelOptions.load()
         var state = model.makeState()
-        var sampler = SimpleSampler(temperature: Float(temperature), seed: seed)
+        var sampler = try Sampler(sampling.parameters)
         let stops = Set(model.configuration.eosTokenIds)
 
         let start = Date()
@@ -50,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
         let decodeStart = Date()
         while tokens.count < maxTokens {
             let logprobs = LogProbabilities(logits: logits)
-            let token = sampler.sample(logits)
+            let token = sampler.sample(logits, history: prompt + tokens)
             tokens.append(token)
             steps.append(logprobs.top(5))
             if !ignoreEOS && stops.contains(token) { break }
@@ -100,37 +97,32 @@ struct LogProbabilities {
     }
 }
 
-/// Greedy at temperature 0; otherwise softmax sampling with a seeded SplitMix64 generator.
-struct SimpleSampler {
-    let temperature: Float
-    var state: UInt64
+/// Sampling flags shared by the generating commands.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature (0: greedy).")
+    var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: off).")
+    var topK = 0
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1: off).")
+    var topP: Float = 1
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p times the top probability (0: off).")
+    var minP: Float = 0
+    @Option(name: .customLong("typical-p"), help: "Locally typical sampling mass (1: off).")
+    var typicalP: Float = 1
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).")
+    var repeatPenalty: Float = 1
+    @Option(name: .customLong("frequency-penalty"), help: "OpenAI-style frequency penalty.")
+    var frequencyPenalty: Float = 0
+    @Option(name: .customLong("presence-penalty"), help: "OpenAI-style presence penalty.")
+    var presencePenalty: Float = 0
+    @Option(name: .customLong("penalty-window"), help: "Recent tokens the penalties look at (0: all).")
+    var penaltyWindow = 64
+    @Option(help: "Seed of the sampler's random numbers.")
+    var seed: UInt64 = 0
 
-    init(temperature: Float, seed: UInt64) {
-        self.temperature = temperature
-        state = seed
-    }
-
-    mutating func nextUniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(1 << 53)
-    }
-
-    mutating func sample(_ logits: [Float]) -> Int {
-        var best = 0
-        for i in logits.indices where logits[i] > logits[best] { best = i }
-        guard temperature > 0 else { return best }
-        let scaled = logits.map { Double($0 - logits[best]) / Double(temperature) }
-        let weights = scaled.map { exp($0) }
-        let total = weights.reduce(0, +)
-        var target = nextUniform() * total
-        for (i, w) in weights.enumerated() {
-            target -= w
-            if target < 0 { return i }
-        }
-        return best
+    var parameters: SamplingParameters {
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, typicalP: typicalP,
+                           repetitionPenalty: repeatPenalty, frequencyPenalty: frequencyPenalty,
+                           presencePenalty: presencePenalty, penaltyWindow: penaltyWindow, seed: seed)
     }
 }
