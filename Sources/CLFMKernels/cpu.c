@@ -1,1 +1,36 @@
 #include "CLFMKernels.h"
+
+uint32_t lfm_cpu_features(void) {
+#if defined(__x86_64__)
+    // __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 state (XGETBV).
+    __builtin_cpu_init();
+    uint32_t f = 0;
+    if (__builtin_cpu_supports("avx2")) f |= LFM_CPU_AVX2;
+    if (__builtin_cpu_supports("fma")) f |= LFM_CPU_FMA;
+    if (__builtin_cpu_supports("f16c")) f |= LFM_CPU_F16C;
+    if (__builtin_cpu_supports("avx512f")) f |= LFM_CPU_AVX512F;
+    if (__builtin_cpu_supports("avx512bw")) f |= LFM_CPU_AVX512BW;
+    if (__builtin_cpu_supports("avx512vl")) f |= LFM_CPU_AVX512VL;
+    if (__builtin_cpu_supports("avx512bf16")) f |= LFM_CPU_AVX512BF16;
+    if (__builtin_cpu_supports("avx512vnni")) f |= LFM_CPU_AVX512VNNI;
+    if (__builtin_cpu_supports("avx512dq")) f |= LFM_CPU_AVX512DQ;
+    return f;
+#else
+    return 0;
+#endif
+}
+
+void lfm_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+long lfm_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+void lfm_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+long lfm_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+int lfm_atomic_cas(long *p, long expected, long desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}

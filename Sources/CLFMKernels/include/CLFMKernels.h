@@ -1,9 +1,77 @@
 #ifndef CLFMKERNELS_H
 #define CLFMKERNELS_H
-// ISA-specific inner loops for swift-lfm. Every function here has a portable Swift
-// reference in LFMKernels; x86 variants use per-function target attributes and are
-// selected at run time (see lfm_cpu_features), so the binary runs on any x86-64.
+// ISA-specific inner loops for swift-lfm. x86 variants use per-function target attributes and
+// are selected at run time (see lfm_cpu_features), so the binary runs on any x86-64; the
+// `_portable` variants are plain C (SSE2 on x86-64, NEON on ARM64) and build everywhere.
 #include <stddef.h>
 #include <stdint.h>
+
+// ---- CPU features, pause, atomics (cpu.c) ----
+
+/// Bits of lfm_cpu_features().
+#define LFM_CPU_AVX2 0x1u
+#define LFM_CPU_FMA 0x2u
+#define LFM_CPU_F16C 0x4u
+#define LFM_CPU_AVX512F 0x8u
+#define LFM_CPU_AVX512BW 0x10u
+#define LFM_CPU_AVX512VL 0x20u
+#define LFM_CPU_AVX512BF16 0x40u
+#define LFM_CPU_AVX512VNNI 0x80u
+#define LFM_CPU_AVX512DQ 0x100u
+
+/// Instruction-set features of this CPU that the OS also enables (0 on non-x86).
+uint32_t lfm_cpu_features(void);
+/// A spin-wait hint (`pause` on x86, `yield` on ARM64).
+void lfm_cpu_pause(void);
+
+long lfm_atomic_load(const long *p);
+void lfm_atomic_store(long *p, long v);
+long lfm_atomic_fetch_add(long *p, long v);
+/// Sequentially consistent exchange-if-equal; returns 1 on success.
+int lfm_atomic_cas(long *p, long expected, long desired);
+
+// ---- Matrix multiplication (matmul_*.c) ----
+// y[t * yStride + n] = sum_k x[t * xStride + k] * W[n, k] for t < m, n0 <= n < n1.
+// W is row-major [rows, cols] of `dtype` (0 = F32, 1 = F16, 2 = BF16), starting at `w`.
+
+#define LFM_DT_F32 0
+#define LFM_DT_F16 1
+#define LFM_DT_BF16 2
+
+void lfm_matmul_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                       const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+void lfm_matmul_avx2(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                     const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+void lfm_matmul_portable(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                         const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+
+/// BF16 weights times activations already rounded to BF16 (`xb`, rows `xbStride` elements
+/// apart), accumulated in F32 with vdpbf16ps. Requires AVX512_BF16.
+void lfm_matmul_bf16dot_avx512(const uint16_t *w, size_t cols, size_t n0, size_t n1,
+                               const uint16_t *xb, size_t xbStride, size_t m, float *y, size_t yStride);
+/// Rounds `count` floats to BF16 (round to nearest even). Requires AVX512_BF16.
+void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out);
+
+// ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
+
+#define LFM_DECLARE_OPS(S) \
+    void lfm_rmsnorm_##S(const float *x, size_t xStride, const float *weight, size_t dim, size_t rows, \
+                         float eps, float *out, size_t outStride); \
+    void lfm_rope_neox_##S(float *x, size_t xStride, size_t rows, size_t heads, size_t headDim, \
+                           long startPosition, const float *inverseFrequencies); \
+    void lfm_attention_##S(const float *q, size_t qStride, size_t rows, size_t startPosition, \
+                           const float *keys, const float *values, size_t kvStride, size_t heads, \
+                           size_t kvHeads, size_t headDim, float scale, float *out, size_t outStride, \
+                           size_t item0, size_t item1); \
+    void lfm_short_conv_##S(const float *x, size_t xStride, size_t rows, size_t channels, size_t kernel, \
+                            float *state, const float *weight, float *out, size_t outStride, \
+                            size_t c0, size_t c1); \
+    void lfm_silu_mul_##S(const float *gate, const float *up, float *out, size_t count); \
+    void lfm_mul_##S(const float *a, const float *b, float *out, size_t count); \
+    void lfm_add_##S(const float *a, const float *b, float *out, size_t count);
+
+LFM_DECLARE_OPS(avx512)
+LFM_DECLARE_OPS(avx2)
+LFM_DECLARE_OPS(portable)
 
 #endif

@@ -1,0 +1,67 @@
+// Portable matrix multiplication: plain C that the compiler vectorizes for the baseline ISA
+// (SSE2 on x86-64, NEON on ARM64). Weight rows are widened to F32 in chunks, then dotted.
+#include "CLFMKernels.h"
+#include "internal/matmul_common.h"
+#include <string.h>
+
+#define CHUNK 256
+
+static inline float bits_to_float(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t float_to_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+// Exact IEEE half -> float without branches on the common path (vectorizable).
+static inline float half_to_float(uint16_t h) {
+    uint32_t em = h & 0x7fffu;
+    // Normal and subnormal halves: scale the shifted pattern by 2^112 (exact).
+    uint32_t r = float_to_bits(bits_to_float(em << 13) * 0x1p112f);
+    if (em >= 0x7c00u) r = 0x7f800000u | ((em & 0x3ffu) << 13); // inf / NaN
+    return bits_to_float(r | ((uint32_t)(h & 0x8000u) << 16));
+}
+
+static void widen(int dt, const char *row, size_t k, size_t len, float *out) {
+    if (dt == LFM_DT_F32) {
+        memcpy(out, (const float *)row + k, len * 4);
+    } else if (dt == LFM_DT_F16) {
+        const uint16_t *p = (const uint16_t *)row + k;
+        for (size_t i = 0; i < len; i++) out[i] = half_to_float(p[i]);
+    } else {
+        const uint16_t *p = (const uint16_t *)row + k;
+        for (size_t i = 0; i < len; i++) out[i] = bits_to_float((uint32_t)p[i] << 16);
+    }
+}
+
+static inline float dot(const float *a, const float *b, size_t len) {
+#pragma clang fp reassociate(on)
+    float s = 0;
+    for (size_t i = 0; i < len; i++) s += a[i] * b[i];
+    return s;
+}
+
+// Up to 4 activation rows x up to 4 weight rows.
+static void tile(int dt, const char *w, size_t rb, size_t K, size_t n, size_t nr,
+                 const float *x, size_t xs, size_t t, size_t nt, float *y, size_t ys) {
+    float acc[4][4] = {{0}};
+    float buf[4][CHUNK];
+    for (size_t k = 0; k < K; k += CHUNK) {
+        size_t len = lfm_min(CHUNK, K - k);
+        for (size_t j = 0; j < nr; j++) widen(dt, w + (n + j) * rb, k, len, buf[j]);
+        for (size_t i = 0; i < nt; i++)
+            for (size_t j = 0; j < nr; j++) acc[i][j] += dot(x + (t + i) * xs + k, buf[j], len);
+    }
+    for (size_t i = 0; i < nt; i++)
+        for (size_t j = 0; j < nr; j++) y[(t + i) * ys + n + j] = acc[i][j];
+}
+
+void lfm_matmul_portable(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                         const float *x, size_t xStride, size_t m, float *y, size_t yStride) {
+    if (n1 <= n0 || m == 0) return;
+    size_t rb = cols * lfm_dtype_size(dtype);
+    size_t nbRows = lfm_block_rows(rb);
+    for (size_t nb = n0; nb < n1; nb += nbRows) {
+        size_t ne = lfm_min(nb + nbRows, n1);
+        for (size_t t = 0; t < m; t += 4)
+            for (size_t n = nb; n < ne; n += 4)
+                tile(dtype, (const char *)w, rb, cols, n, lfm_min(4, ne - n), x, xStride, t,
+                     lfm_min(4, m - t), y, yStride);
+    }
+}

@@ -1,0 +1,13 @@
+// Row operations compiled for AVX-512 (see internal/ops_template.h).
+#include "CLFMKernels.h"
+#if defined(__x86_64__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c"))), apply_to = function)
+#define LFM_OPS_SUFFIX avx512
+#define LFM_VW 16
+#include "internal/ops_template.h"
+#pragma clang attribute pop
+#else
+#define LFM_OPS_SUFFIX avx512
+#define LFM_VW 4
+#include "internal/ops_template.h"
+#endif

@@ -1,0 +1,121 @@
+import CLFMKernels
+import Foundation
+import LFMCore
+
+/// The fast CPU implementation of `ComputeBackend`.
+///
+/// Hot loops are C kernels chosen at run time for the `ISA` (AVX-512, AVX2+FMA+F16C, or portable
+/// code for the baseline ISA). Large operations are split over a persistent `ThreadPool`:
+/// `matmul` splits the weight rows (output features), so each thread streams its own part of
+/// the weights; small operations run on the calling thread.
+///
+/// Numerics: F32 accumulation everywhere; results differ from `ReferenceBackend` only by
+/// floating-point summation order (about `sqrt(K)` ulps of `Σ|x·w|` for a length-`K` dot
+/// product), except with `bf16DotPrefill`, which rounds activations to BF16 for BF16 weights.
+public final class CPUBackend: ComputeBackend, @unchecked Sendable {
+    /// The instruction-set path in use.
+    public let isa: ISA
+    /// Threads used by parallel operations (the caller included).
+    public var threads: Int { pool.threadCount }
+    /// Whether prefill (`m > 1`) with BF16 weights uses `vdpbf16ps` on activations rounded to
+    /// BF16 (about 2x the compute peak; relative error up to 2^-8 of `Σ|x·w|`).
+    public let usesBF16DotPrefill: Bool
+
+    let pool: ThreadPool
+    let kind: Kind
+    /// Operations with fewer multiply-adds than this run on the calling thread (tests lower it).
+    var minimumParallelWork = 1 << 16
+    /// Smallest number of weight rows a matmul chunk gets (tests lower it).
+    var minimumChunkRows = 16
+
+    enum Kind { case avx512, avx2, portable }
+
+    /// Creates a backend.
+    /// - Parameters:
+    ///   - threads: threads for parallel operations, the caller included (default: active cores).
+    ///   - isa: forces a path; it must be supported by this machine (`ISA.isSupported`).
+    ///     `nil` picks `ISA.detected`.
+    ///   - bf16DotPrefill: opt in to the BF16-activation prefill path for BF16 weights; it takes
+    ///     effect only when the path is `.avx512(bf16: true, ...)` (see `usesBF16DotPrefill`).
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, isa: ISA? = nil,
+                bf16DotPrefill: Bool = false) {
+        let chosen = isa ?? ISA.detected
+        precondition(chosen.isSupported, "ISA \(chosen) is not supported by this CPU (available: \(ISA.available))")
+        self.isa = chosen
+        pool = ThreadPool(threads: threads)
+        switch chosen {
+        case .avx512(let bf16, _):
+            kind = .avx512
+            usesBF16DotPrefill = bf16DotPrefill && bf16
+        case .avx2:
+            kind = .avx2
+            usesBF16DotPrefill = false
+        case .portable:
+            kind = .portable
+            usesBF16DotPrefill = false
+        }
+    }
+
+    // MARK: - matmul
+
+    public func matmul(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                       y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let rows = w.rows, cols = w.cols
+        if m <= 0 || rows <= 0 { return }
+        if usesBF16DotPrefill && w.dtype == .bf16 && m > 1 && cols > 0 {
+            matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
+        let dtype: Int32
+        switch w.dtype {
+        case .f32: dtype = LFM_DT_F32
+        case .f16: dtype = LFM_DT_F16
+        case .bf16: dtype = LFM_DT_BF16
+        }
+        let data = w.data, kind = self.kind
+        let run = { (range: Range<Int>) in
+            switch kind {
+            case .avx512:
+                lfm_matmul_avx512(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
+            case .avx2:
+                lfm_matmul_avx2(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
+            case .portable:
+                lfm_matmul_portable(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
+            }
+        }
+        splitRows(rows, work: m * rows * max(cols, 1), run)
+        withExtendedLifetime(w.owner) {}
+    }
+
+    private func matmulBF16Dot(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                               y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let cols = w.cols
+        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * cols)
+        defer { xb.deallocate() }
+        for i in 0..<m { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
+        let weights = w.data.assumingMemoryBound(to: UInt16.self)
+        splitRows(w.rows, work: m * w.rows * cols) { range in
+            lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+        }
+        withExtendedLifetime(w.owner) {}
+    }
+
+    /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
+    private func splitRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows {
+            body(0..<rows)
+            return
+        }
+        pool.parallelRanges(rows, alignment: 4, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
+    }
+
+    /// Runs `body` over ranges of `0..<count` in parallel when `work` is large.
+    func split(_ count: Int, work: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        if pool.threadCount == 1 || work < minimumParallelWork || count < 2 {
+            body(0..<count)
+            return
+        }
+        pool.parallelRanges(count, alignment: alignment, chunksPerThread: 4, body)
+    }
+}

@@ -1,0 +1,55 @@
+import CLFMKernels
+
+/// The instruction-set path `CPUBackend` runs its kernels on.
+///
+/// Detected once at run time (`ISA.detected`); the binary itself targets baseline x86-64 or
+/// ARM64, and the x86 kernels are C functions with per-function `target` attributes.
+public enum ISA: Sendable, Hashable, CustomStringConvertible {
+    /// AVX-512 F/BW/VL/DQ with FMA and F16C. `bf16` = AVX512_BF16 (`vdpbf16ps`, used by the
+    /// opt-in BF16 prefill path), `vnni` = AVX512_VNNI (int8 dot products; reported only).
+    case avx512(bf16: Bool, vnni: Bool)
+    /// AVX2 with FMA and F16C (x86-64-v3).
+    case avx2
+    /// Plain C and Swift code for the baseline ISA (SSE2 on x86-64, NEON on ARM64).
+    case portable
+
+    /// The best path this machine supports.
+    public static let detected: ISA = available[0]
+
+    /// Every path this machine can run, best first (always ends with `.portable`).
+    public static let available: [ISA] = {
+        let f = lfm_cpu_features()
+        var result: [ISA] = []
+        let avx2 = LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C
+        let avx512 = avx2 | LFM_CPU_AVX512F | LFM_CPU_AVX512BW | LFM_CPU_AVX512VL | LFM_CPU_AVX512DQ
+        if f & avx512 == avx512 {
+            result.append(.avx512(bf16: f & LFM_CPU_AVX512BF16 != 0,
+                                  vnni: f & LFM_CPU_AVX512VNNI != 0))
+        }
+        if f & avx2 == avx2 { result.append(.avx2) }
+        result.append(.portable)
+        return result
+    }()
+
+    /// Whether this machine can run the path (sub-capabilities included).
+    public var isSupported: Bool {
+        switch self {
+        case .portable, .avx2:
+            return ISA.available.contains(self)
+        case .avx512(let bf16, let vnni):
+            for case .avx512(let hasBF16, let hasVNNI) in ISA.available {
+                return (!bf16 || hasBF16) && (!vnni || hasVNNI)
+            }
+            return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .avx512(let bf16, let vnni):
+            return "avx512" + (bf16 ? "+bf16" : "") + (vnni ? "+vnni" : "")
+        case .avx2: return "avx2"
+        case .portable: return "portable"
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import LFMCore
+@testable import LFMKernels
+
+/// Deterministic pseudo-random numbers (SplitMix64) for test inputs.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [-scale, scale).
+    mutating func float(_ scale: Float = 1) -> Float {
+        Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
+    }
+
+    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in float(scale) }
+    }
+}
+
+/// Owns the bytes of a test weight matrix.
+final class RawStorage: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+
+    init(byteCount: Int) {
+        pointer = .allocate(byteCount: max(byteCount, 1), alignment: 64)
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// A `rows × cols` matrix of `values` stored as `dtype` (rounded to nearest even).
+func makeWeights(rows: Int, cols: Int, dtype: DType, values: [Float]) -> WeightMatrix {
+    let storage = RawStorage(byteCount: rows * cols * dtype.byteSize)
+    for (i, v) in values.enumerated() {
+        switch dtype {
+        case .f32: storage.pointer.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
+        case .f16: storage.pointer.storeBytes(of: HalfConversion.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
+        case .bf16: storage.pointer.storeBytes(of: HalfConversion.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
+        }
+    }
+    return WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: UnsafeRawPointer(storage.pointer), owner: storage)
+}
+
+/// Every ISA path this machine can run (always includes `.portable`).
+let testedISAs: [ISA] = ISA.available
+
+/// A backend that fans out even tiny operations, so thread splitting is exercised.
+func makeBackend(isa: ISA, threads: Int, bf16DotPrefill: Bool = false) -> CPUBackend {
+    let backend = CPUBackend(threads: threads, isa: isa, bf16DotPrefill: bf16DotPrefill)
+    backend.minimumParallelWork = 0
+    backend.minimumChunkRows = 1
+    return backend
+}
+
+/// Largest `|a[i] - b[i]| / tolerance[i]` (≤ 1 means within tolerance); NaN counts as failure.
+func worstRatio(_ a: [Float], _ b: [Float], tolerance: [Float]) -> Float {
+    var worst: Float = 0
+    for i in 0..<a.count {
+        let ratio = abs(a[i] - b[i]) / tolerance[i]
+        if !(ratio <= worst) { worst = ratio.isNaN ? .infinity : ratio }
+    }
+    return worst
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import LFMKernels
+
+@Suite struct ThreadPoolTests {
+    /// Counts how often each index ran (atomically, via a lock).
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var hits: [Int]
+        var threads = Set<String>()
+        init(_ count: Int) { hits = [Int](repeating: 0, count: count) }
+        func hit(_ i: Int) {
+            lock.lock()
+            hits[i] += 1
+            lock.unlock()
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func everyIndexRunsExactlyOnce(threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        #expect(pool.threadCount == threads)
+        for count in [0, 1, 2, 3, 100, 10_007] {
+            let counter = Counter(count)
+            pool.parallelFor(count) { counter.hit($0) }
+            #expect(counter.hits.allSatisfy { $0 == 1 }, "threads \(threads) count \(count)")
+        }
+    }
+
+    @Test func poolIsReusableAcrossManyCalls() {
+        let pool = ThreadPool(threads: 3, spinMicroseconds: 20)
+        let counter = Counter(7)
+        for call in 0..<3000 {
+            pool.parallelFor(7) { counter.hit($0) }
+            // Let the workers fall asleep now and then, so the wake-up path is exercised.
+            if call % 500 == 0 { usleep(2000) }
+        }
+        #expect(counter.hits.allSatisfy { $0 == 3000 })
+    }
+
+    @Test func rangesCoverEverythingOnceAndRespectAlignment() {
+        let pool = ThreadPool(threads: 2)
+        for total in [1, 5, 64, 1000, 4608] {
+            let counter = Counter(total)
+            let starts = Counter(total)
+            pool.parallelRanges(total, alignment: 16, minimumChunk: 4) { range in
+                starts.hit(range.lowerBound)
+                for i in range { counter.hit(i) }
+            }
+            #expect(counter.hits.allSatisfy { $0 == 1 }, "total \(total)")
+            for (i, s) in starts.hits.enumerated() where s > 0 { #expect(i % 16 == 0) }
+        }
+    }
+
+    /// Rule: a nested call runs serially on its calling thread and still runs every index once.
+    @Test func nestedCallsRunSerially() {
+        let pool = ThreadPool(threads: 2)
+        let counter = Counter(40 * 30)
+        pool.parallelFor(40) { outer in
+            pool.parallelFor(30) { inner in counter.hit(outer * 30 + inner) }
+        }
+        #expect(counter.hits.allSatisfy { $0 == 1 })
+    }
+
+    @Test func concurrentCallersBothComplete() async {
+        let pool = ThreadPool(threads: 2)
+        let a = Counter(5000), b = Counter(5000)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for _ in 0..<20 { pool.parallelFor(250) { i in for j in 0..<20 { a.hit(i * 20 + j) } } } }
+            group.addTask { for _ in 0..<20 { pool.parallelFor(250) { i in for j in 0..<20 { b.hit(i * 20 + j) } } } }
+        }
+        #expect(a.hits.allSatisfy { $0 == 20 })
+        #expect(b.hits.allSatisfy { $0 == 20 })
+    }
+
+    @Test func workersActuallyShareTheWork() {
+        let pool = ThreadPool(threads: 2)
+        let lock = NSLock()
+        var threadsSeen = Set<UInt>()
+        pool.parallelFor(200) { _ in
+            let id = UInt(bitPattern: pthread_self().hashValue)
+            usleep(200)
+            lock.lock()
+            threadsSeen.insert(id)
+            lock.unlock()
+        }
+        #expect(threadsSeen.count == 2)
+    }
+}
