@@ -33,7 +33,8 @@ struct ModelOptions: ParsableArguments {
 
 /// The backend every command runs on.
 func makeBackend(threads: Int?) -> ComputeBackend {
-    ReferenceBackend()
+    if let threads { return CPUBackend(threads: threads) }
+    return CPUBackend()
 }
 
 /// Parses "1,2,3" into token ids.

@@ -77,4 +77,4 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// The backend conformance tests run on: the optimized CPU backend.
-func testBackend() -> ComputeBackend { ReferenceBackend() }
+func testBackend() -> ComputeBackend { CPUBackend(threads: 2) }

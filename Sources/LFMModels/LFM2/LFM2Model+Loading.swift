@@ -7,7 +7,7 @@ import LFMKernels
 public struct ModelLoadOptions: Sendable {
     /// Where weight matrices live.
     public var placement: WeightPlacement
-    /// Kernels to run on (nil: the optimized CPU backend with the default thread count).
+    /// Kernels to run on (nil: the optimized CPU backend, one thread per core, best ISA of this CPU).
     public var backend: ComputeBackend?
 
     /// Creates load options.
@@ -34,6 +34,6 @@ extension LFM2Model {
         let weights = try LFM2Weights.load(from: checkpoint, sourceName: directory.path, naming: .huggingFace,
                                            configuration: &configuration, placement: options.placement)
         return LFM2Model(configuration: configuration, weights: weights,
-                         backend: options.backend ?? ReferenceBackend())
+                         backend: options.backend ?? CPUBackend())
     }
 }
