@@ -162,6 +162,73 @@ T512 void lfm_matmul_avx512(int dtype, const void *w, size_t cols, size_t n0, si
     }
 }
 
+// ---- exact BF16 prefill on pair-permuted activations ----
+// Every full block of 32 activations is stored as its 16 even then its 16 odd elements
+// (lfm_permute_pairs). A 512-bit load of 32 BF16 weights then widens exactly with one shift
+// (even elements, low halves) and one AND (odd elements, high halves), without shuffles.
+T512I void tile_bfp(const uint16_t *const wr[4], const float *const xr[4], size_t K, __m128 out[4]) {
+    __m512 acc[4][4];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+    size_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m512 we[4], wo[4];
+        for (int j = 0; j < 4; j++) {
+            __m512i v = _mm512_loadu_si512((const void *)(wr[j] + k));
+            we[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+            wo[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high));
+        }
+        for (int i = 0; i < 4; i++) {
+            __m512 xe = _mm512_loadu_ps(xr[i] + k), xo = _mm512_loadu_ps(xr[i] + k + 16);
+            for (int j = 0; j < 4; j++) {
+                acc[i][j] = _mm512_fmadd_ps(xe, we[j], acc[i][j]);
+                acc[i][j] = _mm512_fmadd_ps(xo, wo[j], acc[i][j]);
+            }
+        }
+    }
+    for (; k < K; k += 16) { // natural-order tail (fewer than 32 elements)
+        __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+        __m512 wv[4];
+        for (int j = 0; j < 4; j++) wv[j] = ld16m(LFM_DT_BF16, (const char *)wr[j], k, mk);
+        for (int i = 0; i < 4; i++) {
+            __m512 xv = _mm512_maskz_loadu_ps(mk, xr[i] + k);
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < 4; i++) out[i] = sum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+}
+
+T512 void lfm_matmul_bf16pairs_avx512(const uint16_t *w, size_t K, size_t n0, size_t n1,
+                                      const float *xp, size_t xps, size_t m, float *y, size_t ys) {
+    if (n1 <= n0 || m == 0) return;
+    size_t nbRows = lfm_block_rows(K * 2);
+    for (size_t nb = n0; nb < n1; nb += nbRows) {
+        size_t ne = lfm_min(nb + nbRows, n1);
+        for (size_t t = 0; t < m; t += 4) {
+            size_t nt = lfm_min(4, m - t);
+            const float *xr[4];
+            for (size_t i = 0; i < 4; i++) xr[i] = xp + (t + (i < nt ? i : nt - 1)) * xps;
+            for (size_t n = nb; n < ne; n += 4) {
+                size_t nr = lfm_min(4, ne - n);
+                const uint16_t *wr[4];
+                for (size_t j = 0; j < 4; j++) wr[j] = w + (n + (j < nr ? j : nr - 1)) * K;
+                __m128 out[4];
+                tile_bfp(wr, xr, K, out);
+                if (nr == 4) {
+                    for (size_t i = 0; i < nt; i++) _mm_storeu_ps(y + (t + i) * ys + n, out[i]);
+                } else {
+                    for (size_t i = 0; i < nt; i++) {
+                        float tmp[4];
+                        _mm_storeu_ps(tmp, out[i]);
+                        for (size_t j = 0; j < nr; j++) y[(t + i) * ys + n + j] = tmp[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
 // ---- opt-in BF16 x BF16 -> F32 path (vdpbf16ps, 32 products per instruction) ----
 #define TBFI T512BF __attribute__((always_inline)) static inline
 
@@ -241,6 +308,11 @@ void lfm_matmul_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t 
 void lfm_matmul_bf16dot_avx512(const uint16_t *w, size_t cols, size_t n0, size_t n1,
                                const uint16_t *xb, size_t xbStride, size_t m, float *y, size_t yStride) {
     (void)w; (void)cols; (void)n0; (void)n1; (void)xb; (void)xbStride; (void)m; (void)y; (void)yStride;
+    __builtin_trap();
+}
+void lfm_matmul_bf16pairs_avx512(const uint16_t *w, size_t cols, size_t n0, size_t n1,
+                                  const float *xp, size_t xpStride, size_t m, float *y, size_t yStride) {
+    (void)w; (void)cols; (void)n0; (void)n1; (void)xp; (void)xpStride; (void)m; (void)y; (void)yStride;
     __builtin_trap();
 }
 void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out) {
