@@ -34,3 +34,17 @@ long lfm_atomic_fetch_add(long *p, long v) { return __atomic_fetch_add(p, v, __A
 int lfm_atomic_cas(long *p, long expected, long desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
+
+void lfm_permute_pairs(const float *x, size_t xStride, size_t m, size_t cols, float *out) {
+    for (size_t i = 0; i < m; i++) {
+        const float *src = x + i * xStride;
+        float *dst = out + i * cols;
+        size_t k = 0;
+        for (; k + 32 <= cols; k += 32)
+            for (size_t p = 0; p < 16; p++) {
+                dst[k + p] = src[k + 2 * p];
+                dst[k + 16 + p] = src[k + 2 * p + 1];
+            }
+        for (; k < cols; k++) dst[k] = src[k];
+    }
+}

@@ -39,7 +39,10 @@ T2I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1
         __m256 a[4], b[4];
         for (int j = 0; j < 4; j++) { a[j] = _mm256_setzero_ps(); b[j] = a[j]; }
         size_t k = 0;
+        const size_t ahead = 4 * rb; // 16-bit weights: prefetch the next 4 rows (see matmul_avx512.c)
         for (; k + 16 <= K; k += 16) {
+            if (dt != LFM_DT_F32 && (k & 16) == 0)
+                for (int j = 0; j < 4; j++) _mm_prefetch(r[j] + ahead + k * 2, _MM_HINT_T0);
             __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
             for (int j = 0; j < 4; j++) {
                 a[j] = _mm256_fmadd_ps(ld8(dt, r[j], k), x0, a[j]);

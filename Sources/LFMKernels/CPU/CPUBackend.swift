@@ -66,6 +66,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
+        if kind == .avx512 && w.dtype == .bf16 && m > 1 && cols >= 32 {
+            matmulBF16Pairs(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
         let dtype: Int32
         switch w.dtype {
         case .f32: dtype = LFM_DT_F32
@@ -96,6 +100,20 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         let weights = w.data.assumingMemoryBound(to: UInt16.self)
         splitRows(w.rows, work: m * w.rows * cols) { range in
             lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+        }
+        withExtendedLifetime(w.owner) {}
+    }
+
+    /// Exact BF16 prefill: activations permuted once so that the kernel widens weights without shuffles.
+    private func matmulBF16Pairs(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                                 y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let cols = w.cols
+        let xp = UnsafeMutablePointer<Float>.allocate(capacity: m * cols)
+        defer { xp.deallocate() }
+        lfm_permute_pairs(x, xStride, m, cols, xp)
+        let weights = w.data.assumingMemoryBound(to: UInt16.self)
+        splitRows(w.rows, work: m * w.rows * cols) { range in
+            lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
         }
         withExtendedLifetime(w.owner) {}
     }
