@@ -77,9 +77,11 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         do {
             let tokenizer = try loadTokenizer(model: model)
-            let input: String
+            var ids: [Int]
+            var input: String
             if let text {
                 input = text
+                ids = tokenizer.encode(text, addSpecialTokens: addSpecial)
             } else if let file {
                 let data: Data
                 do {
@@ -87,19 +89,17 @@ struct TokenizeCommand: ParsableCommand {
                 } catch {
                     throw TokenizeCommandError.unreadableInput(path: file, reason: error.localizedDescription)
                 }
-                // Reject invalid UTF-8 rather than substituting characters.
-                guard let decoded = String(data: data, encoding: .utf8) else {
-                    throw TokenizeCommandError.unreadableInput(path: file, reason: "the file is not valid UTF-8")
-                }
-                input = decoded
+                // encode(bytes:) rejects invalid UTF-8 with a typed error (and keeps a leading BOM).
+                ids = try tokenizer.encode(bytes: [UInt8](data), addSpecialTokens: addSpecial)
+                input = String(decoding: data, as: UTF8.self)
             } else {
                 input = ""
+                ids = []
             }
             if let repeats = benchmarkRepeats {
                 benchmark(tokenizer, input, repeats: repeats)
                 return
             }
-            let ids = tokenizer.encode(input, addSpecialTokens: addSpecial)
             if json {
                 print("{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "]}")
             } else {
