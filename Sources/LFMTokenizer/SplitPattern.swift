@@ -14,6 +14,8 @@ struct SplitPattern: Sendable, Equatable {
         case letterRunWithPrefix
         /// ` ?\p{L}+`
         case letterRunWithSpace
+        /// `\p{L}+`
+        case letterRun
         /// `\p{N}{1,max}` (`max == 1` for `\p{N}`, `Int.max` for `\p{N}+`)
         case numbers(max: Int)
         /// ` ?\p{N}+`
@@ -72,6 +74,7 @@ struct SplitPattern: Sendable, Equatable {
             let known: [String: Alternative] = [
                 #"[^\r\n\p{L}\p{N}]?\p{L}+"#: .letterRunWithPrefix,
                 #" ?\p{L}+"#: .letterRunWithSpace,
+                #"\p{L}+"#: .letterRun,
                 #"\p{N}{1,3}"#: .numbers(max: 3),
                 #"\p{N}{1,2}"#: .numbers(max: 2),
                 #"\p{N}"#: .numbers(max: 1),

@@ -96,6 +96,9 @@ struct SplitScanner: Sendable {
             }
             return i
 
+        case .letterRun:
+            return run(p, n, i, a, L)
+
         case let .numbers(max):
             var k = i
             var count = 0
