@@ -1,33 +1,21 @@
-import Foundation
-
-/// A value from `JSONSerialization` with its dotted path, for precise error messages.
+/// A parsed JSON value with its dotted path, for precise error messages.
 struct JSONNode {
-    let value: Any
+    let value: JSONValue
     let path: String
     let source: String
 
-    var isNull: Bool { value is NSNull }
-
-    private func describeType() -> String {
-        switch value {
-        case is NSNull: return "null"
-        case is String: return "a string"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        case is NSNumber, is Int, is Double, is Bool: return "a number or boolean (\(value))"
-        default: return String(describing: Swift.type(of: value))
-        }
-    }
-
-    private func child(_ value: Any, _ name: String) -> JSONNode {
+    private func child(_ value: JSONValue, _ name: String) -> JSONNode {
         JSONNode(value: value, path: path.isEmpty ? name : path + "." + name, source: source)
     }
 
-    func object() throws -> [String: Any] {
-        guard let object = value as? [String: Any] else {
-            throw TokenizerError.invalidField(source: source, field: path, expected: "an object", found: describeType())
-        }
-        return object
+    private func mismatch(_ expected: String) -> TokenizerError {
+        .invalidField(source: source, field: path.isEmpty ? "(root)" : path, expected: expected, found: value.summary)
+    }
+
+    /// Members of an object, in document order.
+    func members() throws -> [(String, JSONValue)] {
+        guard case let .object(members) = value else { throw mismatch("an object") }
+        return members
     }
 
     /// A required field (null counts as missing).
@@ -38,47 +26,36 @@ struct JSONNode {
         return node
     }
 
-    /// An optional field; nil when absent or null.
+    /// An optional field; nil when absent or null. A repeated key takes its last value.
     func optionalField(_ name: String) throws -> JSONNode? {
-        guard let value = try object()[name], !(value is NSNull) else { return nil }
-        return child(value, name)
+        guard let found = try members().last(where: { $0.0 == name })?.1 else { return nil }
+        if case .null = found { return nil }
+        return child(found, name)
     }
 
     func string() throws -> String {
-        guard let s = value as? String else {
-            throw TokenizerError.invalidField(source: source, field: path, expected: "a string", found: describeType())
-        }
+        guard case let .string(s) = value else { throw mismatch("a string") }
         return s
     }
 
     func bool() throws -> Bool {
-        if let number = value as? NSNumber, !(value is String) {
-            let raw = number.int64Value
-            if raw == 0 || raw == 1, number.doubleValue == Double(raw) { return raw == 1 }
-        }
-        if let b = value as? Bool { return b }
-        throw TokenizerError.invalidField(source: source, field: path, expected: "a boolean", found: describeType())
+        guard case let .bool(b) = value else { throw mismatch("a boolean") }
+        return b
     }
 
     func int() throws -> Int {
-        if let i = value as? Int { return i }
-        if let number = value as? NSNumber, number.doubleValue == Double(number.int64Value) {
-            return Int(number.int64Value)
-        }
-        throw TokenizerError.invalidField(source: source, field: path, expected: "an integer", found: describeType())
+        guard case let .number(_, integer?) = value else { throw mismatch("an integer") }
+        return integer
     }
 
     func double() throws -> Double {
-        if let number = value as? NSNumber { return number.doubleValue }
-        if let d = value as? Double { return d }
-        throw TokenizerError.invalidField(source: source, field: path, expected: "a number", found: describeType())
+        guard case let .number(d, _) = value else { throw mismatch("a number") }
+        return d
     }
 
     func array() throws -> [JSONNode] {
-        guard let array = value as? [Any] else {
-            throw TokenizerError.invalidField(source: source, field: path, expected: "an array", found: describeType())
-        }
-        return array.enumerated().map { JSONNode(value: $1, path: "\(path)[\($0)]", source: source) }
+        guard case let .array(items) = value else { throw mismatch("an array") }
+        return items.enumerated().map { JSONNode(value: $1, path: "\(path)[\($0)]", source: source) }
     }
 
     /// Optional boolean field with a default.

@@ -9,13 +9,16 @@ extension Tokenizer {
 
     /// Parses a whole tokenizer.json document.
     static func parse(json data: Data, source: String) throws -> Tokenizer {
-        let root: Any
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw TokenizerError.invalidJSON(source: source, reason: "\(error.localizedDescription) (\(data.count) bytes)")
+            root = try data.withUnsafeBytes { raw in
+                try JSONParser.parse(raw.bindMemory(to: UInt8.self))
+            }
+        } catch let failure as JSONParser.Failure {
+            throw TokenizerError.invalidJSON(
+                source: source, reason: "\(failure.message) at byte \(failure.offset) of \(data.count)")
         }
-        guard root is [String: Any] else {
+        guard case .object = root else {
             throw TokenizerError.invalidJSON(source: source, reason: "top-level value is not an object")
         }
         let doc = JSONNode(value: root, path: "", source: source)
@@ -44,10 +47,10 @@ extension Tokenizer {
         }
         var vocabulary: [String: Int] = [:]
         let vocabNode = try modelNode.field("vocab")
-        let vocabObject = try vocabNode.object()
-        vocabulary.reserveCapacity(vocabObject.count)
-        for (token, value) in vocabObject {
-            guard let id = value as? Int else {
+        let vocabMembers = try vocabNode.members()
+        vocabulary.reserveCapacity(vocabMembers.count)
+        for (token, value) in vocabMembers {
+            guard case let .number(_, id?) = value else {
                 let node = JSONNode(value: value, path: "model.vocab[\(token.debugDescription)]", source: source)
                 vocabulary[token] = try node.int()
                 continue
@@ -88,13 +91,15 @@ extension Tokenizer {
     }
 
     private static func parseMerges(_ node: JSONNode) throws -> [(String, String)] {
-        let raw = try node.array()
+        guard case let .array(raw) = node.value else { _ = try node.array(); return [] }
         var merges: [(String, String)] = []
         merges.reserveCapacity(raw.count)
         for (index, item) in raw.enumerated() {
-            if let pair = item.value as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String {
+            if case let .array(pair) = item, pair.count == 2, case let .string(a) = pair[0],
+                case let .string(b) = pair[1]
+            {
                 merges.append((a, b))
-            } else if let line = item.value as? String {
+            } else if case let .string(line) = item {
                 let parts = line.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
                     throw TokenizerError.invalidField(
@@ -105,7 +110,7 @@ extension Tokenizer {
             } else {
                 throw TokenizerError.invalidField(
                     source: node.source, field: "\(node.path)[\(index)]",
-                    expected: "a [left, right] pair of strings or a \"left right\" string", found: "\(item.value)")
+                    expected: "a [left, right] pair of strings or a \"left right\" string", found: item.summary)
             }
         }
         return merges
@@ -126,7 +131,7 @@ extension Tokenizer {
             let pattern = try node.field("pattern")
             guard let literal = try pattern.optionalField("String") else {
                 throw TokenizerError.unsupportedOption(
-                    source: node.source, field: pattern.path, value: "\(pattern.value)",
+                    source: node.source, field: pattern.path, value: pattern.value.summary,
                     reason: "only literal {\"String\": ...} patterns are supported in Replace")
             }
             return .replace(pattern: try literal.string(), content: try node.field("content").string())
@@ -159,7 +164,7 @@ extension Tokenizer {
             let pattern = try node.field("pattern")
             guard let regex = try pattern.optionalField("Regex") else {
                 throw TokenizerError.unsupportedOption(
-                    source: node.source, field: pattern.path, value: "\(pattern.value)",
+                    source: node.source, field: pattern.path, value: pattern.value.summary,
                     reason: "only {\"Regex\": ...} patterns are supported in Split")
             }
             stages.append(.split(try SplitPattern(regex: try regex.string(), source: node.source, field: regex.path)))
@@ -200,7 +205,7 @@ extension Tokenizer {
         case "TemplateProcessing":
             var specials: [String: [Int]] = [:]
             if let table = try node.optionalField("special_tokens") {
-                for (name, _) in try table.object() {
+                for (name, _) in try table.members() {
                     let entry = try table.field(name)
                     specials[name] = try entry.field("ids").array().map { try $0.int() }
                 }
@@ -224,7 +229,7 @@ extension Tokenizer {
                     seenSequence = true
                 } else {
                     throw TokenizerError.invalidField(
-                        source: node.source, field: item.path, expected: "{SpecialToken} or {Sequence}", found: "\(item.value)")
+                        source: node.source, field: item.path, expected: "{SpecialToken} or {Sequence}", found: item.value.summary)
                 }
             }
             post.prefix = prefix + post.prefix
@@ -247,7 +252,7 @@ extension Tokenizer {
             let pattern = try node.field("pattern")
             guard let literal = try pattern.optionalField("String") else {
                 throw TokenizerError.unsupportedOption(
-                    source: node.source, field: pattern.path, value: "\(pattern.value)",
+                    source: node.source, field: pattern.path, value: pattern.value.summary,
                     reason: "only literal {\"String\": ...} patterns are supported in Replace")
             }
             stages.append(

@@ -69,6 +69,9 @@ struct TokenizeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Encode the input this many times and report throughput.", visibility: .hidden))
     var benchmarkRepeats: Int?
 
+    @Flag(name: .long, help: ArgumentHelp("With --benchmark-repeats: the file is JSON lines with a \"text\" field; encode each text separately.", visibility: .hidden))
+    var benchmarkJsonl = false
+
     func validate() throws {
         if (text == nil) == (file == nil) { throw ValidationError("pass exactly one of --text or --file") }
         if let benchmarkRepeats, benchmarkRepeats < 1 { throw ValidationError("--benchmark-repeats must be >= 1") }
@@ -76,7 +79,9 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         do {
+            let loadStart = DispatchTime.now().uptimeNanoseconds
             let tokenizer = try loadTokenizer(model: model)
+            let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
             var ids: [Int]
             var input: String
             if let text {
@@ -97,7 +102,17 @@ struct TokenizeCommand: ParsableCommand {
                 ids = []
             }
             if let repeats = benchmarkRepeats {
-                benchmark(tokenizer, input, repeats: repeats)
+                var texts = [input]
+                if benchmarkJsonl {
+                    texts = try input.split(separator: "\n").map { line in
+                        let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                        guard let text = object?["text"] as? String else {
+                            throw ValidationError("--benchmark-jsonl: a line has no \"text\" string")
+                        }
+                        return text
+                    }
+                }
+                benchmark(tokenizer, texts, repeats: repeats, loadSeconds: loadSeconds)
                 return
             }
             if json {
@@ -114,22 +129,24 @@ struct TokenizeCommand: ParsableCommand {
         }
     }
 
-    /// Prints JSON with the cold (first) and best warm throughput over `repeats` encodes.
-    private func benchmark(_ tokenizer: Tokenizer, _ input: String, repeats: Int) {
-        let bytes = input.utf8.count
+    /// Prints JSON with the cold (first) and best warm throughput over `repeats` passes over `texts`.
+    private func benchmark(_ tokenizer: Tokenizer, _ texts: [String], repeats: Int, loadSeconds: Double) {
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         var times: [Double] = []
         var tokens = 0
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            tokens = tokenizer.encode(input, addSpecialTokens: addSpecial).count
+            tokens = 0
+            for text in texts { tokens += tokenizer.encode(text, addSpecialTokens: addSpecial).count }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let best = times.min() ?? 0
         let first = times.first ?? 0
         let mb = Double(bytes) / 1e6
         print(
-            "{\"bytes\": \(bytes), \"tokens\": \(tokens), \"repeats\": \(repeats), \"first_seconds\": \(first), "
-                + "\"best_seconds\": \(best), \"first_mb_per_s\": \(mb / first), \"best_mb_per_s\": \(mb / best)}")
+            "{\"bytes\": \(bytes), \"texts\": \(texts.count), \"tokens\": \(tokens), \"repeats\": \(repeats), "
+                + "\"load_seconds\": \(loadSeconds), \"first_seconds\": \(first), \"best_seconds\": \(best), "
+                + "\"first_mb_per_s\": \(mb / first), \"best_mb_per_s\": \(mb / best)}")
     }
 }
 
