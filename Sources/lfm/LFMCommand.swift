@@ -6,6 +6,9 @@ struct LFMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lfm",
         abstract: "Run Liquid Foundation Models (LFM2) on the CPU.",
-        subcommands: [GenerateCommand.self, InfoCommand.self, BenchCommand.self]
+        subcommands: [
+            GenerateCommand.self, InfoCommand.self, BenchCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self,
+        ]
     )
 }
