@@ -6,6 +6,6 @@ struct LFMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lfm",
         abstract: "Run Liquid Foundation Models (LFM2) on the CPU.",
-        subcommands: []
+        subcommands: [ChatTemplateCommand.self]
     )
 }
