@@ -543,7 +543,7 @@ struct Parser {
                 node = try parseSubscript(node, at: p)
             } else if isOp("(") {
                 let (args, kwargs) = try parseCallArgs()
-                node = ExprNode(expr: .call(node, args, kwargs), pos: p)
+                node = ExprNode(expr: .call(node, args, kwargs), pos: node.pos)
             } else {
                 return node
             }
