@@ -48,6 +48,7 @@ extension Interpreter {
                     guard let n = ind.numeric, case .int(let count) = n else {
                         throw TemplateFailure.type("indent must be an int or str, not \(ind.typeName)")
                     }
+                    guard count <= 1024 else { throw TemplateFailure.limit("tojson indent above 1024") }
                     o.indent = String(repeating: " ", count: max(count, 0))
                 }
                 o.itemSeparator = ","
@@ -96,6 +97,7 @@ extension Interpreter {
         case "int":
             let fallback = a.get(0, "default") ?? .int(0)
             let base = try a.int(1, "base") ?? 10
+            guard (2...36).contains(base) else { throw TemplateFailure.type("int() base must be >= 2 and <= 36") }
             switch value {
             case .int: return value
             case .bool(let b): return .int(b ? 1 : 0)
@@ -258,7 +260,10 @@ extension Interpreter {
             let width = a.get(0, "width") ?? .int(4)
             let indention: String
             if case .string(let s) = width { indention = s }
-            else if let n = width.numeric, case .int(let w) = n { indention = String(repeating: " ", count: max(w, 0)) }
+            else if let n = width.numeric, case .int(let w) = n {
+                guard w <= 1024 else { throw TemplateFailure.limit("indent width above 1024") }
+                indention = String(repeating: " ", count: max(w, 0))
+            }
             else { throw TemplateFailure.type("indent width must be int or str") }
             let first = a.bool(1, "first", default: false)
             let blank = a.bool(2, "blank", default: false)
@@ -289,6 +294,7 @@ extension Interpreter {
             let s = value.pythonString
             let n = s.unicodeScalars.count
             guard width > n else { return .string(s) }
+            guard width <= Operators.maxSequence else { throw TemplateFailure.limit("center width too large") }
             let total = width - n
             let left = total / 2 + (total & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: total - left))

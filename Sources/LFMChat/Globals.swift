@@ -22,8 +22,10 @@ enum Globals {
             default: throw TemplateFailure.type("range expected 1 to 3 arguments, got \(ints.count)")
             }
             guard step != 0 else { throw TemplateFailure.type("range() arg 3 must not be zero") }
-            let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
-            guard count <= maxRange else { throw TemplateFailure.limit("range() with more than \(maxRange) items") }
+            // Count in floating point: the Int arithmetic could overflow on hostile bounds.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            let count = span <= 0 ? 0 : (span / abs(Double(step))).rounded(.up)
+            guard count <= Double(maxRange) else { throw TemplateFailure.limit("range() with more than \(maxRange) items") }
             return .array(Array(stride(from: start, to: stop, by: step)).map { .int($0) })
         })
         g["namespace"] = .callable(Callable(name: "namespace") { args, kwargs in

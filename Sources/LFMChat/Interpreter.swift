@@ -262,15 +262,15 @@ final class Interpreter {
         switch node.expr {
         case .literal(let v): return v
         case .name(let n): return frame.lookup(n) ?? globals[n] ?? .undefined
-        case .list(let items): return .array(try items.map { try eval($0, frame) })
-        case .tuple(let items): return .tuple(try items.map { try eval($0, frame) })
+        case .list(let items): return try Interpreter.checkNesting(.array(try items.map { try eval($0, frame) }))
+        case .tuple(let items): return try Interpreter.checkNesting(.tuple(try items.map { try eval($0, frame) }))
         case .dict(let pairs):
             var d = OrderedDict()
             for (k, v) in pairs {
                 let key = try eval(k, frame)
                 d[key.pythonString] = try eval(v, frame)
             }
-            return .object(d)
+            return try Interpreter.checkNesting(.object(d))
         case .getattr(let objExpr, let attr):
             let obj = try defined(try eval(objExpr, frame), objExpr, frame)
             return getattr(obj, attr)
@@ -358,6 +358,16 @@ final class Interpreter {
         }
     }
 
+    /// Values nested deeper than this cannot be built (Python would hit its recursion limit printing them).
+    static let maxNesting = 512
+
+    static func checkNesting(_ v: Value) throws -> Value {
+        if v.nestingDepth(limit: maxNesting) > maxNesting {
+            throw TemplateFailure.limit("values nested deeper than \(maxNesting) levels")
+        }
+        return v
+    }
+
     // MARK: - Attribute and item access
 
     /// jinja2 `getattr`: Python attributes (methods) first, then dict keys.
@@ -408,14 +418,18 @@ final class Interpreter {
         let start = try intOrNil(a), stop = try intOrNil(b), step = try intOrNil(c) ?? 1
         guard step != 0 else { throw TemplateFailure.type("slice step cannot be zero") }
         func indices(_ count: Int) -> [Int] {
-            var lo: Int, hi: Int
+            // Python's slice.indices, written so that extreme bounds cannot overflow.
+            func clamp(_ i: Int, _ lower: Int, _ upper: Int) -> Int {
+                if i < 0 { return i < -count ? lower : max(i + count, lower) }
+                return min(i, upper)
+            }
             if step > 0 {
-                lo = start.map { $0 < 0 ? max($0 + count, 0) : min($0, count) } ?? 0
-                hi = stop.map { $0 < 0 ? max($0 + count, 0) : min($0, count) } ?? count
+                let lo = start.map { clamp($0, 0, count) } ?? 0
+                let hi = stop.map { clamp($0, 0, count) } ?? count
                 return lo < hi ? Array(stride(from: lo, to: hi, by: step)) : []
             } else {
-                lo = start.map { $0 < 0 ? max($0 + count, -1) : min($0, count - 1) } ?? count - 1
-                hi = stop.map { $0 < 0 ? max($0 + count, -1) : min($0, count - 1) } ?? -1
+                let lo = start.map { clamp($0, -1, count - 1) } ?? count - 1
+                let hi = stop.map { clamp($0, -1, count - 1) } ?? -1
                 return lo > hi ? Array(stride(from: lo, to: hi, by: step)) : []
             }
         }

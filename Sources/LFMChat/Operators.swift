@@ -16,13 +16,15 @@ enum Operators {
             throw TemplateFailure.type("can only concatenate list (not \"\(r.typeName)\") to list")
         case let ("*", .string(s), n), let ("*", n, .string(s)):
             guard let count = n.numeric, case .int(let c) = count else { break }
-            guard c <= 0 || s.unicodeScalars.count * c <= maxSequence else {
+            let total = s.unicodeScalars.count.multipliedReportingOverflow(by: max(c, 0))
+            guard !total.overflow && total.partialValue <= maxSequence else {
                 throw TemplateFailure.limit("string repetition longer than \(maxSequence)")
             }
             return .string(c <= 0 ? "" : String(repeating: s, count: c))
         case let ("*", .array(a), n), let ("*", n, .array(a)):
             guard let count = n.numeric, case .int(let c) = count else { break }
-            guard c <= 0 || a.count * c <= maxSequence else {
+            let total = a.count.multipliedReportingOverflow(by: max(c, 0))
+            guard !total.overflow && total.partialValue <= maxSequence else {
                 throw TemplateFailure.limit("list repetition longer than \(maxSequence)")
             }
             return .array(c <= 0 ? [] : Array([[Value]](repeating: a, count: c).joined()))

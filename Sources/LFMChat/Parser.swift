@@ -350,7 +350,10 @@ struct Parser {
         defer { depth -= 1 }
         if !withCondExpr { return try parseOr() }
         var expr = try parseOr()
+        let saved = depth
+        defer { depth = saved }
         while isName("if") {
+            try enter()
             let p = pos
             advance()
             let cond = try parseOr()
@@ -363,8 +366,11 @@ struct Parser {
 
     private mutating func parseOr() throws -> ExprNode {
         var left = try parseAnd()
+        let saved = depth
+        defer { depth = saved }
         while isName("or") {
             let p = pos
+            try enter()
             advance()
             left = ExprNode(expr: .or(left, try parseAnd()), pos: p)
         }
@@ -373,8 +379,11 @@ struct Parser {
 
     private mutating func parseAnd() throws -> ExprNode {
         var left = try parseNot()
+        let saved = depth
+        defer { depth = saved }
         while isName("and") {
             let p = pos
+            try enter()
             advance()
             left = ExprNode(expr: .and(left, try parseNot()), pos: p)
         }
@@ -415,8 +424,11 @@ struct Parser {
 
     private mutating func parseBinaryLevel(_ ops: [String], _ next: (inout Parser) throws -> ExprNode) throws -> ExprNode {
         var left = try next(&self)
+        let saved = depth
+        defer { depth = saved }
         while case .op(let o) = current.kind, ops.contains(o) {
             let p = pos
+            try enter()
             advance()
             left = ExprNode(expr: .binary(o, left, try next(&self)), pos: p)
         }
@@ -526,7 +538,10 @@ struct Parser {
 
     private mutating func parsePostfix(_ start: ExprNode) throws -> ExprNode {
         var node = start
+        let saved = depth
+        defer { depth = saved }
         while true {
+            try enter()
             let p = pos
             if skipOp(".") {
                 switch current.kind {
@@ -610,7 +625,10 @@ struct Parser {
 
     private mutating func parseFilterExpr(_ start: ExprNode) throws -> ExprNode {
         var node = start
+        let saved = depth
+        defer { depth = saved }
         while true {
+            try enter()
             if isOp("|") {
                 for (name, args, kwargs, p) in try parseFilterChainOnce() {
                     node = ExprNode(expr: .filter(node, name, args, kwargs), pos: p)

@@ -104,6 +104,25 @@ public enum Value: Equatable, Sendable {
         }
     }
 
+    /// Container nesting depth; stops counting once past `limit`.
+    func nestingDepth(limit: Int) -> Int {
+        var deepest = 0
+        var stack: [(Value, Int)] = [(self, 1)]
+        while let (v, d) = stack.popLast() {
+            switch v {
+            case .array(let items), .tuple(let items):
+                deepest = max(deepest, d)
+                if d <= limit { stack += items.map { ($0, d + 1) } }
+            case .object(let o):
+                deepest = max(deepest, d)
+                if d <= limit { stack += o.values.map { ($0, d + 1) } }
+            default: break
+            }
+            if deepest > limit { return deepest }
+        }
+        return deepest
+    }
+
     var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
 
     /// The Python type name used in error messages (`'dict object'`).
@@ -168,7 +187,10 @@ extension Value {
     }
 
     /// Python `repr(value)`.
-    public var pythonRepr: String {
+    public var pythonRepr: String { repr(visiting: []) }
+
+    /// `repr` with a guard against namespaces that contain themselves (Python prints `{...}` there).
+    private func repr(visiting: Set<ObjectIdentifier>) -> String {
         switch self {
         case .undefined: return "Undefined"
         case .none: return "None"
@@ -176,16 +198,19 @@ extension Value {
         case .int(let i): return String(i)
         case .double(let d): return Value.pythonFloatRepr(d)
         case .string(let s): return Value.pythonStringRepr(s)
-        case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .array(let a): return "[" + a.map { $0.repr(visiting: visiting) }.joined(separator: ", ") + "]"
         case .tuple(let a):
-            if a.count == 1 { return "(" + a[0].pythonRepr + ",)" }
-            return "(" + a.map(\.pythonRepr).joined(separator: ", ") + ")"
+            if a.count == 1 { return "(" + a[0].repr(visiting: visiting) + ",)" }
+            return "(" + a.map { $0.repr(visiting: visiting) }.joined(separator: ", ") + ")"
         case .object(let o):
-            return "{" + o.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.pythonRepr }
+            return "{" + o.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.repr(visiting: visiting) }
                 .joined(separator: ", ") + "}"
         case .namespace(let n):
-            return "<Namespace " + n.attributes.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.pythonRepr }
-                .joined(separator: ", ") + ">"
+            let id = ObjectIdentifier(n)
+            if visiting.contains(id) { return "<Namespace {...}>" }
+            let inner = visiting.union([id])
+            return "<Namespace {" + n.attributes.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.repr(visiting: inner) }
+                .joined(separator: ", ") + "}>"
         case .callable(let c): return c.isMacro ? "<Macro '\(c.name)'>" : "<function \(c.name)>"
         }
     }
