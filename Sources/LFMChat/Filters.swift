@@ -95,6 +95,7 @@ extension Interpreter {
             let sep = a.get(0, "d")?.pythonString ?? ""
             return .string(items.map(\.pythonString).joined(separator: sep))
         case "int":
+            try requireDefined(value)
             let fallback = a.get(0, "default") ?? .int(0)
             let base = try a.int(1, "base") ?? 10
             guard (2...36).contains(base) else { throw TemplateFailure.type("int() base must be >= 2 and <= 36") }
@@ -112,6 +113,7 @@ extension Interpreter {
             default: return fallback
             }
         case "float":
+            try requireDefined(value)
             let fallback = a.get(0, "default") ?? .double(0)
             switch value {
             case .int(let i): return .double(Double(i))
@@ -257,6 +259,11 @@ extension Interpreter {
             }
             return .array(out)
         case "indent":
+            // jinja2 appends "\n" to the value, which only works for strings.
+            try requireDefined(value)
+            guard case .string = value else {
+                throw TemplateFailure.type("unsupported operand type(s) for +=: '\(value.typeName)' and 'str'")
+            }
             let width = a.get(0, "width") ?? .int(4)
             let indention: String
             if case .string(let s) = width { indention = s }
@@ -298,7 +305,23 @@ extension Interpreter {
             let total = width - n
             let left = total / 2 + (total & width & 1)
             return .string(String(repeating: " ", count: left) + s + String(repeating: " ", count: total - left))
-        case "batch", "slice", "groupby", "format", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
+        case "batch":
+            guard let size = try a.int(0, "linecount"), size > 0 else {
+                throw TemplateFailure.type("batch() needs a positive line count")
+            }
+            let fill = a.get(1, "fill_with")
+            var batches: [Value] = []
+            var current: [Value] = []
+            for item in try iterate(value, at: pos) {
+                current.append(item)
+                if current.count == size { batches.append(.array(current)); current = [] }
+            }
+            if !current.isEmpty {
+                if let fill, fill != .none { while current.count < size { current.append(fill) } }
+                batches.append(.array(current))
+            }
+            return .array(batches)
+        case "slice", "groupby", "format", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
              "pprint", "filesizeformat", "random", "wordwrap", "truncatewords":
             throw TemplateFailure.type("the '\(name)' filter is not supported")
         default:
@@ -366,6 +389,12 @@ extension Interpreter {
 
     /// Applies the test `name` (`x is name(args)`).
     func applyTest(_ name: String, _ v: Value, _ args: [Value], at pos: SourcePos) throws -> Bool {
+        let unary: Set<String> = ["defined", "undefined", "none", "string", "number", "integer", "float", "boolean",
+                                  "true", "false", "mapping", "iterable", "sequence", "callable", "odd", "even",
+                                  "lower", "upper", "escaped"]
+        if unary.contains(name) && !args.isEmpty {
+            throw TemplateFailure.type("test_\(name)() takes 1 positional argument but \(args.count + 1) were given").at(pos)
+        }
         func arg() throws -> Value {
             guard let a = args.first else { throw TemplateFailure.type("test '\(name)' needs an argument").at(pos) }
             return a
@@ -414,8 +443,11 @@ extension Interpreter {
             case let (.namespace(a), .namespace(b)): return a === b
             default: return false
             }
-        case "lower": return v.pythonString == v.pythonString.lowercased()
-        case "upper": return v.pythonString == v.pythonString.uppercased()
+        case "lower", "upper":
+            // Python str.islower / str.isupper: at least one cased character and none of the other case.
+            let str = v.pythonString
+            let hasCased = str.unicodeScalars.contains { $0.properties.isCased }
+            return hasCased && (name == "lower" ? str == str.lowercased() : str == str.uppercased())
         case "escaped": return false
         default:
             throw TemplateError(kind: .unknownTest, message: "No test named '\(name)'.", line: pos.line, column: pos.column)

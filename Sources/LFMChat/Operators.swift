@@ -8,6 +8,7 @@ enum Operators {
         if let a = l.numeric, let b = r.numeric { return try numeric(op, a, b) }
         switch (op, l, r) {
         case let ("+", .string(a), .string(b)): return .string(a + b)
+        case let ("%", .string(fmt), arg): return .string(try PercentFormat.format(fmt, arg))
         case let ("+", .array(a), .array(b)): return .array(a + b)
         case let ("+", .tuple(a), .tuple(b)): return .tuple(a + b)
         case ("+", .string, _):

@@ -159,14 +159,14 @@ struct Parser {
     private mutating func parseIf(_ start: SourcePos) throws -> StmtNode {
         var branches: [(ExprNode, [StmtNode])] = []
         var otherwise: [StmtNode] = []
-        var cond = try parseTuple(withCondExpr: true)
+        var cond = try parseTuple(withCondExpr: false)
         while true {
             try expectBlockEnd()
             let body = try parseBody(until: ["elif", "else", "endif"])
             branches.append((cond, body))
             let tag = try expectName()
             if tag == "elif" {
-                cond = try parseTuple(withCondExpr: true)
+                cond = try parseTuple(withCondExpr: false)
                 continue
             }
             if tag == "else" {
@@ -596,7 +596,8 @@ struct Parser {
             parts.append(try parseExpression(withCondExpr: true))
         }
         try expectOp("]")
-        guard let first = parts.first else { throw fail("expected subscript expression", at: p) }
+        // `x[]` is legal in jinja2 and subscripts with an empty tuple.
+        guard let first = parts.first else { return ExprNode(expr: .getitem(target, ExprNode(expr: .tuple([]), pos: p)), pos: p) }
         let index = isTuple ? ExprNode(expr: .tuple(parts), pos: first.pos) : first
         return ExprNode(expr: .getitem(target, index), pos: p)
     }

@@ -93,3 +93,46 @@ import Testing
         }
     }
 }
+
+/// 400 random templates (Scripts/reference/chat/random_cases.py) rendered by jinja2 in transformers' environment.
+@Suite struct RandomDifferentialTests {
+    @Test func randomTemplatesMatchJinja2() throws {
+        guard case .object(let root) = try Value.parseJSON(try Fixtures.text("random_cases.json")),
+              case .object(let ctx)? = root["context"], case .array(let cases)? = root["cases"] else {
+            Issue.record("random_cases.json has an unexpected shape")
+            return
+        }
+        var context: [String: Value] = [:]
+        for (k, v) in ctx.pairs { context[k] = v }
+        #expect(cases.count >= 400)
+        var mismatches = 0
+        for case .object(let c) in cases {
+            let source = c.string("template") ?? ""
+            let result = Result { try ChatTemplate(source).render(context: context) }
+            if let expected = c.string("expected") {
+                switch result {
+                case .success(let got):
+                    if got != expected { mismatches += 1 }
+                    #expect(got == expected, "\(source.debugDescription)")
+                case .failure(let error):
+                    mismatches += 1
+                    Issue.record("\(source.debugDescription): unexpected error \(error)")
+                }
+            } else if case .object(let err)? = c["error"] {
+                let type = err.string("type") ?? ""
+                switch result {
+                case .success(let got):
+                    mismatches += 1
+                    Issue.record("\(source.debugDescription): expected \(type) (\(err.string("message") ?? "")) but rendered \(got.debugDescription)")
+                case .failure(let error as TemplateError):
+                    if let kind = Fixtures.kind(forPython: type) {
+                        #expect(error.kind == kind, "\(source.debugDescription): \(error) vs \(type): \(err.string("message") ?? "")")
+                    }
+                case .failure(let error):
+                    Issue.record("\(source.debugDescription): untyped error \(error)")
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+}

@@ -13,6 +13,7 @@ Writes into Tests/LFMChatTests/Fixtures/:
   chat_cases.json    conversations rendered by PreTrainedTokenizerFast.apply_chat_template(tokenize=False)
   jinja_cases.json   small templates per Jinja construct, rendered by the very environment transformers
                      compiles chat templates with (or the error it raises)
+  random_cases.json  400 random expression/statement templates (random_cases.py, fixed seed), same environment
 """
 import argparse
 import datetime as real_datetime
@@ -398,7 +399,28 @@ def main():
     with open(os.path.join(OUT, "jinja_cases.json"), "w", encoding="utf-8") as f:
         json.dump(jcases, f, ensure_ascii=False, indent=1)
         f.write("\n")
+    sys.path.insert(0, HERE)
+    import random_cases
+    rcases = []
+    skipped = 0
+    for source in random_cases.cases(n=460):
+        case = {"template": source}
+        try:
+            case["expected"] = env_template(source).render(**random_cases.CONTEXT)
+        except Exception as e:
+            case["error"] = {"type": type(e).__name__, "message": str(e)}
+        # Lazy filters (select, map, ...) and methods print as "<generator object ... at 0x...>" and Python's range
+        # prints as "range(0, 3)"; those reprs are not reproduced (the Swift engine makes lists), so such cases are left out.
+        text = case.get("expected", "") + case.get("error", {}).get("message", "")
+        if " at 0x" in text or "range(" in text.lower() or "generator" in text:
+            skipped += 1
+            continue
+        rcases.append(case)
+    with open(os.path.join(OUT, "random_cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"context": random_cases.CONTEXT, "cases": rcases}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
     n_err = sum("error" in c for c in cases)
+    print(f"random cases: {len(rcases)} ({skipped} left out for printing generators/ranges)")
     print(f"chat cases: {len(cases)} ({n_err} expected errors); jinja cases: {len(jcases)} "
           f"({sum('error' in c for c in jcases)} expected errors); now={FROZEN_NOW}")
 
