@@ -104,7 +104,7 @@ import Testing
         }
         var context: [String: Value] = [:]
         for (k, v) in ctx.pairs { context[k] = v }
-        #expect(cases.count >= 400)
+        #expect(cases.count >= 700)
         var mismatches = 0
         for case .object(let c) in cases {
             let source = c.string("template") ?? ""

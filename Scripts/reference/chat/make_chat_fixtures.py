@@ -13,7 +13,8 @@ Writes into Tests/LFMChatTests/Fixtures/:
   chat_cases.json    conversations rendered by PreTrainedTokenizerFast.apply_chat_template(tokenize=False)
   jinja_cases.json   small templates per Jinja construct, rendered by the very environment transformers
                      compiles chat templates with (or the error it raises)
-  random_cases.json  400 random expression/statement templates (random_cases.py, fixed seed), same environment
+  random_cases.json  random expression/statement templates and random whitespace-control layouts
+                     (random_cases.py, fixed seeds), same environment
 """
 import argparse
 import datetime as real_datetime
@@ -415,6 +416,13 @@ def main():
         if " at 0x" in text or "range(" in text.lower() or "generator" in text:
             skipped += 1
             continue
+        rcases.append(case)
+    for source in random_cases.layout_cases():
+        case = {"template": source}
+        try:
+            case["expected"] = env_template(source).render(**random_cases.CONTEXT)
+        except Exception as e:
+            case["error"] = {"type": type(e).__name__, "message": str(e)}
         rcases.append(case)
     with open(os.path.join(OUT, "random_cases.json"), "w", encoding="utf-8") as f:
         json.dump({"context": random_cases.CONTEXT, "cases": rcases}, f, ensure_ascii=False, indent=1)

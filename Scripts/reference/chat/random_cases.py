@@ -13,6 +13,7 @@ CONTEXT = {
              {"role": "tool", "content": [{"type": "text", "text": "r"}]}],
     "e": "",
     "z": 0,
+    "x": "X",
 }
 
 ATOMS = ["d", "l", "s", "n", "t", "f", "i", "msgs", "e", "z", "missing", "1", "0", "-2", "2.5", "1e3", "'ab'",
@@ -71,3 +72,48 @@ def cases(n=400, seed=1234):
     """Random templates; `keep(source)` may reject one (the caller drops outputs that print object addresses)."""
     r = random.Random(seed)
     return [template(r) for _ in range(n)]
+
+
+TEXTS = ["", " ", "  ", "\t", "\n", "\n\n", " \n ", "a", "b ", " c", "\n  ", "  \n", "x\n", "\r\n", "é", "\t\n\t"]
+
+
+def _open(r, kind):
+    return "{" + kind + r.choice(["", "", "-", "+"]) + r.choice([" ", "  ", "\n", ""])
+
+
+def _close(r, kind):
+    return r.choice([" ", "", "\n"]) + r.choice(["", "", "-", "+"] if kind == "%" else ["", "", "-"]) + kind + "}"
+
+
+def layout(r, depth=0):
+    parts = []
+    for _ in range(r.randint(1, 5)):
+        parts.append(r.choice(TEXTS))
+        k = r.random()
+        if k < 0.25:
+            parts.append(_open(r, "{") + r.choice(["1", "'v'", "x", "none", "loop.index if loop is defined"]) + _close(r, "}").replace("%}", "}}"))
+        elif k < 0.35:
+            parts.append("{#" + r.choice(["", "-"]) + " c " + r.choice(["", "-"]) + "#}")
+        elif k < 0.55 and depth < 3:
+            parts.append(_open(r, "%") + r.choice(["if true", "if false", "if x"]) + _close(r, "%"))
+            parts.append(layout(r, depth + 1))
+            if r.random() < 0.4:
+                parts.append(_open(r, "%") + "else" + _close(r, "%"))
+                parts.append(layout(r, depth + 1))
+            parts.append(_open(r, "%") + "endif" + _close(r, "%"))
+        elif k < 0.7 and depth < 3:
+            parts.append(_open(r, "%") + r.choice(["for i in [1, 2]", "for i in []", "for i in 'ab' if i != 'a'"]) + _close(r, "%"))
+            parts.append(layout(r, depth + 1))
+            parts.append(_open(r, "%") + "endfor" + _close(r, "%"))
+        elif k < 0.75:
+            parts.append(_open(r, "%") + "set y = 2" + _close(r, "%"))
+        elif k < 0.8:
+            parts.append(_open(r, "%") + "raw" + _close(r, "%").replace("+", "") + r.choice(TEXTS) + "{{ raw }}" + r.choice(TEXTS)
+                         + _open(r, "%") + "endraw" + _close(r, "%"))
+    parts.append(r.choice(TEXTS))
+    return "".join(parts)
+
+
+def layout_cases(n=300, seed=99):
+    r = random.Random(seed)
+    return [layout(r) for _ in range(n)]
