@@ -43,6 +43,7 @@ public struct ChatTemplate: @unchecked Sendable {
     public init(_ source: String) throws {
         self.source = source
         self.body = try Parser.parse(source)
+        try StaticCheck.check(body)
     }
 
     /// Renders with an explicit set of template variables.

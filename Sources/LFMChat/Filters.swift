@@ -325,7 +325,8 @@ extension Interpreter {
              "pprint", "filesizeformat", "random", "wordwrap", "truncatewords":
             throw TemplateFailure.type("the '\(name)' filter is not supported")
         default:
-            throw TemplateError(kind: .unknownFilter, message: "No filter named '\(name)'.", line: pos.line, column: pos.column)
+            // Reached only where jinja2 defers the check to run time (inside `if` or `a if b else c`).
+            throw TemplateError(kind: .unknownFilter, message: "No filter named '\(name)' found.", line: pos.line, column: pos.column)
         }
     }
 
@@ -391,7 +392,7 @@ extension Interpreter {
     func applyTest(_ name: String, _ v: Value, _ args: [Value], at pos: SourcePos) throws -> Bool {
         let unary: Set<String> = ["defined", "undefined", "none", "string", "number", "integer", "float", "boolean",
                                   "true", "false", "mapping", "iterable", "sequence", "callable", "odd", "even",
-                                  "lower", "upper", "escaped"]
+                                  "lower", "upper", "escaped", "filter", "test"]
         if unary.contains(name) && !args.isEmpty {
             throw TemplateFailure.type("test_\(name)() takes 1 positional argument but \(args.count + 1) were given").at(pos)
         }
@@ -449,8 +450,11 @@ extension Interpreter {
             let hasCased = str.unicodeScalars.contains { $0.properties.isCased }
             return hasCased && (name == "lower" ? str == str.lowercased() : str == str.uppercased())
         case "escaped": return false
+        case "filter", "test":
+            guard case .string(let n) = v else { return false }
+            return name == "filter" ? StaticCheck.filters.contains(n) : StaticCheck.tests.contains(n)
         default:
-            throw TemplateError(kind: .unknownTest, message: "No test named '\(name)'.", line: pos.line, column: pos.column)
+            throw TemplateError(kind: .unknownTest, message: "No test named '\(name)' found.", line: pos.line, column: pos.column)
         }
     }
 
