@@ -1,1 +1,106 @@
-// Jinja chat templates. See issue 3.
+import Foundation
+
+/// A chat template input that `apply_chat_template` would reject.
+public struct ChatInputError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { "chat template input error: \(message)" }
+}
+
+/// One chat message in the OpenAI shape. `extra` holds other fields (`tool_calls`, `tool_call_id`, `name`,
+/// `reasoning_content`, ...) in the order they should appear to the template.
+public struct ChatMessage: Equatable, Sendable {
+    public var role: String
+    /// A string, a list of content parts, or `.none`.
+    public var content: Value
+    public var extra: [(String, Value)]
+
+    public init(role: String, content: Value, extra: [(String, Value)] = []) {
+        self.role = role
+        self.content = content
+        self.extra = extra
+    }
+
+    /// A message with plain text content.
+    public init(role: String, text: String) {
+        self.init(role: role, content: .string(text))
+    }
+
+    /// The message as the dict a template sees.
+    public var value: Value { .dict([("role", .string(role)), ("content", content)] + extra) }
+
+    public static func == (lhs: ChatMessage, rhs: ChatMessage) -> Bool { lhs.value == rhs.value }
+}
+
+/// A Hugging Face Jinja chat template, rendered like transformers' `apply_chat_template(tokenize=False)`
+/// (jinja2 sandbox, `trim_blocks`, `lstrip_blocks`, loop controls, transformers' `tojson`,
+/// `raise_exception` and `strftime_now`).
+public struct ChatTemplate: @unchecked Sendable {
+    /// The template source text.
+    public let source: String
+    private let body: [StmtNode]
+
+    /// Parses a template; throws ``TemplateError`` (kind `.syntax`) with the line and column of the problem.
+    public init(_ source: String) throws {
+        self.source = source
+        self.body = try Parser.parse(source)
+        try StaticCheck.check(body)
+    }
+
+    /// Renders with an explicit set of template variables.
+    /// - Parameter now: the clock used by `strftime_now`.
+    public func render(context: [String: Value], now: @escaping () -> Date = Date.init) throws -> String {
+        let interpreter = Interpreter(globals: Globals.make(now: now), now: now)
+        return try interpreter.render(body, context: context)
+    }
+
+    /// Renders a conversation the way `tokenizer.apply_chat_template(messages, tools=..., tokenize=False,
+    /// add_generation_prompt=...)` does: top-level `None` fields of messages are dropped, reasoning fields are
+    /// aliased (`reasoning_content`/`thinking`/`reasoning`), and the special tokens and `extraContext` are passed.
+    public func render(messages: [Value], tools: [Value]? = nil, addGenerationPrompt: Bool,
+                       extraContext: [String: Value] = [:], bosToken: String? = nil, eosToken: String? = nil,
+                       now: @escaping () -> Date = Date.init) throws -> String {
+        guard !messages.isEmpty else {
+            throw ChatInputError(message: "Cannot apply chat template to an empty conversation. Provide at least one message.")
+        }
+        var prepared: [Value] = []
+        for (i, message) in messages.enumerated() {
+            guard case .object(let dict) = message else {
+                throw ChatInputError(message: "Chat messages should be dicts, but message \(i) is \(message.typeName)")
+            }
+            var kept = OrderedDict(dict.pairs.filter { if case .none = $0.1 { return false } else { return true } })
+            let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { kept[$0] }.first
+            if let reasoning {
+                var aliased = OrderedDict()
+                aliased["thinking"] = reasoning
+                for (k, v) in kept.pairs where k != "thinking" { aliased[k] = v }
+                aliased["reasoning_content"] = reasoning
+                kept = aliased
+            }
+            prepared.append(.object(kept))
+        }
+        if let tools {
+            for (i, tool) in tools.enumerated() {
+                guard case .object = tool else {
+                    throw ChatInputError(message: "Tools should be JSON schema objects, but tool \(i) is \(tool.typeName)")
+                }
+            }
+        }
+        var context: [String: Value] = [:]
+        if let bosToken { context["bos_token"] = .string(bosToken) }
+        if let eosToken { context["eos_token"] = .string(eosToken) }
+        for (k, v) in extraContext { context[k] = v }
+        context["messages"] = .array(prepared)
+        context["tools"] = tools.map { Value.array($0) } ?? Value.none
+        context["documents"] = Value.none
+        context["add_generation_prompt"] = .bool(addGenerationPrompt)
+        return try render(context: context, now: now)
+    }
+
+    /// Renders ``ChatMessage`` values; see ``render(messages:tools:addGenerationPrompt:extraContext:bosToken:eosToken:now:)``.
+    public func render(chat: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool,
+                       extraContext: [String: Value] = [:], bosToken: String? = nil, eosToken: String? = nil,
+                       now: @escaping () -> Date = Date.init) throws -> String {
+        try render(messages: chat.map(\.value), tools: tools, addGenerationPrompt: addGenerationPrompt,
+                   extraContext: extraContext, bosToken: bosToken, eosToken: eosToken, now: now)
+    }
+}

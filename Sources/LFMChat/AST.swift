@@ -1,0 +1,62 @@
+/// The syntax tree of a parsed template.
+indirect enum Expr {
+    case literal(Value)
+    case name(String)
+    case list([ExprNode])
+    case tuple([ExprNode])
+    case dict([(ExprNode, ExprNode)])
+    case getattr(ExprNode, String)
+    case getitem(ExprNode, ExprNode)
+    case slice(ExprNode, ExprNode?, ExprNode?, ExprNode?)
+    case call(ExprNode, [ExprNode], [(String, ExprNode)])
+    case filter(ExprNode, String, [ExprNode], [(String, ExprNode)])
+    case test(ExprNode, String, [ExprNode], [(String, ExprNode)], negated: Bool)
+    case unary(String, ExprNode)
+    case binary(String, ExprNode, ExprNode)
+    case and(ExprNode, ExprNode)
+    case or(ExprNode, ExprNode)
+    case not(ExprNode)
+    /// A chained comparison `a < b <= c`.
+    case compare(ExprNode, [(String, ExprNode)])
+    case conditional(ExprNode, cond: ExprNode, otherwise: ExprNode?)
+}
+
+/// An expression with its source position.
+struct ExprNode {
+    var expr: Expr
+    var pos: SourcePos
+}
+
+/// A left-hand side of `set` or `for`.
+indirect enum Target {
+    case name(String)
+    case attribute(String, String)
+    case tuple([Target])
+}
+
+struct MacroParam {
+    var name: String
+    var defaultValue: ExprNode?
+}
+
+indirect enum Stmt {
+    case output(String)
+    case expression(ExprNode)
+    case ifChain([(ExprNode, [StmtNode])], otherwise: [StmtNode])
+    case forLoop(target: Target, iterable: ExprNode, filter: ExprNode?, body: [StmtNode], otherwise: [StmtNode])
+    case set(Target, ExprNode)
+    case setBlock(Target, body: [StmtNode], filters: [(String, [ExprNode], [(String, ExprNode)], SourcePos)])
+    case macro(name: String, params: [MacroParam], body: [StmtNode])
+    case callBlock(call: ExprNode, params: [MacroParam], body: [StmtNode])
+    case filterBlock(filters: [(String, [ExprNode], [(String, ExprNode)], SourcePos)], body: [StmtNode])
+    case with([(Target, ExprNode)], body: [StmtNode])
+    case breakLoop
+    case continueLoop
+    /// `{% generation %}` from transformers' AssistantTracker: renders its body unchanged.
+    case generation([StmtNode])
+}
+
+struct StmtNode {
+    var stmt: Stmt
+    var pos: SourcePos
+}
