@@ -20,7 +20,8 @@
 #   {"pp_tokens_per_s": .., "pp_sd": .., "tg_tokens_per_s": .., "tg_sd": ..}
 # llama-bench is run with `-o jsonl` (one line per test: pp<P> then tg<N>, field avg_ts).
 #
-# Output: a markdown table on stdout (mean ± sd over the R repetitions, ratio ours/theirs, and the decode
+# Output: a markdown table on stdout (median and range over the R repetitions, the median of the paired
+# per-repetition ratios ours/theirs, and the decode
 # roofline: measured tg / (bandwidth / bytes of weights read per token), where the bytes are every weight
 # once, the tied embedding counted once as the output head). Raw outputs are kept in --out.
 set -euo pipefail
@@ -127,11 +128,11 @@ def last_json(path):
             return json.loads(line)
     raise SystemExit("no JSON line in %s" % path)
 
-def ms(xs):
-    return (statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0)
+def med(xs):
+    return statistics.median(xs)
 
-def fmt(m_s):
-    return "%.1f ± %.1f" % m_s
+def fmt(xs):
+    return "%.1f (%.1f–%.1f)" % (med(xs), min(xs), max(xs))
 
 print("| row | ours model | llama.cpp model | pp%d ours | pp%d llama.cpp | pp ratio | tg%d ours | tg%d llama.cpp | tg ratio | tg roofline ours | tg roofline llama.cpp |"
       % (np_, np_, ng, ng))
@@ -154,15 +155,17 @@ for row in rows.split(","):
     if len(tpp) != reps or len(ttg) != reps:
         raise SystemExit("row %s: llama-bench results incomplete" % row)
     obytes = ours_bytes(row) or tbytes  # GGUF rows: same file for both engines
-    op, tp, og, tg = ms(opp), ms(tpp), ms(otg), ms(ttg)
-    roof_o = og[0] / (bw * 1e9 / obytes) * 100
-    roof_t = tg[0] / (bw * 1e9 / tbytes) * 100
+    pp_ratio = med([a / b for a, b in zip(opp, tpp)])  # paired: ours and theirs ran back to back
+    tg_ratio = med([a / b for a, b in zip(otg, ttg)])
+    roof_o = med(otg) / (bw * 1e9 / obytes) * 100
+    roof_t = med(ttg) / (bw * 1e9 / tbytes) * 100
     oname = {"f32": "HF F32", "f32-f16": "HF F32", "bf16": "HF BF16"}.get(row, "GGUF " + row.upper())
     tname = {"f32": "GGUF F32", "f32-f16": "GGUF F16", "bf16": "GGUF BF16", "f16-gguf": "GGUF F16"}.get(row, "GGUF " + row.upper())
     print("| %s | %s (%.0f MB) | %s (%.0f MB) | %s | %s | %.2f | %s | %s | %.2f | %.0f %% | %.0f %% |" % (
-        row, oname, obytes / 1e6, tname, tbytes / 1e6, fmt(op), fmt(tp), op[0] / tp[0], fmt(og), fmt(tg),
-        og[0] / tg[0], roof_o, roof_t))
+        row, oname, obytes / 1e6, tname, tbytes / 1e6, fmt(opp), fmt(tpp), pp_ratio, fmt(otg), fmt(ttg),
+        tg_ratio, roof_o, roof_t))
 print()
-print("tokens/s, mean ± sd over %d interleaved repetitions; ratio = ours / llama.cpp (> 1: ours faster);" % reps)
+print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
+print("ours / llama.cpp measured back to back (> 1: ours faster);")
 print("roofline = tg / (%.0f GB/s / weight bytes per token). Raw outputs and machine info: %s" % (bw, out))
 PY
