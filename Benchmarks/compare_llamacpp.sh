@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Side-by-side prefill/decode speed: our `lfm bench` vs llama.cpp's `llama-bench`, same model, same threads.
+#
+# Usage:
+#   Benchmarks/compare_llamacpp.sh --models /root/models --llama-build /root/llamacpp-build --lfm /path/to/lfm \
+#       [--size 350m] [-r 5] [-t 2] [-p 512] [-n 128] [--rows f32,f32-f16,bf16] [--out DIR] [--bw 31]
+#
+# Models come from Benchmarks/make_random_lfm2.py (--out /root/models): <models>/lfm2-<size>-f32,
+# <models>/lfm2-<size>-bf16 (HF folders) and <models>/lfm2-<size>-gguf/lfm2-<size>-<type>.gguf.
+#
+# Rows (--rows, comma list):
+#   f32      ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f32.gguf
+#   f32-f16  ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f16.gguf   (llama.cpp's usual "full precision")
+#   bf16     ours: lfm2-S-bf16 (HF, BF16)        theirs: lfm2-S-bf16.gguf
+#   q8_0, q4_0, q4_k_m, f16-gguf
+#            ours: the same GGUF file            theirs: the same GGUF file (needs GGUF support in `lfm`)
+#
+# Each repetition runs ours once, then theirs once (-r 1 each), R times, so slow drifts of this shared
+# machine hit both engines alike. Contract of `lfm bench ... --json`: its last JSON line is
+#   {"pp_tokens_per_s": .., "pp_sd": .., "tg_tokens_per_s": .., "tg_sd": ..}
+# llama-bench is run with `-o jsonl` (one line per test: pp<P> then tg<N>, field avg_ts).
+#
+# Output: a markdown table on stdout (median and range over the R repetitions, the median of the paired
+# per-repetition ratios ours/theirs, and the decode
+# roofline: measured tg / (bandwidth / bytes of weights read per token), where the bytes are every weight
+# once, the tied embedding counted once as the output head). Raw outputs are kept in --out.
+set -euo pipefail
+
+MODELS=""; LLAMA_BUILD=""; LFM=""; SIZE="350m"; REPS=5; THREADS=2; NP=512; NG=128
+ROWS="f32,f32-f16,bf16"; OUT=""; BW=31
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --models) MODELS="$2"; shift 2 ;;
+    --llama-build) LLAMA_BUILD="$2"; shift 2 ;;
+    --lfm) LFM="$2"; shift 2 ;;
+    --size) SIZE="$2"; shift 2 ;;
+    -r) REPS="$2"; shift 2 ;;
+    -t) THREADS="$2"; shift 2 ;;
+    -p) NP="$2"; shift 2 ;;
+    -n) NG="$2"; shift 2 ;;
+    --rows) ROWS="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --bw) BW="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "error: $*" >&2; exit 1; }
+[[ -n "$MODELS" && -n "$LLAMA_BUILD" && -n "$LFM" ]] || die "--models, --llama-build and --lfm are required (see --help)"
+BENCH="$LLAMA_BUILD/bin/llama-bench"
+[[ -x "$BENCH" ]] || die "llama-bench not found at $BENCH"
+[[ -x "$LFM" ]] || die "lfm binary not executable: $LFM"
+[[ -z "$OUT" ]] && OUT="$(mktemp -d /tmp/lfm-vs-llamacpp.XXXXXX)"
+mkdir -p "$OUT/raw"
+
+G="$MODELS/lfm2-$SIZE-gguf/lfm2-$SIZE"
+ours_model() {
+  case "$1" in
+    f32|f32-f16) echo "$MODELS/lfm2-$SIZE-f32" ;;
+    bf16) echo "$MODELS/lfm2-$SIZE-bf16" ;;
+    q8_0|q4_0|q4_k_m) echo "$G-$1.gguf" ;;
+    f16-gguf) echo "$G-f16.gguf" ;;
+    *) die "unknown row $1" ;;
+  esac
+}
+theirs_model() {
+  case "$1" in
+    f32) echo "$G-f32.gguf" ;;
+    f32-f16|f16-gguf) echo "$G-f16.gguf" ;;
+    bf16) echo "$G-bf16.gguf" ;;
+    q8_0|q4_0|q4_k_m) echo "$G-$1.gguf" ;;
+    *) die "unknown row $1" ;;
+  esac
+}
+
+IFS=',' read -r -a ROW_LIST <<< "$ROWS"
+for row in "${ROW_LIST[@]}"; do
+  [[ -e "$(ours_model "$row")" ]] || die "missing model for ours ($row): $(ours_model "$row")"
+  [[ -e "$(theirs_model "$row")" ]] || die "missing model for llama.cpp ($row): $(theirs_model "$row")"
+done
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(uname -srm); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo || true)"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "llama.cpp: $("$BENCH" --version 2>&1 | head -2 | tr '\n' ' ')"
+  echo "args: size=$SIZE reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=${BW}GB/s"
+} > "$OUT/meta.txt"
+
+for ((rep = 1; rep <= REPS; rep++)); do
+  for row in "${ROW_LIST[@]}"; do
+    o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
+    echo "[rep $rep/$REPS] $row: ours" >&2
+    "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 --json > "$o" 2> "$o.err" \
+      || die "lfm bench failed ($row, rep $rep), see $o.err"
+    echo "[rep $rep/$REPS] $row: llama.cpp" >&2
+    "$BENCH" -m "$(theirs_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 -o jsonl > "$t" 2> "$t.err" \
+      || die "llama-bench failed ($row, rep $rep), see $t.err"
+  done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
+
+python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" <<'PY'
+import glob, json, math, os, statistics, sys
+
+out, reps, np_, ng, bw, rows, models, size = sys.argv[1:9]
+reps, np_, ng, bw = int(reps), int(np_), int(ng), float(bw)
+
+def ours_bytes(row):
+    # bytes of weights read per decoded token: every tensor once (tied embedding = output head)
+    path = {"f32": "f32", "f32-f16": "f32", "bf16": "bf16"}.get(row)
+    if path is None:
+        return None
+    folder = os.path.join(models, "lfm2-%s-%s" % (size, path))
+    total = 0
+    for f in glob.glob(os.path.join(folder, "*.safetensors")):
+        with open(f, "rb") as fh:
+            header = int.from_bytes(fh.read(8), "little")
+        total += os.path.getsize(f) - 8 - header
+    return total
+
+def last_json(path):
+    for line in reversed(open(path).read().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit("no JSON line in %s" % path)
+
+def med(xs):
+    return statistics.median(xs)
+
+def fmt(xs):
+    return "%.1f (%.1f–%.1f)" % (med(xs), min(xs), max(xs))
+
+print("| row | ours model | llama.cpp model | pp%d ours | pp%d llama.cpp | pp ratio | tg%d ours | tg%d llama.cpp | tg ratio | tg roofline ours | tg roofline llama.cpp |"
+      % (np_, np_, ng, ng))
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for row in rows.split(","):
+    opp, otg, tpp, ttg, tbytes = [], [], [], [], None
+    for rep in range(1, reps + 1):
+        o = last_json(os.path.join(out, "raw", "ours-%s-%d.out" % (row, rep)))
+        opp.append(float(o["pp_tokens_per_s"])); otg.append(float(o["tg_tokens_per_s"]))
+        for line in open(os.path.join(out, "raw", "theirs-%s-%d.jsonl" % (row, rep))):
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            tbytes = int(r["model_size"])
+            if int(r["n_prompt"]) == np_ and int(r["n_gen"]) == 0:
+                tpp.append(float(r["avg_ts"]))
+            elif int(r["n_prompt"]) == 0 and int(r["n_gen"]) == ng:
+                ttg.append(float(r["avg_ts"]))
+    if len(tpp) != reps or len(ttg) != reps:
+        raise SystemExit("row %s: llama-bench results incomplete" % row)
+    obytes = ours_bytes(row) or tbytes  # GGUF rows: same file for both engines
+    pp_ratio = med([a / b for a, b in zip(opp, tpp)])  # paired: ours and theirs ran back to back
+    tg_ratio = med([a / b for a, b in zip(otg, ttg)])
+    roof_o = med(otg) / (bw * 1e9 / obytes) * 100
+    roof_t = med(ttg) / (bw * 1e9 / tbytes) * 100
+    oname = {"f32": "HF F32", "f32-f16": "HF F32", "bf16": "HF BF16"}.get(row, "GGUF " + row.upper())
+    tname = {"f32": "GGUF F32", "f32-f16": "GGUF F16", "bf16": "GGUF BF16", "f16-gguf": "GGUF F16"}.get(row, "GGUF " + row.upper())
+    print("| %s | %s (%.0f MB) | %s (%.0f MB) | %s | %s | %.2f | %s | %s | %.2f | %.0f %% | %.0f %% |" % (
+        row, oname, obytes / 1e6, tname, tbytes / 1e6, fmt(opp), fmt(tpp), pp_ratio, fmt(otg), fmt(ttg),
+        tg_ratio, roof_o, roof_t))
+print()
+print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
+print("ours / llama.cpp measured back to back (> 1: ours faster);")
+print("roofline = tg / (%.0f GB/s / weight bytes per token). Raw outputs and machine info: %s" % (bw, out))
+PY
