@@ -111,6 +111,6 @@ import Testing
         bytes[4] = 2
         let file = try GGUFFile(bytes: bytes)
         #expect(file.version == 2)
-        #expect(file.tensors.count == 14)
+        #expect(file.tensors.count == 16)
     }
 }

@@ -15,9 +15,10 @@ import Testing
     }
 
     @Test func typeIdsAreGGMLs() throws {
-        #expect(GGMLType.allCases.map(\.rawValue) == [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 30])
+        #expect(GGMLType.allCases.map(\.rawValue) == [0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 30])
         #expect(try GGMLType(id: 12) == .q4_K)
-        #expect(throws: QuantError.unsupportedType(id: 10)) { try GGMLType(id: 10) }
+        #expect(throws: QuantError.unsupportedType(id: 9)) { try GGMLType(id: 9) }
+        #expect(throws: QuantError.unsupportedType(id: 20)) { try GGMLType(id: 20) }
     }
 
     @Test func buffersOfTheWrongSizeAreRejected() throws {

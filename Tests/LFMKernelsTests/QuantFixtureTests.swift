@@ -36,8 +36,8 @@ func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
 
 @Suite struct QuantFixtureTests {
     static let quantizedByGGUF: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
-    static let blockTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .q8_K]
-    static let dequantizedByGGUF: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+    static let blockTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K]
+    static let dequantizedByGGUF: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     @Test func geometryMatchesTheGGUFPackage() throws {
         let table = try #require(try JSONSerialization.jsonObject(with: Data(QuantFixtures.bytes("ggml_types.json"))) as? [[String: Any]])
@@ -114,7 +114,8 @@ func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
         }
         let relativeRMS = (errorSquares / signalSquares).squareRoot()
         let budget: [GGMLType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 5e-3, .q8_0: 0.01, .q8_K: 0.03, .q6_K: 0.03,
-                                          .q5_0: 0.06, .q5_1: 0.06, .q5_K: 0.06, .q4_0: 0.12, .q4_1: 0.12, .q4_K: 0.12]
+                                          .q5_0: 0.06, .q5_1: 0.06, .q5_K: 0.06, .q4_0: 0.12, .q4_1: 0.12, .q4_K: 0.12,
+                                          .q3_K: 0.25, .q2_K: 0.5]
         #expect(relativeRMS <= budget[type] ?? 0, "\(type): relative RMS error \(relativeRMS)")
     }
 }

@@ -25,7 +25,9 @@ static int quantize(const char *type, const char *in, const char *out) {
     long size; float *x = read_all(in, &size);
     int64_t n = size / 4;
     enum ggml_type t;
-    if (!strcmp(type, "Q4_K")) t = GGML_TYPE_Q4_K;
+    if (!strcmp(type, "Q2_K")) t = GGML_TYPE_Q2_K;
+    else if (!strcmp(type, "Q3_K")) t = GGML_TYPE_Q3_K;
+    else if (!strcmp(type, "Q4_K")) t = GGML_TYPE_Q4_K;
     else if (!strcmp(type, "Q5_K")) t = GGML_TYPE_Q5_K;
     else if (!strcmp(type, "Q6_K")) t = GGML_TYPE_Q6_K;
     else if (!strcmp(type, "Q8_K")) t = GGML_TYPE_Q8_K;
@@ -38,6 +40,8 @@ static int quantize(const char *type, const char *in, const char *out) {
     size_t bytes = ggml_row_size(t, n);
     void *y = calloc(1, bytes);
     switch (t) {
+    case GGML_TYPE_Q2_K: quantize_row_q2_K_ref(x, y, n); break;
+    case GGML_TYPE_Q3_K: quantize_row_q3_K_ref(x, y, n); break;
     case GGML_TYPE_Q4_K: quantize_row_q4_K_ref(x, y, n); break;
     case GGML_TYPE_Q5_K: quantize_row_q5_K_ref(x, y, n); break;
     case GGML_TYPE_Q6_K: quantize_row_q6_K_ref(x, y, n); break;

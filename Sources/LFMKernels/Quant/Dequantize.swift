@@ -27,6 +27,8 @@ extension GGMLType {
             case .q5_0: QuantBlocks.dequantizeQ5_0(block, out)
             case .q5_1: QuantBlocks.dequantizeQ5_1(block, out)
             case .q8_0: QuantBlocks.dequantizeQ8_0(block, out)
+            case .q2_K: QuantBlocks.dequantizeQ2_K(block, out)
+            case .q3_K: QuantBlocks.dequantizeQ3_K(block, out)
             case .q4_K: QuantBlocks.dequantizeQ4_K(block, out)
             case .q5_K: QuantBlocks.dequantizeQ5_K(block, out)
             case .q6_K: QuantBlocks.dequantizeQ6_K(block, out)
@@ -109,6 +111,65 @@ enum QuantBlocks {
         let d = half(block, 0)
         for j in 0..<32 {
             out[j] = Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) * d
+        }
+    }
+
+    static func dequantizeQ2_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let scales = block.assumingMemoryBound(to: UInt8.self)
+        var q = (block + 16).assumingMemoryBound(to: UInt8.self)
+        let d = half(block, 80)
+        let dmin = half(block, 82)
+        var y = out
+        var s = 0
+        for _ in 0..<2 {
+            var shift: UInt8 = 0
+            for _ in 0..<4 {
+                for half in 0..<2 {
+                    let sc = scales[s]
+                    s += 1
+                    let dl = d * Float(sc & 0xF), ml = dmin * Float(sc >> 4)
+                    for l in 0..<16 { y[l] = dl * Float((q[l + 16 * half] >> shift) & 3) - ml }
+                    y += 16
+                }
+                shift += 2
+            }
+            q += 32
+        }
+    }
+
+    /// The 16 signed 6-bit scales of a Q3_K block (stored offset by 32 in 12 bytes).
+    @inline(__always)
+    static func scalesQ3_K(_ packed: UnsafePointer<UInt8>, _ j: Int) -> Int32 {
+        let low = j < 8 ? packed[j] & 0xF : packed[j - 8] >> 4
+        let high = (packed[8 + j % 4] >> UInt8(2 * (j / 4))) & 3
+        return Int32(low | (high << 4)) - 32
+    }
+
+    static func dequantizeQ3_K(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let hm = block.assumingMemoryBound(to: UInt8.self)
+        var q = (block + 32).assumingMemoryBound(to: UInt8.self)
+        let packed = (block + 96).assumingMemoryBound(to: UInt8.self)
+        let dAll = half(block, 108)
+        var y = out
+        var s = 0
+        var m: UInt8 = 1
+        for _ in 0..<2 {
+            var shift: UInt8 = 0
+            for _ in 0..<4 {
+                for half in 0..<2 {
+                    let dl = dAll * Float(scalesQ3_K(packed, s))
+                    s += 1
+                    for l in 0..<16 {
+                        let i = l + 16 * half
+                        let v = Int32((q[i] >> shift) & 3) - (hm[i] & m != 0 ? 0 : 4)
+                        y[l] = dl * Float(v)
+                    }
+                    y += 16
+                }
+                shift += 2
+                m = m &<< 1
+            }
+            q += 32
         }
     }
 

@@ -9,6 +9,8 @@
 //   Q5_0  32 elements, 22 bytes  d:f16, qh:u32 (5th bits), qs[16], x = d*(q-16)
 //   Q5_1  32 elements, 24 bytes  d:f16, m:f16, qh:u32, qs[16], x = d*q + m
 //   Q8_0  32 elements, 34 bytes  d:f16, qs:i8[32], x = d*q
+//   Q2_K  256 elements, 84 bytes   scales[16] (4-bit scale | 4-bit min), qs[64] (2 bits), d:f16, dmin:f16
+//   Q3_K  256 elements, 110 bytes  hmask[32] (3rd bits), qs[64] (low 2 bits), scales[12] (16 6-bit scales), d:f16
 //   Q4_K  256 elements, 144 bytes  d:f16, dmin:f16, scales[12] (8 6-bit scales + 8 6-bit mins), qs[128]
 //   Q5_K  256 elements, 176 bytes  d:f16, dmin:f16, scales[12], qh[32], qs[128]
 //   Q6_K  256 elements, 210 bytes  ql[128], qh[64], scales:i8[16], d:f16
@@ -29,6 +31,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case q5_0 = 6
     case q5_1 = 7
     case q8_0 = 8
+    case q2_K = 10
+    case q3_K = 11
     case q4_K = 12
     case q5_K = 13
     case q6_K = 14
@@ -52,6 +56,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q5_0: return "Q5_0"
         case .q5_1: return "Q5_1"
         case .q8_0: return "Q8_0"
+        case .q2_K: return "Q2_K"
+        case .q3_K: return "Q3_K"
         case .q4_K: return "Q4_K"
         case .q5_K: return "Q5_K"
         case .q6_K: return "Q6_K"
@@ -66,7 +72,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         switch self {
         case .f32, .f16, .bf16: return 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
-        case .q4_K, .q5_K, .q6_K, .q8_K: return ggmlQK_K
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return ggmlQK_K
         }
     }
 
@@ -80,6 +86,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q5_0: return 22
         case .q5_1: return 24
         case .q8_0: return 34
+        case .q2_K: return 84
+        case .q3_K: return 110
         case .q4_K: return 144
         case .q5_K: return 176
         case .q6_K: return 210

@@ -29,6 +29,8 @@ extension GGMLType {
             case .q5_0: QuantBlocks.quantizeQ5_0(x, block)
             case .q5_1: QuantBlocks.quantizeQ5_1(x, block)
             case .q8_0: QuantBlocks.quantizeQ8_0(x, block)
+            case .q2_K: QuantBlocks.quantizeQ2_K(x, block)
+            case .q3_K: QuantBlocks.quantizeQ3_K(x, block)
             case .q4_K: QuantBlocks.quantizeQ4_K(x, block)
             case .q5_K: QuantBlocks.quantizeQ5_K(x, block)
             case .q6_K: QuantBlocks.quantizeQ6_K(x, block)

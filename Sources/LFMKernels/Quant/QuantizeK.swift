@@ -1,4 +1,4 @@
-// Reference K-quant quantizers (Q4_K, Q5_K, Q6_K), following ggml's `quantize_row_q{4,5,6}_K_ref`:
+// Reference K-quant quantizers (Q4_K, Q5_K, Q6_K; Q2_K and Q3_K are in QuantizeLowK.swift), following ggml's `quantize_row_q{4,5,6}_K_ref`:
 // per 32 (Q4_K/Q5_K) or 16 (Q6_K) elements a scale (and min) is searched by weighted least squares
 // over a small grid of candidate inverse scales; the scales are then quantized to 6 (8) bits against
 // a per-block f16 super-scale, and the elements are re-quantized with the final scales.
@@ -14,11 +14,12 @@ enum KQuant {
     }
 
     /// Asymmetric (scale, min) search over `n` values for levels 0...nmax (ggml's `make_qkx2_quants`).
-    /// Writes the chosen levels into `levels`; returns the scale and the negated minimum.
+    /// Writes the chosen levels into `levels`; returns the scale and the negated minimum. The error is
+    /// weighted squared, or weighted absolute with `useMAD`.
     static func searchScaleMin(
         _ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
         _ levels: UnsafeMutablePointer<UInt8>, _ aux: UnsafeMutablePointer<UInt8>,
-        rmin: Float, rdelta: Float, steps: Int
+        rmin: Float, rdelta: Float, steps: Int, useMAD: Bool = false
     ) -> (scale: Float, negMin: Float) {
         var mn = x[0], mx = x[0]
         var sumW = weights[0]
@@ -43,7 +44,7 @@ enum KQuant {
             let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - mn))))
             levels[i] = UInt8(truncatingIfNeeded: l)
             let diff = scale * Float(levels[i]) + mn - x[i]
-            bestError += weights[i] * (diff * diff)
+            bestError += weights[i] * (useMAD ? abs(diff) : diff * diff)
         }
         for step in 0...steps {
             iscale = (rmin + rdelta * Float(step) + fmax) / (mx - mn)
@@ -68,7 +69,7 @@ enum KQuant {
             var error: Float = 0
             for i in 0..<n {
                 let diff = thisScale * Float(aux[i]) + thisMin - x[i]
-                error += weights[i] * (diff * diff)
+                error += weights[i] * (useMAD ? abs(diff) : diff * diff)
             }
             if error < bestError {
                 for i in 0..<n { levels[i] = aux[i] }
