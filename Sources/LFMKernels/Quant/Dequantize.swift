@@ -13,15 +13,26 @@ extension GGMLType {
             throw QuantError.bufferSizeMismatch(type: self, elements: count, expectedBytes: expected, foundBytes: source.count)
         }
         guard count > 0, let src = source.baseAddress, let dst = destination.baseAddress else { return }
+        switch self {
+        case .f32:
+            for i in 0..<count { dst[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+            return
+        case .f16:
+            for i in 0..<count { dst[i] = HalfConversion.f16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            return
+        case .bf16:
+            for i in 0..<count { dst[i] = HalfConversion.bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            return
+        default:
+            break
+        }
         let blocks = count / blockSize
         let stride = typeSize
         for b in 0..<blocks {
             let block = src + b * stride
             let out = dst + b * blockSize
             switch self {
-            case .f32: out.pointee = block.loadUnaligned(as: Float.self)
-            case .f16: out.pointee = HalfConversion.f16ToFloat(block.loadUnaligned(as: UInt16.self))
-            case .bf16: out.pointee = HalfConversion.bf16ToFloat(block.loadUnaligned(as: UInt16.self))
+            case .f32, .f16, .bf16: break  // handled above
             case .q4_0: QuantBlocks.dequantizeQ4_0(block, out)
             case .q4_1: QuantBlocks.dequantizeQ4_1(block, out)
             case .q5_0: QuantBlocks.dequantizeQ5_0(block, out)
