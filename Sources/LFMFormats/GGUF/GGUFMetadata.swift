@@ -46,61 +46,73 @@ public struct GGUFMetadata: Sendable, Equatable {
         .typeMismatch(key: key, expected: expected, found: found.type == .array ? found.description : found.type.description)
     }
 
+    /// The uint8 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func uint8(_ key: String) throws -> UInt8 {
         let v = try value(key)
         guard case .uint8(let x) = v else { throw mismatch(key, "uint8", v) }
         return x
     }
+    /// The int8 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func int8(_ key: String) throws -> Int8 {
         let v = try value(key)
         guard case .int8(let x) = v else { throw mismatch(key, "int8", v) }
         return x
     }
+    /// The uint16 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func uint16(_ key: String) throws -> UInt16 {
         let v = try value(key)
         guard case .uint16(let x) = v else { throw mismatch(key, "uint16", v) }
         return x
     }
+    /// The int16 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func int16(_ key: String) throws -> Int16 {
         let v = try value(key)
         guard case .int16(let x) = v else { throw mismatch(key, "int16", v) }
         return x
     }
+    /// The uint32 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func uint32(_ key: String) throws -> UInt32 {
         let v = try value(key)
         guard case .uint32(let x) = v else { throw mismatch(key, "uint32", v) }
         return x
     }
+    /// The int32 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func int32(_ key: String) throws -> Int32 {
         let v = try value(key)
         guard case .int32(let x) = v else { throw mismatch(key, "int32", v) }
         return x
     }
+    /// The uint64 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func uint64(_ key: String) throws -> UInt64 {
         let v = try value(key)
         guard case .uint64(let x) = v else { throw mismatch(key, "uint64", v) }
         return x
     }
+    /// The int64 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func int64(_ key: String) throws -> Int64 {
         let v = try value(key)
         guard case .int64(let x) = v else { throw mismatch(key, "int64", v) }
         return x
     }
+    /// The float32 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func float32(_ key: String) throws -> Float {
         let v = try value(key)
         guard case .float32(let x) = v else { throw mismatch(key, "float32", v) }
         return x
     }
+    /// The float64 stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func float64(_ key: String) throws -> Double {
         let v = try value(key)
         guard case .float64(let x) = v else { throw mismatch(key, "float64", v) }
         return x
     }
+    /// The bool stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func bool(_ key: String) throws -> Bool {
         let v = try value(key)
         guard case .bool(let x) = v else { throw mismatch(key, "bool", v) }
         return x
     }
+    /// The string stored under `key`; throws `missingKey` or `typeMismatch` (no conversion).
     public func string(_ key: String) throws -> String {
         let v = try value(key)
         guard case .string(let x) = v else { throw mismatch(key, "string", v) }
@@ -135,26 +147,31 @@ public struct GGUFMetadata: Sendable, Equatable {
         }
     }
 
+    /// The string array stored under `key`; throws `missingKey` or `typeMismatch`.
     public func stringArray(_ key: String) throws -> [String] {
         let a = try array(key)
         guard case .string(let x) = a else { throw GGUFError.typeMismatch(key: key, expected: "array of string", found: "array of \(a.elementType)") }
         return x
     }
+    /// The int32 array stored under `key`; throws `missingKey` or `typeMismatch`.
     public func int32Array(_ key: String) throws -> [Int32] {
         let a = try array(key)
         guard case .int32(let x) = a else { throw GGUFError.typeMismatch(key: key, expected: "array of int32", found: "array of \(a.elementType)") }
         return x
     }
+    /// The uint32 array stored under `key`; throws `missingKey` or `typeMismatch`.
     public func uint32Array(_ key: String) throws -> [UInt32] {
         let a = try array(key)
         guard case .uint32(let x) = a else { throw GGUFError.typeMismatch(key: key, expected: "array of uint32", found: "array of \(a.elementType)") }
         return x
     }
+    /// The float32 array stored under `key`; throws `missingKey` or `typeMismatch`.
     public func float32Array(_ key: String) throws -> [Float] {
         let a = try array(key)
         guard case .float32(let x) = a else { throw GGUFError.typeMismatch(key: key, expected: "array of float32", found: "array of \(a.elementType)") }
         return x
     }
+    /// The bool array stored under `key`; throws `missingKey` or `typeMismatch`.
     public func boolArray(_ key: String) throws -> [Bool] {
         let a = try array(key)
         guard case .bool(let x) = a else { throw GGUFError.typeMismatch(key: key, expected: "array of bool", found: "array of \(a.elementType)") }

@@ -42,7 +42,7 @@ struct GGUFCursor {
         }
         let count = Int(length)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
-        guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
+        guard let string = slice.withMemoryRebound(to: UInt8.self, { String(validating: $0, as: UTF8.self) }) else {
             throw GGUFError.invalidUTF8(what: what(), offset: at)
         }
         offset += count
