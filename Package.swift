@@ -46,7 +46,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "LFMFormatsTests", dependencies: ["LFMFormats", "LFMCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LFMFormatsTests",
+            dependencies: ["LFMFormats", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LFMModelsTests",
             dependencies: ["LFMModels", "LFMFormats", "LFMKernels", "LFMCore"],
