@@ -1,18 +1,97 @@
-/// Element types a tensor can be stored in.
+/// Storage types of tensors: plain floats and ggml's block-quantized formats.
 ///
-/// The engine keeps weights in the type they were stored in and widens them inside the kernels:
-/// a BF16 checkpoint is never expanded into an F32 copy.
-public enum DType: String, Sendable, CaseIterable, Codable {
-    case f32 = "F32"
-    case f16 = "F16"
-    case bf16 = "BF16"
+/// Raw values are the ggml type ids that GGUF files store. The engine keeps weights in the type
+/// they were stored in and widens (or dequantizes) them inside the kernels: a BF16 or Q4_K
+/// checkpoint is never expanded into an F32 copy.
+///
+/// Block layouts (little-endian; "f16" is an IEEE half): F32/F16/BF16 one element per block;
+/// Q4_0 32 elements in 18 bytes; Q4_1 32/20; Q5_0 32/22; Q5_1 32/24; Q8_0 32/34; Q2_K 256/84;
+/// Q3_K 256/110; Q4_K 256/144; Q5_K 256/176; Q6_K 256/210; Q8_K 256/292 (see `LFMKernels/Quant`).
+public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case f32 = 0
+    case f16 = 1
+    case q4_0 = 2
+    case q4_1 = 3
+    case q5_0 = 6
+    case q5_1 = 7
+    case q8_0 = 8
+    case q2_K = 10
+    case q3_K = 11
+    case q4_K = 12
+    case q5_K = 13
+    case q6_K = 14
+    case q8_K = 15
+    case bf16 = 30
 
-    /// Bytes per element.
-    public var byteSize: Int {
+    /// ggml's (and safetensors', for the float types) name: `"F32"`, `"BF16"`, `"Q4_K"`.
+    public var name: String {
+        switch self {
+        case .f32: return "F32"
+        case .f16: return "F16"
+        case .bf16: return "BF16"
+        case .q4_0: return "Q4_0"
+        case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
+        case .q5_1: return "Q5_1"
+        case .q8_0: return "Q8_0"
+        case .q2_K: return "Q2_K"
+        case .q3_K: return "Q3_K"
+        case .q4_K: return "Q4_K"
+        case .q5_K: return "Q5_K"
+        case .q6_K: return "Q6_K"
+        case .q8_K: return "Q8_K"
+        }
+    }
+
+    public var description: String { name }
+
+    /// The float type a safetensors header names (`"F32"`, `"F16"`, `"BF16"`), nil for others.
+    public init?(safetensorsName: String) {
+        switch safetensorsName {
+        case "F32": self = .f32
+        case "F16": self = .f16
+        case "BF16": self = .bf16
+        default: return nil
+        }
+    }
+
+    /// Elements per block (1 for the float types).
+    public var blockSize: Int {
+        switch self {
+        case .f32, .f16, .bf16: return 1
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return 256
+        }
+    }
+
+    /// Bytes per block.
+    public var typeSize: Int {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
+        case .q4_0: return 18
+        case .q4_1: return 20
+        case .q5_0: return 22
+        case .q5_1: return 24
+        case .q8_0: return 34
+        case .q2_K: return 84
+        case .q3_K: return 110
+        case .q4_K: return 144
+        case .q5_K: return 176
+        case .q6_K: return 210
+        case .q8_K: return 292
         }
+    }
+
+    /// Whether the type is block-quantized (not a plain float type).
+    public var isQuantized: Bool { blockSize > 1 }
+
+    /// Bytes of `count` consecutive elements, or nil when `count` is negative, not a whole
+    /// number of blocks, or the size overflows.
+    public func byteCount(of count: Int) -> Int? {
+        guard count >= 0, count % blockSize == 0 else { return nil }
+        let (bytes, overflow) = (count / blockSize).multipliedReportingOverflow(by: typeSize)
+        return overflow ? nil : bytes
     }
 }
 

@@ -9,7 +9,7 @@ public struct StoredTensor: @unchecked Sendable {
     public let dtype: DType
     /// Shape, outermost dimension first (PyTorch order).
     public let shape: [Int]
-    /// The tensor's bytes (exactly `elementCount * dtype.byteSize`).
+    /// The tensor's bytes (exactly `dtype.byteCount(of: elementCount)`).
     public let bytes: UnsafeRawBufferPointer
     /// The file the tensor came from (for error messages).
     public let file: String
@@ -29,8 +29,9 @@ public struct StoredTensor: @unchecked Sendable {
     /// Number of elements.
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// All elements widened to `Float` (small tensors only: norms, conv taps).
-    public func floats() -> [Float] {
+    /// All elements widened to `Float` (small tensors only: norms, conv taps); nil for
+    /// block-quantized tensors.
+    public func floats() -> [Float]? {
         var out = [Float](repeating: 0, count: elementCount)
         switch dtype {
         case .f32:
@@ -39,6 +40,8 @@ public struct StoredTensor: @unchecked Sendable {
             for i in 0..<out.count { out[i] = HalfConversion.f16ToFloat(bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
         case .bf16:
             for i in 0..<out.count { out[i] = HalfConversion.bf16ToFloat(bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
+        default:
+            return nil
         }
         return out
     }

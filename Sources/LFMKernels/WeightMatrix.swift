@@ -16,8 +16,10 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Keeps `data` valid.
     public let owner: AnyObject?
 
-    /// Creates a view of `rows * cols` elements of `dtype` at `data`.
+    /// Creates a view of `rows * cols` elements of `dtype` at `data`; `cols` must be a whole
+    /// number of `dtype`'s blocks (loaders check this before building views).
     public init(rows: Int, cols: Int, dtype: DType, data: UnsafeRawPointer, owner: AnyObject?) {
+        precondition(dtype.byteCount(of: cols) != nil, "\(cols) columns are not whole \(dtype) blocks")
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -26,24 +28,39 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Bytes between the starts of two consecutive rows.
-    @inlinable public var rowBytes: Int { cols * dtype.byteSize }
+    @inlinable public var rowBytes: Int { (cols / dtype.blockSize) * dtype.typeSize }
 
     /// Total bytes of the matrix.
     @inlinable public var byteCount: Int { rows * rowBytes }
 
     /// Element `(row, col)` widened to `Float` (slow; for references and tests).
-    @inlinable
     public func element(_ row: Int, _ col: Int) -> Float {
-        let offset = row * rowBytes + col * dtype.byteSize
         switch dtype {
-        case .f32: return data.loadUnaligned(fromByteOffset: offset, as: Float.self)
-        case .f16: return HalfConversion.f16ToFloat(data.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-        case .bf16: return HalfConversion.bf16ToFloat(data.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        case .f32: return data.loadUnaligned(fromByteOffset: row * rowBytes + col * 4, as: Float.self)
+        case .f16: return HalfConversion.f16ToFloat(data.loadUnaligned(fromByteOffset: row * rowBytes + col * 2, as: UInt16.self))
+        case .bf16: return HalfConversion.bf16ToFloat(data.loadUnaligned(fromByteOffset: row * rowBytes + col * 2, as: UInt16.self))
+        default:
+            let block = col / dtype.blockSize
+            var values = [Float](repeating: 0, count: dtype.blockSize)
+            values.withUnsafeMutableBufferPointer { out in
+                dequantizeBlocks(row: row, firstBlock: block, blocks: 1, into: out.baseAddress!)
+            }
+            return values[col % dtype.blockSize]
         }
     }
 
-    /// Writes row `row` widened to `Float` into `out[0..<cols]`.
-    @inlinable
+    /// Dequantizes `blocks` blocks of row `row` starting at block `firstBlock` into `out`.
+    func dequantizeBlocks(row: Int, firstBlock: Int, blocks: Int, into out: UnsafeMutablePointer<Float>) {
+        let source = UnsafeRawBufferPointer(start: data + row * rowBytes + firstBlock * dtype.typeSize,
+                                            count: blocks * dtype.typeSize)
+        do {
+            try dtype.dequantizeRow(source, into: UnsafeMutableBufferPointer(start: out, count: blocks * dtype.blockSize))
+        } catch {
+            preconditionFailure("dequantizing \(dtype) row \(row): \(error)") // sizes are this type's invariants
+        }
+    }
+
+    /// Writes row `row` widened (or dequantized) to `Float` into `out[0..<cols]`.
     public func widenRow(_ row: Int, into out: UnsafeMutablePointer<Float>) {
         let start = data + row * rowBytes
         switch dtype {
@@ -55,6 +72,8 @@ public struct WeightMatrix: @unchecked Sendable {
         case .bf16:
             let p = start.assumingMemoryBound(to: UInt16.self)
             for i in 0..<cols { out[i] = HalfConversion.bf16ToFloat(p[i]) }
+        default:
+            dequantizeBlocks(row: row, firstBlock: 0, blocks: cols / dtype.blockSize, into: out)
         }
     }
 }

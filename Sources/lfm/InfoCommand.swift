@@ -36,7 +36,7 @@ struct InfoCommand: ParsableCommand {
             var total = 0
             for name in checkpoint.tensorNames {
                 guard let tensor = checkpoint.tensor(named: name) else { continue }
-                dtypeBytes[tensor.dtype.rawValue, default: 0] += tensor.bytes.count
+                dtypeBytes[tensor.dtype.name, default: 0] += tensor.bytes.count
                 total += tensor.bytes.count
             }
             weightBytes = total

@@ -65,7 +65,7 @@ import Testing
         return (worstRatio(got, c.reference, tolerance: tol), padOK)
     }
 
-    @Test(arguments: DType.allCases)
+    @Test(arguments: [DType.f32, .f16, .bf16])
     func matchesReferenceOnAllShapes(dtype: DType) {
         var seed: UInt64 = 1
         for rows in Self.rowsList {
@@ -86,7 +86,7 @@ import Testing
     }
 
     /// Sizes above the default fan-out threshold and cache-block size, with default settings.
-    @Test(arguments: DType.allCases)
+    @Test(arguments: [DType.f32, .f16, .bf16])
     func matchesReferenceOnLargerShapes(dtype: DType) {
         for (rows, cols, m) in [(301, 1030, 1), (290, 700, 9)] {
             let c = Self.makeCase(rows: rows, cols: cols, m: m, dtype: dtype, seed: UInt64(rows * cols + m))

@@ -36,14 +36,24 @@ final class RawStorage: @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
-/// A `rows × cols` matrix of `values` stored as `dtype` (rounded to nearest even).
+/// A `rows × cols` matrix of `values` stored as `dtype` (rounded to nearest even; block types
+/// through the reference quantizer, row by row).
 func makeWeights(rows: Int, cols: Int, dtype: DType, values: [Float]) -> WeightMatrix {
-    let storage = RawStorage(byteCount: rows * cols * dtype.byteSize)
-    for (i, v) in values.enumerated() {
+    let rowBytes = dtype.byteCount(of: cols)!
+    let storage = RawStorage(byteCount: max(rows * rowBytes, 1))
+    if dtype.isQuantized {
+        values.withUnsafeBufferPointer { source in
+            for r in 0..<rows {
+                let row = UnsafeBufferPointer(rebasing: source[(r * cols)..<((r + 1) * cols)])
+                try! dtype.quantizeRow(row, into: UnsafeMutableRawBufferPointer(start: storage.pointer + r * rowBytes, count: rowBytes))
+            }
+        }
+    }
+    for (i, v) in values.enumerated() where !dtype.isQuantized {
         switch dtype {
         case .f32: storage.pointer.storeBytes(of: v, toByteOffset: i * 4, as: Float.self)
         case .f16: storage.pointer.storeBytes(of: HalfConversion.floatToF16(v), toByteOffset: i * 2, as: UInt16.self)
-        case .bf16: storage.pointer.storeBytes(of: HalfConversion.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
+        default: storage.pointer.storeBytes(of: HalfConversion.floatToBF16(v), toByteOffset: i * 2, as: UInt16.self)
         }
     }
     return WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: UnsafeRawPointer(storage.pointer), owner: storage)

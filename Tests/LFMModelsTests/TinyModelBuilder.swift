@@ -35,7 +35,7 @@ enum TinyModelBuilder {
     ]
 
     /// Creates a folder with `config` and random weights; returns its URL.
-    static func make(config: [String: Any] = defaultConfig, dtype: DType = .f32, seed: UInt64 = 1,
+    static func make(config: [String: Any] = defaultConfig, dtype: SafeTensorsDType = .f32, seed: UInt64 = 1,
                      skip: Set<String> = [],
                      mutate: ((inout SafeTensorsWriter, LFM2Configuration) -> Void)? = nil) throws -> URL {
         let directory = FileManager.default.temporaryDirectory

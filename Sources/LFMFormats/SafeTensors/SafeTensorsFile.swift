@@ -100,7 +100,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
             guard let dtypeName = fields["dtype"] as? String else {
                 throw SafeTensorsError.badEntry(file: path, tensor: name, detail: "missing string field 'dtype'")
             }
-            guard let dtype = DType(rawValue: dtypeName) else {
+            guard let dtype = DType(safetensorsName: dtypeName) else {
                 throw SafeTensorsError.unsupportedDType(file: path, tensor: name, dtype: dtypeName)
             }
             guard let shapeValues = fields["shape"] as? [Any] else {
@@ -123,7 +123,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
                   let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]), begin >= 0, end >= begin else {
                 throw SafeTensorsError.badEntry(file: path, tensor: name, detail: "data_offsets must be [begin, end] with 0 <= begin <= end")
             }
-            let expected = elements * dtype.byteSize
+            let expected = elements * dtype.typeSize
             guard end - begin == expected else {
                 throw SafeTensorsError.sizeMismatch(file: path, tensor: name, expectedBytes: expected, foundBytes: end - begin)
             }

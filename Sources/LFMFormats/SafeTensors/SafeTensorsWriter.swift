@@ -16,8 +16,8 @@ public struct SafeTensorsWriter {
     }
 
     /// Adds `values` stored as `dtype` (rounded to nearest-even for F16/BF16).
-    public mutating func add(_ name: String, shape: [Int], values: [Float], as dtype: DType = .f32) {
-        var data = Data(capacity: values.count * dtype.byteSize)
+    public mutating func add(_ name: String, shape: [Int], values: [Float], as dtype: SafeTensorsDType = .f32) {
+        var data = Data(capacity: values.count * dtype.dtype.typeSize)
         for value in values {
             switch dtype {
             case .f32: withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
@@ -25,7 +25,7 @@ public struct SafeTensorsWriter {
             case .bf16: withUnsafeBytes(of: HalfConversion.floatToBF16(value).littleEndian) { data.append(contentsOf: $0) }
             }
         }
-        add(name, dtype: dtype, shape: shape, bytes: data)
+        add(name, dtype: dtype.dtype, shape: shape, bytes: data)
     }
 
     /// The whole file's bytes.
@@ -40,7 +40,7 @@ public struct SafeTensorsWriter {
         for tensor in tensors {
             let end = offset + tensor.bytes.count
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(Self.quote(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(Self.quote(tensor.name)):{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         header += parts.joined(separator: ",") + "}"
@@ -72,5 +72,19 @@ public struct SafeTensorsWriter {
             }
         }
         return out + "\""
+    }
+}
+
+/// The element types a safetensors file can hold here.
+public enum SafeTensorsDType: Sendable {
+    case f32, f16, bf16
+
+    /// The engine's storage type.
+    public var dtype: DType {
+        switch self {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        }
     }
 }

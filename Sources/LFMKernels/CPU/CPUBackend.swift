@@ -62,6 +62,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                        y: UnsafeMutablePointer<Float>, yStride: Int) {
         let rows = w.rows, cols = w.cols
         if m <= 0 || rows <= 0 { return }
+        if w.dtype.isQuantized {
+            matmulQuantized(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
         if usesBF16DotPrefill && w.dtype == .bf16 && m > 1 && cols > 0 {
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
@@ -75,6 +79,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         case .f32: dtype = LFM_DT_F32
         case .f16: dtype = LFM_DT_F16
         case .bf16: dtype = LFM_DT_BF16
+        default: preconditionFailure("block-quantized weights are handled by matmulQuantized")
         }
         let data = w.data, kind = self.kind
         let run = { (range: Range<Int>) in
@@ -119,7 +124,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
 
     /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
-    private func splitRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    func splitRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
         if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows {
             body(0..<rows)
             return

@@ -1,3 +1,4 @@
+import LFMCore
 // ggml tensor element types and their block geometry.
 //
 // Layouts (little-endian, one block each; "f16" is an IEEE half):
@@ -20,83 +21,15 @@
 /// Number of elements in one K-quant super-block.
 public let ggmlQK_K = 256
 
-/// A ggml tensor element type supported by the quantization reference code.
-///
-/// Raw values are the ggml type ids stored in GGUF tensor infos.
-public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
-    case f32 = 0
-    case f16 = 1
-    case q4_0 = 2
-    case q4_1 = 3
-    case q5_0 = 6
-    case q5_1 = 7
-    case q8_0 = 8
-    case q2_K = 10
-    case q3_K = 11
-    case q4_K = 12
-    case q5_K = 13
-    case q6_K = 14
-    case q8_K = 15
-    case bf16 = 30
+/// The quantization code's name for the engine's storage type enum (raw values are ggml ids).
+public typealias GGMLType = DType
 
+extension DType {
     /// Creates the type for a ggml type id, throwing `QuantError.unsupportedType` for ids this code does not handle.
     public init(id: UInt32) throws {
-        guard let type = GGMLType(rawValue: id) else { throw QuantError.unsupportedType(id: id) }
+        guard let type = DType(rawValue: id) else { throw QuantError.unsupportedType(id: id) }
         self = type
     }
-
-    /// ggml's name for the type (`"Q4_K"`).
-    public var name: String {
-        switch self {
-        case .f32: return "F32"
-        case .f16: return "F16"
-        case .bf16: return "BF16"
-        case .q4_0: return "Q4_0"
-        case .q4_1: return "Q4_1"
-        case .q5_0: return "Q5_0"
-        case .q5_1: return "Q5_1"
-        case .q8_0: return "Q8_0"
-        case .q2_K: return "Q2_K"
-        case .q3_K: return "Q3_K"
-        case .q4_K: return "Q4_K"
-        case .q5_K: return "Q5_K"
-        case .q6_K: return "Q6_K"
-        case .q8_K: return "Q8_K"
-        }
-    }
-
-    public var description: String { name }
-
-    /// Elements per block.
-    public var blockSize: Int {
-        switch self {
-        case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return ggmlQK_K
-        }
-    }
-
-    /// Bytes per block.
-    public var typeSize: Int {
-        switch self {
-        case .f32: return 4
-        case .f16, .bf16: return 2
-        case .q4_0: return 18
-        case .q4_1: return 20
-        case .q5_0: return 22
-        case .q5_1: return 24
-        case .q8_0: return 34
-        case .q2_K: return 84
-        case .q3_K: return 110
-        case .q4_K: return 144
-        case .q5_K: return 176
-        case .q6_K: return 210
-        case .q8_K: return 292
-        }
-    }
-
-    /// Whether the type is a block-quantized format (not a plain float type).
-    public var isQuantized: Bool { blockSize > 1 }
 
     /// Bytes taken by `cols` consecutive elements (one row).
     ///
@@ -104,8 +37,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     public func rowBytes(cols: Int) throws -> Int {
         guard cols >= 0 else { throw QuantError.negativeCount(type: self, count: cols) }
         guard cols % blockSize == 0 else { throw QuantError.notBlockMultiple(type: self, count: cols) }
-        let (bytes, overflow) = (cols / blockSize).multipliedReportingOverflow(by: typeSize)
-        guard !overflow else { throw QuantError.sizeOverflow(type: self, count: cols) }
+        guard let bytes = byteCount(of: cols) else { throw QuantError.sizeOverflow(type: self, count: cols) }
         return bytes
     }
 }

@@ -84,6 +84,15 @@ public enum LFM2Tensor: Hashable, Sendable {
         }
     }
 
+    /// Whether the tensor is a vector widened to F32 at load (norm weights, conv taps) rather
+    /// than a matrix kept in its stored type.
+    public var isVector: Bool {
+        switch self {
+        case .finalNorm, .operatorNorm, .ffnNorm, .convKernel, .attentionQNorm, .attentionKNorm: return true
+        default: return false
+        }
+    }
+
     /// Every tensor a checkpoint of configuration `c` holds (the head only when untied).
     public static func all(_ c: LFM2Configuration) -> [LFM2Tensor] {
         var tensors: [LFM2Tensor] = [.tokenEmbedding, .finalNorm]

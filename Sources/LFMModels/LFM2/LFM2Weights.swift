@@ -9,6 +9,7 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     case unexpectedTensors(names: [String], source: String)
     case shapeMismatch(name: String, file: String, expected: [Int], found: [Int])
     case feedForwardMismatch(name: String, file: String, allowed: [Int], found: Int)
+    case unsupportedType(name: String, file: String, dtype: String, expected: String)
 
     public var description: String {
         switch self {
@@ -20,6 +21,8 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
             return "\(file): tensor '\(name)' has shape \(found), expected \(expected) from the configuration"
         case .feedForwardMismatch(let name, let file, let allowed, let found):
             return "\(file): tensor '\(name)' implies a feed-forward width of \(found), but the configuration gives \(allowed.map(String.init).joined(separator: " or "))"
+        case .unsupportedType(let name, let file, let dtype, let expected):
+            return "\(file): tensor '\(name)' is stored as \(dtype), expected \(expected)"
         }
     }
 }
@@ -108,6 +111,13 @@ public struct LFM2Weights: Sendable {
             guard tensor.shape == expected else {
                 throw ModelLoadError.shapeMismatch(name: name, file: tensor.file, expected: expected, found: tensor.shape)
             }
+            if role.isVector, tensor.dtype.isQuantized {
+                throw ModelLoadError.unsupportedType(name: name, file: tensor.file, dtype: tensor.dtype.name, expected: "F32, F16 or BF16")
+            }
+            if let columns = tensor.shape.last, tensor.shape.count == 2, tensor.dtype.byteCount(of: columns) == nil {
+                throw ModelLoadError.unsupportedType(name: name, file: tensor.file, dtype: tensor.dtype.name,
+                                                     expected: "a type whose block size divides \(columns) columns")
+            }
             found[role] = tensor
         }
         // A tied checkpoint may still carry a copy of the head: accept it if it has the right shape.
@@ -123,7 +133,7 @@ public struct LFM2Weights: Sendable {
         guard leftovers.isEmpty else { throw ModelLoadError.unexpectedTensors(names: leftovers, source: sourceName) }
 
         // Place the matrices.
-        let matrixRoles = found.keys.filter { found[$0].map { $0.shape.count == 2 && !Self.isSmall($0) } ?? false }
+        let matrixRoles = found.keys.filter { !$0.isVector }
         var matrices: [LFM2Tensor: WeightMatrix] = [:]
         switch placement {
         case .mapped:
@@ -150,7 +160,7 @@ public struct LFM2Weights: Sendable {
             }
         }
         func matrix(_ role: LFM2Tensor) -> WeightMatrix { matrices[role]! }
-        func vector(_ role: LFM2Tensor) -> [Float] { found[role]!.floats() }
+        func vector(_ role: LFM2Tensor) -> [Float] { found[role]!.floats() ?? [] } // float types checked above
 
         var layers: [LFM2LayerWeights] = []
         for (l, kind) in config.layerKinds.enumerated() {
@@ -171,11 +181,6 @@ public struct LFM2Weights: Sendable {
         let embedding = matrix(.tokenEmbedding)
         return LFM2Weights(embedding: embedding, finalNorm: vector(.finalNorm),
                            outputHead: config.tieEmbeddings ? embedding : matrix(.outputHead), layers: layers)
-    }
-
-    /// Tensors that are widened to F32 vectors instead of kept as matrices.
-    private static func isSmall(_ t: StoredTensor) -> Bool {
-        t.name.hasSuffix("conv.conv.weight") || t.name.hasSuffix("shortconv.conv.weight")
     }
 
     /// Which naming scheme a tensor source uses.
