@@ -36,7 +36,11 @@ let package = Package(
         .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
         .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
         .target(name: "LFMChat", swiftSettings: swiftSettings),
-        .target(name: "LFMGeneration", swiftSettings: swiftSettings),
+        .target(
+            name: "LFMGeneration",
+            dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "lfm",
             dependencies: [
@@ -60,7 +64,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LFMGenerationTests",
-            dependencies: ["LFMGeneration"],
+            dependencies: ["LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMFormats", "LFMCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

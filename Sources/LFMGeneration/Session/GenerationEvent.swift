@@ -1,0 +1,82 @@
+import LFMChat
+
+/// Why generation ended.
+public enum FinishReason: String, Sendable, Equatable {
+    /// An end-of-turn token or a stop string.
+    case stop
+    /// `maxTokens` reached.
+    case length
+    /// The model called tools.
+    case toolCalls = "tool_calls"
+    /// The consumer stopped listening (task cancelled).
+    case cancelled
+}
+
+/// Counts and speeds of one generation.
+public struct GenerationStatistics: Sendable, Equatable {
+    /// Tokens of the prompt.
+    public var promptTokens = 0
+    /// Prompt tokens whose state was reused from the previous turn (not processed again).
+    public var reusedPromptTokens = 0
+    /// Tokens generated.
+    public var completionTokens = 0
+    /// Prompt tokens processed per second.
+    public var prefillTokensPerSecond = 0.0
+    /// Tokens generated per second.
+    public var decodeTokensPerSecond = 0.0
+    /// Seconds until the first token was sampled.
+    public var timeToFirstToken = 0.0
+}
+
+/// What a generation stream yields.
+public enum GenerationEvent: Sendable, Equatable {
+    /// Text, never split inside a UTF-8 sequence; tool-call text never appears here.
+    case text(String)
+    /// A parsed tool call.
+    case toolCall(ToolCall)
+    /// A warning (e.g. a malformed tool call that was passed on as text).
+    case warning(String)
+    /// The last event: why it ended, with statistics.
+    case finished(FinishReason, GenerationStatistics)
+}
+
+/// Errors of a session.
+public enum SessionError: Error, CustomStringConvertible, Equatable {
+    case busy
+    case emptyPrompt
+    case noChatTemplate
+    case invalidOptions(String)
+
+    public var description: String {
+        switch self {
+        case .busy: return "this session is already generating; wait for it to finish or cancel it"
+        case .emptyPrompt: return "the prompt is empty"
+        case .noChatTemplate: return "the model has no chat template"
+        case .invalidOptions(let detail): return "invalid generation options: \(detail)"
+        }
+    }
+}
+
+/// Options of one generation.
+public struct GenerationOptions: Sendable {
+    /// How tokens are chosen.
+    public var sampling: SamplingParameters
+    /// Most tokens to generate.
+    public var maxTokens: Int
+    /// Token ids that end generation (not emitted); defaults come from the model.
+    public var stopTokens: Set<Int>?
+    /// Strings that end generation (not emitted).
+    public var stopStrings: [String]
+    /// Whether tool calls are parsed out of the output.
+    public var parseToolCalls: Bool
+
+    /// Creates options.
+    public init(sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stopTokens: Set<Int>? = nil,
+                stopStrings: [String] = [], parseToolCalls: Bool = true) {
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopTokens = stopTokens
+        self.stopStrings = stopStrings
+        self.parseToolCalls = parseToolCalls
+    }
+}
