@@ -1,24 +1,35 @@
 import ArgumentParser
 import Foundation
+import LFMChat
 import LFMGeneration
 import LFMModels
+import LFMTokenizer
 
 /// `lfm generate`: one-shot generation.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate tokens after a prompt."
+        abstract: "Generate after a prompt given as token ids, as text, or on standard input."
     )
 
     @OptionGroup var modelOptions: ModelOptions
 
     @Option(name: .customLong("prompt-ids"), help: "Prompt as comma-separated token ids.")
-    var promptIds: String
+    var promptIds: String?
+
+    @Option(name: .long, help: "Prompt text (tokenized with the model's tokenizer, BOS added). Read from standard input when neither --prompt nor --prompt-ids is given.")
+    var prompt: String?
+
+    @Flag(name: .long, help: "Wrap the prompt text as one user message with the model's chat template.")
+    var chat = false
 
     @Option(name: .customLong("max-tokens"), help: "Number of tokens to generate.")
     var maxTokens = 32
 
     @OptionGroup var sampling: SamplingOptions
+
+    @Option(name: .customLong("stop"), help: "A string that ends generation (repeatable).")
+    var stopStrings: [String] = []
 
     @Flag(name: .customLong("ignore-eos"), help: "Keep going after an end-of-sequence token.")
     var ignoreEOS = false
@@ -28,29 +39,61 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        if promptIds != nil && prompt != nil { throw ValidationError("give --prompt or --prompt-ids, not both") }
+        if chat && promptIds != nil { throw ValidationError("--chat needs a text prompt") }
         try sampling.parameters.validate()
     }
 
     func run() throws {
-        let prompt = try parseIds(promptIds, option: "--prompt-ids")
-        guard !prompt.isEmpty else { throw ValidationError("--prompt-ids is empty") }
         let model = try modelOptions.load()
+        let tokenizer = promptIds == nil ? try loadTokenizer(model: modelOptions.model) : try? loadTokenizer(model: modelOptions.model)
+        let promptTokens: [Int]
+        if let promptIds {
+            promptTokens = try parseIds(promptIds, option: "--prompt-ids")
+        } else {
+            var text = prompt ?? ""
+            if prompt == nil {
+                let data = FileHandle.standardInput.readDataToEndOfFile()
+                text = String(decoding: data, as: UTF8.self)
+            }
+            guard let tokenizer else { throw ValidationError("this model has no tokenizer.json; use --prompt-ids") }
+            if chat {
+                let config = try ModelChatConfig.load(modelOptions.model)
+                let rendered = try ChatTemplate(config.template).render(
+                    messages: [ChatMessage(role: "user", text: text).value], addGenerationPrompt: true,
+                    bosToken: config.bosToken, eosToken: config.eosToken)
+                promptTokens = tokenizer.encode(rendered, addSpecialTokens: false)
+            } else {
+                promptTokens = tokenizer.encode(text, addSpecialTokens: true)
+            }
+        }
+        guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
         var state = model.makeState()
         var sampler = try Sampler(sampling.parameters)
-        let stops = Set(model.configuration.eosTokenIds)
+        var stops = Set(model.configuration.eosTokenIds)
+        if let eos = tokenizer?.eosTokenId { stops.insert(eos) }
+        var detokenizer = tokenizer.map { StreamingDetokenizer(tokenizer: $0, skipSpecialTokens: false, lossy: true) }
+        var stopMatcher = StopStringMatcher(stopStrings)
+        let streamText = !json && tokenizer != nil
 
         let start = Date()
-        var logits = try model.forward(prompt, state: &state)
+        var logits = try model.forward(promptTokens, state: &state)
         let prefillSeconds = Date().timeIntervalSince(start)
         var tokens: [Int] = []
         var steps: [[(id: Int, logprob: Double)]] = []
         let decodeStart = Date()
         while tokens.count < maxTokens {
             let logprobs = LogProbabilities(logits: logits)
-            let token = sampler.sample(logits, history: prompt + tokens)
+            let token = sampler.sample(logits, history: promptTokens + tokens)
             tokens.append(token)
             steps.append(logprobs.top(5))
             if !ignoreEOS && stops.contains(token) { break }
+            if var d = detokenizer {
+                let (text, hit) = stopMatcher.feed((try? d.append(token)) ?? "")
+                detokenizer = d
+                if streamText { FileHandle.standardOutput.write(Data(text.utf8)) }
+                if hit { break }
+            }
             if tokens.count == maxTokens { break }
             logits = try model.forward([token], state: &state)
         }
@@ -60,14 +103,17 @@ struct GenerateCommand: ParsableCommand {
             let stepsJSON = steps.map { step in
                 "[" + step.map { "{\"id\": \($0.id), \"logprob\": \(formatDouble($0.logprob))}" }.joined(separator: ", ") + "]"
             }
-            print("{\"prompt_ids\": [\(prompt.map(String.init).joined(separator: ", "))], "
+            print("{\"prompt_ids\": [\(promptTokens.map(String.init).joined(separator: ", "))], "
                   + "\"tokens\": [\(tokens.map(String.init).joined(separator: ", "))], "
                   + "\"logprobs\": [\(stepsJSON.joined(separator: ", "))]}")
+        } else if streamText {
+            if var d = detokenizer { FileHandle.standardOutput.write(Data(stopMatcher.feed((try? d.flush()) ?? "").text.utf8)) }
+            FileHandle.standardOutput.write(Data((stopMatcher.flush() + "\n").utf8))
         } else {
             print(tokens.map(String.init).joined(separator: " "))
         }
         printError(String(format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s",
-                          prompt.count, Double(prompt.count) / max(prefillSeconds, 1e-9),
+                          promptTokens.count, Double(promptTokens.count) / max(prefillSeconds, 1e-9),
                           tokens.count, Double(max(tokens.count - 1, 0)) / max(decodeSeconds, 1e-9)))
     }
 }

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import LFMChat
+import LFMGeneration
+import LFMModels
+import LFMTokenizer
+
+/// `lfm run MODEL`: an interactive chat.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Chat with a model interactively.",
+        discussion: """
+        Type a message and press Enter. End a line with \\ to continue on the next one, or wrap a block in \"\"\".
+        Commands: /reset (forget the conversation), /system TEXT (set the system prompt), /exit.
+        Ctrl-C stops the current answer; Ctrl-D quits.
+        """
+    )
+
+    @Argument(help: "Model folder.")
+    var model: String
+
+    @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .customLong("max-tokens"), help: "Most tokens per answer.")
+    var maxTokens = 512
+
+    @Option(name: .long, help: "Context length (default: the model's).")
+    var ctx: Int?
+
+    @OptionGroup var sampling: SamplingOptions
+
+    func run() async throws {
+        let loaded = try LFM2Model.load(directory: URL(fileURLWithPath: model),
+                                        options: ModelLoadOptions(backend: makeBackend(threads: threads)))
+        let tokenizer = try loadTokenizer(model: model)
+        let config = try ModelChatConfig.load(model)
+        let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.template),
+                                       maxContext: ctx)
+        var parameters = sampling.parameters
+        if sampling.temperature == 0, let defaults = try? SamplingParameters.fromGenerationConfig(
+            URL(fileURLWithPath: model).appendingPathComponent("generation_config.json")) {
+            parameters = defaults
+            parameters.seed = sampling.seed
+        }
+        let options = GenerationOptions(sampling: parameters, maxTokens: maxTokens)
+
+        let interrupts = InterruptHandler()
+        var system: String?
+        var messages: [ChatMessage] = []
+        printError("Chatting with \(URL(fileURLWithPath: model).lastPathComponent). /exit or Ctrl-D to quit.")
+        while let input = readMessage() {
+            let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty { continue }
+            if trimmed == "/exit" || trimmed == "/quit" { break }
+            if trimmed == "/reset" {
+                messages = []
+                await session.reset()
+                printError("(conversation reset)")
+                continue
+            }
+            if trimmed.hasPrefix("/system") {
+                let text = trimmed.dropFirst("/system".count).trimmingCharacters(in: .whitespaces)
+                system = text.isEmpty ? nil : text
+                messages = []
+                await session.reset()
+                printError(system == nil ? "(system prompt cleared)" : "(system prompt set; conversation reset)")
+                continue
+            }
+            messages.append(ChatMessage(role: "user", text: input))
+            let conversation = (system.map { [ChatMessage(role: "system", text: $0)] } ?? []) + messages
+            var answer = ""
+            let consumer = Task { () -> (String, GenerationStatistics?) in
+                var text = ""
+                var statistics: GenerationStatistics?
+                for try await event in try await session.respond(to: conversation, options: options) {
+                    switch event {
+                    case .text(let chunk):
+                        text += chunk
+                        FileHandle.standardOutput.write(Data(chunk.utf8))
+                    case .toolCall(let call):
+                        FileHandle.standardOutput.write(Data("[tool call] \(call.name)(\(call.argumentsJSON))".utf8))
+                    case .warning(let message): printError("warning: \(message)")
+                    case .finished(_, let s): statistics = s
+                    }
+                }
+                return (text, statistics)
+            }
+            interrupts.onInterrupt = { consumer.cancel() }
+            do {
+                let (text, statistics) = try await consumer.value
+                answer = text
+                if let statistics {
+                    printError(String(format: "\n[%d prompt tokens (%d reused), %.1f t/s prefill; %d tokens, %.1f t/s]",
+                                      statistics.promptTokens, statistics.reusedPromptTokens, statistics.prefillTokensPerSecond,
+                                      statistics.completionTokens, statistics.decodeTokensPerSecond))
+                } else {
+                    printError("\n[stopped]")
+                }
+            } catch {
+                printError("\nerror: \(error)")
+            }
+            interrupts.onInterrupt = nil
+            messages.append(ChatMessage(role: "assistant", text: answer))
+        }
+    }
+
+    /// Reads one message: a line, lines continued with a trailing backslash, or a \"\"\" block.
+    private func readMessage() -> String? {
+        FileHandle.standardError.write(Data("> ".utf8))
+        guard let first = readLine(strippingNewline: true) else { return nil }
+        if first.trimmingCharacters(in: .whitespaces) == "\"\"\"" {
+            var lines: [String] = []
+            while let line = readLine(strippingNewline: true), line.trimmingCharacters(in: .whitespaces) != "\"\"\"" {
+                lines.append(line)
+            }
+            return lines.joined(separator: "\n")
+        }
+        var lines = [first]
+        while let last = lines.last, last.hasSuffix("\\") {
+            lines[lines.count - 1] = String(last.dropLast())
+            guard let next = readLine(strippingNewline: true) else { break }
+            lines.append(next)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Routes Ctrl-C to the current answer instead of ending the program.
+final class InterruptHandler: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+    private let lock = NSLock()
+    private var handler: (() -> Void)?
+
+    var onInterrupt: (() -> Void)? {
+        get { lock.lock(); defer { lock.unlock() }; return handler }
+        set { lock.lock(); handler = newValue; lock.unlock() }
+    }
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [weak self] in
+            if let action = self?.onInterrupt { action() } else { printError("\n(Ctrl-D or /exit quits)") }
+        }
+        source.resume()
+    }
+}
