@@ -20,6 +20,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// Whether prefill (`m > 1`) with BF16 weights uses `vdpbf16ps` on activations rounded to
     /// BF16 (about 2x the compute peak; relative error up to 2^-8 of `Σ|x·w|`).
     public let usesBF16DotPrefill: Bool
+    /// Whether single-row products (`m == 1`, decode) are split over the pool; when false they
+    /// run on the calling thread (see `init`).
+    public let parallelMatvec: Bool
 
     let pool: ThreadPool
     let kind: Kind
@@ -37,11 +40,15 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     ///     `nil` picks `ISA.detected`.
     ///   - bf16DotPrefill: opt in to the BF16-activation prefill path for BF16 weights; it takes
     ///     effect only when the path is `.avx512(bf16: true, ...)` (see `usesBF16DotPrefill`).
+    ///   - parallelMatvec: split decode products (`m == 1`) over the threads. One core can nearly
+    ///     saturate memory with the prefetching kernels, so on machines whose cores share one
+    ///     physical core or are busy, `false` can be faster; measure both.
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, isa: ISA? = nil,
-                bf16DotPrefill: Bool = false) {
+                bf16DotPrefill: Bool = false, parallelMatvec: Bool = true) {
         let chosen = isa ?? ISA.detected
         precondition(chosen.isSupported, "ISA \(chosen) is not supported by this CPU (available: \(ISA.available))")
         self.isa = chosen
+        self.parallelMatvec = parallelMatvec
         pool = ThreadPool(threads: threads)
         switch chosen {
         case .avx512(let bf16, _):
@@ -87,7 +94,11 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 lfm_matmul_portable(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
             }
         }
-        splitRows(rows, work: m * rows * max(cols, 1), run)
+        if m == 1 && !parallelMatvec {
+            run(0..<rows)
+        } else {
+            splitRows(rows, work: m * rows * max(cols, 1), run)
+        }
         withExtendedLifetime(w.owner) {}
     }
 
