@@ -161,6 +161,57 @@ VI void attend(const int nv, const float *query, const float *kb, const float *v
     for (size_t d = dv; d < hd; d++) o[d] = otail[d - dv] * inv;
 }
 
+// Two query heads that share a KV head (grouped-query attention): every key and value
+// vector is loaded once for both. `nv` as in attend; requires 2 * nv <= LFM_MAXV.
+VI void attend2(const int nv, const float *q0, const float *q1, const float *kb, const float *vb,
+                size_t kvStride, size_t visible, size_t hd, float scale, float *s0, float *s1,
+                float *o0, float *o1) {
+    vf qa[LFM_MAXV / 2], qb[LFM_MAXV / 2], oa[LFM_MAXV / 2], ob[LFM_MAXV / 2];
+    float ta[LFM_VW], tb[LFM_VW];
+    size_t dv = (size_t)nv * LFM_VW;
+    for (int v = 0; v < nv; v++) {
+        qa[v] = vload(q0 + v * LFM_VW);
+        qb[v] = vload(q1 + v * LFM_VW);
+        oa[v] = vsplat(0);
+        ob[v] = vsplat(0);
+    }
+    for (size_t d = dv; d < hd; d++) { ta[d - dv] = 0; tb[d - dv] = 0; }
+    float ma = -INFINITY, mb = -INFINITY;
+    for (size_t t = 0; t < visible; t++) {
+        const float *k = kb + t * kvStride;
+        vf aa = vsplat(0), ab = vsplat(0);
+        for (int v = 0; v < nv; v++) {
+            vf kv = vload(k + v * LFM_VW);
+            aa += qa[v] * kv;
+            ab += qb[v] * kv;
+        }
+        float sa = vsum(aa), sb = vsum(ab);
+        for (size_t d = dv; d < hd; d++) { sa += q0[d] * k[d]; sb += q1[d] * k[d]; }
+        sa *= scale;
+        sb *= scale;
+        s0[t] = sa;
+        s1[t] = sb;
+        ma = sa > ma ? sa : ma;
+        mb = sb > mb ? sb : mb;
+    }
+    float ia = softmax_in_place(s0, visible, ma), ib = softmax_in_place(s1, visible, mb);
+    for (size_t t = 0; t < visible; t++) {
+        const float *v = vb + t * kvStride;
+        float pa = s0[t], pb = s1[t];
+        for (int j = 0; j < nv; j++) {
+            vf vv = vload(v + j * LFM_VW);
+            oa[j] += vv * pa;
+            ob[j] += vv * pb;
+        }
+        for (size_t d = dv; d < hd; d++) { ta[d - dv] += v[d] * pa; tb[d - dv] += v[d] * pb; }
+    }
+    for (int j = 0; j < nv; j++) {
+        vstore(o0 + j * LFM_VW, oa[j] * ia);
+        vstore(o1 + j * LFM_VW, ob[j] * ib);
+    }
+    for (size_t d = dv; d < hd; d++) { o0[d] = ta[d - dv] * ia; o1[d] = tb[d - dv] * ib; }
+}
+
 // Any head dimension: accumulates the output in memory.
 static void attend_generic(const float *query, const float *kb, const float *vb, size_t kvStride,
                            size_t visible, size_t hd, float scale, float *scores, float *o) {
@@ -187,15 +238,29 @@ void FN(lfm_attention)(const float *q, size_t qStride, size_t rows, size_t start
                        size_t kvHeads, size_t headDim, float scale, float *out, size_t outStride,
                        size_t item0, size_t item1) {
     size_t group = heads / kvHeads;
-    float *scores = malloc((startPosition + rows + LFM_VW) * sizeof(float));
+    size_t capacity = startPosition + rows + LFM_VW;
+    float *scores = malloc(2 * capacity * sizeof(float));
     if (!scores) abort();
+    size_t nv = headDim / LFM_VW;
     for (size_t item = item0; item < item1; item++) {
         size_t r = item / heads, h = item % heads, kvh = h / group;
         size_t visible = startPosition + r + 1;
         const float *query = q + r * qStride + h * headDim;
         const float *kb = keys + kvh * headDim, *vb = values + kvh * headDim;
         float *o = out + r * outStride + h * headDim;
-        switch (headDim / LFM_VW) {
+        // Pairs of heads of one KV group share the key/value loads.
+        if (group % 2 == 0 && h % 2 == 0 && item + 1 < item1 && nv >= 1 && 2 * nv <= LFM_MAXV) {
+            switch (nv) {
+#define LFM_ATTEND2_CASE(N) \
+            case N: attend2(N, query, query + headDim, kb, vb, kvStride, visible, headDim, scale, scores, \
+                            scores + capacity, o, o + headDim); break;
+            LFM_ATTEND2_CASE(1) LFM_ATTEND2_CASE(2) LFM_ATTEND2_CASE(3) LFM_ATTEND2_CASE(4)
+#undef LFM_ATTEND2_CASE
+            }
+            item++;
+            continue;
+        }
+        switch (nv) {
 #define LFM_ATTEND_CASE(N) \
         case N: attend(N, query, kb, vb, kvStride, visible, headDim, scale, scores, o); break;
         LFM_ATTEND_CASE(0) LFM_ATTEND_CASE(1) LFM_ATTEND_CASE(2) LFM_ATTEND_CASE(3)
