@@ -33,6 +33,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
 
     enum Kind { case avx512, avx2, portable }
 
+    private let scratchLock = NSLock()
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
+
     /// Creates a backend.
     /// - Parameters:
     ///   - threads: threads for parallel operations, the caller included (default: active cores).
@@ -62,6 +66,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             usesBF16DotPrefill = false
         }
     }
+
+    deinit { scratch?.deallocate() }
 
     // MARK: - matmul
 
@@ -105,12 +111,15 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     private func matmulBF16Dot(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                                y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols
-        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * cols)
-        defer { xb.deallocate() }
-        for i in 0..<m { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
-        let weights = w.data.assumingMemoryBound(to: UInt16.self)
-        splitRows(w.rows, work: m * w.rows * cols) { range in
-            lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+        withScratch(bytes: m * cols * 2) { raw in
+            let xb = raw.assumingMemoryBound(to: UInt16.self)
+            split(m, work: m * cols) { r in
+                for i in r { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
+            }
+            let weights = w.data.assumingMemoryBound(to: UInt16.self)
+            splitRows(w.rows, work: m * w.rows * cols) { range in
+                lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+            }
         }
         withExtendedLifetime(w.owner) {}
     }
@@ -119,14 +128,35 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     private func matmulBF16Pairs(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                                  y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols
-        let xp = UnsafeMutablePointer<Float>.allocate(capacity: m * cols)
-        defer { xp.deallocate() }
-        lfm_permute_pairs(x, xStride, m, cols, xp)
-        let weights = w.data.assumingMemoryBound(to: UInt16.self)
-        splitRows(w.rows, work: m * w.rows * cols) { range in
-            lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
+        withScratch(bytes: m * cols * 4) { raw in
+            let xp = raw.assumingMemoryBound(to: Float.self)
+            split(m, work: m * cols) { r in
+                lfm_permute_pairs(x + r.lowerBound * xStride, xStride, r.count, cols, xp + r.lowerBound * cols)
+            }
+            let weights = w.data.assumingMemoryBound(to: UInt16.self)
+            splitRows(w.rows, work: m * w.rows * cols) { range in
+                lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
+            }
         }
         withExtendedLifetime(w.owner) {}
+    }
+
+    /// Runs `body` on a buffer of at least `bytes` bytes: the backend's cached scratch buffer
+    /// (grown as needed), or a temporary one when another thread is using it.
+    private func withScratch(bytes: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        if scratchLock.try() {
+            defer { scratchLock.unlock() }
+            if scratchBytes < bytes {
+                scratch?.deallocate()
+                scratchBytes = max(bytes, scratchBytes * 2)
+                scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+            }
+            if let scratch { body(scratch) }
+            return
+        }
+        let temporary = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+        defer { temporary.deallocate() }
+        body(temporary)
     }
 
     /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
