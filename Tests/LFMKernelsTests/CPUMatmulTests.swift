@@ -122,6 +122,20 @@ import Testing
         }
     }
 
+    @Test func serialMatvecOptionMatchesReference() {
+        for dtype in DType.allCases {
+            let c = Self.makeCase(rows: 37, cols: 257, m: 1, dtype: dtype, seed: 77)
+            for isa in testedISAs {
+                let backend = CPUBackend(threads: 2, isa: isa, parallelMatvec: false)
+                backend.minimumParallelWork = 0
+                #expect(!backend.parallelMatvec)
+                let result = Self.check(backend, c, tolerance: c.tolerance)
+                #expect(result.ratio <= 1, "\(isa) \(dtype): \(result.ratio)")
+                #expect(result.padOK)
+            }
+        }
+    }
+
     @Test func bf16DotPrefillIsOffUnlessSupportedAndRequested() {
         #expect(!CPUBackend(threads: 1, isa: .portable, bf16DotPrefill: true).usesBF16DotPrefill)
         #expect(!CPUBackend(threads: 1).usesBF16DotPrefill)

@@ -18,10 +18,20 @@ VI vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 VI void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 VI vf vsplat(float f) { vf v = f; return v; }
 
+// Horizontal sum as a halving tree (.lo / .hi are ext_vector_type halves).
 VI float vsum(vf v) {
-    float s = 0;
-    for (int i = 0; i < LFM_VW; i++) s += v[i];
-    return s;
+#if LFM_VW == 16
+    typedef float h8 __attribute__((ext_vector_type(8)));
+    h8 a = v.lo + v.hi;
+    typedef float h4 __attribute__((ext_vector_type(4)));
+    h4 b = a.lo + a.hi;
+#elif LFM_VW == 8
+    typedef float h4 __attribute__((ext_vector_type(4)));
+    h4 b = v.lo + v.hi;
+#else
+    vf b = v;
+#endif
+    return (b.x + b.z) + (b.y + b.w);
 }
 
 VI float vmax(vf v) {
@@ -105,49 +115,160 @@ void FN(lfm_rope_neox)(float *x, size_t xStride, size_t rows, size_t heads, size
     free(cs);
 }
 
+// Softmax of scores[0 ..< visible] in place (scores has room for a whole last vector);
+// returns 1 / (sum of the exponentials).
+VI float softmax_in_place(float *scores, size_t visible, float maximum) {
+    size_t padded = (visible + LFM_VW - 1) / LFM_VW * LFM_VW;
+    for (size_t t = visible; t < padded; t++) scores[t] = maximum;
+    vf total = vsplat(0);
+    for (size_t t = 0; t < padded; t += LFM_VW) vstore(scores + t, vexp(vload(scores + t) - maximum));
+    for (size_t t = visible; t < padded; t++) scores[t] = 0;
+    for (size_t t = 0; t < padded; t += LFM_VW) total += vload(scores + t);
+    return 1.0f / vsum(total);
+}
+
+#define LFM_MAXV 8
+
+// One (query row, head): `nv` whole vectors of the head dimension (a compile-time constant
+// at every call site, so the query and output accumulators live in registers) plus a scalar
+// tail of hd - nv * LFM_VW elements.
+VI void attend(const int nv, const float *query, const float *kb, const float *vb, size_t kvStride,
+               size_t visible, size_t hd, float scale, float *scores, float *o) {
+    vf qv[LFM_MAXV], ov[LFM_MAXV];
+    float otail[LFM_VW];
+    size_t dv = (size_t)nv * LFM_VW;
+    for (int v = 0; v < nv; v++) { qv[v] = vload(query + v * LFM_VW); ov[v] = vsplat(0); }
+    for (size_t d = dv; d < hd; d++) otail[d - dv] = 0;
+    float maximum = -INFINITY;
+    for (size_t t = 0; t < visible; t++) {
+        const float *k = kb + t * kvStride;
+        vf acc = vsplat(0);
+        for (int v = 0; v < nv; v++) acc += qv[v] * vload(k + v * LFM_VW);
+        float s = vsum(acc);
+        for (size_t d = dv; d < hd; d++) s += query[d] * k[d];
+        s *= scale;
+        scores[t] = s;
+        maximum = s > maximum ? s : maximum;
+    }
+    float inv = softmax_in_place(scores, visible, maximum);
+    for (size_t t = 0; t < visible; t++) {
+        const float *v = vb + t * kvStride;
+        float p = scores[t];
+        for (int j = 0; j < nv; j++) ov[j] += vload(v + j * LFM_VW) * p;
+        for (size_t d = dv; d < hd; d++) otail[d - dv] += v[d] * p;
+    }
+    for (int j = 0; j < nv; j++) vstore(o + j * LFM_VW, ov[j] * inv);
+    for (size_t d = dv; d < hd; d++) o[d] = otail[d - dv] * inv;
+}
+
+// Two query heads that share a KV head (grouped-query attention): every key and value
+// vector is loaded once for both. `nv` as in attend; requires 2 * nv <= LFM_MAXV.
+VI void attend2(const int nv, const float *q0, const float *q1, const float *kb, const float *vb,
+                size_t kvStride, size_t visible, size_t hd, float scale, float *s0, float *s1,
+                float *o0, float *o1) {
+    vf qa[LFM_MAXV / 2], qb[LFM_MAXV / 2], oa[LFM_MAXV / 2], ob[LFM_MAXV / 2];
+    float ta[LFM_VW], tb[LFM_VW];
+    size_t dv = (size_t)nv * LFM_VW;
+    for (int v = 0; v < nv; v++) {
+        qa[v] = vload(q0 + v * LFM_VW);
+        qb[v] = vload(q1 + v * LFM_VW);
+        oa[v] = vsplat(0);
+        ob[v] = vsplat(0);
+    }
+    for (size_t d = dv; d < hd; d++) { ta[d - dv] = 0; tb[d - dv] = 0; }
+    float ma = -INFINITY, mb = -INFINITY;
+    for (size_t t = 0; t < visible; t++) {
+        const float *k = kb + t * kvStride;
+        vf aa = vsplat(0), ab = vsplat(0);
+        for (int v = 0; v < nv; v++) {
+            vf kv = vload(k + v * LFM_VW);
+            aa += qa[v] * kv;
+            ab += qb[v] * kv;
+        }
+        float sa = vsum(aa), sb = vsum(ab);
+        for (size_t d = dv; d < hd; d++) { sa += q0[d] * k[d]; sb += q1[d] * k[d]; }
+        sa *= scale;
+        sb *= scale;
+        s0[t] = sa;
+        s1[t] = sb;
+        ma = sa > ma ? sa : ma;
+        mb = sb > mb ? sb : mb;
+    }
+    float ia = softmax_in_place(s0, visible, ma), ib = softmax_in_place(s1, visible, mb);
+    for (size_t t = 0; t < visible; t++) {
+        const float *v = vb + t * kvStride;
+        float pa = s0[t], pb = s1[t];
+        for (int j = 0; j < nv; j++) {
+            vf vv = vload(v + j * LFM_VW);
+            oa[j] += vv * pa;
+            ob[j] += vv * pb;
+        }
+        for (size_t d = dv; d < hd; d++) { ta[d - dv] += v[d] * pa; tb[d - dv] += v[d] * pb; }
+    }
+    for (int j = 0; j < nv; j++) {
+        vstore(o0 + j * LFM_VW, oa[j] * ia);
+        vstore(o1 + j * LFM_VW, ob[j] * ib);
+    }
+    for (size_t d = dv; d < hd; d++) { o0[d] = ta[d - dv] * ia; o1[d] = tb[d - dv] * ib; }
+}
+
+// Any head dimension: accumulates the output in memory.
+static void attend_generic(const float *query, const float *kb, const float *vb, size_t kvStride,
+                           size_t visible, size_t hd, float scale, float *scores, float *o) {
+    float maximum = -INFINITY;
+    for (size_t t = 0; t < visible; t++) {
+        float s = dotf(query, kb + t * kvStride, hd) * scale;
+        scores[t] = s;
+        maximum = s > maximum ? s : maximum;
+    }
+    float inv = softmax_in_place(scores, visible, maximum);
+    memset(o, 0, hd * sizeof(float));
+    for (size_t t = 0; t < visible; t++) {
+        float p = scores[t];
+        const float *v = vb + t * kvStride;
+        size_t d = 0;
+        for (; d + LFM_VW <= hd; d += LFM_VW) vstore(o + d, vload(o + d) + vload(v + d) * p);
+        for (; d < hd; d++) o[d] += v[d] * p;
+    }
+    for (size_t d = 0; d < hd; d++) o[d] *= inv;
+}
+
 void FN(lfm_attention)(const float *q, size_t qStride, size_t rows, size_t startPosition,
                        const float *keys, const float *values, size_t kvStride, size_t heads,
                        size_t kvHeads, size_t headDim, float scale, float *out, size_t outStride,
                        size_t item0, size_t item1) {
-    (void)rows;
     size_t group = heads / kvHeads;
     size_t capacity = startPosition + rows + LFM_VW;
-    float *scores = malloc(capacity * sizeof(float));
+    float *scores = malloc(2 * capacity * sizeof(float));
     if (!scores) abort();
+    size_t nv = headDim / LFM_VW;
     for (size_t item = item0; item < item1; item++) {
         size_t r = item / heads, h = item % heads, kvh = h / group;
         size_t visible = startPosition + r + 1;
         const float *query = q + r * qStride + h * headDim;
-        const float *kbase = keys + kvh * headDim, *vbase = values + kvh * headDim;
-        float maximum = -INFINITY;
-        for (size_t t = 0; t < visible; t++) {
-            float s = dotf(query, kbase + t * kvStride, headDim) * scale;
-            scores[t] = s;
-            maximum = s > maximum ? s : maximum;
-        }
-        // Pad to whole vectors with -inf-like values whose exponential is ~0 and ignored below.
-        size_t padded = (visible + LFM_VW - 1) / LFM_VW * LFM_VW;
-        for (size_t t = visible; t < padded; t++) scores[t] = maximum;
-        vf total = vsplat(0);
-        for (size_t t = 0; t < padded; t += LFM_VW) {
-            vf e = vexp(vload(scores + t) - maximum);
-            vstore(scores + t, e);
-        }
-        for (size_t t = visible; t < padded; t++) scores[t] = 0;
-        for (size_t t = 0; t < padded; t += LFM_VW) total += vload(scores + t);
-        float inv = 1.0f / vsum(total);
+        const float *kb = keys + kvh * headDim, *vb = values + kvh * headDim;
         float *o = out + r * outStride + h * headDim;
-        memset(o, 0, headDim * sizeof(float));
-        for (size_t t = 0; t < visible; t++) {
-            float p = scores[t];
-            const float *v = vbase + t * kvStride;
-            size_t d = 0;
-            for (; d + LFM_VW <= headDim; d += LFM_VW) vstore(o + d, vload(o + d) + vload(v + d) * p);
-            for (; d < headDim; d++) o[d] += v[d] * p;
+        // Pairs of heads of one KV group share the key/value loads.
+        if (group % 2 == 0 && h % 2 == 0 && item + 1 < item1 && nv >= 1 && 2 * nv <= LFM_MAXV) {
+            switch (nv) {
+#define LFM_ATTEND2_CASE(N) \
+            case N: attend2(N, query, query + headDim, kb, vb, kvStride, visible, headDim, scale, scores, \
+                            scores + capacity, o, o + headDim); break;
+            LFM_ATTEND2_CASE(1) LFM_ATTEND2_CASE(2) LFM_ATTEND2_CASE(3) LFM_ATTEND2_CASE(4)
+#undef LFM_ATTEND2_CASE
+            }
+            item++;
+            continue;
         }
-        size_t d = 0;
-        for (; d + LFM_VW <= headDim; d += LFM_VW) vstore(o + d, vload(o + d) * inv);
-        for (; d < headDim; d++) o[d] *= inv;
+        switch (nv) {
+#define LFM_ATTEND_CASE(N) \
+        case N: attend(N, query, kb, vb, kvStride, visible, headDim, scale, scores, o); break;
+        LFM_ATTEND_CASE(0) LFM_ATTEND_CASE(1) LFM_ATTEND_CASE(2) LFM_ATTEND_CASE(3)
+        LFM_ATTEND_CASE(4) LFM_ATTEND_CASE(5) LFM_ATTEND_CASE(6) LFM_ATTEND_CASE(7)
+        LFM_ATTEND_CASE(8)
+#undef LFM_ATTEND_CASE
+        default: attend_generic(query, kb, vb, kvStride, visible, headDim, scale, scores, o); break;
+        }
     }
     free(scores);
 }

@@ -20,6 +20,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// Whether prefill (`m > 1`) with BF16 weights uses `vdpbf16ps` on activations rounded to
     /// BF16 (about 2x the compute peak; relative error up to 2^-8 of `Σ|x·w|`).
     public let usesBF16DotPrefill: Bool
+    /// Whether single-row products (`m == 1`, decode) are split over the pool; when false they
+    /// run on the calling thread (see `init`).
+    public let parallelMatvec: Bool
 
     let pool: ThreadPool
     let kind: Kind
@@ -30,6 +33,10 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
 
     enum Kind { case avx512, avx2, portable }
 
+    private let scratchLock = NSLock()
+    private var scratch: UnsafeMutableRawPointer?
+    private var scratchBytes = 0
+
     /// Creates a backend.
     /// - Parameters:
     ///   - threads: threads for parallel operations, the caller included (default: active cores).
@@ -37,11 +44,15 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     ///     `nil` picks `ISA.detected`.
     ///   - bf16DotPrefill: opt in to the BF16-activation prefill path for BF16 weights; it takes
     ///     effect only when the path is `.avx512(bf16: true, ...)` (see `usesBF16DotPrefill`).
+    ///   - parallelMatvec: split decode products (`m == 1`) over the threads. One core can nearly
+    ///     saturate memory with the prefetching kernels, so on machines whose cores share one
+    ///     physical core or are busy, `false` can be faster; measure both.
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, isa: ISA? = nil,
-                bf16DotPrefill: Bool = false) {
+                bf16DotPrefill: Bool = false, parallelMatvec: Bool = true) {
         let chosen = isa ?? ISA.detected
         precondition(chosen.isSupported, "ISA \(chosen) is not supported by this CPU (available: \(ISA.available))")
         self.isa = chosen
+        self.parallelMatvec = parallelMatvec
         pool = ThreadPool(threads: threads)
         switch chosen {
         case .avx512(let bf16, _):
@@ -55,6 +66,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             usesBF16DotPrefill = false
         }
     }
+
+    deinit { scratch?.deallocate() }
 
     // MARK: - matmul
 
@@ -92,19 +105,26 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 lfm_matmul_portable(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
             }
         }
-        splitRows(rows, work: m * rows * max(cols, 1), run)
+        if m == 1 && !parallelMatvec {
+            run(0..<rows)
+        } else {
+            splitRows(rows, work: m * rows * max(cols, 1), run)
+        }
         withExtendedLifetime(w.owner) {}
     }
 
     private func matmulBF16Dot(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                                y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols
-        let xb = UnsafeMutablePointer<UInt16>.allocate(capacity: m * cols)
-        defer { xb.deallocate() }
-        for i in 0..<m { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
-        let weights = w.data.assumingMemoryBound(to: UInt16.self)
-        splitRows(w.rows, work: m * w.rows * cols) { range in
-            lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+        withScratch(bytes: m * cols * 2) { raw in
+            let xb = raw.assumingMemoryBound(to: UInt16.self)
+            split(m, work: m * cols) { r in
+                for i in r { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
+            }
+            let weights = w.data.assumingMemoryBound(to: UInt16.self)
+            splitRows(w.rows, work: m * w.rows * cols) { range in
+                lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
+            }
         }
         withExtendedLifetime(w.owner) {}
     }
@@ -113,14 +133,35 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     private func matmulBF16Pairs(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                                  y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols
-        let xp = UnsafeMutablePointer<Float>.allocate(capacity: m * cols)
-        defer { xp.deallocate() }
-        lfm_permute_pairs(x, xStride, m, cols, xp)
-        let weights = w.data.assumingMemoryBound(to: UInt16.self)
-        splitRows(w.rows, work: m * w.rows * cols) { range in
-            lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
+        withScratch(bytes: m * cols * 4) { raw in
+            let xp = raw.assumingMemoryBound(to: Float.self)
+            split(m, work: m * cols) { r in
+                lfm_permute_pairs(x + r.lowerBound * xStride, xStride, r.count, cols, xp + r.lowerBound * cols)
+            }
+            let weights = w.data.assumingMemoryBound(to: UInt16.self)
+            splitRows(w.rows, work: m * w.rows * cols) { range in
+                lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
+            }
         }
         withExtendedLifetime(w.owner) {}
+    }
+
+    /// Runs `body` on a buffer of at least `bytes` bytes: the backend's cached scratch buffer
+    /// (grown as needed), or a temporary one when another thread is using it.
+    private func withScratch(bytes: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        if scratchLock.try() {
+            defer { scratchLock.unlock() }
+            if scratchBytes < bytes {
+                scratch?.deallocate()
+                scratchBytes = max(bytes, scratchBytes * 2)
+                scratch = .allocate(byteCount: scratchBytes, alignment: 64)
+            }
+            if let scratch { body(scratch) }
+            return
+        }
+        let temporary = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+        defer { temporary.deallocate() }
+        body(temporary)
     }
 
     /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
