@@ -144,6 +144,16 @@ struct BPEModel: Sendable {
         flushUnknown()
     }
 
+    /// Initial symbols of a word, merged with the quadratic or the heap algorithm (for tests).
+    func mergedIds(_ word: [UInt8], useHeap: Bool) -> [Int32] {
+        var scratch = MergeScratch()
+        word.withUnsafeBufferPointer { initialSymbols($0, into: &scratch.symbols) }
+        if scratch.symbols.count >= 2 {
+            if useHeap { mergeLarge(&scratch) } else { mergeSmall(&scratch.symbols) }
+        }
+        return scratch.symbols
+    }
+
     /// Applies merges to `scratch.symbols` in place.
     private func merge(_ scratch: inout MergeScratch) {
         let n = scratch.symbols.count

@@ -127,7 +127,9 @@ public struct Tokenizer: Sendable {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.postProcessor = postProcessor
-        self.decoder = decoder
+        // Without a decoder, `tokenizers` joins the token strings with spaces.
+        let stages: [DecoderStage] = decoder.isEmpty ? [.joinWithSpaces] : decoder
+        self.decoder = stages
         self.addedTokens = addedTokens
         gpt2Scanner = SplitScanner(SplitPattern.gpt2)
         singleScanner = Tokenizer.fastPathScanner(preTokenizer)
@@ -160,10 +162,10 @@ public struct Tokenizer: Sendable {
 
         self.bosTokenId = bosTokenId ?? postProcessor.prefix.first
         self.eosTokenId = eosTokenId
-        if decoder.allSatisfy(\.isTokenLocal) {
+        if stages.allSatisfy(\.isTokenLocal) {
             decodedBytes = strings.map { token in
                 guard let token else { return [] }
-                return decoder.reduce([Array(token.utf8)]) { $1.apply($0) }.flatMap { $0 }
+                return stages.reduce([Array(token.utf8)]) { $1.apply($0) }.flatMap { $0 }
             }
         } else {
             decodedBytes = nil
