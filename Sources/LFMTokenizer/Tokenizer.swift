@@ -137,9 +137,10 @@ public struct Tokenizer: Sendable {
         var strings = model.tokens
         var byId: [Int: AddedToken] = [:]
         for (index, token) in addedTokens.enumerated() {
-            guard token.id >= 0, token.id < Int(Int32.max) else {
+            guard token.id >= 0, token.id < BPEModel.maxId else {
                 throw TokenizerError.invalidField(
-                    source: source, field: "added_tokens[\(index)].id", expected: "an id in 0..<2^31", found: String(token.id))
+                    source: source, field: "added_tokens[\(index)].id", expected: "an id in 0..<\(BPEModel.maxId)",
+                    found: String(token.id))
             }
             if token.id >= strings.count { strings += [String?](repeating: nil, count: token.id + 1 - strings.count) }
             strings[token.id] = token.content

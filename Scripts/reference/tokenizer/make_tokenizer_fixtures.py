@@ -283,16 +283,39 @@ def synthetic(out_root, cases):
     qwen.post_processor = processors.ByteLevel(trim_offsets=False)
     extra_q = ["cafe\u0301 café", "<|im_start|>user\nx<|im_end|>", "Ａｂｃ ｶﾀｶﾅ"]
 
-    for name, tok, more in [("gpt2-tiny", gpt2, extra), ("qwen2-tiny", qwen, extra_q)]:
+    # Character-level BPE (no ByteLevel): byte fallback to <0xXX> tokens, or an unknown token (fused),
+    # with the ByteFallback + Fuse decoder chain of sentencepiece-converted tokenizers.
+    base = Tokenizer(models.BPE(unk_token="<unk>"))
+    base.pre_tokenizer = pre_tokenizers.Split(tokenizers.Regex(
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
+        behavior="isolated")
+    base.train_from_iterator(train_text(), trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>"], show_progress=False))
+    base_model = json.loads(base.to_str())["model"]
+    vocab = dict(base_model["vocab"])
+    for b in range(256):
+        vocab.setdefault(f"<0x{b:02X}>", len(vocab))
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in base_model["merges"]]
+    fallback = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True))
+    fallback.pre_tokenizer = base.pre_tokenizer
+    fallback.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    unk = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True))
+    unk.pre_tokenizer = base.pre_tokenizer
+    unk.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    extra_b = ["Zürich 東京 ☃ x", "日本語テキスト", "mixed 中a文b", "\u00e9\u0301"]
+
+    for name, tok, more in [("gpt2-tiny", gpt2, extra), ("qwen2-tiny", qwen, extra_q),
+                            ("charbpe-bytefallback", fallback, extra_b), ("charbpe-unk", unk, extra_b)]:
         d = os.path.join(out_root, name)
         os.makedirs(d, exist_ok=True)
         tok.save(os.path.join(d, "tokenizer.json"))
         with open(os.path.join(d, "cases.jsonl"), "w", encoding="utf-8") as f:
             for text in more + samples:
+                ids = tok.encode(text, add_special_tokens=False).ids
                 f.write(json.dumps({
                     "text": text,
-                    "ids": tok.encode(text, add_special_tokens=False).ids,
+                    "ids": ids,
                     "ids_special": tok.encode(text, add_special_tokens=True).ids,
+                    "decoded": tok.decode(ids, skip_special_tokens=False),
                 }, ensure_ascii=False).replace("\ufeff", "\\ufeff") + "\n")
         print(f"{name}: {len(more) + len(samples)} cases")
 
