@@ -79,6 +79,16 @@ public struct Tokenizer: Sendable {
         case qwen2
         /// Any regex `SplitPattern` recognizes.
         case regex(String)
+
+        /// The kind for a GGUF `tokenizer.ggml.pre` value (llama.cpp names), or nil if unknown.
+        public init?(ggufPre name: String) {
+            switch name {
+            case "gpt-2": self = .gpt2
+            case "llama-bpe", "lfm2": self = .llama3
+            case "qwen2": self = .qwen2
+            default: return nil
+            }
+        }
     }
 
     /// Builds a byte-level BPE tokenizer from its parts (vocabulary strings in the GPT-2 byte alphabet,

@@ -17,6 +17,18 @@ import Testing
         #expect(text == "ab a")
     }
 
+    @Test func lowercaseUsesFinalSigma() {
+        #expect(lowercasedWithFinalSigma("ΟΔΟΣ ΣΑΣ Σ") == "οδος σας σ")
+        #expect(lowercasedWithFinalSigma("İSTANBUL ÀB") == "i̇stanbul àb")
+    }
+
+    @Test func ggufPreNamesMapToKinds() {
+        #expect(Tokenizer.PreTokenizerKind(ggufPre: "lfm2") == .llama3)
+        #expect(Tokenizer.PreTokenizerKind(ggufPre: "qwen2") == .qwen2)
+        #expect(Tokenizer.PreTokenizerKind(ggufPre: "gpt-2") == .gpt2)
+        #expect(Tokenizer.PreTokenizerKind(ggufPre: "deepseek-v3") == nil)
+    }
+
     @Test func tokenizerConfigSuppliesBosAndEos() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-tokenizer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
