@@ -8,7 +8,14 @@ import Foundation
 /// BPE model, and the post-processor adds special tokens when asked. Stage types this implementation
 /// does not know make loading throw `TokenizerError.unsupportedStage` (never a silent skip).
 ///
-/// `Tokenizer` is a value type and `Sendable`; encoding from several threads is safe.
+/// ```swift
+/// let tokenizer = try Tokenizer(contentsOf: modelFolder)        // reads tokenizer.json
+/// let ids = tokenizer.encode("Hello", addSpecialTokens: true)   // [1, 36309] for LFM2
+/// let text = try tokenizer.decode(ids, skipSpecialTokens: true) // "Hello"
+/// ```
+///
+/// `Tokenizer` is a value type and `Sendable`; encoding from several threads is safe (words already
+/// seen are cached in a shared, locked table).
 public struct Tokenizer: Sendable {
     let model: BPEModel
     let normalizer: Normalizer?
@@ -25,7 +32,6 @@ public struct Tokenizer: Sendable {
     let tokenStrings: [String?]
     /// Ids of special added tokens.
     let specialIds: Set<Int>
-    let addedTokensById: [Int: AddedToken]
     /// Decoded bytes per id when the decoder maps tokens independently (nil otherwise).
     let decodedBytes: [[UInt8]]?
     let cache: WordCache
@@ -38,7 +44,8 @@ public struct Tokenizer: Sendable {
     /// Id of the end-of-sequence token when `tokenizer_config.json` names it (nil otherwise).
     public let eosTokenId: Int?
 
-    /// Number of ids: one more than the largest id of the vocabulary and the added tokens.
+    /// Number of ids: one more than the largest id of the vocabulary and the added tokens (64,400 for
+    /// LFM2, whose models pad their embedding table to 65,536 rows).
     public var vocabularySize: Int { tokenStrings.count }
 
     /// Loads a tokenizer.json document. `source` names it in error messages.
@@ -145,7 +152,6 @@ public struct Tokenizer: Sendable {
         singleScanner = Tokenizer.fastPathScanner(preTokenizer)
 
         var strings = model.tokens
-        var byId: [Int: AddedToken] = [:]
         for (index, token) in addedTokens.enumerated() {
             guard token.id >= 0, token.id < BPEModel.maxId else {
                 throw TokenizerError.invalidField(
@@ -154,10 +160,8 @@ public struct Tokenizer: Sendable {
             }
             if token.id >= strings.count { strings += [String?](repeating: nil, count: token.id + 1 - strings.count) }
             strings[token.id] = token.content
-            byId[token.id] = token
         }
         tokenStrings = strings
-        addedTokensById = byId
         specialIds = Set(addedTokens.filter(\.special).map(\.id))
         for id in postProcessor.prefix + postProcessor.suffix where id < 0 || id >= strings.count || strings[id] == nil {
             throw TokenizerError.unknownToken(source: source, field: "post_processor", token: "id \(id)")
@@ -233,7 +237,6 @@ public struct Tokenizer: Sendable {
         gpt2Scanner = other.gpt2Scanner
         tokenStrings = other.tokenStrings
         specialIds = other.specialIds
-        addedTokensById = other.addedTokensById
         decodedBytes = other.decodedBytes
         addedTokens = other.addedTokens
         self.bosTokenId = bosTokenId
