@@ -14,7 +14,7 @@ enum Normalizer: Sendable, Equatable {
         case .nfd: return text.decomposedStringWithCanonicalMapping
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
-        case .lowercase: return lowercasedWithFinalSigma(text)
+        case .lowercase: return lowercasedPerCharacter(text)
         case let .replace(pattern, content):
             return pattern.isEmpty ? text : text.replacingOccurrences(of: pattern, with: content, options: .literal)
         case let .prepend(prefix): return text.isEmpty ? text : prefix + text
@@ -115,25 +115,11 @@ enum DecoderStage: Sendable, Equatable {
     }
 }
 
-/// Full Unicode lowercase mapping with the final-sigma rule (Σ at the end of a word becomes ς), as
-/// Rust's `str::to_lowercase` (used by the `Lowercase` normalizer) does.
-func lowercasedWithFinalSigma(_ text: String) -> String {
-    let scalars = Array(text.unicodeScalars)
+/// Lowercase mapping character by character, without context (Σ always becomes σ), as the
+/// `Lowercase` normalizer of `tokenizers` does (it maps each char with Rust's `char::to_lowercase`).
+func lowercasedPerCharacter(_ text: String) -> String {
     var out = String.UnicodeScalarView()
-    for (i, scalar) in scalars.enumerated() {
-        guard scalar == "\u{03A3}" else {
-            out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars)
-            continue
-        }
-        // Final if preceded by a cased letter and not followed by one (skipping case-ignorable characters).
-        var k = i - 1
-        while k >= 0 && scalars[k].properties.isCaseIgnorable { k -= 1 }
-        let casedBefore = k >= 0 && scalars[k].properties.isCased
-        var j = i + 1
-        while j < scalars.count && scalars[j].properties.isCaseIgnorable { j += 1 }
-        let casedAfter = j < scalars.count && scalars[j].properties.isCased
-        out.append(casedBefore && !casedAfter ? "\u{03C2}" : "\u{03C3}")
-    }
+    for scalar in text.unicodeScalars { out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars) }
     return String(out)
 }
 

@@ -17,9 +17,24 @@ import Testing
         #expect(text == "ab a")
     }
 
-    @Test func lowercaseUsesFinalSigma() {
-        #expect(lowercasedWithFinalSigma("ΟΔΟΣ ΣΑΣ Σ") == "οδος σας σ")
-        #expect(lowercasedWithFinalSigma("İSTANBUL ÀB") == "i̇stanbul àb")
+    @Test func lowercaseIsPerCharacterLikeTokenizers() {
+        // No final-sigma rule: `tokenizers` lowercases each character on its own.
+        #expect(lowercasedPerCharacter("ΟΔΟΣ ΣΑΣ Σ") == "οδοσ σασ σ")
+        #expect(lowercasedPerCharacter("İSTANBUL ÀB") == "i̇stanbul àb")
+    }
+
+    @Test func characterClassesFollowTheReferenceUnicodeVersion() throws {
+        let letters = SplitScanner(try SplitPattern(regex: #"\p{L}+"#, source: "test", field: "pattern"))
+        func pieces(_ text: String) -> Int {
+            var count = 0
+            var text = text
+            text.withUTF8 { buffer in
+                if let base = buffer.baseAddress { letters.forEachPiece(base, buffer.count) { _, _ in count += 1 } }
+            }
+            return count
+        }
+        #expect(pieces("a\u{1C89}a") == 1)  // CYRILLIC CAPITAL LETTER TJE, Unicode 16.0: a letter for onig
+        #expect(pieces("a\u{0C5C}a") == 3)  // assigned in Unicode 17.0: unknown to the reference, not a letter
     }
 
     @Test func ggufPreNamesMapToKinds() {

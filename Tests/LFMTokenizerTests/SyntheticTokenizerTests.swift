@@ -6,9 +6,10 @@ import Testing
 /// Tiny tokenizers of other pipeline styles, trained by the fixture script with `tokenizers` 0.23.3:
 /// GPT-2 style (ByteLevel regex with prefix space, Roberta post-processing, lstrip/rstrip/single_word
 /// added tokens), Qwen2 style (NFC normalizer, single-digit Split regex, ignore_merges), and
+/// Llama-3 regex + ByteLevel(add_prefix_space) with NFKC + Lowercase and BOS/EOS templates, and
 /// character-level BPE with byte fallback or a fused unknown token (ByteFallback + Fuse decoders).
 @Suite struct SyntheticTokenizerTests {
-    @Test(arguments: ["gpt2-tiny", "qwen2-tiny", "charbpe-bytefallback", "charbpe-unk"])
+    @Test(arguments: ["gpt2-tiny", "qwen2-tiny", "llama3-prefix-lowercase", "charbpe-bytefallback", "charbpe-unk"])
     func matchesReference(name: String) throws {
         let tokenizer = try Tokenizer(contentsOf: Fixtures.url("synthetic/\(name)/tokenizer.json"))
         var failures: [String] = []
