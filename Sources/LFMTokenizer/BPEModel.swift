@@ -24,6 +24,9 @@ struct BPEModel: Sendable {
     /// Ids of `<0x00>`...`<0xFF>` for byte fallback (-1 if absent).
     let fallbackIds: [Int32]
 
+    /// Ids must be below this bound (2^24), so a corrupt file cannot make the id tables huge.
+    static let maxId = 1 << 24
+
     /// Builds the model. `merges` are (left, right) token strings in rank order.
     init(
         vocabulary: [String: Int], merges: [(String, String)], byteLevel: Bool, unknownToken: String?,
@@ -34,16 +37,16 @@ struct BPEModel: Sendable {
         self.fuseUnknown = fuseUnknown
         self.byteFallback = byteFallback
         self.ignoreMerges = ignoreMerges
-        var maxId = -1
+        var largestId = -1
         for (token, id) in vocabulary {
-            guard id >= 0, id < Int(Int32.max) else {
+            guard id >= 0, id < BPEModel.maxId else {
                 throw TokenizerError.invalidField(
-                    source: source, field: "model.vocab[\(token.debugDescription)]", expected: "an id in 0..<2^31",
-                    found: String(id))
+                    source: source, field: "model.vocab[\(token.debugDescription)]",
+                    expected: "an id in 0..<\(BPEModel.maxId)", found: String(id))
             }
-            maxId = max(maxId, id)
+            largestId = max(largestId, id)
         }
-        var tokens = [String?](repeating: nil, count: maxId + 1)
+        var tokens = [String?](repeating: nil, count: largestId + 1)
         var idsByBytes: [[UInt8]: Int32] = [:]
         idsByBytes.reserveCapacity(vocabulary.count)
         for (token, id) in vocabulary {
@@ -142,6 +145,16 @@ struct BPEModel: Sendable {
             }
         }
         flushUnknown()
+    }
+
+    /// Initial symbols of a word, merged with the quadratic or the heap algorithm (for tests).
+    func mergedIds(_ word: [UInt8], useHeap: Bool) -> [Int32] {
+        var scratch = MergeScratch()
+        word.withUnsafeBufferPointer { initialSymbols($0, into: &scratch.symbols) }
+        if scratch.symbols.count >= 2 {
+            if useHeap { mergeLarge(&scratch) } else { mergeSmall(&scratch.symbols) }
+        }
+        return scratch.symbols
     }
 
     /// Applies merges to `scratch.symbols` in place.

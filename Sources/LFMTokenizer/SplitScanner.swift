@@ -67,7 +67,6 @@ struct SplitScanner: Sendable {
         return k
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     @inline(__always)
     private func match(
         _ alternative: SplitPattern.Alternative, _ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int,

@@ -14,7 +14,7 @@ enum Normalizer: Sendable, Equatable {
         case .nfd: return text.decomposedStringWithCanonicalMapping
         case .nfkc: return text.precomposedStringWithCompatibilityMapping
         case .nfkd: return text.decomposedStringWithCompatibilityMapping
-        case .lowercase: return text.lowercased()
+        case .lowercase: return lowercasedPerCharacter(text)
         case let .replace(pattern, content):
             return pattern.isEmpty ? text : text.replacingOccurrences(of: pattern, with: content, options: .literal)
         case let .prepend(prefix): return text.isEmpty ? text : prefix + text
@@ -57,13 +57,15 @@ enum DecoderStage: Sendable, Equatable {
     case replace(pattern: [UInt8], content: [UInt8])
     /// Removes up to `start` leading and `stop` trailing copies of `content` from each piece.
     case strip(content: [UInt8], start: Int, stop: Int)
+    /// Joins the pieces with single spaces: what `tokenizers` does when there is no decoder.
+    case joinWithSpaces
 
     /// Whether the stage maps each token independently of its neighbors (so a streaming decoder can
     /// decode tokens one at a time).
     var isTokenLocal: Bool {
         switch self {
         case .byteLevel, .byteFallback, .replace, .fuse: return true
-        case .strip: return false
+        case .strip, .joinWithSpaces: return false
         }
     }
 
@@ -86,6 +88,8 @@ enum DecoderStage: Sendable, Equatable {
             }
         case .fuse:
             return [pieces.flatMap { $0 }]
+        case .joinWithSpaces:
+            return [Array(pieces.joined(separator: [0x20]))]
         case let .replace(pattern, content):
             return pieces.map { replaceBytes($0, pattern, content) }
         case let .strip(content, start, stop):
@@ -109,6 +113,14 @@ enum DecoderStage: Sendable, Equatable {
             }
         }
     }
+}
+
+/// Lowercase mapping character by character, without context (Σ always becomes σ), as the
+/// `Lowercase` normalizer of `tokenizers` does (it maps each char with Rust's `char::to_lowercase`).
+func lowercasedPerCharacter(_ text: String) -> String {
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars { out.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars) }
+    return String(out)
 }
 
 /// Literal, non-overlapping, left-to-right replacement on bytes.

@@ -8,7 +8,14 @@ import Foundation
 /// BPE model, and the post-processor adds special tokens when asked. Stage types this implementation
 /// does not know make loading throw `TokenizerError.unsupportedStage` (never a silent skip).
 ///
-/// `Tokenizer` is a value type and `Sendable`; encoding from several threads is safe.
+/// ```swift
+/// let tokenizer = try Tokenizer(contentsOf: modelFolder)        // reads tokenizer.json
+/// let ids = tokenizer.encode("Hello", addSpecialTokens: true)   // [1, 36309] for LFM2
+/// let text = try tokenizer.decode(ids, skipSpecialTokens: true) // "Hello"
+/// ```
+///
+/// `Tokenizer` is a value type and `Sendable`; encoding from several threads is safe (words already
+/// seen are cached in a shared, locked table).
 public struct Tokenizer: Sendable {
     let model: BPEModel
     let normalizer: Normalizer?
@@ -25,7 +32,6 @@ public struct Tokenizer: Sendable {
     let tokenStrings: [String?]
     /// Ids of special added tokens.
     let specialIds: Set<Int>
-    let addedTokensById: [Int: AddedToken]
     /// Decoded bytes per id when the decoder maps tokens independently (nil otherwise).
     let decodedBytes: [[UInt8]]?
     let cache: WordCache
@@ -38,7 +44,8 @@ public struct Tokenizer: Sendable {
     /// Id of the end-of-sequence token when `tokenizer_config.json` names it (nil otherwise).
     public let eosTokenId: Int?
 
-    /// Number of ids: one more than the largest id of the vocabulary and the added tokens.
+    /// Number of ids: one more than the largest id of the vocabulary and the added tokens (64,400 for
+    /// LFM2, whose models pad their embedding table to 65,536 rows).
     public var vocabularySize: Int { tokenStrings.count }
 
     /// Loads a tokenizer.json document. `source` names it in error messages.
@@ -79,6 +86,16 @@ public struct Tokenizer: Sendable {
         case qwen2
         /// Any regex `SplitPattern` recognizes.
         case regex(String)
+
+        /// The kind for a GGUF `tokenizer.ggml.pre` value (llama.cpp names), or nil if unknown.
+        public init?(ggufPre name: String) {
+            switch name {
+            case "gpt-2": self = .gpt2
+            case "llama-bpe", "lfm2": self = .llama3
+            case "qwen2": self = .qwen2
+            default: return nil
+            }
+        }
     }
 
     /// Builds a byte-level BPE tokenizer from its parts (vocabulary strings in the GPT-2 byte alphabet,
@@ -127,24 +144,24 @@ public struct Tokenizer: Sendable {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.postProcessor = postProcessor
-        self.decoder = decoder
+        // Without a decoder, `tokenizers` joins the token strings with spaces.
+        let stages: [DecoderStage] = decoder.isEmpty ? [.joinWithSpaces] : decoder
+        self.decoder = stages
         self.addedTokens = addedTokens
         gpt2Scanner = SplitScanner(SplitPattern.gpt2)
         singleScanner = Tokenizer.fastPathScanner(preTokenizer)
 
         var strings = model.tokens
-        var byId: [Int: AddedToken] = [:]
         for (index, token) in addedTokens.enumerated() {
-            guard token.id >= 0, token.id < Int(Int32.max) else {
+            guard token.id >= 0, token.id < BPEModel.maxId else {
                 throw TokenizerError.invalidField(
-                    source: source, field: "added_tokens[\(index)].id", expected: "an id in 0..<2^31", found: String(token.id))
+                    source: source, field: "added_tokens[\(index)].id", expected: "an id in 0..<\(BPEModel.maxId)",
+                    found: String(token.id))
             }
             if token.id >= strings.count { strings += [String?](repeating: nil, count: token.id + 1 - strings.count) }
             strings[token.id] = token.content
-            byId[token.id] = token
         }
         tokenStrings = strings
-        addedTokensById = byId
         specialIds = Set(addedTokens.filter(\.special).map(\.id))
         for id in postProcessor.prefix + postProcessor.suffix where id < 0 || id >= strings.count || strings[id] == nil {
             throw TokenizerError.unknownToken(source: source, field: "post_processor", token: "id \(id)")
@@ -160,10 +177,10 @@ public struct Tokenizer: Sendable {
 
         self.bosTokenId = bosTokenId ?? postProcessor.prefix.first
         self.eosTokenId = eosTokenId
-        if decoder.allSatisfy(\.isTokenLocal) {
+        if stages.allSatisfy(\.isTokenLocal) {
             decodedBytes = strings.map { token in
                 guard let token else { return [] }
-                return decoder.reduce([Array(token.utf8)]) { $1.apply($0) }.flatMap { $0 }
+                return stages.reduce([Array(token.utf8)]) { $1.apply($0) }.flatMap { $0 }
             }
         } else {
             decodedBytes = nil
@@ -220,7 +237,6 @@ public struct Tokenizer: Sendable {
         gpt2Scanner = other.gpt2Scanner
         tokenStrings = other.tokenStrings
         specialIds = other.specialIds
-        addedTokensById = other.addedTokensById
         decodedBytes = other.decodedBytes
         addedTokens = other.addedTokens
         self.bosTokenId = bosTokenId

@@ -50,7 +50,7 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable 
         case let .unknownToken(source, field, token):
             return "\(source): field '\(field)': token \(token.debugDescription) is not in the vocabulary"
         case let .unknownTokenId(id, size):
-            return "token id \(id) is out of range (vocabulary has ids 0..<\(size) with gaps possible)"
+            return "token id \(id) has no token (valid ids are below \(size))"
         case let .invalidUTF8(offset, bytes, context):
             let hex = bytes.map { String(format: "%02X", $0) }.joined(separator: " ")
             return "\(context): invalid UTF-8 at byte offset \(offset) (bytes: \(hex))"

@@ -20,9 +20,19 @@ enum CharClass {
         return table
     }()
 
+    /// Unicode version of the character database behind the reference regex engine (the Oniguruma
+    /// bundled with `tokenizers` 0.23.3 knows Unicode 16.0). Characters assigned later are treated as
+    /// unassigned, so that a newer Swift runtime does not split text differently.
+    static let referenceUnicodeVersion = (major: 16, minor: 0)
+
     static func compute(_ scalar: Unicode.Scalar) -> UInt8 {
         let props = scalar.properties
         var bits: UInt8 = 0
+        if let age = props.age,
+            (age.major, age.minor) > (referenceUnicodeVersion.major, referenceUnicodeVersion.minor)
+        {
+            return 0
+        }
         switch props.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             bits |= letter

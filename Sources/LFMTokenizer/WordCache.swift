@@ -16,7 +16,7 @@ struct WordTable {
     private var count = 0
     private var keys: [UInt8] = []
     private(set) var values: [Int32] = []
-    private static let maxSlots = 1 << 20
+    private static let maxSlots = 1 << 18
 
     init(slots: Int = 1 << 14) {
         self.slots = [Slot](repeating: Slot(), count: slots)

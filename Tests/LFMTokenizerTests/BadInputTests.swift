@@ -80,6 +80,21 @@ import Testing
         }
     }
 
+    @Test func absurdIdsAreRejected() {
+        var doc = Self.document()
+        doc["model"] = ["type": "BPE", "vocab": ["a": 2_000_000_000], "merges": []]
+        Self.expectError(doc) {
+            if case let .invalidField(_, field, _, found) = $0 { return field == "model.vocab[\"a\"]" && found == "2000000000" }
+            return false
+        }
+        doc = Self.document()
+        doc["added_tokens"] = [["id": -5, "content": "<x>", "special": true]]
+        Self.expectError(doc) {
+            if case let .invalidField(_, field, _, _) = $0 { return field == "added_tokens[0].id" }
+            return false
+        }
+    }
+
     @Test func unknownStageTypes() {
         var doc = Self.document()
         doc["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "ByteLevel"], ["type": "Whitespace"]]]

@@ -23,6 +23,34 @@ import Testing
         }
     }
 
+    @Test func ggufMetadataBuildsTheSameTokenizer() throws {
+        let reference = try Fixtures.lfm2.get()
+        let root = try #require(try JSONSerialization.jsonObject(with: Fixtures.data("lfm2/tokenizer.json")) as? [String: Any])
+        let model = try #require(root["model"] as? [String: Any])
+        let rawMerges = try #require(model["merges"] as? [[String]])
+        // The arrays a GGUF file of this tokenizer holds: tokens by id, "left right" merges, token types.
+        let tokens = try (0..<reference.vocabularySize).map { try #require(reference.token(for: $0)) }
+        let types = (0..<reference.vocabularySize).map { id -> Int in
+            guard let added = reference.addedTokens.first(where: { $0.id == id }) else { return 1 }
+            return added.special ? Tokenizer.GGUFTokenType.control : Tokenizer.GGUFTokenType.userDefined
+        }
+        let tokenizer = try Tokenizer(
+            ggufTokens: tokens, merges: rawMerges.map { $0.joined(separator: " ") }, tokenTypes: types, pre: "lfm2",
+            bosTokenId: 1, eosTokenId: 7, addBosToken: true)
+        for item in try Fixtures.lfm2Cases().prefix(150) {
+            #expect(tokenizer.encode(item.text, addSpecialTokens: true) == item.idsWithSpecial, "\(item.name)")
+        }
+        #expect(tokenizer.isSpecial(6) && !tokenizer.isSpecial(64014))
+        #expect(throws: TokenizerError.self) {
+            _ = try Tokenizer(ggufTokens: tokens, merges: [], tokenTypes: nil, pre: "deepseek-llm", bosTokenId: nil,
+                              eosTokenId: nil, addBosToken: false)
+        }
+        #expect(throws: TokenizerError.self) {
+            _ = try Tokenizer(ggufTokens: tokens, merges: ["a b c"], tokenTypes: nil, pre: "lfm2", bosTokenId: nil,
+                              eosTokenId: nil, addBosToken: false)
+        }
+    }
+
     @Test func knownRegexFamiliesParse() throws {
         for regex in [SplitPattern.gpt2Regex, SplitPattern.llama3Regex, SplitPattern.qwen2Regex] {
             _ = try SplitPattern(regex: regex, source: "test", field: "pattern")

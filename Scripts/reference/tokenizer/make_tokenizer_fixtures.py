@@ -15,6 +15,7 @@ Writes into Tests/LFMTokenizerTests/Fixtures/:
                              the reference output has that shape
   lfm2/decode.jsonl          a few id lists with the reference decode (skip_special_tokens true/false)
   synthetic/<name>/tokenizer.json + cases.jsonl   tiny tokenizers trained here, other pipeline styles
+  unicode_classes.json       the code points the reference regex engine puts in \p{L}, \p{N} and \s, as ranges
   SOURCES.md                 where every corpus section comes from
 
 Corpus sources (all available on any machine with CPython): the CPython standard library's own .py files
@@ -283,18 +284,84 @@ def synthetic(out_root, cases):
     qwen.post_processor = processors.ByteLevel(trim_offsets=False)
     extra_q = ["cafe\u0301 café", "<|im_start|>user\nx<|im_end|>", "Ａｂｃ ｶﾀｶﾅ"]
 
-    for name, tok, more in [("gpt2-tiny", gpt2, extra), ("qwen2-tiny", qwen, extra_q)]:
+    # Llama-3 regex followed by ByteLevel with add_prefix_space (a space is prefixed to every piece), an
+    # NFKC + Lowercase normalizer with a normalized added token, and BOS/EOS template processing.
+    prefixed = Tokenizer.from_str(qwen.to_str())
+    prefixed.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    prefixed.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(tokenizers.Regex(
+            r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
+            behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)])
+    prefixed.add_tokens([AddedToken("hello", normalized=True)])
+    prefixed.post_processor = processors.TemplateProcessing(
+        single="<|im_start|> $A <|im_end|>", pair="<|im_start|> $A <|im_end|> $B:1 <|im_end|>:1",
+        special_tokens=[("<|im_start|>", prefixed.token_to_id("<|im_start|>")),
+                        ("<|im_end|>", prefixed.token_to_id("<|im_end|>"))])
+    extra_p = ["HELLO World", "say Hello!", "ΟΔΟΣ ΣΑΣ", "ﬁne ①② Ｆｕｌｌ", "<|im_start|>HeLLo<|im_end|>"]
+
+    # Character-level BPE (no ByteLevel): byte fallback to <0xXX> tokens, or an unknown token (fused),
+    # with the ByteFallback + Fuse decoder chain of sentencepiece-converted tokenizers.
+    base = Tokenizer(models.BPE(unk_token="<unk>"))
+    base.pre_tokenizer = pre_tokenizers.Split(tokenizers.Regex(
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"),
+        behavior="isolated")
+    base.train_from_iterator(train_text(), trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>"], show_progress=False))
+    base_model = json.loads(base.to_str())["model"]
+    vocab = dict(base_model["vocab"])
+    for b in range(256):
+        vocab.setdefault(f"<0x{b:02X}>", len(vocab))
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in base_model["merges"]]
+    fallback = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True))
+    fallback.pre_tokenizer = base.pre_tokenizer
+    fallback.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    unk = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", fuse_unk=True))
+    unk.pre_tokenizer = base.pre_tokenizer
+    unk.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
+    extra_b = ["Zürich 東京 ☃ x", "日本語テキスト", "mixed 中a文b", "\u00e9\u0301"]
+
+    for name, tok, more in [("gpt2-tiny", gpt2, extra), ("qwen2-tiny", qwen, extra_q),
+                            ("llama3-prefix-lowercase", prefixed, extra_p),
+                            ("charbpe-bytefallback", fallback, extra_b), ("charbpe-unk", unk, extra_b)]:
         d = os.path.join(out_root, name)
         os.makedirs(d, exist_ok=True)
         tok.save(os.path.join(d, "tokenizer.json"))
         with open(os.path.join(d, "cases.jsonl"), "w", encoding="utf-8") as f:
             for text in more + samples:
+                ids = tok.encode(text, add_special_tokens=False).ids
                 f.write(json.dumps({
                     "text": text,
-                    "ids": tok.encode(text, add_special_tokens=False).ids,
+                    "ids": ids,
                     "ids_special": tok.encode(text, add_special_tokens=True).ids,
+                    "decoded": tok.decode(ids, skip_special_tokens=False),
                 }, ensure_ascii=False).replace("\ufeff", "\\ufeff") + "\n")
         print(f"{name}: {len(more) + len(samples)} cases")
+
+
+def class_ranges(pattern):
+    """Inclusive code point ranges matched by a one-character class regex in the reference engine."""
+    splitter = pre_tokenizers.Split(tokenizers.Regex(pattern), behavior="removed")
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    outside = set()
+    for piece, _ in splitter.pre_tokenize_str(everything):
+        outside.update(ord(ch) for ch in piece)
+    ranges = []
+    for c in range(0x110000):
+        if 0xD800 <= c <= 0xDFFF or c in outside:
+            continue
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return ranges
+
+
+def write_unicode_classes(path):
+    data = {"generated_by": f"tokenizers {tokenizers.__version__} Split pre-tokenizer (Oniguruma)",
+            "letter": class_ranges(r"\p{L}"), "number": class_ranges(r"\p{N}"), "space": class_ranges(r"\s")}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, separators=(",", ":"))
+    print("unicode classes:", {k: len(v) for k, v in data.items() if k != "generated_by"})
 
 
 def main():
@@ -304,6 +371,7 @@ def main():
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     cases = write_lfm2(args.lfm2_tokenizer, os.path.join(FIXTURES, "lfm2"))
     synthetic(os.path.join(FIXTURES, "synthetic"), cases)
+    write_unicode_classes(os.path.join(FIXTURES, "unicode_classes.json"))
     sources = {}
     for name, source, text in cases:
         sources.setdefault(source, [0, 0])
