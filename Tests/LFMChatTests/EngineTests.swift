@@ -188,6 +188,7 @@ private func renderError(_ source: String, _ context: [String: Value] = [:]) -> 
     @Test func limitsInsteadOfCrashes() throws {
         #expect(renderError("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")?.kind == .limit)
         #expect(renderError("{{ range(100000000) | length }}")?.kind == .limit)
+        #expect(renderError("{% for i in range(2100) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")?.kind == .limit)
         #expect(renderError("{{ 9223372036854775807 + 1 }}")?.kind == .limit)
         #expect(renderError("{{ " + String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500) + " }}")?.kind == .syntax)
         #expect(renderError(String(repeating: "{% if true %}", count: 300))?.kind == .syntax)
