@@ -70,9 +70,13 @@ public enum Value: Equatable, Sendable {
     case undefined
     /// Python `None` (JSON `null`).
     case none
+    /// Python `bool` (JSON `true`/`false`); counts as 0/1 in arithmetic like Python.
     case bool(Bool)
+    /// Python `int`, limited to 64 bits.
     case int(Int)
+    /// Python `float`.
     case double(Double)
+    /// Python `str`; indexing, slicing and `length` count Unicode code points like Python.
     case string(String)
     /// A Python list (JSON array).
     case array([Value])
