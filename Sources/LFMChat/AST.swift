@@ -43,7 +43,8 @@ indirect enum Stmt {
     case output(String)
     case expression(ExprNode)
     case ifChain([(ExprNode, [StmtNode])], otherwise: [StmtNode])
-    case forLoop(target: Target, iterable: ExprNode, filter: ExprNode?, body: [StmtNode], otherwise: [StmtNode])
+    /// `usesLoop`: whether the body mentions `loop` (the loop object is only built then).
+    case forLoop(target: Target, iterable: ExprNode, filter: ExprNode?, body: [StmtNode], otherwise: [StmtNode], usesLoop: Bool)
     case set(Target, ExprNode)
     case setBlock(Target, body: [StmtNode], filters: [(String, [ExprNode], [(String, ExprNode)], SourcePos)])
     case macro(name: String, params: [MacroParam], body: [StmtNode])

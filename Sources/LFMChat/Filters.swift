@@ -390,10 +390,7 @@ extension Interpreter {
 
     /// Applies the test `name` (`x is name(args)`).
     func applyTest(_ name: String, _ v: Value, _ args: [Value], at pos: SourcePos) throws -> Bool {
-        let unary: Set<String> = ["defined", "undefined", "none", "string", "number", "integer", "float", "boolean",
-                                  "true", "false", "mapping", "iterable", "sequence", "callable", "odd", "even",
-                                  "lower", "upper", "escaped", "filter", "test"]
-        if unary.contains(name) && !args.isEmpty {
+        if Interpreter.unaryTests.contains(name) && !args.isEmpty {
             throw TemplateFailure.type("test_\(name)() takes 1 positional argument but \(args.count + 1) were given").at(pos)
         }
         func arg() throws -> Value {
@@ -457,6 +454,12 @@ extension Interpreter {
             throw TemplateError(kind: .unknownTest, message: "No test named '\(name)' found.", line: pos.line, column: pos.column)
         }
     }
+
+    /// Tests that take no argument besides the value.
+    static let unaryTests: Set<String> = [
+        "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false", "mapping",
+        "iterable", "sequence", "callable", "odd", "even", "lower", "upper", "escaped", "filter", "test",
+    ]
 
     private func wrap(_ pos: SourcePos, _ body: () throws -> Bool) throws -> Bool {
         do { return try body() } catch let f as TemplateFailure { throw f.at(pos) }

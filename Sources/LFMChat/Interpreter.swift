@@ -23,6 +23,9 @@ final class Interpreter {
     let globals: [String: Value]
     var now: () -> Date
     private var callDepth = 0
+    /// Loop iterations so far; capped so that nested huge loops end with an error instead of running for hours.
+    private var iterations = 0
+    static let maxIterations = 2_000_000
     private static let maxCallDepth = 200
     /// Output size cap (code units) so a hostile template cannot exhaust memory.
     static let maxOutput = 256 * 1024 * 1024
@@ -54,6 +57,9 @@ final class Interpreter {
         switch node.stmt {
         case .output(let s):
             out += s
+            if out.utf8.count > Interpreter.maxOutput {
+                throw TemplateFailure.limit("rendered output exceeds \(Interpreter.maxOutput) bytes").at(node.pos)
+            }
         case .expression(let e):
             let v = try eval(e, frame)
             out += v.pythonString
@@ -65,8 +71,8 @@ final class Interpreter {
                 return try exec(body, frame, &out)
             }
             return try exec(otherwise, frame, &out)
-        case .forLoop(let target, let iterableExpr, let filter, let body, let otherwise):
-            return try execFor(target, iterableExpr, filter, body, otherwise, frame, &out)
+        case .forLoop(let target, let iterableExpr, let filter, let body, let otherwise, let usesLoop):
+            return try execFor(target, iterableExpr, filter, body, otherwise, usesLoop, frame, &out)
         case .set(let target, let expr):
             try assign(target, try eval(expr, frame), frame, at: node.pos)
         case .setBlock(let target, let body, let filters):
@@ -108,7 +114,7 @@ final class Interpreter {
     }
 
     private func execFor(_ target: Target, _ iterableExpr: ExprNode, _ filter: ExprNode?, _ body: [StmtNode],
-                         _ otherwise: [StmtNode], _ frame: Frame, _ out: inout String) throws -> Flow {
+                         _ otherwise: [StmtNode], _ usesLoop: Bool, _ frame: Frame, _ out: inout String) throws -> Flow {
         let iterable = try eval(iterableExpr, frame)
         var items = try iterate(iterable, at: iterableExpr.pos)
         if let filter {
@@ -123,31 +129,40 @@ final class Interpreter {
         if items.isEmpty {
             return try exec(otherwise, frame, &out)
         }
-        let n = items.count
         for (i, item) in items.enumerated() {
+            iterations += 1
+            if iterations > Interpreter.maxIterations {
+                throw TemplateFailure.limit("more than \(Interpreter.maxIterations) loop iterations").at(iterableExpr.pos)
+            }
             let f = Frame(parent: frame)
-            var loop = OrderedDict()
-            loop["index"] = .int(i + 1)
-            loop["index0"] = .int(i)
-            loop["revindex"] = .int(n - i)
-            loop["revindex0"] = .int(n - i - 1)
-            loop["first"] = .bool(i == 0)
-            loop["last"] = .bool(i == n - 1)
-            loop["length"] = .int(n)
-            loop["depth"] = .int(1)
-            loop["depth0"] = .int(0)
-            loop["previtem"] = i > 0 ? items[i - 1] : .undefined
-            loop["nextitem"] = i + 1 < n ? items[i + 1] : .undefined
-            loop["cycle"] = .callable(Callable(name: "cycle") { args, _ in
-                guard !args.isEmpty else { throw TemplateFailure.type("no items for cycling given") }
-                return args[i % args.count]
-            })
-            f.vars["loop"] = .object(loop)
+            if usesLoop { f.vars["loop"] = .object(loopObject(i, items)) }
             try assign(target, item, f, at: iterableExpr.pos)
             let flow = try exec(body, f, &out)
             if flow == .breakLoop { break }
         }
         return .normal
+    }
+
+    /// jinja2's `loop` variable for iteration `i`.
+    private func loopObject(_ i: Int, _ items: [Value]) -> OrderedDict {
+        let n = items.count
+        var loop = OrderedDict()
+        loop["index"] = .int(i + 1)
+        loop["index0"] = .int(i)
+        loop["revindex"] = .int(n - i)
+        loop["revindex0"] = .int(n - i - 1)
+        loop["first"] = .bool(i == 0)
+        loop["last"] = .bool(i == n - 1)
+        loop["length"] = .int(n)
+        loop["depth"] = .int(1)
+        loop["depth0"] = .int(0)
+        loop["previtem"] = i > 0 ? items[i - 1] : .undefined
+        loop["nextitem"] = i + 1 < n ? items[i + 1] : .undefined
+        loop["cycle"] = .callable(Callable(name: "cycle") { args, _ in
+            guard !args.isEmpty else { throw TemplateFailure.type("no items for cycling given") }
+            return args[i % args.count]
+        })
+        return loop
     }
 
     func iterate(_ v: Value, at pos: SourcePos) throws -> [Value] {

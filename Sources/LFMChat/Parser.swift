@@ -4,6 +4,8 @@ struct Parser {
     private var i = 0
     /// Nesting depth guard: templates are untrusted input.
     private var depth = 0
+    /// How many times the name `loop` was read so far (to skip building loop objects nobody reads).
+    private var loopReferences = 0
     private static let maxDepth = 200
 
     static func parse(_ source: String) throws -> [StmtNode] {
@@ -181,6 +183,7 @@ struct Parser {
     }
 
     private mutating func parseFor(_ start: SourcePos) throws -> StmtNode {
+        let referencesBefore = loopReferences
         let target = try parseAssignTarget(allowAttribute: false, extraEnd: ["in"])
         guard skipName("in") else { throw fail("expected 'in', got \(describe(current))") }
         let iterable = try parseTuple(withCondExpr: false, extraEnd: ["recursive"])
@@ -196,7 +199,8 @@ struct Parser {
             advance()
         }
         try expectBlockEnd()
-        return StmtNode(stmt: .forLoop(target: target, iterable: iterable, filter: filter, body: body, otherwise: otherwise),
+        return StmtNode(stmt: .forLoop(target: target, iterable: iterable, filter: filter, body: body, otherwise: otherwise,
+                                       usesLoop: loopReferences > referencesBefore),
                         pos: start)
     }
 
@@ -477,7 +481,9 @@ struct Parser {
             case "true", "True": return ExprNode(expr: .literal(.bool(true)), pos: t.pos)
             case "false", "False": return ExprNode(expr: .literal(.bool(false)), pos: t.pos)
             case "none", "None": return ExprNode(expr: .literal(.none), pos: t.pos)
-            default: return ExprNode(expr: .name(n), pos: t.pos)
+            default:
+                if n == "loop" { loopReferences += 1 }
+                return ExprNode(expr: .name(n), pos: t.pos)
             }
         case .string(var s):
             advance()

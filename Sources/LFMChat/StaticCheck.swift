@@ -37,7 +37,7 @@ enum StaticCheck {
                 try check(body, soft: true)
             }
             try check(otherwise, soft: true)
-        case .forLoop(_, let iterable, let filter, let body, let otherwise):
+        case .forLoop(_, let iterable, let filter, let body, let otherwise, _):
             try check(iterable, soft: soft)
             if let filter { try check(filter, soft: false) }
             try check(body, soft: false)

@@ -70,9 +70,13 @@ public enum Value: Equatable, Sendable {
     case undefined
     /// Python `None` (JSON `null`).
     case none
+    /// Python `bool` (JSON `true`/`false`); counts as 0/1 in arithmetic like Python.
     case bool(Bool)
+    /// Python `int`, limited to 64 bits.
     case int(Int)
+    /// Python `float`.
     case double(Double)
+    /// Python `str`; indexing, slicing and `length` count Unicode code points like Python.
     case string(String)
     /// A Python list (JSON array).
     case array([Value])
@@ -320,5 +324,32 @@ extension String {
         let scalars = unicodeScalars
         guard let i = scalars.lastIndex(where: { !$0.isPythonSpace }) else { return "" }
         return String(scalars[...i])
+    }
+}
+
+// MARK: - Literals and JSON output
+
+extension Value: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+                 ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: Value...) { self = .array(elements) }
+    /// A dict literal keeps the order written.
+    public init(dictionaryLiteral elements: (String, Value)...) { self = .object(OrderedDict(elements)) }
+
+    /// The value as JSON text, exactly like Python's `json.dumps(value, ensure_ascii=False)` (the form transformers'
+    /// `tojson` filter prints by default). Throws a ``TemplateError`` of kind `.type` for undefined values,
+    /// namespaces and callables.
+    public func jsonString(indent: Int? = nil, sortKeys: Bool = false) throws -> String {
+        var o = JSONDumpOptions(itemSeparator: indent == nil ? ", " : ",", keySeparator: ": ")
+        o.indent = indent.map { String(repeating: " ", count: max($0, 0)) }
+        o.sortKeys = sortKeys
+        do {
+            return try jsonDumps(o)
+        } catch let failure as TemplateFailure {
+            throw failure.at(SourcePos(line: 0, column: 0))
+        }
     }
 }

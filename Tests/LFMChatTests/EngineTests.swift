@@ -188,8 +188,48 @@ private func renderError(_ source: String, _ context: [String: Value] = [:]) -> 
     @Test func limitsInsteadOfCrashes() throws {
         #expect(renderError("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")?.kind == .limit)
         #expect(renderError("{{ range(100000000) | length }}")?.kind == .limit)
+        #expect(renderError("{% for i in range(2100) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")?.kind == .limit)
         #expect(renderError("{{ 9223372036854775807 + 1 }}")?.kind == .limit)
         #expect(renderError("{{ " + String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500) + " }}")?.kind == .syntax)
         #expect(renderError(String(repeating: "{% if true %}", count: 300))?.kind == .syntax)
+    }
+}
+
+@Suite struct ValueTests {
+    @Test func jsonRoundTripKeepsKeyOrderAndNumberKinds() throws {
+        let text = #"{"z": 1, "a": [1.5, -0.0, 1e+20, true, null, "é\u0001"], "m": {"y": {}, "b": []}}"#
+        let v = try Value.parseJSON(text)
+        #expect(try v.jsonString() == #"{"z": 1, "a": [1.5, -0.0, 1e+20, true, null, "é\u0001"], "m": {"y": {}, "b": []}}"#)
+        guard case .object(let o) = v else { Issue.record("not an object"); return }
+        #expect(o.keys == ["z", "a", "m"])
+        #expect(o["z"] == .int(1))
+    }
+
+    @Test func jsonParseErrorsNamePosition() {
+        #expect(throws: JSONParseError.self) { try Value.parseJSON("[1,\n  2,]") }
+        do {
+            _ = try Value.parseJSON("[1,\n  2,]")
+        } catch let e as JSONParseError {
+            #expect(e.line == 2 && e.column == 5)
+        } catch {
+            Issue.record("wrong error \(error)")
+        }
+    }
+
+    @Test func literalsAndChatMessage() throws {
+        let v: Value = ["b": 1, "a": [true, "x", 2.5]]
+        #expect(v.pythonRepr == "{'b': 1, 'a': [True, 'x', 2.5]}")
+        let m = ChatMessage(role: "tool", content: "42", extra: [("tool_call_id", "c1")])
+        #expect(try m.value.jsonString() == #"{"role": "tool", "content": "42", "tool_call_id": "c1"}"#)
+        let t = try ChatTemplate("{% for m in messages %}{{ m.role }}:{{ m.content }}{% endfor %}{{ add_generation_prompt }}")
+        #expect(try t.render(chat: [ChatMessage(role: "user", text: "hi")], addGenerationPrompt: true) == "user:hiTrue")
+        #expect(throws: ChatInputError.self) { try t.render(messages: [], addGenerationPrompt: false) }
+    }
+
+    @Test func pythonFloatRepr() {
+        let cases: [(Double, String)] = [(1.0, "1.0"), (1e16, "1e+16"), (1e15, "1000000000000000.0"), (1e-4, "0.0001"),
+                                         (1e-5, "1e-05"), (0.1 + 0.2, "0.30000000000000004"), (-2.5e-7, "-2.5e-07"),
+                                         (123456789012345678.0, "1.2345678901234568e+17"), (.infinity, "inf")]
+        for (d, s) in cases { #expect(Value.pythonFloatRepr(d) == s, "\(d)") }
     }
 }

@@ -191,6 +191,30 @@ def macro_cases():
     ]
 
 
+def thinking_cases():
+    q = {"role": "user", "content": "Weather in Paris?"}
+    return [
+        ("thinking/plain", [U1], None, True, {}),
+        ("thinking/disabled", [SYS, U1], None, True, {"enable_thinking": False}),
+        ("thinking/enabled_explicit", [U1], None, True, {"enable_thinking": True}),
+        ("thinking/history_dropped",
+         [SYS, U1, {"role": "assistant", "content": "<think>\nParis is in France.\n</think>\n\nParis."}, U2], None, True, {}),
+        ("thinking/last_kept",
+         [U1, {"role": "assistant", "content": "Paris.", "reasoning_content": "Easy one."}], None, False, {}),
+        ("thinking/reasoning_alias",
+         [U1, {"role": "assistant", "content": "Paris.", "reasoning": "Alias field."}], None, False, {}),
+        ("thinking/tools_multi_step",
+         [SYS, q, {"role": "assistant", "content": "<think>need tool</think>", "tool_calls": [
+             {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+             {"type": "function", "function": {"name": "search_docs", "arguments": "{\"query\": \"paris\"}"}}]},
+          tool_msg('{"t": 18}'), tool_msg({"hits": ["a", "b"]}, name="search_docs"),
+          {"role": "assistant", "content": "It is 18."}], [WEATHER_TOOL, SEARCH_TOOL], True, {}),
+        ("thinking/tool_response_as_user",
+         [q, {"role": "user", "content": "<tool_response>x</tool_response>"}, {"role": "assistant", "content": "ok"}],
+         None, True, {"enable_thinking": False}),
+    ]
+
+
 def render_case(tok, template, name, messages, tools, gen, extra):
     case = {"name": name, "template": template, "messages": messages, "tools": tools,
             "add_generation_prompt": gen, "extra_context": extra,
@@ -387,6 +411,8 @@ def main():
         cases.append(render_case(tok, "templates/chatml_tools.jinja", name, msgs, tools, gen, {}))
     for name, msgs, tools, gen, extra in llama3_cases():
         cases.append(render_case(tok, "templates/llama3_tools.jinja", name, msgs, tools, gen, extra))
+    for name, msgs, tools, gen, extra in thinking_cases():
+        cases.append(render_case(tok, "templates/thinking_style.jinja", name, msgs, tools, gen, extra))
     for name, msgs, tools, gen in macro_cases():
         cases.append(render_case(tok, "templates/macro_style.jinja", name, msgs, tools, gen, {}))
     with open(os.path.join(OUT, "chat_cases.json"), "w", encoding="utf-8") as f:
