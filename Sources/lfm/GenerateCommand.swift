@@ -58,8 +58,8 @@ struct GenerateCommand: ParsableCommand {
             }
             guard let tokenizer else { throw ValidationError("this model has no tokenizer.json; use --prompt-ids") }
             if chat {
-                let config = try ModelChatConfig.load(modelOptions.model)
-                let rendered = try ChatTemplate(config.template).render(
+                let config = try ModelChatConfig.load(modelPath: modelOptions.model)
+                let rendered = try ChatTemplate(config.templateSource).render(
                     messages: [ChatMessage(role: "user", text: text).value], addGenerationPrompt: true,
                     bosToken: config.bosToken, eosToken: config.eosToken)
                 promptTokens = tokenizer.encode(rendered, addSpecialTokens: false)

@@ -35,8 +35,8 @@ struct RunCommand: AsyncParsableCommand {
         let loaded = try LFM2Model.load(directory: URL(fileURLWithPath: model),
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
         let tokenizer = try loadTokenizer(model: model)
-        let config = try ModelChatConfig.load(model)
-        let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.template),
+        let config = try ModelChatConfig.load(modelPath: model)
+        let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
                                        maxContext: ctx)
         var parameters = sampling.parameters
         if sampling.temperature == 0, let defaults = try? SamplingParameters.fromGenerationConfig(

@@ -123,7 +123,7 @@ import Testing
     }
 
     @Test func serialMatvecOptionMatchesReference() {
-        for dtype in DType.allCases {
+        for dtype in [DType.f32, .f16, .bf16] {
             let c = Self.makeCase(rows: 37, cols: 257, m: 1, dtype: dtype, seed: 77)
             for isa in testedISAs {
                 let backend = CPUBackend(threads: 2, isa: isa, parallelMatvec: false)
