@@ -52,6 +52,49 @@ public final class LFM2Model: @unchecked Sendable {
     public func forward(_ tokens: [Int], state: inout LFM2State, logits selection: LogitsSelection = .last,
                         chunkSize: Int = 512) throws -> [Float] {
         guard !tokens.isEmpty else { throw InferenceError.emptyInput }
+        try check(tokens, state: state)
+        state.reserve(positions: state.position + tokens.count)
+        var result: [Float] = []
+        if selection == .all { result.reserveCapacity(tokens.count * configuration.vocabularySize) }
+        let step = max(1, chunkSize)
+        var start = 0
+        while start < tokens.count {
+            let chunk = Array(tokens[start..<min(start + step, tokens.count)])
+            let isLastChunk = start + chunk.count == tokens.count
+            let chunkSelection: LogitsSelection = selection == .all ? .all : (isLastChunk ? selection : .none)
+            let logits = withUnsafeMutablePointer(to: &state) { pointer in
+                forwardRows([chunk], states: UnsafeMutableBufferPointer(start: pointer, count: 1), selection: chunkSelection)
+            }
+            if selection == .all || isLastChunk { result += logits }
+            start += chunk.count
+        }
+        return result
+    }
+
+    /// Advances several independent sequences in one pass: `tokens[i]` continues `states[i]`.
+    ///
+    /// All rows go through the projections together (matrix-matrix kernels, so throughput grows
+    /// with the batch); the conv state, KV cache and positions of each sequence stay its own.
+    /// Typical use: one decode token per sequence (continuous batching), or a prefill chunk of
+    /// one sequence next to decode tokens of others.
+    /// - Returns: per sequence, the logits of its last token (`V` values).
+    public func forward(batch tokens: [[Int]], states: inout [LFM2State]) throws -> [[Float]] {
+        guard tokens.count == states.count else {
+            throw InferenceError.stateMismatch(detail: "\(tokens.count) token lists for \(states.count) states")
+        }
+        guard !tokens.isEmpty else { return [] }
+        for (i, sequence) in tokens.enumerated() {
+            guard !sequence.isEmpty else { throw InferenceError.emptyInput }
+            try check(sequence, state: states[i])
+            states[i].reserve(positions: states[i].position + sequence.count)
+        }
+        let logits = states.withUnsafeMutableBufferPointer { forwardRows(tokens, states: $0, selection: .last) }
+        let v = configuration.vocabularySize
+        return (0..<tokens.count).map { Array(logits[($0 * v)..<(($0 + 1) * v)]) }
+    }
+
+    /// Validates tokens and state before anything is modified.
+    private func check(_ tokens: [Int], state: LFM2State) throws {
         guard state.isAttention.count == configuration.layerCount, state.keyValueDim == configuration.keyValueDim else {
             throw InferenceError.stateMismatch(detail: "made for another configuration")
         }
@@ -62,34 +105,26 @@ public final class LFM2Model: @unchecked Sendable {
         for token in tokens where token < 0 || token >= configuration.vocabularySize {
             throw InferenceError.tokenOutOfRange(token: token, vocabularySize: configuration.vocabularySize)
         }
-        state.reserve(positions: end)
-        let vocabulary = configuration.vocabularySize
-        var result: [Float] = []
-        if selection == .all { result.reserveCapacity(tokens.count * vocabulary) }
-        let step = max(1, chunkSize)
-        var start = 0
-        while start < tokens.count {
-            let chunk = Array(tokens[start..<min(start + step, tokens.count)])
-            let isLastChunk = start + chunk.count == tokens.count
-            let chunkSelection: LogitsSelection = selection == .all ? .all : (isLastChunk ? selection : .none)
-            let logits = forwardChunk(chunk, state: &state, selection: chunkSelection)
-            if selection == .all || isLastChunk { result += logits }
-            start += chunk.count
-        }
-        return result
     }
 
-    /// One chunk: every buffer holds `t` rows.
-    private func forwardChunk(_ tokens: [Int], state: inout LFM2State, selection: LogitsSelection) -> [Float] {
+    /// The forward pass over `segments` (one per sequence, rows laid out one after another);
+    /// every buffer holds the total number of rows. `.last` selects each segment's last row.
+    private func forwardRows(_ segments: [[Int]], states: UnsafeMutableBufferPointer<LFM2State>,
+                             selection: LogitsSelection) -> [Float] {
         let c = configuration
-        let t = tokens.count, h = c.hiddenSize, p0 = state.position
+        let h = c.hiddenSize
         let qDim = c.attentionHeads * c.headDim, kvDim = c.keyValueDim
+        var offsets: [Int] = []
+        var t = 0
+        for segment in segments { offsets.append(t); t += segment.count }
         let ws = workspaces.take(rows: t, configuration: c)
         defer { workspaces.give(ws) }
         let x = ws.x, normed = ws.normed, mixed = ws.mixed, wide = ws.wide, wide2 = ws.wide2, narrow = ws.narrow
 
         // h⁰ = E[token] (no scaling)
-        for (i, token) in tokens.enumerated() { weights.embedding.widenRow(token, into: x + i * h) }
+        for (s, segment) in segments.enumerated() {
+            for (i, token) in segment.enumerated() { weights.embedding.widenRow(token, into: x + (offsets[s] + i) * h) }
+        }
 
         for (l, layer) in weights.layers.enumerated() {
             // operator_norm
@@ -106,12 +141,16 @@ public final class LFM2Model: @unchecked Sendable {
                     let row = wide + i * 3 * h
                     backend.mul(row, row + 2 * h, out: narrow + i * h, count: h)
                 }
-                // u = depthwise causal conv over [state; v]; state ← last L−1 rows
+                // u = depthwise causal conv over [state; v] per sequence; state ← last L−1 rows
                 conv.kernel.withUnsafeBufferPointer { w in
-                    state.conv[l].withUnsafeMutableBufferPointer { s in
-                        backend.shortConv(x: narrow, xStride: h, rows: t, channels: h, kernel: c.convKernel,
-                                          state: s.baseAddress ?? UnsafeMutablePointer(mutating: w.baseAddress!),
-                                          weight: w.baseAddress!, out: mixed, outStride: h)
+                    for (s, segment) in segments.enumerated() {
+                        let rows = offsets[s]
+                        states[s].conv[l].withUnsafeMutableBufferPointer { state in
+                            backend.shortConv(x: narrow + rows * h, xStride: h, rows: segment.count, channels: h,
+                                              kernel: c.convKernel,
+                                              state: state.baseAddress ?? UnsafeMutablePointer(mutating: w.baseAddress!),
+                                              weight: w.baseAddress!, out: mixed + rows * h, outStride: h)
+                        }
                     }
                 }
                 // y = C ⊙ u
@@ -135,22 +174,26 @@ public final class LFM2Model: @unchecked Sendable {
                     backend.rmsNorm(x: k, xStride: c.headDim, weight: g.baseAddress!, dim: c.headDim,
                                     rows: t * c.keyValueHeads, eps: c.normEpsilon, out: k, outStride: c.headDim)
                 }
-                // NeoX RoPE at positions p0 ..< p0 + t
-                inverseFrequencies.withUnsafeBufferPointer { f in
-                    backend.ropeNeox(x: q, xStride: qDim, rows: t, heads: c.attentionHeads, headDim: c.headDim,
-                                     startPosition: p0, inverseFrequencies: f.baseAddress!)
-                    backend.ropeNeox(x: k, xStride: kvDim, rows: t, heads: c.keyValueHeads, headDim: c.headDim,
-                                     startPosition: p0, inverseFrequencies: f.baseAddress!)
-                }
-                // Append to the KV cache, then attend causally over positions 0 ..< p0 + t.
-                state.keys[l].withUnsafeMutableBufferPointer { keys in
-                    state.values[l].withUnsafeMutableBufferPointer { values in
-                        (keys.baseAddress! + p0 * kvDim).update(from: k, count: t * kvDim)
-                        (values.baseAddress! + p0 * kvDim).update(from: v, count: t * kvDim)
-                        backend.attention(q: q, qStride: qDim, rows: t, startPosition: p0,
-                                          keys: keys.baseAddress!, values: values.baseAddress!, kvStride: kvDim,
-                                          heads: c.attentionHeads, kvHeads: c.keyValueHeads, headDim: c.headDim,
-                                          scale: 1 / Float(c.headDim).squareRoot(), out: narrow, outStride: qDim)
+                for (s, segment) in segments.enumerated() {
+                    let rows = offsets[s], n = segment.count, p0 = states[s].position
+                    // NeoX RoPE at the sequence's positions p0 ..< p0 + n
+                    inverseFrequencies.withUnsafeBufferPointer { f in
+                        backend.ropeNeox(x: q + rows * qDim, xStride: qDim, rows: n, heads: c.attentionHeads,
+                                         headDim: c.headDim, startPosition: p0, inverseFrequencies: f.baseAddress!)
+                        backend.ropeNeox(x: k + rows * kvDim, xStride: kvDim, rows: n, heads: c.keyValueHeads,
+                                         headDim: c.headDim, startPosition: p0, inverseFrequencies: f.baseAddress!)
+                    }
+                    // Append to the sequence's KV cache, then attend causally over its positions 0 ..< p0 + n.
+                    states[s].keys[l].withUnsafeMutableBufferPointer { keys in
+                        states[s].values[l].withUnsafeMutableBufferPointer { values in
+                            (keys.baseAddress! + p0 * kvDim).update(from: k + rows * kvDim, count: n * kvDim)
+                            (values.baseAddress! + p0 * kvDim).update(from: v + rows * kvDim, count: n * kvDim)
+                            backend.attention(q: q + rows * qDim, qStride: qDim, rows: n, startPosition: p0,
+                                              keys: keys.baseAddress!, values: values.baseAddress!, kvStride: kvDim,
+                                              heads: c.attentionHeads, kvHeads: c.keyValueHeads, headDim: c.headDim,
+                                              scale: 1 / Float(c.headDim).squareRoot(), out: narrow + rows * qDim,
+                                              outStride: qDim)
+                        }
                     }
                 }
                 // self_attn.out_proj
@@ -171,23 +214,26 @@ public final class LFM2Model: @unchecked Sendable {
             backend.matmul(layer.ffnDown, x: wide, xStride: f, m: t, y: mixed, yStride: h)
             backend.add(x, mixed, out: x, count: t * h)
         }
-        state.position = p0 + t
+        for (s, segment) in segments.enumerated() { states[s].position += segment.count }
 
         // embedding_norm (the final norm) and the tied head, for the rows asked for.
-        let firstRow: Int
+        let rows: [Int]
         switch selection {
         case .none: return []
-        case .last: firstRow = t - 1
-        case .all: firstRow = 0
+        case .last: rows = segments.indices.map { offsets[$0] + segments[$0].count - 1 }
+        case .all: rows = Array(0..<t)
         }
-        let rows = t - firstRow
+        for (i, row) in rows.enumerated() where i != row {
+            (x + i * h).update(from: x + row * h, count: h)
+        }
         weights.finalNorm.withUnsafeBufferPointer { g in
-            backend.rmsNorm(x: x + firstRow * h, xStride: h, weight: g.baseAddress!, dim: h, rows: rows,
+            backend.rmsNorm(x: x, xStride: h, weight: g.baseAddress!, dim: h, rows: rows.count,
                             eps: c.normEpsilon, out: normed, outStride: h)
         }
-        var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
+        var logits = [Float](repeating: 0, count: rows.count * c.vocabularySize)
         logits.withUnsafeMutableBufferPointer { out in
-            backend.matmul(weights.outputHead, x: normed, xStride: h, m: rows, y: out.baseAddress!, yStride: c.vocabularySize)
+            backend.matmul(weights.outputHead, x: normed, xStride: h, m: rows.count, y: out.baseAddress!,
+                           yStride: c.vocabularySize)
         }
         return logits
     }
