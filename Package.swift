@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "LFMTokenizer", targets: ["LFMTokenizer"]),
         .library(name: "LFMChat", targets: ["LFMChat"]),
         .library(name: "LFMGeneration", targets: ["LFMGeneration"]),
+        .library(name: "LFMTraining", targets: ["LFMTraining"]),
         .executable(name: "lfm", targets: ["lfm"]),
     ],
     dependencies: [
@@ -35,6 +36,11 @@ let package = Package(
         .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
         .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
         .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
+        .target(
+            name: "LFMTraining",
+            dependencies: ["LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "LFMChat", swiftSettings: swiftSettings),
         .target(
             name: "LFMGeneration",
@@ -65,6 +71,12 @@ let package = Package(
         .testTarget(
             name: "LFMGenerationTests",
             dependencies: ["LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMFormats", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LFMTrainingTests",
+            dependencies: ["LFMTraining", "LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,84 @@
+/// A node of the reverse-mode autodiff graph: F32 values (row-major), their gradient, and how
+/// to send the gradient to the inputs.
+///
+/// Graphs are built eagerly by the operations in this folder and recorded on a `Tape`;
+/// `Tape.backward(from:)` walks them in reverse creation order. Parameters are leaves created
+/// with `requiresGrad`; their `grad` accumulates across backward passes until `zeroGrad()`.
+public final class Tensor: @unchecked Sendable {
+    /// Shape, outermost first.
+    public let shape: [Int]
+    /// Values, row-major.
+    public var data: [Float]
+    /// d(loss)/d(data), allocated on first use.
+    public var grad: [Float]
+    /// Whether a gradient flows into this tensor.
+    public let requiresGrad: Bool
+    /// Sends `grad` to the inputs (nil for leaves).
+    var backward: (() -> Void)?
+
+    /// A tensor with `data` of `shape`.
+    public init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
+        precondition(shape.reduce(1, *) == data.count, "data does not fill shape \(shape)")
+        self.shape = shape
+        self.data = data
+        self.requiresGrad = requiresGrad
+        grad = requiresGrad ? [Float](repeating: 0, count: data.count) : []
+    }
+
+    /// A zero tensor.
+    public convenience init(zeros shape: [Int], requiresGrad: Bool = false) {
+        self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)), requiresGrad: requiresGrad)
+    }
+
+    /// Number of elements.
+    public var count: Int { data.count }
+    /// Rows of a 2-D tensor (product of all but the last dimension).
+    public var rows: Int { shape.count <= 1 ? 1 : count / (shape.last ?? 1) }
+    /// Last dimension.
+    public var columns: Int { shape.last ?? 1 }
+
+    /// Clears the gradient.
+    public func zeroGrad() {
+        if requiresGrad { for i in grad.indices { grad[i] = 0 } }
+    }
+
+    /// Adds `values` into the gradient (allocating it if needed).
+    func accumulate(_ values: [Float]) {
+        if grad.isEmpty { grad = values; return }
+        for i in grad.indices { grad[i] += values[i] }
+    }
+}
+
+/// Records the operations of one forward pass so their gradients can be computed.
+public final class Tape: @unchecked Sendable {
+    private(set) var nodes: [Tensor] = []
+
+    /// An empty tape.
+    public init() {}
+
+    /// Records `tensor` (an op's output) with its backward function, if any input needs a gradient.
+    func record(_ tensor: Tensor, inputs: [Tensor], backward: @escaping () -> Void) -> Tensor {
+        guard inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
+        tensor.backward = backward
+        if tensor.grad.isEmpty { tensor.grad = [Float](repeating: 0, count: tensor.count) }
+        nodes.append(tensor)
+        return tensor
+    }
+
+    /// Backpropagates from the scalar `loss` (d loss/d loss = 1) through every recorded op.
+    public func backward(from loss: Tensor) {
+        precondition(loss.count == 1, "backward starts from a scalar")
+        if loss.grad.isEmpty { loss.grad = [0] }
+        loss.grad[0] = 1
+        for node in nodes.reversed() { node.backward?() }
+    }
+
+    /// Forgets the recorded graph (gradients of parameters stay).
+    public func reset() {
+        for node in nodes { node.backward = nil }
+        nodes.removeAll()
+    }
+}
+
+/// Whether gradients must flow into `tensor`.
+@inline(__always) func needsGrad(_ tensor: Tensor) -> Bool { tensor.requiresGrad || tensor.backward != nil }

@@ -1,0 +1,104 @@
+// The LFM2 forward pass on autodiff tensors (the same math as LFMModels/LFM2/LFM2Model.swift,
+// whole sequences at once, zero initial conv state), for training.
+import Foundation
+import LFMFormats
+import LFMKernels
+import LFMModels
+
+/// An LFM2 model whose parameters are F32 autodiff leaves (the master weights).
+public final class LFM2Trainable: @unchecked Sendable {
+    /// Hyper-parameters.
+    public let configuration: LFM2Configuration
+    /// Every parameter by its role (the head is the embedding when tied).
+    public let parameters: [LFM2Tensor: Tensor]
+    private let inverseFrequencies: [Float]
+
+    /// Parameters in the name table's order (stable: used for optimizer state and checkpoints).
+    public var orderedParameters: [(LFM2Tensor, Tensor)] {
+        LFM2Tensor.all(configuration).compactMap { role in parameters[role].map { (role, $0) } }
+    }
+
+    /// Wraps `parameters` (shapes must match the name table).
+    public init(configuration: LFM2Configuration, parameters: [LFM2Tensor: Tensor]) {
+        self.configuration = configuration
+        self.parameters = parameters
+        let d = configuration.headDim
+        inverseFrequencies = (0..<(d / 2)).map { j in
+            Float(1.0 / pow(configuration.ropeTheta, Double(Float(2 * j) / Float(d))))
+        }
+    }
+
+    /// Loads every tensor of a checkpoint as F32 master weights (BF16/F16 are widened).
+    public convenience init(source: TensorSource, sourceName: String, configuration: LFM2Configuration) throws {
+        var c = configuration
+        // Binding through the inference loader checks names, shapes and leftovers.
+        let weights = try LFM2Weights.load(from: source, sourceName: sourceName, configuration: &c, placement: .mapped)
+        _ = weights
+        var parameters: [LFM2Tensor: Tensor] = [:]
+        for role in LFM2Tensor.all(c) {
+            guard let stored = source.tensor(named: role.huggingFaceName) else {
+                throw ModelLoadError.missingTensor(name: role.huggingFaceName, source: sourceName)
+            }
+            var shape = role.shape(c)
+            if case .convKernel = role { shape = [shape[0], shape[2]] }
+            let values: [Float]
+            if let floats = stored.floats() {
+                values = floats
+            } else {
+                throw ModelLoadError.unsupportedType(name: stored.name, file: stored.file, dtype: stored.dtype.name,
+                                                     expected: "F32, F16 or BF16 for training")
+            }
+            parameters[role] = Tensor(shape: shape, data: values, requiresGrad: true)
+        }
+        self.init(configuration: c, parameters: parameters)
+    }
+
+    /// Mean next-token cross-entropy of `tokens` (predicting `tokens[1...]` from each prefix).
+    public func loss(_ tokens: [Int], ops: Ops) -> Tensor {
+        precondition(tokens.count >= 2, "need at least two tokens")
+        let logits = forward(Array(tokens.dropLast()), ops: ops)
+        return ops.crossEntropy(logits, targets: Array(tokens.dropFirst()))
+    }
+
+    /// Logits `[T, V]` for `tokens`.
+    public func forward(_ tokens: [Int], ops: Ops) -> Tensor {
+        let c = configuration
+        let h = c.hiddenSize
+        func p(_ role: LFM2Tensor) -> Tensor { parameters[role]! } // roles come from the name table
+
+        var x = ops.embedding(p(.tokenEmbedding), ids: tokens)
+        for (l, kind) in c.layerKinds.enumerated() {
+            let normed = ops.rmsNorm(x, weight: p(.operatorNorm(l)), dim: h, eps: c.normEpsilon)
+            let mixed: Tensor
+            switch kind {
+            case .conv:
+                let bcx = ops.linear(normed, p(.convInProj(l)))
+                let b = ops.columns(bcx, start: 0, count: h)
+                let gateC = ops.columns(bcx, start: h, count: h)
+                let xPart = ops.columns(bcx, start: 2 * h, count: h)
+                let u = ops.causalConv(ops.mul(b, xPart), weight: p(.convKernel(l)), kernel: c.convKernel)
+                mixed = ops.linear(ops.mul(gateC, u), p(.convOutProj(l)))
+            case .attention:
+                var q = ops.linear(normed, p(.attentionQ(l)))
+                var k = ops.linear(normed, p(.attentionK(l)))
+                let v = ops.linear(normed, p(.attentionV(l)))
+                q = ops.rmsNorm(q, weight: p(.attentionQNorm(l)), dim: c.headDim, eps: c.normEpsilon)
+                k = ops.rmsNorm(k, weight: p(.attentionKNorm(l)), dim: c.headDim, eps: c.normEpsilon)
+                q = ops.rope(q, heads: c.attentionHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
+                k = ops.rope(k, heads: c.keyValueHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
+                let attended = ops.attention(q: q, k: k, v: v, heads: c.attentionHeads, kvHeads: c.keyValueHeads,
+                                             headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot())
+                mixed = ops.linear(attended, p(.attentionOut(l)))
+            }
+            x = ops.add(x, mixed)
+            let ffnIn = ops.rmsNorm(x, weight: p(.ffnNorm(l)), dim: h, eps: c.normEpsilon)
+            let gated = ops.siluMul(ops.linear(ffnIn, p(.ffnGate(l))), ops.linear(ffnIn, p(.ffnUp(l))))
+            x = ops.add(x, ops.linear(gated, p(.ffnDown(l))))
+        }
+        let final = ops.rmsNorm(x, weight: p(.finalNorm), dim: h, eps: c.normEpsilon)
+        return ops.linear(final, c.tieEmbeddings ? p(.tokenEmbedding) : p(.outputHead))
+    }
+
+    /// Clears every parameter's gradient.
+    public func zeroGrad() { for (_, t) in parameters { t.zeroGrad() } }
+}
