@@ -102,3 +102,24 @@ public final class LFM2Trainable: @unchecked Sendable {
     /// Clears every parameter's gradient.
     public func zeroGrad() { for (_, t) in parameters { t.zeroGrad() } }
 }
+
+extension LFM2Trainable {
+    /// Writes a Hugging Face model folder (`config.json` + `model.safetensors`) that the inference
+    /// engine and transformers load; weights in `dtype` (F32 keeps the master weights exactly).
+    public func save(to directory: URL, dtype: SafeTensorsDType = .f32) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var writer = SafeTensorsWriter()
+        writer.metadata = ["format": "pt"]
+        for (role, tensor) in orderedParameters {
+            writer.add(role.huggingFaceName, shape: role.shape(configuration), values: tensor.data, as: dtype)
+        }
+        try writer.write(to: directory.appendingPathComponent("model.safetensors"))
+        let name: String
+        switch dtype {
+        case .f32: name = "float32"
+        case .f16: name = "float16"
+        case .bf16: name = "bfloat16"
+        }
+        try configuration.huggingFaceConfigData(dtype: name).write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+    }
+}
