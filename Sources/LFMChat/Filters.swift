@@ -74,7 +74,8 @@ extension Interpreter {
         case "capitalize": return .string(Methods.pyCapitalize(value.pythonString))
         case "title": return .string(jinjaTitle(value.pythonString))
         case "safe", "e", "escape", "forceescape":
-            if name == "safe" { return value }
+            // jinja2 returns Markup, a str subclass: the value becomes its string form.
+            if name == "safe" { return .string(value.pythonString) }
             return .string(htmlEscape(value.pythonString))
         case "default", "d":
             let fallback = a.get(0, "default_value") ?? .string("")
@@ -126,19 +127,20 @@ extension Interpreter {
             default: return fallback
             }
         case "abs":
-            try requireDefined(value)
             switch value.numeric {
             case .int(let i)?:
                 guard i != Int.min else { throw TemplateFailure.limit("integer overflow") }
                 return .int(abs(i))
             case .double(let d)?: return .double(abs(d))
-            default: throw TemplateFailure.type("bad operand type for abs(): '\(value.typeName)'")
+            default:
+                throw TemplateFailure.type("bad operand type for abs(): '\(value.isUndefined ? "Undefined" : value.typeName)'")
             }
         case "round":
-            try requireDefined(value)
             let precision = try a.int(0, "precision") ?? 0
             let method = try a.string(1, "method") ?? "common"
-            guard value.numeric != nil else { throw TemplateFailure.type("type \(value.typeName) doesn't define __round__ method") }
+            guard value.numeric != nil else {
+                throw TemplateFailure.type("type \(value.isUndefined ? "Undefined" : value.typeName) doesn't define __round__ method")
+            }
             let d = Operators.asDouble(value)
             let scale = pow(10.0, Double(precision))
             switch method {
@@ -162,6 +164,7 @@ extension Interpreter {
             default: throw TemplateFailure.type("Can only get item pairs from a mapping.")
             }
         case "dictsort":
+            try requireDefined(value)
             guard case .object(let o) = value else { throw TemplateFailure.type("dictsort requires a mapping") }
             let caseSensitive = a.bool(0, "case_sensitive", default: false)
             let by = try a.string(1, "by") ?? "key"
@@ -216,8 +219,11 @@ extension Interpreter {
             }
             return best
         case "attr":
+            // Python attributes only (methods, namespace attributes), never dict keys.
             guard let n = try a.string(0, "name") else { throw TemplateFailure.type("attr() needs a name") }
-            return getattr(value, n)
+            if let method = Methods.bound(value, n) { return method }
+            if case .namespace(let ns) = value { return ns.attributes[n] ?? .undefined }
+            return .undefined
         case "map":
             let items = try iterate(value, at: pos)
             if let attr = a.keywords.first(where: { $0.0 == "attribute" })?.1.pythonString {
@@ -412,20 +418,16 @@ extension Interpreter {
         case "mapping": if case .object = v { return true } else { return false }
         case "iterable", "sequence":
             switch v { case .string, .array, .tuple, .object, .undefined: return true; default: return false }
-        case "callable": if case .callable = v { return true } else { return false }
-        case "odd", "even":
-            guard let n = v.numeric, case .int(let i) = n else {
-                if v.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
-                throw TemplateFailure.type("test '\(name)' needs an integer").at(pos)
-            }
-            return (i % 2 != 0) == (name == "odd")
-        case "divisibleby":
-            let d = try arg()
-            guard let n = v.numeric, case .int(let i) = n, let m = d.numeric, case .int(let j) = m else {
-                throw TemplateFailure.type("divisibleby needs integers").at(pos)
-            }
-            guard j != 0 else { throw TemplateFailure.type("integer division or modulo by zero").at(pos) }
-            return i % j == 0
+        case "callable":
+            // jinja2's Undefined defines __call__ (to raise), so Python's callable() says True for it.
+            switch v { case .callable, .undefined: return true; default: return false }
+        case "odd", "even", "divisibleby":
+            // jinja2: value % 2 == 1, value % 2 == 0, value % num == 0, with Python's `%`.
+            if v.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
+            let divisor = name == "divisibleby" ? try arg() : .int(2)
+            if divisor.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
+            let r = try wrapValue(pos) { try Operators.binary("%", v, divisor) }
+            return r.pyEquals(.int(name == "odd" ? 1 : 0))
         case "eq", "equalto", "==": return v.pyEquals(try arg())
         case "ne", "!=": return !v.pyEquals(try arg())
         case "lt", "lessthan", "<": return try wrap(pos) { try Operators.less(v, try arg()) }
@@ -460,6 +462,10 @@ extension Interpreter {
         "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false", "mapping",
         "iterable", "sequence", "callable", "odd", "even", "lower", "upper", "escaped", "filter", "test",
     ]
+
+    private func wrapValue(_ pos: SourcePos, _ body: () throws -> Value) throws -> Value {
+        do { return try body() } catch let f as TemplateFailure { throw f.at(pos) }
+    }
 
     private func wrap(_ pos: SourcePos, _ body: () throws -> Bool) throws -> Bool {
         do { return try body() } catch let f as TemplateFailure { throw f.at(pos) }

@@ -149,8 +149,11 @@ enum Operators {
             return scalarSearch(Array(s.unicodeScalars), Array(n.unicodeScalars))
         case .array(let a), .tuple(let a): return a.contains { $0.pyEquals(needle) }
         case .object(let o):
-            if case .string(let k) = needle { return o[k] != nil }
-            return false
+            switch needle {
+            case .string(let k): return o[k] != nil
+            case .array, .object: throw TemplateFailure.type("unhashable type: '\(needle.typeName)'")
+            default: return false
+            }
         case .namespace(let n):
             if case .string(let k) = needle { return n.attributes[k] != nil }
             return false
