@@ -38,9 +38,11 @@ public struct ChatMessage: Equatable, Sendable {
 /// The output is byte-identical to transformers 5.24 / Jinja2 3.1.6 on the committed fixtures (real and
 /// look-alike chat templates, one case per construct, and random expressions and whitespace layouts).
 /// Known differences, all outside what chat templates do:
-/// - `select`, `reject`, `map`, `selectattr`, `rejectattr`, `unique`, `batch` and `reverse` return lists where
-///   jinja2 returns generators (which print as `<generator object ...>` and fail only when consumed);
-///   `range()` is a list (jinja2 prints `range(0, 3)`).
+/// - `select`, `reject`, `map`, `selectattr`, `rejectattr`, `unique`, `batch`, `items` and `reverse` return
+///   one-shot lazy sequences as jinja2's generators do (always truthy, no length, errors when consumed), but
+///   printing one cannot show Python's object address; a generator is consumed whole even by `first`.
+/// - `range()` is a list (jinja2 prints `range(0, 3)`); `dict.items()`/`keys()`/`values()` print as lists (Python
+///   prints `dict_items([...])`); `safe`/`escape` give plain strings (inside a printed list Python shows `Markup('...')`).
 /// - Dict keys are strings (a literal `{1: 'a'}` stores key `"1"`); integers are 64-bit, and overflow throws
 ///   a `.limit` error where Python would grow the integer.
 /// - Not supported: `recursive` loops, `loop.changed`, `include`/`extends`/`block`/`import`, `*args`/`**kwargs`

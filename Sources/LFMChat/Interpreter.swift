@@ -171,6 +171,8 @@ final class Interpreter {
         case .array(let a), .tuple(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .lazy(let l):
+            do { return try l.drain() } catch let f as TemplateFailure { throw f.at(pos) }
         default: throw TemplateFailure.type("'\(v.typeName)' object is not iterable").at(pos)
         }
     }

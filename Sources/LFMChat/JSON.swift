@@ -241,6 +241,8 @@ extension Value {
             throw TemplateFailure.type("Object of type Namespace is not JSON serializable")
         case .callable(let c):
             throw TemplateFailure.type("Object of type \(c.isMacro ? "Macro" : "function") is not JSON serializable")
+        case .lazy:
+            throw TemplateFailure.type("Object of type \(typeName) is not JSON serializable")
         }
     }
 

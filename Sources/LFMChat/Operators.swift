@@ -158,6 +158,7 @@ enum Operators {
             if case .string(let k) = needle { return n.attributes[k] != nil }
             return false
         case .undefined: return false
+        case .lazy(let l): return try l.drain().contains { $0.pyEquals(needle) }
         default:
             throw TemplateFailure.type("argument of type '\(container.typeName)' is not iterable")
         }

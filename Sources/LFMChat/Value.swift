@@ -64,6 +64,29 @@ public struct Callable: @unchecked Sendable {
     }
 }
 
+/// A one-shot lazy sequence, like the Python generators that jinja2's `select`, `map`, `unique`, `items`,
+/// `batch` (and `reverse`'s iterator) return: always truthy, without a length, and empty once consumed.
+/// Errors of the producing filter surface when it is consumed, as in jinja2.
+public final class LazySequence: @unchecked Sendable {
+    /// The Python type or generator name (`select_or_reject`, `list_reverseiterator`, ...).
+    public let name: String
+    let isGenerator: Bool
+    private var producer: (() throws -> [Value])?
+
+    init(name: String, isGenerator: Bool = true, producer: @escaping () throws -> [Value]) {
+        self.name = name
+        self.isGenerator = isGenerator
+        self.producer = producer
+    }
+
+    /// Consumes the sequence; a second call returns nothing, like an exhausted Python iterator.
+    func drain() throws -> [Value] {
+        guard let p = producer else { return [] }
+        producer = nil
+        return try p()
+    }
+}
+
 /// A value inside a template: the Python objects that jinja2 templates see, reduced to what chat templates use.
 public enum Value: Equatable, Sendable {
     /// jinja2's `Undefined`: a missing variable, key or attribute.
@@ -88,6 +111,8 @@ public enum Value: Equatable, Sendable {
     case namespace(Namespace)
     /// A function, macro or bound method.
     case callable(Callable)
+    /// A lazy one-shot sequence (a Python generator or iterator).
+    case lazy(LazySequence)
 
     public static func == (lhs: Value, rhs: Value) -> Bool { lhs.pyEquals(rhs) }
 
@@ -104,7 +129,7 @@ public enum Value: Equatable, Sendable {
         case .string(let s): return !s.isEmpty
         case .array(let a), .tuple(let a): return !a.isEmpty
         case .object(let o): return o.count > 0
-        case .namespace, .callable: return true
+        case .namespace, .callable, .lazy: return true
         }
     }
 
@@ -143,6 +168,7 @@ public enum Value: Equatable, Sendable {
         case .object: return "dict"
         case .namespace: return "Namespace"
         case .callable(let c): return c.isMacro ? "Macro" : "function"
+        case .lazy(let l): return l.isGenerator ? "generator" : l.name
         }
     }
 
@@ -173,6 +199,7 @@ public enum Value: Equatable, Sendable {
             return a.count == b.count && zip(a, b).allSatisfy { $0.pyEquals($1) }
         case let (.object(a), .object(b)): return a == b
         case let (.namespace(a), .namespace(b)): return a === b
+        case let (.lazy(a), .lazy(b)): return a === b
         default: return false
         }
     }
@@ -216,6 +243,9 @@ extension Value {
             return "<Namespace {" + n.attributes.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.repr(visiting: inner) }
                 .joined(separator: ", ") + "}>"
         case .callable(let c): return c.isMacro ? "<Macro '\(c.name)'>" : "<function \(c.name)>"
+        case .lazy(let l):
+            // Python prints the object's address here, which no other implementation can reproduce.
+            return l.isGenerator ? "<generator object \(l.name)>" : "<\(l.name) object>"
         }
     }
 

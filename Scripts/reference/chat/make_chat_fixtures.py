@@ -337,6 +337,12 @@ def jinja_cases():
         "{{ [1,2,3] | sum }}|{{ [3,1] | min }}|{{ [3,1] | max }}", items=[{"a": 2}, {"a": 1}])
     add("filter/indent", "{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'a\n\nb' | indent('>', blank=true) }}")
     add("filter/block", "{% filter upper %}abc {{ 'd' }}{% endfilter %}")
+    add("filter/generators", "{% if [] | select %}T{% else %}F{% endif %}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|"
+        "{{ none | select | list }}{{ 0 | map('string') | list }}|{{ [3, 1] | reverse | join }}|{{ {'a': 1, 'b': 2} | reverse | list }}|"
+        "{{ [1, 2] | map('string') | first }}|{% if missing | items %}T{% endif %}")
+    add("error/generator_length", "{{ [1] | select | length }}")
+    add("error/generator_last", "{{ [1, 2] | map('string') | last }}")
+    add("error/items_not_mapping_consumed", "{{ 5 | items | list }}")
     # tests
     add("test/types", "{{ x is string }}|{{ none is none }}|{{ {} is mapping }}|{{ 'a' is iterable }}|{{ 'a' is sequence }}|"
         "{{ true is number }}|{{ 1 is true }}|{{ true is true }}|{{ false is false }}|{{ 1 is integer }}|{{ 1.0 is float }}|"
