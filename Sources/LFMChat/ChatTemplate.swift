@@ -86,8 +86,11 @@ public struct ChatTemplate: @unchecked Sendable {
             guard case .object(let dict) = message else {
                 throw ChatInputError(message: "Chat messages should be dicts, but message \(i) is \(message.typeName)")
             }
-            var kept = OrderedDict(dict.pairs.filter { if case .none = $0.1 { return false } else { return true } })
-            let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { kept[$0] }.first
+            let hasNone = dict.values.contains { if case .none = $0 { return true } else { return false } }
+            var kept = hasNone
+                ? OrderedDict(dict.pairs.filter { if case .none = $0.1 { return false } else { return true } })
+                : dict
+            let reasoning = ChatTemplate.reasoningFields.lazy.compactMap { kept[$0] }.first
             if let reasoning {
                 var aliased = OrderedDict()
                 aliased["thinking"] = reasoning
@@ -114,6 +117,10 @@ public struct ChatTemplate: @unchecked Sendable {
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         return try render(context: context, now: now)
     }
+
+    /// Names a message's reasoning may come under; transformers copies the first one found to `thinking` and
+    /// `reasoning_content`.
+    static let reasoningFields = ["reasoning_content", "thinking", "reasoning"]
 
     /// Renders ``ChatMessage`` values; see ``render(messages:tools:addGenerationPrompt:extraContext:bosToken:eosToken:now:)``.
     public func render(chat: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool,
