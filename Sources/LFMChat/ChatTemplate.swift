@@ -68,7 +68,7 @@ public struct ChatTemplate: @unchecked Sendable {
     /// Renders with an explicit set of template variables.
     /// - Parameter now: the clock used by `strftime_now`.
     public func render(context: [String: Value], now: @escaping () -> Date = Date.init) throws -> String {
-        let interpreter = Interpreter(globals: Globals.make(now: now), now: now)
+        let interpreter = Interpreter(globals: Globals.make(now: now))
         return try interpreter.render(body, context: context)
     }
 

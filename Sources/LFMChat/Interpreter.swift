@@ -21,7 +21,6 @@ enum Flow { case normal, breakLoop, continueLoop }
 /// Executes a parsed template against a context.
 final class Interpreter {
     let globals: [String: Value]
-    var now: () -> Date
     private var callDepth = 0
     /// Loop iterations so far; capped so that nested huge loops end with an error instead of running for hours.
     private var iterations = 0
@@ -30,9 +29,8 @@ final class Interpreter {
     /// Output size cap (code units) so a hostile template cannot exhaust memory.
     static let maxOutput = 256 * 1024 * 1024
 
-    init(globals: [String: Value], now: @escaping () -> Date) {
+    init(globals: [String: Value]) {
         self.globals = globals
-        self.now = now
     }
 
     func render(_ body: [StmtNode], context: [String: Value]) throws -> String {
