@@ -22,6 +22,7 @@ import Testing
             let result = Result {
                 try template.render(messages: messages, tools: tools,
                                     addGenerationPrompt: c["add_generation_prompt"]?.isTruthy ?? false,
+                                    continueFinalMessage: c["continue_final_message"]?.isTruthy ?? false,
                                     extraContext: extra, bosToken: c.string("bos_token"), eosToken: c.string("eos_token"),
                                     now: { now })
             }

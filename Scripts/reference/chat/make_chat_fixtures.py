@@ -217,13 +217,16 @@ def thinking_cases():
 
 
 def render_case(tok, template, name, messages, tools, gen, extra):
+    extra = dict(extra)
+    cont = extra.pop("continue_final_message", False)
     case = {"name": name, "template": template, "messages": messages, "tools": tools,
-            "add_generation_prompt": gen, "extra_context": extra,
+            "add_generation_prompt": gen, "continue_final_message": cont, "extra_context": extra,
             "bos_token": tok.bos_token, "eos_token": tok.eos_token,
             "now": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
         case["expected"] = tok.apply_chat_template(messages, tools=tools, chat_template=TEMPLATES[template],
-                                                   tokenize=False, add_generation_prompt=gen, **extra)
+                                                   tokenize=False, add_generation_prompt=gen,
+                                                   continue_final_message=cont, **extra)
     except Exception as e:  # the template raised on purpose
         case["error"] = {"type": type(e).__name__, "message": str(e)}
     return case
@@ -418,6 +421,21 @@ def main():
         cases.append(render_case(tok, "templates/chatml_tools.jinja", name, msgs, tools, gen, {}))
     for name, msgs, tools, gen, extra in llama3_cases():
         cases.append(render_case(tok, "templates/llama3_tools.jinja", name, msgs, tools, gen, extra))
+    prefill = {"role": "assistant", "content": "The capital is"}
+    continue_cases = [
+        ("lfm2/continue_final_message", "lfm2/chat_template.jinja", [U1, prefill], False),
+        ("lfm2/continue_final_parts", "lfm2/chat_template.jinja",
+         [U1, {"role": "assistant", "content": [{"type": "text", "text": "Part one"}, {"type": "image"}]}], False),
+        ("lfm2/continue_with_generation_prompt_rejected", "lfm2/chat_template.jinja", [U1, prefill], True),
+        ("chatml/continue_trailing_space", "templates/chatml_tools.jinja",
+         [U1, {"role": "assistant", "content": "Answer: "}], False),
+        ("llama3/continue_trimmed", "templates/llama3_tools.jinja", [U1, {"role": "assistant", "content": "Sure, "}], False),
+    ]
+    for name, template, msgs, gen in continue_cases:
+        extra = {"continue_final_message": True}
+        if template.startswith("templates/llama3"):
+            extra["date_string"] = "26 Jul 2024"
+        cases.append(render_case(tok, template, name, msgs, None, gen, extra))
     for name, msgs, tools, gen, extra in thinking_cases():
         cases.append(render_case(tok, "templates/thinking_style.jinja", name, msgs, tools, gen, extra))
     for name, msgs, tools, gen in macro_cases():
