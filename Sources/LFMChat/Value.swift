@@ -1,10 +1,23 @@
 import Foundation
 
+/// A dictionary key compared code point by code point, as Python compares `str` (Swift's `String` equality
+/// would merge canonically equivalent spellings such as precomposed and decomposed "é").
+struct ExactKey: Hashable {
+    let string: String
+
+    static func == (lhs: ExactKey, rhs: ExactKey) -> Bool { lhs.string.utf8.elementsEqual(rhs.string.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var copy = string
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// A dictionary that keeps its keys in insertion order, like a Python `dict`.
 public struct OrderedDict: Equatable, Sendable {
     /// The keys, in insertion order.
     public private(set) var keys: [String] = []
-    private var storage: [String: Value] = [:]
+    private var storage: [ExactKey: Value] = [:]
 
     /// An empty dictionary.
     public init() {}
@@ -18,19 +31,20 @@ public struct OrderedDict: Equatable, Sendable {
     public var count: Int { keys.count }
 
     /// The entries, in insertion order.
-    public var pairs: [(String, Value)] { keys.map { ($0, storage[$0] ?? .none) } }
+    public var pairs: [(String, Value)] { keys.map { ($0, storage[ExactKey(string: $0)] ?? .none) } }
 
     /// The values, in insertion order.
-    public var values: [Value] { keys.map { storage[$0] ?? .none } }
+    public var values: [Value] { keys.map { storage[ExactKey(string: $0)] ?? .none } }
 
     /// Reads, inserts (at the end), replaces (in place) or removes (with `nil`) an entry.
     public subscript(key: String) -> Value? {
-        get { storage[key] }
+        get { storage[ExactKey(string: key)] }
         set {
+            let k = ExactKey(string: key)
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if storage.updateValue(newValue, forKey: k) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: k) != nil {
+                keys.removeAll { ExactKey(string: $0) == k }
             }
         }
     }
