@@ -18,9 +18,20 @@ extension Value {
         return try copy.withUTF8 { try parseJSON(bytes: $0) }
     }
 
-    /// Parses JSON bytes (UTF-8) keeping object key order.
+    /// Parses JSON bytes (UTF-8) keeping object key order. Bytes that are not valid UTF-8 are an error.
     public static func parseJSON(data: Data) throws -> Value {
-        try data.withUnsafeBytes { raw in
+        var decoder = UTF8()
+        var iterator = data.makeIterator()
+        var offset = 0
+        decode: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: break decode
+            case .error:
+                throw JSONParseError(message: "invalid UTF-8 near byte \(offset)", line: 1, column: 1)
+            }
+        }
+        return try data.withUnsafeBytes { raw in
             try parseJSON(bytes: UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: raw.count))
         }
     }

@@ -244,3 +244,10 @@ private func renderError(_ source: String, _ context: [String: Value] = [:]) -> 
                 == "False False 12")
     }
 }
+
+@Suite struct JSONInputTests {
+    @Test func invalidUTF8IsRejected() {
+        #expect(throws: JSONParseError.self) { try Value.parseJSON(data: Data([0x22, 0xFF, 0x22])) }
+        #expect((try? Value.parseJSON(data: Data("\"é\"".utf8))) == .string("é"))
+    }
+}
