@@ -46,7 +46,7 @@ public struct ChatMessage: Equatable, Sendable {
 /// - Dict keys are strings (a literal `{1: 'a'}` stores key `"1"`); integers are 64-bit, and overflow throws
 ///   a `.limit` error where Python would grow the integer.
 /// - Not supported: `recursive` loops, `loop.changed`, `include`/`extends`/`block`/`import`, `*args`/`**kwargs`
-///   in calls, extra macro arguments through `varargs`/`kwargs`, and the filters `groupby`, `slice`, `format`,
+///   in calls, extra macro arguments through `varargs`/`kwargs`, and the filters `groupby`, `slice`,
 ///   `truncate`, `striptags`, `xmlattr`, `urlencode`, `urlize`, `pprint`, `filesizeformat`, `random`,
 ///   `wordwrap` (using one throws a `.type` error).
 /// - Errors carry jinja2's message for the common cases and the line it reports; the column is an addition.

@@ -356,7 +356,14 @@ extension Interpreter {
                 }
                 return batches
             })
-        case "slice", "groupby", "format", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
+        case "format":
+            // jinja2: str(value) % (kwargs or args)
+            if !a.positional.isEmpty && !a.keywords.isEmpty {
+                throw TemplateFailure.type("can't handle positional and keyword arguments at the same time")
+            }
+            let arg: Value = a.keywords.isEmpty ? .tuple(a.positional) : .object(OrderedDict(a.keywords))
+            return .string(try PercentFormat.format(value.pythonString, arg))
+        case "slice", "groupby", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
              "pprint", "filesizeformat", "random", "wordwrap", "truncatewords":
             throw TemplateFailure.type("the '\(name)' filter is not supported")
         default:

@@ -339,6 +339,9 @@ def jinja_cases():
         "{{ ['b','A','c'] | sort }}|{{ items | sort(attribute='a') | map(attribute='a') | join }}|{{ [1,2] | reverse | list }}|"
         "{{ [1,2,3] | sum }}|{{ [3,1] | min }}|{{ [3,1] | max }}", items=[{"a": 2}, {"a": 1}])
     add("filter/indent", "{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'a\n\nb' | indent('>', blank=true) }}")
+    add("filter/format", "{{ '%s-%s' | format('a', 1) }}|{{ '%(x)s!' | format(x='y') }}|{{ '%5.2f|%-4d|%03d' | format(3.14159, 7, 5) }}|"
+        "{{ 'x' % () }}|{{ '%s' % [1] }}|{{ '%r %%' % 'q' }}")
+    add("error/format_missing_arg", "{{ '%s %s' | format('a') }}")
     add("filter/block", "{% filter upper %}abc {{ 'd' }}{% endfilter %}")
     add("filter/generators", "{% if [] | select %}T{% else %}F{% endif %}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|"
         "{{ none | select | list }}{{ 0 | map('string') | list }}|{{ [3, 1] | reverse | join }}|{{ {'a': 1, 'b': 2} | reverse | list }}|"
