@@ -45,7 +45,7 @@ public struct ChatMessage: Equatable, Sendable {
 ///   prints `dict_items([...])`); `safe`/`escape` give plain strings (inside a printed list Python shows `Markup('...')`).
 /// - Dict keys are strings (a literal `{1: 'a'}` stores key `"1"`); integers are 64-bit, and overflow throws
 ///   a `.limit` error where Python would grow the integer.
-/// - Not supported: `recursive` loops, `loop.changed`, `include`/`extends`/`block`/`import`, `*args`/`**kwargs`
+/// - Not supported: `include`/`extends`/`block`/`import`, `*args`/`**kwargs`
 ///   in calls, extra macro arguments through `varargs`/`kwargs`, and the filters `groupby`, `slice`,
 ///   `truncate`, `striptags`, `xmlattr`, `urlencode`, `urlize`, `pprint`, `filesizeformat`, `random`,
 ///   `wordwrap` (using one throws a `.type` error).

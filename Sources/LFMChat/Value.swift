@@ -68,12 +68,15 @@ public struct Callable: @unchecked Sendable {
     public let name: String
     /// Whether it prints like a jinja2 macro (`<Macro 'name'>`).
     let isMacro: Bool
+    /// Attributes readable with `.name` (a recursive loop's `loop` is callable and has `index`, `depth`, ...).
+    let attributes: OrderedDict?
     let body: (_ args: [Value], _ kwargs: [(String, Value)]) throws -> Value
 
-    init(name: String, isMacro: Bool = false,
+    init(name: String, isMacro: Bool = false, attributes: OrderedDict? = nil,
          body: @escaping (_ args: [Value], _ kwargs: [(String, Value)]) throws -> Value) {
         self.name = name
         self.isMacro = isMacro
+        self.attributes = attributes
         self.body = body
     }
 }

@@ -266,6 +266,12 @@ def jinja_cases():
     add("loop/string", "{% for ch in 'héllo' %}{{ ch }}.{% endfor %}")
     add("loop/cycle", "{% for i in range(5) %}{{ loop.cycle('a', 'b') }}{% endfor %}")
     add("loop/nested_loop_var", "{% for a in [1,2] %}{% for b in [3,4] %}{{ loop.index }}{% endfor %}{{ loop.index }}|{% endfor %}")
+    add("loop/recursive", "{% for n in tree recursive %}[{{ loop.depth }}:{{ n.name }}{% if n.children %}{{ loop(n.children) }}{% endif %}]{% endfor %}",
+        tree=[{"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}, {"name": "d"}]}, {"name": "e"}])
+    add("loop/recursive_filtered", "{% for n in tree if n.keep recursive %}{{ loop.depth0 }}{{ n.name }}{{ loop(n.children or []) }}{% endfor %}",
+        tree=[{"name": "a", "keep": True, "children": [{"name": "x", "keep": False}, {"name": "y", "keep": True}]},
+              {"name": "b", "keep": False}])
+    add("loop/changed", "{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}")
     add("loop/undefined_iterable", "{% for x in missing %}x{% else %}none{% endfor %}")
     add("loop/tuple_unpack", "{% for a, b in [[1, 2], (3, 4)] %}{{ a + b }}{% endfor %}")
     # set and namespace
