@@ -43,8 +43,7 @@ indirect enum Stmt {
     case output(String)
     case expression(ExprNode)
     case ifChain([(ExprNode, [StmtNode])], otherwise: [StmtNode])
-    /// `usesLoop`: whether the body mentions `loop` (the loop object is only built then).
-    case forLoop(target: Target, iterable: ExprNode, filter: ExprNode?, body: [StmtNode], otherwise: [StmtNode], usesLoop: Bool)
+    case forLoop(ForLoop)
     case set(Target, ExprNode)
     case setBlock(Target, body: [StmtNode], filters: [(String, [ExprNode], [(String, ExprNode)], SourcePos)])
     case macro(name: String, params: [MacroParam], body: [StmtNode])
@@ -55,6 +54,19 @@ indirect enum Stmt {
     case continueLoop
     /// `{% generation %}` from transformers' AssistantTracker: renders its body unchanged.
     case generation([StmtNode])
+}
+
+/// `for target in iterable [if filter] [recursive]`.
+struct ForLoop {
+    var target: Target
+    var iterable: ExprNode
+    var filter: ExprNode?
+    var body: [StmtNode]
+    var otherwise: [StmtNode]
+    /// Whether the body mentions `loop` (the loop object is only built then).
+    var usesLoop: Bool
+    /// `recursive`: `loop(items)` renders the body again one level deeper.
+    var recursive: Bool
 }
 
 struct StmtNode {

@@ -38,13 +38,15 @@ public struct ChatMessage: Equatable, Sendable {
 /// The output is byte-identical to transformers 5.24 / Jinja2 3.1.6 on the committed fixtures (real and
 /// look-alike chat templates, one case per construct, and random expressions and whitespace layouts).
 /// Known differences, all outside what chat templates do:
-/// - `select`, `reject`, `map`, `selectattr`, `rejectattr`, `unique`, `batch` and `reverse` return lists where
-///   jinja2 returns generators (which print as `<generator object ...>` and fail only when consumed);
-///   `range()` is a list (jinja2 prints `range(0, 3)`).
+/// - `select`, `reject`, `map`, `selectattr`, `rejectattr`, `unique`, `batch`, `items` and `reverse` return
+///   one-shot lazy sequences as jinja2's generators do (always truthy, no length, errors when consumed), but
+///   printing one cannot show Python's object address; a generator is consumed whole even by `first`.
+/// - `range()` is a list (jinja2 prints `range(0, 3)`); `dict.items()`/`keys()`/`values()` print as lists (Python
+///   prints `dict_items([...])`); `safe`/`escape` give plain strings (inside a printed list Python shows `Markup('...')`).
 /// - Dict keys are strings (a literal `{1: 'a'}` stores key `"1"`); integers are 64-bit, and overflow throws
 ///   a `.limit` error where Python would grow the integer.
-/// - Not supported: `recursive` loops, `loop.changed`, `include`/`extends`/`block`/`import`, `*args`/`**kwargs`
-///   in calls, extra macro arguments through `varargs`/`kwargs`, and the filters `groupby`, `slice`, `format`,
+/// - Not supported: `include`/`extends`/`block`/`import`, `*args`/`**kwargs`
+///   in calls, extra macro arguments through `varargs`/`kwargs`, and the filters `groupby`, `slice`,
 ///   `truncate`, `striptags`, `xmlattr`, `urlencode`, `urlize`, `pprint`, `filesizeformat`, `random`,
 ///   `wordwrap` (using one throws a `.type` error).
 /// - Errors carry jinja2's message for the common cases and the line it reports; the column is an addition.
@@ -66,26 +68,37 @@ public struct ChatTemplate: @unchecked Sendable {
     /// Renders with an explicit set of template variables.
     /// - Parameter now: the clock used by `strftime_now`.
     public func render(context: [String: Value], now: @escaping () -> Date = Date.init) throws -> String {
-        let interpreter = Interpreter(globals: Globals.make(now: now), now: now)
+        let interpreter = Interpreter(globals: Globals.make(now: now))
         return try interpreter.render(body, context: context)
     }
 
-    /// Renders a conversation the way `tokenizer.apply_chat_template(messages, tools=..., tokenize=False,
-    /// add_generation_prompt=...)` does: top-level `None` fields of messages are dropped, reasoning fields are
-    /// aliased (`reasoning_content`/`thinking`/`reasoning`), and the special tokens and `extraContext` are passed.
-    public func render(messages: [Value], tools: [Value]? = nil, addGenerationPrompt: Bool,
-                       extraContext: [String: Value] = [:], bosToken: String? = nil, eosToken: String? = nil,
+    /// Renders a conversation the way `tokenizer.apply_chat_template(messages, tools=..., documents=...,
+    /// tokenize=False, add_generation_prompt=..., continue_final_message=...)` does: top-level `None` fields of
+    /// messages are dropped, reasoning fields are aliased (`reasoning_content`/`thinking`/`reasoning`), and the
+    /// special tokens and `extraContext` are passed as template variables.
+    /// - Parameter continueFinalMessage: end the prompt inside the last message's `content` (for prefilling the
+    ///   start of an assistant reply), cutting what the template adds after it; incompatible with
+    ///   `addGenerationPrompt`.
+    public func render(messages: [Value], tools: [Value]? = nil, documents: [Value]? = nil, addGenerationPrompt: Bool,
+                       continueFinalMessage: Bool = false, extraContext: [String: Value] = [:],
+                       bosToken: String? = nil, eosToken: String? = nil,
                        now: @escaping () -> Date = Date.init) throws -> String {
         guard !messages.isEmpty else {
             throw ChatInputError(message: "Cannot apply chat template to an empty conversation. Provide at least one message.")
+        }
+        if continueFinalMessage && addGenerationPrompt {
+            throw ChatInputError(message: "continue_final_message and add_generation_prompt are not compatible. Use continue_final_message when you want the model to continue the final message, and add_generation_prompt when you want to add a header that will prompt it to start a new assistant message instead.")
         }
         var prepared: [Value] = []
         for (i, message) in messages.enumerated() {
             guard case .object(let dict) = message else {
                 throw ChatInputError(message: "Chat messages should be dicts, but message \(i) is \(message.typeName)")
             }
-            var kept = OrderedDict(dict.pairs.filter { if case .none = $0.1 { return false } else { return true } })
-            let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { kept[$0] }.first
+            let hasNone = dict.values.contains { if case .none = $0 { return true } else { return false } }
+            var kept = hasNone
+                ? OrderedDict(dict.pairs.filter { if case .none = $0.1 { return false } else { return true } })
+                : dict
+            let reasoning = ChatTemplate.reasoningFields.lazy.compactMap { kept[$0] }.first
             if let reasoning {
                 var aliased = OrderedDict()
                 aliased["thinking"] = reasoning
@@ -102,22 +115,94 @@ public struct ChatTemplate: @unchecked Sendable {
                 }
             }
         }
+        if let documents {
+            for document in documents {
+                guard case .object = document else {
+                    throw ChatInputError(message: "Documents should be a list of dicts with 'title' and 'text' keys!")
+                }
+            }
+        }
+        var finalText: String? = nil
+        if continueFinalMessage {
+            finalText = try tagFinalMessage(&prepared)
+        }
         var context: [String: Value] = [:]
         if let bosToken { context["bos_token"] = .string(bosToken) }
         if let eosToken { context["eos_token"] = .string(eosToken) }
         for (k, v) in extraContext { context[k] = v }
         context["messages"] = .array(prepared)
         context["tools"] = tools.map { Value.array($0) } ?? Value.none
-        context["documents"] = Value.none
+        context["documents"] = documents.map { Value.array($0) } ?? Value.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
-        return try render(context: context, now: now)
+        let rendered = try render(context: context, now: now)
+        guard let finalText else { return rendered }
+        return try cutAtFinalMessage(rendered, finalText)
     }
 
-    /// Renders ``ChatMessage`` values; see ``render(messages:tools:addGenerationPrompt:extraContext:bosToken:eosToken:now:)``.
+    private static let continueTag = "CONTINUE_FINAL_MESSAGE_TAG "
+
+    /// Appends transformers' marker to the last message's content (or its last text block) and returns the
+    /// original text.
+    private func tagFinalMessage(_ prepared: inout [Value]) throws -> String {
+        guard let lastIndex = prepared.indices.last, case .object(var last) = prepared[lastIndex],
+              let content = last["content"] else {
+            throw ChatInputError(message: "continue_final_message is set but the final message has no \"content\" to continue!")
+        }
+        guard source.contains("content") else {
+            throw ChatInputError(message: "continue_final_message is set to \"content\" but this is not an accepted field in the chat_template")
+        }
+        let original: String
+        switch content {
+        case .string(let text):
+            original = text
+            last["content"] = .string(text + ChatTemplate.continueTag)
+        case .array(var blocks), .tuple(var blocks):
+            guard let b = blocks.lastIndex(where: { if case .object(let o) = $0 { return o["text"] != nil } else { return false } }),
+                  case .object(var block) = blocks[b], let text = block["text"] else {
+                throw ChatInputError(message: "continue_final_message is set but we could not find any text to continue in the final message!")
+            }
+            guard case .string(let t) = text else {
+                throw ChatInputError(message: "the final message's last text block is not a string")
+            }
+            original = t
+            block["text"] = .string(t + ChatTemplate.continueTag)
+            blocks[b] = .object(block)
+            last["content"] = .array(blocks)
+        default:
+            throw ChatInputError(message: "continue_final_message needs a string (or text blocks) as the final message's content")
+        }
+        prepared[lastIndex] = .object(last)
+        return original
+    }
+
+    /// Cuts the rendering where the marker was, like transformers (keeping spacing when the template kept it).
+    private func cutAtFinalMessage(_ rendered: String, _ finalText: String) throws -> String {
+        let marker = ChatTemplate.continueTag.pyStrip
+        let hay = Array(rendered.unicodeScalars)
+        guard Operators.scalarSearch(hay, Array(finalText.pyStrip.unicodeScalars)),
+              var at = Operators.findScalars(hay, Array(marker.unicodeScalars), from: 0) else {
+            throw ChatInputError(message: "continue_final_message is set but the final message does not appear in the chat after applying the chat template! This can happen if the chat template deletes portions of the final message. Please verify the chat template and final message in your chat to ensure they are compatible.")
+        }
+        while let next = Operators.findScalars(hay, Array(marker.unicodeScalars), from: at + 1) { at = next }
+        var head = String.UnicodeScalarView()
+        head.append(contentsOf: hay[..<at])
+        let tag = Array(ChatTemplate.continueTag.unicodeScalars)
+        if at + tag.count <= hay.count, Array(hay[at..<(at + tag.count)]) == tag { return String(head) }
+        return String(head).pyRStrip
+    }
+
+    /// Names a message's reasoning may come under; transformers copies the first one found to `thinking` and
+    /// `reasoning_content`.
+    static let reasoningFields = ["reasoning_content", "thinking", "reasoning"]
+
+    /// Renders ``ChatMessage`` values; see
+    /// ``render(messages:tools:documents:addGenerationPrompt:continueFinalMessage:extraContext:bosToken:eosToken:now:)``.
     public func render(chat: [ChatMessage], tools: [Value]? = nil, addGenerationPrompt: Bool,
-                       extraContext: [String: Value] = [:], bosToken: String? = nil, eosToken: String? = nil,
+                       continueFinalMessage: Bool = false, extraContext: [String: Value] = [:],
+                       bosToken: String? = nil, eosToken: String? = nil,
                        now: @escaping () -> Date = Date.init) throws -> String {
         try render(messages: chat.map(\.value), tools: tools, addGenerationPrompt: addGenerationPrompt,
-                   extraContext: extraContext, bosToken: bosToken, eosToken: eosToken, now: now)
+                   continueFinalMessage: continueFinalMessage, extraContext: extraContext,
+                   bosToken: bosToken, eosToken: eosToken, now: now)
     }
 }

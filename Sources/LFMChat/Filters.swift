@@ -35,7 +35,7 @@ extension Interpreter {
         return v
     }
 
-    private func filter(_ name: String, _ value: Value, _ a: Args, _ pos: SourcePos) throws -> Value {
+    func filter(_ name: String, _ value: Value, _ a: Args, _ pos: SourcePos) throws -> Value {
         switch name {
         case "tojson":
             try a.maxCount(4)
@@ -74,7 +74,8 @@ extension Interpreter {
         case "capitalize": return .string(Methods.pyCapitalize(value.pythonString))
         case "title": return .string(jinjaTitle(value.pythonString))
         case "safe", "e", "escape", "forceescape":
-            if name == "safe" { return value }
+            // jinja2 returns Markup, a str subclass: the value becomes its string form.
+            if name == "safe" { return .string(value.pythonString) }
             return .string(htmlEscape(value.pythonString))
         case "default", "d":
             let fallback = a.get(0, "default_value") ?? .string("")
@@ -85,6 +86,7 @@ extension Interpreter {
             let items = try iterate(value, at: pos)
             return items.first ?? .undefined
         case "last":
+            if case .lazy = value { throw TemplateFailure.type("'\(value.typeName)' object is not reversible") }
             let items = try iterate(value, at: pos)
             return items.last ?? .undefined
         case "list":
@@ -126,19 +128,20 @@ extension Interpreter {
             default: return fallback
             }
         case "abs":
-            try requireDefined(value)
             switch value.numeric {
             case .int(let i)?:
                 guard i != Int.min else { throw TemplateFailure.limit("integer overflow") }
                 return .int(abs(i))
             case .double(let d)?: return .double(abs(d))
-            default: throw TemplateFailure.type("bad operand type for abs(): '\(value.typeName)'")
+            default:
+                throw TemplateFailure.type("bad operand type for abs(): '\(value.isUndefined ? "Undefined" : value.typeName)'")
             }
         case "round":
-            try requireDefined(value)
             let precision = try a.int(0, "precision") ?? 0
             let method = try a.string(1, "method") ?? "common"
-            guard value.numeric != nil else { throw TemplateFailure.type("type \(value.typeName) doesn't define __round__ method") }
+            guard value.numeric != nil else {
+                throw TemplateFailure.type("type \(value.isUndefined ? "Undefined" : value.typeName) doesn't define __round__ method")
+            }
             let d = Operators.asDouble(value)
             let scale = pow(10.0, Double(precision))
             switch method {
@@ -156,12 +159,16 @@ extension Interpreter {
             }
             return .string(Methods.replace(value.pythonString, old.pythonString, new.pythonString, try a.int(2, "count") ?? -1))
         case "items":
-            switch value {
-            case .undefined: return .array([])
-            case .object(let o): return .array(o.pairs.map { .tuple([.string($0.0), $0.1]) })
-            default: throw TemplateFailure.type("Can only get item pairs from a mapping.")
-            }
+            // A generator in jinja2: the mapping check happens when it is consumed.
+            return .lazy(LazySequence(name: "do_items") {
+                switch value {
+                case .undefined: return []
+                case .object(let o): return o.pairs.map { .tuple([.string($0.0), $0.1]) }
+                default: throw TemplateFailure.type("Can only get item pairs from a mapping.")
+                }
+            })
         case "dictsort":
+            try requireDefined(value)
             guard case .object(let o) = value else { throw TemplateFailure.type("dictsort requires a mapping") }
             let caseSensitive = a.bool(0, "case_sensitive", default: false)
             let by = try a.string(1, "by") ?? "key"
@@ -181,19 +188,32 @@ extension Interpreter {
                 return caseSensitive ? key : lowered(key)
             })
         case "reverse":
-            if case .string(let s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
-            return .array(try iterate(value, at: pos).reversed())
+            switch value {
+            case .string(let str): return .string(String(String.UnicodeScalarView(str.unicodeScalars.reversed())))
+            case .array(let a), .tuple(let a):
+                return .lazy(LazySequence(name: "list_reverseiterator", isGenerator: false) { a.reversed() })
+            case .object(let o):
+                return .lazy(LazySequence(name: "dict_reversekeyiterator", isGenerator: false) { o.keys.reversed().map { .string($0) } })
+            case .undefined:
+                return .lazy(LazySequence(name: "reversed", isGenerator: false) { [] })
+            case .lazy(let l):
+                return .array(try l.drain().reversed())
+            default:
+                throw TemplateFailure.type("argument must be iterable")
+            }
         case "unique":
             let caseSensitive = a.bool(0, "case_sensitive", default: false)
             let attr = try a.string(1, "attribute")
-            var seen: [Value] = []
-            var out: [Value] = []
-            for item in try iterate(value, at: pos) {
-                var key = try attr.map { try attribute(item, $0) } ?? item
-                if !caseSensitive { key = lowered(key) }
-                if !seen.contains(where: { $0.pyEquals(key) }) { seen.append(key); out.append(item) }
-            }
-            return .array(out)
+            return .lazy(LazySequence(name: "do_unique") { [self] in
+                var seen: [Value] = []
+                var out: [Value] = []
+                for item in try self.iterate(value, at: pos) {
+                    var key = try attr.map { try self.attribute(item, $0) } ?? item
+                    if !caseSensitive { key = self.lowered(key) }
+                    if !seen.contains(where: { $0.pyEquals(key) }) { seen.append(key); out.append(item) }
+                }
+                return out
+            })
         case "sum":
             let attr = try a.string(0, "attribute")
             var total = a.get(1, "start") ?? .int(0)
@@ -216,23 +236,32 @@ extension Interpreter {
             }
             return best
         case "attr":
+            // Python attributes only (methods, namespace attributes), never dict keys.
             guard let n = try a.string(0, "name") else { throw TemplateFailure.type("attr() needs a name") }
-            return getattr(value, n)
+            if let method = Methods.bound(value, n) { return method }
+            if case .namespace(let ns) = value { return ns.attributes[n] ?? .undefined }
+            return .undefined
         case "map":
-            let items = try iterate(value, at: pos)
+            // jinja2's map and select family are generators that do nothing for a falsy input.
             if let attr = a.keywords.first(where: { $0.0 == "attribute" })?.1.pythonString {
                 let fallback = a.keywords.first { $0.0 == "default" }?.1
-                return .array(try items.map { item in
-                    let v = try attribute(item, attr)
-                    if v.isUndefined, let fallback { return fallback }
-                    return v
+                return .lazy(LazySequence(name: "sync_do_map") { [self] in
+                    guard value.isTruthy else { return [] }
+                    return try self.iterate(value, at: pos).map { item in
+                        let v = try self.attribute(item, attr)
+                        if v.isUndefined, let fallback { return fallback }
+                        return v
+                    }
                 })
             }
             guard let first = a.positional.first, case .string(let filterName) = first else {
                 throw TemplateFailure.type("map requires a filter argument")
             }
             let rest = Args(filterName, Array(a.positional.dropFirst()), a.keywords)
-            return .array(try items.map { try filter(filterName, $0, rest, pos) })
+            return .lazy(LazySequence(name: "sync_do_map") { [self] in
+                guard value.isTruthy else { return [] }
+                return try self.iterate(value, at: pos).map { try self.filter(filterName, $0, rest, pos) }
+            })
         case "select", "reject", "selectattr", "rejectattr":
             let byAttr = name.hasSuffix("attr")
             let keep = name.hasPrefix("select")
@@ -251,13 +280,17 @@ extension Interpreter {
                 testName = s
                 positional.removeFirst()
             }
-            var out: [Value] = []
-            for item in try iterate(value, at: pos) {
-                let subject = try attr.map { try attribute(item, $0) } ?? item
-                let ok = try testName.map { try applyTest($0, subject, positional, at: pos) } ?? subject.isTruthy
-                if ok == keep { out.append(item) }
-            }
-            return .array(out)
+            let testArgs = positional
+            return .lazy(LazySequence(name: "select_or_reject") { [self] in
+                guard value.isTruthy else { return [] }
+                var out: [Value] = []
+                for item in try self.iterate(value, at: pos) {
+                    let subject = try attr.map { try self.attribute(item, $0) } ?? item
+                    let ok = try testName.map { try self.applyTest($0, subject, testArgs, at: pos) } ?? subject.isTruthy
+                    if ok == keep { out.append(item) }
+                }
+                return out
+            })
         case "indent":
             // jinja2 appends "\n" to the value, which only works for strings.
             try requireDefined(value)
@@ -310,18 +343,27 @@ extension Interpreter {
                 throw TemplateFailure.type("batch() needs a positive line count")
             }
             let fill = a.get(1, "fill_with")
-            var batches: [Value] = []
-            var current: [Value] = []
-            for item in try iterate(value, at: pos) {
-                current.append(item)
-                if current.count == size { batches.append(.array(current)); current = [] }
+            return .lazy(LazySequence(name: "do_batch") { [self] in
+                var batches: [Value] = []
+                var current: [Value] = []
+                for item in try self.iterate(value, at: pos) {
+                    current.append(item)
+                    if current.count == size { batches.append(.array(current)); current = [] }
+                }
+                if !current.isEmpty {
+                    if let fill, fill != .none { while current.count < size { current.append(fill) } }
+                    batches.append(.array(current))
+                }
+                return batches
+            })
+        case "format":
+            // jinja2: str(value) % (kwargs or args)
+            if !a.positional.isEmpty && !a.keywords.isEmpty {
+                throw TemplateFailure.type("can't handle positional and keyword arguments at the same time")
             }
-            if !current.isEmpty {
-                if let fill, fill != .none { while current.count < size { current.append(fill) } }
-                batches.append(.array(current))
-            }
-            return .array(batches)
-        case "slice", "groupby", "format", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
+            let arg: Value = a.keywords.isEmpty ? .tuple(a.positional) : .object(OrderedDict(a.keywords))
+            return .string(try PercentFormat.format(value.pythonString, arg))
+        case "slice", "groupby", "truncate", "striptags", "xmlattr", "urlencode", "urlize",
              "pprint", "filesizeformat", "random", "wordwrap", "truncatewords":
             throw TemplateFailure.type("the '\(name)' filter is not supported")
         default:
@@ -330,7 +372,7 @@ extension Interpreter {
         }
     }
 
-    private func lowered(_ v: Value) -> Value {
+    func lowered(_ v: Value) -> Value {
         if case .string(let s) = v { return .string(s.lowercased()) }
         return v
     }
@@ -410,22 +452,20 @@ extension Interpreter {
         case "true": if case .bool(true) = v { return true } else { return false }
         case "false": if case .bool(false) = v { return true } else { return false }
         case "mapping": if case .object = v { return true } else { return false }
-        case "iterable", "sequence":
+        case "iterable":
+            switch v { case .string, .array, .tuple, .object, .undefined, .lazy: return true; default: return false }
+        case "sequence":
             switch v { case .string, .array, .tuple, .object, .undefined: return true; default: return false }
-        case "callable": if case .callable = v { return true } else { return false }
-        case "odd", "even":
-            guard let n = v.numeric, case .int(let i) = n else {
-                if v.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
-                throw TemplateFailure.type("test '\(name)' needs an integer").at(pos)
-            }
-            return (i % 2 != 0) == (name == "odd")
-        case "divisibleby":
-            let d = try arg()
-            guard let n = v.numeric, case .int(let i) = n, let m = d.numeric, case .int(let j) = m else {
-                throw TemplateFailure.type("divisibleby needs integers").at(pos)
-            }
-            guard j != 0 else { throw TemplateFailure.type("integer division or modulo by zero").at(pos) }
-            return i % j == 0
+        case "callable":
+            // jinja2's Undefined defines __call__ (to raise), so Python's callable() says True for it.
+            switch v { case .callable, .undefined: return true; default: return false }
+        case "odd", "even", "divisibleby":
+            // jinja2: value % 2 == 1, value % 2 == 0, value % num == 0, with Python's `%`.
+            if v.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
+            let divisor = name == "divisibleby" ? try arg() : .int(2)
+            if divisor.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
+            let r = try wrapValue(pos) { try Operators.binary("%", v, divisor) }
+            return r.pyEquals(.int(name == "odd" ? 1 : 0))
         case "eq", "equalto", "==": return v.pyEquals(try arg())
         case "ne", "!=": return !v.pyEquals(try arg())
         case "lt", "lessthan", "<": return try wrap(pos) { try Operators.less(v, try arg()) }
@@ -460,6 +500,10 @@ extension Interpreter {
         "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "true", "false", "mapping",
         "iterable", "sequence", "callable", "odd", "even", "lower", "upper", "escaped", "filter", "test",
     ]
+
+    private func wrapValue(_ pos: SourcePos, _ body: () throws -> Value) throws -> Value {
+        do { return try body() } catch let f as TemplateFailure { throw f.at(pos) }
+    }
 
     private func wrap(_ pos: SourcePos, _ body: () throws -> Bool) throws -> Bool {
         do { return try body() } catch let f as TemplateFailure { throw f.at(pos) }

@@ -21,7 +21,6 @@ enum Flow { case normal, breakLoop, continueLoop }
 /// Executes a parsed template against a context.
 final class Interpreter {
     let globals: [String: Value]
-    var now: () -> Date
     private var callDepth = 0
     /// Loop iterations so far; capped so that nested huge loops end with an error instead of running for hours.
     private var iterations = 0
@@ -30,9 +29,8 @@ final class Interpreter {
     /// Output size cap (code units) so a hostile template cannot exhaust memory.
     static let maxOutput = 256 * 1024 * 1024
 
-    init(globals: [String: Value], now: @escaping () -> Date) {
+    init(globals: [String: Value]) {
         self.globals = globals
-        self.now = now
     }
 
     func render(_ body: [StmtNode], context: [String: Value]) throws -> String {
@@ -71,8 +69,9 @@ final class Interpreter {
                 return try exec(body, frame, &out)
             }
             return try exec(otherwise, frame, &out)
-        case .forLoop(let target, let iterableExpr, let filter, let body, let otherwise, let usesLoop):
-            return try execFor(target, iterableExpr, filter, body, otherwise, usesLoop, frame, &out)
+        case .forLoop(let loop):
+            let iterable = try eval(loop.iterable, frame)
+            return try runLoop(loop, try iterate(iterable, at: loop.iterable.pos), depth: 1, frame, &out)
         case .set(let target, let expr):
             try assign(target, try eval(expr, frame), frame, at: node.pos)
         case .setBlock(let target, let body, let filters):
@@ -113,38 +112,58 @@ final class Interpreter {
         return .normal
     }
 
-    private func execFor(_ target: Target, _ iterableExpr: ExprNode, _ filter: ExprNode?, _ body: [StmtNode],
-                         _ otherwise: [StmtNode], _ usesLoop: Bool, _ frame: Frame, _ out: inout String) throws -> Flow {
-        let iterable = try eval(iterableExpr, frame)
-        var items = try iterate(iterable, at: iterableExpr.pos)
-        if let filter {
+    /// Runs a `for` loop over `items`; `depth` counts `recursive` levels (1 at the top).
+    private func runLoop(_ loop: ForLoop, _ all: [Value], depth: Int, _ frame: Frame, _ out: inout String) throws -> Flow {
+        var items = all
+        if let filter = loop.filter {
             var kept: [Value] = []
             for item in items {
                 let f = Frame(parent: frame)
-                try assign(target, item, f, at: filter.pos)
+                try assign(loop.target, item, f, at: filter.pos)
                 if try eval(filter, f).isTruthy { kept.append(item) }
             }
             items = kept
         }
         if items.isEmpty {
-            return try exec(otherwise, frame, &out)
+            return try exec(loop.otherwise, frame, &out)
         }
+        let changed = ChangeTracker()
         for (i, item) in items.enumerated() {
             iterations += 1
             if iterations > Interpreter.maxIterations {
-                throw TemplateFailure.limit("more than \(Interpreter.maxIterations) loop iterations").at(iterableExpr.pos)
+                throw TemplateFailure.limit("more than \(Interpreter.maxIterations) loop iterations").at(loop.iterable.pos)
             }
             let f = Frame(parent: frame)
-            if usesLoop { f.vars["loop"] = .object(loopObject(i, items)) }
-            try assign(target, item, f, at: iterableExpr.pos)
-            let flow = try exec(body, f, &out)
+            if loop.usesLoop {
+                let info = loopObject(i, items, depth: depth, changed: changed)
+                if loop.recursive {
+                    f.vars["loop"] = .callable(Callable(name: "loop", attributes: info) { [unowned self] args, _ in
+                        guard args.count == 1 else { throw TemplateFailure.type("loop() takes exactly one argument") }
+                        guard depth < Interpreter.maxCallDepth else {
+                            throw TemplateFailure.limit("recursive loop deeper than \(Interpreter.maxCallDepth) levels")
+                        }
+                        var inner = ""
+                        _ = try self.runLoop(loop, try self.iterate(args[0], at: loop.iterable.pos), depth: depth + 1, frame, &inner)
+                        return .string(inner)
+                    })
+                } else {
+                    f.vars["loop"] = .object(info)
+                }
+            }
+            try assign(loop.target, item, f, at: loop.iterable.pos)
+            let flow = try exec(loop.body, f, &out)
             if flow == .breakLoop { break }
         }
         return .normal
     }
 
+    /// Remembers the last arguments of `loop.changed(...)` across the iterations of one loop.
+    private final class ChangeTracker {
+        var last: [Value]? = nil
+    }
+
     /// jinja2's `loop` variable for iteration `i`.
-    private func loopObject(_ i: Int, _ items: [Value]) -> OrderedDict {
+    private func loopObject(_ i: Int, _ items: [Value], depth: Int, changed: ChangeTracker) -> OrderedDict {
         let n = items.count
         var loop = OrderedDict()
         loop["index"] = .int(i + 1)
@@ -154,13 +173,20 @@ final class Interpreter {
         loop["first"] = .bool(i == 0)
         loop["last"] = .bool(i == n - 1)
         loop["length"] = .int(n)
-        loop["depth"] = .int(1)
-        loop["depth0"] = .int(0)
+        loop["depth"] = .int(depth)
+        loop["depth0"] = .int(depth - 1)
         loop["previtem"] = i > 0 ? items[i - 1] : .undefined
         loop["nextitem"] = i + 1 < n ? items[i + 1] : .undefined
         loop["cycle"] = .callable(Callable(name: "cycle") { args, _ in
             guard !args.isEmpty else { throw TemplateFailure.type("no items for cycling given") }
             return args[i % args.count]
+        })
+        loop["changed"] = .callable(Callable(name: "changed") { args, _ in
+            if let last = changed.last, last.count == args.count, zip(last, args).allSatisfy({ $0.pyEquals($1) }) {
+                return .bool(false)
+            }
+            changed.last = args
+            return .bool(true)
         })
         return loop
     }
@@ -171,6 +197,8 @@ final class Interpreter {
         case .array(let a), .tuple(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .lazy(let l):
+            do { return try l.drain() } catch let f as TemplateFailure { throw f.at(pos) }
         default: throw TemplateFailure.type("'\(v.typeName)' object is not iterable").at(pos)
         }
     }
@@ -389,6 +417,7 @@ final class Interpreter {
     func getattr(_ obj: Value, _ attr: String) -> Value {
         if let method = Methods.bound(obj, attr) { return method }
         switch obj {
+        case .callable(let c): return c.attributes?[attr] ?? .undefined
         case .object(let o): return o[attr] ?? .undefined
         case .namespace(let n): return n.attributes[attr] ?? .undefined
         default: return .undefined

@@ -14,43 +14,66 @@ extension Value {
     /// Parses JSON text keeping object keys in the order written (as Python's `json.loads` does).
     /// Numbers without a fraction or exponent become `.int` (or `.double` when too large), like Python.
     public static func parseJSON(_ text: String) throws -> Value {
-        var parser = JSONParser(Array(text.unicodeScalars))
+        var copy = text
+        return try copy.withUTF8 { try parseJSON(bytes: $0) }
+    }
+
+    /// Parses JSON bytes (UTF-8) keeping object key order. Bytes that are not valid UTF-8 are an error.
+    public static func parseJSON(data: Data) throws -> Value {
+        var decoder = UTF8()
+        var iterator = data.makeIterator()
+        var offset = 0
+        decode: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: break decode
+            case .error:
+                throw JSONParseError(message: "invalid UTF-8 near byte \(offset)", line: 1, column: 1)
+            }
+        }
+        return try data.withUnsafeBytes { raw in
+            try parseJSON(bytes: UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: raw.count))
+        }
+    }
+
+    private static func parseJSON(bytes: UnsafeBufferPointer<UInt8>) throws -> Value {
+        var parser = JSONParser(bytes)
+        if parser.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.pos = 3 }
         parser.skipSpace()
         let value = try parser.parseValue(depth: 0)
         parser.skipSpace()
-        if parser.pos < parser.chars.count { throw parser.error("unexpected trailing text") }
+        if parser.pos < parser.bytes.count { throw parser.error("unexpected trailing text") }
         return value
-    }
-
-    /// Parses JSON bytes (UTF-8) keeping object key order.
-    public static func parseJSON(data: Data) throws -> Value {
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw JSONParseError(message: "the data is not valid UTF-8", line: 1, column: 1)
-        }
-        return try parseJSON(text)
     }
 }
 
 private struct JSONParser {
-    let chars: [Unicode.Scalar]
+    let bytes: UnsafeBufferPointer<UInt8>
     var pos = 0
-    init(_ chars: [Unicode.Scalar]) { self.chars = chars }
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     func error(_ message: String) -> JSONParseError {
         var line = 1, col = 1
-        for c in chars[..<min(pos, chars.count)] {
-            if c == "\n" { line += 1; col = 1 } else { col += 1 }
+        for b in bytes[..<min(pos, bytes.count)] {
+            if b == 0x0A { line += 1; col = 1 } else if b & 0xC0 != 0x80 { col += 1 }
         }
         return JSONParseError(message: message, line: line, column: col)
     }
 
+    private var current: String {
+        guard pos < bytes.count else { return "end of input" }
+        return String(decoding: bytes[pos..<min(pos + 1, bytes.count)], as: UTF8.self)
+    }
+
     mutating func skipSpace() {
-        while pos < chars.count, [" ", "\t", "\n", "\r"].contains(chars[pos]) { pos += 1 }
+        while pos < bytes.count, bytes[pos] == 0x20 || bytes[pos] == 0x09 || bytes[pos] == 0x0A || bytes[pos] == 0x0D {
+            pos += 1
+        }
     }
 
     mutating func expect(_ word: String, _ value: Value) throws -> Value {
-        for c in word.unicodeScalars {
-            guard pos < chars.count, chars[pos] == c else { throw error("expected '\(word)'") }
+        for c in word.utf8 {
+            guard pos < bytes.count, bytes[pos] == c else { throw error("expected '\(word)'") }
             pos += 1
         }
         return value
@@ -58,82 +81,90 @@ private struct JSONParser {
 
     mutating func parseValue(depth: Int) throws -> Value {
         guard depth < 512 else { throw error("nesting deeper than 512 levels") }
-        guard pos < chars.count else { throw error("unexpected end of input, expected a value") }
-        switch chars[pos] {
-        case "{":
+        guard pos < bytes.count else { throw error("unexpected end of input, expected a value") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"):
             pos += 1
             var dict = OrderedDict()
             skipSpace()
-            if pos < chars.count, chars[pos] == "}" { pos += 1; return .object(dict) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(dict) }
             while true {
                 skipSpace()
-                guard pos < chars.count, chars[pos] == "\"" else { throw error("expected a string key") }
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let key = try parseString()
                 skipSpace()
-                guard pos < chars.count, chars[pos] == ":" else { throw error("expected ':' after an object key") }
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
                 pos += 1
                 skipSpace()
                 dict[key] = try parseValue(depth: depth + 1)
                 skipSpace()
-                guard pos < chars.count else { throw error("unexpected end of input in an object") }
-                if chars[pos] == "," { pos += 1; continue }
-                if chars[pos] == "}" { pos += 1; return .object(dict) }
-                throw error("expected ',' or '}' in an object, found '\(chars[pos])'")
+                guard pos < bytes.count else { throw error("unexpected end of input in an object") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(dict) }
+                throw error("expected ',' or '}' in an object, found '\(current)'")
             }
-        case "[":
+        case UInt8(ascii: "["):
             pos += 1
             var items: [Value] = []
             skipSpace()
-            if pos < chars.count, chars[pos] == "]" { pos += 1; return .array(items) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
             while true {
                 skipSpace()
                 items.append(try parseValue(depth: depth + 1))
                 skipSpace()
-                guard pos < chars.count else { throw error("unexpected end of input in an array") }
-                if chars[pos] == "," { pos += 1; continue }
-                if chars[pos] == "]" { pos += 1; return .array(items) }
-                throw error("expected ',' or ']' in an array, found '\(chars[pos])'")
+                guard pos < bytes.count else { throw error("unexpected end of input in an array") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                throw error("expected ',' or ']' in an array, found '\(current)'")
             }
-        case "\"": return .string(try parseString())
-        case "t": return try expect("true", .bool(true))
-        case "f": return try expect("false", .bool(false))
-        case "n": return try expect("null", .none)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): return try expect("true", .bool(true))
+        case UInt8(ascii: "f"): return try expect("false", .bool(false))
+        case UInt8(ascii: "n"): return try expect("null", .none)
         default: return try parseNumber()
         }
     }
 
+    private func isDigit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
+
     mutating func parseNumber() throws -> Value {
         let start = pos
         var isFloat = false
-        if pos < chars.count, chars[pos] == "-" { pos += 1 }
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "-") { pos += 1 }
         let digitsStart = pos
-        while pos < chars.count, ("0"..."9").contains(chars[pos]) { pos += 1 }
-        guard pos > digitsStart else { throw error("expected a value") }
-        if pos < chars.count, chars[pos] == "." {
+        while isDigit(pos) { pos += 1 }
+        guard pos > digitsStart else { throw error("expected a value, found '\(current)'") }
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
             isFloat = true; pos += 1
             let f = pos
-            while pos < chars.count, ("0"..."9").contains(chars[pos]) { pos += 1 }
+            while isDigit(pos) { pos += 1 }
             guard pos > f else { throw error("expected digits after '.'") }
         }
-        if pos < chars.count, chars[pos] == "e" || chars[pos] == "E" {
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
             isFloat = true; pos += 1
-            if pos < chars.count, chars[pos] == "+" || chars[pos] == "-" { pos += 1 }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
             let e = pos
-            while pos < chars.count, ("0"..."9").contains(chars[pos]) { pos += 1 }
+            while isDigit(pos) { pos += 1 }
             guard pos > e else { throw error("expected digits in the exponent") }
         }
-        var text = ""
-        text.unicodeScalars.append(contentsOf: chars[start..<pos])
+        let text = String(decoding: bytes[start..<pos], as: UTF8.self)
         if !isFloat, let i = Int(text) { return .int(i) }
         guard let d = Double(text) else { throw error("bad number '\(text)'") }
         return .double(d)
     }
 
     mutating func parseHex4() throws -> UInt32 {
-        guard pos + 4 <= chars.count else { throw error("truncated \\u escape") }
+        guard pos + 4 <= bytes.count else { throw error("truncated \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
-            guard let h = UInt32(String(chars[pos]), radix: 16) else { throw error("bad hex digit in \\u escape") }
+            let b = bytes[pos]
+            let h: UInt32
+            switch b {
+            case 0x30...0x39: h = UInt32(b - 0x30)
+            case 0x41...0x46: h = UInt32(b - 0x41 + 10)
+            case 0x61...0x66: h = UInt32(b - 0x61 + 10)
+            default: throw error("bad hex digit in \\u escape")
+            }
             v = v * 16 + h
             pos += 1
         }
@@ -142,29 +173,36 @@ private struct JSONParser {
 
     mutating func parseString() throws -> String {
         pos += 1  // opening quote
-        var out = String.UnicodeScalarView()
+        var out = ""
+        var runStart = pos
         while true {
-            guard pos < chars.count else { throw error("unterminated string") }
-            let c = chars[pos]
+            guard pos < bytes.count else { throw error("unterminated string") }
+            let c = bytes[pos]
+            if c == UInt8(ascii: "\"") {
+                out += String(decoding: bytes[runStart..<pos], as: UTF8.self)
+                pos += 1
+                return out
+            }
+            if c < 0x20 { throw error("control character in a string") }
+            if c != UInt8(ascii: "\\") { pos += 1; continue }
+            out += String(decoding: bytes[runStart..<pos], as: UTF8.self)
             pos += 1
-            if c == "\"" { return String(out) }
-            if c.value < 0x20 { pos -= 1; throw error("control character in a string") }
-            if c != "\\" { out.append(c); continue }
-            guard pos < chars.count else { throw error("unterminated escape") }
-            let e = chars[pos]
+            guard pos < bytes.count else { throw error("unterminated escape") }
+            let e = bytes[pos]
             pos += 1
             switch e {
-            case "\"": out.append("\"")
-            case "\\": out.append("\\")
-            case "/": out.append("/")
-            case "b": out.append("\u{08}")
-            case "f": out.append("\u{0C}")
-            case "n": out.append("\n")
-            case "r": out.append("\r")
-            case "t": out.append("\t")
-            case "u":
+            case UInt8(ascii: "\""): out += "\""
+            case UInt8(ascii: "\\"): out += "\\"
+            case UInt8(ascii: "/"): out += "/"
+            case UInt8(ascii: "b"): out += "\u{08}"
+            case UInt8(ascii: "f"): out += "\u{0C}"
+            case UInt8(ascii: "n"): out += "\n"
+            case UInt8(ascii: "r"): out += "\r"
+            case UInt8(ascii: "t"): out += "\t"
+            case UInt8(ascii: "u"):
                 var v = try parseHex4()
-                if (0xD800..<0xDC00).contains(v), pos + 1 < chars.count, chars[pos] == "\\", chars[pos + 1] == "u" {
+                if (0xD800..<0xDC00).contains(v), pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"),
+                   bytes[pos + 1] == UInt8(ascii: "u") {
                     let save = pos
                     pos += 2
                     let low = try parseHex4()
@@ -175,9 +213,12 @@ private struct JSONParser {
                     }
                 }
                 // Lone surrogates cannot live in a Swift string; use U+FFFD.
-                out.append(Unicode.Scalar(v) ?? "\u{FFFD}")
-            default: pos -= 1; throw error("invalid escape '\\\(e)'")
+                out.unicodeScalars.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+            default:
+                pos -= 1
+                throw error("invalid escape '\\\(String(decoding: [e], as: UTF8.self))'")
             }
+            runStart = pos
         }
     }
 }
@@ -241,6 +282,8 @@ extension Value {
             throw TemplateFailure.type("Object of type Namespace is not JSON serializable")
         case .callable(let c):
             throw TemplateFailure.type("Object of type \(c.isMacro ? "Macro" : "function") is not JSON serializable")
+        case .lazy:
+            throw TemplateFailure.type("Object of type \(typeName) is not JSON serializable")
         }
     }
 

@@ -31,7 +31,7 @@ struct Lexer {
     private init(_ source: String) {
         // Newlines are normalised to "\n" and one trailing newline is dropped, like jinja2.
         var scalars: [Unicode.Scalar] = []
-        var it = Array(source.unicodeScalars)
+        let it = Array(source.unicodeScalars)
         var i = 0
         while i < it.count {
             if it[i] == "\r" {
@@ -43,7 +43,6 @@ struct Lexer {
             i += 1
         }
         if scalars.last == "\n" { scalars.removeLast() }
-        it = []
         src = scalars
         for (i, c) in src.enumerated() where c == "\n" { lineStarts.append(i + 1) }
     }
@@ -238,7 +237,6 @@ struct Lexer {
                 }
             }
             let c = src[pos]
-            let tokenStart = pos
             if c == "_" || c.properties.isAlphabetic {
                 var e = pos + 1
                 while e < src.count, src[e] == "_" || src[e].properties.isAlphabetic || src[e].properties.numericType != nil { e += 1 }
@@ -262,7 +260,7 @@ struct Lexer {
                 emit(.op(op), pos)
                 pos += op.unicodeScalars.count
             } else {
-                throw fail("unexpected char '\(Character(c))' at \(tokenStart)", at: pos)
+                throw fail("unexpected char '\(Character(c))' at \(pos)", at: pos)
             }
         }
     }

@@ -41,6 +41,9 @@ public struct ModelChatConfig: Sendable {
         self.eosToken = eosToken
     }
 
+    /// Parses the template.
+    public func makeTemplate() throws -> ChatTemplate { try ChatTemplate(templateSource) }
+
     /// Loads from a model folder path. A `.gguf` path throws ``ModelChatConfigError/ggufNotSupported(path:)``.
     public static func load(modelPath path: String) throws -> ModelChatConfig {
         if path.lowercased().hasSuffix(".gguf") { throw ModelChatConfigError.ggufNotSupported(path: path) }

@@ -149,12 +149,16 @@ enum Operators {
             return scalarSearch(Array(s.unicodeScalars), Array(n.unicodeScalars))
         case .array(let a), .tuple(let a): return a.contains { $0.pyEquals(needle) }
         case .object(let o):
-            if case .string(let k) = needle { return o[k] != nil }
-            return false
+            switch needle {
+            case .string(let k): return o[k] != nil
+            case .array, .object: throw TemplateFailure.type("unhashable type: '\(needle.typeName)'")
+            default: return false
+            }
         case .namespace(let n):
             if case .string(let k) = needle { return n.attributes[k] != nil }
             return false
         case .undefined: return false
+        case .lazy(let l): return try l.drain().contains { $0.pyEquals(needle) }
         default:
             throw TemplateFailure.type("argument of type '\(container.typeName)' is not iterable")
         }

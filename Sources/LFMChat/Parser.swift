@@ -189,7 +189,7 @@ struct Parser {
         let iterable = try parseTuple(withCondExpr: false, extraEnd: ["recursive"])
         var filter: ExprNode? = nil
         if skipName("if") { filter = try parseExpression(withCondExpr: true) }
-        if isName("recursive") { throw fail("recursive for loops are not supported") }
+        let recursive = skipName("recursive")
         try expectBlockEnd()
         let body = try parseBody(until: ["endfor", "else"])
         var otherwise: [StmtNode] = []
@@ -199,8 +199,9 @@ struct Parser {
             advance()
         }
         try expectBlockEnd()
-        return StmtNode(stmt: .forLoop(target: target, iterable: iterable, filter: filter, body: body, otherwise: otherwise,
-                                       usesLoop: loopReferences > referencesBefore),
+        return StmtNode(stmt: .forLoop(ForLoop(target: target, iterable: iterable, filter: filter, body: body,
+                                               otherwise: otherwise, usesLoop: recursive || loopReferences > referencesBefore,
+                                               recursive: recursive)),
                         pos: start)
     }
 

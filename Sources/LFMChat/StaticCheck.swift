@@ -37,11 +37,11 @@ enum StaticCheck {
                 try check(body, soft: true)
             }
             try check(otherwise, soft: true)
-        case .forLoop(_, let iterable, let filter, let body, let otherwise, _):
-            try check(iterable, soft: soft)
-            if let filter { try check(filter, soft: false) }
-            try check(body, soft: false)
-            try check(otherwise, soft: soft)
+        case .forLoop(let loop):
+            try check(loop.iterable, soft: soft)
+            if let filter = loop.filter { try check(filter, soft: false) }
+            try check(loop.body, soft: false)
+            try check(loop.otherwise, soft: soft)
         case .set(_, let e): try check(e, soft: soft)
         case .setBlock(_, let body, let filters):
             try check(body, soft: false)

@@ -1,10 +1,23 @@
 import Foundation
 
+/// A dictionary key compared code point by code point, as Python compares `str` (Swift's `String` equality
+/// would merge canonically equivalent spellings such as precomposed and decomposed "é").
+struct ExactKey: Hashable {
+    let string: String
+
+    static func == (lhs: ExactKey, rhs: ExactKey) -> Bool { lhs.string.utf8.elementsEqual(rhs.string.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var copy = string
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// A dictionary that keeps its keys in insertion order, like a Python `dict`.
 public struct OrderedDict: Equatable, Sendable {
     /// The keys, in insertion order.
     public private(set) var keys: [String] = []
-    private var storage: [String: Value] = [:]
+    private var storage: [ExactKey: Value] = [:]
 
     /// An empty dictionary.
     public init() {}
@@ -18,19 +31,20 @@ public struct OrderedDict: Equatable, Sendable {
     public var count: Int { keys.count }
 
     /// The entries, in insertion order.
-    public var pairs: [(String, Value)] { keys.map { ($0, storage[$0] ?? .none) } }
+    public var pairs: [(String, Value)] { keys.map { ($0, storage[ExactKey(string: $0)] ?? .none) } }
 
     /// The values, in insertion order.
-    public var values: [Value] { keys.map { storage[$0] ?? .none } }
+    public var values: [Value] { keys.map { storage[ExactKey(string: $0)] ?? .none } }
 
     /// Reads, inserts (at the end), replaces (in place) or removes (with `nil`) an entry.
     public subscript(key: String) -> Value? {
-        get { storage[key] }
+        get { storage[ExactKey(string: key)] }
         set {
+            let k = ExactKey(string: key)
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if storage.updateValue(newValue, forKey: k) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: k) != nil {
+                keys.removeAll { ExactKey(string: $0) == k }
             }
         }
     }
@@ -54,13 +68,39 @@ public struct Callable: @unchecked Sendable {
     public let name: String
     /// Whether it prints like a jinja2 macro (`<Macro 'name'>`).
     let isMacro: Bool
+    /// Attributes readable with `.name` (a recursive loop's `loop` is callable and has `index`, `depth`, ...).
+    let attributes: OrderedDict?
     let body: (_ args: [Value], _ kwargs: [(String, Value)]) throws -> Value
 
-    init(name: String, isMacro: Bool = false,
+    init(name: String, isMacro: Bool = false, attributes: OrderedDict? = nil,
          body: @escaping (_ args: [Value], _ kwargs: [(String, Value)]) throws -> Value) {
         self.name = name
         self.isMacro = isMacro
+        self.attributes = attributes
         self.body = body
+    }
+}
+
+/// A one-shot lazy sequence, like the Python generators that jinja2's `select`, `map`, `unique`, `items`,
+/// `batch` (and `reverse`'s iterator) return: always truthy, without a length, and empty once consumed.
+/// Errors of the producing filter surface when it is consumed, as in jinja2.
+public final class LazySequence: @unchecked Sendable {
+    /// The Python type or generator name (`select_or_reject`, `list_reverseiterator`, ...).
+    public let name: String
+    let isGenerator: Bool
+    private var producer: (() throws -> [Value])?
+
+    init(name: String, isGenerator: Bool = true, producer: @escaping () throws -> [Value]) {
+        self.name = name
+        self.isGenerator = isGenerator
+        self.producer = producer
+    }
+
+    /// Consumes the sequence; a second call returns nothing, like an exhausted Python iterator.
+    func drain() throws -> [Value] {
+        guard let p = producer else { return [] }
+        producer = nil
+        return try p()
     }
 }
 
@@ -88,6 +128,8 @@ public enum Value: Equatable, Sendable {
     case namespace(Namespace)
     /// A function, macro or bound method.
     case callable(Callable)
+    /// A lazy one-shot sequence (a Python generator or iterator).
+    case lazy(LazySequence)
 
     public static func == (lhs: Value, rhs: Value) -> Bool { lhs.pyEquals(rhs) }
 
@@ -104,7 +146,7 @@ public enum Value: Equatable, Sendable {
         case .string(let s): return !s.isEmpty
         case .array(let a), .tuple(let a): return !a.isEmpty
         case .object(let o): return o.count > 0
-        case .namespace, .callable: return true
+        case .namespace, .callable, .lazy: return true
         }
     }
 
@@ -143,6 +185,7 @@ public enum Value: Equatable, Sendable {
         case .object: return "dict"
         case .namespace: return "Namespace"
         case .callable(let c): return c.isMacro ? "Macro" : "function"
+        case .lazy(let l): return l.isGenerator ? "generator" : l.name
         }
     }
 
@@ -173,6 +216,7 @@ public enum Value: Equatable, Sendable {
             return a.count == b.count && zip(a, b).allSatisfy { $0.pyEquals($1) }
         case let (.object(a), .object(b)): return a == b
         case let (.namespace(a), .namespace(b)): return a === b
+        case let (.lazy(a), .lazy(b)): return a === b
         default: return false
         }
     }
@@ -216,6 +260,9 @@ extension Value {
             return "<Namespace {" + n.attributes.pairs.map { Value.pythonStringRepr($0.0) + ": " + $0.1.repr(visiting: inner) }
                 .joined(separator: ", ") + "}>"
         case .callable(let c): return c.isMacro ? "<Macro '\(c.name)'>" : "<function \(c.name)>"
+        case .lazy(let l):
+            // Python prints the object's address here, which no other implementation can reproduce.
+            return l.isGenerator ? "<generator object \(l.name)>" : "<\(l.name) object>"
         }
     }
 

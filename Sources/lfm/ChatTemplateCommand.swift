@@ -39,7 +39,7 @@ struct ChatTemplateCommand: ParsableCommand {
 
     func run() throws {
         let config = try ModelChatConfig.load(modelPath: model)
-        let template = try ChatTemplate(config.templateSource)
+        let template = try config.makeTemplate()
         guard case .array(let msgs) = try readJSON(messages) else {
             throw ChatTemplateCommandError.badShape(messages, "expected a JSON array of messages")
         }

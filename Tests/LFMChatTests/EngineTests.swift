@@ -233,3 +233,21 @@ private func renderError(_ source: String, _ context: [String: Value] = [:]) -> 
         for (d, s) in cases { #expect(Value.pythonFloatRepr(d) == s, "\(d)") }
     }
 }
+
+@Suite struct UnicodeExactnessTests {
+    @Test func canonicallyEquivalentStringsStayDistinctLikePython() throws {
+        let nfc = "\u{E9}", nfd = "e\u{301}"
+        let v = try Value.parseJSON("{\"\(nfc)\": 1, \"\(nfd)\": 2}")
+        guard case .object(let o) = v else { Issue.record("not an object"); return }
+        #expect(o.count == 2)
+        #expect(try render("{{ a == b }} {{ a in b }} {{ a | length }}{{ b | length }}", ["a": .string(nfc), "b": .string(nfd)])
+                == "False False 12")
+    }
+}
+
+@Suite struct JSONInputTests {
+    @Test func invalidUTF8IsRejected() {
+        #expect(throws: JSONParseError.self) { try Value.parseJSON(data: Data([0x22, 0xFF, 0x22])) }
+        #expect((try? Value.parseJSON(data: Data("\"é\"".utf8))) == .string("é"))
+    }
+}

@@ -77,6 +77,8 @@ import Testing
             "{{ 'a' | center(9223372036854775807) }}",
             "{{ [1] | tojson(indent=9223372036854775807) }}",
             "{% set ns = namespace(l=1) %}{% for i in range(600) %}{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l }}",
+            "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
+            "{% macro m(n) %}{% for x in [n] recursive %}{{ m(n + 1) }}{% endfor %}{% endmacro %}{{ m(0) }}",
             "{{ 1.5 | int }}{{ 1e300 | int }}{{ 'nan' | float | int }}{{ 1e308 * 10 }}{{ (1e308 * 10) | round }}",
         ]
         for source in cases {

@@ -17,6 +17,7 @@ Writes into Tests/LFMChatTests/Fixtures/:
                      (random_cases.py, fixed seeds), same environment
 """
 import argparse
+import copy
 import datetime as real_datetime
 import json
 import os
@@ -216,13 +217,16 @@ def thinking_cases():
 
 
 def render_case(tok, template, name, messages, tools, gen, extra):
+    extra = dict(extra)
+    cont = extra.pop("continue_final_message", False)
     case = {"name": name, "template": template, "messages": messages, "tools": tools,
-            "add_generation_prompt": gen, "extra_context": extra,
+            "add_generation_prompt": gen, "continue_final_message": cont, "extra_context": extra,
             "bos_token": tok.bos_token, "eos_token": tok.eos_token,
             "now": FROZEN_NOW.strftime("%Y-%m-%dT%H:%M:%S")}
     try:
         case["expected"] = tok.apply_chat_template(messages, tools=tools, chat_template=TEMPLATES[template],
-                                                   tokenize=False, add_generation_prompt=gen, **extra)
+                                                   tokenize=False, add_generation_prompt=gen,
+                                                   continue_final_message=cont, **extra)
     except Exception as e:  # the template raised on purpose
         case["error"] = {"type": type(e).__name__, "message": str(e)}
     return case
@@ -262,6 +266,12 @@ def jinja_cases():
     add("loop/string", "{% for ch in 'héllo' %}{{ ch }}.{% endfor %}")
     add("loop/cycle", "{% for i in range(5) %}{{ loop.cycle('a', 'b') }}{% endfor %}")
     add("loop/nested_loop_var", "{% for a in [1,2] %}{% for b in [3,4] %}{{ loop.index }}{% endfor %}{{ loop.index }}|{% endfor %}")
+    add("loop/recursive", "{% for n in tree recursive %}[{{ loop.depth }}:{{ n.name }}{% if n.children %}{{ loop(n.children) }}{% endif %}]{% endfor %}",
+        tree=[{"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}, {"name": "d"}]}, {"name": "e"}])
+    add("loop/recursive_filtered", "{% for n in tree if n.keep recursive %}{{ loop.depth0 }}{{ n.name }}{{ loop(n.children or []) }}{% endfor %}",
+        tree=[{"name": "a", "keep": True, "children": [{"name": "x", "keep": False}, {"name": "y", "keep": True}]},
+              {"name": "b", "keep": False}])
+    add("loop/changed", "{% for x in [1, 1, 2, 2, 1] %}{% if loop.changed(x) %}{{ x }}{% endif %}{% endfor %}")
     add("loop/undefined_iterable", "{% for x in missing %}x{% else %}none{% endfor %}")
     add("loop/tuple_unpack", "{% for a, b in [[1, 2], (3, 4)] %}{{ a + b }}{% endfor %}")
     # set and namespace
@@ -335,7 +345,16 @@ def jinja_cases():
         "{{ ['b','A','c'] | sort }}|{{ items | sort(attribute='a') | map(attribute='a') | join }}|{{ [1,2] | reverse | list }}|"
         "{{ [1,2,3] | sum }}|{{ [3,1] | min }}|{{ [3,1] | max }}", items=[{"a": 2}, {"a": 1}])
     add("filter/indent", "{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}|{{ 'a\n\nb' | indent('>', blank=true) }}")
+    add("filter/format", "{{ '%s-%s' | format('a', 1) }}|{{ '%(x)s!' | format(x='y') }}|{{ '%5.2f|%-4d|%03d' | format(3.14159, 7, 5) }}|"
+        "{{ 'x' % () }}|{{ '%s' % [1] }}|{{ '%r %%' % 'q' }}")
+    add("error/format_missing_arg", "{{ '%s %s' | format('a') }}")
     add("filter/block", "{% filter upper %}abc {{ 'd' }}{% endfilter %}")
+    add("filter/generators", "{% if [] | select %}T{% else %}F{% endif %}|{% set g = [1, 2] | select %}{{ g | list }}{{ g | list }}|"
+        "{{ none | select | list }}{{ 0 | map('string') | list }}|{{ [3, 1] | reverse | join }}|{{ {'a': 1, 'b': 2} | reverse | list }}|"
+        "{{ [1, 2] | map('string') | first }}|{% if missing | items %}T{% endif %}")
+    add("error/generator_length", "{{ [1] | select | length }}")
+    add("error/generator_last", "{{ [1, 2] | map('string') | last }}")
+    add("error/items_not_mapping_consumed", "{{ 5 | items | list }}")
     # tests
     add("test/types", "{{ x is string }}|{{ none is none }}|{{ {} is mapping }}|{{ 'a' is iterable }}|{{ 'a' is sequence }}|"
         "{{ true is number }}|{{ 1 is true }}|{{ true is true }}|{{ false is false }}|{{ 1 is integer }}|{{ 1.0 is float }}|"
@@ -411,6 +430,21 @@ def main():
         cases.append(render_case(tok, "templates/chatml_tools.jinja", name, msgs, tools, gen, {}))
     for name, msgs, tools, gen, extra in llama3_cases():
         cases.append(render_case(tok, "templates/llama3_tools.jinja", name, msgs, tools, gen, extra))
+    prefill = {"role": "assistant", "content": "The capital is"}
+    continue_cases = [
+        ("lfm2/continue_final_message", "lfm2/chat_template.jinja", [U1, prefill], False),
+        ("lfm2/continue_final_parts", "lfm2/chat_template.jinja",
+         [U1, {"role": "assistant", "content": [{"type": "text", "text": "Part one"}, {"type": "image"}]}], False),
+        ("lfm2/continue_with_generation_prompt_rejected", "lfm2/chat_template.jinja", [U1, prefill], True),
+        ("chatml/continue_trailing_space", "templates/chatml_tools.jinja",
+         [U1, {"role": "assistant", "content": "Answer: "}], False),
+        ("llama3/continue_trimmed", "templates/llama3_tools.jinja", [U1, {"role": "assistant", "content": "Sure, "}], False),
+    ]
+    for name, template, msgs, gen in continue_cases:
+        extra = {"continue_final_message": True}
+        if template.startswith("templates/llama3"):
+            extra["date_string"] = "26 Jul 2024"
+        cases.append(render_case(tok, template, name, msgs, None, gen, extra))
     for name, msgs, tools, gen, extra in thinking_cases():
         cases.append(render_case(tok, "templates/thinking_style.jinja", name, msgs, tools, gen, extra))
     for name, msgs, tools, gen in macro_cases():
@@ -439,20 +473,20 @@ def main():
     for source in random_cases.cases(n=460):
         case = {"template": source}
         try:
-            case["expected"] = env_template(source).render(**random_cases.CONTEXT)
+            case["expected"] = env_template(source).render(**copy.deepcopy(random_cases.CONTEXT))
         except Exception as e:
             case["error"] = {"type": type(e).__name__, "message": str(e)}
         # Lazy filters (select, map, ...) and methods print as "<generator object ... at 0x...>" and Python's range
-        # prints as "range(0, 3)"; those reprs are not reproduced (the Swift engine makes lists), so such cases are left out.
+        # prints as "range(0, 3)", dict views as "dict_items([...])"; those reprs are not reproduced (the Swift engine makes lists), so such cases are left out.
         text = case.get("expected", "") + case.get("error", {}).get("message", "")
-        if " at 0x" in text or "range(" in text.lower() or "generator" in text:
+        if " at 0x" in text or "range(" in text.lower() or "generator" in text or "dict_" in text:
             skipped += 1
             continue
         rcases.append(case)
     for source in random_cases.layout_cases():
         case = {"template": source}
         try:
-            case["expected"] = env_template(source).render(**random_cases.CONTEXT)
+            case["expected"] = env_template(source).render(**copy.deepcopy(random_cases.CONTEXT))
         except Exception as e:
             case["error"] = {"type": type(e).__name__, "message": str(e)}
         rcases.append(case)
