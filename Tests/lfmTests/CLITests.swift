@@ -121,3 +121,52 @@ struct Expected: Decodable {
         }
     }
 }
+
+/// The tokenizer and chat-template commands, run as a user would.
+@Suite(.serialized) struct TextCommandTests {
+    static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A model folder with the real LFM2 tokenizer and chat template.
+    static func modelFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-text-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: tests.appendingPathComponent("LFMTokenizerTests/Fixtures/lfm2/tokenizer.json"),
+                                         to: folder.appendingPathComponent("tokenizer.json"))
+        try FileManager.default.copyItem(at: tests.appendingPathComponent("LFMChatTests/Fixtures/lfm2/chat_template.jinja"),
+                                         to: folder.appendingPathComponent("chat_template.jinja"))
+        let config = #"{"bos_token": "<|startoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|pad|>"}"#
+        try Data(config.utf8).write(to: folder.appendingPathComponent("tokenizer_config.json"))
+        return folder
+    }
+
+    @Test func chatTemplateRendersExactlyLikeTransformers() throws {
+        struct Case: Decodable { let name: String; let expected: String? }
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: Self.tests.appendingPathComponent("LFMChatTests/Fixtures/chat_cases.json")))
+        guard let reference = cases.first(where: { $0.name == "lfm2/single_user" }) else {
+            Issue.record("fixture case missing"); return
+        }
+        let folder = try Self.modelFolder()
+        let messages = folder.appendingPathComponent("messages.json")
+        try Data(#"[{"role": "user", "content": "What is the capital of France?"}]"#.utf8).write(to: messages)
+        let result = try CLI.run(["chat-template", "--model", folder.path, "--messages", messages.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == reference.expected)
+    }
+
+    @Test func tokenizeAndDetokenizeRoundTrip() throws {
+        let folder = try Self.modelFolder()
+        let text = "Hello, world! <|im_start|>user\nÇa va? 日本語 🙂"
+        let plain = try CLI.run(["tokenize", "--model", folder.path, "--text", text, "--json"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        struct Ids: Decodable { let ids: [Int] }
+        let ids = try JSONDecoder().decode(Ids.self, from: Data(plain.stdout.utf8)).ids
+        #expect(ids.first != 1 && ids.contains(6))
+        let special = try JSONDecoder().decode(Ids.self, from: Data(try CLI.run(["tokenize", "--model", folder.path, "--text", text, "--add-special", "--json"]).stdout.utf8)).ids
+        #expect(special == [1] + ids)
+        let back = try CLI.run(["detokenize", "--model", folder.path, "--ids", ids.map(String.init).joined(separator: ",")])
+        #expect(back.status == 0)
+        #expect(back.stdout.trimmingCharacters(in: .newlines) == text)
+        let bad = try CLI.run(["tokenize", "--model", "/nonexistent", "--text", "x"])
+        #expect(bad.status != 0 && bad.status < 128 && !bad.stderr.isEmpty)
+    }
+}
