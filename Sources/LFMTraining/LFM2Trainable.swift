@@ -11,6 +11,10 @@ public final class LFM2Trainable: @unchecked Sendable {
     public let configuration: LFM2Configuration
     /// Every parameter by its role (the head is the embedding when tied).
     public let parameters: [LFM2Tensor: Tensor]
+    /// Low-rank adapters by the projection they adapt (empty for full training).
+    public internal(set) var adapters: [LFM2Tensor: LoRAAdapter] = [:]
+    /// Whether the base weights are frozen (LoRA training): their gradients are not computed.
+    public internal(set) var frozen = false
     private let inverseFrequencies: [Float]
 
     /// Parameters in the name table's order (stable: used for optimizer state and checkpoints).
@@ -64,7 +68,16 @@ public final class LFM2Trainable: @unchecked Sendable {
     public func forward(_ tokens: [Int], ops: Ops) -> Tensor {
         let c = configuration
         let h = c.hiddenSize
-        func p(_ role: LFM2Tensor) -> Tensor { parameters[role]! } // roles come from the name table
+        let frozen = self.frozen
+        func p(_ role: LFM2Tensor) -> Tensor {
+            let tensor = parameters[role]! // roles come from the name table
+            return frozen ? Tensor(shape: tensor.shape, data: tensor.data) : tensor
+        }
+        func project(_ x: Tensor, _ role: LFM2Tensor, ops: Ops) -> Tensor {
+            let y = ops.linear(x, p(role))
+            guard let adapter = adapters[role] else { return y }
+            return ops.add(y, ops.scale(ops.linear(ops.linear(x, adapter.a), adapter.b), by: adapter.scale))
+        }
 
         var x = ops.embedding(p(.tokenEmbedding), ids: tokens)
         for (l, kind) in c.layerKinds.enumerated() {
@@ -72,28 +85,28 @@ public final class LFM2Trainable: @unchecked Sendable {
             let mixed: Tensor
             switch kind {
             case .conv:
-                let bcx = ops.linear(normed, p(.convInProj(l)))
+                let bcx = project(normed, .convInProj(l), ops: ops)
                 let b = ops.columns(bcx, start: 0, count: h)
                 let gateC = ops.columns(bcx, start: h, count: h)
                 let xPart = ops.columns(bcx, start: 2 * h, count: h)
                 let u = ops.causalConv(ops.mul(b, xPart), weight: p(.convKernel(l)), kernel: c.convKernel)
-                mixed = ops.linear(ops.mul(gateC, u), p(.convOutProj(l)))
+                mixed = project(ops.mul(gateC, u), .convOutProj(l), ops: ops)
             case .attention:
-                var q = ops.linear(normed, p(.attentionQ(l)))
-                var k = ops.linear(normed, p(.attentionK(l)))
-                let v = ops.linear(normed, p(.attentionV(l)))
+                var q = project(normed, .attentionQ(l), ops: ops)
+                var k = project(normed, .attentionK(l), ops: ops)
+                let v = project(normed, .attentionV(l), ops: ops)
                 q = ops.rmsNorm(q, weight: p(.attentionQNorm(l)), dim: c.headDim, eps: c.normEpsilon)
                 k = ops.rmsNorm(k, weight: p(.attentionKNorm(l)), dim: c.headDim, eps: c.normEpsilon)
                 q = ops.rope(q, heads: c.attentionHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
                 k = ops.rope(k, heads: c.keyValueHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
                 let attended = ops.attention(q: q, k: k, v: v, heads: c.attentionHeads, kvHeads: c.keyValueHeads,
                                              headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot())
-                mixed = ops.linear(attended, p(.attentionOut(l)))
+                mixed = project(attended, .attentionOut(l), ops: ops)
             }
             x = ops.add(x, mixed)
             let ffnIn = ops.rmsNorm(x, weight: p(.ffnNorm(l)), dim: h, eps: c.normEpsilon)
-            let gated = ops.siluMul(ops.linear(ffnIn, p(.ffnGate(l))), ops.linear(ffnIn, p(.ffnUp(l))))
-            x = ops.add(x, ops.linear(gated, p(.ffnDown(l))))
+            let gated = ops.siluMul(project(ffnIn, .ffnGate(l), ops: ops), project(ffnIn, .ffnUp(l), ops: ops))
+            x = ops.add(x, project(gated, .ffnDown(l), ops: ops))
         }
         let final = ops.rmsNorm(x, weight: p(.finalNorm), dim: h, eps: c.normEpsilon)
         return ops.linear(final, c.tieEmbeddings ? p(.tokenEmbedding) : p(.outputHead))
