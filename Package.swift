@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "lfm",
             dependencies: [
-                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration",
+                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -170,3 +170,63 @@ struct Expected: Decodable {
         #expect(bad.status != 0 && bad.status < 128 && !bad.stderr.isEmpty)
     }
 }
+
+/// `lfm train`, from scratch and as LoRA fine-tuning, with the output loaded by `lfm generate`.
+@Suite(.serialized) struct TrainCommandTests {
+    static let tokenizer = TextCommandTests.tests.appendingPathComponent("LFMTokenizerTests/Fixtures/synthetic/gpt2-tiny/tokenizer.json")
+
+    func workspace() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let text = String(repeating: "The licensee may copy the work. The work is provided as is, without warranty. ", count: 40)
+        try Data(text.utf8).write(to: folder.appendingPathComponent("corpus.txt"))
+        let config = """
+        {"model": {"vocab_size": 608, "hidden_size": 24, "num_hidden_layers": 2, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "layer_types": ["conv", "full_attention"], "intermediate_size": 48,
+          "block_auto_adjust_ff_dim": false, "max_position_embeddings": 256, "eos_token_id": 1, "bos_token_id": 0},
+         "tokenizer": "\(Self.tokenizer.path)", "data": "corpus.txt", "out": "model",
+         "steps": 12, "batch_size": 2, "ctx": 32, "lr": 1e-2, "warmup": 2, "eval_every": 12}
+        """
+        try Data(config.utf8).write(to: folder.appendingPathComponent("train.json"))
+        return folder
+    }
+
+    struct StepLine: Decodable { let step: Int; let loss: Double; let val_loss: Double? }
+
+    @Test func trainFromScratchThenGenerateAndFineTune() throws {
+        let folder = try workspace()
+        let result = try CLI.run(["train", "--config", folder.appendingPathComponent("train.json").path, "--json", "-t", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONDecoder().decode(StepLine.self, from: Data($0.utf8)) }
+        #expect(lines.map(\.step) == Array(1...12))
+        #expect(lines.last!.loss < lines.first!.loss)
+        #expect(lines.last?.val_loss != nil)
+        let model = folder.appendingPathComponent("model")
+        let generated = try CLI.run(["generate", "--model", model.path, "--prompt", "The work", "--max-tokens", "5", "--temperature", "0"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+
+        let lora = try CLI.run(["train", "--model", model.path, "--data", folder.appendingPathComponent("corpus.txt").path,
+                                "--steps", "3", "--lr", "1e-2", "--ctx", "16", "--out", folder.appendingPathComponent("tuned").path,
+                                "--lora", "4", "--lora-targets", "self_attn.q_proj,feed_forward.w1", "--json"])
+        #expect(lora.status == 0, "\(lora.stderr)")
+        let info = try CLI.run(["info", "--model", folder.appendingPathComponent("tuned").path, "--json"])
+        #expect(info.status == 0 && info.stdout.contains("\"has_weights\": true"))
+    }
+
+    @Test func badTrainingInputsFailCleanly() throws {
+        let folder = try workspace()
+        try Data().write(to: folder.appendingPathComponent("empty.txt"))
+        let cases: [[String]] = [
+            ["train"],
+            ["train", "--config", "/nonexistent.json"],
+            ["train", "--config", folder.appendingPathComponent("train.json").path, "--data", folder.appendingPathComponent("empty.txt").path],
+            ["train", "--model", "/nonexistent", "--data", "x.txt", "--out", "y"],
+            ["train", "--config", folder.appendingPathComponent("train.json").path, "--steps", "0"],
+        ]
+        for arguments in cases {
+            let result = try CLI.run(arguments)
+            #expect(result.status != 0 && result.status < 128, "\(arguments)")
+            #expect(!result.stderr.isEmpty)
+        }
+    }
+}

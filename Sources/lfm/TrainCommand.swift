@@ -1,0 +1,203 @@
+import ArgumentParser
+import Foundation
+import LFMFormats
+import LFMModels
+import LFMTokenizer
+import LFMTraining
+
+/// `lfm train`: train from scratch (`--config`) or continue / fine-tune a model (`--model`).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an LFM2 model on a text corpus (from scratch with --config, or from --model; --lora for adapters).",
+        discussion: """
+        --config FILE is a JSON object: {"model": {config.json fields: hidden_size, num_hidden_layers, \
+        num_attention_heads, num_key_value_heads, layer_types, intermediate_size, vocab_size, ...}, \
+        "tokenizer": "tokenizer.json or a folder", "data": "corpus.txt", "out": "dir", "steps": 1000, \
+        "batch_size": 8, "ctx": 128, "lr": 3e-3, "warmup": 50, "weight_decay": 0.1, "seed": 0, \
+        "eval_every": 100, "checkpoint_every": 250}. Command-line flags override the file.
+        """
+    )
+
+    @Option(help: "Training configuration (JSON) for a run from scratch.") var config: String?
+    @Option(help: "Model folder to continue training or fine-tune.") var model: String?
+    @Option(help: "Text corpus (UTF-8); tokenized once into DATA.tokens next to it.") var data: String?
+    @Option(help: "Output folder (a Hugging Face model folder; checkpoints go to OUT/checkpoint).") var out: String?
+    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(help: "Peak learning rate.") var lr: Float?
+    @Option(help: "Context length of the training windows.") var ctx: Int?
+    @Option(name: .customLong("batch-size"), help: "Windows per step.") var batchSize: Int?
+    @Option(name: .customLong("grad-accum"), help: "Micro-batches per optimizer step.") var gradientAccumulation: Int?
+    @Option(help: "Warm-up steps.") var warmup: Int?
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay: Float?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Train LoRA adapters of this rank instead of all weights (merged into the output).") var lora: Int?
+    @Option(name: .customLong("lora-alpha"), help: "LoRA alpha (default: 2 × rank).") var loraAlpha: Float?
+    @Option(name: .customLong("lora-targets"), help: "Comma-separated projections (default: all). Names: \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var loraTargets: String?
+    @Option(name: .customLong("eval-every"), help: "Validation every N steps.") var evalEvery: Int?
+    @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Flag(help: "Resume from OUT/checkpoint if it exists.") var resume = false
+    @Option(name: [.customShort("t"), .long], help: "Worker threads.") var threads: Int?
+    @Flag(help: "Print one JSON object per step on standard output.") var json = false
+
+    func validate() throws {
+        guard (config == nil) != (model == nil) else { throw ValidationError("give exactly one of --config or --model") }
+        if model != nil {
+            guard data != nil, out != nil else { throw ValidationError("--model needs --data and --out") }
+        }
+        for (name, value) in [("--steps", steps), ("--ctx", ctx), ("--batch-size", batchSize), ("--lora", lora), ("--grad-accum", gradientAccumulation)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be >= 1 (found \(value))") }
+        }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+    }
+
+    func run() throws {
+        var file: JSONObject?
+        if let config { file = try JSONObject(contentsOf: URL(fileURLWithPath: config)) }
+        func setting<T>(_ flag: T?, _ key: String, _ read: (JSONObject, String) throws -> T?) rethrows -> T? {
+            if let flag { return flag }
+            guard let file else { return nil }
+            return try read(file, key)
+        }
+        let configDirectory = config.map { URL(fileURLWithPath: $0).deletingLastPathComponent() }
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") || configDirectory == nil ? path : configDirectory!.appendingPathComponent(path).path
+        }
+
+        var options = TrainingOptions()
+        options.steps = try setting(steps, "steps") { try $0.int($1) } ?? 100
+        options.learningRate = try setting(lr, "lr") { try $0.double($1).map(Float.init) } ?? 1e-3
+        options.contextLength = try setting(ctx, "ctx") { try $0.int($1) } ?? 128
+        options.batchSize = try setting(batchSize, "batch_size") { try $0.int($1) } ?? 4
+        options.gradientAccumulation = try setting(gradientAccumulation, "grad_accum") { try $0.int($1) } ?? 1
+        options.warmupSteps = try setting(warmup, "warmup") { try $0.int($1) } ?? min(50, options.steps / 10)
+        options.weightDecay = try setting(weightDecay, "weight_decay") { try $0.double($1).map(Float.init) } ?? 0.01
+        options.seed = try setting(seed, "seed") { try $0.int($1).map { UInt64(max($0, 0)) } } ?? 0
+        options.evaluationInterval = try setting(evalEvery, "eval_every") { try $0.int($1) } ?? 0
+        options.checkpointInterval = try setting(checkpointEvery, "checkpoint_every") { try $0.int($1) } ?? 0
+
+        guard let dataPath = try setting(data, "data", { try $0.string($1) }).map(resolve) else {
+            throw ValidationError("no corpus: give --data or \"data\" in the config")
+        }
+        guard let outPath = try setting(out, "out", { try $0.string($1) }).map(resolve) else {
+            throw ValidationError("no output folder: give --out or \"out\" in the config")
+        }
+        let output = URL(fileURLWithPath: outPath)
+        let checkpoint = output.appendingPathComponent("checkpoint")
+
+        // Model and tokenizer.
+        let trainable: LFM2Trainable
+        let tokenizerSource: URL
+        if let model {
+            let directory = URL(fileURLWithPath: model)
+            let source = resume && FileManager.default.fileExists(atPath: checkpoint.path) ? checkpoint : directory
+            trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: source), sourceName: source.path,
+                                          configuration: LFM2Model.configuration(directory: source))
+            tokenizerSource = directory
+        } else {
+            guard let file, let shape = try file.object("model") else { throw ValidationError("the config needs a \"model\" object") }
+            var values = shape.values
+            if values["model_type"] == nil { values["model_type"] = "lfm2" }
+            let configuration = try LFM2Configuration(huggingFace: JSONObject(file: shape.file, values: values))
+            guard let tokenizerPath = try file.string("tokenizer") else { throw ValidationError("the config needs \"tokenizer\"") }
+            tokenizerSource = URL(fileURLWithPath: resolve(tokenizerPath))
+            if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
+                trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: checkpoint), sourceName: checkpoint.path,
+                                              configuration: LFM2Model.configuration(directory: checkpoint))
+            } else {
+                trainable = LFM2Trainable(randomFor: configuration, seed: options.seed)
+            }
+        }
+        let tokenizer = try Tokenizer(contentsOf: tokenizerSource)
+        let dataset = try packedCorpus(dataPath, tokenizer: tokenizer)
+
+        var trainableTensors: [Tensor]?
+        if let lora {
+            let targets: Set<LoRATarget>
+            if let loraTargets {
+                targets = try Set(loraTargets.split(separator: ",").map { name in
+                    guard let target = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("unknown LoRA target '\(name)'")
+                    }
+                    return target
+                })
+            } else {
+                targets = Set(LoRATarget.allCases)
+            }
+            trainableTensors = trainable.addAdapters(rank: lora, alpha: loraAlpha ?? Float(2 * lora), targets: targets, seed: options.seed)
+        }
+        let trainer = try Trainer(model: trainable, data: dataset, options: options,
+                                  backend: makeBackend(threads: threads), trainable: trainableTensors)
+        if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
+            try trainer.resume(from: checkpoint)
+            printError("resumed at step \(trainer.step)")
+        }
+
+        var lastCheckpoint: String? = FileManager.default.fileExists(atPath: checkpoint.path) ? checkpoint.path : nil
+        let started = Date()
+        let firstStep = trainer.step
+        while trainer.step < options.steps {
+            let report = try trainer.trainStep(lastCheckpoint: lastCheckpoint)
+            let elapsed = Date().timeIntervalSince(started)
+            let remaining = elapsed / Double(report.step - firstStep) * Double(options.steps - report.step)
+            if json {
+                var line = "{\"step\": \(report.step), \"loss\": \(report.loss), \"lr\": \(report.learningRate), \"grad_norm\": \(report.gradientNorm), \"tokens_per_s\": \(report.tokensPerSecond)"
+                if let v = report.validationLoss { line += ", \"val_loss\": \(v), \"val_ppl\": \(exp(Double(v)))" }
+                print(line + "}")
+            }
+            let bar = progressBar(Double(report.step) / Double(options.steps))
+            var status = String(format: "\r%@ %d/%d loss %.4f lr %.2e %.0f tok/s ETA %@", bar, report.step, options.steps,
+                                report.loss, report.learningRate, report.tokensPerSecond, formatDuration(remaining))
+            if let v = report.validationLoss { status += String(format: " val %.4f (ppl %.2f)", v, exp(Double(v))) }
+            FileHandle.standardError.write(Data(status.utf8))
+            if options.checkpointInterval > 0, report.step % options.checkpointInterval == 0, report.step < options.steps {
+                try trainer.saveCheckpoint(to: checkpoint)
+                lastCheckpoint = checkpoint.path
+            }
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let validation = trainer.evaluate()
+        try trainer.saveCheckpoint(to: checkpoint)
+        if lora != nil { trainable.mergeAdapters() }
+        try trainable.save(to: output)
+        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"] {
+            let source = (tokenizerSource.hasDirectoryPath ? tokenizerSource : tokenizerSource.deletingLastPathComponent()).appendingPathComponent(name)
+            let target = output.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: source.path), !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: source, to: target)
+            }
+        }
+        printError(String(format: "validation loss %.4f, perplexity %.2f; wrote %@", validation, exp(Double(validation)), output.path))
+    }
+
+    /// Tokenizes `path` once into `path.tokens` (reused while it is newer than the text).
+    private func packedCorpus(_ path: String, tokenizer: Tokenizer) throws -> TokenDataset {
+        let packed = path + ".tokens"
+        let manager = FileManager.default
+        let textDate = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
+        let packedDate = (try? manager.attributesOfItem(atPath: packed)[.modificationDate] as? Date) ?? nil
+        if let textDate, let packedDate, packedDate >= textDate, let dataset = try? TokenDataset(path: packed) { return dataset }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard !data.isEmpty else { throw TrainingError.emptyCorpus(path: path) }
+        let tokens = try tokenizer.encode(bytes: Array(data), addSpecialTokens: false)
+        try TokenDataset.write(tokens, to: packed)
+        return try TokenDataset(path: packed)
+    }
+}
+
+/// A 24-character progress bar.
+func progressBar(_ fraction: Double) -> String {
+    let width = 24
+    let filled = max(0, min(width, Int(fraction * Double(width))))
+    return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+}
+
+/// "1h02m", "3m05s", "12s".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds)
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
+}
