@@ -68,11 +68,12 @@ public struct Ops: @unchecked Sendable {
         }
         let out = Tensor(shape: [ids.count, h], data: y)
         return tape.record(out, inputs: [table]) {
-            var d = table.grad.isEmpty ? [Float](repeating: 0, count: table.count) : table.grad
-            for (i, id) in ids.enumerated() {
-                for j in 0..<h { d[id * h + j] += out.grad[i * h + j] }
+            if table.grad.isEmpty { table.grad = [Float](repeating: 0, count: table.count) }
+            table.grad.withUnsafeMutableBufferPointer { d in
+                for (i, id) in ids.enumerated() {
+                    for j in 0..<h { d[id * h + j] += out.grad[i * h + j] }
+                }
             }
-            table.grad = d
         }
     }
 }

@@ -45,7 +45,11 @@ public final class Tensor: @unchecked Sendable {
     /// Adds `values` into the gradient (allocating it if needed).
     func accumulate(_ values: [Float]) {
         if grad.isEmpty { grad = values; return }
-        for i in grad.indices { grad[i] += values[i] }
+        grad.withUnsafeMutableBufferPointer { g in
+            values.withUnsafeBufferPointer { v in
+                for i in 0..<g.count { g[i] += v[i] }
+            }
+        }
     }
 }
 
