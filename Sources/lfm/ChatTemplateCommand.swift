@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import LFMChat
+import LFMModels
 
 /// Errors of `lfm chat-template`, each naming the file and what was expected.
 enum ChatTemplateCommandError: Error, CustomStringConvertible {
-    case ggufNotSupported(String)
     case notAFolder(String)
     case noTemplate(String)
     case unreadable(String, String)
@@ -13,8 +13,6 @@ enum ChatTemplateCommandError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .ggufNotSupported(let p):
-            return "\(p): reading chat templates from GGUF files is not supported yet; pass a model folder with chat_template.jinja or tokenizer_config.json"
         case .notAFolder(let p):
             return "\(p): expected a model folder (with chat_template.jinja or tokenizer_config.json)"
         case .noTemplate(let p):
@@ -34,7 +32,7 @@ struct ChatTemplateCommand: ParsableCommand {
         abstract: "Render a conversation with a model's Jinja chat template and print the prompt."
     )
 
-    @Option(name: .long, help: "Model folder containing chat_template.jinja or tokenizer_config.json.")
+    @Option(name: .long, help: "Model folder containing chat_template.jinja or tokenizer_config.json, or a GGUF file with tokenizer.chat_template.")
     var model: String
 
     @Option(name: .long, help: "JSON file with the messages (an array of OpenAI-style messages).")
@@ -84,7 +82,12 @@ struct ModelChatConfig {
     static func load(_ path: String) throws -> ModelChatConfig {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-        if path.lowercased().hasSuffix(".gguf") { throw ChatTemplateCommandError.ggufNotSupported(path) }
+        if LFM2Model.isGGUF(path: path) {
+            let m = try GGUFTokenizerMetadata(path: path)
+            guard let template = m.chatTemplate else { throw ChatTemplateCommandError.noTemplate(path) }
+            func text(_ id: Int?) -> String? { id.flatMap { $0 >= 0 && $0 < m.tokens.count ? m.tokens[$0] : nil } }
+            return ModelChatConfig(template: template, bosToken: text(m.bosTokenId), eosToken: text(m.eosTokenId))
+        }
         guard exists, isDir.boolValue else { throw ChatTemplateCommandError.notAFolder(path) }
         let folder = URL(fileURLWithPath: path, isDirectory: true)
         var config = OrderedDict()
