@@ -19,6 +19,10 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
     public var paddingTokenId: Int?
     /// `tokenizer.ggml.add_bos_token` (llama.cpp's default for "lfm2" is true; false when absent here).
     public var addBosToken: Bool
+    /// `tokenizer.ggml.add_eos_token`, if present.
+    public var addEosToken: Bool?
+    /// `tokenizer.ggml.add_sep_token`, if present.
+    public var addSepToken: Bool?
     /// `tokenizer.chat_template`, if the file has one.
     public var chatTemplate: String?
 
@@ -34,6 +38,8 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
         eosTokenId = try metadata.optional("tokenizer.ggml.eos_token_id", file: file) { try metadata.integer($0) }
         paddingTokenId = try metadata.optional("tokenizer.ggml.padding_token_id", file: file) { try metadata.integer($0) }
         addBosToken = try metadata.optional("tokenizer.ggml.add_bos_token", file: file) { try metadata.bool($0) } ?? false
+        addEosToken = try metadata.optional("tokenizer.ggml.add_eos_token", file: file) { try metadata.bool($0) }
+        addSepToken = try metadata.optional("tokenizer.ggml.add_sep_token", file: file) { try metadata.bool($0) }
         chatTemplate = try metadata.optional("tokenizer.chat_template", file: file) { try metadata.string($0) }
     }
 
