@@ -204,14 +204,22 @@ public enum LFM2GGUFExport {
         }
     }
 
+    /// Tensors of `c` in the order llama.cpp's converter writes them: by Hugging Face name, as the
+    /// safetensors files list them.
+    public static func converterOrder(_ c: LFM2Configuration) -> [LFM2Tensor] {
+        LFM2Tensor.all(c).sorted { $0.huggingFaceName < $1.huggingFaceName }
+    }
+
     /// Writes `metadata` and every tensor of `c` from `source` (named with `naming`) stored as
-    /// `types[role]` to `path`; `progress(done, total)` is called with element counts.
+    /// `types[role]` to `path`, in `order` (default: llama.cpp's loader order, which llama-quantize
+    /// writes); `progress(done, total)` is called with element counts.
     public static func write(to path: String, configuration c: LFM2Configuration, source: TensorSource, sourceName: String,
                              naming: LFM2Weights.Naming, metadata: [(key: String, value: GGUFValue)],
-                             types: [LFM2Tensor: DType], progress: ((Int, Int) -> Void)? = nil) throws {
+                             types: [LFM2Tensor: DType], order: [LFM2Tensor]? = nil,
+                             progress: ((Int, Int) -> Void)? = nil) throws {
         var writer = GGUFWriter()
         for entry in metadata { try writer.add(entry.key, entry.value) }
-        let roles = orderedRoles(c)
+        let roles = order ?? orderedRoles(c)
         var byName: [String: (LFM2Tensor, StoredTensor)] = [:]
         var total = 0
         for role in roles {

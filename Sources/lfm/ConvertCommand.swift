@@ -111,6 +111,7 @@ struct ConvertCommand: ParsableCommand {
         var bar = ProgressBar(label: "converting")
         try LFM2GGUFExport.write(to: output, configuration: c, source: model.source, sourceName: input, naming: model.naming,
                                  metadata: model.metadata(fileType: floatType.fileType), types: types,
+                                 order: LFM2GGUFExport.converterOrder(c),
                                  progress: { bar.update($0, $1) })
         printError("wrote \(output) (\(floatType.rawValue), \(c.parameterCount.formatted()) parameters)")
     }

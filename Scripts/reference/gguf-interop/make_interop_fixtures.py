@@ -14,6 +14,10 @@ Writes Tests/LFMModelsTests/Fixtures/gguf/:
   `prompt_ids` at every position (`prompt_logits`), its greedy tokens and the logits behind each
   (`decode_logits`, one single-token llama_decode per step), plus `dequant_fnv`: for every tensor the
   FNV-1a 64 hash of gguf-py's float32 dequantization (`gguf.quants.dequantize`).
+- `h256-q8_0-to-q4_k_m.gguf.ref`: `llama-quantize --allow-requantize h256-q8_0.gguf … Q4_K_M`, the
+  reference for `lfm quantize` of a GGUF input.
+- `tiny-f32-hf/`: the tokenizer files of the tiny-f32 folder (with Fixtures/lfm2/attn-first-f32 it is the
+  folder llama.cpp converted), so tests can compare `lfm convert` with `tiny-f32.gguf`.
 - `lfm2-tokenizer.gguf`: the metadata (no tensors) of a GGUF that convert_hf_to_gguf.py wrote for a tiny
   model folder holding the real LFM2 tokenizer.json and chat template (tokenizer.ggml.*, chat_template).
 - `perplexity.txt` / `perplexity.json`: a text and transformers' mean NLL over it (BOS prepended,
@@ -89,7 +93,7 @@ def write_tokenizer(folder, tok):
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "bos_token": "<|startoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|pad|>",
         "add_bos_token": True, "add_eos_token": False, "tokenizer_class": "PreTrainedTokenizerFast"}))
-    shutil.copy(SHARED / "chat_template.jinja", folder / "chat_template.jinja")
+    shutil.copyfile(SHARED / "chat_template.jinja", folder / "chat_template.jinja")
 
 
 def h256_checkpoint(folder):
@@ -181,7 +185,7 @@ def tokenizer_gguf(args, work):
     torch.manual_seed(0)
     Lfm2ForCausalLM(cfg).to(torch.float16).save_pretrained(folder)
     shutil.copy(SHARED / "tokenizer.json", folder / "tokenizer.json")
-    shutil.copy(SHARED / "chat_template.jinja", folder / "chat_template.jinja")
+    shutil.copyfile(SHARED / "chat_template.jinja", folder / "chat_template.jinja")
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "bos_token": "<|startoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|pad|>",
         "add_bos_token": True, "add_eos_token": False, "tokenizer_class": "PreTrainedTokenizerFast"}))
@@ -252,6 +256,11 @@ def main():
             out = OUT / f"{name}.gguf"
             convert(args, folder, out, outtype)
             record(exe, out, {"case": name, "source": f"Fixtures/lfm2/{source}", "type": outtype.upper()})
+            if name == "tiny-f32":  # the tokenizer files, so tests can run `lfm convert` on the same folder
+                keep = OUT / "tiny-f32-hf"
+                keep.mkdir(exist_ok=True)
+                for f in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]:
+                    shutil.copyfile(folder / f, keep / f)
         # hidden-256 model: k-quants everywhere.
         folder = work / "h256"
         h256_checkpoint(folder)
@@ -262,6 +271,10 @@ def main():
             out = OUT / f"h256-{qtype.lower()}.gguf"
             quantize(args, f32, out, qtype)
             record(exe, out, {"case": out.stem, "source": "hidden-256 random checkpoint (F32 GGUF)", "type": qtype})
+        # Requantization reference for `lfm quantize` on a GGUF input (no logits record: not a test case).
+        env = dict(os.environ, LD_LIBRARY_PATH=args.llama_bin)
+        subprocess.run([f"{args.llama_bin}/llama-quantize", "--allow-requantize", str(OUT / "h256-q8_0.gguf"),
+                        str(OUT / "h256-q8_0-to-q4_k_m.gguf.ref"), "Q4_K_M"], check=True, capture_output=True, env=env)
         shutil.copytree(folder, work / "h256-keep")
         perplexity_fixture(folders["tiny-f32"])
         tokenizer_gguf(args, work)
