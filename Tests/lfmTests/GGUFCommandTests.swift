@@ -84,6 +84,20 @@ import LFMFormats
         #expect(Set(expected.keys) == ["F32", "Q4_K", "Q6_K"])
     }
 
+    @Test func generateOnAGGUFFileGivesLlamaCppsGreedyTokens() throws {
+        struct Reference: Decodable { let prompt_ids: [Int]; let greedy_tokens: [Int] }
+        struct Output: Decodable { let tokens: [Int] }
+        for name in ["tiny-f32", "tiny-f16"] {
+            let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.gguf.appendingPathComponent("\(name).json")))
+            let result = try CLI.run(["generate", "--model", Self.gguf.appendingPathComponent("\(name).gguf").path,
+                                      "--prompt-ids", reference.prompt_ids.map(String.init).joined(separator: ","),
+                                      "--max-tokens", "\(reference.greedy_tokens.count)", "--ignore-eos", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+            #expect(output.tokens == reference.greedy_tokens, "\(name)")
+        }
+    }
+
     @Test func badInputsAreReported() throws {
         let badType = try CLI.run(["quantize", Self.gguf.appendingPathComponent("tiny-f32.gguf").path, "/dev/null", "--type", "q9_9"])
         #expect(badType.status != 0)
