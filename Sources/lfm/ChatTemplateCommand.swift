@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LFMChat
+import LFMModels
 
 /// Errors of `lfm chat-template` about its input files, each naming the file and what was expected.
 enum ChatTemplateCommandError: Error, CustomStringConvertible {
@@ -38,7 +39,7 @@ struct ChatTemplateCommand: ParsableCommand {
     var noGenerationPrompt = false
 
     func run() throws {
-        let config = try ModelChatConfig.load(modelPath: model)
+        let config = try loadChatConfig(model)
         let template = try config.makeTemplate()
         guard case .array(let msgs) = try readJSON(messages) else {
             throw ChatTemplateCommandError.badShape(messages, "expected a JSON array of messages")
@@ -64,4 +65,15 @@ struct ChatTemplateCommand: ParsableCommand {
             throw ChatTemplateCommandError.badJSON(path, "\(error)")
         }
     }
+}
+
+/// The chat template and special tokens of a model folder or GGUF file.
+func loadChatConfig(_ path: String) throws -> ModelChatConfig {
+    guard LFM2Model.isGGUF(path: path) else { return try ModelChatConfig.load(modelPath: path) }
+    let metadata = try GGUFTokenizerMetadata(path: path)
+    guard let template = metadata.chatTemplate else {
+        throw ChatTemplateCommandError.badShape(path, "the GGUF file has no tokenizer.chat_template")
+    }
+    func text(_ id: Int?) -> String? { id.flatMap { $0 >= 0 && $0 < metadata.tokens.count ? metadata.tokens[$0] : nil } }
+    return ModelChatConfig(templateSource: template, bosToken: text(metadata.bosTokenId), eosToken: text(metadata.eosTokenId))
 }

@@ -58,7 +58,7 @@ struct GenerateCommand: ParsableCommand {
             }
             guard let tokenizer else { throw ValidationError("this model has no tokenizer.json; use --prompt-ids") }
             if chat {
-                let config = try ModelChatConfig.load(modelPath: modelOptions.model)
+                let config = try loadChatConfig(modelOptions.model)
                 let rendered = try ChatTemplate(config.templateSource).render(
                     messages: [ChatMessage(role: "user", text: text).value], addGenerationPrompt: true,
                     bosToken: config.bosToken, eosToken: config.eosToken)

@@ -11,7 +11,7 @@ struct InfoCommand: ParsableCommand {
         abstract: "Print a model's architecture, layer pattern, parameter count, dtypes and memory needs."
     )
 
-    @Option(name: .long, help: "Model folder (config.json, optionally with safetensors).")
+    @Option(name: .long, help: "Model folder (config.json, optionally with safetensors) or GGUF file.")
     var model: String
 
     @Option(name: .long, help: "Context length to size the KV cache for (default: the model's maximum).")
@@ -22,13 +22,28 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         let directory = URL(fileURLWithPath: model)
-        var configuration = try LFM2Model.configuration(directory: directory)
+        var configuration: LFM2Configuration
         var dtypeBytes: [String: Int] = [:]
         var weightBytes: Int?
         var hasWeights = false
+        if LFM2Model.isGGUF(path: model) {
+            let source: GGUFTensorSource
+            (configuration, source) = try LFM2Model.configuration(gguf: model)
+            _ = try LFM2Weights.load(from: source, sourceName: model, naming: .gguf, configuration: &configuration,
+                                     placement: .mapped)
+            var total = 0
+            for info in source.file.tensors {
+                dtypeBytes[info.type.name, default: 0] += info.byteCount
+                total += info.byteCount
+            }
+            weightBytes = total
+            hasWeights = true
+        } else {
+            configuration = try LFM2Model.configuration(directory: directory)
+        }
         let single = directory.appendingPathComponent("model.safetensors").path
         let index = directory.appendingPathComponent("model.safetensors.index.json").path
-        if FileManager.default.fileExists(atPath: single) || FileManager.default.fileExists(atPath: index) {
+        if !hasWeights, FileManager.default.fileExists(atPath: single) || FileManager.default.fileExists(atPath: index) {
             let checkpoint = try SafeTensorsCheckpoint(directory: directory)
             // Binding checks every name and shape and fixes the feed-forward width.
             _ = try LFM2Weights.load(from: checkpoint, sourceName: directory.path, configuration: &configuration,

@@ -5,7 +5,7 @@ import LFMModels
 
 /// Options shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (config.json + safetensors).")
+    @Option(name: .long, help: "Model folder (config.json + safetensors) or GGUF file.")
     var model: String
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
@@ -20,12 +20,12 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// The model folder as a URL.
+    /// The model folder or file as a URL.
     var modelURL: URL { URL(fileURLWithPath: model) }
 
     /// Loads the model on the CPU backend.
     func load() throws -> LFM2Model {
-        try LFM2Model.load(directory: modelURL,
+        try LFM2Model.load(path: model,
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
                                                      backend: makeBackend(threads: threads)))
     }

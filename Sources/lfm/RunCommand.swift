@@ -32,10 +32,10 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     func run() async throws {
-        let loaded = try LFM2Model.load(directory: URL(fileURLWithPath: model),
+        let loaded = try LFM2Model.load(path: model,
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
         let tokenizer = try loadTokenizer(model: model)
-        let config = try ModelChatConfig.load(modelPath: model)
+        let config = try loadChatConfig(model)
         let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
                                        maxContext: ctx)
         var parameters = sampling.parameters

@@ -1,18 +1,16 @@
 import ArgumentParser
 import Foundation
+import LFMModels
 import LFMTokenizer
 
 /// Errors of the tokenize/detokenize commands that are not tokenizer errors.
 enum TokenizeCommandError: Error, CustomStringConvertible {
-    case ggufNotSupported(path: String)
     case missingTokenizer(path: String)
     case unreadableInput(path: String, reason: String)
     case invalidIds(String)
 
     var description: String {
         switch self {
-        case let .ggufNotSupported(path):
-            return "\(path): loading the tokenizer from a .gguf file is not supported yet; pass a model folder containing tokenizer.json"
         case let .missingTokenizer(path):
             return "\(path): no tokenizer.json found (expected a model folder containing tokenizer.json, or the file itself)"
         case let .unreadableInput(path, reason):
@@ -25,7 +23,11 @@ enum TokenizeCommandError: Error, CustomStringConvertible {
 
 /// Loads the tokenizer of a model folder (or a tokenizer.json path).
 func loadTokenizer(model path: String) throws -> Tokenizer {
-    if path.lowercased().hasSuffix(".gguf") { throw TokenizeCommandError.ggufNotSupported(path: path) }
+    if LFM2Model.isGGUF(path: path) {
+        let m = try GGUFTokenizerMetadata(path: path)
+        return try Tokenizer(ggmlModel: m.model, tokens: m.tokens, tokenTypes: m.tokenTypes, merges: m.merges, pre: m.pre,
+                             bosTokenId: m.bosTokenId, eosTokenId: m.eosTokenId, addBosToken: m.addBosToken, source: path)
+    }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw TokenizeCommandError.missingTokenizer(path: path)
@@ -51,7 +53,7 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize", abstract: "Encode text into token ids with a model's tokenizer.json.")
 
-    @Option(name: .long, help: "Model folder containing tokenizer.json (or the tokenizer.json file).")
+    @Option(name: .long, help: "Model folder containing tokenizer.json, the tokenizer.json file, or a GGUF file.")
     var model: String
 
     @Option(name: .long, help: "Text to encode.")
@@ -155,7 +157,7 @@ struct DetokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detokenize", abstract: "Decode token ids into text with a model's tokenizer.json.")
 
-    @Option(name: .long, help: "Model folder containing tokenizer.json (or the tokenizer.json file).")
+    @Option(name: .long, help: "Model folder containing tokenizer.json, the tokenizer.json file, or a GGUF file.")
     var model: String
 
     @Option(name: .long, help: "Comma-separated token ids, e.g. 1,2,3.")

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import LFMCore
+import LFMModels
+
+/// `lfm quantize`: a Hugging Face folder or GGUF file to a quantized GGUF file.
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Quantize a Hugging Face folder or GGUF file with llama.cpp's mixes (reference quantizers, byte-exact with ggml)."
+    )
+
+    @Argument(help: "Hugging Face model folder or GGUF file.")
+    var input: String
+
+    @Argument(help: "Output .gguf file.")
+    var output: String
+
+    @Option(name: .long, help: "Mix: \(GGUFQuantizationMix.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var type: String
+
+    func run() throws {
+        guard let mix = GGUFQuantizationMix(rawValue: type.lowercased()) else {
+            throw ValidationError("--type must be one of \(GGUFQuantizationMix.allCases.map(\.rawValue).joined(separator: ", ")) (found \(type))")
+        }
+        let model = try ConversionInput.open(input)
+        let c = model.configuration
+        // Tensors llama-quantize leaves alone keep their type (F32 from a folder, as the converter writes).
+        let types = LFM2GGUFExport.quantizedTypes(c, mix: mix) { role in
+            model.naming == .gguf ? model.storedType(role) : .f32
+        }
+        var bar = ProgressBar(label: "quantizing")
+        try LFM2GGUFExport.write(to: output, configuration: c, source: model.source, sourceName: input, naming: model.naming,
+                                 metadata: model.metadata(fileType: mix.fileType), types: types,
+                                 progress: { bar.update($0, $1) })
+        var counts: [String: Int] = [:]
+        for t in types.values { counts[t.name, default: 0] += 1 }
+        printError("wrote \(output) (\(mix.rawValue): " + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ") + ")")
+    }
+}
