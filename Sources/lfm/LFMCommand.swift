@@ -8,7 +8,7 @@ struct LFMCommand: AsyncParsableCommand {
         abstract: "Run Liquid Foundation Models (LFM2) on the CPU.",
         subcommands: [
             GenerateCommand.self, RunCommand.self, InfoCommand.self, BenchCommand.self,
-            TokenizeCommand.self, DetokenizeCommand.self, ChatTemplateCommand.self,
+            TokenizeCommand.self, DetokenizeCommand.self, ChatTemplateCommand.self, ServeCommand.self,
         ]
     )
 }
