@@ -28,6 +28,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .target(name: "LFMCore", swiftSettings: swiftSettings),
@@ -47,10 +48,19 @@ let package = Package(
             dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "LFMServer",
+            dependencies: [
+                "LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMKernels", "LFMCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "lfm",
             dependencies: [
                 "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
+                "LFMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -78,6 +88,14 @@ let package = Package(
             name: "LFMTrainingTests",
             dependencies: ["LFMTraining", "LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LFMServerTests",
+            dependencies: [
+                "LFMServer", "LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMFormats", "LFMCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "lfmTests", dependencies: ["lfm"], swiftSettings: swiftSettings),

@@ -7,8 +7,8 @@ struct LFMCommand: AsyncParsableCommand {
         commandName: "lfm",
         abstract: "Run Liquid Foundation Models (LFM2) on the CPU.",
         subcommands: [
-            GenerateCommand.self, RunCommand.self, InfoCommand.self, BenchCommand.self, PerplexityCommand.self,
-            ConvertCommand.self, QuantizeCommand.self, TrainCommand.self,
+            GenerateCommand.self, RunCommand.self, ServeCommand.self, InfoCommand.self, BenchCommand.self,
+            PerplexityCommand.self, ConvertCommand.self, QuantizeCommand.self, TrainCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self, ChatTemplateCommand.self,
         ]
     )

@@ -4,7 +4,8 @@ import LFMTokenizer
 /// Turns generated ids into events: text chunks (through the streaming detokenizer and the stop
 /// strings), and tool calls (LFM2's marked form, and LFM2.5's bare list at the start of an answer),
 /// so that tool-call text never leaks into the text chunks.
-struct OutputFilter {
+/// Public so that other schedulers (the server's batch engine) reuse the exact same output handling.
+public struct OutputFilter {
     private var detokenizer: StreamingDetokenizer
     private var stops: StopStringMatcher
     private let tokenizer: Tokenizer
@@ -13,10 +14,13 @@ struct OutputFilter {
     private let callEnd: Int?
     private var callIds: [Int]?          // inside <|tool_call_start|> … <|tool_call_end|>
     private var bareCandidate: String?   // start of the answer while it may be a bare call list
-    private(set) var sawToolCall = false
-    private(set) var stopped = false
+    /// Whether a tool call was parsed so far.
+    public private(set) var sawToolCall = false
+    /// Whether a stop string was hit (nothing more will be emitted).
+    public private(set) var stopped = false
 
-    init(tokenizer: Tokenizer, stopStrings: [String], parseToolCalls: Bool) {
+    /// Creates a filter for one generation.
+    public init(tokenizer: Tokenizer, stopStrings: [String], parseToolCalls: Bool) {
         self.tokenizer = tokenizer
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: false, lossy: true)
         stops = StopStringMatcher(stopStrings)
@@ -27,7 +31,7 @@ struct OutputFilter {
     }
 
     /// Feeds one generated id; returns the events it completes.
-    mutating func feed(_ id: Int) -> [GenerationEvent] {
+    public mutating func feed(_ id: Int) -> [GenerationEvent] {
         if parseToolCalls, let callStart, id == callStart, callIds == nil {
             var events = releaseBare()
             events += flushText()
@@ -65,7 +69,7 @@ struct OutputFilter {
     }
 
     /// Ends the stream: unterminated calls and held-back text come out as text.
-    mutating func finish() -> [GenerationEvent] {
+    public mutating func finish() -> [GenerationEvent] {
         var events: [GenerationEvent] = []
         if let ids = callIds {
             callIds = nil
