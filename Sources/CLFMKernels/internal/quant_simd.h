@@ -1,0 +1,230 @@
+// 256-bit SIMD block-quantized dot products, included by quant_avx2.c (QS_VNNI 0: maddubs +
+// madd) and quant_avx512.c (QS_VNNI 1: AVX512-VNNI vpdpbusd / vpdpwssd on ymm registers).
+// Before including, define QS_TARGET (a target attribute) and QS_VNNI.
+// One weight block is loaded once and used for up to four activation rows.
+#include <immintrin.h>
+
+#define QS_INL QS_TARGET __attribute__((always_inline)) static inline
+
+#if QS_VNNI
+/// acc + sum of u8 * s8 over each group of four bytes.
+#define QS_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+/// acc + sum of s16 * s16 over each pair.
+#define QS_DPWSSD(acc, a, b) _mm256_dpwssd_epi32((acc), (a), (b))
+#else
+#define QS_DPBUSD(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#endif
+
+QS_INL float qs_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+QS_INL float qs_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/// A vector with `v` in lane 0 and zeros elsewhere.
+QS_INL __m256i qs_lane0(int v) { return _mm256_zextsi128_si256(_mm_cvtsi32_si128(v)); }
+
+QS_INL __m256i qs_load(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/// 16 packed bytes to 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
+QS_INL __m256i qs_nibbles(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/// Byte j = 0x10 where bit j of `bits` is set, else 0.
+QS_INL __m256i qs_high_bits(uint32_t bits) {
+#if QS_VNNI
+    return _mm256_and_si256(_mm256_movm_epi8((__mmask32)bits), _mm256_set1_epi8(0x10));
+#else
+    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                              0x0101010101010101, 0x0000000000000000);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuffle);
+    const __m256i select = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    v = _mm256_cmpeq_epi8(_mm256_or_si256(v, select), _mm256_set1_epi64x(-1));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+#endif
+}
+
+#define QS_ROWS(x, t, R)                                                                   \
+    const int8_t *xq[4];                                                                   \
+    const float *xd[4];                                                                    \
+    const int16_t *xs[4];                                                                  \
+    __m256 acc[4];                                                                         \
+    for (int r = 0; r < R; r++) {                                                          \
+        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
+        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
+        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
+        acc[r] = _mm256_setzero_ps();                                                      \
+    }
+
+QS_INL void qs_q8_0(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 32;
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 34;
+        const float dw = qs_half(blk);
+        const __m256i wq = qs_load(blk + 2), aw = _mm256_abs_epi8(wq);
+        for (int r = 0; r < R; r++) {
+            const __m256i sx = _mm256_sign_epi8(qs_load(xq[r] + b * 32), wq);
+            const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), aw, sx);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
+/// Q4_0 / Q5_0 (offset 8 / 16, applied through the activation sums) and Q4_1 / Q5_1 (min).
+QS_INL void qs_small(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 32, bytes = lfm_qt_block_bytes(type);
+    float mins[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const float dw = qs_half(blk);
+        __m256i wq;
+        int offset = 0;
+        float mw = 0;
+        switch (type) {
+        case QT_Q4_0: wq = qs_nibbles(blk + 2); offset = 8; break;
+        case QT_Q4_1: wq = qs_nibbles(blk + 4); mw = qs_half(blk + 2); break;
+        case QT_Q5_0: wq = _mm256_or_si256(qs_nibbles(blk + 6), qs_high_bits(lfm_qt_u32(blk + 2))); offset = 16; break;
+        default: wq = _mm256_or_si256(qs_nibbles(blk + 8), qs_high_bits(lfm_qt_u32(blk + 4))); mw = qs_half(blk + 2); break;
+        }
+        for (int r = 0; r < R; r++) {
+            const int sx = xs[r][2 * b] + xs[r][2 * b + 1];
+            const __m256i init = qs_lane0(-offset * sx);
+            const __m256i p = QS_DPBUSD(init, wq, qs_load(xq[r] + b * 32));
+            const float dx = xd[r][b];
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * dx), acc[r]);
+            if (type == QT_Q4_1 || type == QT_Q5_1) mins[r] += (mw * dx) * (float)sx;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]) + mins[r];
+}
+
+QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
+    float mins[4] = { 0, 0, 0, 0 };
+    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const float d = qs_half(blk), dmin = qs_half(blk + 2);
+        uint8_t sc[8], mn[8];
+        lfm_qt_scales_k4(blk + 4, sc, mn);
+        const uint8_t *qs = blk + (five ? 48 : 16);
+        __m256i hb = five ? qs_load(blk + 16) : _mm256_setzero_si256();
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i v = qs_load(qs + 32 * j);
+            __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
+                hb = _mm256_srli_epi16(hb, 2);
+            }
+            const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+            for (int r = 0; r < R; r++) {
+                const int8_t *q = xq[r] + b * 256 + 64 * j;
+                sumi[r] = QS_DPWSSD(sumi[r], _mm256_maddubs_epi16(lo, qs_load(q)), s0);
+                sumi[r] = QS_DPWSSD(sumi[r], _mm256_maddubs_epi16(hi, qs_load(q + 32)), s1);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const int16_t *s = xs[r] + b * 16;
+            int summ = 0;
+            for (int j = 0; j < 8; j++) summ += mn[j] * (s[2 * j] + s[2 * j + 1]);
+            const float dx = xd[r][b];
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * dx), acc[r]);
+            mins[r] += (dmin * dx) * (float)summ;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]) - mins[r];
+}
+
+QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 256;
+    const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 210;
+        const float d = qs_half(blk + 208);
+        const int8_t *sc = (const int8_t *)(blk + 192);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = qs_load(blk + 64 * h), l1 = qs_load(blk + 64 * h + 32);
+            const __m256i qh = qs_load(blk + 128 + 32 * h);
+            __m256i q6[4];
+            q6[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(qh, three), 4));
+            q6[1] = _mm256_or_si256(_mm256_and_si256(l1, low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), three), 4));
+            q6[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4));
+            q6[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4));
+            for (int k = 0; k < 4; k++) {
+                const int j = 8 * h + 2 * k;
+                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+                for (int r = 0; r < R; r++) {
+                    const __m256i p = _mm256_maddubs_epi16(q6[k], qs_load(xq[r] + b * 256 + 128 * h + 32 * k));
+                    sumi[r] = QS_DPWSSD(sumi[r], p, s);
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const int16_t *s = xs[r] + b * 16;
+            int summ = 0;
+            for (int j = 0; j < 16; j++) summ += sc[j] * s[j];
+            const __m256i corr = qs_lane0(-32 * summ);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r], corr)),
+                                     _mm256_set1_ps(d * xd[r][b]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
+#define QS_DOT_Q8_0(w, x, t, R, o) qs_q8_0(w, x, t, R, o)
+#define QS_DOT_Q4_0(w, x, t, R, o) qs_small(w, x, t, R, QT_Q4_0, o)
+#define QS_DOT_Q4_1(w, x, t, R, o) qs_small(w, x, t, R, QT_Q4_1, o)
+#define QS_DOT_Q5_0(w, x, t, R, o) qs_small(w, x, t, R, QT_Q5_0, o)
+#define QS_DOT_Q5_1(w, x, t, R, o) qs_small(w, x, t, R, QT_Q5_1, o)
+#define QS_DOT_Q4_K(w, x, t, R, o) qs_k45(w, x, t, R, 0, o)
+#define QS_DOT_Q5_K(w, x, t, R, o) qs_k45(w, x, t, R, 1, o)
+#define QS_DOT_Q6_K(w, x, t, R, o) qs_q6k(w, x, t, R, o)
+
+LFM_DEFINE_QLOOP(qs_loop_q8_0, QS_TARGET, QS_DOT_Q8_0, QT_Q8_0)
+LFM_DEFINE_QLOOP(qs_loop_q4_0, QS_TARGET, QS_DOT_Q4_0, QT_Q4_0)
+LFM_DEFINE_QLOOP(qs_loop_q4_1, QS_TARGET, QS_DOT_Q4_1, QT_Q4_1)
+LFM_DEFINE_QLOOP(qs_loop_q5_0, QS_TARGET, QS_DOT_Q5_0, QT_Q5_0)
+LFM_DEFINE_QLOOP(qs_loop_q5_1, QS_TARGET, QS_DOT_Q5_1, QT_Q5_1)
+LFM_DEFINE_QLOOP(qs_loop_q4_k, QS_TARGET, QS_DOT_Q4_K, QT_Q4_K)
+LFM_DEFINE_QLOOP(qs_loop_q5_k, QS_TARGET, QS_DOT_Q5_K, QT_Q5_K)
+LFM_DEFINE_QLOOP(qs_loop_q6_k, QS_TARGET, QS_DOT_Q6_K, QT_Q6_K)
+
+#define QS_DISPATCH(type, w, n0, n1, x, m, y, ys)                               \
+    do {                                                                        \
+        const uint8_t *wb_ = (const uint8_t *)(w);                              \
+        switch (type) {                                                         \
+        case QT_Q8_0: qs_loop_q8_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_0: qs_loop_q4_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_1: qs_loop_q4_1(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_0: qs_loop_q5_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_1: qs_loop_q5_1(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_K: qs_loop_q4_k(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_K: qs_loop_q5_k(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q6_K: qs_loop_q6_k(wb_, n0, n1, x, m, y, ys); break;            \
+        default: break;                                                         \
+        }                                                                       \
+    } while (0)
