@@ -67,49 +67,73 @@ QS_INL __m256i qs_high_bits(uint32_t bits) {
         acc[r] = _mm256_setzero_ps();                                                      \
     }
 
-QS_INL void qs_q8_0(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
-    QS_ROWS(x, t, R)
-    const size_t nb = x->cols / 32;
-    for (size_t b = 0; b < nb; b++) {
-        const uint8_t *blk = w + b * 34;
-        const float dw = qs_half(blk);
-        const __m256i wq = qs_load(blk + 2), aw = _mm256_abs_epi8(wq);
-        for (int r = 0; r < R; r++) {
-            const __m256i sx = _mm256_sign_epi8(qs_load(xq[r] + b * 32), wq);
-            const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), aw, sx);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
-        }
+/// Independent accumulator chains per activation row: with few rows, several blocks are in
+/// flight at once so the FMA / dot-product latency does not serialize the loop.
+#define QS_CHAINS(R) ((R) == 1 ? 4 : (R) == 2 ? 2 : 1)
+
+/// One Q8_0 block b for R activation rows, into acc[r].
+QS_INL void qs_q8_0_block(const uint8_t *w, size_t b, int R, const int8_t *const *xq, const float *const *xd,
+                          __m256 *acc) {
+    const uint8_t *blk = w + b * 34;
+    const float dw = qs_half(blk);
+    const __m256i wq = qs_load(blk + 2), aw = _mm256_abs_epi8(wq);
+    for (int r = 0; r < R; r++) {
+        const __m256i sx = _mm256_sign_epi8(qs_load(xq[r] + b * 32), wq);
+        const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), aw, sx);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
     }
-    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
 }
 
-/// Q4_0 / Q5_0 (offset 8 / 16, applied through the activation sums) and Q4_1 / Q5_1 (min).
-QS_INL void qs_small(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
-    QS_ROWS(x, t, R)
-    const size_t nb = x->cols / 32, bytes = lfm_qt_block_bytes(type);
-    float mins[4] = { 0, 0, 0, 0 };
-    for (size_t b = 0; b < nb; b++) {
-        const uint8_t *blk = w + b * bytes;
-        const float dw = qs_half(blk);
-        __m256i wq;
-        int offset = 0;
-        float mw = 0;
-        switch (type) {
-        case QT_Q4_0: wq = qs_nibbles(blk + 2); offset = 8; break;
-        case QT_Q4_1: wq = qs_nibbles(blk + 4); mw = qs_half(blk + 2); break;
-        case QT_Q5_0: wq = _mm256_or_si256(qs_nibbles(blk + 6), qs_high_bits(lfm_qt_u32(blk + 2))); offset = 16; break;
-        default: wq = _mm256_or_si256(qs_nibbles(blk + 8), qs_high_bits(lfm_qt_u32(blk + 4))); mw = qs_half(blk + 2); break;
-        }
-        for (int r = 0; r < R; r++) {
-            const int sx = xs[r][2 * b] + xs[r][2 * b + 1];
-            const __m256i init = qs_lane0(-offset * sx);
-            const __m256i p = QS_DPBUSD(init, wq, qs_load(xq[r] + b * 32));
-            const float dx = xd[r][b];
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * dx), acc[r]);
-            if (type == QT_Q4_1 || type == QT_Q5_1) mins[r] += (mw * dx) * (float)sx;
-        }
+/// One Q4_0 / Q4_1 / Q5_0 / Q5_1 block b for R activation rows: the offset (8 / 16) is applied
+/// through the activation sums, the min through mins[r].
+QS_INL void qs_small_block(const uint8_t *w, size_t b, int R, int type, const int8_t *const *xq,
+                           const float *const *xd, const int16_t *const *xs, __m256 *acc, float *mins) {
+    const size_t bytes = lfm_qt_block_bytes(type);
+    const uint8_t *blk = w + b * bytes;
+    const float dw = qs_half(blk);
+    __m256i wq;
+    int offset = 0;
+    float mw = 0;
+    switch (type) {
+    case QT_Q4_0: wq = qs_nibbles(blk + 2); offset = 8; break;
+    case QT_Q4_1: wq = qs_nibbles(blk + 4); mw = qs_half(blk + 2); break;
+    case QT_Q5_0: wq = _mm256_or_si256(qs_nibbles(blk + 6), qs_high_bits(lfm_qt_u32(blk + 2))); offset = 16; break;
+    default: wq = _mm256_or_si256(qs_nibbles(blk + 8), qs_high_bits(lfm_qt_u32(blk + 4))); mw = qs_half(blk + 2); break;
     }
-    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]) + mins[r];
+    for (int r = 0; r < R; r++) {
+        const int sx = xs[r][2 * b] + xs[r][2 * b + 1];
+        const __m256i init = qs_lane0(-offset * sx);
+        const __m256i p = QS_DPBUSD(init, wq, qs_load(xq[r] + b * 32));
+        const float dx = xd[r][b];
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * dx), acc[r]);
+        if (type == QT_Q4_1 || type == QT_Q5_1) mins[r] += (mw * dx) * (float)sx;
+    }
+}
+
+/// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
+QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
+    QS_ROWS(x, t, R)
+    const int C = QS_CHAINS(R);
+    const size_t nb = x->cols / 32;
+    __m256 a[4][4];
+    float mins[4] = { 0, 0, 0, 0 };
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) a[c][r] = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + C <= nb; b += C)
+        for (int c = 0; c < C; c++) {
+            if (type == QT_Q8_0) qs_q8_0_block(w, b + c, R, xq, xd, a[c]);
+            else qs_small_block(w, b + c, R, type, xq, xd, xs, a[c], mins);
+        }
+    for (; b < nb; b++) {
+        if (type == QT_Q8_0) qs_q8_0_block(w, b, R, xq, xd, a[0]);
+        else qs_small_block(w, b, R, type, xq, xd, xs, a[0], mins);
+    }
+    for (int r = 0; r < R; r++) {
+        acc[r] = a[0][r];
+        for (int c = 1; c < C; c++) acc[r] = _mm256_add_ps(acc[r], a[c][r]);
+        out[r] = qs_hsum(acc[r]) + mins[r];
+    }
 }
 
 QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
@@ -124,9 +148,12 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         lfm_qt_scales_k4(blk + 4, sc, mn);
         const uint8_t *qs = blk + (five ? 48 : 16);
         __m256i hb = five ? qs_load(blk + 16) : _mm256_setzero_si256();
-        __m256i sumi[4];
-        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        const int C = QS_CHAINS(R);
+        __m256i si[4][4];
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
+            __m256i *sumi = si[j % C];
             const __m256i v = qs_load(qs + 32 * j);
             __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
             if (five) {
@@ -142,11 +169,13 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             }
         }
         for (int r = 0; r < R; r++) {
+            __m256i total = si[0][r];
+            for (int c = 1; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
             const int16_t *s = xs[r] + b * 16;
             int summ = 0;
             for (int j = 0; j < 8; j++) summ += mn[j] * (s[2 * j] + s[2 * j + 1]);
             const float dx = xd[r][b];
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * dx), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * dx), acc[r]);
             mins[r] += (dmin * dx) * (float)summ;
         }
     }
@@ -161,8 +190,10 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         const uint8_t *blk = w + b * 210;
         const float d = qs_half(blk + 208);
         const int8_t *sc = (const int8_t *)(blk + 192);
-        __m256i sumi[4];
-        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        const int C = QS_CHAINS(R);
+        __m256i si[4][4];
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i l0 = qs_load(blk + 64 * h), l1 = qs_load(blk + 64 * h + 32);
             const __m256i qh = qs_load(blk + 128 + 32 * h);
@@ -177,6 +208,7 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             for (int k = 0; k < 4; k++) {
                 const int j = 8 * h + 2 * k;
                 const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+                __m256i *sumi = si[k % C];
                 for (int r = 0; r < R; r++) {
                     const __m256i p = _mm256_maddubs_epi16(q6[k], qs_load(xq[r] + b * 256 + 128 * h + 32 * k));
                     sumi[r] = QS_DPWSSD(sumi[r], p, s);
@@ -187,19 +219,20 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             const int16_t *s = xs[r] + b * 16;
             int summ = 0;
             for (int j = 0; j < 16; j++) summ += sc[j] * s[j];
-            const __m256i corr = qs_lane0(-32 * summ);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r], corr)),
+            __m256i total = qs_lane0(-32 * summ);
+            for (int c = 0; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
                                      _mm256_set1_ps(d * xd[r][b]), acc[r]);
         }
     }
     for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
 }
 
-#define QS_DOT_Q8_0(w, x, t, R, o) qs_q8_0(w, x, t, R, o)
-#define QS_DOT_Q4_0(w, x, t, R, o) qs_small(w, x, t, R, QT_Q4_0, o)
-#define QS_DOT_Q4_1(w, x, t, R, o) qs_small(w, x, t, R, QT_Q4_1, o)
-#define QS_DOT_Q5_0(w, x, t, R, o) qs_small(w, x, t, R, QT_Q5_0, o)
-#define QS_DOT_Q5_1(w, x, t, R, o) qs_small(w, x, t, R, QT_Q5_1, o)
+#define QS_DOT_Q8_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q8_0, o)
+#define QS_DOT_Q4_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_0, o)
+#define QS_DOT_Q4_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_1, o)
+#define QS_DOT_Q5_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_0, o)
+#define QS_DOT_Q5_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_1, o)
 #define QS_DOT_Q4_K(w, x, t, R, o) qs_k45(w, x, t, R, 0, o)
 #define QS_DOT_Q5_K(w, x, t, R, o) qs_k45(w, x, t, R, 1, o)
 #define QS_DOT_Q6_K(w, x, t, R, o) qs_q6k(w, x, t, R, o)
