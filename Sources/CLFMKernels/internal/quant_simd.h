@@ -55,6 +55,17 @@ QS_INL __m256i qs_high_bits(uint32_t bits) {
 #endif
 }
 
+/// The 12 packed bytes of Q4_K / Q5_K scales and mins unpacked to bytes: 0..7 the six-bit
+/// scales, 8..15 the six-bit mins (see lfm_qt_scales_k4), with 32-bit word operations.
+QS_INL __m128i qs_scales_k4(const uint8_t *q) {
+    const uint32_t a = lfm_qt_u32(q), b = lfm_qt_u32(q + 4), c = lfm_qt_u32(q + 8);
+    const uint32_t six = 0x3F3F3F3Fu, nib = 0x0F0F0F0Fu, two = 0x03030303u;
+    const uint32_t scLow = a & six, mnLow = b & six;
+    const uint32_t scHigh = (c & nib) | (((a >> 6) & two) << 4);
+    const uint32_t mnHigh = ((c >> 4) & nib) | (((b >> 6) & two) << 4);
+    return _mm_set_epi32((int)mnHigh, (int)mnLow, (int)scHigh, (int)scLow);
+}
+
 #define QS_ROWS(x, t, R)                                                                   \
     const int8_t *xq[4];                                                                   \
     const float *xd[4];                                                                    \
@@ -139,13 +150,18 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
 QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
-    float mins[4] = { 0, 0, 0, 0 };
+    __m256 mins[4];
+    for (int r = 0; r < R; r++) mins[r] = _mm256_setzero_ps();
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
         const float d = qs_half(blk), dmin = qs_half(blk + 2);
-        uint8_t sc[8], mn[8];
-        lfm_qt_scales_k4(blk + 4, sc, mn);
+        // Scales as 8 words (both 128-bit lanes), mins as word pairs (m_j, m_j) for madd with
+        // the activation sums of 16.
+        const __m128i scmn = qs_scales_k4(blk + 4);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scmn));
+        __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
+        mn32 = _mm256_or_si256(mn32, _mm256_slli_epi32(mn32, 16));
         const uint8_t *qs = blk + (five ? 48 : 16);
         __m256i hb = five ? qs_load(blk + 16) : _mm256_setzero_si256();
         const int C = QS_CHAINS(R);
@@ -161,7 +177,8 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
                 hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
                 hb = _mm256_srli_epi16(hb, 2);
             }
-            const __m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(((4 * j + 1) << 8) | (4 * j))));
+            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(((4 * j + 3) << 8) | (4 * j + 2))));
             for (int r = 0; r < R; r++) {
                 const int8_t *q = xq[r] + b * 256 + 64 * j;
                 sumi[r] = QS_DPWSSD(sumi[r], _mm256_maddubs_epi16(lo, qs_load(q)), s0);
@@ -171,15 +188,13 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         for (int r = 0; r < R; r++) {
             __m256i total = si[0][r];
             for (int c = 1; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
-            const int16_t *s = xs[r] + b * 16;
-            int summ = 0;
-            for (int j = 0; j < 8; j++) summ += mn[j] * (s[2 * j] + s[2 * j + 1]);
+            const __m256i summ = _mm256_madd_epi16(qs_load(xs[r] + b * 16), mn32);
             const float dx = xd[r][b];
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * dx), acc[r]);
-            mins[r] += (dmin * dx) * (float)summ;
+            mins[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(dmin * dx), mins[r]);
         }
     }
-    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]) - mins[r];
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(_mm256_sub_ps(acc[r], mins[r]));
 }
 
 QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
@@ -189,7 +204,8 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
         const float d = qs_half(blk + 208);
-        const int8_t *sc = (const int8_t *)(blk + 192);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
+        const __m256i scAll = _mm256_cvtepi8_epi16(sc8);
         const int C = QS_CHAINS(R);
         __m256i si[4][4];
         for (int c = 0; c < C; c++)
@@ -205,9 +221,13 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4));
             q6[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4));
+            // Scales of this half as 8 words in both lanes; group k takes word 2k (elements 0..15,
+            // low lane) and word 2k + 1 (elements 16..31, high lane).
+            const __m256i scHalf = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_srli_si128(sc8, 8) : sc8));
             for (int k = 0; k < 4; k++) {
-                const int j = 8 * h + 2 * k;
-                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[j + 1]), _mm_set1_epi16(sc[j]));
+                const __m256i s = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
+                    _mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
+                    _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k)))));
                 __m256i *sumi = si[k % C];
                 for (int r = 0; r < R; r++) {
                     const __m256i p = _mm256_maddubs_epi16(q6[k], qs_load(xq[r] + b * 256 + 128 * h + 32 * k));
@@ -216,10 +236,8 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             }
         }
         for (int r = 0; r < R; r++) {
-            const int16_t *s = xs[r] + b * 16;
-            int summ = 0;
-            for (int j = 0; j < 16; j++) summ += sc[j] * s[j];
-            __m256i total = qs_lane0(-32 * summ);
+            const __m256i summ = _mm256_madd_epi16(qs_load(xs[r] + b * 16), scAll);
+            __m256i total = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(summ, 5));
             for (int c = 0; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
                                      _mm256_set1_ps(d * xd[r][b]), acc[r]);
