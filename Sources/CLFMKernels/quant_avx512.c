@@ -18,8 +18,8 @@ QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t
 }
 #else
 void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols,
-                                     size_t block, int8_t *q, float *d, int16_t *sums) {
-    lfm_quantize_activations_portable(x, xStride, t0, t1, cols, block, q, d, sums);
+                                     size_t block, int8_t *q, float *d, int16_t *sums, float *dsums) {
+    lfm_quantize_activations_portable(x, xStride, t0, t1, cols, block, q, d, sums, dsums);
 }
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {

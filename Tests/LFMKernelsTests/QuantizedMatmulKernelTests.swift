@@ -23,6 +23,7 @@ import Testing
                     #expect(Array(UnsafeBufferPointer(start: a.q + t * cols, count: cols)) == ref.q, "\(path) q row \(t)")
                     #expect(Array(UnsafeBufferPointer(start: a.d + t * cols / block, count: cols / block)) == ref.d, "\(path) d row \(t)")
                     #expect(Array(UnsafeBufferPointer(start: a.sums + t * cols / 16, count: cols / 16)) == ref.sums, "\(path) sums row \(t)")
+                    #expect(Array(UnsafeBufferPointer(start: a.dsums + t * cols / block, count: cols / block)) == ref.dsums, "\(path) dsums row \(t)")
                 }
             }
         }

@@ -9,24 +9,28 @@ struct ReferenceActivations {
     var q: [Int8]
     var d: [Float]
     var sums: [Int16]
+    var dsums: [Float]
 
     /// Quantizes `x` in blocks of `block`: d = amax / 127, q = round-half-even(x * 127 / amax),
-    /// all zero when amax < 1e-30.
+    /// all zero when amax < 1e-30; sums of 16 codes; d * (sum of the block's codes).
     init(_ x: ArraySlice<Float>, block: Int) {
         let values = Array(x)
-        var q: [Int8] = [], d: [Float] = []
+        var q: [Int8] = [], d: [Float] = [], dsums: [Float] = []
         for b in stride(from: 0, to: values.count, by: block) {
             let chunk = values[b..<(b + block)]
             let amax = chunk.map { abs($0) }.max() ?? 0
             let id: Float = amax >= 1e-30 ? 127 / amax : 0
             d.append(id != 0 ? amax / 127 : 0)
-            for v in chunk { q.append(Int8((v * id).rounded(.toNearestOrEven))) }
+            let codes = chunk.map { Int8(($0 * id).rounded(.toNearestOrEven)) }
+            q += codes
+            dsums.append(d[d.count - 1] * Float(codes.reduce(0) { $0 + Int($1) }))
         }
         self.sums = stride(from: 0, to: q.count, by: 16).map { g in
             Int16(q[g..<(g + 16)].reduce(0) { $0 + Int($1) })
         }
         self.q = q
         self.d = d
+        self.dsums = dsums
     }
 }
 

@@ -89,7 +89,7 @@ static inline size_t lfm_qt_chunk_rows(size_t rowBytes) {
 // |v| < 2^22), so every variant and the Swift reference give identical bytes.
 #define LFM_DEFINE_QUANTIZE_ACTIVATIONS(NAME, ATTR)                                                      \
     ATTR void NAME(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols, size_t block,       \
-                   int8_t *q, float *d, int16_t *sums) {                                                  \
+                   int8_t *q, float *d, int16_t *sums, float *dsums) {                                    \
         const size_t nb = cols / block;                                                                   \
         for (size_t t = t0; t < t1; t++) {                                                                \
             const float *xr = x + t * xStride;                                                            \
@@ -110,6 +110,9 @@ static inline size_t lfm_qt_chunk_rows(size_t rowBytes) {
                     v = v - 12582912.0f;                                                                  \
                     qb[j] = (int8_t)(int)v;                                                               \
                 }                                                                                         \
+                int total = 0;                                                                            \
+                for (size_t j = 0; j < block; j++) total += qb[j];                                        \
+                dsums[t * nb + b] = d[t * nb + b] * (float)total;                                         \
             }                                                                                             \
             for (size_t g = 0; g < cols / 16; g++) {                                                      \
                 int s = 0;                                                                                \

@@ -70,11 +70,13 @@ QS_INL __m128i qs_scales_k4(const uint8_t *q) {
     const int8_t *xq[4];                                                                   \
     const float *xd[4];                                                                    \
     const int16_t *xs[4];                                                                  \
+    const float *xds[4];                                                                   \
     __m256 acc[4];                                                                         \
     for (int r = 0; r < R; r++) {                                                          \
         xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
         xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
         xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
+        xds[r] = (x)->dsums + ((t) + r) * ((x)->cols / (x)->block);                        \
         acc[r] = _mm256_setzero_ps();                                                      \
     }
 
@@ -95,10 +97,10 @@ QS_INL void qs_q8_0_block(const uint8_t *w, size_t b, int R, const int8_t *const
     }
 }
 
-/// One Q4_0 / Q4_1 / Q5_0 / Q5_1 block b for R activation rows: the offset (8 / 16) is applied
-/// through the activation sums, the min through mins[r].
+/// One Q4_0 / Q4_1 / Q5_0 / Q5_1 block b for R activation rows, on the unsigned codes; the
+/// offset (8 / 16) or the min goes to mins[r] through the activation's d * sum(q).
 QS_INL void qs_small_block(const uint8_t *w, size_t b, int R, int type, const int8_t *const *xq,
-                           const float *const *xd, const int16_t *const *xs, __m256 *acc, float *mins) {
+                           const float *const *xd, const float *const *xds, __m256 *acc, float *mins) {
     const size_t bytes = lfm_qt_block_bytes(type);
     const uint8_t *blk = w + b * bytes;
     const float dw = qs_half(blk);
@@ -111,39 +113,116 @@ QS_INL void qs_small_block(const uint8_t *w, size_t b, int R, int type, const in
     case QT_Q5_0: wq = _mm256_or_si256(qs_nibbles(blk + 6), qs_high_bits(lfm_qt_u32(blk + 2))); offset = 16; break;
     default: wq = _mm256_or_si256(qs_nibbles(blk + 8), qs_high_bits(lfm_qt_u32(blk + 4))); mw = qs_half(blk + 2); break;
     }
+    const float k = offset ? -(float)offset * dw : mw;
     for (int r = 0; r < R; r++) {
-        const int sx = xs[r][2 * b] + xs[r][2 * b + 1];
-        const __m256i init = qs_lane0(-offset * sx);
-        const __m256i p = QS_DPBUSD(init, wq, qs_load(xq[r] + b * 32));
-        const float dx = xd[r][b];
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * dx), acc[r]);
-        if (type == QT_Q4_1 || type == QT_Q5_1) mins[r] += (mw * dx) * (float)sx;
+        const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), wq, qs_load(xq[r] + b * 32));
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+        mins[r] += k * xds[r][b];
     }
 }
 
 /// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
+#if QS_VNNI
+/// The scales of blocks b and b + 1 (F16 at byte 0 of each block, `bytes` apart) times the
+/// activation scales dx[b], dx[b + 1]: lanes 0..7 and 8..15.
+QS_INL __m512 qs_pair_scale(const uint8_t *blk, size_t bytes, const float *dx, __m128 *dwPair) {
+    __m128i h = _mm_insert_epi16(_mm_cvtsi32_si128(*(const uint16_t *)blk), *(const uint16_t *)(blk + bytes), 1);
+    const __m128 dw = _mm_cvtph_ps(h);
+    *dwPair = dw;
+    const __m128 s = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)dx)));
+    const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(s));
+}
+
+/// Blocks b and b + 1 of a Q8_0 / Q4_0 row for one activation row, two blocks per 512-bit
+/// register, into *acc (and the Q4_0 offset term into *corr).
+QS_INL void qs_pair_step(const uint8_t *w, int type, const int8_t *xq, const float *xd, const float *xds,
+                         size_t b, __m512 *acc, __m128 *corr) {
+    const size_t bytes = type == QT_Q8_0 ? 34 : 18;
+    const uint8_t *blk = w + b * bytes;
+    const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
+    __m128 dw;
+    const __m512 scale = qs_pair_scale(blk, bytes, xd + b, &dw);
+    __m512i p;
+    if (type == QT_Q8_0) {
+        const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(qs_load(blk + 2)), qs_load(blk + 36), 1);
+        const __mmask64 negative = _mm512_movepi8_mask(wq);
+        const __m512i sx = _mm512_mask_sub_epi8(xv, negative, _mm512_setzero_si512(), xv);
+        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wq), sx);
+    } else {
+        const __m256i both = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2))),
+            _mm_loadu_si128((const __m128i *)(blk + 20)), 1);
+        __m512i nib = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);
+        // qwords [b lo, b+1 lo, b hi, b+1 hi] -> [b lo, b hi, b+1 lo, b+1 hi]
+        nib = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 6, 3, 2, 5, 4, 1, 0),
+                                       _mm512_and_si512(nib, _mm512_set1_epi8(0x0F)));
+        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib, xv);
+        const __m128 ds = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xds + b)));
+        *corr = _mm_fmadd_ps(dw, ds, *corr);
+    }
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, *acc);
+}
+
+/// Decode (one activation row) of Q8_0 / Q4_0 blocks [0, nb): the float dot product.
+QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const float *xd, const float *xds,
+                          size_t nb) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m128 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps();
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
+        qs_pair_step(w, type, xq, xd, xds, b + 2, &a1, &c1);
+    }
+    if (b + 2 <= nb) {
+        qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
+        b += 2;
+    }
+    const __m128 cs = _mm_add_ps(c0, c1);
+    float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    if (type != QT_Q8_0) result -= 8.0f * (_mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
+    return result;
+}
+#endif
+
 QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
     QS_ROWS(x, t, R)
     const int C = QS_CHAINS(R);
     const size_t nb = x->cols / 32;
     __m256 a[4][4];
-    float mins[4] = { 0, 0, 0, 0 };
+    float mins[4][4];
     for (int c = 0; c < C; c++)
-        for (int r = 0; r < R; r++) a[c][r] = _mm256_setzero_ps();
+        for (int r = 0; r < R; r++) { a[c][r] = _mm256_setzero_ps(); mins[c][r] = 0; }
     size_t b = 0;
+#if QS_VNNI
+    if (R == 1 && (type == QT_Q8_0 || type == QT_Q4_0)) {
+        const size_t even = nb & ~(size_t)1;
+        float partial = qs_pairs_row(w, type, xq[0], xd[0], xds[0], even);
+        if (even < nb) {
+            __m256 tail[1] = { _mm256_setzero_ps() };
+            float tailMin[1] = { 0 };
+            if (type == QT_Q8_0) qs_q8_0_block(w, even, 1, xq, xd, tail);
+            else qs_small_block(w, even, 1, type, xq, xd, xds, tail, tailMin);
+            partial += qs_hsum(tail[0]) + tailMin[0];
+        }
+        out[0] = partial;
+        return;
+    }
+#endif
     for (; b + C <= nb; b += C)
         for (int c = 0; c < C; c++) {
             if (type == QT_Q8_0) qs_q8_0_block(w, b + c, R, xq, xd, a[c]);
-            else qs_small_block(w, b + c, R, type, xq, xd, xs, a[c], mins);
+            else qs_small_block(w, b + c, R, type, xq, xd, xds, a[c], mins[c]);
         }
     for (; b < nb; b++) {
         if (type == QT_Q8_0) qs_q8_0_block(w, b, R, xq, xd, a[0]);
-        else qs_small_block(w, b, R, type, xq, xd, xs, a[0], mins);
+        else qs_small_block(w, b, R, type, xq, xd, xds, a[0], mins[0]);
     }
     for (int r = 0; r < R; r++) {
         acc[r] = a[0][r];
-        for (int c = 1; c < C; c++) acc[r] = _mm256_add_ps(acc[r], a[c][r]);
-        out[r] = qs_hsum(acc[r]) + mins[r];
+        float m = mins[0][r];
+        for (int c = 1; c < C; c++) { acc[r] = _mm256_add_ps(acc[r], a[c][r]); m += mins[c][r]; }
+        out[r] = qs_hsum(acc[r]) + m;
     }
 }
 

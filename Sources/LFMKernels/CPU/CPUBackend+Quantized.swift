@@ -91,6 +91,7 @@ struct QuantizedActivations {
     let q: UnsafeMutablePointer<Int8>
     let d: UnsafeMutablePointer<Float>
     let sums: UnsafeMutablePointer<Int16>
+    let dsums: UnsafeMutablePointer<Float>
 
     init(m: Int, cols: Int, block: Int) {
         self.m = m
@@ -99,27 +100,29 @@ struct QuantizedActivations {
         q = .allocate(capacity: max(m * cols, 1))
         d = .allocate(capacity: max(m * cols / block, 1))
         sums = .allocate(capacity: max(m * cols / 16, 1))
+        dsums = .allocate(capacity: max(m * cols / block, 1))
     }
 
     func deallocate() {
         q.deallocate()
         d.deallocate()
         sums.deallocate()
+        dsums.deallocate()
     }
 
     var descriptor: LFMQuantActivations {
-        LFMQuantActivations(q: q, d: d, sums: sums, cols: cols, block: block)
+        LFMQuantActivations(q: q, d: d, sums: sums, dsums: dsums, cols: cols, block: block)
     }
 
     /// Quantizes activation rows `rows` of `x` (rows `xStride` floats apart).
     func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, path: QuantKernelPath) {
         switch path {
         case .avx512vnni:
-            lfm_quantize_activations_avx512(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums)
+            lfm_quantize_activations_avx512(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
         case .avx2:
-            lfm_quantize_activations_avx2(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums)
+            lfm_quantize_activations_avx2(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
         case .portable:
-            lfm_quantize_activations_portable(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums)
+            lfm_quantize_activations_portable(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
         }
     }
 }
