@@ -82,4 +82,49 @@ LFM_DECLARE_OPS(avx512)
 LFM_DECLARE_OPS(avx2)
 LFM_DECLARE_OPS(portable)
 
+
+// ==== Block-quantized matrix products (quant_*.c; section owned by the quantized kernels) ====
+// y[t * yStride + n] = sum_k x[t, k] * W[n, k] for t < m, n0 <= n < n1, where W is row-major
+// [rows, cols] in a ggml block type (`type` = ggml type id, GGUF block layout, rows
+// contiguous) and x has been quantized by lfm_quantize_activations_* into LFMQuantActivations:
+// blocks of `block` values (32 for the 32-element types, 256 for the K-quants) with one F32
+// scale d = amax / 127 each, q = round-half-even(x * 127 / amax) in [-127, 127] (all zero when
+// amax < 1e-30), the sum of every 16 consecutive q, and per block d * (sum of its q). Products are integer dot products
+// scaled per block, as in ggml's vec_dot with Q8_0 / Q8_K activations.
+
+/// Quantized activations: `m` rows; row t holds q[t * cols ..< (t + 1) * cols],
+/// d[t * (cols / block) ..< ...], sums[t * (cols / 16) ..< ...] and dsums like d.
+typedef struct {
+    const int8_t *q;
+    const float *d;
+    const int16_t *sums;
+    const float *dsums;
+    size_t cols;
+    size_t block;
+} LFMQuantActivations;
+
+/// Activation block size the kernels need for ggml type `type` (32 or 256), or 0 when the
+/// type has no integer kernel (callers fall back to dequantization).
+size_t lfm_qmatmul_block(int type);
+
+/// Quantizes rows t0 <= t < t1 of x (rows xStride floats apart, `cols` a multiple of `block`,
+/// `block` 32 or 256) into q/d/sums/dsums laid out as in LFMQuantActivations. The three variants
+/// give bit-identical results.
+void lfm_quantize_activations_portable(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols,
+                                       size_t block, int8_t *q, float *d, int16_t *sums, float *dsums);
+void lfm_quantize_activations_avx2(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols,
+                                   size_t block, int8_t *q, float *d, int16_t *sums, float *dsums);
+void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols,
+                                     size_t block, int8_t *q, float *d, int16_t *sums, float *dsums);
+
+/// Weight rows n0 <= n < n1 of `w` (ggml type `type`, lfm_qmatmul_block(type) != 0) times the
+/// m activation rows. `_avx512vnni` needs AVX512F/BW/VL + VNNI, `_avx2` AVX2 + FMA + F16C.
+void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
+                          const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
+                      const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
+                            const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+// ==== end of block-quantized matrix products ====
+
 #endif

@@ -2,11 +2,63 @@ import CLFMKernels
 import LFMCore
 
 extension CPUBackend {
-    /// Matrix products over block-quantized weights: each weight row is dequantized (with the
-    /// bit-exact reference dequantizer) into an F32 buffer and multiplied with the F32 kernel.
-    /// Correct for every supported type; the int8 dot-product kernels replace it per type.
+    /// Matrix products over block-quantized weights (GGUF block layout, used in place).
+    ///
+    /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): the
+    /// activations are quantized once per call to 8-bit blocks (32 values per F32 scale for
+    /// the 32-element types, 256 for the K-quants, as ggml's Q8_0 / Q8_K; see
+    /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
+    /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
+    /// The weight rows are split over the thread pool. Relative to exact float math the error is
+    /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
+    /// (d_b = activation block scale), plus F32 rounding.
+    ///
+    /// Other types (Q2_K, Q3_K, Q8_K) fall back to dequantizing each weight row with the
+    /// bit-exact reference dequantizer and the F32 kernel (exact float math, slow).
     func matmulQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                          y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let type = Int32(bitPattern: w.dtype.rawValue)
+        let block = lfm_qmatmul_block(type)
+        guard block > 0, w.cols > 0 else {
+            matmulDequantizing(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
+        let cols = w.cols
+        let activations = QuantizedActivations(m: m, cols: cols, block: block)
+        defer { activations.deallocate() }
+        let path = quantKernelPath
+        split(m, work: m * cols * 4) { range in
+            activations.quantize(x, xStride: xStride, rows: range, path: path)
+        }
+        withUnsafePointer(to: activations.descriptor) { descriptor in
+            let data = w.data
+            splitRows(w.rows, work: m * w.rows * cols) { range in
+                switch path {
+                case .avx512vnni:
+                    lfm_qmatmul_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                case .avx2:
+                    lfm_qmatmul_avx2(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                case .portable:
+                    lfm_qmatmul_portable(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                }
+            }
+        }
+        withExtendedLifetime(w.owner) {}
+    }
+
+    /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`;
+    /// AVX-512 without VNNI uses the AVX2 kernels.
+    var quantKernelPath: QuantKernelPath {
+        switch isa {
+        case .avx512(_, let vnni): return vnni ? .avx512vnni : .avx2
+        case .avx2: return .avx2
+        case .portable: return .portable
+        }
+    }
+
+    /// Each weight row dequantized (bit-exact reference) into an F32 buffer, then the F32 kernel.
+    func matmulDequantizing(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                            y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols, kind = self.kind
         let run = { (range: Range<Int>) in
             let row = UnsafeMutablePointer<Float>.allocate(capacity: max(cols, 1))
@@ -22,5 +74,55 @@ extension CPUBackend {
         }
         splitRows(w.rows, work: m * w.rows * max(cols, 1), run)
         withExtendedLifetime(w.owner) {}
+    }
+}
+
+/// Which compiled variant of the integer kernels runs.
+enum QuantKernelPath: Sendable {
+    case avx512vnni, avx2, portable
+}
+
+/// Scratch buffers holding `m` activation rows quantized to 8-bit blocks (see
+/// `LFMQuantActivations` in CLFMKernels.h). Owned by one call; `deallocate()` frees them.
+struct QuantizedActivations {
+    let m: Int
+    let cols: Int
+    let block: Int
+    let q: UnsafeMutablePointer<Int8>
+    let d: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Int16>
+    let dsums: UnsafeMutablePointer<Float>
+
+    init(m: Int, cols: Int, block: Int) {
+        self.m = m
+        self.cols = cols
+        self.block = block
+        q = .allocate(capacity: max(m * cols, 1))
+        d = .allocate(capacity: max(m * cols / block, 1))
+        sums = .allocate(capacity: max(m * cols / 16, 1))
+        dsums = .allocate(capacity: max(m * cols / block, 1))
+    }
+
+    func deallocate() {
+        q.deallocate()
+        d.deallocate()
+        sums.deallocate()
+        dsums.deallocate()
+    }
+
+    var descriptor: LFMQuantActivations {
+        LFMQuantActivations(q: q, d: d, sums: sums, dsums: dsums, cols: cols, block: block)
+    }
+
+    /// Quantizes activation rows `rows` of `x` (rows `xStride` floats apart).
+    func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, path: QuantKernelPath) {
+        switch path {
+        case .avx512vnni:
+            lfm_quantize_activations_avx512(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
+        case .avx2:
+            lfm_quantize_activations_avx2(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
+        case .portable:
+            lfm_quantize_activations_portable(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
+        }
     }
 }

@@ -1,0 +1,166 @@
+// Shared definitions of the block-quantized matmul kernels (included by quant_*.c only).
+//
+// Weights stay in ggml's GGUF block layouts; activations come quantized as LFMQuantActivations
+// (see CLFMKernels.h). Every kernel computes, per weight row and activation row, the same
+// integer dot products as ggml's vec_dot with Q8_0 / Q8_K activations and scales them in F32.
+#ifndef LFM_QUANT_COMMON_H
+#define LFM_QUANT_COMMON_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "CLFMKernels.h"
+
+// ggml type ids.
+#define QT_Q4_0 2
+#define QT_Q4_1 3
+#define QT_Q5_0 6
+#define QT_Q5_1 7
+#define QT_Q8_0 8
+#define QT_Q4_K 12
+#define QT_Q5_K 13
+#define QT_Q6_K 14
+
+/// Bytes of one block of `type` (0 for types without an integer kernel).
+static inline size_t lfm_qt_block_bytes(int type) {
+    switch (type) {
+    case QT_Q4_0: return 18;
+    case QT_Q4_1: return 20;
+    case QT_Q5_0: return 22;
+    case QT_Q5_1: return 24;
+    case QT_Q8_0: return 34;
+    case QT_Q4_K: return 144;
+    case QT_Q5_K: return 176;
+    case QT_Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+/// Elements per block of `type` (0 for types without an integer kernel).
+static inline size_t lfm_qt_block_elems(int type) {
+    switch (type) {
+    case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: return 32;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 256;
+    default: return 0;
+    }
+}
+
+static inline size_t lfm_qt_row_bytes(int type, size_t cols) {
+    return cols / lfm_qt_block_elems(type) * lfm_qt_block_bytes(type);
+}
+
+/// IEEE half to float (exact), portable.
+static inline float lfm_qt_half(const uint8_t *p) {
+    uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (e == 0) {
+        float v = (float)mant * (1.0f / 16777216.0f);
+        return sign ? -v : v;
+    }
+    bits = e == 0x1F ? (sign | 0x7F800000u | (mant << 13)) : (sign | ((e + 112) << 23) | (mant << 13));
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint32_t lfm_qt_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// The 8 six-bit scales and 8 six-bit mins of a Q4_K / Q5_K block (12 packed bytes).
+static inline void lfm_qt_scales_k4(const uint8_t *q, uint8_t sc[8], uint8_t mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = q[j] & 63;
+        mn[j] = q[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
+    }
+}
+
+/// Rows of W per cache block in the prefill loop (about 64 KiB of weights).
+static inline size_t lfm_qt_chunk_rows(size_t rowBytes) {
+    size_t n = (64u * 1024u) / (rowBytes ? rowBytes : 1);
+    return n < 4 ? 4 : n;
+}
+
+// The activation quantizer, instantiated once per ISA by quant_*.c with LFM_QACT_NAME and
+// LFM_QACT_ATTR defined. Rounding is round-half-even through the 1.5 * 2^23 constant (exact for
+// |v| < 2^22), so every variant and the Swift reference give identical bytes.
+#define LFM_DEFINE_QUANTIZE_ACTIVATIONS(NAME, ATTR)                                                      \
+    ATTR void NAME(const float *x, size_t xStride, size_t t0, size_t t1, size_t cols, size_t block,       \
+                   int8_t *q, float *d, int16_t *sums, float *dsums) {                                    \
+        const size_t nb = cols / block;                                                                   \
+        for (size_t t = t0; t < t1; t++) {                                                                \
+            const float *xr = x + t * xStride;                                                            \
+            int8_t *qr = q + t * cols;                                                                    \
+            for (size_t b = 0; b < nb; b++) {                                                             \
+                const float *xb = xr + b * block;                                                         \
+                int8_t *qb = qr + b * block;                                                              \
+                float amax = 0;                                                                           \
+                for (size_t j = 0; j < block; j++) {                                                      \
+                    float a = xb[j] < 0 ? -xb[j] : xb[j];                                                 \
+                    amax = a > amax ? a : amax;                                                           \
+                }                                                                                         \
+                const float id = amax >= 1e-30f ? 127.0f / amax : 0.0f;                                   \
+                d[t * nb + b] = id != 0.0f ? amax / 127.0f : 0.0f;                                        \
+                for (size_t j = 0; j < block; j++) {                                                      \
+                    float v = xb[j] * id;                                                                 \
+                    v = v + 12582912.0f;                                                                  \
+                    v = v - 12582912.0f;                                                                  \
+                    qb[j] = (int8_t)(int)v;                                                               \
+                }                                                                                         \
+                int total = 0;                                                                            \
+                for (size_t j = 0; j < block; j++) total += qb[j];                                        \
+                dsums[t * nb + b] = d[t * nb + b] * (float)total;                                         \
+            }                                                                                             \
+            for (size_t g = 0; g < cols / 16; g++) {                                                      \
+                int s = 0;                                                                                \
+                for (int j = 0; j < 16; j++) s += qr[g * 16 + j];                                         \
+                sums[t * (cols / 16) + g] = (int16_t)s;                                                   \
+            }                                                                                             \
+        }                                                                                                 \
+    }
+
+// The row loop shared by every kernel: weight rows in cache-sized chunks; within a chunk, the
+// activation rows four at a time (each loaded weight block serves four activation rows).
+// DOT(w_row, x, t, R, out) computes out[r] for activation rows t + r, r < R (R a constant).
+#define LFM_DEFINE_QLOOP(NAME, ATTR, DOT, TYPE)                                                            \
+    ATTR static void NAME(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m, \
+                          float *y, size_t ys) {                                                         \
+        const size_t rb = lfm_qt_row_bytes(TYPE, x->cols);                                               \
+        const size_t chunk = m == 1 ? (n1 - n0) : lfm_qt_chunk_rows(rb);                                 \
+        float o[4];                                                                                      \
+        for (size_t nc = n0; nc < n1; nc += chunk) {                                                     \
+            const size_t ne = nc + chunk < n1 ? nc + chunk : n1;                                         \
+            size_t t = 0;                                                                                \
+            for (; t + 4 <= m; t += 4)                                                                   \
+                for (size_t n = nc; n < ne; n++) {                                                       \
+                    DOT(w + n * rb, x, t, 4, o);                                                         \
+                    for (int r = 0; r < 4; r++) y[(t + r) * ys + n] = o[r];                              \
+                }                                                                                        \
+            switch (m - t) {                                                                             \
+            case 3:                                                                                      \
+                for (size_t n = nc; n < ne; n++) {                                                       \
+                    DOT(w + n * rb, x, t, 3, o);                                                         \
+                    for (int r = 0; r < 3; r++) y[(t + r) * ys + n] = o[r];                              \
+                }                                                                                        \
+                break;                                                                                   \
+            case 2:                                                                                      \
+                for (size_t n = nc; n < ne; n++) {                                                       \
+                    DOT(w + n * rb, x, t, 2, o);                                                         \
+                    for (int r = 0; r < 2; r++) y[(t + r) * ys + n] = o[r];                              \
+                }                                                                                        \
+                break;                                                                                   \
+            case 1:                                                                                      \
+                for (size_t n = nc; n < ne; n++) {                                                       \
+                    DOT(w + n * rb, x, t, 1, o);                                                         \
+                    y[t * ys + n] = o[0];                                                                \
+                }                                                                                        \
+                break;                                                                                   \
+            default: break;                                                                              \
+            }                                                                                            \
+        }                                                                                                \
+    }
+
+#endif

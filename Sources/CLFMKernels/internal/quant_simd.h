@@ -1,0 +1,360 @@
+// 256-bit SIMD block-quantized dot products, included by quant_avx2.c (QS_VNNI 0: maddubs +
+// madd) and quant_avx512.c (QS_VNNI 1: AVX512-VNNI vpdpbusd / vpdpwssd on ymm registers).
+// Before including, define QS_TARGET (a target attribute) and QS_VNNI.
+// One weight block is loaded once and used for up to four activation rows.
+#include <immintrin.h>
+
+#define QS_INL QS_TARGET __attribute__((always_inline)) static inline
+
+#if QS_VNNI
+/// acc + sum of u8 * s8 over each group of four bytes.
+#define QS_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+/// acc + sum of s16 * s16 over each pair.
+#define QS_DPWSSD(acc, a, b) _mm256_dpwssd_epi32((acc), (a), (b))
+#else
+#define QS_DPBUSD(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
+#define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#endif
+
+QS_INL float qs_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+QS_INL float qs_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/// A vector with `v` in lane 0 and zeros elsewhere.
+QS_INL __m256i qs_lane0(int v) { return _mm256_zextsi128_si256(_mm_cvtsi32_si128(v)); }
+
+QS_INL __m256i qs_load(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/// 16 packed bytes to 32 nibbles: low nibbles in bytes 0..15, high nibbles in bytes 16..31.
+QS_INL __m256i qs_nibbles(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m256i both = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/// Byte j = 0x10 where bit j of `bits` is set, else 0.
+QS_INL __m256i qs_high_bits(uint32_t bits) {
+#if QS_VNNI
+    return _mm256_and_si256(_mm256_movm_epi8((__mmask32)bits), _mm256_set1_epi8(0x10));
+#else
+    const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                              0x0101010101010101, 0x0000000000000000);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuffle);
+    const __m256i select = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    v = _mm256_cmpeq_epi8(_mm256_or_si256(v, select), _mm256_set1_epi64x(-1));
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+#endif
+}
+
+/// The 12 packed bytes of Q4_K / Q5_K scales and mins unpacked to bytes: 0..7 the six-bit
+/// scales, 8..15 the six-bit mins (see lfm_qt_scales_k4), with 32-bit word operations.
+QS_INL __m128i qs_scales_k4(const uint8_t *q) {
+    const uint32_t a = lfm_qt_u32(q), b = lfm_qt_u32(q + 4), c = lfm_qt_u32(q + 8);
+    const uint32_t six = 0x3F3F3F3Fu, nib = 0x0F0F0F0Fu, two = 0x03030303u;
+    const uint32_t scLow = a & six, mnLow = b & six;
+    const uint32_t scHigh = (c & nib) | (((a >> 6) & two) << 4);
+    const uint32_t mnHigh = ((c >> 4) & nib) | (((b >> 6) & two) << 4);
+    return _mm_set_epi32((int)mnHigh, (int)mnLow, (int)scHigh, (int)scLow);
+}
+
+#define QS_ROWS(x, t, R)                                                                   \
+    const int8_t *xq[4];                                                                   \
+    const float *xd[4];                                                                    \
+    const int16_t *xs[4];                                                                  \
+    const float *xds[4];                                                                   \
+    __m256 acc[4];                                                                         \
+    for (int r = 0; r < R; r++) {                                                          \
+        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
+        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
+        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
+        xds[r] = (x)->dsums + ((t) + r) * ((x)->cols / (x)->block);                        \
+        acc[r] = _mm256_setzero_ps();                                                      \
+    }
+
+/// Independent accumulator chains per activation row: with few rows, several blocks are in
+/// flight at once so the FMA / dot-product latency does not serialize the loop.
+#define QS_CHAINS(R) ((R) == 1 ? 4 : (R) == 2 ? 2 : 1)
+
+/// One Q8_0 block b for R activation rows, into acc[r].
+QS_INL void qs_q8_0_block(const uint8_t *w, size_t b, int R, const int8_t *const *xq, const float *const *xd,
+                          __m256 *acc) {
+    const uint8_t *blk = w + b * 34;
+    const float dw = qs_half(blk);
+    const __m256i wq = qs_load(blk + 2), aw = _mm256_abs_epi8(wq);
+    for (int r = 0; r < R; r++) {
+        const __m256i sx = _mm256_sign_epi8(qs_load(xq[r] + b * 32), wq);
+        const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), aw, sx);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+    }
+}
+
+/// One Q4_0 / Q4_1 / Q5_0 / Q5_1 block b for R activation rows, on the unsigned codes; the
+/// offset (8 / 16) or the min goes to mins[r] through the activation's d * sum(q).
+QS_INL void qs_small_block(const uint8_t *w, size_t b, int R, int type, const int8_t *const *xq,
+                           const float *const *xd, const float *const *xds, __m256 *acc, float *mins) {
+    const size_t bytes = lfm_qt_block_bytes(type);
+    const uint8_t *blk = w + b * bytes;
+    const float dw = qs_half(blk);
+    __m256i wq;
+    int offset = 0;
+    float mw = 0;
+    switch (type) {
+    case QT_Q4_0: wq = qs_nibbles(blk + 2); offset = 8; break;
+    case QT_Q4_1: wq = qs_nibbles(blk + 4); mw = qs_half(blk + 2); break;
+    case QT_Q5_0: wq = _mm256_or_si256(qs_nibbles(blk + 6), qs_high_bits(lfm_qt_u32(blk + 2))); offset = 16; break;
+    default: wq = _mm256_or_si256(qs_nibbles(blk + 8), qs_high_bits(lfm_qt_u32(blk + 4))); mw = qs_half(blk + 2); break;
+    }
+    const float k = offset ? -(float)offset * dw : mw;
+    for (int r = 0; r < R; r++) {
+        const __m256i p = QS_DPBUSD(_mm256_setzero_si256(), wq, qs_load(xq[r] + b * 32));
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+        mins[r] += k * xds[r][b];
+    }
+}
+
+/// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
+#if QS_VNNI
+/// The scales of blocks b and b + 1 (F16 at byte 0 of each block, `bytes` apart) times the
+/// activation scales dx[b], dx[b + 1]: lanes 0..7 and 8..15.
+QS_INL __m512 qs_pair_scale(const uint8_t *blk, size_t bytes, const float *dx, __m128 *dwPair) {
+    __m128i h = _mm_insert_epi16(_mm_cvtsi32_si128(*(const uint16_t *)blk), *(const uint16_t *)(blk + bytes), 1);
+    const __m128 dw = _mm_cvtph_ps(h);
+    *dwPair = dw;
+    const __m128 s = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)dx)));
+    const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(s));
+}
+
+/// Blocks b and b + 1 of a Q8_0 / Q4_0 row for one activation row, two blocks per 512-bit
+/// register, into *acc (and the Q4_0 offset term into *corr).
+QS_INL void qs_pair_step(const uint8_t *w, int type, const int8_t *xq, const float *xd, const float *xds,
+                         size_t b, __m512 *acc, __m128 *corr) {
+    const size_t bytes = type == QT_Q8_0 ? 34 : 18;
+    const uint8_t *blk = w + b * bytes;
+    const __m512i xv = _mm512_loadu_si512((const void *)(xq + b * 32));
+    __m128 dw;
+    const __m512 scale = qs_pair_scale(blk, bytes, xd + b, &dw);
+    __m512i p;
+    if (type == QT_Q8_0) {
+        const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(qs_load(blk + 2)), qs_load(blk + 36), 1);
+        const __mmask64 negative = _mm512_movepi8_mask(wq);
+        const __m512i sx = _mm512_mask_sub_epi8(xv, negative, _mm512_setzero_si512(), xv);
+        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wq), sx);
+    } else {
+        const __m256i both = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2))),
+            _mm_loadu_si128((const __m128i *)(blk + 20)), 1);
+        __m512i nib = _mm512_inserti64x4(_mm512_castsi256_si512(both), _mm256_srli_epi16(both, 4), 1);
+        // qwords [b lo, b+1 lo, b hi, b+1 hi] -> [b lo, b hi, b+1 lo, b+1 hi]
+        nib = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 6, 3, 2, 5, 4, 1, 0),
+                                       _mm512_and_si512(nib, _mm512_set1_epi8(0x0F)));
+        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib, xv);
+        const __m128 ds = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xds + b)));
+        *corr = _mm_fmadd_ps(dw, ds, *corr);
+    }
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, *acc);
+}
+
+/// Decode (one activation row) of Q8_0 / Q4_0 blocks [0, nb): the float dot product.
+QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const float *xd, const float *xds,
+                          size_t nb) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m128 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps();
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
+        qs_pair_step(w, type, xq, xd, xds, b + 2, &a1, &c1);
+    }
+    if (b + 2 <= nb) {
+        qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
+        b += 2;
+    }
+    const __m128 cs = _mm_add_ps(c0, c1);
+    float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    if (type != QT_Q8_0) result -= 8.0f * (_mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
+    return result;
+}
+#endif
+
+QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
+    QS_ROWS(x, t, R)
+    const int C = QS_CHAINS(R);
+    const size_t nb = x->cols / 32;
+    __m256 a[4][4];
+    float mins[4][4];
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) { a[c][r] = _mm256_setzero_ps(); mins[c][r] = 0; }
+    size_t b = 0;
+#if QS_VNNI
+    if (R == 1 && (type == QT_Q8_0 || type == QT_Q4_0)) {
+        const size_t even = nb & ~(size_t)1;
+        float partial = qs_pairs_row(w, type, xq[0], xd[0], xds[0], even);
+        if (even < nb) {
+            __m256 tail[1] = { _mm256_setzero_ps() };
+            float tailMin[1] = { 0 };
+            if (type == QT_Q8_0) qs_q8_0_block(w, even, 1, xq, xd, tail);
+            else qs_small_block(w, even, 1, type, xq, xd, xds, tail, tailMin);
+            partial += qs_hsum(tail[0]) + tailMin[0];
+        }
+        out[0] = partial;
+        return;
+    }
+#endif
+    for (; b + C <= nb; b += C)
+        for (int c = 0; c < C; c++) {
+            if (type == QT_Q8_0) qs_q8_0_block(w, b + c, R, xq, xd, a[c]);
+            else qs_small_block(w, b + c, R, type, xq, xd, xds, a[c], mins[c]);
+        }
+    for (; b < nb; b++) {
+        if (type == QT_Q8_0) qs_q8_0_block(w, b, R, xq, xd, a[0]);
+        else qs_small_block(w, b, R, type, xq, xd, xds, a[0], mins[0]);
+    }
+    for (int r = 0; r < R; r++) {
+        acc[r] = a[0][r];
+        float m = mins[0][r];
+        for (int c = 1; c < C; c++) { acc[r] = _mm256_add_ps(acc[r], a[c][r]); m += mins[c][r]; }
+        out[r] = qs_hsum(acc[r]) + m;
+    }
+}
+
+QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
+    __m256 mins[4];
+    for (int r = 0; r < R; r++) mins[r] = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const float d = qs_half(blk), dmin = qs_half(blk + 2);
+        // Scales as 8 words (both 128-bit lanes), mins as word pairs (m_j, m_j) for madd with
+        // the activation sums of 16.
+        const __m128i scmn = qs_scales_k4(blk + 4);
+        const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scmn));
+        __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
+        mn32 = _mm256_or_si256(mn32, _mm256_slli_epi32(mn32, 16));
+        const uint8_t *qs = blk + (five ? 48 : 16);
+        __m256i hb = five ? qs_load(blk + 16) : _mm256_setzero_si256();
+        const int C = QS_CHAINS(R);
+        __m256i si[4][4];
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i *sumi = si[j % C];
+            const __m256i v = qs_load(qs + 32 * j);
+            __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+            if (five) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
+                hb = _mm256_srli_epi16(hb, 2);
+            }
+            const __m256i s0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(((4 * j + 1) << 8) | (4 * j))));
+            const __m256i s1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(((4 * j + 3) << 8) | (4 * j + 2))));
+            for (int r = 0; r < R; r++) {
+                const int8_t *q = xq[r] + b * 256 + 64 * j;
+                sumi[r] = QS_DPWSSD(sumi[r], _mm256_maddubs_epi16(lo, qs_load(q)), s0);
+                sumi[r] = QS_DPWSSD(sumi[r], _mm256_maddubs_epi16(hi, qs_load(q + 32)), s1);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            __m256i total = si[0][r];
+            for (int c = 1; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
+            const __m256i summ = _mm256_madd_epi16(qs_load(xs[r] + b * 16), mn32);
+            const float dx = xd[r][b];
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * dx), acc[r]);
+            mins[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(dmin * dx), mins[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(_mm256_sub_ps(acc[r], mins[r]));
+}
+
+QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 256;
+    const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 210;
+        const float d = qs_half(blk + 208);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
+        const __m256i scAll = _mm256_cvtepi8_epi16(sc8);
+        const int C = QS_CHAINS(R);
+        __m256i si[4][4];
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = qs_load(blk + 64 * h), l1 = qs_load(blk + 64 * h + 32);
+            const __m256i qh = qs_load(blk + 128 + 32 * h);
+            __m256i q6[4];
+            q6[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(qh, three), 4));
+            q6[1] = _mm256_or_si256(_mm256_and_si256(l1, low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), three), 4));
+            q6[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4));
+            q6[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
+                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4));
+            // Scales of this half as 8 words in both lanes; group k takes word 2k (elements 0..15,
+            // low lane) and word 2k + 1 (elements 16..31, high lane).
+            const __m256i scHalf = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_srli_si128(sc8, 8) : sc8));
+            for (int k = 0; k < 4; k++) {
+                const __m256i s = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
+                    _mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
+                    _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k)))));
+                __m256i *sumi = si[k % C];
+                for (int r = 0; r < R; r++) {
+                    const __m256i p = _mm256_maddubs_epi16(q6[k], qs_load(xq[r] + b * 256 + 128 * h + 32 * k));
+                    sumi[r] = QS_DPWSSD(sumi[r], p, s);
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const __m256i summ = _mm256_madd_epi16(qs_load(xs[r] + b * 16), scAll);
+            __m256i total = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(summ, 5));
+            for (int c = 0; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total),
+                                     _mm256_set1_ps(d * xd[r][b]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
+#define QS_DOT_Q8_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q8_0, o)
+#define QS_DOT_Q4_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_0, o)
+#define QS_DOT_Q4_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_1, o)
+#define QS_DOT_Q5_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_0, o)
+#define QS_DOT_Q5_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_1, o)
+#define QS_DOT_Q4_K(w, x, t, R, o) qs_k45(w, x, t, R, 0, o)
+#define QS_DOT_Q5_K(w, x, t, R, o) qs_k45(w, x, t, R, 1, o)
+#define QS_DOT_Q6_K(w, x, t, R, o) qs_q6k(w, x, t, R, o)
+
+LFM_DEFINE_QLOOP(qs_loop_q8_0, QS_TARGET, QS_DOT_Q8_0, QT_Q8_0)
+LFM_DEFINE_QLOOP(qs_loop_q4_0, QS_TARGET, QS_DOT_Q4_0, QT_Q4_0)
+LFM_DEFINE_QLOOP(qs_loop_q4_1, QS_TARGET, QS_DOT_Q4_1, QT_Q4_1)
+LFM_DEFINE_QLOOP(qs_loop_q5_0, QS_TARGET, QS_DOT_Q5_0, QT_Q5_0)
+LFM_DEFINE_QLOOP(qs_loop_q5_1, QS_TARGET, QS_DOT_Q5_1, QT_Q5_1)
+LFM_DEFINE_QLOOP(qs_loop_q4_k, QS_TARGET, QS_DOT_Q4_K, QT_Q4_K)
+LFM_DEFINE_QLOOP(qs_loop_q5_k, QS_TARGET, QS_DOT_Q5_K, QT_Q5_K)
+LFM_DEFINE_QLOOP(qs_loop_q6_k, QS_TARGET, QS_DOT_Q6_K, QT_Q6_K)
+
+#define QS_DISPATCH(type, w, n0, n1, x, m, y, ys)                               \
+    do {                                                                        \
+        const uint8_t *wb_ = (const uint8_t *)(w);                              \
+        switch (type) {                                                         \
+        case QT_Q8_0: qs_loop_q8_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_0: qs_loop_q4_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_1: qs_loop_q4_1(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_0: qs_loop_q5_0(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_1: qs_loop_q5_1(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q4_K: qs_loop_q4_k(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q5_K: qs_loop_q5_k(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q6_K: qs_loop_q6_k(wb_, n0, n1, x, m, y, ys); break;            \
+        default: break;                                                         \
+        }                                                                       \
+    } while (0)

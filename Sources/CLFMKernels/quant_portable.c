@@ -1,0 +1,177 @@
+// Portable C block-quantized matmul (any ISA): the integer dot products in plain scalar code.
+#include "CLFMKernels.h"
+#include "internal/quant_common.h"
+
+#pragma clang fp contract(off)
+
+#define QP_INLINE __attribute__((always_inline)) static inline
+
+size_t lfm_qmatmul_block(int type) { return lfm_qt_block_elems(type); }
+
+LFM_DEFINE_QUANTIZE_ACTIVATIONS(lfm_quantize_activations_portable, )
+
+/// Activation row pointers for rows t ..< t + R.
+#define QP_ROWS(x, t, R)                                                                   \
+    const int8_t *xq[4];                                                                   \
+    const float *xd[4];                                                                    \
+    const int16_t *xs[4];                                                                  \
+    for (int r = 0; r < R; r++) {                                                          \
+        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
+        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
+        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
+    }
+
+/// Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1: one block of 32 integer weights `wq` (offset already
+/// applied for the symmetric types) with scale dw and min mw.
+QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int type, float *out) {
+    QP_ROWS(x, t, R)
+    const size_t nb = x->cols / 32, bytes = lfm_qt_block_bytes(type);
+    float acc[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        int wq[32];
+        float dw = lfm_qt_half(blk), mw = 0;
+        switch (type) {
+        case QT_Q8_0:
+            for (int j = 0; j < 32; j++) wq[j] = (int8_t)blk[2 + j];
+            break;
+        case QT_Q4_0:
+            for (int j = 0; j < 16; j++) { wq[j] = (blk[2 + j] & 0xF) - 8; wq[j + 16] = (blk[2 + j] >> 4) - 8; }
+            break;
+        case QT_Q4_1:
+            mw = lfm_qt_half(blk + 2);
+            for (int j = 0; j < 16; j++) { wq[j] = blk[4 + j] & 0xF; wq[j + 16] = blk[4 + j] >> 4; }
+            break;
+        case QT_Q5_0: {
+            uint32_t qh = lfm_qt_u32(blk + 2);
+            for (int j = 0; j < 16; j++) {
+                wq[j] = (int)((blk[6 + j] & 0xF) | (((qh >> j) & 1) << 4)) - 16;
+                wq[j + 16] = (int)((blk[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16;
+            }
+            break;
+        }
+        default: { // Q5_1
+            uint32_t qh = lfm_qt_u32(blk + 4);
+            mw = lfm_qt_half(blk + 2);
+            for (int j = 0; j < 16; j++) {
+                wq[j] = (int)((blk[8 + j] & 0xF) | (((qh >> j) & 1) << 4));
+                wq[j + 16] = (int)((blk[8 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+            }
+            break;
+        }
+        }
+        for (int r = 0; r < R; r++) {
+            const int8_t *q = xq[r] + b * 32;
+            int dot = 0;
+            for (int j = 0; j < 32; j++) dot += wq[j] * q[j];
+            const float dx = xd[r][b];
+            acc[r] += (dw * dx) * (float)dot;
+            if (mw != 0) acc[r] += (mw * dx) * (float)(xs[r][2 * b] + xs[r][2 * b + 1]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = acc[r];
+}
+
+/// Q4_K / Q5_K: per 256, d * dx * sum_j sc_j dot_j - dmin * dx * sum_j mn_j sum32_j.
+QP_INLINE void qp_k45(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int five, float *out) {
+    QP_ROWS(x, t, R)
+    const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
+    float acc[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const float d = lfm_qt_half(blk), dmin = lfm_qt_half(blk + 2);
+        uint8_t sc[8], mn[8];
+        lfm_qt_scales_k4(blk + 4, sc, mn);
+        const uint8_t *qh = blk + 16, *qs = blk + (five ? 48 : 16);
+        uint8_t wq[256];
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 32; l++) {
+                uint8_t v = qs[32 * j + l];
+                wq[64 * j + l] = (uint8_t)((v & 0xF) | (five ? ((qh[l] >> (2 * j)) & 1) << 4 : 0));
+                wq[64 * j + 32 + l] = (uint8_t)((v >> 4) | (five ? ((qh[l] >> (2 * j + 1)) & 1) << 4 : 0));
+            }
+        for (int r = 0; r < R; r++) {
+            const int8_t *q = xq[r] + b * 256;
+            const int16_t *s = xs[r] + b * 16;
+            int sumi = 0, summ = 0;
+            for (int j = 0; j < 8; j++) {
+                int dot = 0;
+                for (int l = 0; l < 32; l++) dot += wq[32 * j + l] * q[32 * j + l];
+                sumi += sc[j] * dot;
+                summ += mn[j] * (s[2 * j] + s[2 * j + 1]);
+            }
+            const float dx = xd[r][b];
+            acc[r] += (d * dx) * (float)sumi - (dmin * dx) * (float)summ;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = acc[r];
+}
+
+/// Q6_K: per 256, d * dx * sum_j sc_j (dot_j - 32 sum16_j) over the 16 groups of 16.
+QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
+    QP_ROWS(x, t, R)
+    const size_t nb = x->cols / 256;
+    float acc[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 210;
+        const float d = lfm_qt_half(blk + 208);
+        const int8_t *sc = (const int8_t *)(blk + 192);
+        uint8_t wq[256];
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = blk + 64 * h, *qh = blk + 128 + 32 * h;
+            uint8_t *o = wq + 128 * h;
+            for (int l = 0; l < 32; l++) {
+                o[l] = (uint8_t)((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+                o[l + 32] = (uint8_t)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+                o[l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                o[l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const int8_t *q = xq[r] + b * 256;
+            const int16_t *s = xs[r] + b * 16;
+            int sumi = 0;
+            for (int j = 0; j < 16; j++) {
+                int dot = 0;
+                for (int l = 0; l < 16; l++) dot += wq[16 * j + l] * q[16 * j + l];
+                sumi += sc[j] * (dot - 32 * s[j]);
+            }
+            acc[r] += (d * xd[r][b]) * (float)sumi;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = acc[r];
+}
+
+#define QP_DOT_Q8_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q8_0, o)
+#define QP_DOT_Q4_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_0, o)
+#define QP_DOT_Q4_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_1, o)
+#define QP_DOT_Q5_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_0, o)
+#define QP_DOT_Q5_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_1, o)
+#define QP_DOT_Q4_K(w, x, t, R, o) qp_k45(x, t, R, w, 0, o)
+#define QP_DOT_Q5_K(w, x, t, R, o) qp_k45(x, t, R, w, 1, o)
+#define QP_DOT_Q6_K(w, x, t, R, o) qp_q6k(x, t, R, w, o)
+
+LFM_DEFINE_QLOOP(qp_loop_q8_0, , QP_DOT_Q8_0, QT_Q8_0)
+LFM_DEFINE_QLOOP(qp_loop_q4_0, , QP_DOT_Q4_0, QT_Q4_0)
+LFM_DEFINE_QLOOP(qp_loop_q4_1, , QP_DOT_Q4_1, QT_Q4_1)
+LFM_DEFINE_QLOOP(qp_loop_q5_0, , QP_DOT_Q5_0, QT_Q5_0)
+LFM_DEFINE_QLOOP(qp_loop_q5_1, , QP_DOT_Q5_1, QT_Q5_1)
+LFM_DEFINE_QLOOP(qp_loop_q4_k, , QP_DOT_Q4_K, QT_Q4_K)
+LFM_DEFINE_QLOOP(qp_loop_q5_k, , QP_DOT_Q5_K, QT_Q5_K)
+LFM_DEFINE_QLOOP(qp_loop_q6_k, , QP_DOT_Q6_K, QT_Q6_K)
+
+void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
+                          const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
+    const uint8_t *wb = (const uint8_t *)w;
+    switch (type) {
+    case QT_Q8_0: qp_loop_q8_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0: qp_loop_q4_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_1: qp_loop_q4_1(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_0: qp_loop_q5_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_1: qp_loop_q5_1(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_K: qp_loop_q4_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_K: qp_loop_q5_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q6_K: qp_loop_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    default: break;
+    }
+}

@@ -1,0 +1,110 @@
+import LFMCore
+import Testing
+@testable import LFMKernels
+
+/// The integer quantized-matmul kernels (every type × ISA path × thread count × shape) against
+/// the scalar integer reference (tight) and the float `ReferenceBackend` (bounded by the
+/// activation quantization error).
+@Suite struct QuantizedMatmulKernelTests {
+    /// Activation quantization is bit-identical on every path and to the Swift reference.
+    @Test func activationQuantizationMatchesReference() {
+        var rng = SplitMix(seed: 11)
+        for block in [32, 256] {
+            let m = 3, cols = 2 * 256
+            var x = rng.floats(m * cols, scale: 3)
+            for k in 0..<cols { x[cols + k] = 0 } // an all-zero row
+            x[5] = 1e-35                            // a tiny block (treated as zero)
+            for path in [QuantKernelPath.avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+                let a = QuantizedActivations(m: m, cols: cols, block: block)
+                defer { a.deallocate() }
+                x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: path) }
+                for t in 0..<m {
+                    let ref = ReferenceActivations(x[(t * cols)..<((t + 1) * cols)], block: block)
+                    #expect(Array(UnsafeBufferPointer(start: a.q + t * cols, count: cols)) == ref.q, "\(path) q row \(t)")
+                    #expect(Array(UnsafeBufferPointer(start: a.d + t * cols / block, count: cols / block)) == ref.d, "\(path) d row \(t)")
+                    #expect(Array(UnsafeBufferPointer(start: a.sums + t * cols / 16, count: cols / 16)) == ref.sums, "\(path) sums row \(t)")
+                    #expect(Array(UnsafeBufferPointer(start: a.dsums + t * cols / block, count: cols / block)) == ref.dsums, "\(path) dsums row \(t)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: integerKernelTypes)
+    func matchesIntegerAndFloatReferences(dtype: DType) {
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 7 + 1)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        for (rows, blocks) in [(1, 1), (7, 3), (37, 2)] {
+            let cols = blocks * dtype.blockSize
+            for randomBytes in [false, true] {
+                let w = randomBytes
+                    ? makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+                    : makeWeights(rows: rows, cols: cols, dtype: dtype, values: rng.floats(rows * cols))
+                let groups = (0..<rows).map { integerGroups(w, row: $0) }
+                for m in [1, 2, 5, 17] {
+                    var x = rng.floats(m * cols, scale: 2)
+                    if m == 5 { for k in 0..<cols { x[2 * cols + k] = 0 } }
+                    let acts = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
+                    var exact = [Float](repeating: 0, count: m * rows), tight = exact, loose = exact
+                    var float = [Float](repeating: 0, count: m * rows)
+                    ReferenceBackend().matmul(w, x: x, xStride: cols, m: m, y: &float, yStride: rows)
+                    for t in 0..<m {
+                        for n in 0..<rows {
+                            let (value, magnitude) = referenceIntegerDot(groups[n], acts[t], block: block)
+                            exact[t * rows + n] = Float(value)
+                            tight[t * rows + n] = Float(1e-5 * magnitude) + 1e-30
+                            // Activation rounding error ≤ d_b / 2 per element, times Σ|w| of the block.
+                            var bound = 0.0, scale = 0.0
+                            for k in 0..<cols {
+                                let wk = Double(w.element(n, k))
+                                bound += Double(acts[t].d[k / block]) / 2 * abs(wk)
+                                scale += abs(wk * Double(x[t * cols + k]))
+                            }
+                            loose[t * rows + n] = Float(bound * 1.001 + 1e-5 * scale) + 1e-30
+                        }
+                    }
+                    for isa in testedISAs {
+                        for threads in [1, 2, 3] {
+                            var y = [Float](repeating: .nan, count: m * rows)
+                            makeBackend(isa: isa, threads: threads).matmul(w, x: x, xStride: cols, m: m, y: &y, yStride: rows)
+                            let label = "\(dtype) \(isa) threads \(threads) rows \(rows) cols \(cols) m \(m) random bytes \(randomBytes)"
+                            #expect(worstRatio(y, exact, tolerance: tight) <= 1, "integer reference: \(label)")
+                            #expect(worstRatio(y, float, tolerance: loose) <= 1, "float reference: \(label)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Output rows `yStride` apart with padding, and activations with a row stride > cols.
+    @Test func stridedInputsAndOutputs() {
+        var rng = SplitMix(seed: 99)
+        for dtype in [DType.q8_0, .q4_K] {
+            let rows = 9, cols = dtype.blockSize * 2, m = 6, xStride = cols + 5, yStride = rows + 3
+            let w = makeWeights(rows: rows, cols: cols, dtype: dtype, values: rng.floats(rows * cols))
+            let x = rng.floats(m * xStride)
+            for isa in testedISAs {
+                var y = [Float](repeating: -7, count: m * yStride)
+                makeBackend(isa: isa, threads: 2).matmul(w, x: x, xStride: xStride, m: m, y: &y, yStride: yStride)
+                let block = dtype.blockSize
+                for t in 0..<m {
+                    let a = ReferenceActivations(x[(t * xStride)..<(t * xStride + cols)], block: block)
+                    for n in 0..<rows {
+                        let (value, magnitude) = referenceIntegerDot(integerGroups(w, row: n), a, block: block)
+                        #expect(abs(Double(y[t * yStride + n]) - value) <= 1e-5 * magnitude, "\(dtype) \(isa) t \(t) n \(n)")
+                    }
+                    for n in rows..<yStride { #expect(y[t * yStride + n] == -7, "padding written: \(dtype) \(isa)") }
+                }
+            }
+        }
+    }
+}
+
+/// Whether this machine can run the integer-kernel variant.
+func pathIsSupported(_ path: QuantKernelPath) -> Bool {
+    switch path {
+    case .avx512vnni: return ISA.avx512(bf16: false, vnni: true).isSupported
+    case .avx2: return ISA.avx2.isSupported
+    case .portable: return true
+    }
+}
