@@ -60,6 +60,10 @@ public final class Tape: @unchecked Sendable {
     /// An empty tape.
     public init() {}
 
+    // Each recorded output's backward closure captures the output itself: drop the closures so
+    // the graph is freed with the tape (otherwise every step would leak its activations).
+    deinit { reset() }
+
     /// Records `tensor` (an op's output) with its backward function, if any input needs a gradient.
     func record(_ tensor: Tensor, inputs: [Tensor], backward: @escaping () -> Void) -> Tensor {
         guard inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
