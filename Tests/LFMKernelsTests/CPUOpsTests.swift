@@ -185,5 +185,10 @@ import Testing
             #expect(CPUBackend(threads: 2, isa: isa).isa == isa)
         }
         #expect(CPUBackend(threads: 3).threads == 3)
+        #expect(ISA(name: "portable") == .portable)
+        #expect(ISA(name: "AVX2") == .avx2)
+        #expect(ISA(name: "sse9") == nil)
+        if case .avx512 = ISA.detected { #expect(ISA(name: "avx512") == ISA.detected) }
+        #expect(CPUBackend(threads: 2, isa: .portable).description == "CPUBackend(isa: portable, threads: 2)")
     }
 }
