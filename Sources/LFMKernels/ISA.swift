@@ -31,6 +31,24 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
         return result
     }()
 
+    /// The path called `name` ("avx512", "avx2" or "portable", as in `description` before any
+    /// "+"), with the AVX-512 sub-capabilities this machine has; nil for an unknown name.
+    /// The result may still be unsupported here: check `isSupported`.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "avx512":
+            var bf16 = false, vnni = false
+            for case .avx512(let hasBF16, let hasVNNI) in ISA.available {
+                bf16 = hasBF16
+                vnni = hasVNNI
+            }
+            self = .avx512(bf16: bf16, vnni: vnni)
+        case "avx2": self = .avx2
+        case "portable": self = .portable
+        default: return nil
+        }
+    }
+
     /// Whether this machine can run the path (sub-capabilities included).
     public var isSupported: Bool {
         switch self {

@@ -158,6 +158,25 @@ import Testing
         }
     }
 
+    /// A NaN input must show up as NaN in the outputs, not be clamped into finite values.
+    @Test func nanPropagates() {
+        let gate: [Float] = [1, .nan, -2, 3, .nan, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        let up = [Float](repeating: 1, count: gate.count)
+        var q = [Float](repeating: 0.5, count: 2 * 16)
+        q[3] = .nan
+        let kv = [Float](repeating: 0.25, count: 3 * 16)
+        Self.forEachBackend { backend, label in
+            var out = [Float](repeating: 0, count: gate.count)
+            backend.siluMul(gate: gate, up: up, out: &out, count: gate.count)
+            #expect(out[1].isNaN && out[4].isNaN && !out[0].isNaN, "\(label) siluMul")
+            var attended = [Float](repeating: 0, count: 2 * 16)
+            backend.attention(q: q, qStride: 32, rows: 1, startPosition: 2, keys: kv, values: kv, kvStride: 16,
+                              heads: 2, kvHeads: 1, headDim: 16, scale: 0.25, out: &attended, outStride: 32)
+            #expect(attended[0..<16].allSatisfy { $0.isNaN }, "\(label) attention head with NaN query")
+            #expect(attended[16..<32].allSatisfy { abs($0 - 0.25) < 1e-6 }, "\(label) attention other head")
+        }
+    }
+
     @Test func forcedISAIsReportedAndDetectionIsConsistent() {
         #expect(ISA.available.last == .portable)
         #expect(ISA.available.first == ISA.detected)
@@ -166,5 +185,10 @@ import Testing
             #expect(CPUBackend(threads: 2, isa: isa).isa == isa)
         }
         #expect(CPUBackend(threads: 3).threads == 3)
+        #expect(ISA(name: "portable") == .portable)
+        #expect(ISA(name: "AVX2") == .avx2)
+        #expect(ISA(name: "sse9") == nil)
+        if case .avx512 = ISA.detected { #expect(ISA(name: "avx512") == ISA.detected) }
+        #expect(CPUBackend(threads: 2, isa: .portable).description == "CPUBackend(isa: portable, threads: 2)")
     }
 }

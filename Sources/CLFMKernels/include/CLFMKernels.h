@@ -61,6 +61,10 @@ void lfm_matmul_bf16dot_avx512(const uint16_t *w, size_t cols, size_t n0, size_t
 void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out);
 
 // ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
+// Same semantics as the ComputeBackend methods of the same names, with two additions:
+// lfm_attention_* computes only the (row, head) items item0 ..< item1, item = row * heads + head;
+// lfm_short_conv_* computes (and updates the state of) channels c0 ..< c1 only.
+// Both let callers split the work over threads without overlapping writes.
 
 #define LFM_DECLARE_OPS(S) \
     void lfm_rmsnorm_##S(const float *x, size_t xStride, const float *weight, size_t dim, size_t rows, \

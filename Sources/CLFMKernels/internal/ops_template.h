@@ -40,9 +40,9 @@ VI float vmax(vf v) {
     return s;
 }
 
-// e^x to ~2 ulp (Cephes polynomial; inputs clamped to [-87.3, 88.0]).
-VI vf vexp(vf x) {
-    x = __builtin_elementwise_min(x, vsplat(88.0f));
+// e^x to ~2 ulp (Cephes polynomial; inputs clamped to [-87.3, 88.0]); NaN stays NaN.
+VI vf vexp(vf input) {
+    vf x = __builtin_elementwise_min(input, vsplat(88.0f));
     x = __builtin_elementwise_max(x, vsplat(-87.3f));
     // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick.
     vf t = x * 1.44269504088896341f + 12582912.0f;
@@ -59,7 +59,14 @@ VI vf vexp(vf x) {
     vi e = (__builtin_convertvector(n, vi) + 127) << 23;
     vf scale;
     memcpy(&scale, &e, sizeof scale);
-    return p * scale;
+    vf result = p * scale;
+    // min/max return the non-NaN operand: put NaN inputs back.
+    vi ordered = input == input, rb, ib;
+    memcpy(&rb, &result, sizeof rb);
+    memcpy(&ib, &input, sizeof ib);
+    rb = (rb & ordered) | (ib & ~ordered);
+    memcpy(&result, &rb, sizeof result);
+    return result;
 }
 
 VI float dotf(const float *a, const float *b, size_t n) {

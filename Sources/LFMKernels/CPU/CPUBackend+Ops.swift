@@ -38,7 +38,9 @@ extension CPUBackend {
         let items = rows * heads
         // Multiply-adds: two passes over the visible keys/values per (row, head).
         let work = items * (startPosition + rows) * headDim * 2
-        split(items, work: work) { r in
+        // Even chunk bounds keep the head pairs of a KV group (processed together) in one chunk.
+        let pairAligned = kvHeads > 0 && (heads / kvHeads) % 2 == 0
+        split(items, work: work, alignment: pairAligned ? 2 : 1) { r in
             switch kind {
             case .avx512:
                 lfm_attention_avx512(q, qStride, rows, startPosition, keys, values, kvStride, heads, kvHeads,

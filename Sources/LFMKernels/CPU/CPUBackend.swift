@@ -12,7 +12,7 @@ import LFMCore
 /// Numerics: F32 accumulation everywhere; results differ from `ReferenceBackend` only by
 /// floating-point summation order (about `sqrt(K)` ulps of `Σ|x·w|` for a length-`K` dot
 /// product), except with `bf16DotPrefill`, which rounds activations to BF16 for BF16 weights.
-public final class CPUBackend: ComputeBackend, @unchecked Sendable {
+public final class CPUBackend: ComputeBackend, CustomStringConvertible, @unchecked Sendable {
     /// The instruction-set path in use.
     public let isa: ISA
     /// Threads used by parallel operations (the caller included).
@@ -68,6 +68,14 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     }
 
     deinit { scratch?.deallocate() }
+
+    /// For logs, e.g. `CPUBackend(isa: avx512+bf16+vnni, threads: 2)`.
+    public var description: String {
+        var text = "CPUBackend(isa: \(isa), threads: \(threads)"
+        if usesBF16DotPrefill { text += ", bf16DotPrefill" }
+        if !parallelMatvec { text += ", serial matvec" }
+        return text + ")"
+    }
 
     // MARK: - matmul
 
