@@ -26,6 +26,8 @@ public struct JobUsage: Sendable, Equatable {
     public var completionTokens = 0
     /// Seconds from submission to the first sampled token.
     public var timeToFirstToken = 0.0
+    /// The generated token ids (stop token included when one ended the generation).
+    public var tokens: [Int] = []
 }
 
 /// One request to generate: prompt tokens, options, and where to stream the result.
@@ -311,6 +313,7 @@ public final class BatchEngine: @unchecked Sendable {
             return false
         }
         running[i].generated += 1
+        running[i].usage.tokens.append(token)
         if running[i].stopTokens.contains(token) {
             finish(index: i, reason: .stop)
             return false

@@ -254,17 +254,36 @@ enum RequestParser {
             throw APIError.invalidRequest("messages[\(i)].content must be a string, an array of text parts, or null.",
                                           param: "messages[\(i)].content")
         }
-        if role == "assistant", case .array(let calls)? = m["tool_calls"] {
-            // The template shows arguments as the model wrote them: decode OpenAI's JSON strings.
-            var converted: [Value] = []
-            for call in calls {
-                guard case .object(var c) = call, case .object(var function)? = c["function"] else { converted.append(call); continue }
-                if case .string(let args)? = function["arguments"], let parsed = try? Value.parseJSON(args) { function["arguments"] = parsed }
-                c["function"] = .object(function)
-                converted.append(.object(c))
+        if role == "assistant", case .array(let calls)? = m["tool_calls"], !calls.isEmpty {
+            // LFM2's template shows earlier calls only through the content, in the model's own syntax:
+            // <|tool_call_start|>[name(arg="value", ...)]<|tool_call_end|>.
+            var rendered: [String] = []
+            for (j, call) in calls.enumerated() {
+                guard case .object(let c) = call, case .object(let function)? = c["function"], case .string(let name)? = function["name"] else {
+                    throw APIError.invalidRequest("messages[\(i)].tool_calls[\(j)] must have function.name.", param: "messages[\(i)].tool_calls")
+                }
+                var arguments: Value = .dict([])
+                switch function["arguments"] {
+                case .string(let text)?:
+                    guard let parsed = try? Value.parseJSON(text), case .object = parsed else {
+                        throw APIError.invalidRequest("messages[\(i)].tool_calls[\(j)].function.arguments must be a JSON object string.",
+                                                      param: "messages[\(i)].tool_calls")
+                    }
+                    arguments = parsed
+                case .object?: arguments = function["arguments"] ?? .dict([])
+                case nil, .none?: break
+                default:
+                    throw APIError.invalidRequest("messages[\(i)].tool_calls[\(j)].function.arguments must be a JSON object string.",
+                                                  param: "messages[\(i)].tool_calls")
+                }
+                rendered.append(pythonCall(name, arguments))
             }
-            m["tool_calls"] = .array(converted)
+            var text = "<|tool_call_start|>[" + rendered.joined(separator: ", ") + "]<|tool_call_end|>"
+            if case .string(let content)? = m["content"] { text += content }
+            m["content"] = .string(text)
+            m["tool_calls"] = nil
         }
+        if m["content"] == nil || m["content"] == Value.none { m["content"] = .string("") }
         return .object(m)
     }
 
@@ -304,5 +323,26 @@ enum RequestParser {
         let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: false)
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
                                  includeUsage: c.includeUsage, cacheBoundaries: [])
+    }
+}
+
+/// `name(key=literal, ...)` in the Python-like syntax LFM2 writes tool calls in.
+func pythonCall(_ name: String, _ arguments: Value) -> String {
+    guard case .object(let pairs) = arguments else { return name + "()" }
+    return name + "(" + pairs.pairs.map { "\($0.0)=\(pythonLiteral($0.1))" }.joined(separator: ", ") + ")"
+}
+
+/// A JSON value as a Python literal (strings double-quoted with JSON escapes).
+func pythonLiteral(_ value: Value) -> String {
+    switch value {
+    case .none, .undefined: return "None"
+    case .bool(let b): return b ? "True" : "False"
+    case .int(let i): return String(i)
+    case .double(let d): return String(d)
+    case .string: return (try? value.jsonString()) ?? "\"\""
+    case .array(let items), .tuple(let items): return "[" + items.map(pythonLiteral).joined(separator: ", ") + "]"
+    case .object(let pairs):
+        return "{" + pairs.pairs.map { "\(pythonLiteral(.string($0.0))): \(pythonLiteral($0.1))" }.joined(separator: ", ") + "}"
+    default: return "None"
     }
 }

@@ -6,6 +6,7 @@ import LFMGeneration
 import LFMModels
 import LFMTokenizer
 import Logging
+import NIOCore
 
 /// Settings of the HTTP side of the server.
 public struct ServerOptions: Sendable {
@@ -89,9 +90,14 @@ public final class OpenAIServer: Sendable {
     }
 
     private func readJSON(_ request: Request) async throws -> Value {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > options.maxBodyBytes {
+            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
+        }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: options.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
         }
@@ -120,24 +126,40 @@ public final class OpenAIServer: Sendable {
         let id = OpenAIShapes.newID(chat ? "chatcmpl-" : "cmpl-")
         let created = Int(Date().timeIntervalSince1970)
         if !stream {
-            defer { handle.cancel() }
-            var text = ""
-            var calls: [(String, ToolCall)] = []
-            for await event in handle.events {
-                switch event {
-                case .text(let t): text += t
-                case .toolCall(let call): calls.append((OpenAIShapes.newID("call_"), call))
-                case .failed(let error): throw error
-                case .finished(let reason, let usage):
-                    let body = chat
-                        ? OpenAIShapes.chatCompletion(id: id, created: created, model: model, text: text, calls: calls,
-                                                      reason: reason, usage: usage)
-                        : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: text, reason: reason,
-                                                      usage: usage, includeUsageField: true)
-                    return jsonResponse(body)
-                }
+            // Wait for the first event (after queueing and prefill): errors up to then get their own status.
+            let box = IteratorBox(handle.events.makeAsyncIterator())
+            var collected = Collected()
+            guard let first = await box.next() else { handle.cancel(); throw APIError.internalError("the generation ended without a result") }
+            if let done = try collected.add(first, chat: chat, id: id, created: created, model: model) {
+                handle.cancel()
+                return jsonResponse(done)
             }
-            throw APIError.internalError("the generation ended without a result")
+            // Then stream the body: a space now and then (JSON allows leading whitespace) notices a client
+            // that went away, which cancels the generation; the JSON object comes at the end.
+            let final = collected
+            let body = ResponseBody { writer in
+                defer { handle.cancel() }
+                var collected = final
+                var lastWrite = Date()
+                while let event = await box.next() {
+                    let done: Value?
+                    do {
+                        done = try collected.add(event, chat: chat, id: id, created: created, model: model)
+                    } catch let error as APIError {
+                        done = error.json
+                    }
+                    if let done {
+                        try await writer.write(ByteBuffer(string: jsonText(done)))
+                        break
+                    }
+                    if Date().timeIntervalSince(lastWrite) > 0.5 {
+                        try await writer.write(ByteBuffer(string: " "))
+                        lastWrite = Date()
+                    }
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
         }
         let body = ResponseBody { writer in
             defer { handle.cancel() }
@@ -264,4 +286,33 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool {
 extension HTTPField.Name {
     /// `X-Request-Id`, echoed on every response.
     static let requestID = HTTPField.Name("x-request-id")
+}
+
+/// Moves an event iterator into a response body closure (used by one task at a time).
+final class IteratorBox: @unchecked Sendable {
+    private var iterator: AsyncStream<JobEvent>.Iterator
+    init(_ iterator: AsyncStream<JobEvent>.Iterator) { self.iterator = iterator }
+    func next() async -> JobEvent? { await iterator.next() }
+}
+
+/// The pieces of a non-streamed answer gathered so far.
+struct Collected {
+    var text = ""
+    var calls: [(String, ToolCall)] = []
+
+    /// Adds an event; returns the complete response object once the job finished, throws its error if it failed.
+    mutating func add(_ event: JobEvent, chat: Bool, id: String, created: Int, model: String) throws -> Value? {
+        switch event {
+        case .text(let t): text += t
+        case .toolCall(let call): calls.append((OpenAIShapes.newID("call_"), call))
+        case .failed(let error): throw error
+        case .finished(let reason, let usage):
+            return chat
+                ? OpenAIShapes.chatCompletion(id: id, created: created, model: model, text: text, calls: calls,
+                                              reason: reason, usage: usage)
+                : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: text, reason: reason,
+                                              usage: usage, includeUsageField: true)
+        }
+        return nil
+    }
 }

@@ -62,10 +62,19 @@ final class RawConnection {
             try await eventually("generation running") { server.engine.runningCount == 1 }
             connection.hangUp()
             try await eventually("slot freed after the hang-up") { server.engine.runningCount == 0 }
+            // A non-streamed request notices the hang-up too (the body starts with keep-alive spaces).
+            let second = try RawConnection(port: port)
+            let plain = try chatBody("Tell me a very long story", maxTokens: 100_000).jsonString()
+            second.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(plain.utf8.count)\r\n\r\n\(plain)")
+            #expect(second.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+            try await eventually("second generation running") { server.engine.runningCount == 1 }
+            second.hangUp()
+            try await eventually("slot freed after the second hang-up") { server.engine.runningCount == 0 }
             // The single slot serves the next request.
-            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: body(chatBody("Hi", maxTokens: 3))) {
-                #expect($0.status == .ok)
-                #expect(try json($0)["usage"]?["completion_tokens"]?.int ?? 0 >= 1)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders, body: body(chatBody("Hi", maxTokens: 3))) { response in
+                #expect(response.status == .ok)
+                let object = try json(response)
+                #expect(object["usage"]?["completion_tokens"]?.int ?? 0 >= 1)
             }
         }
     }
@@ -76,7 +85,7 @@ final class RawConnection {
         let server = try TestModel.server()
         defer { server.engine.shutdown() }
         let call = ToolCall(name: "get_weather", arguments: .dict([("city", "Paris"), ("unit", "celsius")]))
-        func events() -> AsyncStream<JobEvent> {
+        @Sendable func events() -> AsyncStream<JobEvent> {
             AsyncStream { c in
                 c.yield(.text("Let me check."))
                 c.yield(.toolCall(call))
@@ -112,6 +121,14 @@ final class RawConnection {
             #expect(chunks.last?["choices"]?[0]?["finish_reason"]?.string == "tool_calls")
             #expect(!chunks.contains { $0.keys.contains("usage") }, "no usage field without include_usage")
         }
+    }
+
+    @Test func earlierToolCallsAreWrittenInTheModelsSyntax() throws {
+        let arguments = Value.dict([("city", "Paris \"Nord\""), ("days", 2), ("metric", true), ("tags", .array(["a", .none]))])
+        let text = pythonCall("get_weather", arguments)
+        #expect(text == #"get_weather(city="Paris \"Nord\"", days=2, metric=True, tags=["a", None])"#)
+        let parsed = try ToolCallParser.parse("[" + text + "]")
+        #expect(parsed == [ToolCall(name: "get_weather", arguments: arguments)])
     }
 
     @Test func toolConversationRenders() async throws {

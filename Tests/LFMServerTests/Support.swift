@@ -121,7 +121,8 @@ func expectError(_ response: TestResponse, status: Int, type: String? = nil, cod
     #expect(object.keys == ["error"], sourceLocation: sourceLocation)
     let error = object["error"] ?? .none
     #expect(error.keys == ["message", "type", "param", "code"], sourceLocation: sourceLocation)
-    #expect(!(error["message"]?.string ?? "").isEmpty, sourceLocation: sourceLocation)
+    let message: String? = error["message"]?.string
+    #expect(message?.isEmpty == false, sourceLocation: sourceLocation)
     if let type { #expect(error["type"]?.string == type, sourceLocation: sourceLocation) }
     if let code { #expect(error["code"]?.string == code, sourceLocation: sourceLocation) }
     return error
