@@ -57,10 +57,10 @@ import LFMTokenizer
     }
 
     @Test func chatTemplateComesFromGGUF() throws {
-        let config = try ModelChatConfig.load(Self.gguf)
+        let config = try loadChatConfig(Self.gguf)
         let expected = try String(contentsOf: Self.tests.appendingPathComponent("LFMChatTests/Fixtures/lfm2/chat_template.jinja"),
                                   encoding: .utf8)
-        #expect(config.template == expected)
+        #expect(config.templateSource == expected)
         #expect(config.bosToken == "<|startoftext|>")
         #expect(config.eosToken == "<|im_end|>")
     }
