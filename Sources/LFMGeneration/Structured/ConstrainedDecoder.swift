@@ -56,7 +56,7 @@ public struct ConstrainedDecoder: Sendable {
             for thread in matcher.threads {
                 if case .string(let s)? = thread.last, s.escape == 0, s.utf8 == 0 {
                     plainStringChoices(thread, s, into: best)
-                    for c in walk(vocabulary.quoteTrie, JSONMatcher(schema: schema, threads: [thread])) where c.distance < best[Int(c.token)] {
+                    for c in quoteChoices(thread, s) where c.distance < best[Int(c.token)] {
                         best[Int(c.token)] = c.distance
                     }
                 } else {
@@ -72,6 +72,23 @@ public struct ConstrainedDecoder: Sendable {
             }
         }
         return best
+    }
+
+    /// Tokens with a quote or backslash inside string content, cached. The cache key normalizes
+    /// the code-point count when it cannot matter: at least `minLength` already, and room for the
+    /// longest token before `maxLength`.
+    private func quoteChoices(_ thread: JSONSchema.Thread, _ s: StringState) -> [TokenChoice] {
+        var key = thread
+        if !s.isKey, case .string(let minLength, let maxLength) = schema.nodes[Int(s.node)],
+           Int(s.chars) >= minLength, maxLength - Int(s.chars) >= vocabulary.longestToken {
+            var normalized = s
+            normalized.chars = Int32(minLength)
+            key[key.count - 1] = .string(normalized)
+        }
+        if let hit = vocabulary.cached(schema, key) { return hit }
+        let choices = walk(vocabulary.quoteTrie, JSONMatcher(schema: schema, threads: [key]))
+        vocabulary.store(schema, key, choices)
+        return choices
     }
 
     /// String content at a character boundary: plain tokens are decided by counting code points.

@@ -22,6 +22,8 @@ public final class TokenVocabulary: @unchecked Sendable {
     let plainPending: [UInt8]
     /// Ids of plain tokens (for the string-content fast path).
     let plainIds: [Int32]
+    /// Bytes of the longest token.
+    let longestToken: Int
 
     private let lock = NSLock()
     private var caches: [ObjectIdentifier: (JSONSchema, [JSONSchema.Thread: [TokenChoice]])] = [:]
@@ -55,6 +57,7 @@ public final class TokenVocabulary: @unchecked Sendable {
         self.plainChars = plainChars
         self.plainPending = plainPending
         self.plainIds = plainIds
+        longestToken = bytes.map(\.count).max() ?? 0
         trie = ByteTrie(ids: allIds, bytes: bytes)
         quoteTrie = ByteTrie(ids: quoteIds, bytes: bytes)
     }
