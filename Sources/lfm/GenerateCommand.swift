@@ -34,6 +34,9 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-eos"), help: "Keep going after an end-of-sequence token.")
     var ignoreEOS = false
 
+    @Option(name: .customLong("json-schema"), help: "A JSON schema file (or an OpenAI response_format object); the output is JSON valid under it.")
+    var jsonSchema: String?
+
     @Flag(help: "Print one JSON object: prompt_ids, tokens, and the top-5 logprobs of each step.")
     var json = false
 
@@ -74,6 +77,21 @@ struct GenerateCommand: ParsableCommand {
         if let eos = tokenizer?.eosTokenId { stops.insert(eos) }
         var detokenizer = tokenizer.map { StreamingDetokenizer(tokenizer: $0, skipSpecialTokens: false, lossy: true) }
         var stopMatcher = StopStringMatcher(stopStrings)
+        var constraint: ConstrainedDecoder?
+        if let jsonSchema {
+            guard let tokenizer else { throw ValidationError("--json-schema needs the model's tokenizer.json") }
+            let document = try Value.parseJSON(data: try Data(contentsOf: URL(fileURLWithPath: jsonSchema)))
+            let isWrapper: Bool
+            if case .object(let dict) = document, case .string(let type)? = dict["type"], ["json_schema", "json_object", "text"].contains(type),
+               dict["properties"] == nil { isWrapper = true } else { isWrapper = false }
+            if let schema = isWrapper ? try ResponseFormat.parse(document) : try JSONSchema(document) {
+                guard schema.shortestValueLength <= maxTokens else {
+                    throw StructuredOutputError.budgetTooSmall(needed: schema.shortestValueLength, available: maxTokens)
+                }
+                let vocabulary = TokenVocabulary(tokenizer: tokenizer, logitCount: model.configuration.vocabularySize)
+                constraint = ConstrainedDecoder(schema: schema, vocabulary: vocabulary, stopTokens: ignoreEOS ? [] : stops)
+            }
+        }
         let streamText = !json && tokenizer != nil
 
         let start = Date()
@@ -83,8 +101,10 @@ struct GenerateCommand: ParsableCommand {
         var steps: [[(id: Int, logprob: Double)]] = []
         let decodeStart = Date()
         while tokens.count < maxTokens {
+            if let decoder = constraint, try decoder.mask(&logits, remainingTokens: maxTokens - tokens.count) == .complete { break }
             let logprobs = LogProbabilities(logits: logits)
             let token = sampler.sample(logits, history: promptTokens + tokens)
+            try constraint?.accept(token)
             tokens.append(token)
             steps.append(logprobs.top(5))
             if !ignoreEOS && stops.contains(token) { break }

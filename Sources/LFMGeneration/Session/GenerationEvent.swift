@@ -69,14 +69,18 @@ public struct GenerationOptions: Sendable {
     public var stopStrings: [String]
     /// Whether tool calls are parsed out of the output.
     public var parseToolCalls: Bool
+    /// When set, the output is JSON valid under this schema (constrained decoding, see
+    /// `ConstrainedDecoder`); tool calls are then not parsed out of it.
+    public var responseFormat: JSONSchema?
 
     /// Creates options.
     public init(sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stopTokens: Set<Int>? = nil,
-                stopStrings: [String] = [], parseToolCalls: Bool = true) {
+                stopStrings: [String] = [], parseToolCalls: Bool = true, responseFormat: JSONSchema? = nil) {
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopTokens = stopTokens
         self.stopStrings = stopStrings
         self.parseToolCalls = parseToolCalls
+        self.responseFormat = responseFormat
     }
 }

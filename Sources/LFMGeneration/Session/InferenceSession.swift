@@ -28,6 +28,7 @@ public actor InferenceSession {
     private var boundary: (tokens: [Int], state: LFM2State, logits: [Float])?
     private var isGenerating = false
     private let defaultStopTokens: Set<Int>
+    private var tokenVocabulary: TokenVocabulary?
 
     /// Creates a session; `maxContext` defaults to the model's limit.
     public init(model: LFM2Model, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
@@ -69,6 +70,9 @@ public actor InferenceSession {
         guard !promptTokens.isEmpty else { throw SessionError.emptyPrompt }
         guard options.maxTokens >= 0 else { throw SessionError.invalidOptions("maxTokens must be >= 0") }
         try options.sampling.validate()
+        if let schema = options.responseFormat, schema.shortestValueLength > options.maxTokens {
+            throw StructuredOutputError.budgetTooSmall(needed: schema.shortestValueLength, available: options.maxTokens)
+        }
         guard promptTokens.count < maxContext else {
             throw InferenceError.contextLengthExceeded(requested: promptTokens.count, limit: maxContext)
         }
@@ -90,14 +94,21 @@ public actor InferenceSession {
             statistics.prefillTokensPerSecond = Double(prompt.count - statistics.reusedPromptTokens) / max(Date().timeIntervalSince(start), 1e-9)
 
             var sampler = try Sampler(options.sampling)
-            var filter = OutputFilter(tokenizer: tokenizer, stopStrings: options.stopStrings, parseToolCalls: options.parseToolCalls)
+            var filter = OutputFilter(tokenizer: tokenizer, stopStrings: options.stopStrings,
+                                      parseToolCalls: options.parseToolCalls && options.responseFormat == nil)
             let stopTokens = options.stopTokens ?? defaultStopTokens
+            var constraint = options.responseFormat.map { ConstrainedDecoder(schema: $0, vocabulary: vocabulary(), stopTokens: stopTokens) }
             var generated: [Int] = []
             var reason = FinishReason.length
             let decodeStart = Date()
             while generated.count < options.maxTokens {
                 if Task.isCancelled { reason = .cancelled; break }
+                if let decoder = constraint {
+                    let budget = min(options.maxTokens - generated.count, maxContext - processedTokens.count)
+                    if try decoder.mask(&logits, remainingTokens: budget) == .complete { reason = .stop; break }
+                }
                 let token = sampler.sample(logits, history: processedTokens)
+                try constraint?.accept(token)
                 if generated.isEmpty { statistics.timeToFirstToken = Date().timeIntervalSince(start) }
                 generated.append(token)
                 if stopTokens.contains(token) { reason = .stop; break }
@@ -119,6 +130,14 @@ public actor InferenceSession {
         } catch {
             continuation.finish(throwing: error)
         }
+    }
+
+    /// Token bytes for constrained decoding, built on first use.
+    private func vocabulary() -> TokenVocabulary {
+        if let tokenVocabulary { return tokenVocabulary }
+        let made = TokenVocabulary(tokenizer: tokenizer, logitCount: model.configuration.vocabularySize)
+        tokenVocabulary = made
+        return made
     }
 
     /// Brings the state to "after `prompt`", reusing what it can; returns the next-token logits.
