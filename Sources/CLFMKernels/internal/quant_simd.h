@@ -226,9 +226,64 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
     }
 }
 
+#if QS_VNNI
+/// Decode (one activation row) of Q4_K / Q5_K with 64 codes (two sub-blocks) per 512-bit
+/// register: the float dot product over all nb super-blocks.
+QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs,
+                           size_t nb, int five) {
+    const size_t bytes = five ? 176 : 144;
+    const __m512i low = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 mins = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const float d = qs_half(blk), dmin = qs_half(blk + 2);
+        const __m128i scmn = qs_scales_k4(blk + 4);
+        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scmn));
+        __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
+        mn32 = _mm256_or_si256(mn32, _mm256_slli_epi32(mn32, 16));
+        const uint8_t *qs = blk + (five ? 48 : 16);
+        const int8_t *x = xq + b * 256;
+        // High bits: bytes 0..31 carry sub-block 2j's bit at position 2j, bytes 32..63 (pre-shifted
+        // by one) sub-block 2j + 1's.
+        __m512i hb = _mm512_setzero_si512();
+        if (five) {
+            const __m256i h = qs_load(blk + 16);
+            hb = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 1), 1);
+        }
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            const __m256i v = qs_load(qs + 32 * j);
+            __m512i q = _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1), low);
+            if (five) {
+                q = _mm512_or_si512(q, _mm512_slli_epi16(_mm512_and_si512(hb, one), 4));
+                hb = _mm512_srli_epi16(hb, 2);
+            }
+            // Words 0..15 get scale 2j, words 16..31 scale 2j + 1.
+            const __m512i index = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)), _mm256_set1_epi16((short)(2 * j + 1)), 1);
+            const __m512i scale = _mm512_permutexvar_epi16(index, sc16);
+            const __m512i prod = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(x + 64 * j)));
+            if (j & 1) s1 = _mm512_dpwssd_epi32(s1, prod, scale);
+            else s0 = _mm512_dpwssd_epi32(s0, prod, scale);
+        }
+        const float dx = xd[b];
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(d * dx), acc);
+        const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), mn32);
+        mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(dmin * dx), mins);
+    }
+    return _mm512_reduce_add_ps(acc) - qs_hsum(mins);
+}
+#endif
+
 QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
+#if QS_VNNI
+    if (R == 1) {
+        out[0] = qs_k45_row512(w, xq[0], xd[0], xs[0], nb, five);
+        return;
+    }
+#endif
     __m256 mins[4];
     for (int r = 0; r < R; r++) mins[r] = _mm256_setzero_ps();
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
