@@ -72,9 +72,16 @@ public enum GGUFFloatType: String, CaseIterable, Sendable {
 public enum LFM2GGUFExport {
     /// The `general.*` and `lfm2.*` entries of llama.cpp's convert_hf_to_gguf.py for `c`, in its order.
     public static func modelEntries(_ c: LFM2Configuration, name: String, fileType: UInt32) -> [(key: String, value: GGUFValue)] {
+        let parts = nameComponents(name, parameters: c.parameterCount)
         var out: [(key: String, value: GGUFValue)] = [
             ("general.architecture", .string("lfm2")), ("general.type", .string("model")),
-            ("general.name", .string(title(name))), ("general.size_label", .string(sizeLabel(c.parameterCount))),
+            ("general.name", .string(title(name))),
+        ]
+        if let version = parts.version { out.append(("general.version", .string(version))) }
+        if let finetune = parts.finetune { out.append(("general.finetune", .string(finetune))) }
+        if let basename = parts.basename { out.append(("general.basename", .string(basename))) }
+        out.append(("general.size_label", .string(parts.sizeLabel ?? sizeLabel(c.parameterCount))))
+        out += [
             ("lfm2.block_count", .uint32(UInt32(c.layerCount))),
             ("lfm2.context_length", .uint32(UInt32(clamping: c.maxPositionEmbeddings))),
             ("lfm2.embedding_length", .uint32(UInt32(c.hiddenSize))),
@@ -100,6 +107,64 @@ public enum LFM2GGUFExport {
             let isVersion = w.first.map { $0.isNumber } == true || (w.first == "v" && w.dropFirst().first?.isNumber == true)
             return w == w.lowercased() && !isVersion ? w.capitalized : w
         }.joined(separator: " ")
+    }
+
+    /// gguf-py's `Metadata.get_model_id_components` for a folder name without an organization
+    /// ("lfm2-350m-bf16" -> basename "lfm2", size label "350M"): parts are versions ("v2", "1.5"),
+    /// types ("bf16", "q4_k"), size labels ("350M", "1.2B", within 7/8 of the parameter count) or
+    /// finetunes ("instruct", "chat", and unmarked parts after the first marked one); leading unmarked
+    /// parts form the basename, which is dropped when nothing else was found.
+    static func nameComponents(_ id: String, parameters: Int) -> (basename: String?, finetune: String?, version: String?, sizeLabel: String?) {
+        func full(_ pattern: String, _ text: String) -> Bool {
+            text.range(of: "^(?:\(pattern))$", options: [.regularExpression, .caseInsensitive]) != nil
+        }
+        guard !id.contains(" ") else { return (nil, nil, nil, nil) }
+        var parts = id.split(separator: "-").map(String.init)
+        var types = [Set<String>](repeating: [], count: parts.count)
+        for (i, part) in parts.enumerated() {
+            if full(#"(v|iter)?\d+([.]\d+)*"#, part) {
+                types[i].insert("version")
+            } else if full(#"i?q\d(_\w)*|b?fp?(16|32)"#, part) {
+                types[i].insert("type")
+                parts[i] = part.uppercased()
+            } else if i > 0, full(#"\d+([._]\d+)?[KMBT]"#, part) {
+                var label = part.replacingOccurrences(of: "_", with: ".")
+                label = String(label.dropLast()) + label.suffix(1).uppercased()
+                if let value = Double(label.dropLast()), let scale = " KMBT".firstIndex(of: label.last ?? " ") {
+                    let labelParams = value * pow(1000, Double(" KMBT".distance(from: " KMBT".startIndex, to: scale)))
+                    if parameters > 0, abs(labelParams - Double(parameters)) > Double(7 * parameters / 8) {
+                        types[i].insert("finetune")
+                        label = String(label.dropLast()) + label.suffix(1).lowercased()
+                    }
+                }
+                if types[i].isEmpty { types[i].insert("size_label") }
+                parts[i] = label
+            } else if i > 0, full("chat|instruct|vision|lora", part) {
+                types[i].insert("finetune")
+            }
+        }
+        var atStart = true
+        for i in parts.indices {
+            if atStart, (types[i].isEmpty && parts[i].first?.isLetter == true) || types[i].contains("version") {
+                types[i].insert("basename")
+            } else {
+                atStart = false
+                if types[i].isEmpty { types[i].insert("finetune") }
+            }
+        }
+        for i in parts.indices.reversed() {
+            if types[i].contains("basename"), types[i].count > 1 { types[i].remove("basename") } else { break }
+        }
+        func join(_ kind: String, excluding: String? = nil) -> String? {
+            var seen: [String] = []
+            for (p, t) in zip(parts, types) where t.contains(kind) && !(excluding.map { t.contains($0) } ?? false) && !seen.contains(p) {
+                seen.append(p)
+            }
+            return seen.isEmpty ? nil : seen.joined(separator: "-")
+        }
+        let size = join("size_label"), finetune = join("finetune"), version = join("version", excluding: "basename")
+        let basename = size == nil && finetune == nil && version == nil ? nil : join("basename")
+        return (basename, finetune, version, size)
     }
 
     /// gguf-py's `model_weight_count_rounded_notation` ("94K", "1.2B").

@@ -50,4 +50,26 @@ import LFMFormats
             }, file: "x")
         }
     }
+
+    /// general.* naming from the folder name, as gguf-py 0.19 (vendored in llama.cpp) derives it
+    /// (expected values printed by gguf.metadata.Metadata.get_model_id_components / id_to_title).
+    @Test func folderNameComponentsFollowGGUFPy() {
+        let params = 354_483_968
+        let cases: [(String, String?, String?, String?, String?, String)] = [
+            ("tiny-f32", nil, nil, nil, nil, "Tiny F32"),
+            ("lfm2-350m-bf16", "lfm2", nil, nil, "350M", "Lfm2 350m Bf16"),
+            ("h256", nil, nil, nil, nil, "H256"),
+            ("LFM2-1.2B", "LFM2", "1.2b", nil, nil, "LFM2 1.2B"),
+            ("LFM2-350M-Instruct", "LFM2", "Instruct", nil, "350M", "LFM2 350M Instruct"),
+            ("mixed-gqa3-f16", nil, nil, nil, nil, "Mixed Gqa3 F16"),
+        ]
+        for (id, basename, finetune, version, size, title) in cases {
+            let parts = LFM2GGUFExport.nameComponents(id, parameters: params)
+            #expect(parts.basename == basename && parts.finetune == finetune && parts.version == version && parts.sizeLabel == size,
+                    "\(id): \(parts)")
+            #expect(LFM2GGUFExport.title(id) == title, "\(id)")
+        }
+        #expect(LFM2GGUFExport.sizeLabel(94_000) == "94K")
+        #expect(LFM2GGUFExport.sizeLabel(1_170_340_608) == "1.2B")
+    }
 }
