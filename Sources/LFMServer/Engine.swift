@@ -195,6 +195,8 @@ public final class BatchEngine: @unchecked Sendable {
 
     /// Sequences in the running batch.
     public var runningCount: Int { metrics.snapshotRunning() }
+    /// The largest number of sequences that ran together so far.
+    public var peakRunningCount: Int { metrics.snapshotPeakRunning() }
 
     /// Refuses new jobs from now on (503); running and queued jobs continue.
     public func beginDraining() {

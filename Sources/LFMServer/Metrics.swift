@@ -8,6 +8,7 @@ public final class ServerMetrics: @unchecked Sendable {
     private var completionTokens = 0
     private var queueDepth = 0
     private var running = 0
+    private var peakRunning = 0
     private var prefillTokens = 0
     private var prefillSeconds = 0.0
     private var decodeTokens = 0
@@ -34,8 +35,9 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     func setQueueDepth(_ n: Int) { locked { queueDepth = n } }
-    func setRunning(_ n: Int) { locked { running = n } }
+    func setRunning(_ n: Int) { locked { running = n; peakRunning = max(peakRunning, n) } }
     func snapshotRunning() -> Int { locked { running } }
+    func snapshotPeakRunning() -> Int { locked { peakRunning } }
 
     func recordPrefill(tokens: Int, seconds: Double) {
         locked {
