@@ -5,6 +5,7 @@ import PackageDescription
 //   LFMCore ← CLFMKernels/LFMKernels ← LFMModels ← lfm
 //   LFMCore ← LFMFormats ← LFMModels
 //   LFMTokenizer, LFMChat (stand-alone, Foundation only) ← lfm
+//   LFMHub (stand-alone, Foundation + FoundationNetworking: Hugging Face Hub downloads and cache) ← lfm
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 
@@ -23,6 +24,7 @@ let package = Package(
         .library(name: "LFMTokenizer", targets: ["LFMTokenizer"]),
         .library(name: "LFMChat", targets: ["LFMChat"]),
         .library(name: "LFMGeneration", targets: ["LFMGeneration"]),
+        .library(name: "LFMHub", targets: ["LFMHub"]),
         .executable(name: "lfm", targets: ["lfm"]),
     ],
     dependencies: [
@@ -41,10 +43,11 @@ let package = Package(
             dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "LFMHub", swiftSettings: swiftSettings),
         .executableTarget(
             name: "lfm",
             dependencies: [
-                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration",
+                "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -69,6 +72,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "lfmTests", dependencies: ["lfm"], swiftSettings: swiftSettings),
+        .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMTokenizerTests",
             dependencies: ["LFMTokenizer"],

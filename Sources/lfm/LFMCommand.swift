@@ -9,6 +9,7 @@ struct LFMCommand: AsyncParsableCommand {
         subcommands: [
             GenerateCommand.self, RunCommand.self, InfoCommand.self, BenchCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self, ChatTemplateCommand.self,
+            PullCommand.self,
         ]
     )
 }

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import LFMHub
 import LFMKernels
 import LFMModels
 
 /// Options shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (config.json + safetensors).")
+    @Option(name: .long, help: "Model folder (config.json + safetensors), or ORG/NAME of a model fetched with `lfm pull`.",
+            transform: resolveModelPath)
     var model: String
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
@@ -28,6 +30,16 @@ struct ModelOptions: ParsableArguments {
         try LFM2Model.load(directory: modelURL,
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
                                                      backend: makeBackend(threads: threads)))
+    }
+}
+
+/// Resolves a MODEL argument without network access: an existing path stays as it is; `ORG/NAME` becomes the
+/// folder of that repo's `main` snapshot in the Hugging Face cache (see `lfm pull`).
+func resolveModelPath(_ argument: String) throws -> String {
+    do {
+        return try HubCache.fromEnvironment().resolveModelArgument(argument)
+    } catch let error as HubError {
+        throw ValidationError(error.description)
     }
 }
 

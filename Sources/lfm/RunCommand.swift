@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "Model folder.")
+    @Argument(help: "Model folder, or ORG/NAME of a model fetched with `lfm pull`.", transform: resolveModelPath)
     var model: String
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
