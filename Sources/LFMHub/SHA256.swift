@@ -18,7 +18,6 @@ public struct SHA256: Sendable {
     ]
     private var buffer: [UInt8] = []
     private var totalBytes: UInt64 = 0
-    private var schedule = [UInt32](repeating: 0, count: 64)
 
     /// A hasher with no input yet.
     public init() {
@@ -40,17 +39,13 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: bytes[0..<take])
             offset = take
             if buffer.count < 64 { return }
-            compress(buffer, from: 0)
+            let block = buffer
+            block.withUnsafeBytes { compress(blocks: $0) }
             buffer.removeAll(keepingCapacity: true)
         }
         let whole = (bytes.count - offset) / 64 * 64
         if whole > 0 {
-            let block = Array(bytes[offset..<(offset + whole)])
-            var start = 0
-            while start < whole {
-                compress(block, from: start)
-                start += 64
-            }
+            compress(blocks: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + whole)]))
             offset += whole
         }
         if offset < bytes.count { buffer.append(contentsOf: bytes[offset...]) }
@@ -63,11 +58,7 @@ public struct SHA256: Sendable {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var start = 0
-        while start < tail.count {
-            compress(tail, from: start)
-            start += 64
-        }
+        tail.withUnsafeBytes { compress(blocks: $0) }
         buffer.removeAll()
         var digest: [UInt8] = []
         digest.reserveCapacity(32)
@@ -97,32 +88,41 @@ public struct SHA256: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private mutating func compress(_ block: [UInt8], from start: Int) {
-        for i in 0..<16 {
-            let j = start + i * 4
-            schedule[i] = UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])
+    /// Runs the compression function over `blocks` (a multiple of 64 bytes).
+    private mutating func compress(blocks: UnsafeRawBufferPointer) {
+        var h0 = state[0], h1 = state[1], h2 = state[2], h3 = state[3]
+        var h4 = state[4], h5 = state[5], h6 = state[6], h7 = state[7]
+        SHA256.roundConstants.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                var start = 0
+                while start + 64 <= blocks.count {
+                    for i in 0..<16 {
+                        w[i] = UInt32(bigEndian: blocks.loadUnaligned(fromByteOffset: start + i * 4, as: UInt32.self))
+                    }
+                    for i in 16..<64 {
+                        let w15 = w[i - 15], w2 = w[i - 2]
+                        let s0 = SHA256.rotr(w15, 7) ^ SHA256.rotr(w15, 18) ^ (w15 >> 3)
+                        let s1 = SHA256.rotr(w2, 17) ^ SHA256.rotr(w2, 19) ^ (w2 >> 10)
+                        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                    }
+                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+                    for i in 0..<64 {
+                        let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
+                        let choice = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
+                        let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
+                        let majority = (a & b) ^ (a & c) ^ (b & c)
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ s0 &+ majority
+                    }
+                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d
+                    h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+                    start += 64
+                }
+            }
         }
-        for i in 16..<64 {
-            let w15 = schedule[i - 15], w2 = schedule[i - 2]
-            let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
-            let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
-            schedule[i] = schedule[i - 16] &+ s0 &+ schedule[i - 7] &+ s1
-        }
-        var a = state[0], b = state[1], c = state[2], d = state[3]
-        var e = state[4], f = state[5], g = state[6], h = state[7]
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ SHA256.roundConstants[i] &+ schedule[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ majority
-            h = g; g = f; f = e; e = d &+ t1
-            d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-        state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+        state = [h0, h1, h2, h3, h4, h5, h6, h7]
     }
 
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 }

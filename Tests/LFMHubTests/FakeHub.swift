@@ -8,8 +8,16 @@ final class FakeHub: @unchecked Sendable {
         var content: Data
         var lfs: Bool
         /// The ETag of a non-LFS file (the Hub uses the git blob id; any stable 40-hex string serves here).
-        var gitETag: String { String(SHA256.hexDigest(of: Array("blob \(path)".utf8) + Array(content)).prefix(40)) }
-        var sha256: String { SHA256.hexDigest(of: content) }
+        let gitETag: String
+        let sha256: String
+
+        init(path: String, content: Data, lfs: Bool) {
+            self.path = path
+            self.content = content
+            self.lfs = lfs
+            gitETag = String(SHA256.hexDigest(of: Array("blob \(path)".utf8) + Array(content)).prefix(40))
+            sha256 = SHA256.hexDigest(of: content)
+        }
     }
 
     let owner = "TestOrg"
