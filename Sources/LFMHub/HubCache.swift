@@ -45,6 +45,12 @@ public struct HubCache: Sendable, Equatable {
         repoFolder(repo).appendingPathComponent("blobs").appendingPathComponent(etag + ".incomplete")
     }
 
+    /// The lock file guarding the download of blob `etag` (`.locks/models--ORG--NAME/<etag>.lock`, as huggingface_hub).
+    public func lockFile(_ repo: RepoID, etag: String) -> URL {
+        root.appendingPathComponent(".locks").appendingPathComponent(repo.cacheFolderName)
+            .appendingPathComponent(etag + ".lock")
+    }
+
     /// The snapshot folder of `commit`.
     public func snapshot(_ repo: RepoID, commit: String) -> URL {
         repoFolder(repo).appendingPathComponent("snapshots").appendingPathComponent(commit)
@@ -80,6 +86,17 @@ public struct HubCache: Sendable, Equatable {
     /// Whether `text` is a full 40-hex-digit git commit hash.
     public static func isCommitHash(_ text: String) -> Bool {
         text.utf8.count == 40 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    /// Writes `CACHEDIR.TAG` at the cache root if it is missing (as huggingface_hub does), so that backup tools
+    /// following the cache directory tag convention skip the cache.
+    func writeCacheDirectoryTag() {
+        let tag = root.appendingPathComponent("CACHEDIR.TAG")
+        guard !FileManager.default.fileExists(atPath: tag.path) else { return }
+        let text = "Signature: 8a477f597d28d172789f06886806bc55\n"
+            + "# This file is a cache directory tag created by swift-lfm (Hugging Face hub cache).\n"
+            + "# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n"
+        try? Data(text.utf8).write(to: tag, options: .atomic)
     }
 
     /// Records that `revision` points at `commit` (written only when they differ, as huggingface_hub does).
@@ -146,5 +163,33 @@ extension HubCache {
         if fileExists(argument) { return argument }
         guard let repo = try? RepoID(argument) else { return argument }
         return try resolveSnapshot(repo, revision: "main").path
+    }
+}
+
+/// An exclusive advisory lock (flock) on a file, so that two pulls never write the same blob at once.
+final class FileLock {
+    private let descriptor: Int32
+
+    /// Takes the lock on `url`, calling `onWait` first if another process holds it, then blocking until it is free.
+    init(_ url: URL, onWait: () -> Void) throws {
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        descriptor = open(url.path, O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else {
+            throw HubError.fileSystem(path: url.path, reason: "cannot open lock file (errno \(errno))")
+        }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            onWait()
+            while flock(descriptor, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    close(descriptor)
+                    throw HubError.fileSystem(path: url.path, reason: "cannot lock (errno \(errno))")
+                }
+            }
+        }
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 }

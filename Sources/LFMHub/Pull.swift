@@ -15,6 +15,8 @@ public enum PullEvent: Sendable {
     case progress(path: String, received: Int64, size: Int64?)
     /// The connection dropped; retrying from `received` bytes.
     case retrying(path: String, received: Int64, reason: String)
+    /// Another process is downloading the same blob; waiting for it to finish.
+    case waiting(path: String)
     /// The SHA-256 of `path` is being checked.
     case verifying(path: String)
     /// `path` is downloaded, checked and linked into the snapshot.
@@ -59,6 +61,8 @@ public struct HubDownloader: Sendable {
         let files = info.files.filter { selection.contains($0.path) }
         guard !files.isEmpty else { throw HubError.nothingSelected(repo: repo.description, patterns: selection.patterns) }
         onEvent(.resolved(commit: info.commit, files: files))
+        try cache.createFolder(cache.root)
+        cache.writeCacheDirectoryTag()
         var downloaded: [String] = []
         for file in files {
             if try await fetch(repo, commit: info.commit, file: file, onEvent: onEvent) { downloaded.append(file.path) }
@@ -91,9 +95,13 @@ public struct HubDownloader: Sendable {
         let blob = cache.blob(repo, etag: metadata.etag)
         var didDownload = false
         if fileSize(blob) != size {
-            try await download(repo, commit: commit, path: file.path, etag: metadata.etag, size: size,
-                               sha256: expectedSHA, onEvent: onEvent)
-            didDownload = true
+            let lock = try FileLock(cache.lockFile(repo, etag: metadata.etag)) { onEvent(.waiting(path: file.path)) }
+            if fileSize(blob) != size { // another pull may have finished it while we waited
+                try await download(repo, commit: commit, path: file.path, etag: metadata.etag, size: size,
+                                   sha256: expectedSHA, onEvent: onEvent)
+                didDownload = true
+            }
+            withExtendedLifetime(lock) {}
         }
         try cache.link(repo, commit: commit, path: file.path, etag: metadata.etag)
         if didDownload { onEvent(.finished(path: file.path, size: size)) } else { onEvent(.cached(path: file.path, size: size)) }

@@ -56,6 +56,8 @@ private final class PullDisplay: @unchecked Sendable {
     private var startBytes: Int64 = 0
     private var lastDraw = Date.distantPast
     private var lineOpen = false
+    private var frozenRate: Double?
+    private var lastSize: Int64?
     private let interactive = isatty(2) != 0
 
     func handle(_ event: PullEvent) {
@@ -72,17 +74,24 @@ private final class PullDisplay: @unchecked Sendable {
             closeLine()
             startTime = Date()
             startBytes = resumedFrom
+            frozenRate = nil
             if resumedFrom > 0 { write("\(path): resuming at \(ProgressLine.bytes(resumedFrom))\n") }
-            draw(path: path, received: resumedFrom, size: size, force: true)
+            draw(path: path, received: resumedFrom, size: size, force: false)
+        case .waiting(let path):
+            closeLine()
+            write("\(path): another pull is downloading it; waiting\n")
         case .progress(let path, let received, let size):
-            draw(path: path, received: received, size: size, force: received == size)
+            lastSize = received
+            draw(path: path, received: received, size: size, force: false)
         case .retrying(let path, let received, let reason):
             closeLine()
             write("\(path): connection lost at \(ProgressLine.bytes(received)) (\(reason)); retrying\n")
         case .verifying(let path):
+            let elapsed = Date().timeIntervalSince(startTime)
+            if let size = lastSize, elapsed > 0 { frozenRate = Double(size - startBytes) / elapsed }
             if !interactive { write("\(path): checking SHA-256\n") }
         case .finished(let path, let size):
-            draw(path: path, received: size, size: size, force: true)
+            draw(path: path, received: size, size: size, force: true, final: true)
             closeLine()
         }
     }
@@ -93,13 +102,15 @@ private final class PullDisplay: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func draw(path: String, received: Int64, size: Int64?, force: Bool) {
+    /// Redraws the progress line (interactive) or, when `final`, prints the finished file's line (redirected).
+    private func draw(path: String, received: Int64, size: Int64?, force: Bool, final: Bool = false) {
         let now = Date()
-        guard force || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        guard interactive || force else { return }
+        guard interactive || final else { return }
+        guard force || final || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
         let elapsed = now.timeIntervalSince(startTime)
-        let rate = elapsed > 0.2 ? Double(received - startBytes) / elapsed : nil
+        let rate = frozenRate ?? (elapsed > 0.2 ? Double(received - startBytes) / elapsed : nil)
+        lastSize = received
         let text = line.render(name: path, received: received, total: size, rate: rate)
         if interactive {
             write("\r\u{1B}[K" + text)

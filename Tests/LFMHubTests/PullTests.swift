@@ -46,6 +46,8 @@ func contents(_ url: URL) throws -> Data { try Data(contentsOf: url) }
             #expect(try contents(pointer) == file.content)
         }
         #expect(!FileManager.default.fileExists(atPath: result.snapshot.appendingPathComponent("README.md").path))
+        #expect(try String(contentsOf: cache.root.appendingPathComponent("CACHEDIR.TAG"), encoding: .utf8)
+            .hasPrefix("Signature: 8a477f597d28d172789f06886806bc55\n"))
         // The LFS file came from the CDN after the Hub's redirect.
         #expect(server.requests.contains { $0.method == "GET" && $0.path.hasPrefix("/cdn/") })
         #expect(server.requests.contains { $0.method == "HEAD" && $0.path.hasSuffix("/resolve/\(hub.commit)/model.safetensors") })
