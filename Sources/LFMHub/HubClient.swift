@@ -47,15 +47,33 @@ public struct HubClient: Sendable {
         self.timeout = timeout
     }
 
-    /// A client configured from `HF_ENDPOINT` and `HF_TOKEN`.
+    /// A client configured from `HF_ENDPOINT` and `HF_TOKEN`; without `HF_TOKEN`, the token saved by
+    /// `hf auth login` is read from `$HF_TOKEN_PATH`, else `$HF_HOME/token`, else `~/.cache/huggingface/token`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HubClient {
         let text = environment["HF_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://huggingface.co"
         let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
         guard let url = URL(string: trimmed), let scheme = url.scheme, scheme == "http" || scheme == "https", url.host != nil else {
             throw HubError.badResponse(url: text, reason: "HF_ENDPOINT must be an http(s) URL")
         }
-        let token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let token = environment["HF_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? HubClient.savedToken(environment)
         return HubClient(endpoint: url, token: token)
+    }
+
+    /// The token file huggingface_hub's login writes, if there is one.
+    static func savedToken(_ environment: [String: String]) -> String? {
+        func value(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let path: String
+        if let tokenPath = value("HF_TOKEN_PATH") {
+            path = tokenPath
+        } else if let home = value("HF_HOME") {
+            path = home + "/token"
+        } else {
+            let cacheHome = value("XDG_CACHE_HOME") ?? ((value("HOME") ?? NSHomeDirectory()) + "/.cache")
+            path = cacheHome + "/huggingface/token"
+        }
+        guard let text = try? String(contentsOfFile: (path as NSString).expandingTildeInPath, encoding: .utf8) else { return nil }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
     }
 
     /// `GET /api/models/{repo}/revision/{revision}?blobs=true`: the commit and the file list with sizes.

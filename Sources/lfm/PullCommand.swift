@@ -9,9 +9,9 @@ struct PullCommand: AsyncParsableCommand {
         abstract: "Download a model from the Hugging Face Hub into the local Hugging Face cache.",
         discussion: """
         Files go where huggingface_hub puts them ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub), \
-        so Python tools share them. Afterwards every command accepts ORG/NAME as the model, offline.
+        so Python tools share them. Afterwards `lfm run`, `lfm generate --model` and `lfm bench --model` accept ORG/NAME, offline.
         Default files: \(FileSelection.defaultPatterns.joined(separator: ", ")).
-        HF_ENDPOINT sets the Hub's URL, HF_TOKEN the access token for private or gated repos.
+        HF_ENDPOINT sets the Hub's URL; HF_TOKEN (else the token saved by `hf auth login`) is sent for private or gated repos.
         An interrupted pull resumes where it stopped when run again.
         """
     )

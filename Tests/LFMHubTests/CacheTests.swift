@@ -14,8 +14,16 @@ import Testing
         let client = try HubClient.fromEnvironment(["HF_ENDPOINT": "http://127.0.0.1:8080/", "HF_TOKEN": "t"])
         #expect(client.endpoint.absoluteString == "http://127.0.0.1:8080")
         #expect(client.token == "t")
-        #expect(try HubClient.fromEnvironment([:]).endpoint.absoluteString == "https://huggingface.co")
-        #expect(try HubClient.fromEnvironment([:]).token == nil)
+        let empty = ["HOME": "/nonexistent-home"]
+        #expect(try HubClient.fromEnvironment(empty).endpoint.absoluteString == "https://huggingface.co")
+        #expect(try HubClient.fromEnvironment(empty).token == nil)
+        // Without HF_TOKEN, the token saved by `hf auth login` under HF_HOME (or HF_TOKEN_PATH) is used.
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("lfmhub-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        try Data("hf_saved\n".utf8).write(to: home.appendingPathComponent("token"))
+        #expect(try HubClient.fromEnvironment(["HF_HOME": home.path]).token == "hf_saved")
+        #expect(try HubClient.fromEnvironment(["HF_HOME": home.path, "HF_TOKEN": "env"]).token == "env")
+        #expect(try HubClient.fromEnvironment(["HF_TOKEN_PATH": home.appendingPathComponent("token").path]).token == "hf_saved")
         #expect(throws: HubError.self) { try HubClient.fromEnvironment(["HF_ENDPOINT": "ftp://x"]) }
         let url = try client.resolveURL(try RepoID("a/b"), revision: "refs/pr/1", path: "sub dir/f.json")
         #expect(url.absoluteString == "http://127.0.0.1:8080/a/b/resolve/refs%2Fpr%2F1/sub%20dir/f.json")
