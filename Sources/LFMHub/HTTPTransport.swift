@@ -84,32 +84,13 @@ private final class SessionBridge: NSObject, URLSessionDataDelegate, @unchecked 
                     newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
         switch redirects {
         case .all:
-            completionHandler(SessionBridge.followUp(request, from: task.originalRequest))
+            completionHandler(redirectedRequest(request, from: task.originalRequest))
         case .relativeOnly:
             let location = response.value(forHTTPHeaderField: "Location") ?? ""
             let isRelative = URL(string: location)?.host == nil && !location.isEmpty
             if !isRelative { self.response = response }
             completionHandler(isRelative ? request : nil)
         }
-    }
-
-    /// The request to send after a redirect: the original's Range header kept, its credentials dropped when the
-    /// redirect leaves the original host (a CDN with a signed URL rejects a second authorization).
-    static func followUp(_ request: URLRequest, from original: URLRequest?) -> URLRequest {
-        var next = request
-        if let range = original?.value(forHTTPHeaderField: "Range"), next.value(forHTTPHeaderField: "Range") == nil {
-            next.setValue(range, forHTTPHeaderField: "Range")
-        }
-        if let encoding = original?.value(forHTTPHeaderField: "Accept-Encoding") {
-            next.setValue(encoding, forHTTPHeaderField: "Accept-Encoding")
-        }
-        let sameHost = original?.url?.host == next.url?.host && original?.url?.port == next.url?.port
-        if sameHost, let authorization = original?.value(forHTTPHeaderField: "Authorization") {
-            next.setValue(authorization, forHTTPHeaderField: "Authorization")
-        } else if !sameHost {
-            next.setValue(nil, forHTTPHeaderField: "Authorization")
-        }
-        return next
     }
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
@@ -184,3 +165,23 @@ extension HTTPResult {
         self.init(status: response.statusCode, headers: headers, url: response.url ?? URL(fileURLWithPath: "/"), body: body)
     }
 }
+
+/// The request to send after a redirect: the original's Range and Accept-Encoding headers kept, its credentials
+/// dropped when the redirect leaves the original host (a CDN's signed URL must not receive the Hub token).
+func redirectedRequest(_ request: URLRequest, from original: URLRequest?) -> URLRequest {
+    var next = request
+    if let range = original?.value(forHTTPHeaderField: "Range"), next.value(forHTTPHeaderField: "Range") == nil {
+        next.setValue(range, forHTTPHeaderField: "Range")
+    }
+    if let encoding = original?.value(forHTTPHeaderField: "Accept-Encoding") {
+        next.setValue(encoding, forHTTPHeaderField: "Accept-Encoding")
+    }
+    let sameHost = original?.url?.host == next.url?.host && original?.url?.port == next.url?.port
+    if sameHost, let authorization = original?.value(forHTTPHeaderField: "Authorization") {
+        next.setValue(authorization, forHTTPHeaderField: "Authorization")
+    } else if !sameHost {
+        next.setValue(nil, forHTTPHeaderField: "Authorization")
+    }
+    return next
+}
+

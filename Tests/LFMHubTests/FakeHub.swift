@@ -30,6 +30,8 @@ final class FakeHub: @unchecked Sendable {
     private var _dropFirstCDNAfter: Int?
     private var _corruptCDN = false
     private var _shortCDN = false
+    /// Answer Range requests with the whole file (200), as some servers do.
+    var ignoreRange = false
     var requiredToken: String?
 
     /// Drop the connection of the next CDN download after this many body bytes (once).
@@ -129,7 +131,7 @@ final class FakeHub: @unchecked Sendable {
             _dropFirstCDNAfter = nil
         }
         lock.unlock()
-        if let range = request.headers["range"] {
+        if let range = request.headers["range"], !ignoreRange {
             guard range.hasPrefix("bytes="), range.hasSuffix("-"),
                   let start = Int(range.dropFirst("bytes=".count).dropLast()) else { return .init(status: 400) }
             guard start < content.count else {
