@@ -209,6 +209,9 @@ public struct HubClient: Sendable {
         let code = result.header("X-Error-Code")
         let message = result.header("X-Error-Message") ?? HubClient.errorMessage(in: result.body)
         switch result.status {
+        case 401 where code == "RepoNotFound" && token == nil:
+            // The Hub answers 401 for a repo that does not exist *or* is private, to not reveal which.
+            throw HubError.repoNotFound(repo: repo.description)
         case 401, 403:
             throw HubError.unauthorized(repo: repo.description, status: result.status, tokenSent: token != nil,
                                         serverMessage: message)

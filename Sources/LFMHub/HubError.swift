@@ -42,7 +42,7 @@ public enum HubError: Error, Equatable, CustomStringConvertible, Sendable {
                 : "the repo is private or gated: set HF_TOKEN to an access token"
             return "access denied to \(repo) (HTTP \(status)): \(hint)" + (message.map { ". Server said: \($0)" } ?? "")
         case .repoNotFound(let repo):
-            return "repository \(repo) not found on the Hub (check the spelling; private repos need HF_TOKEN)"
+            return "repository \(repo) not found on the Hub (check the spelling; a private or gated repo needs HF_TOKEN)"
         case .revisionNotFound(let repo, let revision):
             return "revision '\(revision)' not found in \(repo) (expected a branch, tag or commit hash)"
         case .fileNotFound(let repo, let revision, let path):

@@ -41,7 +41,7 @@ import Testing
         #expect(server.requests.last?.headers["authorization"] == "Bearer secret")
     }
 
-    @Test func unknownRepoAndRevisionGive404Errors() async throws {
+    @Test func unknownRepoRevisionAndFileGiveNotFoundErrors() async throws {
         let hub = FakeHub.standard()
         let server = try hub.start()
         defer { server.stop() }
@@ -52,6 +52,10 @@ import Testing
         }
         await #expect(throws: HubError.revisionNotFound(repo: "TestOrg/tiny-model", revision: "v9")) {
             try await puller.pull(try hub.repo, revision: "v9")
+        }
+        hub.missingOnResolve = ["tokenizer.json"]
+        await #expect(throws: HubError.fileNotFound(repo: "TestOrg/tiny-model", revision: hub.commit, path: "tokenizer.json")) {
+            try await puller.pull(try hub.repo)
         }
         await #expect(throws: HubError.nothingSelected(repo: "TestOrg/tiny-model", patterns: ["*.bin"])) {
             try await puller.pull(try hub.repo, selection: FileSelection(include: ["*.bin"]))

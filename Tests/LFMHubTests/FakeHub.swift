@@ -32,6 +32,8 @@ final class FakeHub: @unchecked Sendable {
     private var _shortCDN = false
     /// Answer Range requests with the whole file (200), as some servers do.
     var ignoreRange = false
+    /// Paths listed by the API whose resolve URL answers 404 (a listing that raced a commit).
+    var missingOnResolve: Set<String> = []
     var requiredToken: String?
 
     /// Drop the connection of the next CDN download after this many body bytes (once).
@@ -86,8 +88,9 @@ final class FakeHub: @unchecked Sendable {
         let path = request.path.removingPercentEncoding ?? request.path
         let apiPrefix = "/api/models/\(owner)/\(name)/revision/"
         if path.hasPrefix("/api/models/") {
-            guard path.hasPrefix(apiPrefix) else {
-                return .init(status: 404, headers: [("X-Error-Code", "RepoNotFound")], body: Data(#"{"error":"Repository not found"}"#.utf8))
+            guard path.hasPrefix(apiPrefix) else { // the real Hub answers 401, not 404, so as not to reveal private repos
+                return .init(status: 401, headers: [("X-Error-Code", "RepoNotFound")],
+                             body: Data(#"{"error":"Repository not found"}"#.utf8))
             }
             let revision = String(path.dropFirst(apiPrefix.count))
             guard revision == "main" || revision == commit else {
@@ -103,7 +106,9 @@ final class FakeHub: @unchecked Sendable {
             guard revision == "main" || revision == commit else {
                 return .init(status: 404, headers: [("X-Error-Code", "RevisionNotFound")])
             }
-            guard let file = file(filePath) else { return .init(status: 404, headers: [("X-Error-Code", "EntryNotFound")]) }
+            guard let file = file(filePath), !missingOnResolve.contains(filePath) else {
+                return .init(status: 404, headers: [("X-Error-Code", "EntryNotFound")])
+            }
             var headers = [("X-Repo-Commit", commit)]
             if file.lfs {
                 headers += [("X-Linked-Etag", "\"\(file.sha256)\""), ("X-Linked-Size", "\(file.content.count)"),
