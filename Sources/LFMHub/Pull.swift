@@ -89,7 +89,8 @@ public struct HubDownloader: Sendable {
                                        reason: "no X-Linked-Size or Content-Length header, and the listing has no size")
         }
         if let listed = file.size, listed != size {
-            throw HubError.sizeMismatch(path: file.path, expected: listed, found: size)
+            throw HubError.badResponse(url: try client.resolveURL(repo, revision: commit, path: file.path).absoluteString,
+                                       reason: "the listing gives \(file.path) \(listed) bytes, the file's headers \(size)")
         }
         let expectedSHA = file.lfsSHA256 ?? (HubDownloader.isSHA256(metadata.etag) ? metadata.etag : nil)
         let blob = cache.blob(repo, etag: metadata.etag)
@@ -200,7 +201,12 @@ public struct HubDownloader: Sendable {
                 }
             },
             onData: { data in try writer.write(data) })
-        if result.status == 416, offset == size { return }
+        if result.status == 416 {
+            if offset == size { return }
+            try? FileManager.default.removeItem(at: partial)
+            throw HubError.badResponse(url: url.absoluteString, reason: "the server refused to resume at byte \(offset) "
+                + "(HTTP 416: its file is shorter than the \(size) bytes announced); the partial download was deleted")
+        }
         try client.check(result, repo: repo, revision: commit, path: path)
         guard (200..<300).contains(result.status) else {
             throw HubError.httpStatus(url: url.absoluteString, status: result.status, serverMessage: nil)

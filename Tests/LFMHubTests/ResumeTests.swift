@@ -54,6 +54,27 @@ import Testing
         #expect(server.requests.filter { $0.path.hasPrefix("/cdn/") }.allSatisfy { $0.headers["range"] == nil })
     }
 
+    @Test func refusedResumeRangeIsAnErrorAndDropsThePartial() async throws {
+        let hub = FakeHub.standard(weightsSize: 5000)
+        hub.shortCDN = true // the CDN's copy is 10 bytes shorter than announced: resuming at 4995 gets HTTP 416
+        let server = try hub.start()
+        defer { server.stop() }
+        let cache = try makeTemporaryCache()
+        let weights = try #require(hub.file("model.safetensors"))
+        let partial = try seedPartial(hub, cache, bytes: weights.content.prefix(4995))
+        do {
+            _ = try await downloader(hub, cache).pull(try hub.repo)
+            Issue.record("a refused resume was accepted")
+        } catch let error as HubError {
+            guard case .badResponse(_, let reason) = error else {
+                Issue.record("expected badResponse, got \(error)")
+                return
+            }
+            #expect(reason.contains("HTTP 416"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: partial.path))
+    }
+
     @Test func pullingACommitHashWritesNoRef() async throws {
         let hub = FakeHub.standard()
         let server = try hub.start()
