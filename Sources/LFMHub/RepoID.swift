@@ -13,6 +13,19 @@ public struct RepoID: Hashable, Sendable, CustomStringConvertible {
         name = parts[1]
     }
 
+    /// The repo whose cached snapshot `path` is (`…/models--ORG--NAME/snapshots/<commit>`), or nil.
+    public init?(snapshotPath path: String) {
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count >= 3, parts[parts.count - 2] == "snapshots", HubCache.isCommitHash(parts[parts.count - 1]) else {
+            return nil
+        }
+        let folder = parts[parts.count - 3]
+        guard folder.hasPrefix("models--") else { return nil }
+        let pieces = folder.dropFirst("models--".count).components(separatedBy: "--")
+        guard pieces.count == 2, let id = try? RepoID("\(pieces[0])/\(pieces[1])") else { return nil }
+        self = id
+    }
+
     /// Whether `text` looks like a repo id (without throwing).
     public static func looksLikeRepoID(_ text: String) -> Bool { (try? RepoID(text)) != nil }
 

@@ -43,6 +43,11 @@ func resolveModelPath(_ argument: String) throws -> String {
     }
 }
 
+/// A short name for a model path: `ORG/NAME` for a cached snapshot, else the folder's name.
+func modelDisplayName(_ path: String) -> String {
+    RepoID(snapshotPath: path)?.description ?? URL(fileURLWithPath: path).lastPathComponent
+}
+
 /// The backend every command runs on.
 func makeBackend(threads: Int?) -> ComputeBackend {
     if let threads { return CPUBackend(threads: threads) }

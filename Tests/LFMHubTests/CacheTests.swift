@@ -36,6 +36,15 @@ import Testing
         }
     }
 
+    @Test func snapshotPathsNameTheirRepo() {
+        let commit = "0123456789abcdef0123456789abcdef01234567"
+        #expect(RepoID(snapshotPath: "/c/hub/models--LiquidAI--LFM2-350M/snapshots/\(commit)")?.description == "LiquidAI/LFM2-350M")
+        #expect(RepoID(snapshotPath: "/c/hub/models--LiquidAI--LFM2-350M/snapshots/\(commit)/")?.description == "LiquidAI/LFM2-350M")
+        #expect(RepoID(snapshotPath: "/models/LFM2-350M") == nil)
+        #expect(RepoID(snapshotPath: "/c/hub/datasets--a--b/snapshots/\(commit)") == nil)
+        #expect(RepoID(snapshotPath: "/c/hub/models--a--b/snapshots/main") == nil)
+    }
+
     @Test func etagsAreNormalized() {
         #expect(HubClient.normalizeETag("W/\"abc\"") == "abc")
         #expect(HubClient.normalizeETag("\"abc\"") == "abc")
