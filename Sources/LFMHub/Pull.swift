@@ -139,7 +139,10 @@ public struct HubDownloader: Sendable {
                 onEvent(.retrying(path: path, received: now, reason: error.message))
                 try await Task.sleep(nanoseconds: UInt64(min(attempt, 4)) * 200_000_000)
             } catch let error as HubError {
-                if case .offline = error, attempt < maxAttempts, (fileSize(partial) ?? 0) > 0 {
+                var transient = false
+                if case .offline = error { transient = (fileSize(partial) ?? 0) > 0 }
+                if case .httpStatus(_, let status, _) = error { transient = status >= 500 }
+                if transient, attempt < maxAttempts {
                     onEvent(.retrying(path: path, received: fileSize(partial) ?? 0, reason: error.description))
                     try await Task.sleep(nanoseconds: UInt64(min(attempt, 4)) * 200_000_000)
                     continue

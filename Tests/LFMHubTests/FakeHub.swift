@@ -32,6 +32,8 @@ final class FakeHub: @unchecked Sendable {
     private var _shortCDN = false
     /// Answer Range requests with the whole file (200), as some servers do.
     var ignoreRange = false
+    /// Answer this many CDN requests with HTTP 503 before serving normally.
+    var unavailableCDNRequests = 0
     /// Paths listed by the API whose resolve URL answers 404 (a listing that raced a commit).
     var missingOnResolve: Set<String> = []
     var requiredToken: String?
@@ -126,6 +128,11 @@ final class FakeHub: @unchecked Sendable {
     }
 
     private func cdn(_ file: File, request: TestHTTPServer.Request) -> TestHTTPServer.Response {
+        lock.lock()
+        let unavailable = unavailableCDNRequests > 0
+        if unavailable { unavailableCDNRequests -= 1 }
+        lock.unlock()
+        if unavailable { return .init(status: 503, body: Data("busy".utf8)) }
         var content = file.content
         if corruptCDN, !content.isEmpty { content[content.count / 2] ^= 0xff }
         if shortCDN { content = content.prefix(max(0, content.count - 10)) }

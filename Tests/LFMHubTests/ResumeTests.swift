@@ -75,6 +75,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: partial.path))
     }
 
+    @Test func serverErrorsAreRetriedThenReported() async throws {
+        let hub = FakeHub.standard(weightsSize: 5000)
+        hub.unavailableCDNRequests = 2
+        let server = try hub.start()
+        defer { server.stop() }
+        let cache = try makeTemporaryCache()
+        let weights = try #require(hub.file("model.safetensors"))
+        let result = try await downloader(hub, cache, maxAttempts: 3).pull(try hub.repo)
+        #expect(try contents(result.snapshot.appendingPathComponent("model.safetensors")) == weights.content)
+        #expect(server.requests.filter { $0.path.hasPrefix("/cdn/") }.count == 3)
+
+        let other = try makeTemporaryCache()
+        hub.unavailableCDNRequests = 5
+        await #expect(throws: HubError.httpStatus(url: "http://127.0.0.1:\(server.port)/cdn/\(weights.sha256)", status: 503,
+                                                  serverMessage: "busy")) {
+            try await downloader(hub, other, maxAttempts: 2).pull(try hub.repo)
+        }
+    }
+
     @Test func pullingACommitHashWritesNoRef() async throws {
         let hub = FakeHub.standard()
         let server = try hub.start()
