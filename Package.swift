@@ -5,6 +5,7 @@ import PackageDescription
 //   LFMCore ← CLFMKernels/LFMKernels ← LFMModels ← lfm
 //   LFMCore ← LFMFormats ← LFMModels
 //   LFMTokenizer, LFMChat (stand-alone, Foundation only) ← lfm
+//   LFMHub (stand-alone, Foundation + FoundationNetworking: Hugging Face Hub downloads and cache) ← lfm
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 
@@ -24,6 +25,7 @@ let package = Package(
         .library(name: "LFMChat", targets: ["LFMChat"]),
         .library(name: "LFMGeneration", targets: ["LFMGeneration"]),
         .library(name: "LFMTraining", targets: ["LFMTraining"]),
+        .library(name: "LFMHub", targets: ["LFMHub"]),
         .executable(name: "lfm", targets: ["lfm"]),
     ],
     dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
             dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "LFMHub", swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",
             dependencies: [
@@ -60,7 +63,7 @@ let package = Package(
             name: "lfm",
             dependencies: [
                 "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
-                "LFMServer",
+                "LFMServer", "LFMHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -99,6 +102,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "lfmTests", dependencies: ["lfm"], swiftSettings: swiftSettings),
+        .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMTokenizerTests",
             dependencies: ["LFMTokenizer"],

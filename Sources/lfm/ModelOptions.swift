@@ -1,11 +1,13 @@
 import ArgumentParser
 import Foundation
+import LFMHub
 import LFMKernels
 import LFMModels
 
 /// Options shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (config.json + safetensors) or GGUF file.")
+    @Option(name: .long, help: "Model folder (config.json + safetensors), GGUF file, or ORG/NAME of a model fetched with `lfm pull`.",
+            transform: resolveModelPath)
     var model: String
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
@@ -29,6 +31,21 @@ struct ModelOptions: ParsableArguments {
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
                                                      backend: makeBackend(threads: threads)))
     }
+}
+
+/// Resolves a MODEL argument without network access: an existing path stays as it is; `ORG/NAME` becomes the
+/// folder of that repo's `main` snapshot in the Hugging Face cache (see `lfm pull`).
+func resolveModelPath(_ argument: String) throws -> String {
+    do {
+        return try HubCache.fromEnvironment().resolveModelArgument(argument)
+    } catch let error as HubError {
+        throw ValidationError(error.description)
+    }
+}
+
+/// A short name for a model path: `ORG/NAME` for a cached snapshot, else the folder's name.
+func modelDisplayName(_ path: String) -> String {
+    RepoID(snapshotPath: path)?.description ?? URL(fileURLWithPath: path).lastPathComponent
 }
 
 /// The backend every command runs on.

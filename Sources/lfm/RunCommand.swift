@@ -17,7 +17,7 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "Model folder.")
+    @Argument(help: "Model folder, or ORG/NAME of a model fetched with `lfm pull`.", transform: resolveModelPath)
     var model: String
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
@@ -49,7 +49,7 @@ struct RunCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         var system: String?
         var messages: [ChatMessage] = []
-        printError("Chatting with \(URL(fileURLWithPath: model).lastPathComponent). /exit or Ctrl-D to quit.")
+        printError("Chatting with \(modelDisplayName(model)). /exit or Ctrl-D to quit.")
         while let input = readMessage() {
             let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
