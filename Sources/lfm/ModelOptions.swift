@@ -16,6 +16,9 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Read weights in place from the memory-mapped files instead of copying them to huge pages.")
     var mmap = false
 
+    @Flag(name: .customLong("bf16-dot"), help: "Prefill BF16 weights with BF16 dot products (activations rounded to BF16, as llama.cpp does): about twice the prompt speed, logits differ by ~1e-3 relative.")
+    var bf16Dot = false
+
     func validate() throws {
         if let threads, threads < 1 || threads > 256 {
             throw ValidationError("--threads must be between 1 and 256 (found \(threads))")
@@ -29,7 +32,7 @@ struct ModelOptions: ParsableArguments {
     func load() throws -> LFM2Model {
         try LFM2Model.load(path: model,
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
-                                                     backend: makeBackend(threads: threads)))
+                                                     backend: makeBackend(threads: threads, bf16Dot: bf16Dot)))
     }
 }
 
@@ -49,9 +52,8 @@ func modelDisplayName(_ path: String) -> String {
 }
 
 /// The backend every command runs on.
-func makeBackend(threads: Int?) -> ComputeBackend {
-    if let threads { return CPUBackend(threads: threads) }
-    return CPUBackend()
+func makeBackend(threads: Int?, bf16Dot: Bool = false) -> ComputeBackend {
+    CPUBackend(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, bf16DotPrefill: bf16Dot)
 }
 
 /// Parses "1,2,3" into token ids.
