@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 import LFMModels
 
 /// A low-rank adapter on one projection `W [N, K]`: `W' = W + scale · B · A` with `A [r, K]`,
@@ -10,15 +11,9 @@ public struct LoRAAdapter: @unchecked Sendable {
 
     /// A fresh adapter (A ~ U(−1/√K, 1/√K) from `seed`, B = 0).
     public init(rows: Int, columns: Int, rank: Int, alpha: Float, seed: UInt64) {
-        var state = seed
+        var random = SplitMix64(seed: seed)
         let bound = 1 / Float(columns).squareRoot()
-        let values = (0..<(rank * columns)).map { _ -> Float in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Float(Double((z ^ (z >> 31)) >> 11) / Double(1 << 53) * 2 - 1) * bound
-        }
+        let values = (0..<(rank * columns)).map { _ in random.signedUnit() * bound }
         a = Tensor(shape: [rank, columns], data: values, requiresGrad: true)
         b = Tensor(zeros: [rows, rank], requiresGrad: true)
         scale = alpha / Float(rank)

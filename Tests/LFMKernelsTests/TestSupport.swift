@@ -1,24 +1,12 @@
 import LFMCore
 @testable import LFMKernels
 
-/// Deterministic pseudo-random numbers (SplitMix64) for test inputs.
-struct SplitMix {
-    var state: UInt64
+/// Deterministic pseudo-random numbers for test inputs.
+typealias SplitMix = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// Uniform in [-scale, scale).
-    mutating func float(_ scale: Float = 1) -> Float {
-        Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
-    }
+    mutating func float(_ scale: Float = 1) -> Float { signedUnit() * scale }
 
     mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
         (0..<count).map { _ in float(scale) }
