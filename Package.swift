@@ -66,6 +66,7 @@ let package = Package(
                 "LFMServer", "LFMHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            resources: [.copy("DefaultModel")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], swiftSettings: swiftSettings),

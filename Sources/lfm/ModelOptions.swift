@@ -6,9 +6,13 @@ import LFMModels
 
 /// Options shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (config.json + safetensors), GGUF file, or ORG/NAME of a model fetched with `lfm pull`.",
+    @Option(name: .customLong("model"),
+            help: "Model folder (config.json + safetensors), GGUF file, or ORG/NAME of a model fetched with `lfm pull` (default: the bundled model).",
             transform: resolveModelPath)
-    var model: String
+    var modelArgument: String?
+
+    /// The model to load: the one given, or the bundled default model.
+    var model: String { modelArgument ?? bundledModelPath() }
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
     var threads: Int?
@@ -73,4 +77,28 @@ func parseIds(_ text: String, option: String) throws -> [Int] {
 /// Writes `text` to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Where the bundled default model is: `$LFM_DEFAULT_MODEL`, else the `DefaultModel` resource next to
+/// the executable (SwiftPM copies it into `swift-lfm_lfm.resources`), else the source tree's copy.
+func bundledModelPath() -> String {
+    if let override = ProcessInfo.processInfo.environment["LFM_DEFAULT_MODEL"], !override.isEmpty { return override }
+    let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "lfm").resolvingSymlinksInPath()
+    #if os(Linux)
+    let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map(URL.init(fileURLWithPath:)) ?? executable
+    #else
+    let resolved = executable
+    #endif
+    var candidates: [URL] = []
+    for binary in [resolved, executable] {
+        let directory = binary.deletingLastPathComponent()
+        candidates.append(directory.appendingPathComponent("swift-lfm_lfm.resources/DefaultModel"))
+        candidates.append(directory.appendingPathComponent("swift-lfm_lfm.bundle/DefaultModel"))
+        candidates.append(directory.appendingPathComponent("swift-lfm_lfm.bundle/Contents/Resources/DefaultModel"))
+    }
+    candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Sources/lfm/DefaultModel"))
+    for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) {
+        return candidate.path
+    }
+    return candidates[0].path
 }

@@ -17,8 +17,12 @@ struct RunCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "Model folder, or ORG/NAME of a model fetched with `lfm pull`.", transform: resolveModelPath)
-    var model: String
+    @Argument(help: "Model folder, GGUF file, or ORG/NAME of a model fetched with `lfm pull` (default: the bundled model).",
+              transform: resolveModelPath)
+    var modelArgument: String?
+
+    /// The model to chat with: the one given, or the bundled default model.
+    var model: String { modelArgument ?? bundledModelPath() }
 
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).")
     var threads: Int?

@@ -230,3 +230,53 @@ struct Expected: Decodable {
         }
     }
 }
+
+/// The bundled default model: used when no model is given, and equal to transformers on it
+/// (reference from Scripts/default-model/check_with_transformers.py).
+@Suite(.serialized) struct DefaultModelTests {
+    struct Reference: Decodable {
+        let prompt: String
+        let prompt_ids: [Int]
+        let greedy_tokens: [Int]
+        let greedy_text: String
+    }
+
+    static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("DefaultModelReference.json")
+
+    @Test func generateWithoutAModelUsesTheBundledOneAndMatchesTransformers() throws {
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.reference))
+        let ids = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "\(reference.greedy_tokens.count)",
+                               "--temperature", "0", "--ignore-eos", "--json"])
+        #expect(ids.status == 0, "\(ids.stderr)")
+        let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(ids.stdout.utf8))
+        #expect(output.prompt_ids == reference.prompt_ids)
+        #expect(output.tokens == reference.greedy_tokens)
+
+        let text = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "\(reference.greedy_tokens.count)",
+                                "--temperature", "0", "--ignore-eos"])
+        #expect(text.status == 0)
+        #expect(text.stdout == reference.greedy_text + "\n")
+
+        // Seeded sampling is repeatable through the binary.
+        let a = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "12", "--temperature", "0.8", "--seed", "7"])
+        let b = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "12", "--temperature", "0.8", "--seed", "7"])
+        #expect(a.status == 0 && a.stdout == b.stdout && !a.stdout.isEmpty)
+    }
+
+    @Test func runChatsWithTheBundledModel() throws {
+        let result = try CLI.run(["run", "--max-tokens", "8"], stdin: "Hello\n/reset\n/exit\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("conversation reset"))
+    }
+
+    @Test func theGGUFExportGivesTheSameTokens() throws {
+        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.reference))
+        let gguf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/lfm/DefaultModel/lfm2-docstrings-bf16.gguf")
+        let result = try CLI.run(["generate", "--model", gguf.path, "--prompt", reference.prompt, "--max-tokens",
+                                  "\(reference.greedy_tokens.count)", "--temperature", "0", "--ignore-eos", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(result.stdout.utf8))
+        #expect(output.tokens == reference.greedy_tokens)
+    }
+}
