@@ -44,7 +44,7 @@ struct GenerateCommand: ParsableCommand {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         if promptIds != nil && prompt != nil { throw ValidationError("give --prompt or --prompt-ids, not both") }
         if chat && promptIds != nil { throw ValidationError("--chat needs a text prompt") }
-        try sampling.parameters.validate()
+        try sampling.parameters().validate()
     }
 
     func run() throws {
@@ -59,6 +59,7 @@ struct GenerateCommand: ParsableCommand {
                 let data = FileHandle.standardInput.readDataToEndOfFile()
                 text = String(decoding: data, as: UTF8.self)
             }
+            guard !text.isEmpty else { throw ValidationError("the prompt is empty") }
             guard let tokenizer else { throw ValidationError("this model has no tokenizer.json; use --prompt-ids") }
             if chat {
                 let config = try loadChatConfig(modelOptions.model)
@@ -72,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
         }
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
         var state = model.makeState()
-        var sampler = try Sampler(sampling.parameters)
+        var sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer?.eosTokenId { stops.insert(eos) }
         var detokenizer = tokenizer.map { StreamingDetokenizer(tokenizer: $0, skipSpecialTokens: false, lossy: true) }
@@ -165,18 +166,18 @@ struct LogProbabilities {
 
 /// Sampling flags shared by the generating commands.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Float = 0
+    @Option(help: "Sampling temperature (0: greedy). Default: the model's generation_config.json, else 0.")
+    var temperature: Float?
     @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0: off).")
-    var topK = 0
+    var topK: Int?
     @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1: off).")
-    var topP: Float = 1
+    var topP: Float?
     @Option(name: .customLong("min-p"), help: "Drop tokens below min-p times the top probability (0: off).")
-    var minP: Float = 0
+    var minP: Float?
     @Option(name: .customLong("typical-p"), help: "Locally typical sampling mass (1: off).")
-    var typicalP: Float = 1
+    var typicalP: Float?
     @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).")
-    var repeatPenalty: Float = 1
+    var repeatPenalty: Float?
     @Option(name: .customLong("frequency-penalty"), help: "OpenAI-style frequency penalty.")
     var frequencyPenalty: Float = 0
     @Option(name: .customLong("presence-penalty"), help: "OpenAI-style presence penalty.")
@@ -186,9 +187,19 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Seed of the sampler's random numbers.")
     var seed: UInt64 = 0
 
-    var parameters: SamplingParameters {
-        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, typicalP: typicalP,
-                           repetitionPenalty: repeatPenalty, frequencyPenalty: frequencyPenalty,
-                           presencePenalty: presencePenalty, penaltyWindow: penaltyWindow, seed: seed)
+    /// The flags over `defaults` (a model's generation_config.json), over greedy decoding.
+    func parameters(defaults: SamplingParameters? = nil) -> SamplingParameters {
+        let base = defaults ?? SamplingParameters.greedy
+        return SamplingParameters(temperature: temperature ?? base.temperature, topK: topK ?? base.topK,
+                                  topP: topP ?? base.topP, minP: minP ?? base.minP, typicalP: typicalP ?? base.typicalP,
+                                  repetitionPenalty: repeatPenalty ?? base.repetitionPenalty, frequencyPenalty: frequencyPenalty,
+                                  presencePenalty: presencePenalty, penaltyWindow: penaltyWindow, seed: seed)
+    }
+
+    /// The parameters for the model at `path`, whose generation_config.json (if any) gives the defaults.
+    func parameters(forModel path: String) throws -> SamplingParameters {
+        let config = URL(fileURLWithPath: path).appendingPathComponent("generation_config.json")
+        guard FileManager.default.fileExists(atPath: config.path) else { return parameters() }
+        return parameters(defaults: try SamplingParameters.fromGenerationConfig(config))
     }
 }

@@ -42,12 +42,7 @@ struct RunCommand: AsyncParsableCommand {
         let config = try loadChatConfig(model)
         let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
                                        maxContext: ctx)
-        var parameters = sampling.parameters
-        if sampling.temperature == 0, let defaults = try? SamplingParameters.fromGenerationConfig(
-            URL(fileURLWithPath: model).appendingPathComponent("generation_config.json")) {
-            parameters = defaults
-            parameters.seed = sampling.seed
-        }
+        let parameters = try sampling.parameters(forModel: model)
         let options = GenerationOptions(sampling: parameters, maxTokens: maxTokens)
 
         let interrupts = InterruptHandler()

@@ -103,6 +103,15 @@ struct Expected: Decodable {
         #expect((object?["tg_tokens_per_s"] as? Double ?? 0) > 0)
     }
 
+    /// A folder holding a Llama config.
+    static func otherArchitecture() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("llama-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(#"{"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 100}"#.utf8)
+            .write(to: folder.appendingPathComponent("config.json"))
+        return folder.path
+    }
+
     @Test func badInvocationsFailCleanly() throws {
         let folder = CLI.fixtures.appendingPathComponent("lfm2/attn-first-f32").path
         let cases: [([String], String)] = [
@@ -112,6 +121,10 @@ struct Expected: Decodable {
             (["generate", "--model", folder, "--prompt-ids", "1", "--bogus"], "--bogus"),
             (["generate", "--model", CLI.fixtures.appendingPathComponent("configs/lfm2-350m").path, "--prompt-ids", "1"], "model.safetensors"),
             (["info", "--model", "/nonexistent"], "not found"),
+            (["generate", "--prompt", ""], "the prompt is empty"),
+            (["generate", "--prompt-ids", Array(repeating: "5", count: 1100).joined(separator: ","), "--max-tokens", "1"],
+             "context length exceeded"),
+            (["generate", "--model", try Self.otherArchitecture(), "--prompt-ids", "1"], "model_type 'llama' is not supported"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)
@@ -246,14 +259,14 @@ struct Expected: Decodable {
     @Test func generateWithoutAModelUsesTheBundledOneAndMatchesTransformers() throws {
         let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.reference))
         let ids = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "\(reference.greedy_tokens.count)",
-                               "--temperature", "0", "--ignore-eos", "--json"])
+                               "--temperature", "0", "--repeat-penalty", "1", "--ignore-eos", "--json"])
         #expect(ids.status == 0, "\(ids.stderr)")
         let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(ids.stdout.utf8))
         #expect(output.prompt_ids == reference.prompt_ids)
         #expect(output.tokens == reference.greedy_tokens)
 
         let text = try CLI.run(["generate", "--prompt", reference.prompt, "--max-tokens", "\(reference.greedy_tokens.count)",
-                                "--temperature", "0", "--ignore-eos"])
+                                "--temperature", "0", "--repeat-penalty", "1", "--ignore-eos"])
         #expect(text.status == 0)
         #expect(text.stdout == reference.greedy_text + "\n")
 
@@ -274,7 +287,7 @@ struct Expected: Decodable {
         let gguf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources/lfm/DefaultModel/lfm2-docstrings-bf16.gguf")
         let result = try CLI.run(["generate", "--model", gguf.path, "--prompt", reference.prompt, "--max-tokens",
-                                  "\(reference.greedy_tokens.count)", "--temperature", "0", "--ignore-eos", "--json"])
+                                  "\(reference.greedy_tokens.count)", "--temperature", "0", "--repeat-penalty", "1", "--ignore-eos", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(result.stdout.utf8))
         #expect(output.tokens == reference.greedy_tokens)
