@@ -46,10 +46,16 @@ enum CharClass {
         return bits
     }
 
+    /// Class bits of planes 1 and 2 (emoji, historic scripts, CJK extensions), computed on first use.
+    static let planes1And2: [UInt8] = (0x10000..<0x30000).map { value in
+        Unicode.Scalar(UInt32(value)).map(compute) ?? 0
+    }
+
     /// Class bits of a scalar value (any plane).
     @inline(__always)
     static func of(_ value: UInt32) -> UInt8 {
         if value < 0x10000 { return bmp[Int(value)] }
+        if value < 0x30000 { return planes1And2[Int(value) - 0x10000] }
         guard let scalar = Unicode.Scalar(value) else { return 0 }
         return compute(scalar)
     }

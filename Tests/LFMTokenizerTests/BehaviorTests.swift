@@ -44,6 +44,25 @@ import Testing
         #expect(Tokenizer.PreTokenizerKind(ggufPre: "deepseek-v3") == nil)
     }
 
+    @Test func sentencePieceStyleDecoderChain() throws {
+        // Replace("▁" -> " "), ByteFallback, Fuse, Strip(" ", 1, 0): the chain of converted Llama-2 tokenizers.
+        let doc: [String: Any] = [
+            "model": ["type": "BPE", "vocab": ["▁hi": 0, "▁there": 1, "<0x41>": 2, "<0xC3>": 3, "<0xA9>": 4], "merges": []],
+            "decoder": [
+                "type": "Sequence",
+                "decoders": [
+                    ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "ByteFallback"],
+                    ["type": "Fuse"], ["type": "Strip", "content": " ", "start": 1, "stop": 0],
+                ],
+            ],
+        ]
+        let tokenizer = try BadInputTests.load(doc)
+        #expect(try tokenizer.decode([0, 1, 2, 3, 4]) == "hi thereAé")
+        var stream = StreamingDetokenizer(tokenizer: tokenizer)
+        let chunks = try [0, 1, 2, 3, 4].map { try stream.append($0) } + [try stream.flush()]
+        #expect(chunks == ["hi", " there", "A", "", "é", ""])
+    }
+
     @Test func tokenizerConfigSuppliesBosAndEos() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-tokenizer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
