@@ -49,7 +49,9 @@ final class RawConnection {
 
 @Suite(.serialized) struct LiveTests {
     @Test func clientDisconnectCancelsGenerationAndFreesTheSlot() async throws {
-        let server = try TestModel.server(maxBatch: 1, maxQueue: 4)
+        // A context far beyond what the tiny model can generate during the test, so that only the
+        // hang-up (never the length limit) can end these generations.
+        let server = try TestModel.server(maxBatch: 1, maxQueue: 4, maxContext: 1_000_000)
         defer { server.engine.shutdown() }
         let app = Application(router: server.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
