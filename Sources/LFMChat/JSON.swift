@@ -292,6 +292,13 @@ extension Value {
         a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
     }
 
+    /// `s` as a JSON string literal (quotes included), escaped like Python's `json.dumps`.
+    public static func jsonStringLiteral(_ s: String, ensureASCII: Bool = false) -> String {
+        var out = ""
+        jsonString(s, ensureASCII: ensureASCII, into: &out)
+        return out
+    }
+
     static func jsonString(_ s: String, ensureASCII: Bool, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
