@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LFMChat
 import LFMModels
 import LFMTokenizer
 
@@ -7,7 +8,7 @@ import LFMTokenizer
 struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
-        abstract: "Score a text file: BOS + its tokens in non-overlapping windows of --ctx tokens, each from a fresh state."
+        abstract: "Score a text file: BOS + its tokens in non-overlapping windows of --ctx tokens, each from a fresh state; optionally compare with a reference model (KL divergence, top-1 agreement)."
     )
 
     @OptionGroup var modelOptions: ModelOptions
@@ -15,14 +16,22 @@ struct PerplexityCommand: ParsableCommand {
     @Option(name: .long, help: "UTF-8 text file to score.")
     var file: String
 
-    @Option(name: .long, help: "Window length in tokens; every token after a window's first is scored.")
+    @Option(name: .long, help: "Window length in tokens.")
     var ctx = 512
 
-    @Flag(help: "Print {\"tokens\": n, \"nll\": mean, \"ppl\": exp(mean)} as JSON.")
+    @Option(name: .long, help: "Which positions are scored: all (every token after a window's first) or second-half (llama.cpp's llama-perplexity: whole windows, the first token replaced by BOS, positions from ctx/2 scored).")
+    var windows: ScoringWindows = .all
+
+    @Option(name: .customLong("kl-reference"), help: "A reference model (e.g. the F32 original of a quantized file) to compare distributions with: adds the KL divergence KL(reference ‖ model) and the top-1 agreement over the scored positions.",
+            transform: resolveModelPath)
+    var klReference: String?
+
+    @Flag(help: "Print {\"tokens\": n, \"nll\": mean, \"ppl\": exp(mean)} as JSON (plus a \"kl\" object with --kl-reference).")
     var json = false
 
     func validate() throws {
         guard ctx >= 2 else { throw ValidationError("--ctx must be >= 2 (found \(ctx))") }
+        if windows == .secondHalf, ctx < 4 { throw ValidationError("--windows second-half needs --ctx >= 4 (found \(ctx))") }
     }
 
     func run() throws {
@@ -35,38 +44,33 @@ struct PerplexityCommand: ParsableCommand {
         guard let bos = tokenizer.bosTokenId ?? model.configuration.bosTokenId else {
             throw ValidationError("\(modelOptions.model): neither the tokenizer nor the model names a BOS token")
         }
+        let reference = try klReference.map { path in try modelOptions.load(path: path) }
         let ids = [bos] + (try tokenizer.encode(bytes: [UInt8](data), addSpecialTokens: false))
-        let result = try Self.score(model: model, ids: ids, ctx: ctx)
-        if json {
-            print("{\"tokens\": \(result.tokens), \"nll\": \(formatDouble(result.nll)), \"ppl\": \(formatDouble(exp(result.nll)))}")
-        } else {
-            print(String(format: "tokens: %d, mean NLL: %.6f, perplexity: %.4f", result.tokens, result.nll, exp(result.nll)))
-        }
-    }
-
-    /// Mean NLL of every token after the first of each `ctx`-token window of `ids`.
-    static func score(model: LFM2Model, ids: [Int], ctx: Int) throws -> (tokens: Int, nll: Double) {
-        var total = 0.0, count = 0
+        let plan = try scoringWindows(ids: ids, ctx: ctx, scheme: windows, bos: bos)
         var bar = ProgressBar(label: "scoring")
-        let v = model.configuration.vocabularySize
-        var start = 0
-        while start < ids.count {
-            let window = Array(ids[start..<min(start + ctx, ids.count)])
-            start += ctx
-            guard window.count >= 2 else { continue }
-            var state = model.makeState(maxContext: window.count)
-            let logits = try model.forward(window, state: &state, logits: .all)
-            for i in 1..<window.count {
-                let row = logits[((i - 1) * v)..<(i * v)]
-                let maximum = Double(row.max() ?? 0)
-                var sum = 0.0
-                for l in row { sum += exp(Double(l) - maximum) }
-                total += log(sum) + maximum - Double(row[row.startIndex + window[i]])
-                count += 1
+        let result = try model.score(windows: plan, reference: reference) { bar.update($0, $1) }
+        let nll = result.nll
+        if json {
+            var line = "{\"tokens\": \(nll.count), \"nll\": \(formatDouble(nll.mean)), \"ppl\": \(formatDouble(nll.perplexity))"
+            if let c = result.comparison, let path = klReference {
+                line += ", \"kl\": {\"reference\": \(Value.jsonStringLiteral(path)), \"positions\": \(c.positions)"
+                line += ", \"mean\": \(formatDouble(c.meanKL)), \"mean_se\": \(formatDouble(c.meanKLStandardError))"
+                line += ", \"median\": \(formatDouble(c.klQuantile(0.5))), \"p99\": \(formatDouble(c.klQuantile(0.99)))"
+                line += ", \"max\": \(formatDouble(c.klQuantile(1)))"
+                line += ", \"top1_agreement\": \(formatDouble(c.topOneAgreement)), \"rms_dp\": \(formatDouble(c.rmsProbabilityDelta))"
+                line += ", \"reference_nll\": \(formatDouble(c.reference.mean)), \"reference_ppl\": \(formatDouble(c.reference.perplexity))}"
             }
-            bar.update(min(start, ids.count), ids.count)
+            print(line + "}")
+        } else {
+            print(String(format: "tokens: %d, mean NLL: %.6f, perplexity: %.4f", nll.count, nll.mean, nll.perplexity))
+            if let c = result.comparison {
+                print(String(format: "reference perplexity: %.4f; KL divergence over %d positions: mean %.6f ± %.6f, median %.6f, p99 %.6f, max %.6f; top-1 agreement %.3f %%; RMS Δp %.4f %%",
+                             c.reference.perplexity, c.positions, c.meanKL, c.meanKLStandardError, c.klQuantile(0.5),
+                             c.klQuantile(0.99), c.klQuantile(1), 100 * c.topOneAgreement, 100 * c.rmsProbabilityDelta))
+            }
         }
-        guard count > 0 else { throw ValidationError("the text gives fewer than 2 tokens: nothing to score") }
-        return (count, total / Double(count))
     }
 }
+
+extension ScoringWindows: ExpressibleByArgument {}
+

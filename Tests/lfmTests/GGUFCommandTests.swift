@@ -69,6 +69,43 @@ import LFMFormats
         #expect(abs(output.ppl - exp(output.nll)) < 1e-9 * output.ppl)
     }
 
+    /// `--kl-reference`: a model against itself diverges by nothing; Q4_0 against Q8_0 of the same
+    /// weights diverges a little, and the reference figures equal scoring the reference alone.
+    @Test func perplexityComparesWithAReferenceModel() throws {
+        struct KL: Decodable { let positions: Int; let mean: Double; let p99: Double; let max: Double; let top1_agreement: Double; let reference_nll: Double }
+        struct Output: Decodable { let tokens: Int; let nll: Double; let kl: KL? }
+        func run(_ model: String, reference: String?, windows: String = "all") throws -> Output {
+            var arguments = ["perplexity", "--model", Self.gguf.appendingPathComponent(model).path,
+                             "--file", Self.gguf.appendingPathComponent("perplexity.txt").path,
+                             "--ctx", "16", "--windows", windows, "--json"]
+            if let reference { arguments += ["--kl-reference", Self.gguf.appendingPathComponent(reference).path] }
+            let result = try CLI.run(arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            return try JSONDecoder().decode(Output.self, from: Data(result.stdout.utf8))
+        }
+        let same = try run("h256-q8_0.gguf", reference: "h256-q8_0.gguf")
+        let sameKL = try #require(same.kl)
+        #expect(sameKL.positions == same.tokens && sameKL.mean == 0 && sameKL.max == 0 && sameKL.top1_agreement == 1)
+        let q8 = try run("h256-q8_0.gguf", reference: nil)
+        #expect(q8.kl == nil)
+        let q4 = try run("h256-q4_0.gguf", reference: "h256-q8_0.gguf")
+        let kl = try #require(q4.kl)
+        #expect(kl.positions == q4.tokens && q4.tokens == q8.tokens)
+        #expect(abs(kl.reference_nll - q8.nll) < 1e-12)
+        #expect(kl.mean > 1e-4 && kl.mean < 0.5, "mean KL \(kl.mean)")
+        #expect(kl.p99 >= kl.mean && kl.max >= kl.p99)
+        #expect(kl.top1_agreement > 0.2 && kl.top1_agreement < 1)
+        // llama-perplexity's positions: whole 16-token windows, tokens 9...15 of each scored.
+        let half = try run("h256-q4_0.gguf", reference: "h256-q8_0.gguf", windows: "second-half")
+        #expect(half.tokens == (q8.tokens + 1) / 16 * 7)
+        // Another vocabulary is refused with a message, not compared.
+        let mismatch = try CLI.run(["perplexity", "--model", Self.gguf.appendingPathComponent("h256-q4_0.gguf").path,
+                                    "--file", Self.gguf.appendingPathComponent("perplexity.txt").path, "--ctx", "16",
+                                    "--kl-reference", Self.gguf.appendingPathComponent("tiny-f32.gguf").path])
+        #expect(mismatch.status != 0)
+        #expect(mismatch.stderr.contains("vocabulary"))
+    }
+
     @Test func infoReportsBytesPerStorageType() throws {
         struct Info: Decodable { let layer_pattern: String; let weight_dtype_bytes: [String: Int]; let has_weights: Bool }
         let path = Self.gguf.appendingPathComponent("h256-q4_k_m.gguf").path

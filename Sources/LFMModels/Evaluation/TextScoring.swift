@@ -1,0 +1,200 @@
+// Scoring a tokenized text: perplexity, and how far one model's next-token distributions are
+// from a reference model's (KL divergence, top-1 agreement) — the quality report of quantized
+// weights. The `.secondHalf` windows follow llama.cpp's `llama-perplexity` (tools/perplexity:
+// whole `n_ctx` chunks, the first token of each replaced by BOS, positions from `n_ctx/2` scored)
+// so the two engines' figures describe the same positions.
+import Foundation
+
+/// How a tokenized text is cut into independent windows, each run from a fresh state.
+public enum ScoringWindows: String, Sendable, CaseIterable {
+    /// Consecutive windows of `ctx` tokens (the last may be shorter); every token after a
+    /// window's first is scored.
+    case all
+    /// llama.cpp's `llama-perplexity`: only whole windows of `ctx` tokens; the first token of
+    /// each window is replaced by BOS; the tokens at positions `ctx/2 + 1 ..< ctx` are scored.
+    case secondHalf = "second-half"
+}
+
+/// One window: the tokens run through the model and the positions whose predictions are scored.
+public struct ScoringWindow: Sendable, Equatable {
+    /// Tokens fed to the model, from a fresh state.
+    public var tokens: [Int]
+    /// Indices `i` into `tokens` whose logits (predicting `tokens[i + 1]`) are scored.
+    public var scored: Range<Int>
+}
+
+/// Errors of text scoring.
+public enum TextScoringError: Error, Equatable, CustomStringConvertible {
+    /// The text yields nothing to score.
+    case tooShort(tokens: Int, needed: Int)
+    /// The window length is unusable.
+    case invalidWindow(ctx: Int, minimum: Int)
+    /// The reference model predicts over another vocabulary.
+    case vocabularyMismatch(model: Int, reference: Int)
+
+    public var description: String {
+        switch self {
+        case let .tooShort(tokens, needed):
+            return "the text gives \(tokens) tokens; at least \(needed) are needed to score anything"
+        case let .invalidWindow(ctx, minimum):
+            return "window length \(ctx) is too small (minimum \(minimum))"
+        case let .vocabularyMismatch(model, reference):
+            return "the reference model's vocabulary has \(reference) entries, the scored model's \(model): their distributions cannot be compared"
+        }
+    }
+}
+
+/// Cuts `ids` (BOS already first) into scoring windows.
+public func scoringWindows(ids: [Int], ctx: Int, scheme: ScoringWindows, bos: Int) throws -> [ScoringWindow] {
+    switch scheme {
+    case .all:
+        guard ctx >= 2 else { throw TextScoringError.invalidWindow(ctx: ctx, minimum: 2) }
+        var windows: [ScoringWindow] = []
+        var start = 0
+        while start < ids.count {
+            let window = Array(ids[start..<min(start + ctx, ids.count)])
+            start += ctx
+            if window.count >= 2 { windows.append(ScoringWindow(tokens: window, scored: 0..<(window.count - 1))) }
+        }
+        guard !windows.isEmpty else { throw TextScoringError.tooShort(tokens: ids.count, needed: 2) }
+        return windows
+    case .secondHalf:
+        guard ctx >= 4 else { throw TextScoringError.invalidWindow(ctx: ctx, minimum: 4) }
+        let count = ids.count / ctx
+        guard count >= 1 else { throw TextScoringError.tooShort(tokens: ids.count, needed: ctx) }
+        return (0..<count).map { k in
+            var window = Array(ids[(k * ctx)..<((k + 1) * ctx)])
+            window[0] = bos
+            return ScoringWindow(tokens: window, scored: (ctx / 2)..<(ctx - 1))
+        }
+    }
+}
+
+/// Natural-log softmax of one logit row, in double precision.
+public func logSoftmax(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+    var maximum = -Double.infinity
+    for l in row where Double(l) > maximum { maximum = Double(l) }
+    var sum = 0.0
+    for l in row { sum += exp(Double(l) - maximum) }
+    let logSum = maximum + log(sum)
+    return row.map { Double($0) - logSum }
+}
+
+/// Running negative log-likelihood of scored tokens.
+public struct NLLAccumulator: Sendable, Equatable {
+    /// Scored tokens.
+    public private(set) var count = 0
+    /// Sum of their negative log-likelihoods (nats).
+    public private(set) var sum = 0.0
+    /// Sum of squares, for the standard error.
+    public private(set) var sumOfSquares = 0.0
+
+    public init() {}
+
+    /// Adds one token's negative log-likelihood.
+    public mutating func add(_ nll: Double) {
+        count += 1; sum += nll; sumOfSquares += nll * nll
+    }
+
+    /// Mean NLL (nats per token).
+    public var mean: Double { count > 0 ? sum / Double(count) : .nan }
+    /// Perplexity, `exp(mean)`.
+    public var perplexity: Double { exp(mean) }
+}
+
+/// How a candidate model's next-token distributions differ from a reference's over many positions.
+public struct DistributionComparison: Sendable {
+    /// Per position `KL(P_reference ‖ P_candidate)` in nats.
+    public private(set) var divergences: [Double] = []
+    /// Positions where both distributions have the same most likely token.
+    public private(set) var sameTop = 0
+    /// Sum over positions of `P_candidate(target) − P_reference(target)` squared.
+    public private(set) var sumSquaredProbabilityDelta = 0.0
+    /// The reference's NLL of the scored tokens.
+    public private(set) var reference = NLLAccumulator()
+
+    public init() {}
+
+    /// Compares the distributions of one position, given as natural-log probabilities.
+    public mutating func add(reference ref: [Double], candidate: [Double], target: Int) {
+        var kl = 0.0
+        var refTop = 0, candTop = 0
+        for i in 0..<ref.count {
+            let lp = ref[i]
+            if lp > ref[refTop] { refTop = i }
+            if candidate[i] > candidate[candTop] { candTop = i }
+            if lp > -.infinity { kl += exp(lp) * (lp - candidate[i]) }
+        }
+        divergences.append(max(kl, 0))
+        if refTop == candTop { sameTop += 1 }
+        let delta = exp(candidate[target]) - exp(ref[target])
+        sumSquaredProbabilityDelta += delta * delta
+        reference.add(-ref[target])
+    }
+
+    /// Compared positions.
+    public var positions: Int { divergences.count }
+    /// Mean KL divergence.
+    public var meanKL: Double { divergences.isEmpty ? .nan : divergences.reduce(0, +) / Double(positions) }
+    /// Standard error of `meanKL`.
+    public var meanKLStandardError: Double {
+        guard positions > 1 else { return .nan }
+        let m = meanKL
+        let variance = divergences.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(positions - 1)
+        return (variance / Double(positions)).squareRoot()
+    }
+    /// The `q`-quantile (0...1) of the per-position divergences (nearest rank).
+    public func klQuantile(_ q: Double) -> Double {
+        guard !divergences.isEmpty else { return .nan }
+        let sorted = divergences.sorted()
+        let rank = Int((q * Double(sorted.count - 1)).rounded())
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+    /// Fraction of positions whose most likely token is the reference's.
+    public var topOneAgreement: Double { positions > 0 ? Double(sameTop) / Double(positions) : .nan }
+    /// Root mean square of the change in the target token's probability.
+    public var rmsProbabilityDelta: Double { positions > 0 ? (sumSquaredProbabilityDelta / Double(positions)).squareRoot() : .nan }
+}
+
+/// The result of scoring a text.
+public struct TextScore: Sendable {
+    /// The scored model's NLL.
+    public var nll: NLLAccumulator
+    /// Its distributions against the reference model's, when one was given.
+    public var comparison: DistributionComparison?
+}
+
+extension LFM2Model {
+    /// Scores `windows`, each from a fresh state; with a `reference`, also compares every scored
+    /// position's distribution with the reference model's on the same window.
+    /// - Parameter progress: called after each window with (windows done, windows in all).
+    public func score(windows: [ScoringWindow], reference: LFM2Model? = nil,
+                      progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
+        let v = configuration.vocabularySize
+        if let reference, reference.configuration.vocabularySize != v {
+            throw TextScoringError.vocabularyMismatch(model: v, reference: reference.configuration.vocabularySize)
+        }
+        var nll = NLLAccumulator()
+        var comparison = reference == nil ? nil : DistributionComparison()
+        for (k, window) in windows.enumerated() {
+            var state = makeState(maxContext: window.tokens.count)
+            let logits = try forward(window.tokens, state: &state, logits: .all)
+            var refLogits: [Float] = []
+            if let reference {
+                var refState = reference.makeState(maxContext: window.tokens.count)
+                refLogits = try reference.forward(window.tokens, state: &refState, logits: .all)
+            }
+            for i in window.scored {
+                let target = window.tokens[i + 1]
+                let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[(i * v)..<((i + 1) * v)])) }
+                nll.add(-lp[target])
+                if comparison != nil {
+                    let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[(i * v)..<((i + 1) * v)])) }
+                    comparison?.add(reference: refLp, candidate: lp, target: target)
+                }
+            }
+            progress(k + 1, windows.count)
+        }
+        return TextScore(nll: nll, comparison: comparison)
+    }
+}
