@@ -48,12 +48,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("prefix-cache"), help: "Prefix-cache snapshots kept (0 disables).")
     var prefixCache = 8
 
+    @Option(name: .customLong("prefill-chunk"), help: "Most prompt tokens prefilled per scheduler iteration, next to the running batch's decode tokens (0: whole prompts).")
+    var prefillChunk = 256
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535 (found \(port))") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be >= 1 (found \(maxBatch))") }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must be >= 0 (found \(maxQueue))") }
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be >= 2 (found \(ctx))") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be >= 1024 (found \(maxBody))") }
+        guard prefillChunk >= 0 else { throw ValidationError("--prefill-chunk must be >= 0 (found \(prefillChunk))") }
         guard timeout >= 1, grace >= 0, prefixCache >= 0 else { throw ValidationError("--timeout must be >= 1, --grace and --prefix-cache >= 0") }
     }
 
@@ -69,10 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
                                   bosToken: chatConfig?.bosToken, eosToken: chatConfig?.eosToken,
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
-                                                              prefixCacheEntries: prefixCache),
+                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout)))
-        printError("serving \(served) on http://\(host):\(port) (max batch \(maxBatch), queue \(maxQueue), context \(context))")
+        printError("serving \(served) on http://\(host):\(port) (max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk))")
         try await server.run(host: host, port: port, grace: grace)
         printError("server stopped")
     }
