@@ -45,7 +45,7 @@ run_one() {  # label
       --threads "$THREADS" --ctx "$CTX" >"$log" 2>&1 &
   else
     "$LLAMA_SERVER" -m "$GGUF" --host 127.0.0.1 --port "$PORT" -t "$THREADS" -tb "$THREADS" -np "$PARALLEL" \
-      -c $((PARALLEL * CTX)) --no-webui >"$log" 2>&1 &
+      -c $((PARALLEL * CTX)) >"$log" 2>&1 &
   fi
   pid=$!
   trap "kill $pid 2>/dev/null || true" EXIT

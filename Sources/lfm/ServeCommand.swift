@@ -64,14 +64,26 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let model = try modelOptions.load()
         let tokenizer = try loadTokenizer(model: modelOptions.model)
-        let chatConfig = try? ModelChatConfig.load(modelPath: modelOptions.model)
-        let template = try chatConfig.map { try ChatTemplate($0.templateSource) }
+        var templateSource: String?
+        var bosToken: String?, eosToken: String?
+        if LFM2Model.isGGUF(path: modelOptions.model) {
+            // A GGUF file carries its template and special-token ids in its metadata.
+            let metadata = try GGUFTokenizerMetadata(path: modelOptions.model)
+            templateSource = metadata.chatTemplate
+            bosToken = metadata.bosTokenId.flatMap { tokenizer.token(for: $0) }
+            eosToken = metadata.eosTokenId.flatMap { tokenizer.token(for: $0) }
+        } else if let chatConfig = try? ModelChatConfig.load(modelPath: modelOptions.model) {
+            templateSource = chatConfig.templateSource
+            bosToken = chatConfig.bosToken
+            eosToken = chatConfig.eosToken
+        }
+        let template = try templateSource.map { try ChatTemplate($0) }
         if template == nil { printError("warning: no chat template found; only /v1/completions will work") }
         let context = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
-                                  bosToken: chatConfig?.bosToken, eosToken: chatConfig?.eosToken,
+                                  bosToken: bosToken, eosToken: eosToken,
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
                                                               prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,

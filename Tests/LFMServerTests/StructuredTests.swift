@@ -53,7 +53,7 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
     @Test(arguments: [1, 5, 16, 0])
     func chunkedPrefillGivesTheTokensOfEachRequestAlone(chunk: Int) async throws {
         let (model, _, _) = try TestModel.get()
-        let server = try chunkedServer(chunk: chunk, prefixCache: chunk == 5 ? 4 : 0)
+        let server = try chunkedServer(chunk: chunk, prefixCache: chunk == 5 ? 16 : 0)
         defer { server.engine.shutdown() }
         var handles: [JobHandle] = []
         for (i, (p, n)) in zip(Self.prompts, Self.budgets).enumerated() {
