@@ -155,7 +155,11 @@ extension BatchEngine {
         }
         for event in running[i].filter.feed(token) { send(event, to: i) }
         if running[i].filter.stopped { finish(index: i, reason: .stop); return false }
-        if running[i].generated >= running[i].maxTokens { finish(index: i, reason: .length); return false }
+        if running[i].generated >= running[i].maxTokens {
+            // A JSON value the mask closed within the budget is whole: nothing is cut off.
+            finish(index: i, reason: running[i].constraint?.isComplete == true ? .stop : .length)
+            return false
+        }
         if states[i].position + 1 >= configuration.maxContext { finish(index: i, reason: .length); return false }
         return true
     }

@@ -135,6 +135,7 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
             let value = try Value.parseJSON(result.text)
             let validator = SchemaValidator(schema: try Value.parseJSON(schemas[which]))
             #expect(validator.firstError(value) == nil, "\(result.text)")
+            #expect(result.reason == .stop, "a whole value ends with stop")
             // The same as InferenceSession's constrained decoding of the same request alone.
             let session = InferenceSession(model: model, tokenizer: tokenizer, template: template, maxContext: 1024)
             var text = ""
