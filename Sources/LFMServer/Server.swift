@@ -93,15 +93,18 @@ public final class OpenAIServer: Sendable {
 
     private func readJSON(_ request: Request) async throws -> Value {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > options.maxBodyBytes {
+            await discard(request.body)
             throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: options.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
+        var buffer = ByteBuffer()
+        var iterator = request.body.makeAsyncIterator()
+        while let part = try await iterator.next() {
+            guard buffer.readableBytes + part.readableBytes <= options.maxBodyBytes else {
+                var dropped = buffer.readableBytes
+                while dropped <= 16 * options.maxBodyBytes, let more = try? await iterator.next() { dropped += more.readableBytes }
+                throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
+            }
+            buffer.writeImmutableBuffer(part)
         }
         let data = Data(buffer.readableBytesView)
         do {
@@ -109,6 +112,18 @@ public final class OpenAIServer: Sendable {
         } catch {
             throw APIError.invalidRequest("The request body is not valid JSON: \(error)", code: "invalid_json")
         }
+    }
+
+    /// Reads and drops the rest of a refused body (at most 16 × the limit): a request body left
+    /// unread behind an early answer stays in memory (measured: ~0.45 MB per refused 5 MB request).
+    private func discard(_ body: RequestBody) async {
+        var dropped = 0
+        do {
+            for try await part in body {
+                dropped += part.readableBytes
+                if dropped > 16 * options.maxBodyBytes { break }
+            }
+        } catch {}
     }
 
     /// Submits the job and answers with one JSON object or an SSE stream.
