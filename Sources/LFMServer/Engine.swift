@@ -44,20 +44,21 @@ public struct GenerationJob: Sendable {
     public var cacheBoundaries: [Int]
     /// Give up (with a timeout error) after this many seconds.
     public var timeout: TimeInterval
-    /// Tokens the output must start with (e.g. `<|tool_call_start|>` for `tool_choice: "required"`);
-    /// they are taken as generated instead of sampled.
-    public var forcedPrefix: [Int]
+    /// Token sequences the output must start with one of (e.g. `<|tool_call_start|>[name(` for each
+    /// declared tool, for `tool_choice: "required"`). While one alternative is left its tokens are
+    /// taken as generated; where alternatives differ the sampler chooses among their next tokens.
+    public var forcedPrefixes: [[Int]]
     /// When set, every generated token's log-probability is reported with this many alternatives (0...20).
     public var logprobs: Int?
 
     /// Creates a job.
     public init(promptTokens: [Int], options: GenerationOptions, cacheBoundaries: [Int] = [], timeout: TimeInterval = 600,
-                forcedPrefix: [Int] = [], logprobs: Int? = nil) {
+                forcedPrefixes: [[Int]] = [], logprobs: Int? = nil) {
         self.promptTokens = promptTokens
         self.options = options
         self.cacheBoundaries = cacheBoundaries
         self.timeout = timeout
-        self.forcedPrefix = forcedPrefix
+        self.forcedPrefixes = forcedPrefixes.filter { !$0.isEmpty }
         self.logprobs = logprobs
     }
 }
@@ -186,7 +187,7 @@ public final class BatchEngine: @unchecked Sendable {
                                           param: "messages", code: "context_length_exceeded")
         }
         let vocabulary = model.configuration.vocabularySize
-        if let bad = (job.promptTokens + job.forcedPrefix).first(where: { $0 < 0 || $0 >= vocabulary }) {
+        if let bad = (job.promptTokens + job.forcedPrefixes.joined()).first(where: { $0 < 0 || $0 >= vocabulary }) {
             throw APIError.invalidRequest("token id \(bad) is outside the vocabulary (0..<\(vocabulary))", param: "prompt")
         }
         if let k = job.logprobs, !(0...20).contains(k) {

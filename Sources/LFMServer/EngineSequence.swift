@@ -29,8 +29,8 @@ struct Running {
     var usage: JobUsage
     /// The JSON-schema mask, when the job has a response format.
     var constraint: ConstrainedDecoder?
-    /// Tokens the output starts with (taken instead of sampled).
-    let forcedPrefix: [Int]
+    /// Token sequences the output starts with one of.
+    let forcedPrefixes: [[Int]]
     /// Alternatives per log-probability entry; nil: no log-probabilities.
     let topLogprobs: Int?
     /// The log-probability of `nextToken`, sent once it is accepted.
@@ -76,7 +76,7 @@ extension BatchEngine {
                                      parseToolCalls: options.parseToolCalls && options.responseFormat == nil),
                 stopTokens: stopTokens, maxTokens: options.maxTokens, prompt: prompt, prefilled: cached,
                 boundaries: Array(Set(p.job.cacheBoundaries.filter { $0 > cached && $0 < prompt.count })).sorted(),
-                history: prompt, usage: usage, constraint: constraint, forcedPrefix: p.job.forcedPrefix,
+                history: prompt, usage: usage, constraint: constraint, forcedPrefixes: p.job.forcedPrefixes,
                 topLogprobs: p.job.logprobs)
             running.append(sequence)
             states.append(state)
@@ -118,8 +118,18 @@ extension BatchEngine {
     private func choose(index i: Int, logits: [Float]) throws -> Int? {
         let token: Int
         let generated = running[i].generated
-        if generated < running[i].forcedPrefix.count {
-            token = running[i].forcedPrefix[generated]
+        let sofar = running[i].usage.tokens
+        let candidates = running[i].forcedPrefixes.filter { $0.count > generated && $0.starts(with: sofar) }
+        if let first = candidates.first {
+            let allowed = Set(candidates.map { $0[generated] })
+            if allowed.count == 1 {
+                token = first[generated]
+            } else {
+                // Alternatives differ here: the sampler picks among their next tokens only.
+                var masked = [Float](repeating: -.infinity, count: logits.count)
+                for t in allowed where t < logits.count { masked[t] = logits[t] }
+                token = running[i].sampler.sample(masked, history: running[i].history)
+            }
         } else if let decoder = running[i].constraint {
             var masked = logits
             let budget = min(running[i].maxTokens - generated, configuration.maxContext - states[i].position)

@@ -73,7 +73,7 @@ struct GenerationRequest {
     var includeUsage: Bool
     var cacheBoundaries: [Int]
     /// Tokens the answer must start with (tool_choice "required" or a named function).
-    var forcedPrefix: [Int] = []
+    var forcedPrefixes: [[Int]] = []
     /// Alternatives per log-probability entry; nil: none requested.
     var logprobs: Int?
 }
@@ -216,7 +216,7 @@ enum RequestParser {
                                         responseFormat: responseFormat)
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
                                  includeUsage: c.includeUsage, cacheBoundaries: boundaries,
-                                 forcedPrefix: try StructuredRequest.forcedPrefix(toolChoice, tokenizer: context.tokenizer),
+                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer),
                                  logprobs: logprobs)
     }
 

@@ -130,7 +130,7 @@ public final class OpenAIServer: Sendable {
     private func run(_ request: GenerationRequest, chat: Bool) async throws -> Response {
         let job = GenerationJob(promptTokens: request.promptTokens, options: request.options,
                                 cacheBoundaries: request.cacheBoundaries, timeout: options.requestTimeout,
-                                forcedPrefix: request.forcedPrefix, logprobs: request.logprobs)
+                                forcedPrefixes: request.forcedPrefixes, logprobs: request.logprobs)
         let handle = try engine.submit(job)
         return try await respond(events: handle.events, cancel: { handle.cancel() }, chat: chat, model: request.model,
                                  stream: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)

@@ -81,9 +81,10 @@ enum StructuredRequest {
         return parsed
     }
 
-    /// The tokens the answer must start with for `choice`: LFM2's `<|tool_call_start|>`, and for a
-    /// named function also `[name(`, so the model writes that call's arguments next.
-    static func forcedPrefix(_ choice: ToolChoice, tokenizer: Tokenizer) throws -> [Int] {
+    /// The token sequences the answer must start with one of for `choice`: LFM2's
+    /// `<|tool_call_start|>[name(` for the named function, or for `required` for each declared tool,
+    /// so the model writes a declared function's arguments next.
+    static func forcedPrefixes(_ choice: ToolChoice, tools: [Value], tokenizer: Tokenizer) throws -> [[Int]] {
         switch choice {
         case .noTools, .auto: return []
         case .required, .function:
@@ -91,8 +92,14 @@ enum StructuredRequest {
                 throw APIError.invalidRequest("tool_choice 'required' or a named function needs the model's \(ToolCallParser.startMarker) token, which this tokenizer lacks; use 'auto'.",
                                               param: "tool_choice", code: "unsupported_value")
             }
-            guard case .function(let name) = choice else { return [start] }
-            return [start] + tokenizer.encode("[" + name + "(", addSpecialTokens: false)
+            var names: [String] = []
+            if case .function(let name) = choice { names = [name] } else {
+                names = tools.compactMap { tool -> String? in
+                    if case .object(let t) = tool, case .object(let fn)? = t["function"], case .string(let n)? = fn["name"] { return n }
+                    return nil
+                }
+            }
+            return names.map { [start] + tokenizer.encode("[" + $0 + "(", addSpecialTokens: false) }
         }
     }
 

@@ -151,15 +151,29 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
         #expect(freeResult.usage?.tokens == (try Self.alone(model, [1, 6, 500], steps: 8)))
     }
 
-    @Test func forcedPrefixStartsTheAnswer() async throws {
+    @Test func forcedPrefixesStartTheAnswer() async throws {
         let server = try chunkedServer(chunk: 16)
         defer { server.engine.shutdown() }
-        let start = try #require(server.engine.tokenizer.id(for: "<|tool_call_start|>"))
-        let prefix = [start] + server.engine.tokenizer.encode("[get_weather(", addSpecialTokens: false)
-        let result = await collectAll(try server.engine.submit(GenerationJob(promptTokens: [1, 2, 3],
-                                                                             options: GenerationOptions(sampling: .greedy, maxTokens: 10, stopTokens: []),
-                                                                             forcedPrefix: prefix)))
-        #expect(Array((result.usage?.tokens ?? []).prefix(prefix.count)) == prefix)
+        let tokenizer = server.engine.tokenizer
+        let start = try #require(tokenizer.id(for: "<|tool_call_start|>"))
+        let weather = [start] + tokenizer.encode("[get_weather(", addSpecialTokens: false)
+        let time = [start] + tokenizer.encode("[get_time(", addSpecialTokens: false)
+        let one = await collectAll(try server.engine.submit(GenerationJob(promptTokens: [1, 2, 3],
+                                                                          options: GenerationOptions(sampling: .greedy, maxTokens: 10, stopTokens: []),
+                                                                          forcedPrefixes: [weather])))
+        #expect(Array((one.usage?.tokens ?? []).prefix(weather.count)) == weather)
+        // Two alternatives: sampled runs take one or the other, whole; the rest is free.
+        var seen = Set<[Int]>()
+        for seed in 0..<12 {
+            let result = await collectAll(try server.engine.submit(GenerationJob(
+                promptTokens: [1, 2, 3 + seed], options: GenerationOptions(sampling: SamplingParameters(temperature: 1.5, seed: UInt64(seed)), maxTokens: 12, stopTokens: []),
+                forcedPrefixes: [weather, time])))
+            let tokens = result.usage?.tokens ?? []
+            let taken = [weather, time].first { tokens.starts(with: $0) }
+            #expect(taken != nil, "\(tokens)")
+            if let taken { seen.insert(taken) }
+        }
+        #expect(!seen.isEmpty)
     }
 }
 
@@ -221,8 +235,11 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
             let named = try json(try await post([("tools", tools), ("tool_choice", .dict([("type", "function"), ("function", .dict([("name", "get_weather")]))]))]))
             let namedText = named["choices"]?[0]?["message"]?["content"]?.string ?? ""
             #expect(namedText.hasPrefix("<|tool_call_start|>[get_weather("), "\(namedText)")
-            let required = try json(try await post([("tools", tools), ("tool_choice", "required")]))
-            #expect(required["choices"]?[0]?["message"]?["content"]?.string?.hasPrefix("<|tool_call_start|>") == true)
+            // "required" with two tools: the answer opens a call of one of them.
+            let twoTools: Value = .array((tools.array ?? []) + [.dict([("type", "function"), ("function", .dict([("name", "get_time"), ("parameters", .dict([("type", "object")]))]))])])
+            let required = try json(try await post([("tools", twoTools), ("tool_choice", "required")]))
+            let requiredText = required["choices"]?[0]?["message"]?["content"]?.string ?? ""
+            #expect(requiredText.hasPrefix("<|tool_call_start|>[get_weather(") || requiredText.hasPrefix("<|tool_call_start|>[get_time("), "\(requiredText)")
             try expectError(try await post([("tools", tools), ("tool_choice", .dict([("type", "function"), ("function", .dict([("name", "nope")]))]))]),
                             status: 400)
             try expectError(try await post([("tools", tools), ("tool_choice", "sometimes")]), status: 400)
