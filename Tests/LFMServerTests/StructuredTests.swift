@@ -118,6 +118,8 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
         var limits = SchemaCompileOptions()
         limits.defaultMaxStringLength = 16
         let compiled = try schemas.map { try JSONSchema(json: $0, options: limits) }
+        // One session for all references (it builds its token vocabulary once).
+        let session = InferenceSession(model: model, tokenizer: tokenizer, template: template, maxContext: 1024)
         var jobs: [(JobHandle, Int, SamplingParameters, [Int], Int)] = []
         for i in 0..<6 {
             let which = i % 3
@@ -137,7 +139,6 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
             #expect(validator.firstError(value) == nil, "\(result.text)")
             #expect(result.reason == .stop, "a whole value ends with stop")
             // The same as InferenceSession's constrained decoding of the same request alone.
-            let session = InferenceSession(model: model, tokenizer: tokenizer, template: template, maxContext: 1024)
             var text = ""
             for try await event in try await session.generate(promptTokens: prompt,
                                                               options: GenerationOptions(sampling: sampling, maxTokens: maxTokens,
