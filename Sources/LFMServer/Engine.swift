@@ -10,6 +10,9 @@ public enum JobEvent: Sendable, Equatable {
     case text(String)
     /// A parsed tool call.
     case toolCall(ToolCall)
+    /// The log-probability of the token whose text (if any) the next `.text` events carry; sent
+    /// only when the job asked for log-probabilities, never for a stop token.
+    case logprob(TokenLogprob)
     /// The last event of a successful generation.
     case finished(FinishReason, JobUsage)
     /// The last event of a failed generation.
@@ -34,19 +37,29 @@ public struct JobUsage: Sendable, Equatable {
 public struct GenerationJob: Sendable {
     /// Prompt token ids.
     public var promptTokens: [Int]
-    /// Sampling, stop tokens/strings, max tokens, tool-call parsing.
+    /// Sampling, stop tokens/strings, max tokens, tool-call parsing, and the JSON schema the
+    /// output must follow (`responseFormat`, constrained decoding per sequence).
     public var options: GenerationOptions
     /// Prompt prefix lengths worth snapshotting for later requests (e.g. the end of the system prompt).
     public var cacheBoundaries: [Int]
     /// Give up (with a timeout error) after this many seconds.
     public var timeout: TimeInterval
+    /// Token sequences the output must start with one of (e.g. `<|tool_call_start|>[name(` for each
+    /// declared tool, for `tool_choice: "required"`). While one alternative is left its tokens are
+    /// taken as generated; where alternatives differ the sampler chooses among their next tokens.
+    public var forcedPrefixes: [[Int]]
+    /// When set, every generated token's log-probability is reported with this many alternatives (0...20).
+    public var logprobs: Int?
 
     /// Creates a job.
-    public init(promptTokens: [Int], options: GenerationOptions, cacheBoundaries: [Int] = [], timeout: TimeInterval = 600) {
+    public init(promptTokens: [Int], options: GenerationOptions, cacheBoundaries: [Int] = [], timeout: TimeInterval = 600,
+                forcedPrefixes: [[Int]] = [], logprobs: Int? = nil) {
         self.promptTokens = promptTokens
         self.options = options
         self.cacheBoundaries = cacheBoundaries
         self.timeout = timeout
+        self.forcedPrefixes = forcedPrefixes.filter { !$0.isEmpty }
+        self.logprobs = logprobs
     }
 }
 
@@ -60,13 +73,17 @@ public struct EngineConfiguration: Sendable {
     public var maxContext: Int
     /// Prefix-cache entries kept (LRU).
     public var prefixCacheEntries: Int
+    /// Most prompt tokens prefilled per scheduler iteration, next to one decode token of every
+    /// running sequence (0: a whole prompt at once). Bounds how long a new request stalls the batch.
+    public var prefillChunk: Int
 
     /// Creates settings.
-    public init(maxBatch: Int = 8, maxQueue: Int = 64, maxContext: Int = 4096, prefixCacheEntries: Int = 8) {
+    public init(maxBatch: Int = 8, maxQueue: Int = 64, maxContext: Int = 4096, prefixCacheEntries: Int = 8, prefillChunk: Int = 256) {
         self.maxBatch = maxBatch
         self.maxQueue = maxQueue
         self.maxContext = maxContext
         self.prefixCacheEntries = prefixCacheEntries
+        self.prefillChunk = prefillChunk
     }
 }
 
@@ -92,10 +109,12 @@ final class CancelFlag: @unchecked Sendable {
     func set() { lock.lock(); value = true; lock.unlock() }
 }
 
-/// Runs the model on a dedicated thread with continuous batching: jobs join the running batch
-/// between decode steps (after their prompt is prefilled, reusing the longest cached prefix
-/// snapshot), every decode step advances all running sequences with one `forward(batch:states:)`,
-/// and a job leaves as soon as it finishes, is cancelled (client gone) or times out.
+/// Runs the model on a dedicated thread with continuous batching. Every scheduler iteration is one
+/// `forward(batch:states:)` holding one decode token of every running sequence and up to
+/// `prefillChunk` prompt tokens of sequences still being prefilled (oldest first, from the longest
+/// cached prefix snapshot), so a new request never stalls the batch for longer than one chunk.
+/// Jobs join between iterations and leave as soon as they finish, are cancelled (client gone) or
+/// time out. Each sequence samples with its own sampler, JSON-schema mask and output filter.
 public final class BatchEngine: @unchecked Sendable {
     /// The model.
     public let model: LFM2Model
@@ -107,27 +126,11 @@ public final class BatchEngine: @unchecked Sendable {
     public let defaultStopTokens: Set<Int>
     let metrics: ServerMetrics
 
-    private struct Pending {
+    struct Pending {
         let job: GenerationJob
         let continuation: AsyncStream<JobEvent>.Continuation
         let cancel: CancelFlag
         let submitted: Date
-    }
-
-    /// A sequence in the running batch (its `LFM2State` lives in `states` at the same index).
-    private struct Running {
-        let continuation: AsyncStream<JobEvent>.Continuation
-        let cancel: CancelFlag
-        let deadline: Date
-        let submitted: Date
-        var sampler: Sampler
-        var filter: OutputFilter
-        let stopTokens: Set<Int>
-        let maxTokens: Int
-        var history: [Int]
-        var generated = 0
-        var nextToken: Int
-        var usage: JobUsage
     }
 
     private let condition = NSCondition()
@@ -135,10 +138,14 @@ public final class BatchEngine: @unchecked Sendable {
     private var draining = false
     private var stopped = false
     private var thread: Thread?
-    // Engine-thread-only state.
-    private var running: [Running] = []
-    private var states: [LFM2State] = []
-    private var cache: PrefixCache
+    private let vocabularyLock = NSLock()
+    private var vocabulary: TokenVocabulary?
+    // Engine-thread-only state (see EngineSequence.swift).
+    var running: [Running] = []
+    var states: [LFM2State] = []
+    var cache: PrefixCache
+    /// Stands in for a state while it is lent to a forward call (never used by the model).
+    let placeholder: LFM2State
 
     /// Creates an engine and starts its thread.
     public init(model: LFM2Model, tokenizer: Tokenizer, configuration: EngineConfiguration, metrics: ServerMetrics) {
@@ -151,11 +158,23 @@ public final class BatchEngine: @unchecked Sendable {
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
         defaultStopTokens = stops
         cache = PrefixCache(capacity: configuration.prefixCacheEntries)
+        placeholder = model.makeState(maxContext: 1)
         let thread = Thread { [weak self] in self?.loop() }
         thread.name = "lfm-engine"
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
+    }
+
+    /// The token bytes constrained decoding masks with, built on first use (thread-safe; call it
+    /// from a request handler before submitting a JSON-schema job so the engine thread never builds it).
+    public func tokenVocabulary() -> TokenVocabulary {
+        vocabularyLock.lock()
+        defer { vocabularyLock.unlock() }
+        if let vocabulary { return vocabulary }
+        let made = TokenVocabulary(tokenizer: tokenizer, logitCount: model.configuration.vocabularySize)
+        vocabulary = made
+        return made
     }
 
     /// Queues `job`; the stream yields its events and ends with `.finished` or `.failed`.
@@ -168,8 +187,21 @@ public final class BatchEngine: @unchecked Sendable {
                                           param: "messages", code: "context_length_exceeded")
         }
         let vocabulary = model.configuration.vocabularySize
-        if let bad = job.promptTokens.first(where: { $0 < 0 || $0 >= vocabulary }) {
+        if let bad = (job.promptTokens + job.forcedPrefixes.joined()).first(where: { $0 < 0 || $0 >= vocabulary }) {
             throw APIError.invalidRequest("token id \(bad) is outside the vocabulary (0..<\(vocabulary))", param: "prompt")
+        }
+        if let k = job.logprobs, !(0...20).contains(k) {
+            throw APIError.invalidRequest("'top_logprobs' must be between 0 and 20; found \(k).", param: "top_logprobs")
+        }
+        if let schema = job.options.responseFormat {
+            let budget = min(job.options.maxTokens, configuration.maxContext - job.promptTokens.count)
+            guard schema.shortestValueLength <= budget else {
+                throw APIError.invalidRequest("The shortest JSON value the response_format schema allows needs \(schema.shortestValueLength) tokens, but only \(budget) may be generated (max_tokens / context).",
+                                              param: "max_tokens")
+            }
+        }
+        do { _ = try Sampler(job.options.sampling) } catch {
+            throw APIError.invalidRequest("invalid sampling parameters: \(error)")
         }
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream()
         let flag = CancelFlag()
@@ -193,7 +225,7 @@ public final class BatchEngine: @unchecked Sendable {
     /// Jobs waiting for a slot.
     public var queueDepth: Int { condition.lock(); defer { condition.unlock() }; return pending.count }
 
-    /// Sequences in the running batch.
+    /// Sequences in the running batch (prefilling or decoding).
     public var runningCount: Int { metrics.snapshotRunning() }
     /// The largest number of sequences that ran together so far.
     public var peakRunningCount: Int { metrics.snapshotPeakRunning() }
@@ -244,111 +276,9 @@ public final class BatchEngine: @unchecked Sendable {
 
             for job in admitted { admit(job) }
             dropFinished()
-            if !running.isEmpty { decodeStep() }
+            if !running.isEmpty { step() }
             metrics.setRunning(running.count)
         }
-    }
-
-    /// Prefills `p`'s prompt (from the longest cached prefix), samples its first token and adds it to the batch.
-    private func admit(_ p: Pending) {
-        if p.cancel.isSet { p.continuation.finish(); return }
-        let prompt = p.job.promptTokens
-        do {
-            let start = Date()
-            var state: LFM2State
-            var logits: [Float]?
-            var done = 0
-            if let hit = cache.longestPrefix(of: prompt) {
-                state = hit.state
-                done = hit.tokens.count
-                logits = hit.tokens.count == prompt.count ? hit.logits : nil
-            } else {
-                state = model.makeState(maxContext: configuration.maxContext)
-            }
-            let cached = done
-            // Process up to each snapshot boundary, cache it, then the rest.
-            for boundary in p.job.cacheBoundaries.sorted() where boundary > done && boundary < prompt.count {
-                _ = try model.forward(Array(prompt[done..<boundary]), state: &state, logits: .none)
-                done = boundary
-                cache.insert(tokens: Array(prompt[..<boundary]), state: state, logits: nil)
-            }
-            if done < prompt.count || logits == nil {
-                if done == prompt.count {
-                    // Exact hit without logits: process the whole prompt again.
-                    state = model.makeState(maxContext: configuration.maxContext)
-                    done = 0
-                }
-                logits = try model.forward(Array(prompt[done...]), state: &state)
-                cache.insert(tokens: prompt, state: state, logits: logits)
-            }
-            metrics.recordPrefill(tokens: prompt.count - cached, seconds: Date().timeIntervalSince(start))
-            var sampler = try Sampler(p.job.options.sampling)
-            let first = sampler.sample(logits ?? [], history: prompt)
-            var usage = JobUsage()
-            usage.promptTokens = prompt.count
-            usage.cachedPromptTokens = cached
-            usage.timeToFirstToken = Date().timeIntervalSince(p.submitted)
-            metrics.recordTimeToFirstToken(usage.timeToFirstToken)
-            let sequence = Running(continuation: p.continuation, cancel: p.cancel,
-                                   deadline: p.submitted.addingTimeInterval(p.job.timeout), submitted: p.submitted,
-                                   sampler: sampler,
-                                   filter: OutputFilter(tokenizer: tokenizer, stopStrings: p.job.options.stopStrings,
-                                                        parseToolCalls: p.job.options.parseToolCalls),
-                                   stopTokens: p.job.options.stopTokens ?? defaultStopTokens,
-                                   maxTokens: p.job.options.maxTokens, history: prompt, nextToken: first, usage: usage)
-            running.append(sequence)
-            states.append(state)
-            // The first token is handled like every later one: emit it, then decide whether to go on.
-            if !accept(index: running.count - 1) { remove(at: running.count - 1) }
-        } catch {
-            p.continuation.yield(.failed(APIError.from(error)))
-            p.continuation.finish()
-        }
-    }
-
-    /// Handles `running[i].nextToken` (just sampled): stop check, text events, length limit.
-    /// Returns false when the sequence finished (its final event already sent).
-    private func accept(index i: Int) -> Bool {
-        let token = running[i].nextToken
-        if running[i].maxTokens == 0 {
-            finish(index: i, reason: .length)
-            return false
-        }
-        running[i].generated += 1
-        running[i].usage.tokens.append(token)
-        if running[i].stopTokens.contains(token) {
-            finish(index: i, reason: .stop)
-            return false
-        }
-        for event in running[i].filter.feed(token) { send(event, to: i) }
-        if running[i].filter.stopped { finish(index: i, reason: .stop); return false }
-        if running[i].generated >= running[i].maxTokens { finish(index: i, reason: .length); return false }
-        if states[i].position + 1 >= configuration.maxContext { finish(index: i, reason: .length); return false }
-        return true
-    }
-
-    private func send(_ event: GenerationEvent, to i: Int) {
-        switch event {
-        case .text(let text): running[i].continuation.yield(.text(text))
-        case .toolCall(let call): running[i].continuation.yield(.toolCall(call))
-        case .warning, .finished: break
-        }
-    }
-
-    private func finish(index i: Int, reason: FinishReason) {
-        for event in running[i].filter.finish() { send(event, to: i) }
-        var reason = reason
-        if running[i].filter.sawToolCall && reason == .stop { reason = .toolCalls }
-        var usage = running[i].usage
-        usage.completionTokens = running[i].generated
-        metrics.recordCompletion(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
-        running[i].continuation.yield(.finished(reason, usage))
-        running[i].continuation.finish()
-    }
-
-    private func remove(at i: Int) {
-        running.remove(at: i)
-        states.remove(at: i)
     }
 
     /// Drops cancelled (client gone) and timed-out sequences before the next step.
@@ -368,31 +298,79 @@ public final class BatchEngine: @unchecked Sendable {
         }
     }
 
-    /// One decode step for the whole batch.
-    private func decodeStep() {
+    func remove(at i: Int) {
+        running.remove(at: i)
+        states.remove(at: i)
+    }
+
+    /// One scheduler iteration: a decode token for every decoding sequence and prefill chunks
+    /// (within the token budget, oldest sequence first) in one batched forward pass.
+    private func step() {
+        var members: [Int] = []
+        var segments: [[Int]] = []
+        for i in running.indices where running[i].isDecoding {
+            members.append(i)
+            segments.append([running[i].nextToken])
+        }
+        let decodeCount = members.count
+        var budget = configuration.prefillChunk > 0 ? configuration.prefillChunk : Int.max
+        for i in running.indices where !running[i].isDecoding && budget > 0 {
+            let done = running[i].prefilled
+            var end = running[i].prompt.count
+            if let boundary = running[i].boundaries.first(where: { $0 > done }) { end = min(end, boundary) }
+            let n = min(end - done, budget)
+            guard n > 0 else { continue }
+            budget -= n
+            members.append(i)
+            segments.append(Array(running[i].prompt[done..<(done + n)]))
+        }
+        guard !members.isEmpty else { return }
+        // Lend the members' states to the forward call (moved, so nothing is copied on write).
+        var lent: [LFM2State] = []
+        lent.reserveCapacity(members.count)
+        for i in members {
+            lent.append(states[i])
+            states[i] = placeholder
+        }
         let start = Date()
-        let tokens = running.map { [$0.nextToken] }
         let logits: [[Float]]
         do {
-            logits = try model.forward(batch: tokens, states: &states)
+            logits = try model.forward(batch: segments, states: &lent)
         } catch {
             let failure = APIError.from(error)
-            for r in running { r.continuation.yield(.failed(failure)); r.continuation.finish() }
-            running.removeAll()
-            states.removeAll()
+            for i in members.sorted(by: >) {
+                running[i].continuation.yield(.failed(failure))
+                running[i].continuation.finish()
+                remove(at: i)
+            }
             return
         }
-        metrics.recordDecode(tokens: tokens.count, seconds: Date().timeIntervalSince(start))
-        var i = running.count - 1
-        var keep = [Bool](repeating: true, count: running.count)
-        for j in running.indices {
-            running[j].history.append(running[j].nextToken)
-            running[j].nextToken = running[j].sampler.sample(logits[j], history: running[j].history)
-            keep[j] = accept(index: j)
+        for (k, i) in members.enumerated() { states[i] = lent[k] }
+        lent.removeAll()
+        let seconds = Date().timeIntervalSince(start)
+        let rows = segments.reduce(0) { $0 + $1.count }
+        let prefillRows = rows - decodeCount
+        if decodeCount > 0 { metrics.recordDecode(tokens: decodeCount, seconds: seconds * Double(decodeCount) / Double(rows)) }
+        if prefillRows > 0 { metrics.recordPrefill(tokens: prefillRows, seconds: seconds * Double(prefillRows) / Double(rows)) }
+
+        var finished: [Int] = []
+        for (k, i) in members.enumerated() {
+            if k < decodeCount {
+                running[i].history.append(running[i].nextToken)
+                if !next(index: i, logits: logits[k]) { finished.append(i) }
+            } else {
+                running[i].prefilled += segments[k].count
+                let done = running[i].prefilled
+                if done < running[i].prompt.count {
+                    if running[i].boundaries.contains(done) {
+                        cache.insert(tokens: Array(running[i].prompt[..<done]), state: states[i], logits: nil)
+                    }
+                } else {
+                    cache.insert(tokens: running[i].prompt, state: states[i], logits: logits[k])
+                    if !beginDecoding(index: i, logits: logits[k]) { finished.append(i) }
+                }
+            }
         }
-        while i >= 0 {
-            if !keep[i] { remove(at: i) }
-            i -= 1
-        }
+        for i in finished.sorted(by: >) { remove(at: i) }
     }
 }

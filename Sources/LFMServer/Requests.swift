@@ -72,6 +72,10 @@ struct GenerationRequest {
     var stream: Bool
     var includeUsage: Bool
     var cacheBoundaries: [Int]
+    /// Tokens the answer must start with (tool_choice "required" or a named function).
+    var forcedPrefixes: [[Int]] = []
+    /// Alternatives per log-probability entry; nil: none requested.
+    var logprobs: Int?
 }
 
 /// The model, tokenizer and template a request is rendered with.
@@ -82,6 +86,8 @@ struct PromptContext {
     let bosToken: String?
     let eosToken: String?
     let maxContext: Int
+    /// Builds (once) the token bytes JSON-schema masks need.
+    let vocabulary: @Sendable () -> TokenVocabulary
 }
 
 /// Parsing of `/v1/chat/completions` and `/v1/completions` bodies.
@@ -179,30 +185,14 @@ enum RequestParser {
             }
             tools = toolList.isEmpty ? nil : toolList
         }
-        if let choice = f.raw("tool_choice") {
-            switch choice {
-            case .string("none"): tools = nil; parseToolCalls = false
-            case .string("auto"): break
-            case .string("required"), .object:
-                throw APIError.invalidRequest("tool_choice 'required' or a named function is not supported yet (no constrained decoding); use 'auto' or 'none'.",
-                                              param: "tool_choice", code: "unsupported_value")
-            default: throw f.typeError("tool_choice", "'none', 'auto', 'required' or an object", choice)
-            }
+        let toolChoice = try StructuredRequest.toolChoice(f.raw("tool_choice"), tools: tools, f: f)
+        if toolChoice == .noTools { tools = nil; parseToolCalls = false }
+        let responseFormat = try StructuredRequest.responseFormat(f.raw("response_format"), f: f)
+        if responseFormat != nil, toolChoice != .auto, toolChoice != .noTools {
+            throw APIError.invalidRequest("response_format json_schema/json_object cannot be combined with tool_choice 'required' or a named function.",
+                                          param: "tool_choice", code: "unsupported_value")
         }
-        if let format = f.raw("response_format") {
-            guard case .object(let fmt) = format, case .string(let type)? = fmt["type"] else {
-                throw f.typeError("response_format", "an object with a 'type'", format)
-            }
-            switch type {
-            case "text": break
-            case "json_object", "json_schema":
-                throw APIError.invalidRequest("response_format type '\(type)' is not supported yet: this server has no constrained decoding.",
-                                              param: "response_format", code: "unsupported_value")
-            default:
-                throw APIError.invalidRequest("response_format type must be 'text', 'json_object' or 'json_schema'; found '\(type)'.",
-                                              param: "response_format")
-            }
-        }
+        let logprobs = try StructuredRequest.chatLogprobs(f)
         let prompt: String
         do {
             prompt = try template.render(messages: messages, tools: tools, addGenerationPrompt: true,
@@ -221,9 +211,13 @@ enum RequestParser {
             if !headTokens.isEmpty, headTokens.count < tokens.count, tokens.starts(with: headTokens) { boundaries.append(headTokens.count) }
         }
         let maxTokens = c.maxTokens ?? max(1, context.maxContext - tokens.count)
-        let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: parseToolCalls)
+        if responseFormat != nil { _ = context.vocabulary() }
+        let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: parseToolCalls,
+                                        responseFormat: responseFormat)
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
-                                 includeUsage: c.includeUsage, cacheBoundaries: boundaries)
+                                 includeUsage: c.includeUsage, cacheBoundaries: boundaries,
+                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer),
+                                 logprobs: logprobs)
     }
 
     /// Checks one message and turns text-part lists into plain strings.
@@ -321,8 +315,18 @@ enum RequestParser {
         }
         let maxTokens = c.maxTokens ?? 16
         let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: false)
+        var logprobs: Int?
+        if f.raw("logprobs") != nil {
+            guard let k = try f.int("logprobs"), (0...5).contains(k) else {
+                throw APIError.invalidRequest("'logprobs' must be an integer between 0 and 5.", param: "logprobs")
+            }
+            logprobs = k
+        }
+        if try f.bool("echo") == true {
+            throw APIError.invalidRequest("echo=true is not supported.", param: "echo", code: "unsupported_value")
+        }
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
-                                 includeUsage: c.includeUsage, cacheBoundaries: [])
+                                 includeUsage: c.includeUsage, cacheBoundaries: [], logprobs: logprobs)
     }
 }
 

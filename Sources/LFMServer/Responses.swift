@@ -34,7 +34,7 @@ enum OpenAIShapes {
 
     /// A complete `chat.completion` object.
     static func chatCompletion(id: String, created: Int, model: String, text: String, calls: [(String, ToolCall)],
-                               reason: FinishReason, usage: JobUsage) -> Value {
+                               reason: FinishReason, usage: JobUsage, logprobs: Value = .none) -> Value {
         var message: [(String, Value)] = [("role", .string("assistant")),
                                           ("content", text.isEmpty && !calls.isEmpty ? .none : .string(text))]
         if !calls.isEmpty { message.append(("tool_calls", .array(calls.map { toolCall($0.1, id: $0.0, index: nil) }))) }
@@ -46,7 +46,7 @@ enum OpenAIShapes {
             ("choices", .array([.dict([
                 ("index", .int(0)),
                 ("message", .dict(message)),
-                ("logprobs", .none),
+                ("logprobs", logprobs),
                 ("finish_reason", finishReason(reason)),
             ])])),
             ("usage", OpenAIShapes.usage(usage)),
@@ -56,7 +56,7 @@ enum OpenAIShapes {
 
     /// One `chat.completion.chunk`; `choice` nil gives the usage-only chunk (empty `choices`).
     static func chatChunk(id: String, created: Int, model: String, delta: Value?, reason: FinishReason?,
-                          usage u: JobUsage?, includeUsage: Bool) -> Value {
+                          usage u: JobUsage?, includeUsage: Bool, logprobs: Value = .none) -> Value {
         var pairs: [(String, Value)] = [
             ("id", .string(id)),
             ("object", .string("chat.completion.chunk")),
@@ -68,7 +68,7 @@ enum OpenAIShapes {
             pairs.append(("choices", .array([.dict([
                 ("index", .int(0)),
                 ("delta", delta),
-                ("logprobs", .none),
+                ("logprobs", logprobs),
                 ("finish_reason", reason.map(finishReason) ?? .none),
             ])])))
         } else {
@@ -80,7 +80,7 @@ enum OpenAIShapes {
 
     /// A complete `text_completion` object, or one streamed chunk of it (same shape).
     static func textCompletion(id: String, created: Int, model: String, text: String?, reason: FinishReason?,
-                               usage u: JobUsage?, includeUsageField: Bool) -> Value {
+                               usage u: JobUsage?, includeUsageField: Bool, logprobs: Value = .none) -> Value {
         var pairs: [(String, Value)] = [
             ("id", .string(id)),
             ("object", .string("text_completion")),
@@ -91,7 +91,7 @@ enum OpenAIShapes {
             pairs.append(("choices", .array([.dict([
                 ("text", .string(text)),
                 ("index", .int(0)),
-                ("logprobs", .none),
+                ("logprobs", logprobs),
                 ("finish_reason", reason.map(finishReason) ?? .none),
             ])])))
         } else {

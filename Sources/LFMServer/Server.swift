@@ -43,10 +43,12 @@ public final class OpenAIServer: Sendable {
     public init(model: LFM2Model, tokenizer: Tokenizer, template: ChatTemplate?, bosToken: String?, eosToken: String?,
                 engine configuration: EngineConfiguration, options: ServerOptions) {
         metrics = ServerMetrics()
-        engine = BatchEngine(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)
+        let engine = BatchEngine(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)
+        self.engine = engine
         self.options = options
         prompt = PromptContext(servedModel: options.servedModel, tokenizer: tokenizer, template: template,
-                               bosToken: bosToken, eosToken: eosToken, maxContext: configuration.maxContext)
+                               bosToken: bosToken, eosToken: eosToken, maxContext: configuration.maxContext,
+                               vocabulary: { engine.tokenVocabulary() })
     }
 
     /// The router with every endpoint and middleware.
@@ -91,15 +93,18 @@ public final class OpenAIServer: Sendable {
 
     private func readJSON(_ request: Request) async throws -> Value {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > options.maxBodyBytes {
+            await discard(request.body)
             throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: options.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
+        var buffer = ByteBuffer()
+        var iterator = request.body.makeAsyncIterator()
+        while let part = try await iterator.next() {
+            guard buffer.readableBytes + part.readableBytes <= options.maxBodyBytes else {
+                var dropped = buffer.readableBytes
+                while dropped <= 16 * options.maxBodyBytes, let more = try? await iterator.next() { dropped += more.readableBytes }
+                throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
+            }
+            buffer.writeImmutableBuffer(part)
         }
         let data = Data(buffer.readableBytesView)
         do {
@@ -109,26 +114,40 @@ public final class OpenAIServer: Sendable {
         }
     }
 
+    /// Reads and drops the rest of a refused body (at most 16 × the limit): a request body left
+    /// unread behind an early answer stays in memory (measured: ~0.45 MB per refused 5 MB request).
+    private func discard(_ body: RequestBody) async {
+        var dropped = 0
+        do {
+            for try await part in body {
+                dropped += part.readableBytes
+                if dropped > 16 * options.maxBodyBytes { break }
+            }
+        } catch {}
+    }
+
     /// Submits the job and answers with one JSON object or an SSE stream.
     private func run(_ request: GenerationRequest, chat: Bool) async throws -> Response {
         let job = GenerationJob(promptTokens: request.promptTokens, options: request.options,
-                                cacheBoundaries: request.cacheBoundaries, timeout: options.requestTimeout)
+                                cacheBoundaries: request.cacheBoundaries, timeout: options.requestTimeout,
+                                forcedPrefixes: request.forcedPrefixes, logprobs: request.logprobs)
         let handle = try engine.submit(job)
         return try await respond(events: handle.events, cancel: { handle.cancel() }, chat: chat, model: request.model,
-                                 stream: request.stream, includeUsage: request.includeUsage)
+                                 stream: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
     }
 
     /// Turns a job's events into one JSON response or an SSE stream; `cancel` runs when the
     /// response is done or the client went away.
     func respond(events: AsyncStream<JobEvent>, cancel: @escaping @Sendable () -> Void, chat: Bool, model: String,
-                 stream: Bool, includeUsage: Bool) async throws -> Response {
+                 stream: Bool, includeUsage: Bool, logprobs: Bool = false) async throws -> Response {
         let handle = (events: events, cancel: cancel)
+        let renderer = LogprobRenderer(tokenizer: prompt.tokenizer)
         let id = OpenAIShapes.newID(chat ? "chatcmpl-" : "cmpl-")
         let created = Int(Date().timeIntervalSince1970)
         if !stream {
             // Wait for the first event (after queueing and prefill): errors up to then get their own status.
             let box = IteratorBox(handle.events.makeAsyncIterator())
-            var collected = Collected()
+            var collected = Collected(renderer: logprobs ? renderer : nil)
             guard let first = await box.next() else { handle.cancel(); throw APIError.internalError("the generation ended without a result") }
             if let done = try collected.add(first, chat: chat, id: id, created: created, model: model) {
                 handle.cancel()
@@ -166,18 +185,32 @@ public final class OpenAIServer: Sendable {
             func send(_ value: Value) async throws {
                 try await writer.write(ByteBuffer(string: "data: \(jsonText(value))\n\n"))
             }
-            func chunk(_ delta: Value?, _ reason: FinishReason? = nil, _ usage: JobUsage? = nil) -> Value {
+            // Log-probabilities of the tokens since the last chunk ride on the next chunk with text (or the last one).
+            var pending: [TokenLogprob] = []
+            var textOffset = 0
+            func takeLogprobs() -> Value {
+                guard logprobs else { return .none }
+                defer { pending.removeAll() }
+                if chat { return renderer.chat(pending) }
+                let value = renderer.completion(pending, startOffset: textOffset)
+                textOffset += renderer.characters(pending)
+                return value
+            }
+            func chunk(_ delta: Value?, _ reason: FinishReason? = nil, _ usage: JobUsage? = nil, logprobs: Value = .none) -> Value {
                 OpenAIShapes.chatChunk(id: id, created: created, model: model, delta: delta, reason: reason,
-                                       usage: usage, includeUsage: includeUsage)
+                                       usage: usage, includeUsage: includeUsage, logprobs: logprobs)
             }
             if chat { try await send(chunk(.dict([("role", .string("assistant")), ("content", .string(""))]))) }
             var callIndex = 0
             for await event in handle.events {
                 switch event {
+                case .logprob(let entry):
+                    pending.append(entry)
                 case .text(let t):
-                    try await send(chat ? chunk(.dict([("content", .string(t))]))
+                    let lp = takeLogprobs()
+                    try await send(chat ? chunk(.dict([("content", .string(t))]), logprobs: lp)
                                         : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: t, reason: nil,
-                                                                      usage: nil, includeUsageField: includeUsage))
+                                                                      usage: nil, includeUsageField: includeUsage, logprobs: lp))
                 case .toolCall(let call):
                     guard chat else { continue }
                     let entry = OpenAIShapes.toolCall(call, id: OpenAIShapes.newID("call_"), index: callIndex)
@@ -188,12 +221,13 @@ public final class OpenAIServer: Sendable {
                     try await writer.finish(nil)
                     return
                 case .finished(let reason, let usage):
+                    let lp = pending.isEmpty ? Value.none : takeLogprobs()
                     if chat {
-                        try await send(chunk(.dict([]), reason))
+                        try await send(chunk(.dict([]), reason, logprobs: lp))
                         if includeUsage { try await send(chunk(nil, nil, usage)) }
                     } else {
                         try await send(OpenAIShapes.textCompletion(id: id, created: created, model: model, text: "", reason: reason,
-                                                                   usage: nil, includeUsageField: includeUsage))
+                                                                   usage: nil, includeUsageField: includeUsage, logprobs: lp))
                         if includeUsage {
                             try await send(OpenAIShapes.textCompletion(id: id, created: created, model: model, text: nil, reason: nil,
                                                                        usage: usage, includeUsageField: true))
@@ -297,21 +331,28 @@ final class IteratorBox: @unchecked Sendable {
 
 /// The pieces of a non-streamed answer gathered so far.
 struct Collected {
+    /// Renders log-probabilities when the request asked for them.
+    let renderer: LogprobRenderer?
     var text = ""
     var calls: [(String, ToolCall)] = []
+    var logprobs: [TokenLogprob] = []
+
+    init(renderer: LogprobRenderer?) { self.renderer = renderer }
 
     /// Adds an event; returns the complete response object once the job finished, throws its error if it failed.
     mutating func add(_ event: JobEvent, chat: Bool, id: String, created: Int, model: String) throws -> Value? {
         switch event {
         case .text(let t): text += t
         case .toolCall(let call): calls.append((OpenAIShapes.newID("call_"), call))
+        case .logprob(let entry): logprobs.append(entry)
         case .failed(let error): throw error
         case .finished(let reason, let usage):
+            let lp: Value = renderer.map { chat ? $0.chat(logprobs) : $0.completion(logprobs, startOffset: 0) } ?? .none
             return chat
                 ? OpenAIShapes.chatCompletion(id: id, created: created, model: model, text: text, calls: calls,
-                                              reason: reason, usage: usage)
+                                              reason: reason, usage: usage, logprobs: lp)
                 : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: text, reason: reason,
-                                              usage: usage, includeUsageField: true)
+                                              usage: usage, includeUsageField: true, logprobs: lp)
         }
         return nil
     }

@@ -193,9 +193,9 @@ import Testing
             let n = try expectError(try await post(#"{"model": "tiny-lfm2", "n": 2, "messages": [{"role": "user", "content": "x"}]}"#), status: 400)
             #expect(n["param"]?.string == "n")
             try expectError(try await post(#"{"model": "tiny-lfm2", "temperature": 3, "messages": [{"role": "user", "content": "x"}]}"#), status: 400)
-            let schema = try expectError(try await post(#"{"model": "tiny-lfm2", "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}, "messages": [{"role": "user", "content": "x"}]}"#),
-                                         status: 400, code: "unsupported_value")
-            #expect(schema["message"]?.string?.contains("not supported yet") == true)
+            let schema = try expectError(try await post(#"{"model": "tiny-lfm2", "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "^a"}}}, "messages": [{"role": "user", "content": "x"}]}"#),
+                                         status: 400, code: "unsupported_schema_feature")
+            #expect(schema["message"]?.string?.contains("'pattern'") == true && schema["param"]?.string == "response_format")
             try expectError(try await post(#"{"model": "tiny-lfm2", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}"#), status: 400)
             try expectError(try await post(#"{"model": "tiny-lfm2", "logit_bias": {"abc": 1}, "messages": [{"role": "user", "content": "x"}]}"#), status: 400)
             try expectError(try await post(#"{"model": "tiny-lfm2", "prompt": [1, 99999999]}"#, uri: "/v1/completions"), status: 400)
