@@ -30,10 +30,14 @@ extension CPUBackend {
         split(m, work: m * cols * 4) { range in
             activations.quantize(x, xStride: xStride, rows: range, path: path)
         }
+        // Prefill (several activation rows): the packed GEMM where the type has one.
+        let gemm = m >= Self.quantGEMMMinimumRows && lfm_qgemm_supported(type) != 0
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
             splitRows(w.rows, work: m * w.rows * cols) { range in
                 switch path {
+                case .avx512vnni where gemm:
+                    lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx512vnni:
                     lfm_qmatmul_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx2:
@@ -45,6 +49,10 @@ extension CPUBackend {
         }
         withExtendedLifetime(w.owner) {}
     }
+
+    /// Activation rows from which the AVX-512 VNNI path uses the packed GEMM
+    /// (`lfm_qgemm_avx512vnni`) instead of the row kernels.
+    static let quantGEMMMinimumRows = 4
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`;
     /// AVX-512 without VNNI uses the AVX2 kernels.
