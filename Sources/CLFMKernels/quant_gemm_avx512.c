@@ -38,7 +38,9 @@ int lfm_qgemm_supported(int type) {
 /// Columns per packed chunk: the packed panel (about 37-42 KB) stays in L1.
 #define QG_KC 1024
 /// Activation rows per micro-kernel call.
+#ifndef QG_T
 #define QG_T 4
+#endif
 /// Bytes of the pack buffer: the largest chunk of any type (Q4_K: 4 super-blocks of 10368 bytes).
 #define QG_PACK_BYTES (4 * 10368)
 
@@ -300,6 +302,10 @@ QG_INL void qg_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQ
                 }
                 float *yo = y + t * ys + n;
                 switch (T) {
+#if QG_T >= 6
+                case 6: qg_tile(type, pack, b0, nb, xr, 6, yo, ys, m0, m1, b0 > 0); break;
+                case 5: qg_tile(type, pack, b0, nb, xr, 5, yo, ys, m0, m1, b0 > 0); break;
+#endif
                 case 4: qg_tile(type, pack, b0, nb, xr, 4, yo, ys, m0, m1, b0 > 0); break;
                 case 3: qg_tile(type, pack, b0, nb, xr, 3, yo, ys, m0, m1, b0 > 0); break;
                 case 2: qg_tile(type, pack, b0, nb, xr, 2, yo, ys, m0, m1, b0 > 0); break;
