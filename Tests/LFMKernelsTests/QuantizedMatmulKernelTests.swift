@@ -1,3 +1,4 @@
+import CLFMKernels
 import LFMCore
 import Testing
 @testable import LFMKernels
@@ -109,8 +110,8 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
     }
 }
 
-/// The packed prefill GEMM (`lfm_qgemm_avx512vnni`, used for m ≥ `quantGEMMMinimumRows` on the
-/// VNNI path) on shapes that hit its edges: row panels of 32 with a partial last panel, column
+/// The packed prefill GEMM (`lfm_qgemm_avx512vnni`, used for m ≥ `lfm_qgemm_min_rows(type)`
+/// (4 to 12) on the VNNI path) on shapes that hit its edges: row panels of 32 with a partial last panel, column
 /// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
 /// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
 @Suite struct QuantizedPrefillGEMMTests {
@@ -122,10 +123,11 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
         let shapes = dtype.blockSize == 256
             ? [(70, 1280), (33, 2304), (16, 256)]
             : [(70, 1056), (33, 2080), (16, 64)]
+        #expect(lfm_qgemm_min_rows(Int32(bitPattern: dtype.rawValue)) <= 13, "the shapes below must reach the GEMM")
         for (rows, cols) in shapes {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
-            for m in [4, 7, 9] {
+            for m in [4, 9, 13] {
                 let x = rng.floats(m * cols, scale: 2)
                 let acts = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
                 var exact = [Float](repeating: 0, count: m * rows), tight = exact

@@ -31,7 +31,8 @@ extension CPUBackend {
             activations.quantize(x, xStride: xStride, rows: range, path: path)
         }
         // Prefill (several activation rows): the packed GEMM where the type has one.
-        let gemm = m >= Self.quantGEMMMinimumRows && lfm_qgemm_supported(type) != 0
+        let gemmRows = lfm_qgemm_min_rows(type)
+        let gemm = gemmRows > 0 && m >= gemmRows
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
             splitRows(w.rows, work: m * w.rows * cols) { range in
@@ -49,10 +50,6 @@ extension CPUBackend {
         }
         withExtendedLifetime(w.owner) {}
     }
-
-    /// Activation rows from which the AVX-512 VNNI path uses the packed GEMM
-    /// (`lfm_qgemm_avx512vnni`) instead of the row kernels.
-    static let quantGEMMMinimumRows = 4
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`;
     /// AVX-512 without VNNI uses the AVX2 kernels.
