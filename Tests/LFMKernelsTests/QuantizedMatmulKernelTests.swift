@@ -1,3 +1,4 @@
+import CLFMKernels
 import LFMCore
 import Testing
 @testable import LFMKernels
@@ -106,5 +107,46 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
     case .avx512vnni: return ISA.avx512(bf16: false, vnni: true).isSupported
     case .avx2: return ISA.avx2.isSupported
     case .portable: return true
+    }
+}
+
+/// The packed prefill GEMM (`lfm_qgemm_avx512vnni`, used for m ≥ `lfm_qgemm_min_rows(type)`
+/// (4 to 12) on the VNNI path) on shapes that hit its edges: row panels of 32 with a partial last panel, column
+/// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
+/// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
+@Suite struct QuantizedPrefillGEMMTests {
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+    func matchesIntegerReference(dtype: DType) {
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 13 + 5)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        // (rows, cols): 32-element types cross the 1024-column chunk at 33 and 65 blocks.
+        let shapes = dtype.blockSize == 256
+            ? [(70, 1280), (33, 2304), (16, 256)]
+            : [(70, 1056), (33, 2080), (16, 64)]
+        #expect(lfm_qgemm_min_rows(Int32(bitPattern: dtype.rawValue)) <= 13, "the shapes below must reach the GEMM")
+        for (rows, cols) in shapes {
+            let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+            let groups = (0..<rows).map { integerGroups(w, row: $0) }
+            for m in [4, 9, 13] {
+                let x = rng.floats(m * cols, scale: 2)
+                let acts = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
+                var exact = [Float](repeating: 0, count: m * rows), tight = exact
+                for t in 0..<m {
+                    for n in 0..<rows {
+                        let (value, magnitude) = referenceIntegerDot(groups[n], acts[t], block: block)
+                        exact[t * rows + n] = Float(value)
+                        tight[t * rows + n] = Float(1e-5 * magnitude) + 1e-30
+                    }
+                }
+                for isa in testedISAs {
+                    for threads in [1, 2, 3] {
+                        var y = [Float](repeating: .nan, count: m * rows)
+                        makeBackend(isa: isa, threads: threads).matmul(w, x: x, xStride: cols, m: m, y: &y, yStride: rows)
+                        #expect(worstRatio(y, exact, tolerance: tight) <= 1,
+                                "\(dtype) \(isa) threads \(threads) rows \(rows) cols \(cols) m \(m)")
+                    }
+                }
+            }
+        }
     }
 }

@@ -129,6 +129,16 @@ void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+
+/// Activation rows from which lfm_qgemm_avx512vnni beats lfm_qmatmul_avx512vnni for ggml type
+/// `type` (Q8_0, Q4_0, Q4_K, Q6_K), or 0 when it has no packed GEMM for the type (other types
+/// go to lfm_qmatmul_avx512vnni).
+size_t lfm_qgemm_min_rows(int type);
+/// Prefill form of lfm_qmatmul_avx512vnni (same arguments and results up to F32 summation
+/// order): panels of 32 weight rows are repacked on the fly into a row-interleaved block form
+/// and multiplied with four activation rows at a time. Worth it for m >= lfm_qgemm_min_rows(type).
+void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1,
+                          const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 // ==== end of block-quantized matrix products ====
 
 #endif

@@ -331,9 +331,60 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (int r = 0; r < R; r++) out[r] = qs_hsum(_mm256_sub_ps(acc[r], mins[r]));
 }
 
+#if QS_VNNI
+/// Word i of the scale vector for codes 64 k .. 64 k + 63 of half h (k = 0, 1): scale 8 h + 4 k + i / 8.
+static const int16_t qs_q6k_scale_index[4][32] = {
+    { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3 },
+    { 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7 },
+    { 8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11 },
+    { 12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15 },
+};
+
+/// Decode (one activation row) of Q6_K with 64 codes per 512-bit register: the float dot
+/// product over nb super-blocks. Codes 0..63 of one half: bytes 0..31 / 32..63 of the low 4
+/// bits (ql) with 2 high bits (qh, and qh >> 2 for the upper 32); the upper nibbles with
+/// qh >> 4 / qh >> 6 give the next 64. Per super-block, sum_j sc_j dot_j - 32 sum_j sc_j sum16_j
+/// in integers, then d * dx.
+QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs, size_t nb) {
+    const __m512i low = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    __m512i index[4];
+    for (int k = 0; k < 4; k++) index[k] = _mm512_loadu_si512((const void *)qs_q6k_scale_index[k]);
+    __m512 acc = _mm512_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 210;
+        const int8_t *x = xq + b * 256;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
+        const __m512i scz = _mm512_castsi256_si512(sc16);
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i l = _mm512_loadu_si512((const void *)(blk + 64 * h));
+            const __m256i qh = qs_load(blk + 128 + 32 * h);
+            const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+            const __m512i v0 = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_slli_epi16(_mm512_and_si512(hb, three), 4));
+            const __m512i v1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low),
+                                               _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hb, 4), three), 4));
+            const __m512i p0 = _mm512_maddubs_epi16(v0, _mm512_loadu_si512((const void *)(x + 128 * h)));
+            const __m512i p1 = _mm512_maddubs_epi16(v1, _mm512_loadu_si512((const void *)(x + 128 * h + 64)));
+            s0 = _mm512_dpwssd_epi32(s0, p0, _mm512_permutexvar_epi16(index[2 * h], scz));
+            s1 = _mm512_dpwssd_epi32(s1, p1, _mm512_permutexvar_epi16(index[2 * h + 1], scz));
+        }
+        const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), sc16);
+        const __m512i total = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_zextsi256_si512(_mm256_slli_epi32(summ, 5)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(qs_half(blk + 208) * xd[b]), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+#endif
+
 QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
+#if QS_VNNI
+    if (R == 1) {
+        out[0] = qs_q6k_row512(w, xq[0], xd[0], xs[0], nb);
+        return;
+    }
+#endif
     const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;

@@ -9,6 +9,10 @@ extension CPUBackend {
     /// the 32-element types, 256 for the K-quants, as ggml's Q8_0 / Q8_K; see
     /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
     /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
+    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q4_K / Q6_K (m ≥ `lfm_qgemm_min_rows`) runs a
+    /// packed GEMM instead: panels of 32 weight rows are repacked on the fly into a
+    /// row-interleaved form (the weights in memory keep the GGUF layout) and each decoded block
+    /// serves every activation row; same integer products, only the F32 summation order differs.
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
@@ -30,10 +34,15 @@ extension CPUBackend {
         split(m, work: m * cols * 4) { range in
             activations.quantize(x, xStride: xStride, rows: range, path: path)
         }
+        // Prefill (several activation rows): the packed GEMM where the type has one.
+        let gemmRows = lfm_qgemm_min_rows(type)
+        let gemm = gemmRows > 0 && m >= gemmRows
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
             splitRows(w.rows, work: m * w.rows * cols) { range in
                 switch path {
+                case .avx512vnni where gemm:
+                    lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx512vnni:
                     lfm_qmatmul_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx2:

@@ -1,5 +1,7 @@
 // Reference quantizers, following ggml's `quantize_row_*_ref` step by step so that the bytes match:
 // same search order, same tie-breaking, same Float rounding of every intermediate (no fused multiply-add).
+import Dispatch
+import Foundation
 import LFMCore
 
 extension GGMLType {
@@ -17,7 +19,26 @@ extension GGMLType {
             throw QuantError.nonFiniteInput(type: self, index: bad)
         }
         guard count > 0, let src = source.baseAddress, let dst = destination.baseAddress else { return }
-        for b in 0..<(count / blockSize) {
+        let blocks = count / blockSize
+        // Blocks are independent, so large inputs are split over the cores: same bytes.
+        let chunks = blocks >= 2 * Self.parallelQuantizationBlocks
+            ? min(ProcessInfo.processInfo.activeProcessorCount * 4, blocks / Self.parallelQuantizationBlocks) : 1
+        if chunks <= 1 {
+            quantizeBlocks(src, dst, 0..<blocks)
+            return
+        }
+        let source = UncheckedSendable(src), target = UncheckedSendable(dst)
+        DispatchQueue.concurrentPerform(iterations: chunks) { i in
+            quantizeBlocks(source.value, target.value, (blocks * i / chunks)..<(blocks * (i + 1) / chunks))
+        }
+    }
+
+    /// Blocks of a row from which `quantizeRow` splits the work over the cores (per chunk).
+    static let parallelQuantizationBlocks = 256
+
+    /// Quantizes blocks `range` of `src` into the matching blocks of `dst`.
+    private func quantizeBlocks(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ range: Range<Int>) {
+        for b in range {
             let x = src + b * blockSize
             let block = dst + b * typeSize
             switch self {
@@ -173,4 +194,10 @@ extension QuantBlocks {
         }
         y.storeBytes(of: 1 / iscale, toByteOffset: 0, as: Float.self)
     }
+}
+
+/// A pointer handed to `concurrentPerform` workers that write disjoint ranges.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -1,0 +1,352 @@
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K).
+//
+// The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
+// QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
+// per unit of S columns (one scale), the codes as unsigned bytes in groups of four columns,
+// 16 rows per 512-bit register (lane r = row r, bytes = columns 4g .. 4g + 3), followed by the
+// unit's F32 weight scale per row. The micro-kernel then multiplies the packed panel with four
+// activation rows at a time: every vpdpbusd takes one register of 16 weight rows and the four
+// activation bytes of one token broadcast to all lanes, so each decoded weight is used for every
+// token of the call and no horizontal sums are needed.
+//
+// Integer semantics are exactly those of the row kernels (quant_simd.h) and of ggml's vec_dot:
+//   Q8_0  codes w + 128, integer dot minus 128 * (sum of the block's activation codes);
+//   Q4_0  codes q (0..15), integer dot minus 8 * (sum of the block's activation codes);
+//   Q4_K  codes q (0..15) per sub-block of 32, F32 scale d * sc_j; per super-block the mins
+//         term dmin * sum_j mn_j * (activation sum of sub-block j);
+//   Q6_K  codes q (0..63) per sub-block of 16, integer dot minus 32 * (its activation sum),
+//         F32 scale d * sc_j.
+// The offsets are applied in integers (vpdpwssd with the activation sums of 16), so the only
+// difference from the row kernels is the order of the F32 additions.
+#include "CLFMKernels.h"
+#include "internal/quant_common.h"
+
+#pragma clang fp contract(off)
+
+size_t lfm_qgemm_min_rows(int type) {
+    // From the packing cost (once per call) against the row kernels' four-token tiles,
+    // measured on 1024 x 4608 weights: Q4_0 wins from 4 activation rows, Q8_0 from 8, the
+    // K-quants from about 12.
+    switch (type) {
+    case QT_Q4_0: return 4;
+    case QT_Q8_0: return 8;
+    case QT_Q4_K: case QT_Q6_K: return 12;
+    default: return 0;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define QG_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+#define QG_INL QG_TARGET __attribute__((always_inline)) static inline
+
+/// Rows per panel (two 512-bit registers of 16 rows).
+#define QG_ROWS 32
+/// Columns per packed chunk: the packed panel (about 37-42 KB) stays in L1.
+#define QG_KC 1024
+/// Activation rows per micro-kernel call.
+#ifndef QG_T
+#define QG_T 4
+#endif
+/// Bytes of the pack buffer: the largest chunk of any type (Q4_K: 4 super-blocks of 10368 bytes).
+#define QG_PACK_BYTES (4 * 10368)
+
+/// Layout constants of one type in packed form.
+typedef struct {
+    int xblock;     // activation block (elements per activation scale): 32 or 256
+    int units;      // units per activation block: 1 (Q8_0, Q4_0), 8 (Q4_K), 16 (Q6_K)
+    int groups;     // groups of four columns per unit: 8 (32 columns) or 4 (16 columns)
+    int unitBytes;  // packed bytes per unit: 128 * groups + 128 (scales)
+    int blockBytes; // packed bytes per activation block (units + Q4_K's mins)
+} QGLayout;
+
+QG_INL QGLayout qg_layout(int type) {
+    QGLayout l;
+    switch (type) {
+    case QT_Q4_K: l.xblock = 256; l.units = 8; l.groups = 8; break;
+    case QT_Q6_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
+    default: l.xblock = 32; l.units = 1; l.groups = 8; break;
+    }
+    l.unitBytes = 128 * l.groups + 128;
+    // Q4_K: + 8 vectors of (mn_j, mn_j) word pairs per row + dmin per row.
+    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K ? 8 * 128 + 128 : 0);
+    return l;
+}
+
+/// Row byte offsets r * rb (r < 16) as a vector, for gathers.
+QG_INL __m512i qg_row_offsets(size_t rb) {
+    return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                              _mm512_set1_epi32((int)rb));
+}
+
+/// The dword at byte `off` of each of 16 rows (zero for rows outside `mask`).
+QG_INL __m512i qg_gather(const uint8_t *base, __m512i rows, __mmask16 mask, size_t off) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, rows, base + off, 1);
+}
+
+/// F16 at byte `off` of each of 16 rows, as F32 (zero outside `mask`).
+QG_INL __m512 qg_gather_half(const uint8_t *base, __m512i rows, __mmask16 mask, size_t off) {
+    const __m512i v = qg_gather(base, rows, mask, off);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
+/// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
+QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
+                         uint8_t *out, int h) {
+    const QGLayout L = qg_layout(type);
+    const __m512i rows = qg_row_offsets(rb);
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    for (size_t i = 0; i < nb; i++) {
+        uint8_t *pb = out + i * (size_t)L.blockBytes;
+        const size_t b = b0 + i;
+        switch (type) {
+        case QT_Q8_0: {
+            const size_t o = b * 34;
+            for (int g = 0; g < 8; g++) {
+                const __m512i v = qg_gather(w, rows, mask, o + 2 + 4 * (size_t)g);
+                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)));
+            }
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            break;
+        }
+        case QT_Q4_0: {
+            const size_t o = b * 18;
+            for (int g = 0; g < 4; g++) {
+                const __m512i v = qg_gather(w, rows, mask, o + 2 + 4 * (size_t)g);
+                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_and_si512(v, nib));
+                _mm512_store_si512((void *)(pb + 128 * (g + 4) + 64 * h),
+                                   _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+            }
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            break;
+        }
+        case QT_Q4_K: {
+            const size_t o = b * 144;
+            for (int j = 0; j < 4; j++)
+                for (int g = 0; g < 8; g++) {
+                    const __m512i v = qg_gather(w, rows, mask, o + 16 + 32 * (size_t)j + 4 * (size_t)g);
+                    _mm512_store_si512((void *)(pb + (size_t)(2 * j) * 1152 + 128 * g + 64 * h), _mm512_and_si512(v, nib));
+                    _mm512_store_si512((void *)(pb + (size_t)(2 * j + 1) * 1152 + 128 * g + 64 * h),
+                                       _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+                }
+            float sc[8][16], mn[8][16];
+            int32_t mp[8][16];
+            for (int r = 0; r < 16; r++) {
+                if (!((mask >> r) & 1)) {
+                    for (int j = 0; j < 8; j++) { sc[j][r] = 0; mn[j][r] = 0; mp[j][r] = 0; }
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                const float d = lfm_qt_half(blk), dmin = lfm_qt_half(blk + 2);
+                uint8_t s[8], m[8];
+                lfm_qt_scales_k4(blk + 4, s, m);
+                for (int j = 0; j < 8; j++) {
+                    sc[j][r] = d * (float)s[j];
+                    mp[j][r] = (int32_t)((uint32_t)m[j] * 0x10001u);
+                }
+                mn[0][r] = dmin;
+            }
+            for (int j = 0; j < 8; j++) {
+                _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
+                _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * j + 64 * h), _mm512_loadu_si512((const void *)mp[j]));
+            }
+            _mm512_store_ps((void *)(pb + 8 * 1152 + 1024 + 64 * h), _mm512_loadu_ps(mn[0]));
+            break;
+        }
+        default: { // Q6_K
+            const size_t o = b * 210;
+            const __m512i three = _mm512_set1_epi8(3);
+            for (int hh = 0; hh < 2; hh++)
+                for (int g = 0; g < 8; g++) {
+                    const __m512i a = qg_gather(w, rows, mask, o + 64 * (size_t)hh + 4 * (size_t)g);
+                    const __m512i c = qg_gather(w, rows, mask, o + 64 * (size_t)hh + 32 + 4 * (size_t)g);
+                    const __m512i q = qg_gather(w, rows, mask, o + 128 + 32 * (size_t)hh + 4 * (size_t)g);
+                    __m512i v[4];
+                    v[0] = _mm512_or_si512(_mm512_and_si512(a, nib), _mm512_slli_epi16(_mm512_and_si512(q, three), 4));
+                    v[1] = _mm512_or_si512(_mm512_and_si512(c, nib),
+                                           _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 2), three), 4));
+                    v[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 4), nib),
+                                           _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 4), three), 4));
+                    v[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), nib),
+                                           _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 6), three), 4));
+                    // Element 128 hh + 32 c + 4 g: unit 8 hh + 2 c + g / 4, group g % 4.
+                    for (int c4 = 0; c4 < 4; c4++) {
+                        const int unit = 8 * hh + 2 * c4 + g / 4;
+                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h), v[c4]);
+                    }
+                }
+            float sc[16][16];
+            for (int r = 0; r < 16; r++) {
+                if (!((mask >> r) & 1)) {
+                    for (int u = 0; u < 16; u++) sc[u][r] = 0;
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                const float d = lfm_qt_half(blk + 208);
+                for (int u = 0; u < 16; u++) sc[u][r] = d * (float)(int8_t)blk[192 + u];
+            }
+            for (int u = 0; u < 16; u++)
+                _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
+            break;
+        }
+        }
+    }
+}
+
+/// The 32-bit word at p (any alignment).
+QG_INL int32_t qg_word(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/// Activation pointers of one token.
+typedef struct {
+    const int8_t *q;
+    const float *d;
+    const int16_t *s;
+} QGRow;
+
+/// out[t] (16 rows x 2 halves) for T tokens, over the nb packed activation blocks of `pk` that
+/// start at activation block b0. Results are stored (first chunk) or added to y.
+QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGRow *xr, int T,
+                    float *y, size_t ys, __mmask16 m0, __mmask16 m1, int add) {
+    const QGLayout L = qg_layout(type);
+    const int S = 4 * L.groups;
+    __m512 f[QG_T][2];
+    for (int t = 0; t < T; t++) { f[t][0] = _mm512_setzero_ps(); f[t][1] = _mm512_setzero_ps(); }
+    // Offset multipliers, as word pairs for vpdpwssd with a pair of activation sums of 16.
+    const __m512i offPair = _mm512_set1_epi32(type == QT_Q8_0 ? (int)0xFF80FF80u : (int)0xFFF8FFF8u);
+    const __m512i offEven = _mm512_set1_epi32((int)0x0000FFE0u), offOdd = _mm512_set1_epi32((int)0xFFE00000u);
+    for (size_t i = 0; i < nb; i++) {
+        const size_t b = b0 + i;
+        const uint8_t *pb = pk + i * (size_t)L.blockBytes;
+        for (int u = 0; u < L.units; u++) {
+            const uint8_t *pu = pb + (size_t)u * (size_t)L.unitBytes;
+            __m512i a[QG_T][2];
+            for (int t = 0; t < T; t++) {
+                __m512i init = _mm512_setzero_si512();
+                if (type == QT_Q8_0 || type == QT_Q4_0) {
+                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 2 * b));
+                    init = _mm512_dpwssd_epi32(init, s, offPair);
+                } else if (type == QT_Q6_K) {
+                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + (u & ~1)));
+                    init = _mm512_dpwssd_epi32(init, s, (u & 1) ? offOdd : offEven);
+                }
+                a[t][0] = init;
+                a[t][1] = init;
+            }
+            const int8_t *xo[QG_T];
+            for (int t = 0; t < T; t++) xo[t] = xr[t].q + b * (size_t)L.xblock + (size_t)u * (size_t)S;
+            for (int g = 0; g < L.groups; g++) {
+                const __m512i w0 = _mm512_load_si512((const void *)(pu + 128 * g));
+                const __m512i w1 = _mm512_load_si512((const void *)(pu + 128 * g + 64));
+                for (int t = 0; t < T; t++) {
+                    const __m512i xv = _mm512_set1_epi32(qg_word(xo[t] + 4 * g));
+                    a[t][0] = _mm512_dpbusd_epi32(a[t][0], w0, xv);
+                    a[t][1] = _mm512_dpbusd_epi32(a[t][1], w1, xv);
+                }
+            }
+            const __m512 s0 = _mm512_load_ps((const void *)(pu + 128 * L.groups));
+            const __m512 s1 = _mm512_load_ps((const void *)(pu + 128 * L.groups + 64));
+            for (int t = 0; t < T; t++) {
+                const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
+                f[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), _mm512_mul_ps(s0, dx), f[t][0]);
+                f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), _mm512_mul_ps(s1, dx), f[t][1]);
+            }
+        }
+        if (type == QT_Q4_K) {
+            const uint8_t *pm = pb + 8 * (size_t)L.unitBytes;
+            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
+            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
+            for (int t = 0; t < T; t++) {
+                __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
+                for (int j = 0; j < 8; j++) {
+                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * j));
+                    m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * j)), s);
+                    m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * j + 64)), s);
+                }
+                const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
+                f[t][0] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0s), _mm512_mul_ps(dm0, dx), f[t][0]);
+                f[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), _mm512_mul_ps(dm1, dx), f[t][1]);
+            }
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *o = y + (size_t)t * ys;
+        if (add) {
+            f[t][0] = _mm512_add_ps(f[t][0], _mm512_maskz_loadu_ps(m0, o));
+            f[t][1] = _mm512_add_ps(f[t][1], _mm512_maskz_loadu_ps(m1, o + 16));
+        }
+        _mm512_mask_storeu_ps(o, m0, f[t][0]);
+        _mm512_mask_storeu_ps(o + 16, m1, f[t][1]);
+    }
+}
+
+QG_INL void qg_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                    float *y, size_t ys) {
+    const QGLayout L = qg_layout(type);
+    const size_t rb = lfm_qt_row_bytes(type, x->cols);
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QG_KC / (size_t)L.xblock;
+    const size_t xbPerRow = x->cols / x->block;
+    _Alignas(64) uint8_t pack[QG_PACK_BYTES];
+    for (size_t n = n0; n < n1; n += QG_ROWS) {
+        const size_t valid = n1 - n < QG_ROWS ? n1 - n : QG_ROWS;
+        const __mmask16 m0 = valid >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid) - 1);
+        const __mmask16 m1 = valid >= 32 ? (__mmask16)0xFFFF : valid > 16 ? (__mmask16)((1u << (valid - 16)) - 1) : 0;
+        for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
+            const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
+            qg_pack_half(type, w + n * rb, rb, m0, b0, nb, pack, 0);
+            qg_pack_half(type, w + (n + 16) * rb, rb, m1, b0, nb, pack, 1);
+            for (size_t t = 0; t < m; t += QG_T) {
+                const int T = m - t < QG_T ? (int)(m - t) : QG_T;
+                QGRow xr[QG_T];
+                for (int r = 0; r < T; r++) {
+                    xr[r].q = x->q + (t + (size_t)r) * x->cols;
+                    xr[r].d = x->d + (t + (size_t)r) * xbPerRow;
+                    xr[r].s = x->sums + (t + (size_t)r) * (x->cols / 16);
+                }
+                float *yo = y + t * ys + n;
+                switch (T) {
+#if QG_T >= 6
+                case 6: qg_tile(type, pack, b0, nb, xr, 6, yo, ys, m0, m1, b0 > 0); break;
+                case 5: qg_tile(type, pack, b0, nb, xr, 5, yo, ys, m0, m1, b0 > 0); break;
+#endif
+                case 4: qg_tile(type, pack, b0, nb, xr, 4, yo, ys, m0, m1, b0 > 0); break;
+                case 3: qg_tile(type, pack, b0, nb, xr, 3, yo, ys, m0, m1, b0 > 0); break;
+                case 2: qg_tile(type, pack, b0, nb, xr, 2, yo, ys, m0, m1, b0 > 0); break;
+                default: qg_tile(type, pack, b0, nb, xr, 1, yo, ys, m0, m1, b0 > 0); break;
+                }
+            }
+        }
+    }
+}
+
+QG_TARGET static void qg_gemm_q8_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q8_0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q4_0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q4_K, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q6_K, w, n0, n1, x, m, y, ys); }
+
+void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                          float *y, size_t yStride) {
+    const uint8_t *wb = (const uint8_t *)w;
+    switch (type) {
+    case QT_Q8_0: qg_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0: qg_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    default: lfm_qmatmul_avx512vnni(type, w, n0, n1, x, m, y, yStride); break;
+    }
+}
+#else
+void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                          float *y, size_t yStride) {
+    lfm_qmatmul_portable(type, w, n0, n1, x, m, y, yStride);
+}
+#endif
