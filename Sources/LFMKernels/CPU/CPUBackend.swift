@@ -30,6 +30,9 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumParallelWork = 1 << 16
     /// Smallest number of weight rows a matmul chunk gets (tests lower it).
     var minimumChunkRows = 16
+    /// Activation rows from which F32/F16/BF16 products use the packed AVX-512 GEMM
+    /// (`lfm_matmul_packed_avx512`); below it the 4 x 4 tile kernels run (tests lower it).
+    var packedMinimumRows = 16
 
     enum Kind { case avx512, avx2, portable }
 
@@ -91,6 +94,10 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
+        if kind == .avx512 && m >= max(2, packedMinimumRows) && cols > 0 {
+            matmulPacked(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
         if kind == .avx512 && w.dtype == .bf16 && m > 1 && cols >= 32 {
             matmulBF16Pairs(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
@@ -137,6 +144,44 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         withExtendedLifetime(w.owner) {}
     }
 
+    /// Prefill through the packed GEMM: activations are packed once (split over the threads),
+    /// then the threads claim chunks of whole 32-row weight blocks; each chunk widens every
+    /// weight once per K slice into its own cache-resident F32 panel.
+    private func matmulPacked(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                              y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let cols = w.cols, rows = w.rows, mr = Int(LFM_PACKED_MR_AVX512), nr = Int(LFM_PACKED_NR_AVX512)
+        let dtype = Self.cDType(w.dtype), data = w.data
+        // Whole weight blocks per chunk, about 4 chunks per thread (claimed dynamically).
+        let parallel = pool.threadCount > 1 && m * rows * cols >= minimumParallelWork && rows >= 2 * minimumChunkRows
+        let blocks = (rows + nr - 1) / nr
+        let chunkBlocks = parallel ? max(1, blocks / (4 * pool.threadCount)) : blocks
+        let chunks = (blocks + chunkBlocks - 1) / chunkBlocks
+        let packedFloats = (lfm_packed_activation_floats(m, cols, mr) + 15) / 16 * 16
+        let panelFloats = Int(LFM_PACKED_KC) * nr
+        withScratch(bytes: (packedFloats + chunks * panelFloats) * 4) { raw in
+            let ap = raw.assumingMemoryBound(to: Float.self)
+            let panels = ap + packedFloats
+            let activationPanels = (m + mr - 1) / mr
+            split(activationPanels, work: m * cols) { r in
+                lfm_pack_activations_avx512(x, xStride, m, cols, r.lowerBound * mr, r.upperBound * mr, ap)
+            }
+            let body = { (c: Int) in
+                let n0 = c * chunkBlocks * nr, n1 = min(rows, n0 + chunkBlocks * nr)
+                lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + c * panelFloats)
+            }
+            if parallel { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
+        }
+        withExtendedLifetime(w.owner) {}
+    }
+
+    static func cDType(_ dtype: DType) -> Int32 {
+        switch dtype {
+        case .f32: return LFM_DT_F32
+        case .f16: return LFM_DT_F16
+        default: return LFM_DT_BF16
+        }
+    }
+
     /// Exact BF16 prefill: activations permuted once so that the kernel widens weights without shuffles.
     private func matmulBF16Pairs(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                                  y: UnsafeMutablePointer<Float>, yStride: Int) {
@@ -173,12 +218,12 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     }
 
     /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
-    func splitRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    func splitRows(_ rows: Int, work: Int, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
         if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows {
             body(0..<rows)
             return
         }
-        pool.parallelRanges(rows, alignment: 4, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
+        pool.parallelRanges(rows, alignment: alignment, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
     }
 
     /// Runs `body` over ranges of `0..<count` in parallel when `work` is large.
