@@ -83,56 +83,78 @@ T512I void pack_b(int dt, const char *w, size_t rb, size_t n, size_t nr, size_t 
     }
 }
 
-// c[i * ldc + j] (+)= sum_k a[k * MR + i] * b[k * NR + j] for i < mv, j < nv.
-T512I void micro(const float *a, const float *b, size_t kl, float *c, size_t ldc, int accumulate,
-                 size_t mv, size_t nv) {
-    __m512 acc[MR][2];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    // The outputs are fetched near the end of the K loop (early prefetches would be evicted
-    // by the streaming panels).
-    size_t kpf = kl > 48 ? kl - 48 : 0;
-    for (size_t k = 0; k < kl; k++) {
-        if (k == kpf && mv == MR && nv == NR) {
-#pragma clang loop unroll(full)
-            for (int i = 0; i < MR; i++) {
-                _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-                _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
-            }
-        }
-        __m512 b0 = _mm512_load_ps(b + k * NR), b1 = _mm512_load_ps(b + k * NR + 16);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            __m512 av = _mm512_set1_ps(a[k * MR + i]);
-            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-        }
+// c[i * ldc + j] (+)= sum_k a[k * MR + i] * b[k * NR + j] for i < mv, j < nv, with an R x NR
+// register tile (R >= mv): the last activation panel of a product runs with the smallest tile
+// that covers its rows.
+#define NV (NR / 16)
+#define DEFINE_MICRO(R)                                                                              \
+    T512I void micro##R(const float *a, const float *b, size_t kl, float *c, size_t ldc,             \
+                        int accumulate, size_t mv, size_t nv) {                                      \
+        __m512 acc[R][NV];                                                                           \
+        _Pragma("clang loop unroll(full)") for (int i = 0; i < R; i++)                               \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps(); \
+        const int full = mv == R && nv == NR;                                                        \
+        /* The outputs are fetched near the end of the K loop (earlier, the streaming panels       \
+           would evict them). */                                                                     \
+        size_t kpf = kl > 48 ? kl - 48 : 0;                                                          \
+        for (size_t k = 0; k < kl; k++) {                                                            \
+            if (k == kpf && full) {                                                                  \
+                _Pragma("clang loop unroll(full)") for (int i = 0; i < R; i++)                       \
+                    _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                  \
+                        _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);             \
+            }                                                                                        \
+            __m512 bv[NV];                                                                           \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                          \
+                bv[v] = _mm512_load_ps(b + k * NR + 16 * v);                                         \
+            _Pragma("clang loop unroll(full)") for (int i = 0; i < R; i++) {                         \
+                __m512 av = _mm512_set1_ps(a[k * MR + i]);                                           \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++)                      \
+                    acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);                               \
+            }                                                                                        \
+        }                                                                                            \
+        if (full) {                                                                                  \
+            _Pragma("clang loop unroll(full)") for (int i = 0; i < R; i++) {                         \
+                float *d = c + i * ldc;                                                              \
+                _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                    \
+                    __m512 r = acc[i][v];                                                            \
+                    if (accumulate) r = _mm512_add_ps(r, _mm512_loadu_ps(d + 16 * v));               \
+                    _mm512_storeu_ps(d + 16 * v, r);                                                 \
+                }                                                                                    \
+            }                                                                                        \
+            return;                                                                                  \
+        }                                                                                            \
+        store_partial(&acc[0][0], c, ldc, accumulate, mv, nv);                                       \
     }
-    if (mv == MR && nv == NR) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            float *d = c + i * ldc;
-            if (accumulate) {
-                acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(d));
-                acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(d + 16));
-            }
-            _mm512_storeu_ps(d, acc[i][0]);
-            _mm512_storeu_ps(d + 16, acc[i][1]);
-        }
-        return;
+
+// Stores rows i < mv, columns j < nv of a tile (acc[i * NV + v] holds columns 16v ..< 16v+16).
+T512I void store_partial(const __m512 *acc, float *c, size_t ldc, int accumulate, size_t mv, size_t nv) {
+    __mmask16 mask[NV];
+    for (int v = 0; v < NV; v++) {
+        size_t lo = 16 * (size_t)v;
+        mask[v] = nv <= lo ? 0 : nv >= lo + 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nv - lo)) - 1);
     }
-    __mmask16 m0 = nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1);
-    __mmask16 m1 = nv <= 16 ? 0 : nv >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nv - 16)) - 1);
     for (size_t i = 0; i < mv; i++) {
         float *d = c + i * ldc;
-        __m512 lo = acc[i][0], hi = acc[i][1];
-        if (accumulate) {
-            lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(m0, d));
-            hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(m1, d + 16));
+        for (int v = 0; v < NV; v++) {
+            __m512 r = acc[i * NV + v];
+            if (accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask[v], d + 16 * v));
+            _mm512_mask_storeu_ps(d + 16 * v, mask[v], r);
         }
-        _mm512_mask_storeu_ps(d, m0, lo);
-        _mm512_mask_storeu_ps(d + 16, m1, hi);
     }
+}
+
+_Static_assert(MR == 14, "micro() dispatches on a 14-row tile");
+DEFINE_MICRO(14)
+DEFINE_MICRO(8)
+DEFINE_MICRO(4)
+DEFINE_MICRO(2)
+
+T512I void micro(const float *a, const float *b, size_t kl, float *c, size_t ldc, int accumulate,
+                 size_t mv, size_t nv) {
+    if (mv > 8) micro14(a, b, kl, c, ldc, accumulate, mv, nv);
+    else if (mv > 4) micro8(a, b, kl, c, ldc, accumulate, mv, nv);
+    else if (mv > 2) micro4(a, b, kl, c, ldc, accumulate, mv, nv);
+    else micro2(a, b, kl, c, ldc, accumulate, mv, nv);
 }
 
 T512I void packed(int dt, const char *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,

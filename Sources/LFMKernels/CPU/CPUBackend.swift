@@ -30,9 +30,11 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumParallelWork = 1 << 16
     /// Smallest number of weight rows a matmul chunk gets (tests lower it).
     var minimumChunkRows = 16
-    /// Activation rows from which F32/F16/BF16 products use the packed AVX-512 GEMM
-    /// (`lfm_matmul_packed_avx512`); below it the 4 x 4 tile kernels run (tests lower it).
-    var packedMinimumRows = 16
+    /// Activation rows from which F32 and F16/BF16 products use the packed AVX-512 GEMM
+    /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower both).
+    /// Measured crossovers (one thread, LFM2-350M shapes): about 14 rows for F32, 64-96 for
+    /// 16-bit weights, whose tile kernels read half the bytes.
+    var packedMinimumRows = (f32: 16, halfPrecision: 80)
 
     enum Kind { case avx512, avx2, portable }
 
@@ -94,7 +96,8 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
-        if kind == .avx512 && m >= max(2, packedMinimumRows) && cols > 0 {
+        if kind == .avx512 && cols > 0
+            && m >= max(2, w.dtype == .f32 ? packedMinimumRows.f32 : packedMinimumRows.halfPrecision) {
             matmulPacked(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
@@ -145,29 +148,39 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     }
 
     /// Prefill through the packed GEMM: activations are packed once (split over the threads),
-    /// then the threads claim chunks of whole 32-row weight blocks; each chunk widens every
-    /// weight once per K slice into its own cache-resident F32 panel.
+    /// then the threads claim chunks of whole 32-row weight blocks; each widens every weight
+    /// once per K slice into its thread's cache-resident F32 panel.
     private func matmulPacked(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                               y: UnsafeMutablePointer<Float>, yStride: Int) {
         let cols = w.cols, rows = w.rows, mr = Int(LFM_PACKED_MR_AVX512), nr = Int(LFM_PACKED_NR_AVX512)
         let dtype = Self.cDType(w.dtype), data = w.data
-        // Whole weight blocks per chunk, about 4 chunks per thread (claimed dynamically).
+        // Chunks of whole weight blocks, about 16 per thread, claimed dynamically: a chunk
+        // costs one atomic claim (every chunk streams the shared packed activations anyway), and
+        // small chunks keep threads from idling at the end of the product.
         let parallel = pool.threadCount > 1 && m * rows * cols >= minimumParallelWork && rows >= 2 * minimumChunkRows
         let blocks = (rows + nr - 1) / nr
-        let chunkBlocks = parallel ? max(1, blocks / (4 * pool.threadCount)) : blocks
+        let chunkBlocks = parallel ? max(1, blocks / (16 * pool.threadCount)) : blocks
         let chunks = (blocks + chunkBlocks - 1) / chunkBlocks
-        let packedFloats = (lfm_packed_activation_floats(m, cols, mr) + 15) / 16 * 16
+        // Scratch: one claim flag (own cache line) and one weight panel per thread, then the
+        // packed activations. At most `threads` chunks run at once, so a free panel always exists.
+        let slots = parallel ? pool.threadCount : 1
         let panelFloats = Int(LFM_PACKED_KC) * nr
-        withScratch(bytes: (packedFloats + chunks * panelFloats) * 4) { raw in
-            let ap = raw.assumingMemoryBound(to: Float.self)
-            let panels = ap + packedFloats
+        let packedFloats = lfm_packed_activation_floats(m, cols, mr)
+        withScratch(bytes: slots * 64 + (slots * panelFloats + packedFloats) * 4) { raw in
+            let flags = raw.bindMemory(to: Int.self, capacity: slots * 8)
+            for i in 0..<slots { flags[i * 8] = 0 }
+            let panels = (raw + slots * 64).bindMemory(to: Float.self, capacity: slots * panelFloats + packedFloats)
+            let ap = panels + slots * panelFloats
             let activationPanels = (m + mr - 1) / mr
             split(activationPanels, work: m * cols) { r in
                 lfm_pack_activations_avx512(x, xStride, m, cols, r.lowerBound * mr, r.upperBound * mr, ap)
             }
             let body = { (c: Int) in
+                var slot = 0
+                while lfm_atomic_cas(flags + slot * 8, 0, 1) == 0 { slot = (slot + 1) % slots }
                 let n0 = c * chunkBlocks * nr, n1 = min(rows, n0 + chunkBlocks * nr)
-                lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + c * panelFloats)
+                lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + slot * panelFloats)
+                lfm_atomic_store(flags + slot * 8, 0)
             }
             if parallel { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
         }
