@@ -48,7 +48,7 @@ import Testing
     /// Default settings on a prefill-sized product (several K slices, uneven thread split).
     @Test(arguments: [DType.f32, .f16, .bf16])
     func matchesReferenceOnPrefillShape(dtype: DType) {
-        let c = CPUMatmulTests.makeCase(rows: 200, cols: kc + 300, m: 85, dtype: dtype, seed: 4242)
+        let c = CPUMatmulTests.makeCase(rows: 200, cols: Self.kc + 300, m: 85, dtype: dtype, seed: 4242)
         for isa in testedISAs {
             for threads in [1, 2, 3] {
                 let result = CPUMatmulTests.check(CPUBackend(threads: threads, isa: isa), c, tolerance: c.tolerance)
@@ -62,12 +62,13 @@ import Testing
     @Test func avx512PackingEqualsPortablePacking() {
         guard testedISAs.contains(where: { if case .avx512 = $0 { return true } else { return false } }) else { return }
         var rng = SplitMix(seed: 31)
-        for (m, cols) in [(1, 1), (13, 17), (14, 16), (15, kc + 3), (30, 2 * kc + 1), (43, 100)] {
+        for (m, cols) in [(1, 1), (13, 17), (14, 16), (15, Self.kc + 3), (30, 2 * Self.kc + 1), (43, 100)] {
             let xStride = cols + 5
             let x = rng.floats(m * xStride)
-            let count = lfm_packed_activation_floats(m, cols, mr)
+            let count = lfm_packed_activation_floats(m, cols, Self.mr)
             var portable = [Float](repeating: .nan, count: count)
             var avx512 = [Float](repeating: .infinity, count: count)
+            let mr = Self.mr, kc = Self.kc
             let padded = (m + mr - 1) / mr * mr
             lfm_pack_activations(x, xStride, m, cols, mr, 0, padded, &portable)
             // Two halves, as two threads would pack them.
