@@ -56,30 +56,39 @@ T512I void transpose16(__m512 r[16]) {
     }
 }
 
-// Packs weight rows n .. n+nr-1 (nr <= NR), columns kc .. kc+kl-1, as bp[k * NR + j] in F32;
-// rows past nr are zero.
-T512I void pack_b(int dt, const char *w, size_t rb, size_t n, size_t nr, size_t kc, size_t kl, float *bp) {
-    size_t es = lfm_dtype_size(dt);
-    const char *base = w + n * rb + kc * es;
-    for (size_t h = 0; h < NR; h += 16) {
-        size_t k = 0;
-        if (nr >= h + 16) {
-            for (; k + 16 <= kl; k += 16) {
-                __m512 r[16];
-                for (size_t i = 0; i < 16; i++) r[i] = wload(dt, base + (h + i) * rb, k, (__mmask16)0xFFFF);
-                transpose16(r);
-                for (size_t c = 0; c < 16; c++) _mm512_store_ps(bp + (k + c) * NR + h, r[c]);
-            }
+// One packing unit: rows h .. h+15 (h = 0 or 16) x columns k .. k+15 of a block of nr rows
+// (rows at or past nr are zero, columns at or past kl absent) into bp[k' * NR + j] in F32.
+T512I void pack_unit(int dt, const char *base, size_t rb, size_t nr, size_t kl, size_t k, size_t h,
+                     float *bp) {
+    __m512 r[16];
+    if (nr >= h + 16 && k + 16 <= kl) {
+        for (size_t i = 0; i < 16; i++) r[i] = wload(dt, base + (h + i) * rb, k, (__mmask16)0xFFFF);
+        transpose16(r);
+        for (size_t c = 0; c < 16; c++) _mm512_store_ps(bp + (k + c) * NR + h, r[c]);
+        return;
+    }
+    size_t kv = lfm_min(16, kl - k);
+    __mmask16 mk = kv == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kv) - 1);
+    for (size_t i = 0; i < 16; i++) r[i] = h + i < nr ? wload(dt, base + (h + i) * rb, k, mk) : _mm512_setzero_ps();
+    transpose16(r);
+    for (size_t c = 0; c < kv; c++) _mm512_store_ps(bp + (k + c) * NR + h, r[c]);
+}
+
+// Packing units of a block of kl columns: unit u covers columns 16 (u / 2) and rows 16 (u % 2).
+static inline size_t pack_units(size_t kl) { return 2 * ((kl + 15) / 16); }
+
+// Packs units u0 ..< u1 of the block at `base`, after prefetching the rows of unit u1 + 3 (the
+// loads of the packing are 16 short strided streams that the hardware prefetcher does not follow).
+T512I void pack_range(int dt, const char *base, size_t rb, size_t nr, size_t kl, size_t u0, size_t u1,
+                      float *bp) {
+    size_t es = lfm_dtype_size(dt), units = pack_units(kl);
+    for (size_t u = u0; u < u1; u++) {
+        size_t pu = u + 4;
+        if (pu < units) {
+            size_t h = 16 * (pu % 2), k = 16 * (pu / 2);
+            for (size_t i = 0; i < 16 && h + i < nr; i++) _mm_prefetch(base + (h + i) * rb + k * es, _MM_HINT_T0);
         }
-        for (; k < kl; k += 16) {
-            size_t kv = lfm_min(16, kl - k);
-            __mmask16 mk = kv == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kv) - 1);
-            __m512 r[16];
-            for (size_t i = 0; i < 16; i++)
-                r[i] = h + i < nr ? wload(dt, base + (h + i) * rb, k, mk) : _mm512_setzero_ps();
-            transpose16(r);
-            for (size_t c = 0; c < kv; c++) _mm512_store_ps(bp + (k + c) * NR + h, r[c]);
-        }
+        pack_unit(dt, base, rb, nr, kl, 16 * (u / 2), 16 * (u % 2), bp);
     }
 }
 
@@ -144,6 +153,7 @@ T512I void store_partial(const __m512 *acc, float *c, size_t ldc, int accumulate
 }
 
 _Static_assert(MR == 14, "micro() dispatches on a 14-row tile");
+_Static_assert(LFM_PACKED_PANEL_FLOATS_AVX512 == 2 * LFM_PACKED_KC * NR, "work area = two weight panels");
 DEFINE_MICRO(14)
 DEFINE_MICRO(8)
 DEFINE_MICRO(4)
@@ -157,29 +167,29 @@ T512I void micro(const float *a, const float *b, size_t kl, float *c, size_t ldc
     else micro2(a, b, kl, c, ldc, accumulate, mv, nv);
 }
 
+// Weight blocks are double-buffered: while the micro-kernel runs over the activation panels
+// with one block, the next block is packed into `bp + KC * NR` a few units per call, so its
+// memory reads overlap the arithmetic instead of stalling it.
 T512I void packed(int dt, const char *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,
                   float *y, size_t ys, float *bp) {
     size_t es = lfm_dtype_size(dt), rb = K * es, mp = lfm_packed_rows(m, MR);
     size_t calls = (m + MR - 1) / MR;
     for (size_t kc = 0; kc < K; kc += LFM_PACKED_KC) {
-        size_t kl = lfm_min(LFM_PACKED_KC, K - kc);
+        size_t kl = lfm_min(LFM_PACKED_KC, K - kc), units = pack_units(kl);
         const float *ab = ap + kc * mp;
-        // Cache lines of one row's slice: the next block's weights are prefetched into L2 a few
-        // lines per micro-kernel call (32 short row segments are too many streams for the
-        // hardware prefetcher, which left the packing waiting on memory).
-        size_t lines = (kl * es + 63) / 64 + 1;
-        for (size_t n = n0; n < n1; n += NR) {
+        pack_range(dt, w + n0 * rb + kc * es, rb, lfm_min(NR, n1 - n0), kl, 0, units, bp);
+        size_t which = 0;
+        for (size_t n = n0; n < n1; n += NR, which ^= 1) {
             size_t nv = lfm_min(NR, n1 - n);
-            pack_b(dt, w, rb, n, nv, kc, kl, bp);
+            float *cur = bp + which * LFM_PACKED_KC * NR, *nxt = bp + (which ^ 1) * LFM_PACKED_KC * NR;
             size_t next = n + NR, nvn = next < n1 ? lfm_min(NR, n1 - next) : 0;
-            size_t total = nvn * lines, per = (total + calls - 1) / calls, done = 0;
+            size_t total = nvn ? units : 0, per = (total + calls - 1) / calls, done = 0;
             const char *base = w + next * rb + kc * es;
             for (size_t t = 0; t < m; t += MR) {
-                for (size_t e = lfm_min(done + per, total); done < e; done++) {
-                    size_t j = done / lines, l = done % lines;
-                    _mm_prefetch(base + j * rb + l * 64, _MM_HINT_T1);
-                }
-                micro(ab + t * kl, bp, kl, y + t * ys + n, ys, kc > 0, lfm_min(MR, m - t), nv);
+                size_t e = lfm_min(done + per, total);
+                pack_range(dt, base, rb, nvn, kl, done, e, nxt);
+                done = e;
+                micro(ab + t * kl, cur, kl, y + t * ys + n, ys, kc > 0, lfm_min(MR, m - t), nv);
             }
         }
     }

@@ -36,7 +36,7 @@ import Testing
             for isa in testedISAs {
                 for threads in [1, 2, 3] {
                     let backend = makeBackend(isa: isa, threads: threads)
-                    backend.packedMinimumRows = (2, 2)
+                    backend.packedMinimumRows = (2, 2, 2)
                     let result = CPUMatmulTests.check(backend, c, tolerance: c.tolerance)
                     #expect(result.ratio <= 1, "\(isa) \(dtype) rows \(rows) cols \(cols) m \(m) threads \(threads): error/tolerance \(result.ratio)")
                     #expect(result.padOK, "\(isa) \(dtype) rows \(rows) cols \(cols) m \(m): wrote outside the rows")
@@ -45,13 +45,16 @@ import Testing
         }
     }
 
-    /// Default settings on a prefill-sized product (several K slices, uneven thread split).
+    /// Default settings (packed path for BF16 too) on a prefill-sized product: several K
+    /// slices, uneven thread split.
     @Test(arguments: [DType.f32, .f16, .bf16])
     func matchesReferenceOnPrefillShape(dtype: DType) {
         let c = CPUMatmulTests.makeCase(rows: 200, cols: Self.kc + 300, m: 85, dtype: dtype, seed: 4242)
         for isa in testedISAs {
             for threads in [1, 2, 3] {
-                let result = CPUMatmulTests.check(CPUBackend(threads: threads, isa: isa), c, tolerance: c.tolerance)
+                let backend = CPUBackend(threads: threads, isa: isa)
+                backend.packedMinimumRows.bf16 = 2
+                let result = CPUMatmulTests.check(backend, c, tolerance: c.tolerance)
                 #expect(result.ratio <= 1, "\(isa) \(dtype) threads \(threads): \(result.ratio)")
                 #expect(result.padOK)
             }

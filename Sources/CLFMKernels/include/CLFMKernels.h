@@ -69,6 +69,9 @@ void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out);
 /// Activation panel height (`mr`) and weight panel width of lfm_matmul_packed_avx512.
 #define LFM_PACKED_MR_AVX512 14
 #define LFM_PACKED_NR_AVX512 32
+/// Floats of the work area of one lfm_matmul_packed_avx512 call (two weight panels of
+/// LFM_PACKED_KC x LFM_PACKED_NR_AVX512).
+#define LFM_PACKED_PANEL_FLOATS_AVX512 65536
 
 /// Floats needed for `m` packed activation rows of `cols` columns in panels of `mr` rows.
 size_t lfm_packed_activation_floats(size_t m, size_t cols, size_t mr);
@@ -83,7 +86,7 @@ void lfm_pack_activations_avx512(const float *x, size_t xStride, size_t m, size_
                                  size_t t0, size_t t1, float *out);
 /// y[t * yStride + n] = sum_k x[t, k] * W[n, k] for t < m, n0 <= n < n1, with x packed by
 /// lfm_pack_activations(mr: LFM_PACKED_MR_AVX512) into `ap`. `panel` is the caller's work area
-/// of LFM_PACKED_KC * LFM_PACKED_NR_AVX512 floats, 64-byte aligned, one per concurrent call.
+/// of LFM_PACKED_PANEL_FLOATS_AVX512 floats, 64-byte aligned, one per concurrent call.
 /// Requires AVX-512 (F, BW, VL, DQ).
 void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
                               const float *ap, size_t m, float *y, size_t yStride, float *panel);

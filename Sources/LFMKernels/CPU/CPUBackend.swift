@@ -30,11 +30,12 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumParallelWork = 1 << 16
     /// Smallest number of weight rows a matmul chunk gets (tests lower it).
     var minimumChunkRows = 16
-    /// Activation rows from which F32 and F16/BF16 products use the packed AVX-512 GEMM
-    /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower both).
-    /// Measured crossovers (one thread, LFM2-350M shapes): about 14 rows for F32, 64-96 for
-    /// 16-bit weights, whose tile kernels read half the bytes.
-    var packedMinimumRows = (f32: 16, halfPrecision: 80)
+    /// Activation rows from which products use the packed AVX-512 GEMM
+    /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
+    /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,
+    /// BF16 +1% against the pair-permuted BF16 kernel, so BF16 keeps that kernel by default.
+    /// Crossovers in a kernel benchmark: about 14 rows for F32, 64-96 for F16.
+    var packedMinimumRows = (f32: 16, f16: 80, bf16: Int.max)
 
     enum Kind { case avx512, avx2, portable }
 
@@ -96,8 +97,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
-        if kind == .avx512 && cols > 0
-            && m >= max(2, w.dtype == .f32 ? packedMinimumRows.f32 : packedMinimumRows.halfPrecision) {
+        if kind == .avx512 && cols > 0 && m >= max(2, packedThreshold(w.dtype)) {
             matmulPacked(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
@@ -164,7 +164,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         // Scratch: one claim flag (own cache line) and one weight panel per thread, then the
         // packed activations. At most `threads` chunks run at once, so a free panel always exists.
         let slots = parallel ? pool.threadCount : 1
-        let panelFloats = Int(LFM_PACKED_KC) * nr
+        let panelFloats = Int(LFM_PACKED_PANEL_FLOATS_AVX512)
         let packedFloats = lfm_packed_activation_floats(m, cols, mr)
         withScratch(bytes: slots * 64 + (slots * panelFloats + packedFloats) * 4) { raw in
             let flags = raw.bindMemory(to: Int.self, capacity: slots * 8)
@@ -185,6 +185,14 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             if parallel { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
         }
         withExtendedLifetime(w.owner) {}
+    }
+
+    private func packedThreshold(_ dtype: DType) -> Int {
+        switch dtype {
+        case .f32: return packedMinimumRows.f32
+        case .f16: return packedMinimumRows.f16
+        default: return packedMinimumRows.bf16
+        }
     }
 
     static func cDType(_ dtype: DType) -> Int32 {
