@@ -2,9 +2,10 @@
 //
 // BLIS-style: activations are packed once per product into MR-row panels (lfm_pack_activations);
 // for every KC-long slice of K, each NR-row block of weights is widened to F32 and transposed
-// into a KC x NR panel (128 KiB, L2-resident), then an MR x NR register tile of FMAs runs over
-// all activation panels. Widening costs one conversion per weight per slice instead of one per
-// (weight, token tile), and the micro-kernel is pure F32: 2 loads + MR broadcasts per 2*MR FMAs.
+// into a KC x NR panel (128 KiB, L2-resident; double-buffered, see packed()), then an MR x NR
+// register tile of FMAs runs over all activation panels. Widening costs one conversion per
+// weight per slice instead of one per (weight, token tile), and the micro-kernel is pure F32:
+// 2 loads + MR broadcasts per 2*MR FMAs.
 // KC = 1024 covers all of K for most products, so most outputs are written once (a 256-column
 // slice with an L1-resident panel measured 5-10% slower on 1024-column products).
 #include "CLFMKernels.h"
@@ -77,8 +78,9 @@ T512I void pack_unit(int dt, const char *base, size_t rb, size_t nr, size_t kl, 
 // Packing units of a block of kl columns: unit u covers columns 16 (u / 2) and rows 16 (u % 2).
 static inline size_t pack_units(size_t kl) { return 2 * ((kl + 15) / 16); }
 
-// Packs units u0 ..< u1 of the block at `base`, after prefetching the rows of unit u1 + 3 (the
-// loads of the packing are 16 short strided streams that the hardware prefetcher does not follow).
+// Packs units u0 ..< u1 of the block at `base`; before each unit it prefetches the rows of the
+// unit 4 ahead (the packing reads 16 short strided streams that the hardware prefetcher does not
+// follow).
 T512I void pack_range(int dt, const char *base, size_t rb, size_t nr, size_t kl, size_t u0, size_t u1,
                       float *bp) {
     size_t es = lfm_dtype_size(dt), units = pack_units(kl);
