@@ -60,6 +60,37 @@ void lfm_matmul_bf16dot_avx512(const uint16_t *w, size_t cols, size_t n0, size_t
 /// Rounds `count` floats to BF16 (round to nearest even). Requires AVX512_BF16.
 void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out);
 
+// Packed prefill GEMM (matmul_packed*.c): activations are packed once per product into panels
+// of `mr` rows (lfm_pack_activations), then each thread multiplies its weight rows n0 ..< n1,
+// widening every weight once per LFM_PACKED_KC-column slice into a cache-resident F32 panel.
+
+/// Columns per K slice of the packed GEMM.
+#define LFM_PACKED_KC 1024
+/// Activation panel height (`mr`) and weight panel width of lfm_matmul_packed_avx512.
+#define LFM_PACKED_MR_AVX512 14
+#define LFM_PACKED_NR_AVX512 32
+/// Floats of the work area of one lfm_matmul_packed_avx512 call (two weight panels of
+/// LFM_PACKED_KC x LFM_PACKED_NR_AVX512).
+#define LFM_PACKED_PANEL_FLOATS_AVX512 65536
+
+/// Floats needed for `m` packed activation rows of `cols` columns in panels of `mr` rows.
+size_t lfm_packed_activation_floats(size_t m, size_t cols, size_t mr);
+/// Packs rows t0 ..< t1 of x (rows xStride floats apart; t0 a multiple of `mr`; rows at or past
+/// `m` up to the next multiple of `mr` are written as zeros) into `out`, which holds the whole
+/// packed product (lfm_packed_activation_floats(m, cols, mr) floats). Threads may pack disjoint
+/// panel ranges concurrently.
+void lfm_pack_activations(const float *x, size_t xStride, size_t m, size_t cols, size_t mr,
+                          size_t t0, size_t t1, float *out);
+/// lfm_pack_activations with mr = LFM_PACKED_MR_AVX512, same arguments and result. Requires AVX-512.
+void lfm_pack_activations_avx512(const float *x, size_t xStride, size_t m, size_t cols,
+                                 size_t t0, size_t t1, float *out);
+/// y[t * yStride + n] = sum_k x[t, k] * W[n, k] for t < m, n0 <= n < n1, with x packed by
+/// lfm_pack_activations(mr: LFM_PACKED_MR_AVX512) into `ap`. `panel` is the caller's work area
+/// of LFM_PACKED_PANEL_FLOATS_AVX512 floats, 64-byte aligned, one per concurrent call.
+/// Requires AVX-512 (F, BW, VL, DQ).
+void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                              const float *ap, size_t m, float *y, size_t yStride, float *panel);
+
 // ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
 // Same semantics as the ComputeBackend methods of the same names, with two additions:
 // lfm_attention_* computes only the (row, head) items item0 ..< item1, item = row * heads + head;

@@ -30,6 +30,12 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumParallelWork = 1 << 16
     /// Smallest number of weight rows a matmul chunk gets (tests lower it).
     var minimumChunkRows = 16
+    /// Activation rows from which products use the packed AVX-512 GEMM
+    /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
+    /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,
+    /// BF16 +1% against the pair-permuted BF16 kernel, so BF16 keeps that kernel by default.
+    /// Crossovers in a kernel benchmark: about 14 rows for F32, 64-96 for F16.
+    var packedMinimumRows = (f32: 16, f16: 80, bf16: Int.max)
 
     enum Kind { case avx512, avx2, portable }
 
@@ -91,6 +97,10 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
+        if kind == .avx512 && cols > 0 && m >= max(2, packedThreshold(w.dtype)) {
+            matmulPacked(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
+            return
+        }
         if kind == .avx512 && w.dtype == .bf16 && m > 1 && cols >= 32 {
             matmulBF16Pairs(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
@@ -135,6 +145,62 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             }
         }
         withExtendedLifetime(w.owner) {}
+    }
+
+    /// Prefill through the packed GEMM: activations are packed once (split over the threads),
+    /// then the threads claim chunks of whole 32-row weight blocks; each widens every weight
+    /// once per K slice into its thread's cache-resident F32 panel.
+    private func matmulPacked(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
+                              y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let cols = w.cols, rows = w.rows, mr = Int(LFM_PACKED_MR_AVX512), nr = Int(LFM_PACKED_NR_AVX512)
+        let dtype = Self.cDType(w.dtype), data = w.data
+        // Chunks of whole weight blocks, about 16 per thread, claimed dynamically: a chunk
+        // costs one atomic claim (every chunk streams the shared packed activations anyway), and
+        // small chunks keep threads from idling at the end of the product.
+        let parallel = pool.threadCount > 1 && m * rows * cols >= minimumParallelWork && rows >= 2 * minimumChunkRows
+        let blocks = (rows + nr - 1) / nr
+        let chunkBlocks = parallel ? max(1, blocks / (16 * pool.threadCount)) : blocks
+        let chunks = (blocks + chunkBlocks - 1) / chunkBlocks
+        // Scratch: one claim flag (own cache line) and one weight panel per thread, then the
+        // packed activations. At most `threads` chunks run at once, so a free panel always exists.
+        let slots = parallel ? pool.threadCount : 1
+        let panelFloats = Int(LFM_PACKED_PANEL_FLOATS_AVX512)
+        let packedFloats = lfm_packed_activation_floats(m, cols, mr)
+        withScratch(bytes: slots * 64 + (slots * panelFloats + packedFloats) * 4) { raw in
+            let flags = raw.bindMemory(to: Int.self, capacity: slots * 8)
+            for i in 0..<slots { flags[i * 8] = 0 }
+            let panels = (raw + slots * 64).bindMemory(to: Float.self, capacity: slots * panelFloats + packedFloats)
+            let ap = panels + slots * panelFloats
+            let activationPanels = (m + mr - 1) / mr
+            split(activationPanels, work: m * cols) { r in
+                lfm_pack_activations_avx512(x, xStride, m, cols, r.lowerBound * mr, r.upperBound * mr, ap)
+            }
+            let body = { (c: Int) in
+                var slot = 0
+                while lfm_atomic_cas(flags + slot * 8, 0, 1) == 0 { slot = (slot + 1) % slots }
+                let n0 = c * chunkBlocks * nr, n1 = min(rows, n0 + chunkBlocks * nr)
+                lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + slot * panelFloats)
+                lfm_atomic_store(flags + slot * 8, 0)
+            }
+            if parallel { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
+        }
+        withExtendedLifetime(w.owner) {}
+    }
+
+    private func packedThreshold(_ dtype: DType) -> Int {
+        switch dtype {
+        case .f32: return packedMinimumRows.f32
+        case .f16: return packedMinimumRows.f16
+        default: return packedMinimumRows.bf16
+        }
+    }
+
+    static func cDType(_ dtype: DType) -> Int32 {
+        switch dtype {
+        case .f32: return LFM_DT_F32
+        case .f16: return LFM_DT_F16
+        default: return LFM_DT_BF16
+        }
     }
 
     /// Exact BF16 prefill: activations permuted once so that the kernel widens weights without shuffles.
