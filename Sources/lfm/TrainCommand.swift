@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
         num_attention_heads, num_key_value_heads, layer_types, intermediate_size, vocab_size, ...}, \
         "tokenizer": "tokenizer.json or a folder", "data": "corpus.txt", "out": "dir", "steps": 1000, \
         "batch_size": 8, "ctx": 128, "lr": 3e-3, "warmup": 50, "weight_decay": 0.1, "seed": 0, \
-        "eval_every": 100, "checkpoint_every": 250}. Command-line flags override the file.
+        "eval_every": 100, "checkpoint_every": 250, "checkpoint_activations": false, "precision": "f32"}. \
+        Command-line flags override the file.
         """
     )
 
@@ -37,6 +38,11 @@ struct TrainCommand: ParsableCommand {
     var loraTargets: String?
     @Option(name: .customLong("eval-every"), help: "Validation every N steps.") var evalEvery: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Flag(name: .customLong("checkpoint-activations"),
+          help: "Recompute each layer's forward during the backward pass instead of keeping its activations (less memory).")
+    var checkpointActivations = false
+    @Option(help: "Matrix-product precision: f32, or bf16 (BF16 operands, F32 accumulation and master weights; needs AVX512_BF16).")
+    var precision: String?
     @Flag(help: "Resume from OUT/checkpoint if it exists.") var resume = false
     @Option(name: [.customShort("t"), .long], help: "Worker threads.") var threads: Int?
     @Flag(help: "Print one JSON object per step on standard output.") var json = false
@@ -50,9 +56,13 @@ struct TrainCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be >= 1 (found \(value))") }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        if let precision, TrainingPrecision(rawValue: precision) == nil {
+            throw ValidationError("--precision must be one of \(TrainingPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (found '\(precision)')")
+        }
     }
 
     func run() throws {
+        keepTrainingBuffersInHeap()
         var file: JSONObject?
         if let config { file = try JSONObject(contentsOf: URL(fileURLWithPath: config)) }
         func setting<T>(_ flag: T?, _ key: String, _ read: (JSONObject, String) throws -> T?) rethrows -> T? {
@@ -76,6 +86,13 @@ struct TrainCommand: ParsableCommand {
         options.seed = try setting(seed, "seed") { try $0.int($1).map { UInt64(max($0, 0)) } } ?? 0
         options.evaluationInterval = try setting(evalEvery, "eval_every") { try $0.int($1) } ?? 0
         options.checkpointInterval = try setting(checkpointEvery, "checkpoint_every") { try $0.int($1) } ?? 0
+        let checkpointFromFile = try file?.bool("checkpoint_activations") ?? false
+        options.checkpointActivations = checkpointActivations || checkpointFromFile
+        let precisionName = try setting(precision, "precision") { try $0.string($1) } ?? "f32"
+        guard let chosenPrecision = TrainingPrecision(rawValue: precisionName) else {
+            throw ValidationError("\"precision\" must be one of \(TrainingPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (found '\(precisionName)')")
+        }
+        options.precision = chosenPrecision
 
         guard let dataPath = try setting(data, "data", { try $0.string($1) }).map(resolve) else {
             throw ValidationError("no corpus: give --data or \"data\" in the config")
