@@ -86,21 +86,28 @@ func lossAndGradients(_ model: LFM2Trainable, _ batch: [[Int]], backend: Compute
 
     static let hasBF16 = TrainingKernels(backend: CPUBackend(threads: 1)).hasBF16Dot
 
-    /// BF16 matrix products: loss within 1e-2 (relative) and every gradient within 5e-2
-    /// (relative L2) of F32. Operands rounded to 8 significant bits give ~2^-9 relative error per
-    /// product term; through 2–6 layers and the backward pass that grows to about 1e-2.
+    /// BF16 matrix products against F32 on the same batch. Tolerances: loss within 2e-3
+    /// (relative); all gradients together (one vector) within 5e-2 relative L2; each tensor within
+    /// 0.15. Operands rounded to 8 significant bits give ~2^-9 relative error per product term,
+    /// which grows through the layers and the backward pass (measured on these fixtures: loss
+    /// 1.6e-4 – 4.6e-4, all gradients 1.6e-2 – 3.1e-2); the gradients of the per-head q/k norm
+    /// weights are sums of many cancelling terms and reach ~0.11 on the mixed-gqa2 fixture,
+    /// hence the looser per-tensor bound.
     @Test(.enabled(if: hasBF16), arguments: ["attn-first-f32", "mixed-gqa2-bf16", "conv-only-bf16"])
     func bf16StaysCloseToF32(name: String) throws {
         let model = try TrainingFixtures.trainable(name)
         let batch = windows(2, length: 16, vocabulary: model.configuration.vocabularySize, seed: 11)
         let (loss, gradients) = try lossAndGradients(model, batch, backend: backend)
         let (bf16Loss, bf16) = try lossAndGradients(model, batch, backend: backend, precision: .bf16)
-        #expect(abs(loss - bf16Loss) <= 1e-2 * abs(loss), "\(name): F32 loss \(loss), BF16 \(bf16Loss)")
+        #expect(abs(loss - bf16Loss) <= 2e-3 * abs(loss), "\(name): F32 loss \(loss), BF16 \(bf16Loss)")
         #expect(loss != bf16Loss, "BF16 products should round something")
+        let overall = relativeError(bf16.flatMap { $0 }, gradients.flatMap { $0 })
+        #expect(overall <= 5e-2, "\(name): all gradients, BF16 vs F32 relative error \(overall)")
         for (i, (role, _)) in model.orderedParameters.enumerated() {
             let error = relativeError(bf16[i], gradients[i])
-            #expect(error <= 5e-2, "\(name) \(role.huggingFaceName): BF16 vs F32 relative error \(error)")
+            #expect(error <= 0.15, "\(name) \(role.huggingFaceName): BF16 vs F32 relative error \(error)")
         }
+        print("BF16 vs F32 \(name): loss \(bf16Loss) vs \(loss), all-gradient relative error \(overall)")
     }
 
     /// It still learns in BF16: the memorization test of LearningTests with BF16 products.

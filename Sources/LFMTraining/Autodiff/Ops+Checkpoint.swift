@@ -9,14 +9,16 @@ extension Ops {
         let y = body(on(scratch), x)
         let out = Tensor(shape: y.shape, data: y.data)
         scratch.reset()
-        return tape.record(out, inputs: [x], always: true) { [self] in
+        // The closure must not hold this tape (the tape holds the closure): keep detached ops.
+        let detached = on(Tape())
+        return tape.record(out, inputs: [x], always: true) {
             let replay = Tape()
             let input = Tensor(shape: x.shape, data: x.data, requiresGrad: needsGrad(x))
-            let recomputed = body(on(replay), input)
+            let recomputed = body(detached.on(replay), input)
             guard recomputed.backward != nil else { return } // nothing inside needs a gradient
             recomputed.grad = out.grad
             replay.backward(seeded: recomputed)
-            if needsGrad(x) { passGradient(input, to: x, kernels) }
+            if needsGrad(x) { passGradient(input, to: x, detached.kernels) }
         }
     }
 }

@@ -109,7 +109,10 @@ public struct Ops: @unchecked Sendable {
             }
         }
         let out = Tensor(shape: Array(x.shape.dropLast()) + [n], data: y)
-        return tape.record(out, inputs: [x, w]) { [self] in
+        // Not `self`: the closure must not hold this tape (the tape holds the closure).
+        let ops = on(Tape())
+        let kernels = self.kernels
+        return tape.record(out, inputs: [x, w]) {
             out.grad.withUnsafeBufferPointer { dyb in
                 let dy = dyb.baseAddress!
                 if needsGrad(x) {
@@ -117,8 +120,8 @@ public struct Ops: @unchecked Sendable {
                         w.data.withUnsafeBufferPointer { kernels.transpose($0.baseAddress!, rows: n, cols: k, into: p) }
                     }
                     wT.withUnsafeBufferPointer { wTp in
-                        writeProduct(into: x, count: t * k) { dx in
-                            product(dy, rows: t, wTp.baseAddress!, bRows: k, inner: n, into: dx)
+                        ops.writeProduct(into: x, count: t * k) { dx in
+                            ops.product(dy, rows: t, wTp.baseAddress!, bRows: k, inner: n, into: dx)
                         }
                     }
                 }
@@ -129,8 +132,8 @@ public struct Ops: @unchecked Sendable {
                     }
                     dyT.withUnsafeBufferPointer { a in
                         xT.withUnsafeBufferPointer { b in
-                            writeProduct(into: w, count: n * k) { dw in
-                                product(a.baseAddress!, rows: n, b.baseAddress!, bRows: k, inner: t, into: dw)
+                            ops.writeProduct(into: w, count: n * k) { dw in
+                                ops.product(a.baseAddress!, rows: n, b.baseAddress!, bRows: k, inner: t, into: dw)
                             }
                         }
                     }

@@ -102,7 +102,9 @@ public final class Tape: @unchecked Sendable {
             // A node that received no gradient (an unused output) contributes nothing.
             guard !node.grad.isEmpty else { continue }
             node.backward?()
-            // Its inputs have their share now: free the activation gradient early.
+            // Its inputs have their share now (and every consumer of this node ran before it):
+            // free the activation gradient and the closure (with the inputs it holds) early.
+            node.backward = nil
             if node !== loss { node.grad = [] }
         }
     }
