@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import LFMFormats
 import LFMModels
@@ -160,6 +163,7 @@ struct TrainCommand: ParsableCommand {
             let remaining = elapsed / Double(report.step - firstStep) * Double(options.steps - report.step)
             if json {
                 var line = "{\"step\": \(report.step), \"loss\": \(report.loss), \"lr\": \(report.learningRate), \"grad_norm\": \(report.gradientNorm), \"tokens_per_s\": \(report.tokensPerSecond)"
+                if let peak = peakResidentMegabytes() { line += ", \"max_rss_mb\": \(peak)" }
                 if let v = report.validationLoss { line += ", \"val_loss\": \(v), \"val_ppl\": \(exp(Double(v)))" }
                 print(line + "}")
             }
@@ -217,4 +221,15 @@ func formatDuration(_ seconds: Double) -> String {
     if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
     if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
     return "\(s)s"
+}
+
+/// The process's peak resident memory so far in MiB (`getrusage`), nil where unavailable.
+func peakResidentMegabytes() -> Int? {
+    #if canImport(Glibc)
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+    return usage.ru_maxrss / 1024 // kilobytes on Linux
+    #else
+    return nil
+    #endif
 }
