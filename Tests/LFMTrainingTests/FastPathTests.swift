@@ -160,3 +160,46 @@ extension FiniteDifferenceTests {
         }
     }
 }
+
+@Suite struct TrainingKernelTests {
+    /// The product kernel against a Double loop, on sizes that leave partial register tiles and
+    /// span several K (256) and N (256) blocks, with A stored both ways and both write modes.
+    @Test(arguments: [ISA.detected, ISA.portable])
+    func gemmMatchesANaiveProduct(isa: ISA) {
+        let kernels = TrainingKernels(backend: CPUBackend(threads: 2, isa: isa))
+        let m = 13, n = 300, k = 530
+        var state: UInt64 = 17
+        func values(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int(state >> 40) % 2001 - 1000) / 1000
+            }
+        }
+        let a = values(m * k), b = values(k * n), initial = values(m * n)
+        for transposed in [false, true] {
+            // A(i, p) = a[i·k + p], or stored transposed: at[p·m + i].
+            var stored = a
+            if transposed { for i in 0..<m { for p in 0..<k { stored[p * m + i] = a[i * k + p] } } }
+            for accumulate in [false, true] {
+                var c = initial
+                stored.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            kernels.gemm(transposedA: transposed, m: m, n: n, k: k, ap.baseAddress!, lda: transposed ? m : k,
+                                         bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n, accumulate: accumulate)
+                        }
+                    }
+                }
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum = accumulate ? Double(initial[i * n + j]) : 0
+                        for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                        worst = max(worst, abs(sum - Double(c[i * n + j])))
+                    }
+                }
+                #expect(worst < 1e-3, "\(isa) transposed \(transposed) accumulate \(accumulate): max error \(worst)")
+            }
+        }
+    }
+}
