@@ -4,11 +4,9 @@ extension Ops {
     /// compute its gradients. The result and every gradient are bit-identical to calling `body`
     /// directly (the kernels are deterministic); the cost is one more forward of `body`.
     public func checkpoint(_ x: Tensor, _ body: @escaping (Ops, Tensor) -> Tensor) -> Tensor {
-        // Forward on a scratch tape that is dropped (with the activations) right away.
-        let scratch = Tape()
-        let y = body(on(scratch), x)
+        // Forward only: nothing is recorded, so the intermediate activations are freed as they go.
+        let y = body(on(Tape(recording: false)), x)
         let out = Tensor(shape: y.shape, data: y.data)
-        scratch.reset()
         // The closure must not hold this tape (the tape holds the closure): keep detached ops.
         let detached = on(Tape())
         return tape.record(out, inputs: [x], always: true) {

@@ -71,8 +71,12 @@ public final class Tensor: @unchecked Sendable {
 public final class Tape: @unchecked Sendable {
     private(set) var nodes: [Tensor] = []
 
-    /// An empty tape.
-    public init() {}
+    /// Whether ops record their backward functions (false: forward only, e.g. for evaluation;
+    /// intermediate activations are then freed as soon as they are used).
+    public let recording: Bool
+
+    /// An empty tape; `recording: false` makes a forward-only tape.
+    public init(recording: Bool = true) { self.recording = recording }
 
     // Each recorded output's backward closure captures the output itself: drop the closures so
     // the graph is freed with the tape (otherwise every step would leak its activations).
@@ -81,7 +85,7 @@ public final class Tape: @unchecked Sendable {
     /// Records `tensor` (an op's output) with its backward function, if any input needs a gradient.
     /// `always` records even when no input needs a gradient (ops with parameters inside them).
     func record(_ tensor: Tensor, inputs: [Tensor], always: Bool = false, backward: @escaping () -> Void) -> Tensor {
-        guard always || inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
+        guard recording, always || inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
         tensor.backward = backward
         nodes.append(tensor)
         return tensor
