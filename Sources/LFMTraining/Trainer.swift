@@ -63,6 +63,8 @@ public final class Trainer: @unchecked Sendable {
         guard data.trainCount >= needed, data.count - data.trainCount >= 2 else {
             throw TrainingError.corpusTooSmall(path: data.path, tokens: data.count, needed: needed * 2)
         }
+        // Fail now, not at the first step, when the CPU cannot run the requested precision.
+        _ = try Ops(backend: backend, tape: Tape(recording: false), precision: options.precision)
         self.model = model
         self.data = data
         self.options = options
