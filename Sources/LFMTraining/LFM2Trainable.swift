@@ -57,59 +57,89 @@ public final class LFM2Trainable: @unchecked Sendable {
         self.init(configuration: c, parameters: parameters)
     }
 
+    /// Whether each decoder layer's forward is recomputed during the backward pass instead of
+    /// keeping its activations (activation checkpointing: less memory, about one more forward).
+    public var checkpointActivations = false
+
     /// Mean next-token cross-entropy of `tokens` (predicting `tokens[1...]` from each prefix).
     public func loss(_ tokens: [Int], ops: Ops) -> Tensor {
-        precondition(tokens.count >= 2, "need at least two tokens")
-        let logits = forward(Array(tokens.dropLast()), ops: ops)
-        return ops.crossEntropy(logits, targets: Array(tokens.dropFirst()))
+        loss(batch: [tokens], ops: ops)
+    }
+
+    /// Mean next-token cross-entropy over a batch of equal-length windows, computed as one graph
+    /// (every window predicts its `tokens[1...]` from its own prefixes).
+    public func loss(batch windows: [[Int]], ops: Ops) -> Tensor {
+        precondition(!windows.isEmpty && windows[0].count >= 2, "need at least two tokens")
+        let length = windows[0].count
+        precondition(windows.allSatisfy { $0.count == length }, "windows of one batch must have the same length")
+        let logits = forward(batch: windows.map { Array($0.dropLast()) }, ops: ops)
+        return ops.crossEntropy(logits, targets: windows.flatMap { $0.dropFirst() })
     }
 
     /// Logits `[T, V]` for `tokens`.
     public func forward(_ tokens: [Int], ops: Ops) -> Tensor {
+        forward(batch: [tokens], ops: ops)
+    }
+
+    /// Logits `[B·T, V]` for `B` equal-length sequences (each attends and convolves only over itself).
+    public func forward(batch sequences: [[Int]], ops: Ops) -> Tensor {
+        let c = configuration
+        let length = sequences[0].count
+        var x = ops.embedding(p(.tokenEmbedding), ids: sequences.flatMap { $0 })
+        for (l, kind) in c.layerKinds.enumerated() {
+            if checkpointActivations {
+                x = ops.checkpoint(x) { [self] ops, input in layer(l, kind, input, sequenceLength: length, ops: ops) }
+            } else {
+                x = layer(l, kind, x, sequenceLength: length, ops: ops)
+            }
+        }
+        let final = ops.rmsNorm(x, weight: p(.finalNorm), dim: c.hiddenSize, eps: c.normEpsilon)
+        return ops.linear(final, c.tieEmbeddings ? p(.tokenEmbedding) : p(.outputHead))
+    }
+
+    /// A parameter as the graph sees it (a constant copy when the base weights are frozen).
+    private func p(_ role: LFM2Tensor) -> Tensor {
+        let tensor = parameters[role]! // roles come from the name table
+        return frozen ? Tensor(shape: tensor.shape, data: tensor.data) : tensor
+    }
+
+    /// `x · Wᵀ` of a projection, plus its LoRA adapter's `scale · (x · Aᵀ) · Bᵀ` if any.
+    private func project(_ x: Tensor, _ role: LFM2Tensor, ops: Ops) -> Tensor {
+        let y = ops.linear(x, p(role))
+        guard let adapter = adapters[role] else { return y }
+        return ops.add(y, ops.scale(ops.linear(ops.linear(x, adapter.a), adapter.b), by: adapter.scale))
+    }
+
+    /// Decoder layer `l`: operator (conv or attention) and feed-forward, with their residuals.
+    private func layer(_ l: Int, _ kind: LFM2LayerKind, _ x: Tensor, sequenceLength: Int, ops: Ops) -> Tensor {
         let c = configuration
         let h = c.hiddenSize
-        let frozen = self.frozen
-        func p(_ role: LFM2Tensor) -> Tensor {
-            let tensor = parameters[role]! // roles come from the name table
-            return frozen ? Tensor(shape: tensor.shape, data: tensor.data) : tensor
+        let normed = ops.rmsNorm(x, weight: p(.operatorNorm(l)), dim: h, eps: c.normEpsilon)
+        let mixed: Tensor
+        switch kind {
+        case .conv:
+            let bcx = project(normed, .convInProj(l), ops: ops)
+            let gated = ops.gatedConv(bcx, weight: p(.convKernel(l)), kernel: c.convKernel, sequenceLength: sequenceLength)
+            mixed = project(gated, .convOutProj(l), ops: ops)
+        case .attention:
+            var q = project(normed, .attentionQ(l), ops: ops)
+            var k = project(normed, .attentionK(l), ops: ops)
+            let v = project(normed, .attentionV(l), ops: ops)
+            q = ops.rmsNorm(q, weight: p(.attentionQNorm(l)), dim: c.headDim, eps: c.normEpsilon)
+            k = ops.rmsNorm(k, weight: p(.attentionKNorm(l)), dim: c.headDim, eps: c.normEpsilon)
+            q = ops.rope(q, heads: c.attentionHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies,
+                         sequenceLength: sequenceLength)
+            k = ops.rope(k, heads: c.keyValueHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies,
+                         sequenceLength: sequenceLength)
+            let attended = ops.attention(q: q, k: k, v: v, heads: c.attentionHeads, kvHeads: c.keyValueHeads,
+                                         headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot(),
+                                         sequenceLength: sequenceLength)
+            mixed = project(attended, .attentionOut(l), ops: ops)
         }
-        func project(_ x: Tensor, _ role: LFM2Tensor, ops: Ops) -> Tensor {
-            let y = ops.linear(x, p(role))
-            guard let adapter = adapters[role] else { return y }
-            return ops.add(y, ops.scale(ops.linear(ops.linear(x, adapter.a), adapter.b), by: adapter.scale))
-        }
-
-        var x = ops.embedding(p(.tokenEmbedding), ids: tokens)
-        for (l, kind) in c.layerKinds.enumerated() {
-            let normed = ops.rmsNorm(x, weight: p(.operatorNorm(l)), dim: h, eps: c.normEpsilon)
-            let mixed: Tensor
-            switch kind {
-            case .conv:
-                let bcx = project(normed, .convInProj(l), ops: ops)
-                let b = ops.columns(bcx, start: 0, count: h)
-                let gateC = ops.columns(bcx, start: h, count: h)
-                let xPart = ops.columns(bcx, start: 2 * h, count: h)
-                let u = ops.causalConv(ops.mul(b, xPart), weight: p(.convKernel(l)), kernel: c.convKernel)
-                mixed = project(ops.mul(gateC, u), .convOutProj(l), ops: ops)
-            case .attention:
-                var q = project(normed, .attentionQ(l), ops: ops)
-                var k = project(normed, .attentionK(l), ops: ops)
-                let v = project(normed, .attentionV(l), ops: ops)
-                q = ops.rmsNorm(q, weight: p(.attentionQNorm(l)), dim: c.headDim, eps: c.normEpsilon)
-                k = ops.rmsNorm(k, weight: p(.attentionKNorm(l)), dim: c.headDim, eps: c.normEpsilon)
-                q = ops.rope(q, heads: c.attentionHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
-                k = ops.rope(k, heads: c.keyValueHeads, headDim: c.headDim, inverseFrequencies: inverseFrequencies)
-                let attended = ops.attention(q: q, k: k, v: v, heads: c.attentionHeads, kvHeads: c.keyValueHeads,
-                                             headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot())
-                mixed = project(attended, .attentionOut(l), ops: ops)
-            }
-            x = ops.add(x, mixed)
-            let ffnIn = ops.rmsNorm(x, weight: p(.ffnNorm(l)), dim: h, eps: c.normEpsilon)
-            let gated = ops.siluMul(project(ffnIn, .ffnGate(l), ops: ops), project(ffnIn, .ffnUp(l), ops: ops))
-            x = ops.add(x, project(gated, .ffnDown(l), ops: ops))
-        }
-        let final = ops.rmsNorm(x, weight: p(.finalNorm), dim: h, eps: c.normEpsilon)
-        return ops.linear(final, c.tieEmbeddings ? p(.tokenEmbedding) : p(.outputHead))
+        let residual = ops.add(x, mixed)
+        let ffnIn = ops.rmsNorm(residual, weight: p(.ffnNorm(l)), dim: h, eps: c.normEpsilon)
+        let gated = ops.siluMul(project(ffnIn, .ffnGate(l), ops: ops), project(ffnIn, .ffnUp(l), ops: ops))
+        return ops.add(residual, project(gated, .ffnDown(l), ops: ops))
     }
 
     /// Clears every parameter's gradient.

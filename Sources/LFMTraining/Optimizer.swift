@@ -1,4 +1,5 @@
 import Foundation
+import LFMKernels
 
 /// AdamW (decoupled weight decay, bias correction), as `torch.optim.AdamW` computes it.
 public struct AdamW: Sendable {
@@ -27,8 +28,9 @@ public struct AdamW: Sendable {
         self.secondMoments = secondMoments
     }
 
-    /// One step at learning rate `lr` over `parameters` (their `grad`s are read, not cleared).
-    public mutating func update(_ parameters: [Tensor], lr: Float) {
+    /// One step at learning rate `lr` over `parameters` (their `grad`s are read, not cleared),
+    /// split over `backend`'s threads when it has them.
+    public mutating func update(_ parameters: [Tensor], lr: Float, backend: ComputeBackend? = nil) {
         if firstMoments.isEmpty {
             firstMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
             secondMoments = firstMoments
@@ -38,15 +40,24 @@ public struct AdamW: Sendable {
         let correction2 = 1 - pow(beta2, Float(step))
         let stepSize = lr / correction1
         let correction2Root = correction2.squareRoot()
+        let kernels = TrainingKernels(backend: backend)
+        let (beta1, beta2, epsilon, weightDecay) = (self.beta1, self.beta2, self.epsilon, self.weightDecay)
         for (index, p) in parameters.enumerated() {
-            for i in 0..<p.count {
-                // Decoupled weight decay first, as torch does: p ← p·(1 − lr·λ).
-                p.data[i] *= 1 - lr * weightDecay
-                let g = p.grad.isEmpty ? 0 : p.grad[i]
-                firstMoments[index][i] = beta1 * firstMoments[index][i] + (1 - beta1) * g
-                secondMoments[index][i] = beta2 * secondMoments[index][i] + (1 - beta2) * g * g
-                let denominator = secondMoments[index][i].squareRoot() / correction2Root + epsilon
-                p.data[i] -= stepSize * firstMoments[index][i] / denominator
+            let n = p.count
+            p.data.withUnsafeMutableBufferPointer { data in
+                p.grad.withUnsafeBufferPointer { grad in
+                    firstMoments[index].withUnsafeMutableBufferPointer { m in
+                        secondMoments[index].withUnsafeMutableBufferPointer { v in
+                            let g = grad.isEmpty ? nil : grad.baseAddress
+                            kernels.parallel(n, work: n * 4, alignment: 16) { r in
+                                let o = r.lowerBound
+                                // Decoupled weight decay first, as torch does: p ← p·(1 − lr·λ).
+                                kernels.adamW(data.baseAddress! + o, g.map { $0 + o }, m.baseAddress! + o, v.baseAddress! + o, r.count,
+                                              lr, weightDecay, beta1, beta2, epsilon, stepSize, correction2Root)
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -55,13 +66,23 @@ public struct AdamW: Sendable {
 /// Scales all gradients so that their global L2 norm is at most `maxNorm`
 /// (`torch.nn.utils.clip_grad_norm_`); returns the norm before clipping.
 @discardableResult
-public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
-    var total = 0.0
-    for p in parameters { for g in p.grad { total += Double(g) * Double(g) } }
-    let norm = Float(total.squareRoot())
+public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Float, backend: ComputeBackend? = nil) -> Float {
+    let kernels = TrainingKernels(backend: backend)
+    var sums = [Double](repeating: 0, count: parameters.count)
+    sums.withUnsafeMutableBufferPointer { s in
+        kernels.pool.parallelFor(parameters.count) { i in
+            s[i] = parameters[i].grad.withUnsafeBufferPointer { g in g.isEmpty ? 0 : kernels.sumOfSquares(g.baseAddress!, g.count) }
+        }
+    }
+    let norm = Float(sums.reduce(0, +).squareRoot())
     let coefficient = maxNorm / (norm + 1e-6)
     if coefficient < 1 {
-        for p in parameters where !p.grad.isEmpty { for i in p.grad.indices { p.grad[i] *= coefficient } }
+        for p in parameters where !p.grad.isEmpty {
+            let n = p.count
+            p.grad.withUnsafeMutableBufferPointer { g in
+                kernels.parallel(n, work: n, alignment: 16) { r in kernels.scale(g.baseAddress! + r.lowerBound, coefficient, r.count) }
+            }
+        }
     }
     return norm
 }

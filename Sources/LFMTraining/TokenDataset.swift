@@ -9,6 +9,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(token: Int, vocabularySize: Int)
     case nonFiniteLoss(step: Int, lastCheckpoint: String?)
     case badCheckpoint(path: String, detail: String)
+    case unsupportedPrecision(String, detail: String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .nonFiniteLoss(let step, let checkpoint):
             return "the loss became NaN or infinite at step \(step); stopped" + (checkpoint.map { ", the last good checkpoint is \($0)" } ?? " (no checkpoint was written yet)")
         case .badCheckpoint(let path, let detail): return "\(path): \(detail)"
+        case .unsupportedPrecision(let name, let detail): return "training precision \(name) is not available: \(detail)"
         }
     }
 }

@@ -23,6 +23,11 @@ public struct TrainingOptions: Sendable {
     public var evaluationBatches = 8
     /// Write a checkpoint every this many steps (0: only at the end).
     public var checkpointInterval = 0
+    /// Recompute each layer's forward during the backward pass instead of keeping its
+    /// activations (less memory, about a third more compute; identical gradients).
+    public var checkpointActivations = false
+    /// Format of the matrix products (`bf16`: BF16 operands, F32 accumulation and master weights).
+    public var precision: TrainingPrecision = .f32
 
     public init() {}
 }
@@ -58,6 +63,8 @@ public final class Trainer: @unchecked Sendable {
         guard data.trainCount >= needed, data.count - data.trainCount >= 2 else {
             throw TrainingError.corpusTooSmall(path: data.path, tokens: data.count, needed: needed * 2)
         }
+        // Fail now, not at the first step, when the CPU cannot run the requested precision.
+        _ = try Ops(backend: backend, tape: Tape(recording: false), precision: options.precision)
         self.model = model
         self.data = data
         self.options = options
@@ -87,25 +94,35 @@ public final class Trainer: @unchecked Sendable {
         for p in trainable { p.zeroGrad() }
         model.zeroGrad()
         let batch = windows(step: step)
-        var total: Float = 0
         for window in batch {
             for token in window where token >= model.configuration.vocabularySize {
                 throw TrainingError.tokenOutOfRange(token: token, vocabularySize: model.configuration.vocabularySize)
             }
+        }
+        model.checkpointActivations = options.checkpointActivations
+        var total: Float = 0
+        // One graph per micro-batch (its windows side by side); gradients are summed over the
+        // micro-batches, then divided by their number below.
+        let microBatches = stride(from: 0, to: batch.count, by: options.batchSize).map {
+            Array(batch[$0..<min($0 + options.batchSize, batch.count)])
+        }
+        for windows in microBatches {
             let tape = Tape()
-            let ops = Ops(backend: backend, tape: tape)
-            let loss = model.loss(window, ops: ops)
-            tape.backward(from: loss) // gradients are summed over the batch, then divided by its size below
-            total += loss.data[0]
+            let ops = try Ops(backend: backend, tape: tape, precision: options.precision)
+            let loss = model.loss(batch: windows, ops: ops)
+            tape.backward(from: loss)
+            total += loss.data[0] * Float(windows.count)
         }
         let meanLoss = total / Float(batch.count)
         guard meanLoss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, lastCheckpoint: lastCheckpoint) }
-        let scale = 1 / Float(batch.count)
-        for p in trainable where !p.grad.isEmpty { for i in p.grad.indices { p.grad[i] *= scale } }
-        let norm = clipGradientNorm(trainable, maxNorm: options.maxGradientNorm)
+        if microBatches.count > 1 {
+            let scale = 1 / Float(microBatches.count)
+            for p in trainable where !p.grad.isEmpty { for i in p.grad.indices { p.grad[i] *= scale } }
+        }
+        let norm = clipGradientNorm(trainable, maxNorm: options.maxGradientNorm, backend: backend)
         guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step, lastCheckpoint: lastCheckpoint) }
         let lr = schedule.rate(at: step)
-        optimizer.update(trainable, lr: lr)
+        optimizer.update(trainable, lr: lr, backend: backend)
         step += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         var validation: Float?
@@ -121,13 +138,13 @@ public final class Trainer: @unchecked Sendable {
         let length = min(options.contextLength + 1, available)
         guard length >= 2 else { return .nan }
         let windows = max(1, min(options.evaluationBatches, available / length))
-        var total: Float = 0
-        for w in 0..<windows {
+        // One forward-only graph over all windows (equal lengths: its mean is the mean of theirs).
+        let batch = (0..<windows).map { w -> [Int] in
             let start = data.trainCount + w * length
-            let ops = Ops(backend: backend, tape: Tape())
-            total += model.loss(data.tokens(start..<(start + length)), ops: ops).data[0]
+            return data.tokens(start..<(start + length))
         }
-        return total / Float(windows)
+        let ops = Ops(backend: backend, tape: Tape(recording: false))
+        return model.loss(batch: batch, ops: ops).data[0]
     }
 
     // MARK: - Checkpoints

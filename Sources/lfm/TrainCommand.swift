@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import LFMFormats
 import LFMModels
@@ -15,7 +18,8 @@ struct TrainCommand: ParsableCommand {
         num_attention_heads, num_key_value_heads, layer_types, intermediate_size, vocab_size, ...}, \
         "tokenizer": "tokenizer.json or a folder", "data": "corpus.txt", "out": "dir", "steps": 1000, \
         "batch_size": 8, "ctx": 128, "lr": 3e-3, "warmup": 50, "weight_decay": 0.1, "seed": 0, \
-        "eval_every": 100, "checkpoint_every": 250}. Command-line flags override the file.
+        "eval_every": 100, "checkpoint_every": 250, "checkpoint_activations": false, "precision": "f32"}. \
+        Command-line flags override the file.
         """
     )
 
@@ -37,6 +41,11 @@ struct TrainCommand: ParsableCommand {
     var loraTargets: String?
     @Option(name: .customLong("eval-every"), help: "Validation every N steps.") var evalEvery: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Flag(name: .customLong("checkpoint-activations"),
+          help: "Recompute each layer's forward during the backward pass instead of keeping its activations (less memory).")
+    var checkpointActivations = false
+    @Option(help: "Matrix-product precision: f32, or bf16 (BF16 operands, F32 accumulation and master weights; needs AVX512_BF16).")
+    var precision: String?
     @Flag(help: "Resume from OUT/checkpoint if it exists.") var resume = false
     @Option(name: [.customShort("t"), .long], help: "Worker threads.") var threads: Int?
     @Flag(help: "Print one JSON object per step on standard output.") var json = false
@@ -50,9 +59,13 @@ struct TrainCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be >= 1 (found \(value))") }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        if let precision, TrainingPrecision(rawValue: precision) == nil {
+            throw ValidationError("--precision must be one of \(TrainingPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (found '\(precision)')")
+        }
     }
 
     func run() throws {
+        keepTrainingBuffersInHeap()
         var file: JSONObject?
         if let config { file = try JSONObject(contentsOf: URL(fileURLWithPath: config)) }
         func setting<T>(_ flag: T?, _ key: String, _ read: (JSONObject, String) throws -> T?) rethrows -> T? {
@@ -76,6 +89,13 @@ struct TrainCommand: ParsableCommand {
         options.seed = try setting(seed, "seed") { try $0.int($1).map { UInt64(max($0, 0)) } } ?? 0
         options.evaluationInterval = try setting(evalEvery, "eval_every") { try $0.int($1) } ?? 0
         options.checkpointInterval = try setting(checkpointEvery, "checkpoint_every") { try $0.int($1) } ?? 0
+        let checkpointFromFile = try file?.bool("checkpoint_activations") ?? false
+        options.checkpointActivations = checkpointActivations || checkpointFromFile
+        let precisionName = try setting(precision, "precision") { try $0.string($1) } ?? "f32"
+        guard let chosenPrecision = TrainingPrecision(rawValue: precisionName) else {
+            throw ValidationError("\"precision\" must be one of \(TrainingPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (found '\(precisionName)')")
+        }
+        options.precision = chosenPrecision
 
         guard let dataPath = try setting(data, "data", { try $0.string($1) }).map(resolve) else {
             throw ValidationError("no corpus: give --data or \"data\" in the config")
@@ -143,6 +163,7 @@ struct TrainCommand: ParsableCommand {
             let remaining = elapsed / Double(report.step - firstStep) * Double(options.steps - report.step)
             if json {
                 var line = "{\"step\": \(report.step), \"loss\": \(report.loss), \"lr\": \(report.learningRate), \"grad_norm\": \(report.gradientNorm), \"tokens_per_s\": \(report.tokensPerSecond)"
+                if let peak = peakResidentMegabytes() { line += ", \"max_rss_mb\": \(peak)" }
                 if let v = report.validationLoss { line += ", \"val_loss\": \(v), \"val_ppl\": \(exp(Double(v)))" }
                 print(line + "}")
             }
@@ -200,4 +221,15 @@ func formatDuration(_ seconds: Double) -> String {
     if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
     if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
     return "\(s)s"
+}
+
+/// The process's peak resident memory so far in MiB (`getrusage`), nil where unavailable.
+func peakResidentMegabytes() -> Int? {
+    #if canImport(Glibc)
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+    return usage.ru_maxrss / 1024 // kilobytes on Linux
+    #else
+    return nil
+    #endif
 }

@@ -172,4 +172,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 // ==== end of block-quantized matrix products ====
 
+// Training kernels (LFMTraining), declared in their own header.
+#include "CLFMKernelsTraining.h"
+
 #endif

@@ -4,12 +4,19 @@ extension Ops {
     /// `a + b` (same shape).
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.count == b.count, "add: shapes \(a.shape) and \(b.shape)")
-        var y = a.data
-        for i in y.indices { y[i] += b.data[i] }
+        let n = a.count
+        let y = uninitializedFloats(n) { yp in
+            a.data.withUnsafeBufferPointer { ap in
+                b.data.withUnsafeBufferPointer { bp in
+                    kernels.parallel(n, work: n, alignment: 16) { r in
+                        kernels.sum(ap.baseAddress! + r.lowerBound, bp.baseAddress! + r.lowerBound, yp + r.lowerBound, r.count)
+                    }
+                }
+            }
+        }
         let out = Tensor(shape: a.shape, data: y)
-        return tape.record(out, inputs: [a, b]) {
-            if needsGrad(a) { a.accumulate(out.grad) }
-            if needsGrad(b) { b.accumulate(out.grad) }
+        return tape.record(out, inputs: [a, b]) { [kernels] in
+            for input in [a, b] where needsGrad(input) { passGradient(out, to: input, kernels) }
         }
     }
 
@@ -28,23 +35,43 @@ extension Ops {
     /// `silu(gate) ⊙ up`, SwiGLU's gating (`silu(g) = g·σ(g)`).
     public func siluMul(_ gate: Tensor, _ up: Tensor) -> Tensor {
         precondition(gate.count == up.count, "siluMul: shapes \(gate.shape) and \(up.shape)")
-        let sigma = gate.data.map { 1 / (1 + exp(-$0)) }
-        var y = [Float](repeating: 0, count: gate.count)
-        for i in y.indices { y[i] = gate.data[i] * sigma[i] * up.data[i] }
-        let out = Tensor(shape: gate.shape, data: y)
-        return tape.record(out, inputs: [gate, up]) {
-            if needsGrad(gate) {
-                var d = [Float](repeating: 0, count: gate.count)
-                for i in d.indices {
-                    let g = gate.data[i], s = sigma[i]
-                    d[i] = out.grad[i] * up.data[i] * s * (1 + g * (1 - s))
+        let n = gate.count
+        let y = uninitializedFloats(n) { yp in
+            gate.data.withUnsafeBufferPointer { g in
+                up.data.withUnsafeBufferPointer { u in
+                    kernels.parallel(n, work: n * 8, alignment: 16) { r in
+                        kernels.siluMulForward(g.baseAddress! + r.lowerBound, u.baseAddress! + r.lowerBound, yp + r.lowerBound, r.count)
+                    }
                 }
-                gate.accumulate(d)
             }
-            if needsGrad(up) {
-                var d = [Float](repeating: 0, count: up.count)
-                for i in d.indices { d[i] = out.grad[i] * gate.data[i] * sigma[i] }
-                up.accumulate(d)
+        }
+        let out = Tensor(shape: gate.shape, data: y)
+        return tape.record(out, inputs: [gate, up]) { [kernels] in
+            let wantGate = needsGrad(gate), wantUp = needsGrad(up)
+            gate.data.withUnsafeBufferPointer { g in
+                up.data.withUnsafeBufferPointer { u in
+                    out.grad.withUnsafeBufferPointer { dy in
+                        // Two passes (one per input) so each can overwrite or add on its own.
+                        if wantGate {
+                            gate.writeGrad { dg, accumulate in
+                                kernels.parallel(n, work: n * 8, alignment: 16) { r in
+                                    let o = r.lowerBound
+                                    kernels.siluMulBackward(g.baseAddress! + o, u.baseAddress! + o, dy.baseAddress! + o, r.count,
+                                                            dg + o, nil, accumulate ? 1 : 0)
+                                }
+                            }
+                        }
+                        if wantUp {
+                            up.writeGrad { du, accumulate in
+                                kernels.parallel(n, work: n * 8, alignment: 16) { r in
+                                    let o = r.lowerBound
+                                    kernels.siluMulBackward(g.baseAddress! + o, u.baseAddress! + o, dy.baseAddress! + o, r.count,
+                                                            nil, du + o, accumulate ? 1 : 0)
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -64,5 +91,17 @@ extension Ops {
             }
             x.accumulate(d)
         }
+    }
+}
+
+/// Adds (or copies, when it has none yet) `out`'s gradient into `input`'s.
+func passGradient(_ out: Tensor, to input: Tensor, _ kernels: TrainingKernels) {
+    let n = out.count
+    if input.grad.isEmpty {
+        input.grad = out.grad // copy-on-write: shares storage until either changes
+        return
+    }
+    input.grad.withUnsafeMutableBufferPointer { g in
+        out.grad.withUnsafeBufferPointer { kernels.add(into: g.baseAddress!, $0.baseAddress!, count: n) }
     }
 }

@@ -5,36 +5,57 @@ extension Ops {
         precondition(x.count % dim == 0 && g.count == dim, "rmsNorm: \(x.shape) by \(dim)")
         let groups = x.count / dim
         var inverse = [Float](repeating: 0, count: groups)
-        var y = [Float](repeating: 0, count: x.count)
-        for r in 0..<groups {
-            var sum: Float = 0
-            for i in 0..<dim { let v = x.data[r * dim + i]; sum += v * v }
-            let inv = 1 / (sum / Float(dim) + eps).squareRoot()
-            inverse[r] = inv
-            for i in 0..<dim { y[r * dim + i] = g.data[i] * (x.data[r * dim + i] * inv) }
-        }
-        let out = Tensor(shape: x.shape, data: y)
-        return tape.record(out, inputs: [x, g]) {
-            let dy = out.grad
-            if needsGrad(g) {
-                var dg = [Float](repeating: 0, count: dim)
-                for r in 0..<groups {
-                    for i in 0..<dim { dg[i] += dy[r * dim + i] * x.data[r * dim + i] * inverse[r] }
-                }
-                g.accumulate(dg)
-            }
-            if needsGrad(x) {
-                var dx = [Float](repeating: 0, count: x.count)
-                for r in 0..<groups {
-                    let inv = inverse[r]
-                    var dot: Float = 0
-                    for i in 0..<dim { dot += dy[r * dim + i] * g.data[i] * x.data[r * dim + i] }
-                    let coefficient = inv * inv * inv * dot / Float(dim)
-                    for i in 0..<dim {
-                        dx[r * dim + i] = inv * g.data[i] * dy[r * dim + i] - coefficient * x.data[r * dim + i]
+        let y = uninitializedFloats(x.count) { yp in
+            x.data.withUnsafeBufferPointer { xp in
+                g.data.withUnsafeBufferPointer { gp in
+                    inverse.withUnsafeMutableBufferPointer { ip in
+                        kernels.parallel(groups, work: groups * dim * 2) { r in
+                            kernels.rmsNormForward(xp.baseAddress!, gp.baseAddress!, dim, r.lowerBound, r.upperBound, eps, yp, ip.baseAddress!)
+                        }
                     }
                 }
-                x.accumulate(dx)
+            }
+        }
+        let out = Tensor(shape: x.shape, data: y)
+        return tape.record(out, inputs: [x, g]) { [kernels] in
+            let wantX = needsGrad(x), wantG = needsGrad(g)
+            // Per-chunk partial sums of dg, added in chunk order (deterministic).
+            let chunks = kernels.pool.threadCount * 2
+            let chunkSize = (groups + chunks - 1) / chunks
+            var partial = [Float](repeating: 0, count: wantG ? chunks * dim : 0)
+            x.data.withUnsafeBufferPointer { xp in
+                g.data.withUnsafeBufferPointer { gp in
+                    inverse.withUnsafeBufferPointer { ip in
+                        out.grad.withUnsafeBufferPointer { dy in
+                            partial.withUnsafeMutableBufferPointer { pp in
+                                let partialBase = pp.baseAddress
+                                let run = { (dx: UnsafeMutablePointer<Float>?, accumulate: Bool) in
+                                    let body = { (c: Int) in
+                                        let r0 = c * chunkSize, r1 = min(groups, r0 + chunkSize)
+                                        guard r0 < r1 else { return }
+                                        kernels.rmsNormBackward(xp.baseAddress!, gp.baseAddress!, ip.baseAddress!, dy.baseAddress!, dim,
+                                                                r0, r1, dx, accumulate ? 1 : 0, wantG ? partialBase.map { $0 + c * dim } : nil)
+                                    }
+                                    if groups * dim >= TrainingKernels.minimumParallelWork {
+                                        kernels.pool.parallelFor(chunks, body)
+                                    } else {
+                                        for c in 0..<chunks { body(c) }
+                                    }
+                                }
+                                if wantX {
+                                    x.writeGrad { dx, accumulate in run(dx, accumulate) }
+                                } else {
+                                    run(nil, false)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if wantG {
+                var dg = [Float](repeating: 0, count: dim)
+                for c in 0..<chunks { for i in 0..<dim { dg[i] += partial[c * dim + i] } }
+                g.accumulate(dg)
             }
         }
     }

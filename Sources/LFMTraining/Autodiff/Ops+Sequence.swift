@@ -35,91 +35,143 @@ extension Ops {
         }
     }
 
-    /// NeoX rotary embedding on rows of `heads · headDim` at positions `0 ..< T`.
-    public func rope(_ x: Tensor, heads: Int, headDim: Int, inverseFrequencies: [Float]) -> Tensor {
-        let t = x.rows, half = headDim / 2
-        precondition(x.columns == heads * headDim, "rope: \(x.shape) for \(heads) × \(headDim)")
-        var cosines = [Float](repeating: 0, count: t * half), sines = cosines
-        for p in 0..<t {
+    /// Gated short convolution of an LFM2 conv block on `bcx` `[R, 3H]` (B | C | X thirds of
+    /// `in_proj`), rows in sequences of `sequenceLength` with zero history:
+    /// `y = C ⊙ causalConv(B ⊙ X)` → `[R, H]` (one fused op: same values as columns, mul,
+    /// causalConv, mul).
+    public func gatedConv(_ bcx: Tensor, weight w: Tensor, kernel: Int, sequenceLength: Int) -> Tensor {
+        let rows = bcx.rows, h = bcx.columns / 3
+        precondition(bcx.columns == 3 * h && w.count == h * kernel && rows % sequenceLength == 0,
+                     "gatedConv: \(bcx.shape), weight \(w.shape), sequences of \(sequenceLength)")
+        var bx = [Float](repeating: 0, count: rows * h), u = bx
+        let y = uninitializedFloats(rows * h) { yp in
+            bcx.data.withUnsafeBufferPointer { a in
+                w.data.withUnsafeBufferPointer { wp in
+                    bx.withUnsafeMutableBufferPointer { bxp in
+                        u.withUnsafeMutableBufferPointer { up in
+                            kernels.parallel(h, work: rows * h * (kernel + 2), alignment: 16) { c in
+                                kernels.gatedConvForward(a.baseAddress!, rows, sequenceLength, h, kernel, wp.baseAddress!,
+                                                         c.lowerBound, c.upperBound, bxp.baseAddress!, up.baseAddress!, yp)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let out = Tensor(shape: Array(bcx.shape.dropLast()) + [h], data: y)
+        return tape.record(out, inputs: [bcx, w]) { [kernels] in
+            var dw = [Float](repeating: 0, count: w.count)
+            let compute = { (dbcx: UnsafeMutablePointer<Float>, accumulate: Bool) in
+                bcx.data.withUnsafeBufferPointer { a in
+                    w.data.withUnsafeBufferPointer { wp in
+                        bx.withUnsafeBufferPointer { bxp in
+                            u.withUnsafeBufferPointer { up in
+                                out.grad.withUnsafeBufferPointer { dy in
+                                    dw.withUnsafeMutableBufferPointer { dwp in
+                                        kernels.parallel(h, work: rows * h * (2 * kernel + 3), alignment: 16) { c in
+                                            kernels.gatedConvBackward(a.baseAddress!, bxp.baseAddress!, up.baseAddress!, dy.baseAddress!,
+                                                                      rows, sequenceLength, h, kernel, wp.baseAddress!,
+                                                                      c.lowerBound, c.upperBound, dbcx, accumulate ? 1 : 0, dwp.baseAddress!)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if needsGrad(bcx) {
+                bcx.writeGrad { compute($0, $1) }
+            } else {
+                var scratch = [Float](repeating: 0, count: bcx.count)
+                scratch.withUnsafeMutableBufferPointer { compute($0.baseAddress!, false) }
+            }
+            if needsGrad(w) { w.accumulate(dw) }
+        }
+    }
+
+    /// NeoX rotary embedding on rows of `heads · headDim`; row `r` is at position
+    /// `r % sequenceLength` (rows are whole sequences back to back; default: one sequence).
+    public func rope(_ x: Tensor, heads: Int, headDim: Int, inverseFrequencies: [Float], sequenceLength: Int? = nil) -> Tensor {
+        let t = x.rows, half = headDim / 2, length = sequenceLength ?? t
+        precondition(x.columns == heads * headDim && t % length == 0, "rope: \(x.shape) for \(heads) × \(headDim)")
+        var cosines = [Float](repeating: 0, count: length * half), sines = cosines
+        for p in 0..<length {
             for j in 0..<half {
                 let angle = Float(p) * inverseFrequencies[j]
                 cosines[p * half + j] = cos(angle)
                 sines[p * half + j] = sin(angle)
             }
         }
-        func rotate(_ input: [Float], direction: Float) -> [Float] {
-            var out = input
-            for p in 0..<t {
-                for h in 0..<heads {
-                    let base = p * heads * headDim + h * headDim
-                    for j in 0..<half {
-                        let cs = cosines[p * half + j], sn = direction * sines[p * half + j]
-                        let a = input[base + j], b = input[base + j + half]
-                        out[base + j] = a * cs - b * sn
-                        out[base + j + half] = b * cs + a * sn
+        let kernels = self.kernels
+        func rotate(_ values: inout [Float], direction: Float) {
+            values.withUnsafeMutableBufferPointer { v in
+                cosines.withUnsafeBufferPointer { c in
+                    sines.withUnsafeBufferPointer { s in
+                        kernels.parallel(t, work: t * heads * headDim * 2) { r in
+                            kernels.rope(v.baseAddress!, heads, headDim, length, c.baseAddress!, s.baseAddress!, direction,
+                                         r.lowerBound, r.upperBound)
+                        }
                     }
                 }
             }
-            return out
         }
-        let out = Tensor(shape: x.shape, data: rotate(x.data, direction: 1))
-        return tape.record(out, inputs: [x]) { x.accumulate(rotate(out.grad, direction: -1)) }
+        var y = x.data
+        rotate(&y, direction: 1)
+        let out = Tensor(shape: x.shape, data: y)
+        return tape.record(out, inputs: [x]) {
+            var d = out.grad
+            rotate(&d, direction: -1)
+            x.accumulate(d)
+        }
     }
 
-    /// Causal grouped-query attention over a whole sequence: q `[T, heads·d]`, k and v
-    /// `[T, kvHeads·d]` → `[T, heads·d]`, scores scaled by `scale`.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim d: Int, scale: Float) -> Tensor {
-        let t = q.rows, group = heads / kvHeads
-        let qWidth = heads * d, kvWidth = kvHeads * d
-        var probabilities = [Float](repeating: 0, count: heads * t * t)
-        var y = [Float](repeating: 0, count: t * qWidth)
-        for h in 0..<heads {
-            let kh = h / group
-            for i in 0..<t {
-                var maximum = -Float.infinity
-                for j in 0...i {
-                    var dot: Float = 0
-                    for e in 0..<d { dot += q.data[i * qWidth + h * d + e] * k.data[j * kvWidth + kh * d + e] }
-                    probabilities[(h * t + i) * t + j] = dot * scale
-                    maximum = max(maximum, dot * scale)
-                }
-                var total: Float = 0
-                for j in 0...i {
-                    let e = exp(probabilities[(h * t + i) * t + j] - maximum)
-                    probabilities[(h * t + i) * t + j] = e
-                    total += e
-                }
-                for j in 0...i {
-                    probabilities[(h * t + i) * t + j] /= total
-                    let p = probabilities[(h * t + i) * t + j]
-                    for e in 0..<d { y[i * qWidth + h * d + e] += p * v.data[j * kvWidth + kh * d + e] }
+    /// Causal grouped-query attention over whole sequences: q `[R, heads·d]`, k and v
+    /// `[R, kvHeads·d]` → `[R, heads·d]`, scores scaled by `scale`; rows are sequences of
+    /// `sequenceLength` back to back (default: one sequence), each attending only to itself.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim d: Int, scale: Float,
+                          sequenceLength: Int? = nil) -> Tensor {
+        let rows = q.rows, length = sequenceLength ?? rows
+        precondition(rows % length == 0 && heads % kvHeads == 0, "attention: \(rows) rows in sequences of \(length)")
+        let sequences = rows / length
+        var probabilities = [Float](repeating: 0, count: sequences * heads * length * length)
+        let y = uninitializedFloats(rows * heads * d) { yp in
+            q.data.withUnsafeBufferPointer { qp in
+                k.data.withUnsafeBufferPointer { kp in
+                    v.data.withUnsafeBufferPointer { vp in
+                        probabilities.withUnsafeMutableBufferPointer { pp in
+                            kernels.parallel(sequences * heads, work: sequences * heads * length * length * d) { items in
+                                kernels.attentionForward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, length, heads, kvHeads, d, scale,
+                                                         items.lowerBound, items.upperBound, pp.baseAddress!, yp)
+                            }
+                        }
+                    }
                 }
             }
         }
         let out = Tensor(shape: q.shape, data: y)
-        return tape.record(out, inputs: [q, k, v]) {
-            let dy = out.grad
+        return tape.record(out, inputs: [q, k, v]) { [kernels] in
             var dq = [Float](repeating: 0, count: q.count)
             var dk = [Float](repeating: 0, count: k.count)
             var dv = [Float](repeating: 0, count: v.count)
-            var dp = [Float](repeating: 0, count: t)
-            for h in 0..<heads {
-                let kh = h / group
-                for i in 0..<t {
-                    var weighted: Float = 0
-                    for j in 0...i {
-                        var dot: Float = 0
-                        for e in 0..<d { dot += dy[i * qWidth + h * d + e] * v.data[j * kvWidth + kh * d + e] }
-                        dp[j] = dot
-                        weighted += dot * probabilities[(h * t + i) * t + j]
-                    }
-                    for j in 0...i {
-                        let p = probabilities[(h * t + i) * t + j]
-                        let ds = p * (dp[j] - weighted) * scale
-                        for e in 0..<d {
-                            dq[i * qWidth + h * d + e] += ds * k.data[j * kvWidth + kh * d + e]
-                            dk[j * kvWidth + kh * d + e] += ds * q.data[i * qWidth + h * d + e]
-                            dv[j * kvWidth + kh * d + e] += p * dy[i * qWidth + h * d + e]
+            q.data.withUnsafeBufferPointer { qp in
+                k.data.withUnsafeBufferPointer { kp in
+                    v.data.withUnsafeBufferPointer { vp in
+                        probabilities.withUnsafeBufferPointer { pp in
+                            out.grad.withUnsafeBufferPointer { dy in
+                                dq.withUnsafeMutableBufferPointer { dqp in
+                                    dk.withUnsafeMutableBufferPointer { dkp in
+                                        dv.withUnsafeMutableBufferPointer { dvp in
+                                            kernels.parallel(sequences * kvHeads, work: sequences * heads * length * length * d * 3) { items in
+                                                kernels.attentionBackward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, pp.baseAddress!,
+                                                                          dy.baseAddress!, length, heads, kvHeads, d, scale,
+                                                                          items.lowerBound, items.upperBound,
+                                                                          dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -135,33 +187,49 @@ extension Ops {
     public func crossEntropy(_ logits: Tensor, targets: [Int]) -> Tensor {
         let t = logits.rows, vocabulary = logits.columns
         precondition(targets.count == t, "crossEntropy: \(targets.count) targets for \(t) rows")
-        var softmax = [Float](repeating: 0, count: logits.count)
-        var total = 0.0
+        let ids = targets.map { Int64($0) }
         let counted = targets.filter { $0 >= 0 }.count
-        for i in 0..<t {
-            let row = i * vocabulary
-            var maximum = -Float.infinity
-            for j in 0..<vocabulary { maximum = max(maximum, logits.data[row + j]) }
-            var sum = 0.0
-            for j in 0..<vocabulary {
-                let e = exp(Double(logits.data[row + j] - maximum))
-                softmax[row + j] = Float(e)
-                sum += e
-            }
-            for j in 0..<vocabulary { softmax[row + j] = Float(Double(softmax[row + j]) / sum) }
-            if targets[i] >= 0 {
-                total += -(Double(logits.data[row + targets[i]] - maximum) - log(sum))
+        var logSumExp = [Float](repeating: 0, count: t)
+        // Per-chunk sums in chunk order: deterministic for a given thread count.
+        let chunks = max(1, min(t, kernels.pool.threadCount * 2))
+        let chunkSize = (t + chunks - 1) / chunks
+        var partial = [Double](repeating: 0, count: chunks)
+        logits.data.withUnsafeBufferPointer { lp in
+            ids.withUnsafeBufferPointer { ip in
+                logSumExp.withUnsafeMutableBufferPointer { sp in
+                    partial.withUnsafeMutableBufferPointer { pp in
+                        let partialBase = pp.baseAddress!, sums = sp.baseAddress!
+                        let body = { (c: Int) in
+                            let r0 = c * chunkSize, r1 = min(t, r0 + chunkSize)
+                            guard r0 < r1 else { return }
+                            partialBase[c] = kernels.crossEntropyForward(lp.baseAddress!, vocabulary, ip.baseAddress!, r0, r1, sums)
+                        }
+                        if t * vocabulary >= TrainingKernels.minimumParallelWork { kernels.pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
+                    }
+                }
             }
         }
+        let total = partial.reduce(0, +)
         let out = Tensor(shape: [1], data: [Float(total / Double(max(counted, 1)))])
-        return tape.record(out, inputs: [logits]) {
+        return tape.record(out, inputs: [logits]) { [kernels] in
             let scale = out.grad[0] / Float(max(counted, 1))
-            var d = [Float](repeating: 0, count: logits.count)
-            for i in 0..<t where targets[i] >= 0 {
-                for j in 0..<vocabulary { d[i * vocabulary + j] = softmax[i * vocabulary + j] * scale }
-                d[i * vocabulary + targets[i]] -= scale
+            let compute = { (d: UnsafeMutablePointer<Float>) in
+                logits.data.withUnsafeBufferPointer { lp in
+                    ids.withUnsafeBufferPointer { ip in
+                        logSumExp.withUnsafeBufferPointer { sp in
+                            kernels.parallel(t, work: t * vocabulary * 4) { r in
+                                kernels.crossEntropyBackward(lp.baseAddress!, vocabulary, ip.baseAddress!, sp.baseAddress!, scale,
+                                                             r.lowerBound, r.upperBound, d)
+                            }
+                        }
+                    }
+                }
             }
-            logits.accumulate(d)
+            logits.writeGrad { g, accumulate in
+                guard accumulate else { compute(g); return }
+                let d = uninitializedFloats(t * vocabulary, compute)
+                d.withUnsafeBufferPointer { kernels.add(into: g, $0.baseAddress!, count: t * vocabulary) }
+            }
         }
     }
 }

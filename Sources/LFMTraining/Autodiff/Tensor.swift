@@ -39,7 +39,10 @@ public final class Tensor: @unchecked Sendable {
 
     /// Clears the gradient.
     public func zeroGrad() {
-        if requiresGrad { for i in grad.indices { grad[i] = 0 } }
+        if requiresGrad {
+            if grad.count != count { grad = [Float](repeating: 0, count: count); return }
+            grad.withUnsafeMutableBufferPointer { g in g.update(repeating: 0) }
+        }
     }
 
     /// Adds `values` into the gradient (allocating it if needed).
@@ -51,24 +54,39 @@ public final class Tensor: @unchecked Sendable {
             }
         }
     }
+
+    /// Runs `body` on the gradient buffer with `accumulate == false` when no gradient has been
+    /// written yet (the buffer is then uninitialized and `body` must overwrite all of it), else
+    /// with `accumulate == true` (`body` must add into it).
+    func writeGrad(_ body: (UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void) {
+        if grad.isEmpty {
+            grad = uninitializedFloats(count) { body($0, false) }
+            return
+        }
+        grad.withUnsafeMutableBufferPointer { body($0.baseAddress!, true) }
+    }
 }
 
 /// Records the operations of one forward pass so their gradients can be computed.
 public final class Tape: @unchecked Sendable {
     private(set) var nodes: [Tensor] = []
 
-    /// An empty tape.
-    public init() {}
+    /// Whether ops record their backward functions (false: forward only, e.g. for evaluation;
+    /// intermediate activations are then freed as soon as they are used).
+    public let recording: Bool
+
+    /// An empty tape; `recording: false` makes a forward-only tape.
+    public init(recording: Bool = true) { self.recording = recording }
 
     // Each recorded output's backward closure captures the output itself: drop the closures so
     // the graph is freed with the tape (otherwise every step would leak its activations).
     deinit { reset() }
 
     /// Records `tensor` (an op's output) with its backward function, if any input needs a gradient.
-    func record(_ tensor: Tensor, inputs: [Tensor], backward: @escaping () -> Void) -> Tensor {
-        guard inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
+    /// `always` records even when no input needs a gradient (ops with parameters inside them).
+    func record(_ tensor: Tensor, inputs: [Tensor], always: Bool = false, backward: @escaping () -> Void) -> Tensor {
+        guard recording, always || inputs.contains(where: { $0.requiresGrad || $0.backward != nil }) else { return tensor }
         tensor.backward = backward
-        if tensor.grad.isEmpty { tensor.grad = [Float](repeating: 0, count: tensor.count) }
         nodes.append(tensor)
         return tensor
     }
@@ -78,7 +96,21 @@ public final class Tape: @unchecked Sendable {
         precondition(loss.count == 1, "backward starts from a scalar")
         if loss.grad.isEmpty { loss.grad = [0] }
         loss.grad[0] = 1
-        for node in nodes.reversed() { node.backward?() }
+        backward(seeded: loss)
+    }
+
+    /// Backpropagates through every recorded op; `seed` (the last output) already holds its gradient.
+    func backward(seeded seed: Tensor) {
+        let loss = seed
+        for node in nodes.reversed() {
+            // A node that received no gradient (an unused output) contributes nothing.
+            guard !node.grad.isEmpty else { continue }
+            node.backward?()
+            // Its inputs have their share now (and every consumer of this node ran before it):
+            // free the activation gradient and the closure (with the inputs it holds) early.
+            node.backward = nil
+            if node !== loss { node.grad = [] }
+        }
     }
 
     /// Forgets the recorded graph (gradients of parameters stay).

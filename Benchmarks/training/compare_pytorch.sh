@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Training speed, swift-lfm (`lfm train`) vs PyTorch (transformers' Lfm2ForCausalLM), side by side.
+#
+# Usage: Benchmarks/training/compare_pytorch.sh [tiny|30m|all] [rounds]
+# Env:   PYTHON (default /root/venv-ref/bin/python: torch==2.13.0+cpu, transformers==5.24.0),
+#        LFM (default .build/release/lfm; build it with `swift build -c release --product lfm`),
+#        THREADS (default 2), STEPS (measured steps, default 6), WARMUP (default 2),
+#        EXTRA (extra `lfm train` flags, e.g. "--precision bf16" or "--checkpoint-activations").
+# Same shape, batch, sequence length, optimizer (AdamW, clipping at 1.0) and thread count on both
+# sides; runs are interleaved (ours, theirs, ours, theirs ...). Each run reports the median
+# tokens/s of its steps after the warm-up; the ratio is ours / theirs per round, and overall
+# (median of ours / median of theirs).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PYTHON="${PYTHON:-/root/venv-ref/bin/python}"
+LFM="${LFM:-$ROOT/.build/release/lfm}"
+THREADS="${THREADS:-2}"
+STEPS="${STEPS:-6}"
+WARMUP="${WARMUP:-2}"
+EXTRA="${EXTRA:-}"
+WHICH="${1:-all}"
+ROUNDS="${2:-2}"
+WORK="$(mktemp -d /tmp/lfm-train-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+# Any text works for a speed test: the repository's Swift sources, tokenized with the bundled
+# default model's 4,096-entry tokenizer (both shapes use vocab 4096).
+find "$ROOT/Sources" -name '*.swift' | sort | xargs cat > "$WORK/corpus.txt"
+
+run_ours() { # shape batch ctx
+    "$PYTHON" - "$HERE/shape-$1.json" "$2" "$3" "$ROOT/Sources/lfm/DefaultModel/tokenizer.json" "$WORK" \
+        "$((STEPS + WARMUP))" > "$WORK/config.json" <<'PY'
+import json, sys
+shape, batch, ctx, tokenizer, work, steps = sys.argv[1:]
+print(json.dumps({"model": json.load(open(shape)), "tokenizer": tokenizer, "data": work + "/corpus.txt",
+                  "out": work + "/out", "steps": int(steps), "batch_size": int(batch), "ctx": int(ctx),
+                  "lr": 1e-3, "warmup": 1, "weight_decay": 0.1, "seed": 0}))
+PY
+    # shellcheck disable=SC2086
+    "$LFM" train --config "$WORK/config.json" --json --threads "$THREADS" $EXTRA 2>/dev/null \
+        | "$PYTHON" -c '
+import json, statistics, sys
+warmup = int(sys.argv[1])
+rates = [json.loads(line)["tokens_per_s"] for line in sys.stdin if line.startswith("{")][warmup:]
+print(statistics.median(rates))' "$WARMUP"
+}
+
+run_theirs() { # shape batch ctx
+    "$PYTHON" "$HERE/bench_pytorch.py" --shape "$HERE/shape-$1.json" --batch "$2" --ctx "$3" \
+        --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" 2>/dev/null \
+        | "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["tokens_per_s"])'
+}
+
+compare() { # shape batch ctx
+    local ours=() theirs=()
+    echo "== $1: batch $2 x ctx $3, $THREADS threads, $STEPS steps after $WARMUP warm-up; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for round in $(seq "$ROUNDS"); do
+        local o t
+        o="$(run_ours "$1" "$2" "$3")"
+        t="$(run_theirs "$1" "$2" "$3")"
+        ours+=("$o"); theirs+=("$t")
+        "$PYTHON" -c "import sys; o, t = map(float, sys.argv[1:]); print(f'round $round: ours {o:9.1f} tok/s  pytorch {t:9.1f} tok/s  ratio {o / t:.2f}x')" "$o" "$t"
+    done
+    "$PYTHON" -c "
+import statistics, sys
+n = len(sys.argv) // 2
+o = statistics.median(map(float, sys.argv[1:n + 1])); t = statistics.median(map(float, sys.argv[n + 1:]))
+print(f'$1 median: ours {o:.1f} tok/s, pytorch {t:.1f} tok/s, ratio {o / t:.2f}x')" "${ours[@]}" "${theirs[@]}"
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+case "$WHICH" in
+    tiny) compare tiny 8 128 ;;
+    30m) compare 30m 4 256 ;;
+    all) compare tiny 8 128; compare 30m 4 256 ;;
+    *) echo "usage: $0 [tiny|30m|all] [rounds]" >&2; exit 2 ;;
+esac

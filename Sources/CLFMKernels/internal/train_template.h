@@ -1,0 +1,424 @@
+// Training kernels (see include/CLFMKernelsTraining.h), written once with clang vector
+// extensions and plain loops, compiled once per ISA. The including file defines LFM_TR_SUFFIX
+// and LFM_TR_VW (vector lanes) inside a `#pragma clang attribute` that sets the target features.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TR_CAT2(a, b) a##_##b
+#define TR_CAT(a, b) TR_CAT2(a, b)
+#define TFN(name) TR_CAT(name, LFM_TR_SUFFIX)
+#define TVI static inline __attribute__((always_inline))
+
+typedef float tvf __attribute__((ext_vector_type(LFM_TR_VW)));
+typedef int32_t tvi __attribute__((ext_vector_type(LFM_TR_VW)));
+typedef double tvd __attribute__((ext_vector_type(LFM_TR_VW)));
+
+TVI tvf tload(const float *p) { tvf v; memcpy(&v, p, sizeof v); return v; }
+TVI void tstore(float *p, tvf v) { memcpy(p, &v, sizeof v); }
+TVI tvf tsplat(float f) { tvf v = f; return v; }
+TVI float tsum(tvf v) {
+    float s = 0;
+    for (int i = 0; i < LFM_TR_VW; i++) s += v[i];
+    return s;
+}
+TVI float tmaxh(tvf v) {
+    float s = v[0];
+    for (int i = 1; i < LFM_TR_VW; i++) s = v[i] > s ? v[i] : s;
+    return s;
+}
+
+// e^x, about 2 ulp (Cephes-style polynomial after rounding x / ln 2; inputs clamped to
+// [-87.3, 88]); NaN propagates through the clamps' comparison below.
+TVI tvf texp(tvf input) {
+    tvf x = __builtin_elementwise_min(input, tsplat(88.0f));
+    x = __builtin_elementwise_max(x, tsplat(-87.3f));
+    tvf t = x * 1.44269504088896341f + 12582912.0f;
+    tvf n = t - 12582912.0f;
+    tvf r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    tvf p = tsplat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    tvi e = (__builtin_convertvector(n, tvi) + 127) << 23;
+    tvf scale;
+    memcpy(&scale, &e, sizeof scale);
+    tvf result = p * scale;
+    tvi ordered = input == input, rb, ib;
+    memcpy(&rb, &result, sizeof rb);
+    memcpy(&ib, &input, sizeof ib);
+    rb = (rb & ordered) | (ib & ~ordered);
+    memcpy(&result, &rb, sizeof result);
+    return result;
+}
+TVI float texp1(float x) { return texp(tsplat(x))[0]; }
+
+TVI float tdot(const float *a, const float *b, size_t n) {
+    tvf acc = tsplat(0);
+    size_t i = 0;
+    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) acc += tload(a + i) * tload(b + i);
+    float s = tsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+// y += a · x
+TVI void taxpy(float *restrict y, float a, const float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void TFN(lfm_tr_add)(float *restrict dst, const float *restrict src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void TFN(lfm_tr_sum)(const float *a, const float *b, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i];
+}
+
+void TFN(lfm_tr_scale)(float *x, float s, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+double TFN(lfm_tr_sumsq)(const float *x, size_t n) {
+    tvd acc = 0;
+    size_t i = 0;
+    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
+        tvd v = __builtin_convertvector(tload(x + i), tvd);
+        acc += v * v;
+    }
+    double s = 0;
+    for (int l = 0; l < LFM_TR_VW; l++) s += acc[l];
+    for (; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+void TFN(lfm_tr_transpose)(const float *src, size_t rows, size_t cols, size_t r0, size_t r1, float *dst) {
+    const size_t B = 16;
+    for (size_t rb = r0; rb < r1; rb += B) {
+        size_t re = rb + B < r1 ? rb + B : r1;
+        for (size_t cb = 0; cb < cols; cb += B) {
+            size_t ce = cb + B < cols ? cb + B : cols;
+            for (size_t c = cb; c < ce; c++)
+                for (size_t r = rb; r < re; r++) dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+void TFN(lfm_tr_rmsnorm_fwd)(const float *x, const float *g, size_t dim, size_t r0, size_t r1, float eps,
+                             float *y, float *inv) {
+    for (size_t r = r0; r < r1; r++) {
+        const float *xr = x + r * dim;
+        float *yr = y + r * dim;
+        float s = tdot(xr, xr, dim);
+        float iv = 1.0f / sqrtf(s / (float)dim + eps);
+        inv[r] = iv;
+        for (size_t i = 0; i < dim; i++) yr[i] = g[i] * (xr[i] * iv);
+    }
+}
+
+void TFN(lfm_tr_rmsnorm_bwd)(const float *x, const float *g, const float *inv, const float *dy, size_t dim,
+                             size_t r0, size_t r1, float *dx, int accumulate, float *dg) {
+    for (size_t r = r0; r < r1; r++) {
+        const float *xr = x + r * dim, *dyr = dy + r * dim;
+        float iv = inv[r];
+        if (dg)
+            for (size_t i = 0; i < dim; i++) dg[i] += dyr[i] * xr[i] * iv;
+        if (!dx) continue;
+        tvf acc = tsplat(0);
+        size_t i = 0;
+        for (; i + LFM_TR_VW <= dim; i += LFM_TR_VW) acc += tload(dyr + i) * tload(g + i) * tload(xr + i);
+        float dot = tsum(acc);
+        for (; i < dim; i++) dot += dyr[i] * g[i] * xr[i];
+        float coefficient = iv * iv * iv * dot / (float)dim;
+        float *dxr = dx + r * dim;
+        if (accumulate)
+            for (size_t j = 0; j < dim; j++) dxr[j] += iv * g[j] * dyr[j] - coefficient * xr[j];
+        else
+            for (size_t j = 0; j < dim; j++) dxr[j] = iv * g[j] * dyr[j] - coefficient * xr[j];
+    }
+}
+
+void TFN(lfm_tr_silu_mul_fwd)(const float *gate, const float *up, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
+        tvf g = tload(gate + i);
+        tstore(out + i, g / (1.0f + texp(-g)) * tload(up + i));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + texp1(-gate[i])) * up[i];
+}
+
+void TFN(lfm_tr_silu_mul_bwd)(const float *gate, const float *up, const float *dy, size_t n, float *dgate,
+                              float *dup, int accumulate) {
+    size_t i = 0;
+    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
+        tvf g = tload(gate + i), u = tload(up + i), d = tload(dy + i);
+        tvf s = 1.0f / (1.0f + texp(-g));
+        if (dgate) {
+            tvf v = d * u * s * (1.0f + g * (1.0f - s));
+            tstore(dgate + i, accumulate ? tload(dgate + i) + v : v);
+        }
+        if (dup) {
+            tvf v = d * g * s;
+            tstore(dup + i, accumulate ? tload(dup + i) + v : v);
+        }
+    }
+    for (; i < n; i++) {
+        float g = gate[i], s = 1.0f / (1.0f + texp1(-g));
+        if (dgate) {
+            float v = dy[i] * up[i] * s * (1.0f + g * (1.0f - s));
+            dgate[i] = accumulate ? dgate[i] + v : v;
+        }
+        if (dup) {
+            float v = dy[i] * g * s;
+            dup[i] = accumulate ? dup[i] + v : v;
+        }
+    }
+}
+
+void TFN(lfm_tr_gated_conv_fwd)(const float *bcx, size_t rows, size_t seqLen, size_t h, size_t kernel,
+                                const float *w, size_t c0, size_t c1, float *bx, float *u, float *y) {
+    size_t width = 3 * h, nc = c1 - c0;
+    float *taps = malloc(sizeof(float) * kernel * (nc ? nc : 1)); // taps[j * nc + c]
+    for (size_t c = 0; c < nc; c++)
+        for (size_t j = 0; j < kernel; j++) taps[j * nc + c] = w[(c0 + c) * kernel + j];
+    for (size_t t = 0; t < rows; t++) {
+        const float *b = bcx + t * width + c0, *x = b + 2 * h;
+        float *bxr = bx + t * h + c0;
+        for (size_t c = 0; c < nc; c++) bxr[c] = b[c] * x[c];
+    }
+    for (size_t t = 0; t < rows; t++) {
+        size_t pos = t % seqLen;
+        float *ur = u + t * h + c0;
+        for (size_t c = 0; c < nc; c++) ur[c] = 0;
+        for (size_t j = 0; j < kernel; j++) {
+            if (pos + j < kernel - 1) continue;
+            const float *src = bx + (t + j - (kernel - 1)) * h + c0, *tp = taps + j * nc;
+            for (size_t c = 0; c < nc; c++) ur[c] += tp[c] * src[c];
+        }
+        const float *cg = bcx + t * width + h + c0;
+        float *yr = y + t * h + c0;
+        for (size_t c = 0; c < nc; c++) yr[c] = cg[c] * ur[c];
+    }
+    free(taps);
+}
+
+void TFN(lfm_tr_gated_conv_bwd)(const float *bcx, const float *bx, const float *u, const float *dy,
+                                size_t rows, size_t seqLen, size_t h, size_t kernel, const float *w,
+                                size_t c0, size_t c1, float *dbcx, int accumulate, float *dw) {
+    size_t width = 3 * h, nc = c1 - c0;
+    float *taps = malloc(sizeof(float) * (2 * kernel * (nc ? nc : 1) + (nc ? nc : 1)));
+    float *dtaps = taps + kernel * nc, *dbx = dtaps + kernel * nc;
+    for (size_t c = 0; c < nc; c++)
+        for (size_t j = 0; j < kernel; j++) {
+            taps[j * nc + c] = w[(c0 + c) * kernel + j];
+            dtaps[j * nc + c] = 0;
+        }
+    for (size_t t = 0; t < rows; t++) {
+        size_t pos = t % seqLen;
+        const float *row = bcx + t * width;
+        const float *b = row + c0, *x = row + 2 * h + c0;
+        const float *dyr = dy + t * h + c0, *ur = u + t * h + c0;
+        float *db = dbcx + t * width + c0, *dc = db + h, *dx = db + 2 * h;
+        // dC = dy · u;  du[t] = dy · C feeds the taps: dbx[t] = Σ_j w[j] du[t + (kernel−1) − j].
+        for (size_t c = 0; c < nc; c++) dbx[c] = 0;
+        for (size_t j = 0; j < kernel; j++) {
+            size_t ahead = kernel - 1 - j; // the output row that reads bx[t] through tap j
+            if (pos + ahead >= seqLen) continue;
+            const float *dyo = dy + (t + ahead) * h + c0, *co = bcx + (t + ahead) * width + h + c0;
+            const float *tp = taps + j * nc;
+            float *dtp = dtaps + j * nc;
+            const float *bxr = bx + t * h + c0;
+            for (size_t c = 0; c < nc; c++) {
+                float d = dyo[c] * co[c];
+                dbx[c] += tp[c] * d;
+                dtp[c] += bxr[c] * d;
+            }
+        }
+        if (accumulate) {
+            for (size_t c = 0; c < nc; c++) {
+                dc[c] += dyr[c] * ur[c];
+                db[c] += dbx[c] * x[c];
+                dx[c] += dbx[c] * b[c];
+            }
+        } else {
+            for (size_t c = 0; c < nc; c++) {
+                dc[c] = dyr[c] * ur[c];
+                db[c] = dbx[c] * x[c];
+                dx[c] = dbx[c] * b[c];
+            }
+        }
+    }
+    for (size_t c = 0; c < nc; c++)
+        for (size_t j = 0; j < kernel; j++) dw[(c0 + c) * kernel + j] += dtaps[j * nc + c];
+    free(taps);
+}
+
+void TFN(lfm_tr_rope)(float *x, size_t heads, size_t headDim, size_t seqLen, const float *cs, const float *sn,
+                      float direction, size_t r0, size_t r1) {
+    size_t half = headDim / 2;
+    for (size_t r = r0; r < r1; r++) {
+        size_t pos = r % seqLen;
+        const float *c = cs + pos * half, *s = sn + pos * half;
+        for (size_t hd = 0; hd < heads; hd++) {
+            float *a = x + r * heads * headDim + hd * headDim, *b = a + half;
+            for (size_t j = 0; j < half; j++) {
+                float av = a[j], bv = b[j], sj = direction * s[j];
+                a[j] = av * c[j] - bv * sj;
+                b[j] = bv * c[j] + av * sj;
+            }
+        }
+    }
+}
+
+void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
+                               size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
+                               float *out) {
+    size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
+    for (size_t item = item0; item < item1; item++) {
+        size_t seq = item / heads, hd = item % heads, kh = hd / group;
+        const float *qs = q + seq * seqLen * qw + hd * d;
+        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
+        float *os = out + seq * seqLen * qw + hd * d;
+        float *ps = p + item * seqLen * seqLen;
+        for (size_t i = 0; i < seqLen; i++) {
+            float *pr = ps + i * seqLen;
+            const float *qi = qs + i * qw;
+            float maximum = -INFINITY;
+            for (size_t j = 0; j <= i; j++) {
+                float s = tdot(qi, ks + j * kw, d) * scale;
+                pr[j] = s;
+                maximum = s > maximum ? s : maximum;
+            }
+            tvf total = tsplat(0);
+            size_t j = 0;
+            for (; j + LFM_TR_VW <= i + 1; j += LFM_TR_VW) {
+                tvf e = texp(tload(pr + j) - maximum);
+                tstore(pr + j, e);
+                total += e;
+            }
+            float sum = tsum(total);
+            for (; j <= i; j++) {
+                float e = texp1(pr[j] - maximum);
+                pr[j] = e;
+                sum += e;
+            }
+            float invSum = 1.0f / sum;
+            float *oi = os + i * qw;
+            for (size_t e = 0; e < d; e++) oi[e] = 0;
+            for (j = 0; j <= i; j++) {
+                pr[j] *= invSum;
+                taxpy(oi, pr[j], vs + j * kw, d);
+            }
+            for (j = i + 1; j < seqLen; j++) pr[j] = 0;
+        }
+    }
+}
+
+void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, const float *p,
+                               const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
+                               float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
+    size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
+    float *dp = malloc(sizeof(float) * (seqLen ? seqLen : 1));
+    for (size_t item = kv0; item < kv1; item++) {
+        size_t seq = item / kvHeads, kh = item % kvHeads;
+        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
+        float *dks = dk + seq * seqLen * kw + kh * d, *dvs = dv + seq * seqLen * kw + kh * d;
+        for (size_t j = 0; j < seqLen; j++)
+            for (size_t e = 0; e < d; e++) dks[j * kw + e] = dvs[j * kw + e] = 0;
+        for (size_t hd = kh * group; hd < (kh + 1) * group; hd++) {
+            const float *qs = q + seq * seqLen * qw + hd * d, *dys = dy + seq * seqLen * qw + hd * d;
+            float *dqs = dq + seq * seqLen * qw + hd * d;
+            const float *ps = p + (seq * heads + hd) * seqLen * seqLen;
+            for (size_t i = 0; i < seqLen; i++) {
+                const float *pr = ps + i * seqLen, *dyi = dys + i * qw, *qi = qs + i * qw;
+                float *dqi = dqs + i * qw;
+                float weighted = 0;
+                for (size_t j = 0; j <= i; j++) {
+                    dp[j] = tdot(dyi, vs + j * kw, d);
+                    weighted += dp[j] * pr[j];
+                }
+                for (size_t e = 0; e < d; e++) dqi[e] = 0;
+                for (size_t j = 0; j <= i; j++) {
+                    float ds = pr[j] * (dp[j] - weighted) * scale;
+                    taxpy(dqi, ds, ks + j * kw, d);
+                    taxpy(dks + j * kw, ds, qi, d);
+                    taxpy(dvs + j * kw, pr[j], dyi, d);
+                }
+            }
+        }
+    }
+    free(dp);
+}
+
+double TFN(lfm_tr_xent_fwd)(const float *logits, size_t vocab, const int64_t *targets, size_t r0, size_t r1,
+                            float *lse) {
+    double total = 0;
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = logits + r * vocab;
+        tvf mv = tsplat(-INFINITY);
+        size_t j = 0;
+        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) mv = __builtin_elementwise_max(mv, tload(row + j));
+        float maximum = tmaxh(mv);
+        for (; j < vocab; j++) maximum = row[j] > maximum ? row[j] : maximum;
+        tvf acc = tsplat(0);
+        for (j = 0; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) acc += texp(tload(row + j) - maximum);
+        float sum = tsum(acc);
+        for (; j < vocab; j++) sum += texp1(row[j] - maximum);
+        float l = maximum + logf(sum);
+        lse[r] = l;
+        if (targets[r] >= 0) total += (double)l - (double)row[targets[r]];
+    }
+    return total;
+}
+
+void TFN(lfm_tr_xent_bwd)(const float *logits, size_t vocab, const int64_t *targets, const float *lse,
+                          float scale, size_t r0, size_t r1, float *dlogits) {
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = logits + r * vocab;
+        float *d = dlogits + r * vocab;
+        if (targets[r] < 0) {
+            memset(d, 0, sizeof(float) * vocab);
+            continue;
+        }
+        float l = lse[r];
+        size_t j = 0;
+        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) tstore(d + j, texp(tload(row + j) - l) * scale);
+        for (; j < vocab; j++) d[j] = texp1(row[j] - l) * scale;
+        d[targets[r]] -= scale;
+    }
+}
+
+void TFN(lfm_tr_adamw)(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                       float lr, float weightDecay, float beta1, float beta2, float eps, float stepSize,
+                       float correction2Root) {
+    float decay = 1 - lr * weightDecay, a1 = 1 - beta1, a2 = 1 - beta2;
+    for (size_t i = 0; i < n; i++) {
+        float pi = p[i] * decay, gi = g ? g[i] : 0;
+        float mi = beta1 * m[i] + a1 * gi;
+        float vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - stepSize * mi / (sqrtf(vi) / correction2Root + eps);
+    }
+}
+
+#ifndef LFM_TR_HAS_GEMM
+// Generic product (the AVX-512 build has its own kernel in train_gemm_avx512.c): the inner
+// loop runs along B's rows, which the compiler vectorizes.
+void TFN(lfm_tr_gemm)(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate) {
+    for (size_t i = m0; i < m1; i++) {
+        float *restrict c = C + i * ldc;
+        if (!accumulate)
+            for (size_t j = 0; j < n; j++) c[j] = 0;
+        for (size_t p = 0; p < k; p++) {
+            float a = transA ? A[p * lda + i] : A[i * lda + p];
+            const float *restrict b = B + p * ldb;
+            for (size_t j = 0; j < n; j++) c[j] += a * b[j];
+        }
+    }
+}
+#endif

@@ -1,0 +1,105 @@
+// AVX-512 matrix product of the training ops (see lfm_tr_gemm in CLFMKernelsTraining.h):
+// C (+)= A · B with B row-major and A row-major or transposed, on a 6 x 32 register tile
+// (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs). A is packed per K block
+// into a 6-row panel (p-major) just before use, so both layouts read it sequentially (a transposed A read in
+// place walks one cache line per k at a large, often power-of-two stride, which aliases in L1);
+// B is packed per K x 256 block into 32-column panels (kept in L2).
+#include "CLFMKernelsTraining.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stdlib.h>
+
+#define TG __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define TGI TG __attribute__((always_inline)) static inline
+
+enum { MR = 6, NR = 32, KC = 256, NC = 256 };
+
+// Rows i0 ..< i0 + mr (mr <= MR) x columns j0 ..< j0 + nr (nr <= NR) over kc values of k:
+// `a` is the packed A panel (a[p * MR + r]), `b` the packed B panel (b[p * NR + j], zero past nr).
+TGI void tile(const float *a, const float *b, size_t kc, float *C, size_t ldc,
+              size_t i0, size_t mr, size_t j0, size_t nr, int accumulate) {
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+    for (size_t p = 0; p < kc; p++, a += MR, b += NR) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    for (size_t r = 0; r < mr; r++) {
+        float *c = C + (i0 + r) * ldc + j0;
+        __m512 v0 = acc[r][0], v1 = acc[r][1];
+        if (accumulate) {
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c + 16));
+        }
+        _mm512_mask_storeu_ps(c, m0, v0);
+        _mm512_mask_storeu_ps(c + 16, m1, v1);
+    }
+}
+
+TG void lfm_tr_gemm_avx512(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
+                           const float *B, size_t ldb, float *C, size_t ldc, int accumulate) {
+    if (m1 <= m0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (size_t i = m0; i < m1; i++)
+                for (size_t j = 0; j < n; j++) C[i * ldc + j] = 0;
+        return;
+    }
+    float *pack = malloc(sizeof(float) * (MR * KC + KC * NC));
+    if (!pack) { // no memory for the panels: the generic loops
+        lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
+    float *bpack = pack + MR * KC;
+    for (size_t p0 = 0; p0 < k; p0 += KC) {
+        size_t p1 = p0 + KC < k ? p0 + KC : k, kc = p1 - p0;
+        int acc = accumulate || p0 > 0;
+        for (size_t jc = 0; jc < n; jc += NC) {
+            size_t je = jc + NC < n ? jc + NC : n;
+            // Pack B(p0 ..< p1, jc ..< je) into panels of NR columns (zeros past je): rows of B
+            // are often a power of two apart, which would alias in L1 if read in place.
+            for (size_t j0 = jc; j0 < je; j0 += NR) {
+                size_t nr = je - j0 < NR ? je - j0 : NR;
+                float *dst = bpack + (j0 - jc) * KC;
+                for (size_t p = p0; p < p1; p++) {
+                    const float *src = B + p * ldb + j0;
+                    float *d = dst + (p - p0) * NR;
+                    size_t j = 0;
+                    for (; j < nr; j++) d[j] = src[j];
+                    for (; j < NR; j++) d[j] = 0;
+                }
+            }
+            for (size_t i0 = m0; i0 < m1; i0 += MR) {
+                size_t mr = m1 - i0 < MR ? m1 - i0 : MR;
+                // Pack A(i0 ..< i0 + MR, p0 ..< p1), p-major (rows past m1 repeat the last one).
+                size_t rows[MR];
+                for (size_t r = 0; r < MR; r++) rows[r] = i0 + (r < mr ? r : mr - 1);
+                if (transA) {
+                    for (size_t p = p0; p < p1; p++) {
+                        const float *src = A + p * lda;
+                        for (size_t r = 0; r < MR; r++) pack[(p - p0) * MR + r] = src[rows[r]];
+                    }
+                } else {
+                    for (size_t r = 0; r < MR; r++) {
+                        const float *src = A + rows[r] * lda;
+                        for (size_t p = p0; p < p1; p++) pack[(p - p0) * MR + r] = src[p];
+                    }
+                }
+                for (size_t j0 = jc; j0 < je; j0 += NR) {
+                    size_t nr = je - j0 < NR ? je - j0 : NR;
+                    tile(pack, bpack + (j0 - jc) * KC, kc, C, ldc, i0, mr, j0, nr, acc);
+                }
+            }
+        }
+    }
+    free(pack);
+}
+#endif
+// (Other architectures: train_avx512.c builds the generic lfm_tr_gemm_avx512.)
