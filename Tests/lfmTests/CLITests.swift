@@ -226,6 +226,36 @@ struct Expected: Decodable {
         #expect(info.status == 0 && info.stdout.contains("\"has_weights\": true"))
     }
 
+    /// `--checkpoint-activations` recomputes each layer in the backward pass: the same losses step
+    /// for step. `--precision bf16` trains (BF16 products) where the CPU has AVX512_BF16 and is a
+    /// clean error elsewhere; an unknown precision is refused.
+    @Test func trainingOptionsThroughTheBinary() throws {
+        let folder = try workspace()
+        let config = folder.appendingPathComponent("train.json").path
+        func losses(_ extra: [String], out: String) throws -> (status: Int32, losses: [Double], stderr: String) {
+            let result = try CLI.run(["train", "--config", config, "--json", "-t", "2", "--steps", "6",
+                                      "--out", folder.appendingPathComponent(out).path] + extra)
+            let lines = result.stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(StepLine.self, from: Data($0.utf8)) }
+            return (result.status, lines.map(\.loss), result.stderr)
+        }
+        let plain = try losses([], out: "plain")
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.losses.count == 6)
+        let checkpointed = try losses(["--checkpoint-activations"], out: "checkpointed")
+        #expect(checkpointed.status == 0, "\(checkpointed.stderr)")
+        #expect(checkpointed.losses == plain.losses)
+        let bf16 = try losses(["--precision", "bf16"], out: "bf16")
+        if bf16.status == 0 {
+            #expect(bf16.losses.count == 6)
+            #expect(abs(bf16.losses[0] - plain.losses[0]) < 2e-3)
+            #expect(bf16.losses.last! < bf16.losses.first!)
+        } else {
+            #expect(bf16.status < 128 && bf16.stderr.lowercased().contains("bf16"), "\(bf16.stderr)")
+        }
+        let unknown = try CLI.run(["train", "--config", config, "--precision", "fp8"])
+        #expect(unknown.status != 0 && unknown.status < 128 && unknown.stderr.contains("fp8"))
+    }
+
     @Test func badTrainingInputsFailCleanly() throws {
         let folder = try workspace()
         try Data().write(to: folder.appendingPathComponent("empty.txt"))
