@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vec_exp.h"
 
 #define LFM_CAT2(a, b) a##_##b
 #define LFM_CAT(a, b) LFM_CAT2(a, b)
@@ -40,34 +41,7 @@ VI float vmax(vf v) {
     return s;
 }
 
-// e^x to ~2 ulp (Cephes polynomial; inputs clamped to [-87.3, 88.0]); NaN stays NaN.
-VI vf vexp(vf input) {
-    vf x = __builtin_elementwise_min(input, vsplat(88.0f));
-    x = __builtin_elementwise_max(x, vsplat(-87.3f));
-    // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick.
-    vf t = x * 1.44269504088896341f + 12582912.0f;
-    vf n = t - 12582912.0f;
-    vf r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    vf p = vsplat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
-    vf scale;
-    memcpy(&scale, &e, sizeof scale);
-    vf result = p * scale;
-    // min/max return the non-NaN operand: put NaN inputs back.
-    vi ordered = input == input, rb, ib;
-    memcpy(&rb, &result, sizeof rb);
-    memcpy(&ib, &input, sizeof ib);
-    rb = (rb & ordered) | (ib & ~ordered);
-    memcpy(&result, &rb, sizeof result);
-    return result;
-}
+LFM_DEFINE_VEXP(VI, vexp, vf, vi, vsplat)
 
 VI float dotf(const float *a, const float *b, size_t n) {
     vf acc = vsplat(0);

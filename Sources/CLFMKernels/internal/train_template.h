@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vec_exp.h"
 
 #define TR_CAT2(a, b) a##_##b
 #define TR_CAT(a, b) TR_CAT2(a, b)
@@ -28,33 +29,7 @@ TVI float tmaxh(tvf v) {
     return s;
 }
 
-// e^x, about 2 ulp (Cephes-style polynomial after rounding x / ln 2; inputs clamped to
-// [-87.3, 88]); NaN propagates through the clamps' comparison below.
-TVI tvf texp(tvf input) {
-    tvf x = __builtin_elementwise_min(input, tsplat(88.0f));
-    x = __builtin_elementwise_max(x, tsplat(-87.3f));
-    tvf t = x * 1.44269504088896341f + 12582912.0f;
-    tvf n = t - 12582912.0f;
-    tvf r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    tvf p = tsplat(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    tvi e = (__builtin_convertvector(n, tvi) + 127) << 23;
-    tvf scale;
-    memcpy(&scale, &e, sizeof scale);
-    tvf result = p * scale;
-    tvi ordered = input == input, rb, ib;
-    memcpy(&rb, &result, sizeof rb);
-    memcpy(&ib, &input, sizeof ib);
-    rb = (rb & ordered) | (ib & ~ordered);
-    memcpy(&result, &rb, sizeof result);
-    return result;
-}
+LFM_DEFINE_VEXP(TVI, texp, tvf, tvi, tsplat)
 TVI float texp1(float x) { return texp(tsplat(x))[0]; }
 
 TVI float tdot(const float *a, const float *b, size_t n) {
