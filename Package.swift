@@ -44,7 +44,7 @@ let package = Package(
             dependencies: ["LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "LFMChat", swiftSettings: swiftSettings),
+        .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
         .target(
             name: "LFMGeneration",
             dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 /// A JSON text that could not be parsed.
 public struct JSONParseError: Error, CustomStringConvertible, Equatable {
@@ -294,37 +295,10 @@ extension Value {
 
     /// `s` as a JSON string literal (quotes included), escaped like Python's `json.dumps`.
     public static func jsonStringLiteral(_ s: String, ensureASCII: Bool = false) -> String {
-        var out = ""
-        jsonString(s, ensureASCII: ensureASCII, into: &out)
-        return out
+        JSONStringLiteral.make(s, ensureASCII: ensureASCII)
     }
 
     static func jsonString(_ s: String, ensureASCII: Bool, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else if ensureASCII && scalar.value > 0x7E {
-                    if scalar.value < 0x10000 {
-                        out += String(format: "\\u%04x", scalar.value)
-                    } else {
-                        let v = scalar.value - 0x10000
-                        out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-                    }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
+        JSONStringLiteral.append(s, ensureASCII: ensureASCII, to: &out)
     }
 }

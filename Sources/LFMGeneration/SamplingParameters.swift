@@ -104,7 +104,12 @@ public struct SamplingParameters: Sendable, Equatable {
         let doSample = object["do_sample"] as? Bool
         if let t = try number("temperature") { p.temperature = Float(t) }
         if doSample == false { p.temperature = 0 }
-        if let k = try number("top_k") { p.topK = Int(k) }
+        if let k = try number("top_k") {
+            guard let topK = Int(exactly: k.rounded()) else {
+                throw SamplingError.badGenerationConfig(file: url.path, detail: "top_k should be an integer, found \(k)")
+            }
+            p.topK = topK
+        }
         if let v = try number("top_p") { p.topP = Float(v) }
         if let v = try number("min_p") { p.minP = Float(v) }
         if let v = try number("typical_p") { p.typicalP = Float(v) }

@@ -200,7 +200,7 @@ public final class BatchEngine: @unchecked Sendable {
                                               param: "max_tokens")
             }
         }
-        do { _ = try Sampler(job.options.sampling) } catch {
+        do { try job.options.sampling.validate() } catch {
             throw APIError.invalidRequest("invalid sampling parameters: \(error)")
         }
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream()

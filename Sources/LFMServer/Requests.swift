@@ -142,11 +142,10 @@ enum RequestParser {
             default: throw f.typeError("stop", "a string or a list of strings", s)
             }
         }
-        var maxTokens = try f.int("max_completion_tokens") ?? f.int("max_tokens")
+        let maxTokens = try f.int("max_completion_tokens") ?? f.int("max_tokens")
         if let m = maxTokens, m < 1 {
             throw APIError.invalidRequest("'max_tokens' must be at least 1; found \(m).", param: "max_tokens")
         }
-        if maxTokens == nil, f.raw("max_tokens") == nil { maxTokens = nil }
         let stream = try f.bool("stream") ?? false
         var includeUsage = false
         if let options = f.raw("stream_options") {

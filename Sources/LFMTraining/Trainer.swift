@@ -63,6 +63,11 @@ public final class Trainer: @unchecked Sendable {
         guard data.trainCount >= needed, data.count - data.trainCount >= 2 else {
             throw TrainingError.corpusTooSmall(path: data.path, tokens: data.count, needed: needed * 2)
         }
+        // Every token, training and validation part, must index the embedding: checked once here.
+        let vocabulary = model.configuration.vocabularySize
+        for i in 0..<data.count where data[i] >= vocabulary {
+            throw TrainingError.tokenOutOfRange(token: data[i], vocabularySize: vocabulary)
+        }
         // Fail now, not at the first step, when the CPU cannot run the requested precision.
         _ = try Ops(backend: backend, tape: Tape(recording: false), precision: options.precision)
         self.model = model
@@ -94,11 +99,6 @@ public final class Trainer: @unchecked Sendable {
         for p in trainable { p.zeroGrad() }
         model.zeroGrad()
         let batch = windows(step: step)
-        for window in batch {
-            for token in window where token >= model.configuration.vocabularySize {
-                throw TrainingError.tokenOutOfRange(token: token, vocabularySize: model.configuration.vocabularySize)
-            }
-        }
         model.checkpointActivations = options.checkpointActivations
         var total: Float = 0
         // One graph per micro-batch (its windows side by side); gradients are summed over the

@@ -69,14 +69,19 @@ struct ProgressBar {
 
     init(label: String) { self.label = label }
 
+    /// `[#####.......]`: `fraction` (0...1) of 24 cells filled.
+    static func render(_ fraction: Double) -> String {
+        let width = 24
+        let filled = max(0, min(width, Int(fraction * Double(width))))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+
     mutating func update(_ done: Int, _ total: Int) {
         guard enabled, total > 0 else { return }
         let percent = done * 100 / total
         guard percent != lastPercent else { return }
         lastPercent = percent
-        let width = 30, filled = percent * width / 100
-        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)%".utf8))
+        FileHandle.standardError.write(Data("\r\(label) \(Self.render(Double(done) / Double(total))) \(percent)%".utf8))
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

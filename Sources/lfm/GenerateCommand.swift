@@ -103,11 +103,10 @@ struct GenerateCommand: ParsableCommand {
         let decodeStart = Date()
         while tokens.count < maxTokens {
             if let decoder = constraint, try decoder.mask(&logits, remainingTokens: maxTokens - tokens.count) == .complete { break }
-            let logprobs = LogProbabilities(logits: logits)
+            if json { steps.append(topLogProbabilities(logits, k: 5)) }
             let token = sampler.sample(logits, history: promptTokens + tokens)
             try constraint?.accept(token)
             tokens.append(token)
-            steps.append(logprobs.top(5))
             if !ignoreEOS && stops.contains(token) { break }
             if var d = detokenizer {
                 let (text, hit) = stopMatcher.feed((try? d.append(token)) ?? "")
@@ -141,27 +140,25 @@ struct GenerateCommand: ParsableCommand {
 
 /// Formats a double so that JSON readers get it back exactly.
 func formatDouble(_ value: Double) -> String {
+    guard !value.isNaN else { return "null" }
     guard value.isFinite else { return value < 0 ? "-1e308" : "1e308" }
     return "\(value)"
 }
 
-/// Log-softmax of one logits row, computed in Double.
-struct LogProbabilities {
-    let values: [Double]
-
-    init(logits: [Float]) {
-        let maximum = Double(logits.max() ?? 0)
-        var total = 0.0
-        for l in logits { total += exp(Double(l) - maximum) }
-        let logTotal = log(total) + maximum
-        values = logits.map { Double($0) - logTotal }
+/// The `k` most likely ids of one logits row with their natural-log probabilities (computed in
+/// Double), most likely first (ties: lower id first); one pass, no sort of the vocabulary.
+func topLogProbabilities(_ logits: [Float], k: Int) -> [(id: Int, logprob: Double)] {
+    let logSum = logits.withUnsafeBufferPointer { logSumExp($0) }
+    var best: [(id: Int, logit: Float)] = []
+    best.reserveCapacity(k + 1)
+    for (i, l) in logits.enumerated() {
+        if best.count == k, let last = best.last, !(l > last.logit) { continue }
+        var position = best.count
+        while position > 0 && l > best[position - 1].logit { position -= 1 }
+        best.insert((i, l), at: position)
+        if best.count > k { best.removeLast() }
     }
-
-    /// The `k` most likely ids, most likely first (ties: lower id first).
-    func top(_ k: Int) -> [(id: Int, logprob: Double)] {
-        values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-            .prefix(k).map { ($0, values[$0]) }
-    }
+    return best.map { ($0.id, Double($0.logit) - logSum) }
 }
 
 /// Sampling flags shared by the generating commands.

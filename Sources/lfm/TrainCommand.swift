@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 #endif
 import Foundation
+import LFMHub
 import LFMFormats
 import LFMModels
 import LFMTokenizer
@@ -167,9 +168,9 @@ struct TrainCommand: ParsableCommand {
                 if let v = report.validationLoss { line += ", \"val_loss\": \(v), \"val_ppl\": \(exp(Double(v)))" }
                 print(line + "}")
             }
-            let bar = progressBar(Double(report.step) / Double(options.steps))
+            let bar = ProgressBar.render(Double(report.step) / Double(options.steps))
             var status = String(format: "\r%@ %d/%d loss %.4f lr %.2e %.0f tok/s ETA %@", bar, report.step, options.steps,
-                                report.loss, report.learningRate, report.tokensPerSecond, formatDuration(remaining))
+                                report.loss, report.learningRate, report.tokensPerSecond, ProgressLine.duration(remaining))
             if let v = report.validationLoss { status += String(format: " val %.4f (ppl %.2f)", v, exp(Double(v))) }
             FileHandle.standardError.write(Data(status.utf8))
             if options.checkpointInterval > 0, report.step % options.checkpointInterval == 0, report.step < options.steps {
@@ -205,22 +206,6 @@ struct TrainCommand: ParsableCommand {
         try TokenDataset.write(tokens, to: packed)
         return try TokenDataset(path: packed)
     }
-}
-
-/// A 24-character progress bar.
-func progressBar(_ fraction: Double) -> String {
-    let width = 24
-    let filled = max(0, min(width, Int(fraction * Double(width))))
-    return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
-}
-
-/// "1h02m", "3m05s", "12s".
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
-    let s = Int(seconds)
-    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-    return "\(s)s"
 }
 
 /// The process's peak resident memory so far in MiB (`getrusage`), nil where unavailable.

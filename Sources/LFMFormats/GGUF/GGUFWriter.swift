@@ -128,8 +128,24 @@ public struct GGUFWriter {
 
     /// Writes the file to `path`, asking `tensorData` for each tensor's bytes in order. Each call must
     /// write exactly `info.byteCount` bytes to the sink.
+    ///
+    /// The bytes go to a temporary file next to `path`, renamed over it only once complete: an
+    /// interrupted or failed write leaves any existing file untouched, and an input that is read
+    /// (memory-mapped) from `path` itself stays valid while its replacement is written.
     public func write(to path: String,
                       tensorData: (_ info: GGUFTensorInfo, _ sink: inout GGUFDataSink) throws -> Void) throws {
+        let temporary = path + ".\(getpid()).partial"
+        do {
+            try writeWhole(to: temporary, tensorData: tensorData)
+            guard rename(temporary, path) == 0 else { throw GGUFError.writeFailed(path: path, errno: errno) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    private func writeWhole(to path: String,
+                            tensorData: (_ info: GGUFTensorInfo, _ sink: inout GGUFDataSink) throws -> Void) throws {
         guard let file = fopen(path, "wb") else { throw GGUFError.writeFailed(path: path, errno: errno) }
         var closed = false
         defer { if !closed { fclose(file) } }

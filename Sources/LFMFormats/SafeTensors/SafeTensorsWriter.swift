@@ -17,61 +17,68 @@ public struct SafeTensorsWriter {
 
     /// Adds `values` stored as `dtype` (rounded to nearest-even for F16/BF16).
     public mutating func add(_ name: String, shape: [Int], values: [Float], as dtype: SafeTensorsDType = .f32) {
-        var data = Data(capacity: values.count * dtype.dtype.typeSize)
-        for value in values {
-            switch dtype {
-            case .f32: withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-            case .f16: withUnsafeBytes(of: HalfConversion.floatToF16(value).littleEndian) { data.append(contentsOf: $0) }
-            case .bf16: withUnsafeBytes(of: HalfConversion.floatToBF16(value).littleEndian) { data.append(contentsOf: $0) }
-            }
+        let data: Data
+        switch dtype {
+        case .f32: data = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
+        case .f16: data = values.map { HalfConversion.floatToF16($0).littleEndian }.withUnsafeBytes { Data($0) }
+        case .bf16: data = values.map { HalfConversion.floatToBF16($0).littleEndian }.withUnsafeBytes { Data($0) }
         }
         add(name, dtype: dtype.dtype, shape: shape, bytes: data)
     }
 
     /// The whole file's bytes.
     public func serialized() -> Data {
-        var header = "{"
+        var out = header()
+        for tensor in tensors { out.append(tensor.bytes) }
+        return out
+    }
+
+    /// Writes the file to `url` atomically (a temporary file next to it, then renamed), one
+    /// tensor at a time, without assembling the whole file in memory.
+    public func write(to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).partial")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: temporary)
+            defer { try? handle.close() }
+            try handle.write(contentsOf: header())
+            for tensor in tensors { try handle.write(contentsOf: tensor.bytes) }
+            try handle.synchronize()
+            if FileManager.default.fileExists(atPath: url.path) {
+                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+            } else {
+                try FileManager.default.moveItem(at: temporary, to: url)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
+    /// The 8-byte header length and the JSON header, padded with spaces to a multiple of 8.
+    private func header() -> Data {
         var offset = 0
         var parts: [String] = []
+        let quote = { (s: String) in JSONStringLiteral.make(s) }
         if !metadata.isEmpty {
-            let fields = metadata.keys.sorted().map { "\(Self.quote($0)):\(Self.quote(metadata[$0] ?? ""))" }
+            let fields = metadata.keys.sorted().map { "\(quote($0)):\(quote(metadata[$0] ?? ""))" }
             parts.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
         }
         for tensor in tensors {
             let end = offset + tensor.bytes.count
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(Self.quote(tensor.name)):{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(quote(tensor.name)):{\"dtype\":\"\(tensor.dtype.name)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
-        header += parts.joined(separator: ",") + "}"
-        var headerData = Data(header.utf8)
+        var headerData = Data(("{" + parts.joined(separator: ",") + "}").utf8)
         while headerData.count % 8 != 0 { headerData.append(0x20) }
         var out = Data()
         withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(headerData)
-        for tensor in tensors { out.append(tensor.bytes) }
         return out
-    }
-
-    /// Writes the file to `url` atomically.
-    public func write(to url: URL) throws {
-        try serialized().write(to: url, options: .atomic)
-    }
-
-    private static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
     }
 }
 

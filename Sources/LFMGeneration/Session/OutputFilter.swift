@@ -38,7 +38,7 @@ public struct OutputFilter {
             callIds = []
             return events
         }
-        if var ids = callIds {
+        if let ids = callIds {
             if let callEnd, id == callEnd {
                 callIds = nil
                 let body = (try? tokenizer.decode(ids, lossy: true)) ?? ""
@@ -51,8 +51,7 @@ public struct OutputFilter {
                     return [.warning("malformed tool call passed on as text: \(error)")] + emit(text)
                 }
             }
-            ids.append(id)
-            callIds = ids
+            callIds?.append(id)
             return []
         }
         let chunk = (try? detokenizer.append(id)) ?? ""

@@ -39,7 +39,7 @@ extension CPUBackend {
         let gemm = gemmRows > 0 && m >= gemmRows
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
-            splitRows(w.rows, work: m * w.rows * cols) { range in
+            splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
                 switch path {
                 case .avx512vnni where gemm:
                     lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
@@ -81,7 +81,7 @@ extension CPUBackend {
                 }
             }
         }
-        splitRows(w.rows, work: m * w.rows * max(cols, 1), run)
+        splitRows(w.rows, tokens: m, work: m * w.rows * max(cols, 1), run)
         withExtendedLifetime(w.owner) {}
     }
 }

@@ -105,13 +105,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Pairs(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
-        let dtype: Int32
-        switch w.dtype {
-        case .f32: dtype = LFM_DT_F32
-        case .f16: dtype = LFM_DT_F16
-        case .bf16: dtype = LFM_DT_BF16
-        default: preconditionFailure("block-quantized weights are handled by matmulQuantized")
-        }
+        let dtype = Self.cDType(w.dtype)
         let data = w.data, kind = self.kind
         let run = { (range: Range<Int>) in
             switch kind {
@@ -123,11 +117,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
                 lfm_matmul_portable(dtype, data, cols, range.lowerBound, range.upperBound, x, xStride, m, y, yStride)
             }
         }
-        if m == 1 && !parallelMatvec {
-            run(0..<rows)
-        } else {
-            splitRows(rows, work: m * rows * max(cols, 1), run)
-        }
+        splitRows(rows, tokens: m, work: m * rows * max(cols, 1), run)
         withExtendedLifetime(w.owner) {}
     }
 
@@ -140,7 +130,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
                 for i in r { lfm_round_bf16_avx512(x + i * xStride, cols, xb + i * cols) }
             }
             let weights = w.data.assumingMemoryBound(to: UInt16.self)
-            splitRows(w.rows, work: m * w.rows * cols) { range in
+            splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
                 lfm_matmul_bf16dot_avx512(weights, cols, range.lowerBound, range.upperBound, xb, cols, m, y, yStride)
             }
         }
@@ -213,7 +203,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
                 lfm_permute_pairs(x + r.lowerBound * xStride, xStride, r.count, cols, xp + r.lowerBound * cols)
             }
             let weights = w.data.assumingMemoryBound(to: UInt16.self)
-            splitRows(w.rows, work: m * w.rows * cols) { range in
+            splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
                 lfm_matmul_bf16pairs_avx512(weights, cols, range.lowerBound, range.upperBound, xp, cols, m, y, yStride)
             }
         }
@@ -238,9 +228,11 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         body(temporary)
     }
 
-    /// Runs `body` over contiguous ranges of weight rows, in parallel when the work is large.
-    func splitRows(_ rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
-        if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows {
+    /// Runs `body` over contiguous ranges of weight rows of a product with `tokens` activation
+    /// rows, in parallel when the work is large (and, for decode, unless `parallelMatvec` is off).
+    func splitRows(_ rows: Int, tokens: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows
+            || (tokens == 1 && !parallelMatvec) {
             body(0..<rows)
             return
         }

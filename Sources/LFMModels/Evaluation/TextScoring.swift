@@ -70,13 +70,18 @@ public func scoringWindows(ids: [Int], ctx: Int, scheme: ScoringWindows, bos: In
     }
 }
 
-/// Natural-log softmax of one logit row, in double precision.
-public func logSoftmax(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+/// `log Σ exp(row)` in double precision.
+public func logSumExp(_ row: UnsafeBufferPointer<Float>) -> Double {
     var maximum = -Double.infinity
     for l in row where Double(l) > maximum { maximum = Double(l) }
     var sum = 0.0
     for l in row { sum += exp(Double(l) - maximum) }
-    let logSum = maximum + log(sum)
+    return maximum + log(sum)
+}
+
+/// Natural-log softmax of one logit row, in double precision.
+public func logSoftmax(_ row: UnsafeBufferPointer<Float>) -> [Double] {
+    let logSum = logSumExp(row)
     return row.map { Double($0) - logSum }
 }
 
@@ -177,21 +182,29 @@ extension LFM2Model {
         var nll = NLLAccumulator()
         var comparison = reference == nil ? nil : DistributionComparison()
         for (k, window) in windows.enumerated() {
-            var state = makeState(maxContext: window.tokens.count)
-            let logits = try forward(window.tokens, state: &state, logits: .all)
-            var refLogits: [Float] = []
-            if let reference {
-                var refState = reference.makeState(maxContext: window.tokens.count)
-                refLogits = try reference.forward(window.tokens, state: &refState, logits: .all)
+            // Logits are computed only from the first scored position on (the positions before it
+            // are prefilled without the output head).
+            let first = window.scored.lowerBound
+            func logitsFromFirstScored(_ model: LFM2Model) throws -> [Float] {
+                var state = model.makeState(maxContext: window.tokens.count)
+                if first > 0 { _ = try model.forward(Array(window.tokens[..<first]), state: &state, logits: .none) }
+                return try model.forward(Array(window.tokens[first...]), state: &state, logits: .all)
             }
+            let logits = try logitsFromFirstScored(self)
+            let refLogits = try reference.map { try logitsFromFirstScored($0) } ?? []
             for i in window.scored {
                 let target = window.tokens[i + 1]
-                let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[(i * v)..<((i + 1) * v)])) }
-                nll.add(-lp[target])
-                if comparison != nil {
-                    let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[(i * v)..<((i + 1) * v)])) }
-                    comparison?.add(reference: refLp, candidate: lp, target: target)
+                let rows = ((i - first) * v)..<((i - first + 1) * v)
+                guard comparison != nil else {
+                    // Perplexity alone needs only the normalizer, not the whole distribution.
+                    let logSum = logits.withUnsafeBufferPointer { logSumExp(UnsafeBufferPointer(rebasing: $0[rows])) }
+                    nll.add(logSum - Double(logits[(i - first) * v + target]))
+                    continue
                 }
+                let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
+                let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
+                nll.add(-lp[target])
+                comparison?.add(reference: refLp, candidate: lp, target: target)
             }
             progress(k + 1, windows.count)
         }
