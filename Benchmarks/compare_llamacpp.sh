@@ -3,7 +3,7 @@
 #
 # Usage:
 #   Benchmarks/compare_llamacpp.sh --models /root/models --llama-build /root/llamacpp-build --lfm /path/to/lfm \
-#       [--size 350m] [-r 5] [-t 2] [-p 512] [-n 128] [--rows f32,f32-f16,bf16] [--out DIR] [--bw 31]
+#       [--size 350m] [-r 5] [-t 2] [-p 512] [-n 128] [--rows f32,f32-f16,bf16] [--out DIR] [--bw measure|GB/s]
 #
 # Models come from Benchmarks/make_random_lfm2.py (--out /root/models): <models>/lfm2-<size>-f32,
 # <models>/lfm2-<size>-bf16 (HF folders) and <models>/lfm2-<size>-gguf/lfm2-<size>-<type>.gguf.
@@ -27,7 +27,7 @@
 set -euo pipefail
 
 MODELS=""; LLAMA_BUILD=""; LFM=""; SIZE="350m"; REPS=5; THREADS=2; NP=512; NG=128
-ROWS="f32,f32-f16,bf16"; OUT=""; BW=31
+ROWS="f32,f32-f16,bf16"; OUT=""; BW=measure
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -86,10 +86,24 @@ done
   echo "host: $(uname -srm); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo || true)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "llama.cpp: $("$BENCH" --version 2>&1 | head -2 | tr '\n' ' ')"
-  echo "args: size=$SIZE reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=${BW}GB/s"
+  echo "args: size=$SIZE reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=$BW"
 } > "$OUT/meta.txt"
 
+# --bw measure (the default): the machine's read bandwidth with the same thread count, measured
+# by Benchmarks/read_bandwidth.c once per repetition (it varies with the host's other tenants:
+# 48 to 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
+if [[ "$BW" == measure ]]; then
+  CC="${CC:-cc}"
+  "$CC" -O2 -mavx512f -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
+    || die "could not build read_bandwidth.c with $CC (see $OUT/read_bandwidth.err); pass --bw GB/s instead"
+fi
+measure_bw() {
+  [[ "$BW" == measure ]] || return 0
+  "$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p' >> "$OUT/raw/bandwidth.txt"
+}
+
 for ((rep = 1; rep <= REPS; rep++)); do
+  measure_bw
   for row in "${ROW_LIST[@]}"; do
     o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
     echo "[rep $rep/$REPS] $row: ours" >&2
@@ -100,13 +114,24 @@ for ((rep = 1; rep <= REPS; rep++)); do
       || die "llama-bench failed ($row, rep $rep), see $t.err"
   done
 done
+measure_bw
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
 
 python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" <<'PY'
 import glob, json, math, os, statistics, sys
 
 out, reps, np_, ng, bw, rows, models, size = sys.argv[1:9]
-reps, np_, ng, bw = int(reps), int(np_), int(ng), float(bw)
+reps, np_, ng = int(reps), int(np_), int(ng)
+if bw == "measure":
+    samples = [float(v) for v in open(os.path.join(out, "raw", "bandwidth.txt")).read().split()]
+    if not samples:
+        raise SystemExit("no bandwidth measured (see %s/raw/bandwidth.txt)" % out)
+    bw_note = "measured read bandwidth, median of %d runs of read_bandwidth.c in this session: %s GB/s" % (
+        len(samples), " ".join("%.1f" % v for v in samples))
+    bw = statistics.median(samples)
+else:
+    bw = float(bw)
+    bw_note = "bandwidth given with --bw"
 
 def ours_bytes(row):
     # bytes of weights read per decoded token: every tensor once (tied embedding = output head)
@@ -167,5 +192,5 @@ for row in rows.split(","):
 print()
 print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
 print("ours / llama.cpp measured back to back (> 1: ours faster);")
-print("roofline = tg / (%.0f GB/s / weight bytes per token). Raw outputs and machine info: %s" % (bw, out))
+print("roofline = tg / (%.1f GB/s / weight bytes per token); %s. Raw outputs and machine info: %s" % (bw, bw_note, out))
 PY

@@ -14,6 +14,7 @@ uint32_t lfm_cpu_features(void) {
     if (__builtin_cpu_supports("avx512bf16")) f |= LFM_CPU_AVX512BF16;
     if (__builtin_cpu_supports("avx512vnni")) f |= LFM_CPU_AVX512VNNI;
     if (__builtin_cpu_supports("avx512dq")) f |= LFM_CPU_AVX512DQ;
+    if (__builtin_cpu_supports("avx512vbmi")) f |= LFM_CPU_AVX512VBMI;
     return f;
 #else
     return 0;

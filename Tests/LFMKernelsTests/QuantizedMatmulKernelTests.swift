@@ -15,7 +15,7 @@ import Testing
             var x = rng.floats(m * cols, scale: 3)
             for k in 0..<cols { x[cols + k] = 0 } // an all-zero row
             x[5] = 1e-35                            // a tiny block (treated as zero)
-            for path in [QuantKernelPath.avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+            for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
                 let a = QuantizedActivations(m: m, cols: cols, block: block)
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: path) }
@@ -101,9 +101,52 @@ import Testing
     }
 }
 
+/// Every compiled variant of the decode row kernels (m = 1), called directly, so the VNNI kernels
+/// stay tested on machines whose backend picks the VBMI variant: rows of 1 to 13 blocks (the
+/// VBMI Q4_0 kernel takes four blocks per step and finishes one to three in the block step).
+@Suite struct QuantizedDecodeKernelVariantTests {
+    @Test(arguments: integerKernelTypes)
+    func everyVariantMatchesIntegerReference(dtype: DType) {
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 31 + 3)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        let type = Int32(bitPattern: dtype.rawValue)
+        let blockCounts = dtype.blockSize == 256 ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 13]
+        for blocks in blockCounts {
+            let rows = 5, cols = blocks * dtype.blockSize
+            let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+            let x = rng.floats(cols, scale: 2)
+            let reference = ReferenceActivations(x[0..<cols], block: block)
+            let a = QuantizedActivations(m: 1, cols: cols, block: block)
+            defer { a.deallocate() }
+            x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<1, path: .portable) }
+            for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+                var y = [Float](repeating: .nan, count: rows)
+                withUnsafePointer(to: a.descriptor) { descriptor in
+                    y.withUnsafeMutableBufferPointer { out in
+                        let yp = out.baseAddress!
+                        switch path {
+                        case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w.data, 0, rows, descriptor, 1, yp, rows)
+                        case .avx512vnni: lfm_qmatmul_avx512vnni(type, w.data, 0, rows, descriptor, 1, yp, rows)
+                        case .avx2: lfm_qmatmul_avx2(type, w.data, 0, rows, descriptor, 1, yp, rows)
+                        case .portable: lfm_qmatmul_portable(type, w.data, 0, rows, descriptor, 1, yp, rows)
+                        }
+                    }
+                }
+                for n in 0..<rows {
+                    let (value, magnitude) = referenceIntegerDot(integerGroups(w, row: n), reference, block: block)
+                    #expect(abs(Double(y[n]) - value) <= 1e-5 * magnitude + 1e-30,
+                            "\(dtype) \(path) blocks \(blocks) row \(n): \(y[n]) vs \(value)")
+                }
+            }
+            withExtendedLifetime(w.owner) {}
+        }
+    }
+}
+
 /// Whether this machine can run the integer-kernel variant.
 func pathIsSupported(_ path: QuantKernelPath) -> Bool {
     switch path {
+    case .avx512vbmi: return ISA.avx512(bf16: false, vnni: true).isSupported && QuantKernelPath.hasVBMI
     case .avx512vnni: return ISA.avx512(bf16: false, vnni: true).isSupported
     case .avx2: return ISA.avx2.isSupported
     case .portable: return true

@@ -18,6 +18,7 @@
 #define LFM_CPU_AVX512BF16 0x40u
 #define LFM_CPU_AVX512VNNI 0x80u
 #define LFM_CPU_AVX512DQ 0x100u
+#define LFM_CPU_AVX512VBMI 0x200u
 
 /// Instruction-set features of this CPU that the OS also enables (0 on non-x86).
 uint32_t lfm_cpu_features(void);
@@ -159,6 +160,11 @@ void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
 void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
+                            const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+/// lfm_qmatmul_avx512vnni with a faster Q4_0 decode row (m == 1) that needs AVX512_VBMI too
+/// (byte permutes); every other case is lfm_qmatmul_avx512vnni. Same results up to F32
+/// summation order.
+void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 
 /// Activation rows from which lfm_qgemm_avx512vnni beats lfm_qmatmul_avx512vnni for ggml type

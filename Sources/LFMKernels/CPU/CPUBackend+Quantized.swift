@@ -41,8 +41,10 @@ extension CPUBackend {
             let data = w.data
             splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
                 switch path {
-                case .avx512vnni where gemm:
+                case .avx512vnni where gemm, .avx512vbmi where gemm:
                     lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                case .avx512vbmi:
+                    lfm_qmatmul_avx512vbmi(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx512vnni:
                     lfm_qmatmul_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx2:
@@ -55,11 +57,12 @@ extension CPUBackend {
         withExtendedLifetime(w.owner) {}
     }
 
-    /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`;
-    /// AVX-512 without VNNI uses the AVX2 kernels.
+    /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`
+    /// (and gets the VBMI variant where the CPU has AVX512_VBMI); AVX-512 without VNNI uses the
+    /// AVX2 kernels.
     var quantKernelPath: QuantKernelPath {
         switch isa {
-        case .avx512(_, let vnni): return vnni ? .avx512vnni : .avx2
+        case .avx512(_, let vnni): return vnni ? (QuantKernelPath.hasVBMI ? .avx512vbmi : .avx512vnni) : .avx2
         case .avx2: return .avx2
         case .portable: return .portable
         }
@@ -86,9 +89,13 @@ extension CPUBackend {
     }
 }
 
-/// Which compiled variant of the integer kernels runs.
+/// Which compiled variant of the integer kernels runs. `avx512vbmi` is `avx512vnni` with a
+/// faster Q4_0 decode kernel (byte permutes); every other product is the same code.
 enum QuantKernelPath: Sendable {
-    case avx512vnni, avx2, portable
+    case avx512vbmi, avx512vnni, avx2, portable
+
+    /// Whether this CPU has AVX512_VBMI (checked once).
+    static let hasVBMI = lfm_cpu_features() & LFM_CPU_AVX512VBMI != 0
 }
 
 /// Scratch buffers holding `m` activation rows quantized to 8-bit blocks (see
@@ -126,7 +133,7 @@ struct QuantizedActivations {
     /// Quantizes activation rows `rows` of `x` (rows `xStride` floats apart).
     func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, path: QuantKernelPath) {
         switch path {
-        case .avx512vnni:
+        case .avx512vbmi, .avx512vnni:
             lfm_quantize_activations_avx512(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
         case .avx2:
             lfm_quantize_activations_avx2(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
