@@ -226,6 +226,23 @@ T512I void tile_bfp(const uint16_t *const wr[4], const float *const xr[4], size_
     for (int i = 0; i < 4; i++) out[i] = sum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
 }
 
+/// lfm_permute_pairs with two 512-bit permutes per block of 32 (the same bytes out).
+T512 void lfm_permute_pairs_avx512(const float *x, size_t xStride, size_t m, size_t cols, float *out) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (size_t i = 0; i < m; i++) {
+        const float *src = x + i * xStride;
+        float *dst = out + i * cols;
+        size_t k = 0;
+        for (; k + 32 <= cols; k += 32) {
+            const __m512 a = _mm512_loadu_ps(src + k), b = _mm512_loadu_ps(src + k + 16);
+            _mm512_storeu_ps(dst + k, _mm512_permutex2var_ps(a, even, b));
+            _mm512_storeu_ps(dst + k + 16, _mm512_permutex2var_ps(a, odd, b));
+        }
+        for (; k < cols; k++) dst[k] = src[k];
+    }
+}
+
 T512 void lfm_matmul_bf16pairs_avx512(const uint16_t *w, size_t K, size_t n0, size_t n1,
                                       const float *xp, size_t xps, size_t m, float *y, size_t ys) {
     if (n1 <= n0 || m == 0) return;
@@ -339,5 +356,8 @@ void lfm_matmul_bf16pairs_avx512(const uint16_t *w, size_t cols, size_t n0, size
 void lfm_round_bf16_avx512(const float *x, size_t count, uint16_t *out) {
     (void)x; (void)count; (void)out;
     __builtin_trap();
+}
+void lfm_permute_pairs_avx512(const float *x, size_t xStride, size_t m, size_t cols, float *out) {
+    lfm_permute_pairs(x, xStride, m, cols, out);
 }
 #endif

@@ -86,4 +86,29 @@ import Testing
             #expect(portable[index] == x[t * xStride + k], "m \(m) cols \(cols)")
         }
     }
+
+    /// The AVX-512 pair permute (exact BF16 prefill) writes what the portable one writes, and that
+    /// is the documented layout: each full block of 32 as its even- then its odd-index elements.
+    @Test func avx512PairPermuteEqualsPortable() {
+        guard testedISAs.contains(where: { if case .avx512 = $0 { return true } else { return false } }) else { return }
+        var rng = SplitMix(seed: 37)
+        for (m, cols) in [(1, 1), (2, 31), (3, 32), (2, 33), (4, 95), (1, 1024 + 7)] {
+            let xStride = cols + 3
+            let x = rng.floats(m * xStride)
+            var portable = [Float](repeating: .nan, count: m * cols)
+            var avx512 = [Float](repeating: .infinity, count: m * cols)
+            lfm_permute_pairs(x, xStride, m, cols, &portable)
+            lfm_permute_pairs_avx512(x, xStride, m, cols, &avx512)
+            #expect(portable == avx512, "m \(m) cols \(cols)")
+            for t in 0..<m {
+                for k in 0..<cols {
+                    let block = k / 32 * 32
+                    let source = block + 32 <= cols
+                        ? block + (k - block < 16 ? 2 * (k - block) : 2 * (k - block - 16) + 1)
+                        : k
+                    #expect(portable[t * cols + k] == x[t * xStride + source], "m \(m) cols \(cols) t \(t) k \(k)")
+                }
+            }
+        }
+    }
 }

@@ -53,6 +53,8 @@ void lfm_matmul_bf16pairs_avx512(const uint16_t *w, size_t cols, size_t n0, size
 /// Copies `m` rows of `cols` floats into `out` (rows `cols` apart), storing every full block
 /// of 32 as its 16 even-index then its 16 odd-index elements; the tail keeps its order.
 void lfm_permute_pairs(const float *x, size_t xStride, size_t m, size_t cols, float *out);
+/// lfm_permute_pairs with AVX-512 permutes (identical output). Requires AVX-512.
+void lfm_permute_pairs_avx512(const float *x, size_t xStride, size_t m, size_t cols, float *out);
 
 /// BF16 weights times activations already rounded to BF16 (`xb`, rows `xbStride` elements
 /// apart), accumulated in F32 with vdpbf16ps. Requires AVX512_BF16.

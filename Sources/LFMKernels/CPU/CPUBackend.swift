@@ -200,7 +200,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         withScratch(bytes: m * cols * 4) { raw in
             let xp = raw.assumingMemoryBound(to: Float.self)
             split(m, work: m * cols) { r in
-                lfm_permute_pairs(x + r.lowerBound * xStride, xStride, r.count, cols, xp + r.lowerBound * cols)
+                lfm_permute_pairs_avx512(x + r.lowerBound * xStride, xStride, r.count, cols, xp + r.lowerBound * cols)
             }
             let weights = w.data.assumingMemoryBound(to: UInt16.self)
             splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
