@@ -6,9 +6,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#ifndef LFM_PREFETCH
-#define LFM_PREFETCH 1
-#endif
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 #define T512I T512 __attribute__((always_inline)) static inline
 #define T512BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
@@ -58,59 +55,30 @@ T512I void store_tile(const __m128 out[4], size_t nt, size_t nr, int accumulate,
 /// rows are cut so that a 4-row activation tile stays in L1 and a weight block in L2.
 #define LFM_KC 1024
 
-// ---- decode: y = W x for one activation row, 4 weight rows at a time ----
+// ---- decode: y = W x for one activation row, one weight row at a time ----
+// Each row is read front to back as one stream with four independent accumulators. Measured
+// from DRAM on 65536 x 2048 BF16 weights: 37.5 GB/s on one thread and 44-48 GB/s on two, against
+// 31 and 36-42 GB/s for four interleaved rows with software prefetch (the earlier kernel): the
+// hardware prefetcher follows one stream per thread better than four.
 T512I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1,
                   const float *x, float *y) {
-    size_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
-        const char *r0 = w + n * rb, *r1 = r0 + rb, *r2 = r1 + rb, *r3 = r2 + rb;
+    for (size_t n = n0; n < n1; n++) {
+        const char *r = w + n * rb;
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         size_t k = 0;
-        // 16-bit weights: prefetch the same offsets of the next 4 rows (4 * rb bytes ahead); the
-        // hardware prefetcher alone ramps up too slowly on 4 short interleaved streams
-        // (measured +25-40% from DRAM; F32 rows are long enough and got slower with it).
-        const size_t es = lfm_dtype_size(dt), ahead = 4 * rb;
-        for (; k + 32 <= K; k += 32) {
-            if (LFM_PREFETCH && es == 2) {
-                _mm_prefetch(r0 + ahead + k * es, _MM_HINT_T0);
-                _mm_prefetch(r1 + ahead + k * es, _MM_HINT_T0);
-                _mm_prefetch(r2 + ahead + k * es, _MM_HINT_T0);
-                _mm_prefetch(r3 + ahead + k * es, _MM_HINT_T0);
-            }
-            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
-            a0 = _mm512_fmadd_ps(ld16(dt, r0, k), x0, a0);
-            a1 = _mm512_fmadd_ps(ld16(dt, r1, k), x0, a1);
-            a2 = _mm512_fmadd_ps(ld16(dt, r2, k), x0, a2);
-            a3 = _mm512_fmadd_ps(ld16(dt, r3, k), x0, a3);
-            b0 = _mm512_fmadd_ps(ld16(dt, r0, k + 16), x1, b0);
-            b1 = _mm512_fmadd_ps(ld16(dt, r1, k + 16), x1, b1);
-            b2 = _mm512_fmadd_ps(ld16(dt, r2, k + 16), x1, b2);
-            b3 = _mm512_fmadd_ps(ld16(dt, r3, k + 16), x1, b3);
+        for (; k + 64 <= K; k += 64) {
+            a0 = _mm512_fmadd_ps(ld16(dt, r, k), _mm512_loadu_ps(x + k), a0);
+            a1 = _mm512_fmadd_ps(ld16(dt, r, k + 16), _mm512_loadu_ps(x + k + 16), a1);
+            a2 = _mm512_fmadd_ps(ld16(dt, r, k + 32), _mm512_loadu_ps(x + k + 32), a2);
+            a3 = _mm512_fmadd_ps(ld16(dt, r, k + 48), _mm512_loadu_ps(x + k + 48), a3);
         }
         for (; k < K; k += 16) {
             __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-            __m512 x0 = _mm512_maskz_loadu_ps(mk, x + k);
-            a0 = _mm512_fmadd_ps(ld16m(dt, r0, k, mk), x0, a0);
-            a1 = _mm512_fmadd_ps(ld16m(dt, r1, k, mk), x0, a1);
-            a2 = _mm512_fmadd_ps(ld16m(dt, r2, k, mk), x0, a2);
-            a3 = _mm512_fmadd_ps(ld16m(dt, r3, k, mk), x0, a3);
+            a0 = _mm512_fmadd_ps(ld16m(dt, r, k, mk), _mm512_maskz_loadu_ps(mk, x + k), a0);
         }
-        __m128 s = sum4(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1), _mm512_add_ps(a2, b2),
-                        _mm512_add_ps(a3, b3));
-        _mm_storeu_ps(y + n, s);
-    }
-    for (; n < n1; n++) {
-        const char *r0 = w + n * rb;
-        __m512 a0 = _mm512_setzero_ps();
-        for (size_t k = 0; k < K; k += 16) {
-            __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-            a0 = _mm512_fmadd_ps(ld16m(dt, r0, k, mk), _mm512_maskz_loadu_ps(mk, x + k), a0);
-        }
-        y[n] = _mm512_reduce_add_ps(a0);
+        y[n] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
 }
-
 // ---- prefill: 4 activation rows x 4 weight rows register tile ----
 // Rows past the end are aliases of valid rows (computed, not stored).
 T512I void tile4x4(int dt, const char *const wr[4], const float *const xr[4], size_t K, __m128 out[4]) {
