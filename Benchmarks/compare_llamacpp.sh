@@ -122,8 +122,10 @@ import glob, json, math, os, statistics, sys
 
 out, reps, np_, ng, bw, rows, models, size = sys.argv[1:9]
 reps, np_, ng = int(reps), int(np_), int(ng)
+tg_by_rep, samples_by_rep = {}, []
 if bw == "measure":
     samples = [float(v) for v in open(os.path.join(out, "raw", "bandwidth.txt")).read().split()]
+    samples_by_rep = samples[:reps]
     if not samples:
         raise SystemExit("no bandwidth measured (see %s/raw/bandwidth.txt)" % out)
     bw_note = "measured read bandwidth, median of %d runs of read_bandwidth.c in this session: %s GB/s" % (
@@ -182,6 +184,7 @@ for row in rows.split(","):
     obytes = ours_bytes(row) or tbytes  # GGUF rows: same file for both engines
     pp_ratio = med([a / b for a, b in zip(opp, tpp)])  # paired: ours and theirs ran back to back
     tg_ratio = med([a / b for a, b in zip(otg, ttg)])
+    tg_by_rep[row] = [a / b for a, b in zip(otg, ttg)]
     roof_o = med(otg) / (bw * 1e9 / obytes) * 100
     roof_t = med(ttg) / (bw * 1e9 / tbytes) * 100
     oname = {"f32": "HF F32", "f32-f16": "HF F32", "bf16": "HF BF16"}.get(row, "GGUF " + row.upper())
@@ -190,6 +193,15 @@ for row in rows.split(","):
         row, oname, obytes / 1e6, tname, tbytes / 1e6, fmt(opp), fmt(tpp), pp_ratio, fmt(otg), fmt(ttg),
         tg_ratio, roof_o, roof_t))
 print()
+if samples_by_rep:
+    # Decode is bandwidth-bound, and this machine's bandwidth changes with its neighbours: show
+    # each repetition's measured bandwidth next to its back-to-back generation ratios.
+    print("| repetition | read bandwidth before it | " + " | ".join("tg ratio %s" % r for r in rows.split(",")) + " |")
+    print("|---|---|" + "---|" * len(rows.split(",")))
+    for rep in range(1, reps + 1):
+        bw_rep = samples_by_rep[rep - 1] if rep - 1 < len(samples_by_rep) else float("nan")
+        print("| %d | %.1f GB/s | %s |" % (rep, bw_rep, " | ".join("%.2f" % tg_by_rep[r][rep - 1] for r in rows.split(","))))
+    print()
 print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
 print("ours / llama.cpp measured back to back (> 1: ours faster);")
 print("roofline = tg / (%.1f GB/s / weight bytes per token); %s. Raw outputs and machine info: %s" % (bw, bw_note, out))

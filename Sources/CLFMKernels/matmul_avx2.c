@@ -31,41 +31,24 @@ T2I float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/// One weight row at a time, read front to back as one stream with four accumulators (as in
+/// matmul_avx512.c: the hardware prefetcher follows one stream per thread better than four).
+/// Each row's result depends only on the row, not on how the rows are split over threads.
 T2I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1,
                 const float *x, float *y) {
-    size_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
-        const char *r[4] = { w + n * rb, w + (n + 1) * rb, w + (n + 2) * rb, w + (n + 3) * rb };
-        __m256 a[4], b[4];
-        for (int j = 0; j < 4; j++) { a[j] = _mm256_setzero_ps(); b[j] = a[j]; }
+    for (size_t n = n0; n < n1; n++) {
+        const char *r = w + n * rb;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t k = 0;
-        const size_t ahead = 4 * rb; // 16-bit weights: prefetch the next 4 rows (see matmul_avx512.c)
-        for (; k + 16 <= K; k += 16) {
-            if (dt != LFM_DT_F32 && (k & 16) == 0)
-                for (int j = 0; j < 4; j++) _mm_prefetch(r[j] + ahead + k * 2, _MM_HINT_T0);
-            __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
-            for (int j = 0; j < 4; j++) {
-                a[j] = _mm256_fmadd_ps(ld8(dt, r[j], k), x0, a[j]);
-                b[j] = _mm256_fmadd_ps(ld8(dt, r[j], k + 8), x1, b[j]);
-            }
+        for (; k + 32 <= K; k += 32) {
+            a0 = _mm256_fmadd_ps(ld8(dt, r, k), _mm256_loadu_ps(x + k), a0);
+            a1 = _mm256_fmadd_ps(ld8(dt, r, k + 8), _mm256_loadu_ps(x + k + 8), a1);
+            a2 = _mm256_fmadd_ps(ld8(dt, r, k + 16), _mm256_loadu_ps(x + k + 16), a2);
+            a3 = _mm256_fmadd_ps(ld8(dt, r, k + 24), _mm256_loadu_ps(x + k + 24), a3);
         }
-        for (; k + 8 <= K; k += 8) {
-            __m256 x0 = _mm256_loadu_ps(x + k);
-            for (int j = 0; j < 4; j++) a[j] = _mm256_fmadd_ps(ld8(dt, r[j], k), x0, a[j]);
-        }
-        for (int j = 0; j < 4; j++) {
-            float s = hsum8(_mm256_add_ps(a[j], b[j]));
-            for (size_t kk = k; kk < K; kk++) s += wscalar(dt, r[j], kk) * x[kk];
-            y[n + j] = s;
-        }
-    }
-    for (; n < n1; n++) {
-        const char *r0 = w + n * rb;
-        __m256 a0 = _mm256_setzero_ps();
-        size_t k = 0;
-        for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(ld8(dt, r0, k), _mm256_loadu_ps(x + k), a0);
-        float s = hsum8(a0);
-        for (; k < K; k++) s += wscalar(dt, r0, k) * x[k];
+        for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(ld8(dt, r, k), _mm256_loadu_ps(x + k), a0);
+        float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; k < K; k++) s += wscalar(dt, r, k) * x[k];
         y[n] = s;
     }
 }

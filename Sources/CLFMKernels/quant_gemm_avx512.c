@@ -91,6 +91,39 @@ QG_INL __m512 qg_gather_half(const uint8_t *base, __m512i rows, __mmask16 mask, 
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
 
+/// The 16 bytes at p, or zeros for a row outside the panel (never read).
+QG_INL __m128i qg_row16(const uint8_t *p, int valid) {
+    return valid ? _mm_loadu_si128((const __m128i *)p) : _mm_setzero_si128();
+}
+
+/// out[g] lane r = the dword at byte off + 4 g of row r (rows rb bytes apart from w; zero for
+/// rows outside `mask`), g < 4: sixteen 16-byte row loads and a 4 x 4 dword transpose per
+/// 128-bit lane. Replaces four vpgatherdd (measured 2-3x slower here, and the packing cost is
+/// what small prompts pay). z[q] holds rows q, 4 + q, 8 + q, 12 + q in its lanes, so after the
+/// transpose dword 4 l + q of out[g] is row 4 l + q.
+QG_INL void qg_words16(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, __m512i out[4]) {
+    __m512i z[4];
+    for (int q = 0; q < 4; q++) {
+        __m512i v = _mm512_castsi128_si512(qg_row16(w + (size_t)q * rb + off, (mask >> q) & 1));
+        v = _mm512_inserti32x4(v, qg_row16(w + (size_t)(4 + q) * rb + off, (mask >> (4 + q)) & 1), 1);
+        v = _mm512_inserti32x4(v, qg_row16(w + (size_t)(8 + q) * rb + off, (mask >> (8 + q)) & 1), 2);
+        v = _mm512_inserti32x4(v, qg_row16(w + (size_t)(12 + q) * rb + off, (mask >> (12 + q)) & 1), 3);
+        z[q] = v;
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm512_unpacklo_epi64(t0, t2);
+    out[1] = _mm512_unpackhi_epi64(t0, t2);
+    out[2] = _mm512_unpacklo_epi64(t1, t3);
+    out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/// out[g] for g < 8: qg_words16 at off and off + 16.
+QG_INL void qg_words32(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, __m512i out[8]) {
+    qg_words16(w, rb, mask, off, out);
+    qg_words16(w, rb, mask, off + 16, out + 4);
+}
+
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
 QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
@@ -104,17 +137,19 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
         switch (type) {
         case QT_Q8_0: {
             const size_t o = b * 34;
-            for (int g = 0; g < 8; g++) {
-                const __m512i v = qg_gather(w, rows, mask, o + 2 + 4 * (size_t)g);
-                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)));
-            }
+            __m512i words[8];
+            qg_words32(w, rb, mask, o + 2, words);
+            for (int g = 0; g < 8; g++)
+                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(words[g], _mm512_set1_epi8((char)0x80)));
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
             break;
         }
         case QT_Q4_0: {
             const size_t o = b * 18;
+            __m512i words[4];
+            qg_words16(w, rb, mask, o + 2, words);
             for (int g = 0; g < 4; g++) {
-                const __m512i v = qg_gather(w, rows, mask, o + 2 + 4 * (size_t)g);
+                const __m512i v = words[g];
                 _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_and_si512(v, nib));
                 _mm512_store_si512((void *)(pb + 128 * (g + 4) + 64 * h),
                                    _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
@@ -124,13 +159,16 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
         }
         case QT_Q4_K: {
             const size_t o = b * 144;
-            for (int j = 0; j < 4; j++)
+            for (int j = 0; j < 4; j++) {
+                __m512i words[8];
+                qg_words32(w, rb, mask, o + 16 + 32 * (size_t)j, words);
                 for (int g = 0; g < 8; g++) {
-                    const __m512i v = qg_gather(w, rows, mask, o + 16 + 32 * (size_t)j + 4 * (size_t)g);
+                    const __m512i v = words[g];
                     _mm512_store_si512((void *)(pb + (size_t)(2 * j) * 1152 + 128 * g + 64 * h), _mm512_and_si512(v, nib));
                     _mm512_store_si512((void *)(pb + (size_t)(2 * j + 1) * 1152 + 128 * g + 64 * h),
                                        _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
                 }
+            }
             float sc[8][16], mn[8][16];
             int32_t mp[8][16];
             for (int r = 0; r < 16; r++) {
@@ -158,11 +196,13 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
         default: { // Q6_K
             const size_t o = b * 210;
             const __m512i three = _mm512_set1_epi8(3);
-            for (int hh = 0; hh < 2; hh++)
+            for (int hh = 0; hh < 2; hh++) {
+                __m512i aw[8], cw[8], qw[8];
+                qg_words32(w, rb, mask, o + 64 * (size_t)hh, aw);
+                qg_words32(w, rb, mask, o + 64 * (size_t)hh + 32, cw);
+                qg_words32(w, rb, mask, o + 128 + 32 * (size_t)hh, qw);
                 for (int g = 0; g < 8; g++) {
-                    const __m512i a = qg_gather(w, rows, mask, o + 64 * (size_t)hh + 4 * (size_t)g);
-                    const __m512i c = qg_gather(w, rows, mask, o + 64 * (size_t)hh + 32 + 4 * (size_t)g);
-                    const __m512i q = qg_gather(w, rows, mask, o + 128 + 32 * (size_t)hh + 4 * (size_t)g);
+                    const __m512i a = aw[g], c = cw[g], q = qw[g];
                     __m512i v[4];
                     v[0] = _mm512_or_si512(_mm512_and_si512(a, nib), _mm512_slli_epi16(_mm512_and_si512(q, three), 4));
                     v[1] = _mm512_or_si512(_mm512_and_si512(c, nib),
@@ -177,6 +217,7 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
                         _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h), v[c4]);
                     }
                 }
+            }
             float sc[16][16];
             for (int r = 0; r < 16; r++) {
                 if (!((mask >> r) & 1)) {

@@ -12,6 +12,12 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func matmul(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                 y: UnsafeMutablePointer<Float>, yStride: Int)
 
+    /// Several products of the same activations (attention's q, k and v; the FFN's gate and up):
+    /// for each product, `y[i, n] = Σ_k x[i, k] · weight[n, k]`, exactly what `matmul` gives for
+    /// it alone. A backend may share the work they have in common (one quantization of the
+    /// activations, one parallel loop over all their rows). Every weight has `x`'s width.
+    func matmul(_ products: [MatmulProduct], x: UnsafePointer<Float>, xStride: Int, m: Int)
+
     /// RMSNorm of `rows` rows of `dim` values: `out = weight ⊙ x / sqrt(mean(x²) + eps)`.
     /// `out` may equal `x`.
     func rmsNorm(x: UnsafePointer<Float>, xStride: Int, weight: UnsafePointer<Float>, dim: Int, rows: Int,
@@ -57,4 +63,24 @@ public protocol ComputeBackend: AnyObject, Sendable {
 
     /// `out[i] = a[i] + b[i]` for `count` elements.
     func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
+}
+
+/// One output of `ComputeBackend.matmul(_:x:xStride:m:)`: the weight and where its rows go.
+public struct MatmulProduct {
+    public let weight: WeightMatrix
+    public let y: UnsafeMutablePointer<Float>
+    public let yStride: Int
+
+    public init(_ weight: WeightMatrix, y: UnsafeMutablePointer<Float>, yStride: Int) {
+        self.weight = weight
+        self.y = y
+        self.yStride = yStride
+    }
+}
+
+extension ComputeBackend {
+    /// One `matmul` per product.
+    public func matmul(_ products: [MatmulProduct], x: UnsafePointer<Float>, xStride: Int, m: Int) {
+        for p in products { matmul(p.weight, x: x, xStride: xStride, m: m, y: p.y, yStride: p.yStride) }
+    }
 }

@@ -89,8 +89,9 @@ extension CPUBackend {
     }
 }
 
-/// Which compiled variant of the integer kernels runs. `avx512vbmi` is `avx512vnni` with a
-/// faster Q4_0 decode kernel (byte permutes); every other product is the same code.
+/// Which compiled variant of the integer kernels runs. `avx512vbmi` is the `avx512vnni` source
+/// compiled again for CPUs with AVX512_VBMI (byte permutes build the K-quant scale vectors), plus
+/// its own Q4_0 decode kernel; the integer products are the same.
 enum QuantKernelPath: Sendable {
     case avx512vbmi, avx512vnni, avx2, portable
 

@@ -162,9 +162,10 @@ public final class LFM2Model: @unchecked Sendable {
 
             case .attention(let attention):
                 let q = wide, k = wide + t * qDim, v = wide + t * (qDim + kvDim)
-                backend.matmul(attention.q, x: normed, xStride: h, m: t, y: q, yStride: qDim)
-                backend.matmul(attention.k, x: normed, xStride: h, m: t, y: k, yStride: kvDim)
-                backend.matmul(attention.v, x: normed, xStride: h, m: t, y: v, yStride: kvDim)
+                backend.matmul([MatmulProduct(attention.q, y: q, yStride: qDim),
+                                MatmulProduct(attention.k, y: k, yStride: kvDim),
+                                MatmulProduct(attention.v, y: v, yStride: kvDim)],
+                               x: normed, xStride: h, m: t)
                 // q_layernorm / k_layernorm: RMSNorm over each head's headDim values
                 attention.qNorm.withUnsafeBufferPointer { g in
                     backend.rmsNorm(x: q, xStride: c.headDim, weight: g.baseAddress!, dim: c.headDim,
@@ -208,8 +209,9 @@ public final class LFM2Model: @unchecked Sendable {
                                 out: normed, outStride: h)
             }
             let f = c.feedForwardSize
-            backend.matmul(layer.ffnGate, x: normed, xStride: h, m: t, y: wide, yStride: f)
-            backend.matmul(layer.ffnUp, x: normed, xStride: h, m: t, y: wide2, yStride: f)
+            backend.matmul([MatmulProduct(layer.ffnGate, y: wide, yStride: f),
+                            MatmulProduct(layer.ffnUp, y: wide2, yStride: f)],
+                           x: normed, xStride: h, m: t)
             backend.siluMul(gate: wide, up: wide2, out: wide, count: t * f)
             backend.matmul(layer.ffnDown, x: wide, xStride: f, m: t, y: mixed, yStride: h)
             backend.add(x, mixed, out: x, count: t * h)
