@@ -46,6 +46,7 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const flo
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *p = w + b * 18;
+        qs_prefetch(p, 72);
         const __m512i lo = _mm512_loadu_si512((const void *)p), hi = _mm512_maskz_loadu_epi8(0xFF, p + 64);
         __m512i w01 = _mm512_permutex2var_epi8(lo, i01, hi), w23 = _mm512_permutex2var_epi8(lo, i23, hi);
         w01 = _mm512_and_si512(_mm512_srlv_epi16(w01, shifts), low);

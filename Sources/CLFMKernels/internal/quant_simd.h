@@ -16,6 +16,19 @@
 #define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
 #endif
 
+/// Bytes ahead of the decode row kernels to prefetch. A decode row is read once from DRAM, and one
+/// thread's hardware prefetcher keeps too few lines in flight: Q4_K rows measured 31 GB/s on one
+/// thread without software prefetch, 32.5 / 35.8 / 36.5 / 38.6 GB/s prefetching 2, 4, 8 and 16 KiB
+/// ahead (65536 x 2048 weights). Rows follow each other in memory, so near a row's end this
+/// prefetches the next rows; past the matrix it touches lines that may be unused (prefetches
+/// never fault).
+#define QS_PREFETCH_AHEAD 16384
+
+/// Prefetches [p + QS_PREFETCH_AHEAD, + bytes) line by line.
+QS_INL void qs_prefetch(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + QS_PREFETCH_AHEAD + o, _MM_HINT_T0);
+}
+
 QS_INL float qs_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -180,6 +193,7 @@ QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const fl
     __m128 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps();
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
+        qs_prefetch(w + b * (type == QT_Q8_0 ? 34 : 18), 4 * (type == QT_Q8_0 ? 34 : 18));
         qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
         qs_pair_step(w, type, xq, xd, xds, b + 2, &a1, &c1);
     }
@@ -249,6 +263,7 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
     __m256 mins = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
+        qs_prefetch(blk, bytes);
         const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128((int)lfm_qt_u32(blk)));
         const float d = _mm_cvtss_f32(dd), dmin = _mm_cvtss_f32(_mm_movehdup_ps(dd));
         const __m128i scmn = qs_scales_k4(blk + 4);
@@ -366,6 +381,7 @@ QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
     __m512 acc = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
+        qs_prefetch(blk, 210);
         const int8_t *x = xq + b * 256;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
         const __m512i scz = _mm512_castsi256_si512(sc16);
