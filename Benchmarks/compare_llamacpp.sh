@@ -90,21 +90,24 @@ done
 } > "$OUT/meta.txt"
 
 # --bw measure (the default): the machine's read bandwidth with the same thread count, measured
-# by Benchmarks/read_bandwidth.c once per repetition (it varies with the host's other tenants:
+# by Benchmarks/read_bandwidth.c before every row of every repetition (it varies with the host's other tenants:
 # 48 to 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
 if [[ "$BW" == measure ]]; then
   CC="${CC:-cc}"
   "$CC" -O2 -mavx512f -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
     || die "could not build read_bandwidth.c with $CC (see $OUT/read_bandwidth.err); pass --bw GB/s instead"
 fi
+# measure_bw REP ROW: one line "REP ROW GB/s" in raw/bandwidth.txt.
 measure_bw() {
   [[ "$BW" == measure ]] || return 0
-  "$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p' >> "$OUT/raw/bandwidth.txt"
+  local gbs
+  gbs="$("$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p')"
+  echo "$1 $2 $gbs" >> "$OUT/raw/bandwidth.txt"
 }
 
 for ((rep = 1; rep <= REPS; rep++)); do
-  measure_bw
   for row in "${ROW_LIST[@]}"; do
+    measure_bw "$rep" "$row"
     o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
     echo "[rep $rep/$REPS] $row: ours" >&2
     "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 --json > "$o" 2> "$o.err" \
@@ -114,7 +117,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
       || die "llama-bench failed ($row, rep $rep), see $t.err"
   done
 done
-measure_bw
+measure_bw end end
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
 
 python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" <<'PY'
@@ -122,10 +125,13 @@ import glob, json, math, os, statistics, sys
 
 out, reps, np_, ng, bw, rows, models, size = sys.argv[1:9]
 reps, np_, ng = int(reps), int(np_), int(ng)
-tg_by_rep, samples_by_rep = {}, []
+tg_by_rep, bw_before = {}, {}
 if bw == "measure":
-    samples = [float(v) for v in open(os.path.join(out, "raw", "bandwidth.txt")).read().split()]
-    samples_by_rep = samples[:reps]
+    for line in open(os.path.join(out, "raw", "bandwidth.txt")):
+        fields = line.split()
+        if len(fields) == 3:
+            bw_before[(fields[0], fields[1])] = float(fields[2])
+    samples = list(bw_before.values())
     if not samples:
         raise SystemExit("no bandwidth measured (see %s/raw/bandwidth.txt)" % out)
     bw_note = "measured read bandwidth, median of %d runs of read_bandwidth.c in this session: %s GB/s" % (
@@ -193,14 +199,16 @@ for row in rows.split(","):
         row, oname, obytes / 1e6, tname, tbytes / 1e6, fmt(opp), fmt(tpp), pp_ratio, fmt(otg), fmt(ttg),
         tg_ratio, roof_o, roof_t))
 print()
-if samples_by_rep:
-    # Decode is bandwidth-bound, and this machine's bandwidth changes with its neighbours: show
-    # each repetition's measured bandwidth next to its back-to-back generation ratios.
-    print("| repetition | read bandwidth before it | " + " | ".join("tg ratio %s" % r for r in rows.split(",")) + " |")
-    print("|---|---|" + "---|" * len(rows.split(",")))
+if bw_before:
+    # Decode is bandwidth-bound, and this machine's bandwidth changes with its neighbours: each
+    # repetition's back-to-back generation ratio, with the read bandwidth measured just before
+    # that pair of runs.
+    print("| repetition | " + " | ".join("tg ratio %s (bandwidth before)" % r for r in rows.split(",")) + " |")
+    print("|---|" + "---|" * len(rows.split(",")))
     for rep in range(1, reps + 1):
-        bw_rep = samples_by_rep[rep - 1] if rep - 1 < len(samples_by_rep) else float("nan")
-        print("| %d | %.1f GB/s | %s |" % (rep, bw_rep, " | ".join("%.2f" % tg_by_rep[r][rep - 1] for r in rows.split(","))))
+        cells = ["%.2f (%.0f GB/s)" % (tg_by_rep[r][rep - 1], bw_before.get((str(rep), r), float("nan")))
+                 for r in rows.split(",")]
+        print("| %d | %s |" % (rep, " | ".join(cells)))
     print()
 print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
 print("ours / llama.cpp measured back to back (> 1: ours faster);")
