@@ -202,7 +202,8 @@ public enum LFM2GGUFExport {
             var t = mix.defaultType
             let columns = role.shape(c).last ?? 0
             switch role {
-            case .outputHead, .tokenEmbedding where c.tieEmbeddings:
+            case .outputHead,
+                 .tokenEmbedding where c.tieEmbeddings: // the embedding only when it is also the head
                 if columns % t.blockSize != 0 { t = .q8_0 } else if t != .q8_0 { t = .q6_K }
             case .attentionV:
                 switch mix {

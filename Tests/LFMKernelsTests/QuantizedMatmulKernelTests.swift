@@ -101,9 +101,11 @@ import Testing
     }
 }
 
-/// Every compiled variant of the decode row kernels (m = 1), called directly, so the VNNI kernels
-/// stay tested on machines whose backend picks the VBMI variant: rows of 1 to 13 blocks (the
-/// VBMI Q4_0 kernel takes four blocks per step and finishes one to three in the block step).
+/// Every compiled variant of the row kernels, called directly, so the VNNI kernels stay tested on
+/// machines whose backend picks the VBMI variant: rows of 1 to 13 blocks (the VBMI Q4_0 kernel
+/// takes four blocks per step and finishes one to three in the block step) and one to three
+/// activation rows (below every packed-GEMM threshold; the VBMI Q4_0 kernel runs one row kernel
+/// per activation row over chunks of weight rows).
 @Suite struct QuantizedDecodeKernelVariantTests {
     @Test(arguments: integerKernelTypes)
     func everyVariantMatchesIntegerReference(dtype: DType) {
@@ -114,28 +116,32 @@ import Testing
         for blocks in blockCounts {
             let rows = 5, cols = blocks * dtype.blockSize
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
-            let x = rng.floats(cols, scale: 2)
-            let reference = ReferenceActivations(x[0..<cols], block: block)
-            let a = QuantizedActivations(m: 1, cols: cols, block: block)
-            defer { a.deallocate() }
-            x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<1, path: .portable) }
-            for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
-                var y = [Float](repeating: .nan, count: rows)
-                withUnsafePointer(to: a.descriptor) { descriptor in
-                    y.withUnsafeMutableBufferPointer { out in
-                        let yp = out.baseAddress!
-                        switch path {
-                        case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w.data, 0, rows, descriptor, 1, yp, rows)
-                        case .avx512vnni: lfm_qmatmul_avx512vnni(type, w.data, 0, rows, descriptor, 1, yp, rows)
-                        case .avx2: lfm_qmatmul_avx2(type, w.data, 0, rows, descriptor, 1, yp, rows)
-                        case .portable: lfm_qmatmul_portable(type, w.data, 0, rows, descriptor, 1, yp, rows)
+            for m in 1...3 {
+                let x = rng.floats(m * cols, scale: 2)
+                let a = QuantizedActivations(m: m, cols: cols, block: block)
+                defer { a.deallocate() }
+                x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
+                for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+                    var y = [Float](repeating: .nan, count: m * rows)
+                    withUnsafePointer(to: a.descriptor) { descriptor in
+                        y.withUnsafeMutableBufferPointer { out in
+                            let yp = out.baseAddress!
+                            switch path {
+                            case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w.data, 0, rows, descriptor, m, yp, rows)
+                            case .avx512vnni: lfm_qmatmul_avx512vnni(type, w.data, 0, rows, descriptor, m, yp, rows)
+                            case .avx2: lfm_qmatmul_avx2(type, w.data, 0, rows, descriptor, m, yp, rows)
+                            case .portable: lfm_qmatmul_portable(type, w.data, 0, rows, descriptor, m, yp, rows)
+                            }
                         }
                     }
-                }
-                for n in 0..<rows {
-                    let (value, magnitude) = referenceIntegerDot(integerGroups(w, row: n), reference, block: block)
-                    #expect(abs(Double(y[n]) - value) <= 1e-5 * magnitude + 1e-30,
-                            "\(dtype) \(path) blocks \(blocks) row \(n): \(y[n]) vs \(value)")
+                    for t in 0..<m {
+                        let reference = ReferenceActivations(x[(t * cols)..<((t + 1) * cols)], block: block)
+                        for n in 0..<rows {
+                            let (value, magnitude) = referenceIntegerDot(integerGroups(w, row: n), reference, block: block)
+                            #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
+                                    "\(dtype) \(path) blocks \(blocks) m \(m) t \(t) row \(n): \(y[t * rows + n]) vs \(value)")
+                        }
+                    }
                 }
             }
             withExtendedLifetime(w.owner) {}

@@ -91,7 +91,7 @@ extension CPUBackend {
 
 /// Which compiled variant of the integer kernels runs. `avx512vbmi` is the `avx512vnni` source
 /// compiled again for CPUs with AVX512_VBMI (byte permutes build the K-quant scale vectors), plus
-/// its own Q4_0 decode kernel; the integer products are the same.
+/// its own Q4_0 kernel for one to three activation rows; the integer products are the same.
 enum QuantKernelPath: Sendable {
     case avx512vbmi, avx512vnni, avx2, portable
 
