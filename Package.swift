@@ -102,7 +102,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "lfmTests", dependencies: ["lfm"], swiftSettings: swiftSettings),
+        // DefaultModelReference.json is read by path (#filePath), not as a bundle resource.
+        .testTarget(name: "lfmTests", dependencies: ["lfm"], exclude: ["DefaultModelReference.json"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMTokenizerTests",
