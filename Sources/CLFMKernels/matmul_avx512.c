@@ -79,6 +79,7 @@ T512I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t 
         y[n] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
 }
+
 // ---- prefill: 4 activation rows x 4 weight rows register tile ----
 // Rows past the end are aliases of valid rows (computed, not stored).
 T512I void tile4x4(int dt, const char *const wr[4], const float *const xr[4], size_t K, __m128 out[4]) {
