@@ -91,7 +91,7 @@ done
 
 # --bw measure (the default): the machine's read bandwidth with the same thread count, measured
 # by Benchmarks/read_bandwidth.c before every row of every repetition (it varies with the host's other tenants:
-# 48 to 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
+# about 44 or about 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
 if [[ "$BW" == measure ]]; then
   CC="${CC:-cc}"
   "$CC" -O2 -mavx512f -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
@@ -101,7 +101,9 @@ fi
 measure_bw() {
   [[ "$BW" == measure ]] || return 0
   local gbs
-  gbs="$("$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p')"
+  gbs="$("$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p')" \
+    || die "read_bandwidth failed (rep $1, row $2)"
+  [[ -n "$gbs" ]] || die "read_bandwidth printed no result (rep $1, row $2)"
   echo "$1 $2 $gbs" >> "$OUT/raw/bandwidth.txt"
 }
 
