@@ -1,5 +1,6 @@
 import Foundation
 import LFMChat
+import LFMModels
 import LFMTokenizer
 
 /// A token and its log-probability under the model's next-token distribution.
@@ -37,29 +38,11 @@ public struct TokenLogprob: Sendable, Equatable {
         guard !logits.isEmpty, token >= 0, token < logits.count else {
             return TokenLogprob(chosen: TokenAlternative(token: token, logprob: -.infinity), top: [])
         }
-        var maximum = -Float.infinity
-        for value in logits where value > maximum { maximum = value }
-        var sum = 0.0
-        if maximum.isFinite {
-            for value in logits { sum += Double(Foundation.exp(value - maximum)) }
+        return logits.withUnsafeBufferPointer { row in
+            let logSum = logSumExp(row)
+            return TokenLogprob(chosen: TokenAlternative(token: token, logprob: Float(Double(logits[token]) - logSum)),
+                                top: topLogProbabilities(row, k: k, logSum: logSum).map { TokenAlternative(token: $0.id, logprob: Float($0.logprob)) })
         }
-        let logSumExp = maximum.isFinite ? Double(maximum) + Foundation.log(sum) : Double(maximum)
-        func lp(_ i: Int) -> Float { Float(Double(logits[i]) - logSumExp) }
-        // Top k by a small insertion-sorted list (k ≤ 20).
-        var best: [Int] = []
-        if k > 0 {
-            best.reserveCapacity(k + 1)
-            for i in logits.indices {
-                let v = logits[i]
-                if best.count == k, let last = best.last, !(v > logits[last]) { continue }
-                var at = best.count
-                while at > 0, v > logits[best[at - 1]] { at -= 1 }
-                best.insert(i, at: at)
-                if best.count > k { best.removeLast() }
-            }
-        }
-        return TokenLogprob(chosen: TokenAlternative(token: token, logprob: lp(token)),
-                            top: best.map { TokenAlternative(token: $0, logprob: lp($0)) })
     }
 }
 

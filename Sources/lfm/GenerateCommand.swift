@@ -103,7 +103,7 @@ struct GenerateCommand: ParsableCommand {
         let decodeStart = Date()
         while tokens.count < maxTokens {
             if let decoder = constraint, try decoder.mask(&logits, remainingTokens: maxTokens - tokens.count) == .complete { break }
-            if json { steps.append(topLogProbabilities(logits, k: 5)) }
+            if json { steps.append(logits.withUnsafeBufferPointer { topLogProbabilities($0, k: 5) }) }
             let token = sampler.sample(logits, history: promptTokens + tokens)
             try constraint?.accept(token)
             tokens.append(token)
@@ -143,22 +143,6 @@ func formatDouble(_ value: Double) -> String {
     guard !value.isNaN else { return "null" }
     guard value.isFinite else { return value < 0 ? "-1e308" : "1e308" }
     return "\(value)"
-}
-
-/// The `k` most likely ids of one logits row with their natural-log probabilities (computed in
-/// Double), most likely first (ties: lower id first); one pass, no sort of the vocabulary.
-func topLogProbabilities(_ logits: [Float], k: Int) -> [(id: Int, logprob: Double)] {
-    let logSum = logits.withUnsafeBufferPointer { logSumExp($0) }
-    var best: [(id: Int, logit: Float)] = []
-    best.reserveCapacity(k + 1)
-    for (i, l) in logits.enumerated() {
-        if best.count == k, let last = best.last, !(l > last.logit) { continue }
-        var position = best.count
-        while position > 0 && l > best[position - 1].logit { position -= 1 }
-        best.insert((i, l), at: position)
-        if best.count > k { best.removeLast() }
-    }
-    return best.map { ($0.id, Double($0.logit) - logSum) }
 }
 
 /// Sampling flags shared by the generating commands.

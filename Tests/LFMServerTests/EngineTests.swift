@@ -30,20 +30,22 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
     throw TestFailure("never happened: \(what)")
 }
 
-@Suite(.serialized) struct EngineTests {
-    /// Greedy tokens of one sequence run alone with single-sequence forward calls (the reference).
-    func alone(_ model: LFM2Model, _ prompt: [Int], steps: Int) throws -> [Int] {
-        var state = model.makeState(maxContext: 1024)
-        var logits = try model.forward(prompt, state: &state)
-        var out: [Int] = []
-        for _ in 0..<steps {
-            var best = 0
-            for i in logits.indices where logits[i] > logits[best] { best = i }
-            out.append(best)
-            logits = try model.forward([best], state: &state)
-        }
-        return out
+/// Greedy tokens of one sequence run alone with single-sequence forward calls: the reference the
+/// batched engine's outputs are compared with.
+func alone(_ model: LFM2Model, _ prompt: [Int], steps: Int) throws -> [Int] {
+    var state = model.makeState(maxContext: 1024)
+    var logits = try model.forward(prompt, state: &state)
+    var out: [Int] = []
+    for _ in 0..<steps {
+        var best = 0
+        for i in logits.indices where logits[i] > logits[best] { best = i }
+        out.append(best)
+        logits = try model.forward([best], state: &state)
     }
+    return out
+}
+
+@Suite(.serialized) struct EngineTests {
 
     @Test func concurrentGreedyRequestsEqualEachAlone() async throws {
         let (model, _, _) = try TestModel.get()

@@ -36,20 +36,6 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
                                    (1...40).map { ($0 * 7919) % 65000 + 1 }]
     static let budgets = [9, 14, 6, 11, 7]
 
-    /// Greedy tokens of one sequence alone, with single-sequence forward calls.
-    static func alone(_ model: LFM2Model, _ prompt: [Int], steps: Int) throws -> [Int] {
-        var state = model.makeState(maxContext: 1024)
-        var logits = try model.forward(prompt, state: &state)
-        var out: [Int] = []
-        for _ in 0..<steps {
-            var best = 0
-            for i in logits.indices where logits[i] > logits[best] { best = i }
-            out.append(best)
-            logits = try model.forward([best], state: &state)
-        }
-        return out
-    }
-
     @Test(arguments: [1, 5, 16, 0])
     func chunkedPrefillGivesTheTokensOfEachRequestAlone(chunk: Int) async throws {
         let (model, _, _) = try TestModel.get()
@@ -65,7 +51,7 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
         for (i, handle) in handles.enumerated() {
             let result = await collectAll(handle)
             #expect(result.error == nil)
-            #expect(result.usage?.tokens == (try Self.alone(model, Self.prompts[i], steps: Self.budgets[i])), "chunk \(chunk) request \(i)")
+            #expect(result.usage?.tokens == (try alone(model, Self.prompts[i], steps: Self.budgets[i])), "chunk \(chunk) request \(i)")
         }
         #expect(server.engine.peakRunningCount >= 2, "requests overlapped")
         // A prompt that repeats an earlier one starts from its cached snapshot and still gives the same tokens.
@@ -73,7 +59,7 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
             let again = await collectAll(try server.engine.submit(GenerationJob(promptTokens: Self.prompts[0] + [77, 78],
                                                                                 options: GenerationOptions(sampling: .greedy, maxTokens: 5, stopTokens: []))))
             #expect((again.usage?.cachedPromptTokens ?? 0) >= Self.prompts[0].count / 2)
-            #expect(again.usage?.tokens == (try Self.alone(model, Self.prompts[0] + [77, 78], steps: 5)))
+            #expect(again.usage?.tokens == (try alone(model, Self.prompts[0] + [77, 78], steps: 5)))
         }
     }
 
@@ -149,7 +135,7 @@ func chunkedServer(chunk: Int, maxBatch: Int = 8, prefixCache: Int = 0) throws -
             #expect(text == result.text, "schema \(which)")
         }
         let freeResult = await collectAll(free)
-        #expect(freeResult.usage?.tokens == (try Self.alone(model, [1, 6, 500], steps: 8)))
+        #expect(freeResult.usage?.tokens == (try alone(model, [1, 6, 500], steps: 8)))
     }
 
     @Test func forcedPrefixesStartTheAnswer() async throws {

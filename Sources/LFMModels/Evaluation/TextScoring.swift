@@ -70,21 +70,6 @@ public func scoringWindows(ids: [Int], ctx: Int, scheme: ScoringWindows, bos: In
     }
 }
 
-/// `log Σ exp(row)` in double precision.
-public func logSumExp(_ row: UnsafeBufferPointer<Float>) -> Double {
-    var maximum = -Double.infinity
-    for l in row where Double(l) > maximum { maximum = Double(l) }
-    var sum = 0.0
-    for l in row { sum += exp(Double(l) - maximum) }
-    return maximum + log(sum)
-}
-
-/// Natural-log softmax of one logit row, in double precision.
-public func logSoftmax(_ row: UnsafeBufferPointer<Float>) -> [Double] {
-    let logSum = logSumExp(row)
-    return row.map { Double($0) - logSum }
-}
-
 /// Running negative log-likelihood of scored tokens.
 public struct NLLAccumulator: Sendable, Equatable {
     /// Scored tokens.
