@@ -4,44 +4,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vec_exp.h"
 
 #define LFM_CAT2(a, b) a##_##b
 #define LFM_CAT(a, b) LFM_CAT2(a, b)
 #define FN(name) LFM_CAT(name, LFM_OPS_SUFFIX)
 
-#define VI static inline __attribute__((always_inline))
-
-typedef float vf __attribute__((ext_vector_type(LFM_VW)));
-typedef int32_t vi __attribute__((ext_vector_type(LFM_VW)));
-
-VI vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
-VI void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-VI vf vsplat(float f) { vf v = f; return v; }
-
-// Horizontal sum as a halving tree (.lo / .hi are ext_vector_type halves).
-VI float vsum(vf v) {
-#if LFM_VW == 16
-    typedef float h8 __attribute__((ext_vector_type(8)));
-    h8 a = v.lo + v.hi;
-    typedef float h4 __attribute__((ext_vector_type(4)));
-    h4 b = a.lo + a.hi;
-#elif LFM_VW == 8
-    typedef float h4 __attribute__((ext_vector_type(4)));
-    h4 b = v.lo + v.hi;
-#else
-    vf b = v;
-#endif
-    return (b.x + b.z) + (b.y + b.w);
-}
-
-VI float vmax(vf v) {
-    float s = v[0];
-    for (int i = 1; i < LFM_VW; i++) s = v[i] > s ? v[i] : s;
-    return s;
-}
-
-LFM_DEFINE_VEXP(VI, vexp, vf, vi, vsplat)
+#include "vec_basics.h"
 
 VI float dotf(const float *a, const float *b, size_t n) {
     vf acc = vsplat(0);

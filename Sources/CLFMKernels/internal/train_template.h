@@ -4,44 +4,25 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vec_exp.h"
 
 #define TR_CAT2(a, b) a##_##b
 #define TR_CAT(a, b) TR_CAT2(a, b)
 #define TFN(name) TR_CAT(name, LFM_TR_SUFFIX)
-#define TVI static inline __attribute__((always_inline))
-
-typedef float tvf __attribute__((ext_vector_type(LFM_TR_VW)));
-typedef int32_t tvi __attribute__((ext_vector_type(LFM_TR_VW)));
+#define LFM_VW LFM_TR_VW
+#include "vec_basics.h"
 typedef double tvd __attribute__((ext_vector_type(LFM_TR_VW)));
+VI float vexp1(float x) { return vexp(vsplat(x))[0]; }
 
-TVI tvf tload(const float *p) { tvf v; memcpy(&v, p, sizeof v); return v; }
-TVI void tstore(float *p, tvf v) { memcpy(p, &v, sizeof v); }
-TVI tvf tsplat(float f) { tvf v = f; return v; }
-TVI float tsum(tvf v) {
-    float s = 0;
-    for (int i = 0; i < LFM_TR_VW; i++) s += v[i];
-    return s;
-}
-TVI float tmaxh(tvf v) {
-    float s = v[0];
-    for (int i = 1; i < LFM_TR_VW; i++) s = v[i] > s ? v[i] : s;
-    return s;
-}
-
-LFM_DEFINE_VEXP(TVI, texp, tvf, tvi, tsplat)
-TVI float texp1(float x) { return texp(tsplat(x))[0]; }
-
-TVI float tdot(const float *a, const float *b, size_t n) {
-    tvf acc = tsplat(0);
+VI float tdot(const float *a, const float *b, size_t n) {
+    vf acc = vsplat(0);
     size_t i = 0;
-    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) acc += tload(a + i) * tload(b + i);
-    float s = tsum(acc);
+    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) acc += vload(a + i) * vload(b + i);
+    float s = vsum(acc);
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
 // y += a · x
-TVI void taxpy(float *restrict y, float a, const float *restrict x, size_t n) {
+VI void taxpy(float *restrict y, float a, const float *restrict x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
@@ -61,7 +42,7 @@ double TFN(lfm_tr_sumsq)(const float *x, size_t n) {
     tvd acc = 0;
     size_t i = 0;
     for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
-        tvd v = __builtin_convertvector(tload(x + i), tvd);
+        tvd v = __builtin_convertvector(vload(x + i), tvd);
         acc += v * v;
     }
     double s = 0;
@@ -102,10 +83,10 @@ void TFN(lfm_tr_rmsnorm_bwd)(const float *x, const float *g, const float *inv, c
         if (dg)
             for (size_t i = 0; i < dim; i++) dg[i] += dyr[i] * xr[i] * iv;
         if (!dx) continue;
-        tvf acc = tsplat(0);
+        vf acc = vsplat(0);
         size_t i = 0;
-        for (; i + LFM_TR_VW <= dim; i += LFM_TR_VW) acc += tload(dyr + i) * tload(g + i) * tload(xr + i);
-        float dot = tsum(acc);
+        for (; i + LFM_TR_VW <= dim; i += LFM_TR_VW) acc += vload(dyr + i) * vload(g + i) * vload(xr + i);
+        float dot = vsum(acc);
         for (; i < dim; i++) dot += dyr[i] * g[i] * xr[i];
         float coefficient = iv * iv * iv * dot / (float)dim;
         float *dxr = dx + r * dim;
@@ -119,29 +100,29 @@ void TFN(lfm_tr_rmsnorm_bwd)(const float *x, const float *g, const float *inv, c
 void TFN(lfm_tr_silu_mul_fwd)(const float *gate, const float *up, float *out, size_t n) {
     size_t i = 0;
     for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
-        tvf g = tload(gate + i);
-        tstore(out + i, g / (1.0f + texp(-g)) * tload(up + i));
+        vf g = vload(gate + i);
+        vstore(out + i, g / (1.0f + vexp(-g)) * vload(up + i));
     }
-    for (; i < n; i++) out[i] = gate[i] / (1.0f + texp1(-gate[i])) * up[i];
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + vexp1(-gate[i])) * up[i];
 }
 
 void TFN(lfm_tr_silu_mul_bwd)(const float *gate, const float *up, const float *dy, size_t n, float *dgate,
                               float *dup, int accumulate) {
     size_t i = 0;
     for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) {
-        tvf g = tload(gate + i), u = tload(up + i), d = tload(dy + i);
-        tvf s = 1.0f / (1.0f + texp(-g));
+        vf g = vload(gate + i), u = vload(up + i), d = vload(dy + i);
+        vf s = 1.0f / (1.0f + vexp(-g));
         if (dgate) {
-            tvf v = d * u * s * (1.0f + g * (1.0f - s));
-            tstore(dgate + i, accumulate ? tload(dgate + i) + v : v);
+            vf v = d * u * s * (1.0f + g * (1.0f - s));
+            vstore(dgate + i, accumulate ? vload(dgate + i) + v : v);
         }
         if (dup) {
-            tvf v = d * g * s;
-            tstore(dup + i, accumulate ? tload(dup + i) + v : v);
+            vf v = d * g * s;
+            vstore(dup + i, accumulate ? vload(dup + i) + v : v);
         }
     }
     for (; i < n; i++) {
-        float g = gate[i], s = 1.0f / (1.0f + texp1(-g));
+        float g = gate[i], s = 1.0f / (1.0f + vexp1(-g));
         if (dgate) {
             float v = dy[i] * up[i] * s * (1.0f + g * (1.0f - s));
             dgate[i] = accumulate ? dgate[i] + v : v;
@@ -267,16 +248,16 @@ void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, s
                 pr[j] = s;
                 maximum = s > maximum ? s : maximum;
             }
-            tvf total = tsplat(0);
+            vf total = vsplat(0);
             size_t j = 0;
             for (; j + LFM_TR_VW <= i + 1; j += LFM_TR_VW) {
-                tvf e = texp(tload(pr + j) - maximum);
-                tstore(pr + j, e);
+                vf e = vexp(vload(pr + j) - maximum);
+                vstore(pr + j, e);
                 total += e;
             }
-            float sum = tsum(total);
+            float sum = vsum(total);
             for (; j <= i; j++) {
-                float e = texp1(pr[j] - maximum);
+                float e = vexp1(pr[j] - maximum);
                 pr[j] = e;
                 sum += e;
             }
@@ -333,15 +314,15 @@ double TFN(lfm_tr_xent_fwd)(const float *logits, size_t vocab, const int64_t *ta
     double total = 0;
     for (size_t r = r0; r < r1; r++) {
         const float *row = logits + r * vocab;
-        tvf mv = tsplat(-INFINITY);
+        vf mv = vsplat(-INFINITY);
         size_t j = 0;
-        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) mv = __builtin_elementwise_max(mv, tload(row + j));
-        float maximum = tmaxh(mv);
+        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) mv = __builtin_elementwise_max(mv, vload(row + j));
+        float maximum = vmax(mv);
         for (; j < vocab; j++) maximum = row[j] > maximum ? row[j] : maximum;
-        tvf acc = tsplat(0);
-        for (j = 0; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) acc += texp(tload(row + j) - maximum);
-        float sum = tsum(acc);
-        for (; j < vocab; j++) sum += texp1(row[j] - maximum);
+        vf acc = vsplat(0);
+        for (j = 0; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) acc += vexp(vload(row + j) - maximum);
+        float sum = vsum(acc);
+        for (; j < vocab; j++) sum += vexp1(row[j] - maximum);
         float l = maximum + logf(sum);
         lse[r] = l;
         if (targets[r] >= 0) total += (double)l - (double)row[targets[r]];
@@ -360,8 +341,8 @@ void TFN(lfm_tr_xent_bwd)(const float *logits, size_t vocab, const int64_t *targ
         }
         float l = lse[r];
         size_t j = 0;
-        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) tstore(d + j, texp(tload(row + j) - l) * scale);
-        for (; j < vocab; j++) d[j] = texp1(row[j] - l) * scale;
+        for (; j + LFM_TR_VW <= vocab; j += LFM_TR_VW) vstore(d + j, vexp(vload(row + j) - l) * scale);
+        for (; j < vocab; j++) d[j] = vexp1(row[j] - l) * scale;
         d[targets[r]] -= scale;
     }
 }
