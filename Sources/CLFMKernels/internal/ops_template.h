@@ -11,15 +11,6 @@
 
 #include "vec_basics.h"
 
-VI float dotf(const float *a, const float *b, size_t n) {
-    vf acc = vsplat(0);
-    size_t i = 0;
-    for (; i + LFM_VW <= n; i += LFM_VW) acc += vload(a + i) * vload(b + i);
-    float s = vsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 void FN(lfm_rmsnorm)(const float *x, size_t xStride, const float *weight, size_t dim, size_t rows,
                      float eps, float *out, size_t outStride) {
     for (size_t r = 0; r < rows; r++) {

@@ -13,14 +13,6 @@
 typedef double tvd __attribute__((ext_vector_type(LFM_TR_VW)));
 VI float vexp1(float x) { return vexp(vsplat(x))[0]; }
 
-VI float tdot(const float *a, const float *b, size_t n) {
-    vf acc = vsplat(0);
-    size_t i = 0;
-    for (; i + LFM_TR_VW <= n; i += LFM_TR_VW) acc += vload(a + i) * vload(b + i);
-    float s = vsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
 // y += a · x
 VI void taxpy(float *restrict y, float a, const float *restrict x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
@@ -68,7 +60,7 @@ void TFN(lfm_tr_rmsnorm_fwd)(const float *x, const float *g, size_t dim, size_t 
     for (size_t r = r0; r < r1; r++) {
         const float *xr = x + r * dim;
         float *yr = y + r * dim;
-        float s = tdot(xr, xr, dim);
+        float s = dotf(xr, xr, dim);
         float iv = 1.0f / sqrtf(s / (float)dim + eps);
         inv[r] = iv;
         for (size_t i = 0; i < dim; i++) yr[i] = g[i] * (xr[i] * iv);
@@ -244,7 +236,7 @@ void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, s
             const float *qi = qs + i * qw;
             float maximum = -INFINITY;
             for (size_t j = 0; j <= i; j++) {
-                float s = tdot(qi, ks + j * kw, d) * scale;
+                float s = dotf(qi, ks + j * kw, d) * scale;
                 pr[j] = s;
                 maximum = s > maximum ? s : maximum;
             }
@@ -293,7 +285,7 @@ void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, c
                 float *dqi = dqs + i * qw;
                 float weighted = 0;
                 for (size_t j = 0; j <= i; j++) {
-                    dp[j] = tdot(dyi, vs + j * kw, d);
+                    dp[j] = dotf(dyi, vs + j * kw, d);
                     weighted += dp[j] * pr[j];
                 }
                 for (size_t e = 0; e < d; e++) dqi[e] = 0;

@@ -1,7 +1,7 @@
 // Vector basics shared by the per-ISA templates (ops_template.h, train_template.h): LFM_VW-lane
 // float / int vectors with clang's ext_vector_type, unaligned load / store, splat, horizontal sum
-// and maximum, and the vector exp of vec_exp.h. The including file defines LFM_VW; include once per
-// translation unit.
+// and maximum, the vector exp of vec_exp.h and a dot product. The including file defines LFM_VW
+// (4, 8 or 16).
 #ifndef LFM_VEC_BASICS_H
 #define LFM_VEC_BASICS_H
 #include <stdint.h>
@@ -40,5 +40,15 @@ VI float vmax(vf v) {
 }
 
 LFM_DEFINE_VEXP(VI, vexp, vf, vi, vsplat)
+
+/// Dot product of n floats (vector lanes, then the tail).
+VI float dotf(const float *a, const float *b, size_t n) {
+    vf acc = vsplat(0);
+    size_t i = 0;
+    for (; i + LFM_VW <= n; i += LFM_VW) acc += vload(a + i) * vload(b + i);
+    float s = vsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
 
 #endif
