@@ -1,11 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Module graph (arrows = imports):
-//   LFMCore ← CLFMKernels/LFMKernels ← LFMModels ← lfm
-//   LFMCore ← LFMFormats ← LFMModels
-//   LFMTokenizer, LFMChat (stand-alone, Foundation only) ← lfm
-//   LFMHub (stand-alone, Foundation + FoundationNetworking: Hugging Face Hub downloads and cache) ← lfm
+// Module graph (A ← B: B imports A; Foundation and system libraries left out):
+//   LFMCore ← LFMKernels (with CLFMKernels), LFMFormats, LFMChat
+//   LFMCore, LFMKernels, LFMFormats ← LFMModels (architecture registry, the decoder, the families)
+//   LFMModels, LFMTokenizer, LFMChat, LFMCore ← LFMGeneration
+//   LFMModels, LFMKernels, LFMFormats, LFMCore, CLFMKernels ← LFMTraining
+//   LFMGeneration, LFMModels, LFMTokenizer, LFMChat, Hummingbird ← LFMServer
+//   LFMTokenizer (stand-alone), LFMHub (stand-alone, + FoundationNetworking: Hugging Face Hub downloads and cache)
+//   every module and ArgumentParser ← lfm (the command line)
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 

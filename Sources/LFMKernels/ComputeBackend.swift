@@ -1,4 +1,4 @@
-/// The coarse operations the LFM2 forward pass is written in.
+/// The coarse operations the decoder forward passes are written in.
 ///
 /// Every operation works on whole rows of `Float` activations laid out row-major (one row per
 /// token) with an explicit row stride, so the model can point at slices of its scratch buffers.
@@ -36,10 +36,12 @@ public protocol ComputeBackend: AnyObject, Sendable {
     ///   - q: `rows` rows of `heads * headDim`, `qStride` apart.
     ///   - keys, values: one row of `kvHeads * headDim` per position, `kvStride` apart.
     ///   - out: `rows` rows of `heads * headDim`, `outStride` apart.
+    ///   - window: a query sees at most the last `window` positions, itself included (sliding-window
+    ///     attention: key `j` is visible to query `i` iff `i - window < j <= i`); 0 = no limit.
     ///   - scale: multiplier of the scores (1/sqrt(headDim)).
     func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
                    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
-                   heads: Int, kvHeads: Int, headDim: Int, scale: Float,
+                   heads: Int, kvHeads: Int, headDim: Int, window: Int, scale: Float,
                    out: UnsafeMutablePointer<Float>, outStride: Int)
 
     /// Depthwise causal convolution over `[state; x]` with one length-`kernel` filter per channel.

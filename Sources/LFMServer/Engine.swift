@@ -117,7 +117,7 @@ final class CancelFlag: @unchecked Sendable {
 /// time out. Each sequence samples with its own sampler, JSON-schema mask and output filter.
 public final class BatchEngine: @unchecked Sendable {
     /// The model.
-    public let model: LFM2Model
+    public let model: any LanguageModel
     /// The tokenizer.
     public let tokenizer: Tokenizer
     /// The settings.
@@ -142,13 +142,13 @@ public final class BatchEngine: @unchecked Sendable {
     private var vocabulary: TokenVocabulary?
     // Engine-thread-only state (see EngineSequence.swift).
     var running: [Running] = []
-    var states: [LFM2State] = []
+    var states: [SequenceState] = []
     var cache: PrefixCache
     /// Stands in for a state while it is lent to a forward call (never used by the model).
-    let placeholder: LFM2State
+    let placeholder: SequenceState
 
     /// Creates an engine and starts its thread.
-    public init(model: LFM2Model, tokenizer: Tokenizer, configuration: EngineConfiguration, metrics: ServerMetrics) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration, metrics: ServerMetrics) {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
@@ -326,7 +326,7 @@ public final class BatchEngine: @unchecked Sendable {
         }
         guard !members.isEmpty else { return }
         // Lend the members' states to the forward call (moved, so nothing is copied on write).
-        var lent: [LFM2State] = []
+        var lent: [SequenceState] = []
         lent.reserveCapacity(members.count)
         for i in members {
             lent.append(states[i])

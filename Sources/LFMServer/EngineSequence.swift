@@ -3,7 +3,7 @@ import LFMChat
 import LFMGeneration
 import LFMModels
 
-/// A sequence in the running batch (its `LFM2State` lives in `BatchEngine.states` at the same index):
+/// A sequence in the running batch (its `SequenceState` lives in `BatchEngine.states` at the same index):
 /// first prefilling its prompt chunk by chunk, then decoding one token per scheduler iteration.
 struct Running {
     let continuation: AsyncStream<JobEvent>.Continuation
@@ -45,7 +45,7 @@ extension BatchEngine {
         let prompt = p.job.promptTokens
         let options = p.job.options
         do {
-            var state: LFM2State
+            var state: SequenceState
             var cached = 0
             var logits: [Float]?
             if let hit = cache.longestPrefix(of: prompt) {

@@ -6,7 +6,7 @@ import LFMModels
 struct PrefixCache {
     struct Entry {
         let tokens: [Int]
-        let state: LFM2State
+        let state: SequenceState
         /// Next-token logits after `tokens`, when known.
         let logits: [Float]?
     }
@@ -33,7 +33,7 @@ struct PrefixCache {
     }
 
     /// Stores a snapshot (replacing one with the same tokens), evicting the least recently used.
-    mutating func insert(tokens: [Int], state: LFM2State, logits: [Float]?) {
+    mutating func insert(tokens: [Int], state: SequenceState, logits: [Float]?) {
         guard capacity > 0, !tokens.isEmpty else { return }
         entries.removeAll { $0.tokens == tokens }
         entries.append(Entry(tokens: tokens, state: state, logits: logits))

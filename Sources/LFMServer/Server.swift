@@ -40,7 +40,7 @@ public final class OpenAIServer: Sendable {
     let created = Int(Date().timeIntervalSince1970)
 
     /// Creates a server for `model`; `template` is the chat template (nil: only `/v1/completions`).
-    public init(model: LFM2Model, tokenizer: Tokenizer, template: ChatTemplate?, bosToken: String?, eosToken: String?,
+    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, bosToken: String?, eosToken: String?,
                 engine configuration: EngineConfiguration, options: ServerOptions) {
         metrics = ServerMetrics()
         let engine = BatchEngine(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)

@@ -1,4 +1,4 @@
-// The LFM2 forward pass on autodiff tensors (the same math as LFMModels/LFM2/LFM2Model.swift,
+// The LFM2 forward pass on autodiff tensors (the same math as LFMModels/Decoder/DecoderModel.swift for LFM2,
 // whole sequences at once, zero initial conv state), for training.
 import Foundation
 import LFMFormats

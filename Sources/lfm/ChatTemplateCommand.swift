@@ -69,7 +69,7 @@ struct ChatTemplateCommand: ParsableCommand {
 
 /// The chat template and special tokens of a model folder or GGUF file.
 func loadChatConfig(_ path: String) throws -> ModelChatConfig {
-    guard LFM2Model.isGGUF(path: path) else { return try ModelChatConfig.load(modelPath: path) }
+    guard ModelRegistry.isGGUF(path: path) else { return try ModelChatConfig.load(modelPath: path) }
     let metadata = try GGUFTokenizerMetadata(path: path)
     guard let template = metadata.chatTemplate else {
         throw ChatTemplateCommandError.badShape(path, "the GGUF file has no tokenizer.chat_template")

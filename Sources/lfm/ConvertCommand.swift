@@ -19,18 +19,26 @@ struct ConversionInput {
     /// Opens a Hugging Face folder or a GGUF file and checks every tensor against the configuration.
     static func open(_ path: String) throws -> ConversionInput {
         let url = URL(fileURLWithPath: path)
-        if LFM2Model.isGGUF(path: path) {
-            var (configuration, source) = try LFM2Model.configuration(gguf: path)
+        let isGGUF = ModelRegistry.isGGUF(path: path)
+        var isDirectory: ObjCBool = false
+        guard isGGUF || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            throw ModelPathError.notAModel(path: path)
+        }
+        // The registry names the family; the GGUF writer knows LFM2's names, keys and type rules only.
+        let family = isGGUF ? try ModelRegistry.configuration(gguf: path).0.architecture
+            : try ModelRegistry.configuration(directory: url).architecture
+        guard family == LFM2Architecture.name else {
+            throw GGUFConvertError.unsupportedSource(path: path, detail: "writing GGUF files is implemented for lfm2 models only (this is \(family)); "
+                                                     + "llama.cpp's convert_hf_to_gguf.py and llama-quantize handle the other families")
+        }
+        if isGGUF {
+            var (configuration, source) = try LFM2Architecture.configuration(gguf: path)
             _ = try LFM2Weights.load(from: source, sourceName: path, naming: .gguf, configuration: &configuration, placement: .mapped)
             return ConversionInput(configuration: configuration, source: source, naming: .gguf,
                                    ggufMetadata: source.file.metadata, tokenizer: nil,
                                    name: url.deletingPathExtension().lastPathComponent)
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ModelPathError.notAModel(path: path)
-        }
-        var configuration = try LFM2Model.configuration(directory: url)
+        var configuration = try LFM2Architecture.configuration(directory: url)
         let checkpoint = try SafeTensorsCheckpoint(directory: url)
         _ = try LFM2Weights.load(from: checkpoint, sourceName: path, configuration: &configuration, placement: .mapped)
         let tokenizer = try GGUFTokenizerMetadata(huggingFaceFolder: url, vocabularySize: configuration.vocabularySize,

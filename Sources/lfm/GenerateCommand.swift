@@ -73,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
         }
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
         var state = model.makeState()
-        var sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
+        let sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer?.eosTokenId { stops.insert(eos) }
         var detokenizer = tokenizer.map { StreamingDetokenizer(tokenizer: $0, skipSpecialTokens: false, lossy: true) }
@@ -98,25 +98,24 @@ struct GenerateCommand: ParsableCommand {
         let start = Date()
         var logits = try model.forward(promptTokens, state: &state)
         let prefillSeconds = Date().timeIntervalSince(start)
-        var tokens: [Int] = []
+        var stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: ignoreEOS ? [] : stops, maxTokens: maxTokens)
         var steps: [[(id: Int, logprob: Double)]] = []
         let decodeStart = Date()
-        while tokens.count < maxTokens {
-            if let decoder = constraint, try decoder.mask(&logits, remainingTokens: maxTokens - tokens.count) == .complete { break }
+        while stepper.canContinue {
+            guard let token = try stepper.choose(&logits, history: promptTokens + stepper.generated) else { break }
             if json { steps.append(logits.withUnsafeBufferPointer { topLogProbabilities($0, k: 5) }) }
-            let token = sampler.sample(logits, history: promptTokens + tokens)
-            try constraint?.accept(token)
-            tokens.append(token)
-            if !ignoreEOS && stops.contains(token) { break }
+            let next = stepper.accept(token)
+            if next == .stop { break }
             if var d = detokenizer {
                 let (text, hit) = stopMatcher.feed((try? d.append(token)) ?? "")
                 detokenizer = d
                 if streamText { FileHandle.standardOutput.write(Data(text.utf8)) }
                 if hit { break }
             }
-            if tokens.count == maxTokens { break }
+            if next != .more { break }
             logits = try model.forward([token], state: &state)
         }
+        let tokens = stepper.generated
         let decodeSeconds = Date().timeIntervalSince(decodeStart)
 
         if json {

@@ -33,11 +33,11 @@ struct ModelOptions: ParsableArguments {
     var modelURL: URL { URL(fileURLWithPath: model) }
 
     /// Loads the model on the CPU backend.
-    func load() throws -> LFM2Model { try load(path: model) }
+    func load() throws -> any LanguageModel { try load(path: model) }
 
     /// Loads the model at `path` with these options (placement, threads, kernels).
-    func load(path: String) throws -> LFM2Model {
-        try LFM2Model.load(path: path,
+    func load(path: String) throws -> any LanguageModel {
+        try ModelRegistry.load(path: path,
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
                                                      backend: makeBackend(threads: threads, bf16Dot: bf16Dot)))
     }

@@ -36,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     func run() async throws {
-        let loaded = try LFM2Model.load(path: model,
+        let loaded = try ModelRegistry.load(path: model,
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
         let tokenizer = try loadTokenizer(model: model)
         let config = try loadChatConfig(model)

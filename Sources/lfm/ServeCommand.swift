@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         let tokenizer = try loadTokenizer(model: modelOptions.model)
         var templateSource: String?
         var bosToken: String?, eosToken: String?
-        if LFM2Model.isGGUF(path: modelOptions.model) {
+        if ModelRegistry.isGGUF(path: modelOptions.model) {
             // A GGUF file carries its template and special-token ids in its metadata.
             let metadata = try GGUFTokenizerMetadata(path: modelOptions.model)
             templateSource = metadata.chatTemplate

@@ -114,7 +114,7 @@ struct TrainCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: model)
             let source = resume && FileManager.default.fileExists(atPath: checkpoint.path) ? checkpoint : directory
             trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: source), sourceName: source.path,
-                                          configuration: LFM2Model.configuration(directory: source))
+                                          configuration: LFM2Architecture.configuration(directory: source))
             tokenizerSource = directory
         } else {
             guard let file, let shape = try file.object("model") else { throw ValidationError("the config needs a \"model\" object") }
@@ -125,7 +125,7 @@ struct TrainCommand: ParsableCommand {
             tokenizerSource = URL(fileURLWithPath: resolve(tokenizerPath))
             if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
                 trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: checkpoint), sourceName: checkpoint.path,
-                                              configuration: LFM2Model.configuration(directory: checkpoint))
+                                              configuration: LFM2Architecture.configuration(directory: checkpoint))
             } else {
                 trainable = LFM2Trainable(randomFor: configuration, seed: options.seed)
             }

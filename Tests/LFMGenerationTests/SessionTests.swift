@@ -11,11 +11,11 @@ import LFMTokenizer
 enum ChatModel {
     static let testsRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
-    static let shared: (LFM2Model, Tokenizer, ChatTemplate) = {
+    static let shared: (DecoderModel, Tokenizer, ChatTemplate) = {
         do { return try make() } catch { preconditionFailure("test model: \(error)") }
     }()
 
-    static func make() throws -> (LFM2Model, Tokenizer, ChatTemplate) {
+    static func make() throws -> (DecoderModel, Tokenizer, ChatTemplate) {
         let tokenizer = try Tokenizer(contentsOf: testsRoot.appendingPathComponent("LFMTokenizerTests/Fixtures/lfm2/tokenizer.json"))
         let template = try ChatTemplate(String(contentsOf: testsRoot.appendingPathComponent("LFMChatTests/Fixtures/lfm2/chat_template.jinja"), encoding: .utf8))
         let configuration = LFM2Configuration(vocabularySize: 65536, hiddenSize: 16, layerKinds: [.conv, .attention, .conv],
@@ -43,7 +43,7 @@ enum ChatModel {
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
         var c = configuration
         let weights = try LFM2Weights.load(from: checkpoint, sourceName: directory.path, configuration: &c)
-        return (LFM2Model(configuration: c, weights: weights, backend: LFMKernelsBackend.make()), tokenizer, template)
+        return (DecoderModel(configuration: c, weights: weights, backend: LFMKernelsBackend.make()), tokenizer, template)
     }
 
     static func session() -> InferenceSession {

@@ -79,6 +79,7 @@ import Testing
         for headDim in [1, 7, 16, 33, 64] {
             for (heads, kvHeads) in [(4, 2), (3, 3), (2, 1)] {
                 for (rows, start) in [(1, 0), (1, 9), (3, 0), (5, 4), (17, 20)] {
+                  for window in [0, 1, 4, 9] {
                     let total = start + rows
                     let qStride = heads * headDim + 2, kvStride = kvHeads * headDim + 1
                     let outStride = heads * headDim + 4
@@ -89,19 +90,47 @@ import Testing
                     var reference = [Float](repeating: 0, count: rows * outStride)
                     ReferenceBackend().attention(q: q, qStride: qStride, rows: rows, startPosition: start, keys: keys,
                                                  values: values, kvStride: kvStride, heads: heads, kvHeads: kvHeads,
-                                                 headDim: headDim, scale: scale, out: &reference, outStride: outStride)
+                                                 headDim: headDim, window: window, scale: scale, out: &reference,
+                                                 outStride: outStride)
                     let tolerance = reference.map { 2e-5 * (1 + abs($0)) }
                     Self.forEachBackend { backend, label in
                         var out = [Float](repeating: 0, count: rows * outStride)
                         backend.attention(q: q, qStride: qStride, rows: rows, startPosition: start, keys: keys,
                                           values: values, kvStride: kvStride, heads: heads, kvHeads: kvHeads,
-                                          headDim: headDim, scale: scale, out: &out, outStride: outStride)
+                                          headDim: headDim, window: window, scale: scale, out: &out, outStride: outStride)
                         #expect(worstRatio(out, reference, tolerance: tolerance) <= 1,
-                                "\(label) headDim \(headDim) heads \(heads)/\(kvHeads) rows \(rows) start \(start)")
+                                "\(label) headDim \(headDim) heads \(heads)/\(kvHeads) rows \(rows) start \(start) window \(window)")
                     }
+                  }
                 }
             }
         }
+    }
+
+    /// A window of W equals full attention over only the last W keys (the query itself included).
+    @Test func attentionWindowSeesTheLastWindowKeys() {
+        var rng = SplitMix(seed: 15)
+        let headDim = 8, heads = 2, kvHeads = 1, start = 11, window = 5
+        let q = rng.floats(heads * headDim, scale: 2)
+        let keys = rng.floats((start + 1) * kvHeads * headDim, scale: 2)
+        let values = rng.floats((start + 1) * kvHeads * headDim)
+        var windowed = [Float](repeating: 0, count: heads * headDim)
+        var truncated = windowed
+        let reference = ReferenceBackend()
+        reference.attention(q: q, qStride: heads * headDim, rows: 1, startPosition: start, keys: keys, values: values,
+                            kvStride: kvHeads * headDim, heads: heads, kvHeads: kvHeads, headDim: headDim, window: window,
+                            scale: 0.3, out: &windowed, outStride: heads * headDim)
+        let skip = (start + 1 - window) * kvHeads * headDim
+        reference.attention(q: q, qStride: heads * headDim, rows: 1, startPosition: window - 1,
+                            keys: Array(keys[skip...]), values: Array(values[skip...]), kvStride: kvHeads * headDim,
+                            heads: heads, kvHeads: kvHeads, headDim: headDim, window: 0, scale: 0.3, out: &truncated,
+                            outStride: heads * headDim)
+        #expect(windowed == truncated)
+        var full = windowed
+        reference.attention(q: q, qStride: heads * headDim, rows: 1, startPosition: start, keys: keys, values: values,
+                            kvStride: kvHeads * headDim, heads: heads, kvHeads: kvHeads, headDim: headDim, window: 0,
+                            scale: 0.3, out: &full, outStride: heads * headDim)
+        #expect(full != windowed)
     }
 
     /// shortConv: outputs |error| ≤ 1e-5 · (1 + Σ_j |w·window|); the new state must be exact.
@@ -171,7 +200,7 @@ import Testing
             #expect(out[1].isNaN && out[4].isNaN && !out[0].isNaN, "\(label) siluMul")
             var attended = [Float](repeating: 0, count: 2 * 16)
             backend.attention(q: q, qStride: 32, rows: 1, startPosition: 2, keys: kv, values: kv, kvStride: 16,
-                              heads: 2, kvHeads: 1, headDim: 16, scale: 0.25, out: &attended, outStride: 32)
+                              heads: 2, kvHeads: 1, headDim: 16, window: 0, scale: 0.25, out: &attended, outStride: 32)
             #expect(attended[0..<16].allSatisfy { $0.isNaN }, "\(label) attention head with NaN query")
             #expect(attended[16..<32].allSatisfy { abs($0 - 0.25) < 1e-6 }, "\(label) attention other head")
         }

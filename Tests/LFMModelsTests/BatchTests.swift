@@ -6,11 +6,11 @@ import LFMKernels
 /// Several sequences advanced in one pass must behave exactly as each one alone (the classic
 /// hybrid-model bug is sequences sharing or corrupting each other's conv state).
 @Suite struct BatchTests {
-    let model: LFM2Model
+    let model: DecoderModel
 
     init() throws {
         let directory = ReferenceCase.root.appendingPathComponent("mixed-gqa2-bf16")
-        model = try LFM2Model.load(directory: directory, options: ModelLoadOptions(backend: CPUBackend(threads: 2)))
+        model = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(backend: CPUBackend(threads: 2)))
     }
 
     func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] }! }
@@ -66,8 +66,9 @@ import LFMKernels
         // Same contents up to rounding (the batched pass uses matrix-matrix kernels).
         for (ours, theirs) in [(states[0], alone), (states[1], b)] {
             #expect(ours.position == theirs.position)
-            let n = ours.position * ours.keyValueDim
             for l in ours.conv.indices {
+                let n: Int
+                if case .keyValue(let width, _) = ours.shapes[l] { n = ours.position * width } else { n = 0 }
                 #expect(zip(ours.conv[l], theirs.conv[l]).allSatisfy { abs($0 - $1) < 1e-4 })
                 #expect(zip(ours.keys[l].prefix(n), theirs.keys[l].prefix(n)).allSatisfy { abs($0 - $1) < 1e-4 })
                 #expect(zip(ours.values[l].prefix(n), theirs.values[l].prefix(n)).allSatisfy { abs($0 - $1) < 1e-4 })
@@ -79,7 +80,7 @@ import LFMKernels
         var states = [model.makeState()]
         #expect(throws: InferenceError.self) { _ = try model.forward(batch: [[1], [2]], states: &states) }
         #expect(throws: InferenceError.emptyInput) { _ = try model.forward(batch: [[]], states: &states) }
-        var none: [LFM2State] = []
+        var none: [SequenceState] = []
         #expect(try model.forward(batch: [], states: &none).isEmpty)
     }
 }

@@ -40,8 +40,8 @@ import LFMFormats
 
     @Test func realShapesHaveTheirPublishedParameterCounts() throws {
         let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/configs")
-        #expect(try LFM2Model.configuration(directory: root.appendingPathComponent("lfm2-350m")).parameterCount == 354_483_968)
-        #expect(try LFM2Model.configuration(directory: root.appendingPathComponent("lfm2-1.2b")).parameterCount == 1_170_340_608)
+        #expect(try LFM2Architecture.configuration(directory: root.appendingPathComponent("lfm2-350m")).parameterCount == 354_483_968)
+        #expect(try LFM2Architecture.configuration(directory: root.appendingPathComponent("lfm2-1.2b")).parameterCount == 1_170_340_608)
     }
 
     @Test func invalidConfigurationsAreTypedErrors() throws {
@@ -78,16 +78,16 @@ import LFMFormats
     @Test func missingConfigAndWeights() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        #expect(throws: Error.self) { try LFM2Model.load(directory: empty) }
+        #expect(throws: Error.self) { try LFM2Architecture.load(directory: empty) }
         let configOnly = try TinyModelBuilder.make()
         try FileManager.default.removeItem(at: configOnly.appendingPathComponent("model.safetensors"))
-        #expect { try LFM2Model.load(directory: configOnly) } throws: { "\($0)".contains("model.safetensors") }
+        #expect { try LFM2Architecture.load(directory: configOnly) } throws: { "\($0)".contains("model.safetensors") }
     }
 
     @Test func missingTensorIsNamed() throws {
         let directory = try TinyModelBuilder.make(skip: ["model.layers.1.self_attn.k_proj.weight"])
         #expect(throws: ModelLoadError.missingTensor(name: "model.layers.1.self_attn.k_proj.weight", source: directory.path)) {
-            try LFM2Model.load(directory: directory)
+            try LFM2Architecture.load(directory: directory)
         }
     }
 
@@ -98,7 +98,7 @@ import LFMFormats
         #expect(throws: ModelLoadError.shapeMismatch(name: "model.layers.2.conv.out_proj.weight",
                                                      file: directory.appendingPathComponent("model.safetensors").path,
                                                      expected: [24, 24], found: [24, 23])) {
-            try LFM2Model.load(directory: directory)
+            try LFM2Architecture.load(directory: directory)
         }
     }
 
@@ -107,7 +107,7 @@ import LFMFormats
             writer.add("model.layers.0.self_attn.q_proj.weight", shape: [2], values: [0, 0])
         }
         #expect(throws: ModelLoadError.unexpectedTensors(names: ["model.layers.0.self_attn.q_proj.weight"], source: directory.path)) {
-            try LFM2Model.load(directory: directory)
+            try LFM2Architecture.load(directory: directory)
         }
     }
 
@@ -116,7 +116,7 @@ import LFMFormats
         let directory = try TinyModelBuilder.make(config: config)
         config["block_ff_dim"] = 40
         try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
-        #expect { try LFM2Model.load(directory: directory) } throws: { error in
+        #expect { try LFM2Architecture.load(directory: directory) } throws: { error in
             guard case ModelLoadError.feedForwardMismatch(_, _, let allowed, let found) = error else { return false }
             return allowed == [40] && found == 48
         }
@@ -127,6 +127,6 @@ import LFMFormats
         let url = directory.appendingPathComponent("model.safetensors")
         let bytes = try Data(contentsOf: url)
         try bytes.prefix(bytes.count / 2).write(to: url)
-        #expect(throws: SafeTensorsError.self) { try LFM2Model.load(directory: directory) }
+        #expect(throws: SafeTensorsError.self) { try LFM2Architecture.load(directory: directory) }
     }
 }

@@ -45,7 +45,7 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     @Test(arguments: ReferenceCase.all(), [WeightPlacement.hugePages, .mapped])
     func promptLogitsMatchTransformers(name: String, placement: WeightPlacement) throws {
         let (reference, directory) = try ReferenceCase.load(name)
-        let model = try LFM2Model.load(directory: directory, options: ModelLoadOptions(placement: placement, backend: testBackend()))
+        let model = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(placement: placement, backend: testBackend()))
         var state = model.makeState()
         let logits = try model.forward(reference.prompt_ids, state: &state, logits: .all, chunkSize: 5)
         let v = model.configuration.vocabularySize
@@ -60,7 +60,7 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     @Test(arguments: ReferenceCase.all())
     func greedyDecodeMatchesTransformers(name: String) throws {
         let (reference, directory) = try ReferenceCase.load(name)
-        let model = try LFM2Model.load(directory: directory, options: ModelLoadOptions(backend: testBackend()))
+        let model = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(backend: testBackend()))
         var state = model.makeState()
         var logits = try model.forward(reference.prompt_ids, state: &state)
         var tokens: [Int] = []

@@ -13,7 +13,7 @@ import LFMFormats
 
     @Test func llamaCppMetadataGivesTheFolderConfiguration() throws {
         let fromGGUF = try LFM2Configuration(gguf: try Self.metadata { _ in }, file: "tiny-bf16.gguf")
-        var fromFolder = try LFM2Model.configuration(directory: ReferenceCase.root.appendingPathComponent("mixed-gqa2-bf16"))
+        var fromFolder = try LFM2Architecture.configuration(directory: ReferenceCase.root.appendingPathComponent("mixed-gqa2-bf16"))
         fromFolder.feedForwardCandidates = [fromGGUF.feedForwardSize]
         fromFolder.feedForwardSize = fromGGUF.feedForwardSize
         fromFolder.declaredDType = nil

@@ -75,7 +75,7 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
     @Test(arguments: LlamaCppCase.all())
     func promptLogitsMatchLlamaCpp(name: String) throws {
         let (reference, path) = try LlamaCppCase.load(name)
-        let model = try LFM2Model.load(path: path, options: ModelLoadOptions(backend: testBackend()))
+        let model = try ModelRegistry.load(path: path, options: ModelLoadOptions(backend: testBackend()))
         var state = model.makeState()
         let logits = try model.forward(reference.prompt_ids, state: &state, logits: .all, chunkSize: 5)
         let v = model.configuration.vocabularySize
@@ -92,7 +92,7 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
     @Test(arguments: LlamaCppCase.all())
     func greedyDecodeMatchesLlamaCpp(name: String) throws {
         let (reference, path) = try LlamaCppCase.load(name)
-        let model = try LFM2Model.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
+        let model = try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
         var state = model.makeState()
         var logits = try model.forward(reference.prompt_ids, state: &state)
         var tokens: [Int] = []
@@ -134,10 +134,10 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
     /// A GGUF converted by llama.cpp gives the same logits as the safetensors folder it came from.
     @Test func floatGGUFEqualsItsSourceFolder() throws {
         let folder = ReferenceCase.root.appendingPathComponent("attn-first-f32")
-        let a = try LFM2Model.load(path: folder.path, options: ModelLoadOptions(backend: testBackend()))
-        let b = try LFM2Model.load(path: LlamaCppCase.root.appendingPathComponent("tiny-f32.gguf").path,
+        let a = try ModelRegistry.load(path: folder.path, options: ModelLoadOptions(backend: testBackend()))
+        let b = try ModelRegistry.load(path: LlamaCppCase.root.appendingPathComponent("tiny-f32.gguf").path,
                                    options: ModelLoadOptions(backend: testBackend()))
-        #expect(a.configuration.layerKinds == b.configuration.layerKinds)
+        #expect(a.configuration.mixers == b.configuration.mixers)
         #expect(a.configuration.feedForwardSize == b.configuration.feedForwardSize)
         #expect(a.configuration.ropeTheta == b.configuration.ropeTheta)
         var sa = a.makeState(), sb = b.makeState()

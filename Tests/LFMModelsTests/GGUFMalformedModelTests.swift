@@ -38,7 +38,7 @@ import LFMFormats
 
     static func load(_ path: String) throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
-        _ = try LFM2Model.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
+        _ = try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
     }
 
     @Test func unchangedRewriteLoads() throws {
@@ -46,8 +46,13 @@ import LFMFormats
     }
 
     @Test func wrongArchitecture() throws {
-        let path = try Self.rewrite(editMetadata: Self.replace("general.architecture", .string("llama")))
-        #expect(throws: GGUFModelError.unsupportedArchitecture(file: path, found: "llama", supported: ["lfm2"])) { try Self.load(path) }
+        let path = try Self.rewrite(editMetadata: Self.replace("general.architecture", .string("mamba")))
+        #expect(throws: GGUFModelError.unsupportedArchitecture(file: path, found: "mamba", supported: ModelRegistry.ggufArchitectures)) {
+            try Self.load(path)
+        }
+        // An architecture the registry knows, with the keys of another: the missing key is named.
+        let llama = try Self.rewrite(editMetadata: Self.replace("general.architecture", .string("llama")))
+        #expect(throws: GGUFModelError.missingKey(file: llama, key: "llama.block_count")) { try Self.load(llama) }
     }
 
     @Test(arguments: ["lfm2.block_count", "lfm2.embedding_length", "lfm2.feed_forward_length", "lfm2.attention.head_count",
@@ -133,14 +138,14 @@ import LFMFormats
             tensors.append((name: "output.weight", dimensions: embedding.dimensions, type: embedding.type, bytes: embedding.bytes))
         })
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let (configuration, _) = try LFM2Model.configuration(gguf: path)
+        let (configuration, _) = try LFM2Architecture.configuration(gguf: path)
         #expect(!configuration.tieEmbeddings)
-        _ = try LFM2Model.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
+        _ = try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
     }
 
     @Test func notAModel() throws {
         let text = LlamaCppCase.root.appendingPathComponent("perplexity.txt").path
-        #expect(throws: ModelPathError.notAModel(path: text)) { _ = try LFM2Model.load(path: text) }
-        #expect(throws: FileError.notFound(path: "/nonexistent/model.gguf")) { _ = try LFM2Model.load(path: "/nonexistent/model.gguf") }
+        #expect(throws: ModelPathError.notAModel(path: text)) { _ = try ModelRegistry.load(path: text) }
+        #expect(throws: FileError.notFound(path: "/nonexistent/model.gguf")) { _ = try ModelRegistry.load(path: "/nonexistent/model.gguf") }
     }
 }

@@ -9,8 +9,8 @@ struct RealModelTests {
     let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["LFM_MODEL_DIR"] ?? "/nonexistent")
 
     @Test func optimizedBackendAgreesWithReferenceAndWithItself() throws {
-        let fast = try LFM2Model.load(directory: directory, options: ModelLoadOptions(backend: CPUBackend(threads: 2)))
-        let reference = LFM2Model(configuration: fast.configuration, weights: fast.weights, backend: ReferenceBackend())
+        let fast = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(backend: CPUBackend(threads: 2)))
+        let reference = DecoderModel(configuration: fast.configuration, weights: fast.weights, backend: ReferenceBackend())
         let prompt = Array((0..<40).map { ($0 * 7919 + 13) % fast.configuration.vocabularySize })
         var chunked = fast.makeState()
         let all = try fast.forward(prompt, state: &chunked, logits: .all, chunkSize: 16)

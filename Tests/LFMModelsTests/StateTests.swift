@@ -5,12 +5,12 @@ import LFMKernels
 
 /// The state machinery: chunking, decode after prefill, snapshots.
 @Suite struct StateTests {
-    let model: LFM2Model
+    let model: DecoderModel
     let prompt = [1, 5, 9, 33, 2, 17, 40, 41, 3, 60, 7, 12, 19]
 
     init() throws {
         let directory = try TinyModelBuilder.make()
-        model = try LFM2Model.load(directory: directory)
+        model = try LFM2Architecture.load(directory: directory)
     }
 
     func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
@@ -37,7 +37,7 @@ import LFMKernels
         #expect(maxDifference(decoded, prefilled) <= 1e-5)
     }
 
-    func greedy(_ state: inout LFM2State, from logits: [Float], steps: Int) throws -> [Int] {
+    func greedy(_ state: inout SequenceState, from logits: [Float], steps: Int) throws -> [Int] {
         var next = logits.indices.max { logits[$0] < logits[$1] }!
         var tokens: [Int] = []
         for _ in 0..<steps {

@@ -32,7 +32,7 @@ func eventually(_ what: String, _ condition: () -> Bool) async throws {
 
 /// Greedy tokens of one sequence run alone with single-sequence forward calls: the reference the
 /// batched engine's outputs are compared with.
-func alone(_ model: LFM2Model, _ prompt: [Int], steps: Int) throws -> [Int] {
+func alone(_ model: DecoderModel, _ prompt: [Int], steps: Int) throws -> [Int] {
     var state = model.makeState(maxContext: 1024)
     var logits = try model.forward(prompt, state: &state)
     var out: [Int] = []

@@ -15,11 +15,11 @@ import Testing
 enum TestModel {
     static let testsRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
 
-    static let shared: Result<(LFM2Model, Tokenizer, ChatTemplate), Error> = Result { try make() }
+    static let shared: Result<(DecoderModel, Tokenizer, ChatTemplate), Error> = Result { try make() }
 
-    static func get() throws -> (LFM2Model, Tokenizer, ChatTemplate) { try shared.get() }
+    static func get() throws -> (DecoderModel, Tokenizer, ChatTemplate) { try shared.get() }
 
-    static func make() throws -> (LFM2Model, Tokenizer, ChatTemplate) {
+    static func make() throws -> (DecoderModel, Tokenizer, ChatTemplate) {
         let tokenizer = try Tokenizer(contentsOf: testsRoot.appendingPathComponent("LFMTokenizerTests/Fixtures/lfm2/tokenizer.json"))
         let template = try ChatTemplate(String(contentsOf: testsRoot.appendingPathComponent("LFMChatTests/Fixtures/lfm2/chat_template.jinja"), encoding: .utf8))
         let configuration = LFM2Configuration(vocabularySize: 65536, hiddenSize: 16, layerKinds: [.conv, .attention, .conv],
@@ -48,7 +48,7 @@ enum TestModel {
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
         var c = configuration
         let weights = try LFM2Weights.load(from: checkpoint, sourceName: directory.path, configuration: &c)
-        return (LFM2Model(configuration: c, weights: weights, backend: CPUBackend(threads: 2)), tokenizer, template)
+        return (DecoderModel(configuration: c, weights: weights, backend: CPUBackend(threads: 2)), tokenizer, template)
     }
 
     /// A server over the shared test model.

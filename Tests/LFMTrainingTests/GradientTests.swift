@@ -16,7 +16,7 @@ enum TrainingFixtures {
 
     static func trainable(_ name: String) throws -> LFM2Trainable {
         let directory = models.appendingPathComponent(name)
-        let configuration = try LFM2Model.configuration(directory: directory)
+        let configuration = try LFM2Architecture.configuration(directory: directory)
         return try LFM2Trainable(source: SafeTensorsCheckpoint(directory: directory), sourceName: directory.path,
                                  configuration: configuration)
     }

@@ -28,7 +28,7 @@ import LFMKernels
         // Export and load in the inference engine: identical logits.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trained-\(UUID().uuidString)")
         try model.save(to: directory)
-        let engine = try LFM2Model.load(directory: directory, options: ModelLoadOptions(backend: backend))
+        let engine = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(backend: backend))
         var state = engine.makeState()
         let logits = try engine.forward(Array(text.dropLast()), state: &state, logits: .all)
         let theirs = model.forward(Array(text.dropLast()), ops: Ops(backend: backend, tape: Tape()))

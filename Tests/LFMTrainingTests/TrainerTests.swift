@@ -42,7 +42,7 @@ import LFMKernels
         let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
         try first.saveCheckpoint(to: checkpoint)
 
-        let configuration = try LFM2Model.configuration(directory: checkpoint)
+        let configuration = try LFM2Architecture.configuration(directory: checkpoint)
         let reloaded = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: checkpoint), sourceName: checkpoint.path,
                                          configuration: configuration)
         let second = try Trainer(model: reloaded, data: data, options: options, backend: backend)
@@ -116,7 +116,7 @@ import LFMKernels
         model.mergeAdapters()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("merged-\(UUID().uuidString)")
         try model.save(to: directory)
-        let engine = try LFM2Model.load(directory: directory, options: ModelLoadOptions(backend: backend))
+        let engine = try LFM2Architecture.load(directory: directory, options: ModelLoadOptions(backend: backend))
         var state = engine.makeState()
         let logits = try engine.forward(prompt, state: &state, logits: .all)
         #expect(zip(adapted, logits).map { abs($0 - $1) }.max()! < 1e-3)

@@ -103,11 +103,11 @@ struct Expected: Decodable {
         #expect((object?["tg_tokens_per_s"] as? Double ?? 0) > 0)
     }
 
-    /// A folder holding a Llama config.
+    /// A folder holding the config of an architecture no family reads.
     static func otherArchitecture() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("llama-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mamba-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data(#"{"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 100}"#.utf8)
+        try Data(#"{"model_type": "mamba", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 100}"#.utf8)
             .write(to: folder.appendingPathComponent("config.json"))
         return folder.path
     }
@@ -124,7 +124,7 @@ struct Expected: Decodable {
             (["generate", "--prompt", ""], "the prompt is empty"),
             (["generate", "--prompt-ids", Array(repeating: "5", count: 1100).joined(separator: ","), "--max-tokens", "1"],
              "context length exceeded"),
-            (["generate", "--model", try Self.otherArchitecture(), "--prompt-ids", "1"], "model_type 'llama' is not supported"),
+            (["generate", "--model", try Self.otherArchitecture(), "--prompt-ids", "1"], "model_type 'mamba' is not supported"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)

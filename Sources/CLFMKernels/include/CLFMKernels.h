@@ -96,7 +96,8 @@ void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, 
 
 // ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
 // Same semantics as the ComputeBackend methods of the same names, with two additions:
-// lfm_attention_* computes only the (row, head) items item0 ..< item1, item = row * heads + head;
+// lfm_attention_* computes only the (row, head) items item0 ..< item1, item = row * heads + head
+// (window: a query sees at most the last `window` keys, itself included; 0 = no limit);
 // lfm_short_conv_* computes (and updates the state of) channels c0 ..< c1 only.
 // Both let callers split the work over threads without overlapping writes.
 
@@ -107,8 +108,8 @@ void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, 
                            long startPosition, const float *inverseFrequencies); \
     void lfm_attention_##S(const float *q, size_t qStride, size_t rows, size_t startPosition, \
                            const float *keys, const float *values, size_t kvStride, size_t heads, \
-                           size_t kvHeads, size_t headDim, float scale, float *out, size_t outStride, \
-                           size_t item0, size_t item1); \
+                           size_t kvHeads, size_t headDim, size_t window, float scale, float *out, \
+                           size_t outStride, size_t item0, size_t item1); \
     void lfm_short_conv_##S(const float *x, size_t xStride, size_t rows, size_t channels, size_t kernel, \
                             float *state, const float *weight, float *out, size_t outStride, \
                             size_t c0, size_t c1); \

@@ -175,8 +175,8 @@ static void attend_generic(const float *query, const float *kb, const float *vb,
 
 void FN(lfm_attention)(const float *q, size_t qStride, size_t rows, size_t startPosition,
                        const float *keys, const float *values, size_t kvStride, size_t heads,
-                       size_t kvHeads, size_t headDim, float scale, float *out, size_t outStride,
-                       size_t item0, size_t item1) {
+                       size_t kvHeads, size_t headDim, size_t window, float scale, float *out,
+                       size_t outStride, size_t item0, size_t item1) {
     size_t group = heads / kvHeads;
     size_t capacity = startPosition + rows + LFM_VW;
     float *scores = malloc(2 * capacity * sizeof(float));
@@ -184,9 +184,11 @@ void FN(lfm_attention)(const float *q, size_t qStride, size_t rows, size_t start
     size_t nv = headDim / LFM_VW;
     for (size_t item = item0; item < item1; item++) {
         size_t r = item / heads, h = item % heads, kvh = h / group;
-        size_t visible = startPosition + r + 1;
+        size_t end = startPosition + r + 1;
+        size_t first = (window > 0 && end > window) ? end - window : 0;
+        size_t visible = end - first;
         const float *query = q + r * qStride + h * headDim;
-        const float *kb = keys + kvh * headDim, *vb = values + kvh * headDim;
+        const float *kb = keys + first * kvStride + kvh * headDim, *vb = values + first * kvStride + kvh * headDim;
         float *o = out + r * outStride + h * headDim;
         // Pairs of heads of one KV group share the key/value loads.
         if (group % 2 == 0 && h % 2 == 0 && item + 1 < item1 && nv >= 1 && 2 * nv <= LFM_MAXV) {

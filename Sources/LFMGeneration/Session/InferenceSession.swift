@@ -13,7 +13,7 @@ import LFMTokenizer
 /// prompt from scratch.
 public actor InferenceSession {
     /// The model.
-    public let model: LFM2Model
+    public let model: any LanguageModel
     /// The tokenizer.
     public let tokenizer: Tokenizer
     /// The chat template, if the model has one.
@@ -23,15 +23,15 @@ public actor InferenceSession {
     /// Largest number of positions (prompt + answer) a sequence may hold.
     public let maxContext: Int
 
-    private var state: LFM2State
+    private var state: SequenceState
     private var lastLogits: [Float]?
-    private var boundary: (tokens: [Int], state: LFM2State, logits: [Float])?
+    private var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
     private var isGenerating = false
     private let defaultStopTokens: Set<Int>
     private var tokenVocabulary: TokenVocabulary?
 
     /// Creates a session; `maxContext` defaults to the model's limit.
-    public init(model: LFM2Model, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
@@ -93,33 +93,34 @@ public actor InferenceSession {
             var logits = try prefill(prompt, statistics: &statistics)
             statistics.prefillTokensPerSecond = Double(prompt.count - statistics.reusedPromptTokens) / max(Date().timeIntervalSince(start), 1e-9)
 
-            var sampler = try Sampler(options.sampling)
             var filter = OutputFilter(tokenizer: tokenizer, stopStrings: options.stopStrings,
                                       parseToolCalls: options.parseToolCalls && options.responseFormat == nil)
             let stopTokens = options.stopTokens ?? defaultStopTokens
-            var constraint = options.responseFormat.map { ConstrainedDecoder(schema: $0, vocabulary: vocabulary(), stopTokens: stopTokens) }
-            var generated: [Int] = []
+            var stepper = TokenStepper(
+                sampler: try Sampler(options.sampling),
+                constraint: options.responseFormat.map { ConstrainedDecoder(schema: $0, vocabulary: vocabulary(), stopTokens: stopTokens) },
+                stopTokens: stopTokens, maxTokens: options.maxTokens)
             var reason = FinishReason.length
             let decodeStart = Date()
-            while generated.count < options.maxTokens {
+            decoding: while stepper.canContinue {
                 if Task.isCancelled { reason = .cancelled; break }
-                if let decoder = constraint {
-                    let budget = min(options.maxTokens - generated.count, maxContext - processedTokens.count)
-                    if try decoder.mask(&logits, remainingTokens: budget) == .complete { reason = .stop; break }
+                guard let token = try stepper.choose(&logits, history: processedTokens, room: maxContext - processedTokens.count) else {
+                    reason = .stop
+                    break
                 }
-                let token = sampler.sample(logits, history: processedTokens)
-                try constraint?.accept(token)
-                if generated.isEmpty { statistics.timeToFirstToken = Date().timeIntervalSince(start) }
-                generated.append(token)
-                if stopTokens.contains(token) { reason = .stop; break }
+                if stepper.generated.isEmpty { statistics.timeToFirstToken = Date().timeIntervalSince(start) }
+                let next = stepper.accept(token)
+                if next == .stop { reason = .stop; break }
                 for event in filter.feed(token) { continuation.yield(event) }
                 if filter.stopped { reason = .stop; break }
+                if case .last(let why) = next { reason = why; break decoding }
                 guard processedTokens.count + 1 < maxContext else { reason = .length; break }
                 logits = try model.forward([token], state: &state)
                 processedTokens.append(token)
                 lastLogits = logits
                 await Task.yield()
             }
+            let generated = stepper.generated
             for event in filter.finish() { continuation.yield(event) }
             if filter.sawToolCall && reason == .stop { reason = .toolCalls }
             statistics.completionTokens = generated.count

@@ -47,12 +47,15 @@ public final class ReferenceBackend: ComputeBackend, @unchecked Sendable {
 
     public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
                           keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
-                          heads: Int, kvHeads: Int, headDim: Int, scale: Float,
+                          heads: Int, kvHeads: Int, headDim: Int, window: Int, scale: Float,
                           out: UnsafeMutablePointer<Float>, outStride: Int) {
         let group = heads / kvHeads
         var scores = [Double](repeating: 0, count: startPosition + rows)
         for r in 0..<rows {
-            let visible = startPosition + r + 1
+            let end = startPosition + r + 1
+            let first = window > 0 ? max(0, end - window) : 0
+            let visible = end - first
+            let keys = keys + first * kvStride, values = values + first * kvStride
             for h in 0..<heads {
                 let kvHead = h / group
                 let query = q + r * qStride + h * headDim

@@ -154,11 +154,11 @@ public struct TextScore: Sendable {
     public var comparison: DistributionComparison?
 }
 
-extension LFM2Model {
+extension LanguageModel {
     /// Scores `windows`, each from a fresh state; with a `reference`, also compares every scored
     /// position's distribution with the reference model's on the same window.
     /// - Parameter progress: called after each window with (windows done, windows in all).
-    public func score(windows: [ScoringWindow], reference: LFM2Model? = nil,
+    public func score(windows: [ScoringWindow], reference: (any LanguageModel)? = nil,
                       progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
         let v = configuration.vocabularySize
         if let reference, reference.configuration.vocabularySize != v {
@@ -170,7 +170,7 @@ extension LFM2Model {
             // Logits are computed only from the first scored position on (the positions before it
             // are prefilled without the output head).
             let first = window.scored.lowerBound
-            func logitsFromFirstScored(_ model: LFM2Model) throws -> [Float] {
+            func logitsFromFirstScored(_ model: any LanguageModel) throws -> [Float] {
                 var state = model.makeState(maxContext: window.tokens.count)
                 if first > 0 { _ = try model.forward(Array(window.tokens[..<first]), state: &state, logits: .none) }
                 return try model.forward(Array(window.tokens[first...]), state: &state, logits: .all)

@@ -14,9 +14,14 @@ extension LFM2Configuration {
     /// the vocabulary size to the length of `tokenizer.ggml.tokens`. The head is assumed tied;
     /// the loader unties it when the file has an `output.weight` tensor.
     public init(gguf metadata: GGUFMetadata, file: String) throws {
+        try self.init(gguf: metadata, file: file, architectures: Self.supportedGGUFArchitectures)
+    }
+
+    /// Reads the LFM2 keys under any of `architectures` (LFM2-MoE files share them).
+    init(gguf metadata: GGUFMetadata, file: String, architectures: [String]) throws {
         let architecture = try metadata.lookup("general.architecture", file: file) { try metadata.string($0) }
-        guard Self.supportedGGUFArchitectures.contains(architecture) else {
-            throw GGUFModelError.unsupportedArchitecture(file: file, found: architecture, supported: Self.supportedGGUFArchitectures)
+        guard architectures.contains(architecture) else {
+            throw GGUFModelError.unsupportedArchitecture(file: file, found: architecture, supported: architectures)
         }
         let p = architecture + "."
         func int(_ key: String) throws -> Int { try metadata.lookup(p + key, file: file) { try metadata.integer($0) } }
