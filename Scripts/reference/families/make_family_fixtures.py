@@ -21,7 +21,9 @@ What it writes (relative to --out):
     configs/<name>/config.json         config-only folders of real model shapes, and next to each
     configs/<name>/counts.json         {"parameters": N[, "active_parameters": A]} computed by transformers on a
                                        meta-device model (the issue's numbers; checked here)
-    families/bad/*.json                malformed config.json files (one defect each, see BAD_CONFIGS)
+    families/bad/<defect>.json         complete tiny config.json files with one defect each (bad_configs()), and
+    families/bad/moe-missing-expert/   a tiny LFM2-MoE folder whose safetensors lacks one expert tensor;
+    families/bad/README.md             the defects and what transformers 5.24.0 does with each file
 
 Each case is a tiny random model of one family. Weights are re-initialised with a larger spread than the HF
 default (matrices N(0, 1/fan_in) with fan_in the last axis, also for the 3-D fused expert tensors; embeddings
@@ -746,6 +748,215 @@ def make_case(case, out_root, versions):
     return size
 
 
+# ---- config-only fixtures: real model shapes and their parameter counts ----------------------------------
+
+def lfm2_8b_a1b_config():
+    attn = [2, 6, 10, 14, 18, 21]
+    return {
+        "architectures": ["Lfm2MoeForCausalLM"], "model_type": "lfm2_moe", "vocab_size": 65536,
+        "hidden_size": 2048, "intermediate_size": 7168, "moe_intermediate_size": 1792, "num_hidden_layers": 24,
+        "num_attention_heads": 32, "num_key_value_heads": 8,
+        "layer_types": [A if i in attn else C for i in range(24)], "num_dense_layers": 2, "num_experts": 32,
+        "num_experts_per_tok": 4, "norm_topk_prob": True, "routed_scaling_factor": 1.0, "use_expert_bias": True,
+        "conv_L_cache": 3, "conv_bias": False, "norm_eps": 1e-05, "max_position_embeddings": 128000,
+        "rope_theta": 1000000.0, "bos_token_id": 1, "eos_token_id": 7, "pad_token_id": 0,
+        "tie_word_embeddings": True, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "bfloat16",
+    }
+
+
+def lfm3_default_config():
+    """`Lfm3Config()` as save_pretrained serializes it, plus the architecture a saved model adds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Lfm3Config().save_pretrained(tmp)
+        with open(os.path.join(tmp, "config.json")) as fh:
+            cfg = json.load(fh)
+    cfg["architectures"] = ["Lfm3ForCausalLM"]
+    return cfg
+
+
+def qwen3_06b_config():
+    return {
+        "architectures": ["Qwen3ForCausalLM"], "attention_bias": False, "attention_dropout": 0.0,
+        "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu",
+        "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 3072,
+        "max_position_embeddings": 40960, "max_window_layers": 28, "model_type": "qwen3",
+        "num_attention_heads": 16, "num_hidden_layers": 28, "num_key_value_heads": 8, "rms_norm_eps": 1e-06,
+        "rope_scaling": None, "rope_theta": 1000000, "sliding_window": None, "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": True,
+        "use_sliding_window": False, "vocab_size": 151936,
+    }
+
+
+def llama_32_1b_config():
+    return {
+        "architectures": ["LlamaForCausalLM"], "attention_bias": False, "attention_dropout": 0.0,
+        "bos_token_id": 128000, "eos_token_id": 128001, "head_dim": 64, "hidden_act": "silu",
+        "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 8192,
+        "max_position_embeddings": 131072, "mlp_bias": False, "model_type": "llama", "num_attention_heads": 32,
+        "num_hidden_layers": 16, "num_key_value_heads": 8, "pretraining_tp": 1, "rms_norm_eps": 1e-05,
+        "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+        "rope_theta": 500000.0, "tie_word_embeddings": True, "torch_dtype": "bfloat16",
+        "transformers_version": "4.45.0.dev0", "use_cache": True, "vocab_size": 128256,
+    }
+
+
+# name, config.json, expected parameters, expected active parameters (None for dense models)
+REAL_CONFIGS = [
+    ("lfm2-8b-a1b", lfm2_8b_a1b_config, 8_339_929_856, 1_557_740_288),
+    ("lfm3-default", lfm3_default_config, 1_728_801_536, None),
+    ("qwen3-0.6b", qwen3_06b_config, 596_049_920, None),
+    ("llama-3.2-1b", llama_32_1b_config, 1_235_814_400, None),
+]
+
+
+def parameter_counts(folder):
+    """Total parameters of the meta-device model (tied weights once; buffers such as expert_bias excluded)
+    and, for MoE, the active ones: total minus the (E - k) unchosen experts of every sparse layer."""
+    config = transformers.AutoConfig.from_pretrained(folder)
+    with torch.device("meta"):
+        model = FAMILY_OF[config.model_type](config)
+    total = sum(p.numel() for p in model.parameters())
+    counts = {"parameters": total}
+    blocks = sparse_blocks(model)
+    if blocks:
+        unchosen = 0
+        for block in blocks.values():
+            e = block.experts.num_experts
+            per_expert = (block.experts.gate_up_proj.numel() + block.experts.down_proj.numel()) // e
+            unchosen += (e - config.num_experts_per_tok) * per_expert
+        counts["active_parameters"] = total - unchosen
+    return counts
+
+
+def make_real_configs(out_root):
+    for name, make, want_total, want_active in REAL_CONFIGS:
+        folder = os.path.join(out_root, "configs", name)
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "config.json"), "w") as fh:
+            json.dump(dict(sorted(make().items())), fh, indent=2)
+            fh.write("\n")
+        counts = parameter_counts(folder)
+        want = {"parameters": want_total}
+        if want_active is not None:
+            want["active_parameters"] = want_active
+        if counts != want:
+            raise RuntimeError("%s: transformers counts %r, the issue says %r" % (name, counts, want))
+        with open(os.path.join(folder, "counts.json"), "w") as fh:
+            json.dump(counts, fh, indent=2)
+            fh.write("\n")
+        print("%-14s %s" % (name, counts))
+
+
+# ---- bad input: one defect per file --------------------------------------------------------------------
+
+def tiny_valid(family):
+    """A complete, valid config.json of a tiny model of the family (the base each bad file breaks once)."""
+    if family == "lfm3":
+        return dialect_config_json(dict(CASES[0], dtype="float32"))
+    if family == "lfm2_moe":
+        return dialect_config_json(dict(CASES[4], dtype="float32"))
+    raise ValueError(family)
+
+
+def bad_configs():
+    out = {}
+    cfg = tiny_valid("lfm3")
+    cfg.update(model_type="lfm9", architectures=["Lfm9ForCausalLM"])
+    out["unknown-model-type"] = (cfg, "model_type", "\"lfm9\" is not a model_type any library knows")
+    cfg = tiny_valid("lfm3")
+    cfg["num_hidden_layers"] = 6  # layer_types lists 5
+    out["lfm3-layer-types-length"] = (cfg, "layer_types", "5 layer_types for num_hidden_layers 6")
+    cfg = tiny_valid("lfm2_moe")
+    cfg["layer_types"] = cfg["layer_types"][:3]  # num_hidden_layers 4
+    out["moe-layer-types-length"] = (cfg, "layer_types", "3 layer_types for num_hidden_layers 4")
+    cfg = tiny_valid("lfm2_moe")
+    cfg["num_experts_per_tok"] = 5  # num_experts 4
+    out["moe-experts-per-tok-gt-experts"] = (cfg, "num_experts_per_tok", "5 > num_experts 4")
+    cfg = tiny_valid("lfm3")
+    cfg["sliding_window"] = 0
+    out["lfm3-sliding-window-zero"] = (cfg, "sliding_window", "0 (a window must hold at least the query)")
+    return out
+
+
+def one_line(e):
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def transformers_verdict(cfg):
+    """What transformers 5.24.0 does with the config: its exception at config or model construction, or a
+    forward over 3 tokens of randomly initialised weights (so the README states the reference behaviour)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "config.json"), "w") as fh:
+            json.dump(cfg, fh)
+        try:
+            config = transformers.AutoConfig.from_pretrained(tmp)
+        except Exception as e:  # noqa: BLE001  (recorded, not handled)
+            return "AutoConfig raises %s: %s" % (type(e).__name__, one_line(e))
+        try:
+            model = transformers.AutoModelForCausalLM.from_config(config).eval()
+            with torch.no_grad():
+                out = model(input_ids=torch.tensor([[1, 5, 9]]), use_cache=False).logits
+        except Exception as e:  # noqa: BLE001
+            return "model construction/forward raises %s: %s" % (type(e).__name__, one_line(e))
+        finite = bool(torch.isfinite(out).all())
+        return "accepted by transformers (forward runs, logits %s)" % ("finite" if finite else "NOT finite")
+
+
+def missing_expert_folder(out_root):
+    """A tiny LFM2-MoE folder whose safetensors lacks one expert tensor (layer 2, expert 3, w2)."""
+    folder = os.path.join(out_root, "families", "bad", "moe-missing-expert")
+    os.makedirs(folder, exist_ok=True)
+    case = dict(name="moe-missing-expert", family="lfm2_moe", dtype="float32", seed=9901, dialect="rope_theta",
+                cfg=dict(vocab_size=32, hidden_size=8, intermediate_size=8, moe_intermediate_size=4,
+                         num_attention_heads=2, num_key_value_heads=1, layer_types=[C, A, C], num_dense_layers=1,
+                         num_experts=4, num_experts_per_tok=2, norm_topk_prob=True, routed_scaling_factor=1.0,
+                         use_expert_bias=True, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}))
+    torch.manual_seed(case["seed"])
+    model = Lfm2MoeForCausalLM(build_config(case)).to(torch.float32).eval()
+    reinit_(model, 8, case["seed"])
+    save_folder(model, case, folder)
+    path = os.path.join(folder, "model.safetensors")
+    with safetensors.safe_open(path, "pt") as st:
+        tensors = {k: st.get_tensor(k) for k in st.keys()}
+    dropped = "model.layers.2.feed_forward.experts.3.w2.weight"
+    del tensors[dropped]
+    safetensors.torch.save_file(dict(sorted(tensors.items())), path, metadata={"format": "pt"})
+    os.chmod(path, 0o644)
+    try:
+        Lfm2MoeForCausalLM.from_pretrained(folder, dtype=torch.float32, experts_implementation="eager")
+        verdict = "loads it without an error"
+    except Exception as e:  # noqa: BLE001  (recorded, not handled)
+        verdict = "refuses it: %s: %s" % (type(e).__name__, one_line(e))
+    return dropped, verdict
+
+
+def make_bad(out_root):
+    folder = os.path.join(out_root, "families", "bad")
+    os.makedirs(folder, exist_ok=True)
+    lines = ["# Bad-input fixtures (written by Scripts/reference/families/make_family_fixtures.py)", "",
+             "Each `<name>.json` is a complete config.json of a tiny model with exactly one defect. The engine must",
+             "answer each with a typed error naming the file and the key (no crash). The last column is what",
+             "transformers 5.24.0 itself does with the file (reference behaviour, recorded by the script).", "",
+             "| file | key | defect | transformers 5.24.0 |", "|---|---|---|---|"]
+    for name, (cfg, key, defect) in bad_configs().items():
+        with open(os.path.join(folder, name + ".json"), "w") as fh:
+            json.dump(dict(sorted(cfg.items())), fh, indent=2)
+            fh.write("\n")
+        verdict = transformers_verdict(cfg).replace("|", "/")
+        lines.append("| `%s.json` | `%s` | %s | %s |" % (name, key, defect, verdict))
+        print("bad/%s.json: %s" % (name, verdict))
+    dropped, verdict = missing_expert_folder(out_root)
+    print("bad/moe-missing-expert: %s" % verdict)
+    lines += ["", "`moe-missing-expert/` is a folder (config.json + model.safetensors) of a valid tiny LFM2-MoE model",
+              "(vocab 32, hidden 8, layers C A C, 4 experts, top-2) whose safetensors lacks",
+              "`%s`. transformers 5.24.0 %s." % (dropped, verdict),
+              "The engine must refuse it with an error naming the missing tensor."]
+    with open(os.path.join(folder, "README.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
 # ---- main ---------------------------------------------------------------------------------------------
 
 def main():
@@ -766,6 +977,8 @@ def main():
             continue
         total += make_case(case, args.out, versions)
     if not args.only:
+        make_real_configs(args.out)
+        make_bad(args.out)
         if total > TOTAL_LIMIT:
             raise RuntimeError("fixtures total %d bytes (limit %d)" % (total, TOTAL_LIMIT))
         print("total %d bytes" % total)
