@@ -49,7 +49,7 @@ struct InfoCommand: ParsableCommand {
         let mixers = c.mixers
         let attentionIndices = mixers.indices.filter { mixers[$0] != .conv }
         let convLayers = mixers.filter { $0 == .conv }.count
-        let kvBytesPerToken = c.keyValueBytesPerToken(context: 0)
+        let kvBytesPerToken = c.keyValueBytesPerToken(context: context)
         let convStateBytes = c.convolutionStateBytes
         let declared = c.declaredDType.flatMap { ["bfloat16": 2, "float16": 2, "float32": 4][$0] } ?? 2
         let weights = weightBytes ?? c.parameterCount * declared

@@ -89,10 +89,11 @@ public struct TransformerConfiguration: Sendable, Equatable {
             mixers = try types.enumerated().map { index, name in
                 switch name {
                 case "full_attention", "attention": return .attention
-                case "sliding_attention" where window != nil: return .slidingAttention
+                // Without a window (use_sliding_window false) transformers runs such layers in full.
+                case "sliding_attention": return window != nil ? .slidingAttention : .attention
                 default:
                     throw ConfigError.invalidValue(file: file, key: "layer_types[\(index)]",
-                                                   detail: "expected \"full_attention\"\(window != nil ? " or \"sliding_attention\"" : ""), found \"\(name)\"")
+                                                   detail: "expected \"full_attention\" or \"sliding_attention\", found \"\(name)\"")
                 }
             }
         } else {
