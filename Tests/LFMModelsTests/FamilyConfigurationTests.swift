@@ -146,3 +146,29 @@ import LFMFormats
         }
     }
 }
+
+/// The bad-input files of make_family_fixtures.py (each one defect, transformers' verdict in the README).
+@Suite struct FamilyBadInputFixtureTests {
+    static let bad = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/families/bad")
+
+    @Test(arguments: [("unknown-model-type.json", "lfm9"), ("lfm3-layer-types-length.json", "layer_types"),
+                      ("moe-layer-types-length.json", "layer_types"),
+                      ("moe-experts-per-tok-gt-experts.json", "num_experts_per_tok"),
+                      ("lfm3-sliding-window-zero.json", "sliding_window")])
+    func configIsRefusedNamingFileAndKey(file: String, key: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lfm-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.bad.appendingPathComponent(file), to: directory.appendingPathComponent("config.json"))
+        #expect { _ = try ModelRegistry.configuration(directory: directory) } throws: { error in
+            let message = "\(error)"
+            return message.contains("config.json") && message.contains(key)
+        }
+    }
+
+    @Test func missingExpertTensorIsNamed() throws {
+        let folder = Self.bad.appendingPathComponent("moe-missing-expert")
+        #expect { _ = try ModelRegistry.load(path: folder.path) } throws: { error in
+            "\(error)".contains("model.layers.2.feed_forward.experts.3.w2.weight")
+        }
+    }
+}
