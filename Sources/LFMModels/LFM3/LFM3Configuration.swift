@@ -33,17 +33,8 @@ public struct LFM3Configuration: Sendable, Equatable {
     /// Reads a Hugging Face `config.json` of `model_type` "lfm3".
     public init(huggingFace json: JSONObject) throws {
         let file = json.file
-        let hidden = try json.int("hidden_size") ?? 2048
-        let layers = try json.int("num_hidden_layers") ?? 24
-        let heads = try json.int("num_attention_heads") ?? 16
-        let kvHeads = try json.int("num_key_value_heads") ?? 4
-        guard hidden > 0, layers > 0, heads > 0, kvHeads > 0 else {
-            throw ConfigError.invalidValue(file: file, key: "hidden_size/num_hidden_layers/num_attention_heads/num_key_value_heads",
-                                           detail: "must all be positive (found \(hidden), \(layers), \(heads), \(kvHeads))")
-        }
-        guard heads % kvHeads == 0 else {
-            throw ConfigError.inconsistent(file: file, detail: "num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)")
-        }
+        let shape = try AttentionShapeKeys(json, hidden: 2048, layers: 24, heads: 16, kvHeads: 4)
+        let (hidden, layers, heads, kvHeads) = (shape.hidden, shape.layers, shape.heads, shape.kvHeads)
         let headDim = try json.int("head_dim") ?? 128
         guard headDim > 0, headDim % 2 == 0 else {
             throw ConfigError.invalidValue(file: file, key: "head_dim", detail: "must be positive and even for RoPE (found \(headDim))")

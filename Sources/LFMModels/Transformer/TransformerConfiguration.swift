@@ -47,17 +47,8 @@ public struct TransformerConfiguration: Sendable, Equatable {
         let file = json.file
         let isQwen3 = architecture == Qwen3Architecture.name
         self.architecture = architecture
-        let hidden = try json.requiredInt("hidden_size")
-        let layers = try json.requiredInt("num_hidden_layers")
-        let heads = try json.requiredInt("num_attention_heads")
-        let kvHeads = try json.int("num_key_value_heads") ?? heads
-        guard hidden > 0, layers > 0, heads > 0, kvHeads > 0 else {
-            throw ConfigError.invalidValue(file: file, key: "hidden_size/num_hidden_layers/num_attention_heads/num_key_value_heads",
-                                           detail: "must all be positive (found \(hidden), \(layers), \(heads), \(kvHeads))")
-        }
-        guard heads % kvHeads == 0 else {
-            throw ConfigError.inconsistent(file: file, detail: "num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)")
-        }
+        let shape = try AttentionShapeKeys(json)
+        let (hidden, layers, heads, kvHeads) = (shape.hidden, shape.layers, shape.heads, shape.kvHeads)
         if !isQwen3, hidden % heads != 0 {
             throw ConfigError.inconsistent(file: file, detail: "hidden_size \(hidden) is not divisible by num_attention_heads \(heads)")
         }

@@ -102,49 +102,40 @@ enum TransformerWeights {
     }
 }
 
-/// Binds a dense transformer family's checkpoint.
-private func bindTransformer(_ configuration: any ModelConfiguration, source: TensorSource, naming: TensorNaming,
-                             sourceName: String, placement: WeightPlacement) throws -> (any ModelConfiguration, DecoderWeights) {
-    guard let c = configuration as? TransformerConfiguration else {
-        throw InferenceError.stateMismatch(detail: "a \(configuration.architecture) configuration cannot bind a transformer checkpoint")
+/// A dense transformer family: its configuration and tensors are read by the shared
+/// `TransformerConfiguration` / `TransformerWeights` with the family's name choosing the defaults.
+protocol DenseTransformerFamily: ModelArchitecture {}
+
+extension DenseTransformerFamily {
+    public static func configuration(huggingFace json: JSONObject) throws -> any ModelConfiguration {
+        try TransformerConfiguration(huggingFace: json, architecture: name)
     }
-    return (c, try TransformerWeights.bind(c, source: source, naming: naming, sourceName: sourceName, placement: placement))
+
+    public static func configuration(gguf source: GGUFTensorSource) throws -> any ModelConfiguration {
+        try TransformerConfiguration(gguf: source, architecture: name)
+    }
+
+    public static func bind(_ configuration: any ModelConfiguration, source: TensorSource, naming: TensorNaming,
+                            sourceName: String, placement: WeightPlacement) throws -> (any ModelConfiguration, DecoderWeights) {
+        guard let c = configuration as? TransformerConfiguration else {
+            throw InferenceError.stateMismatch(detail: "a \(configuration.architecture) configuration cannot bind a \(name) checkpoint")
+        }
+        return (c, try TransformerWeights.bind(c, source: source, naming: naming, sourceName: sourceName, placement: placement))
+    }
 }
 
 /// Qwen3: q/k RMSNorm, `head_dim` independent of hidden/heads, optional sliding-window layers.
-public enum Qwen3Architecture: ModelArchitecture {
+public enum Qwen3Architecture: DenseTransformerFamily {
     public static let name = "qwen3"
     public static let huggingFaceModelTypes = ["qwen3"]
     public static let huggingFaceArchitectures = ["Qwen3ForCausalLM"]
     public static let ggufArchitectures = ["qwen3"]
-
-    public static func configuration(huggingFace json: JSONObject) throws -> any ModelConfiguration {
-        try TransformerConfiguration(huggingFace: json, architecture: name)
-    }
-    public static func configuration(gguf source: GGUFTensorSource) throws -> any ModelConfiguration {
-        try TransformerConfiguration(gguf: source, architecture: name)
-    }
-    public static func bind(_ configuration: any ModelConfiguration, source: TensorSource, naming: TensorNaming,
-                            sourceName: String, placement: WeightPlacement) throws -> (any ModelConfiguration, DecoderWeights) {
-        try bindTransformer(configuration, source: source, naming: naming, sourceName: sourceName, placement: placement)
-    }
 }
 
 /// Llama (2/3.x): `llama3` RoPE scaling, optional attention/MLP biases, tied or untied head.
-public enum LlamaArchitecture: ModelArchitecture {
+public enum LlamaArchitecture: DenseTransformerFamily {
     public static let name = "llama"
     public static let huggingFaceModelTypes = ["llama"]
     public static let huggingFaceArchitectures = ["LlamaForCausalLM"]
     public static let ggufArchitectures = ["llama"]
-
-    public static func configuration(huggingFace json: JSONObject) throws -> any ModelConfiguration {
-        try TransformerConfiguration(huggingFace: json, architecture: name)
-    }
-    public static func configuration(gguf source: GGUFTensorSource) throws -> any ModelConfiguration {
-        try TransformerConfiguration(gguf: source, architecture: name)
-    }
-    public static func bind(_ configuration: any ModelConfiguration, source: TensorSource, naming: TensorNaming,
-                            sourceName: String, placement: WeightPlacement) throws -> (any ModelConfiguration, DecoderWeights) {
-        try bindTransformer(configuration, source: source, naming: naming, sourceName: sourceName, placement: placement)
-    }
 }
