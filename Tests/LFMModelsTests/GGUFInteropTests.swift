@@ -23,11 +23,15 @@ struct LlamaCppCase: Decodable, CustomStringConvertible {
 
     static let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/gguf")
 
-    /// Cases with a recorded llama.cpp run.
+    /// Cases with a recorded llama.cpp run: LFM2 at the top level, the other families
+    /// (make_family_interop_fixtures.py) under `families/`.
     static func all() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
-        return names.filter { $0.hasSuffix(".gguf") && names.contains($0.replacingOccurrences(of: ".gguf", with: ".json")) }
-            .map { String($0.dropLast(5)) }.sorted()
+        func cases(_ folder: String) -> [String] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)) ?? []
+            return names.filter { $0.hasSuffix(".gguf") && names.contains($0.replacingOccurrences(of: ".gguf", with: ".json")) }
+                .map { folder + String($0.dropLast(5)) }.sorted()
+        }
+        return cases("") + cases("families/")
     }
 
     static func load(_ name: String) throws -> (LlamaCppCase, String) {
@@ -70,6 +74,25 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
 @Suite struct GGUFInteropTests {
     @Test func fixturesArePresent() {
         #expect(LlamaCppCase.all().count >= 6, "expected llama.cpp reference cases in Fixtures/gguf")
+        let families = Set(LlamaCppCase.all().filter { $0.hasPrefix("families/") }.map { $0.split(separator: "/")[1].split(separator: "-")[0] })
+        #expect(families.isSuperset(of: ["qwen3", "llama", "moe"]), "found \(families)")
+    }
+
+    /// llama.cpp's F32 conversion of a Hugging Face folder runs as the folder itself (Llama's
+    /// permuted q/k rows, Qwen3's head_dim, LFM2-MoE's stacked experts undone correctly).
+    @Test(arguments: ["qwen3-h64", "llama-h64", "moe-h64"])
+    func familyGGUFEqualsItsSourceFolder(name: String) throws {
+        let folder = LlamaCppCase.root.appendingPathComponent("families/\(name)-hf")
+        let a = try ModelRegistry.load(path: folder.path, options: ModelLoadOptions(backend: testBackend()))
+        let b = try ModelRegistry.load(path: LlamaCppCase.root.appendingPathComponent("families/\(name)-f32.gguf").path,
+                                       options: ModelLoadOptions(backend: testBackend()))
+        #expect(a.configuration.architecture == b.configuration.architecture)
+        #expect(a.configuration.parameterCount == b.configuration.parameterCount)
+        var sa = a.makeState(), sb = b.makeState()
+        let ids = [1, 5, 9, 200, 17, 33, 64, 2]
+        let la = try a.forward(ids, state: &sa, logits: .all)
+        let lb = try b.forward(ids, state: &sb, logits: .all)
+        #expect(maxAbsDifference(la, lb) <= 1e-4)
     }
 
     @Test(arguments: LlamaCppCase.all())
