@@ -17,13 +17,15 @@
 #
 # Each repetition runs ours once, then theirs once (-r 1 each), R times, so slow drifts of this shared
 # machine hit both engines alike. Contract of `lfm bench ... --json`: its last JSON line is
-#   {"pp_tokens_per_s": .., "pp_sd": .., "tg_tokens_per_s": .., "tg_sd": ..}
+#   {"pp_tokens_per_s": .., "pp_sd": .., "tg_tokens_per_s": .., "tg_sd": .., "isa": ".."}
 # llama-bench is run with `-o jsonl` (one line per test: pp<P> then tg<N>, field avg_ts).
 #
 # Output: a markdown table on stdout (median and range over the R repetitions, the median of the paired
 # per-repetition ratios ours/theirs, and the decode
 # roofline: measured tg / (bandwidth / bytes of weights read per token), where the bytes are every weight
 # once, the tied embedding counted once as the output head). Raw outputs are kept in --out.
+# Every table is preceded by a line naming the CPU model, its SIMD class (avx512 / avx2 / other) and
+# the ISA paths used: ours (the "isa" field of `lfm bench --json`) and the bandwidth probe's loop.
 set -euo pipefail
 
 MODELS=""; LLAMA_BUILD=""; LFM=""; SIZE="350m"; REPS=5; THREADS=2; NP=512; NG=128
@@ -81,9 +83,17 @@ for row in "${ROW_LIST[@]}"; do
   [[ -e "$(theirs_model "$row")" ]] || die "missing model for llama.cpp ($row): $(theirs_model "$row")"
 done
 
+CPU_MODEL="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)"
+[[ -n "$CPU_MODEL" ]] || CPU_MODEL="$(uname -m)"
+CPU_FAMILY="$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)"
+CPU_MODEL_ID="$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)"
+[[ -n "$CPU_FAMILY" ]] && CPU_MODEL="$CPU_MODEL, family $CPU_FAMILY model $CPU_MODEL_ID"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then CPU_CLASS=avx512
+elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then CPU_CLASS=avx2
+else CPU_CLASS=other; fi
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "host: $(uname -srm); cpus: $(nproc); $(grep -m1 'model name' /proc/cpuinfo || true)"
+  echo "host: $(uname -srm); cpus: $(nproc); cpu: $CPU_MODEL ($CPU_CLASS)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "llama.cpp: $("$BENCH" --version 2>&1 | head -2 | tr '\n' ' ')"
   echo "args: size=$SIZE reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=$BW"
@@ -92,18 +102,22 @@ done
 # --bw measure (the default): the machine's read bandwidth with the same thread count, measured
 # by Benchmarks/read_bandwidth.c before every row of every repetition (it varies with the host's other tenants:
 # about 44 or about 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
+# The probe picks its loop at run time (AVX-512, AVX2 or portable C), so a plain build runs on any CPU.
+# BW_MIB (default 1024) sets the probe's buffer size.
+BW_LOOP="-"
 if [[ "$BW" == measure ]]; then
   CC="${CC:-cc}"
-  "$CC" -O2 -mavx512f -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
+  "$CC" -O2 -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
     || die "could not build read_bandwidth.c with $CC (see $OUT/read_bandwidth.err); pass --bw GB/s instead"
 fi
-# measure_bw REP ROW: one line "REP ROW GB/s" in raw/bandwidth.txt.
+# measure_bw REP ROW: one line "REP ROW GB/s" in raw/bandwidth.txt (the probe's output in raw/bandwidth-REP-ROW.txt).
 measure_bw() {
   [[ "$BW" == measure ]] || return 0
-  local gbs
-  gbs="$("$OUT/read_bandwidth" "$THREADS" | sed -n 's/^best \([0-9.]*\) GB.*/\1/p')" \
-    || die "read_bandwidth failed (rep $1, row $2)"
-  [[ -n "$gbs" ]] || die "read_bandwidth printed no result (rep $1, row $2)"
+  local gbs log="$OUT/raw/bandwidth-$1-$2.txt"
+  "$OUT/read_bandwidth" "$THREADS" "${BW_MIB:-1024}" > "$log" 2>&1 || die "read_bandwidth failed (rep $1, row $2), see $log"
+  gbs="$(sed -n 's/^best \([0-9.]*\) GB.*/\1/p' "$log")"
+  [[ -n "$gbs" ]] || die "read_bandwidth printed no result (rep $1, row $2), see $log"
+  BW_LOOP="$(sed -n 's/^loop: //p' "$log")"
   echo "$1 $2 $gbs" >> "$OUT/raw/bandwidth.txt"
 }
 
@@ -121,11 +135,12 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 measure_bw end end
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
+echo "bandwidth probe loop: $BW_LOOP" >> "$OUT/meta.txt"
 
-python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" <<'PY'
+python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" "$CPU_MODEL" "$CPU_CLASS" "$BW_LOOP" <<'PY'
 import glob, json, math, os, statistics, sys
 
-out, reps, np_, ng, bw, rows, models, size = sys.argv[1:9]
+out, reps, np_, ng, bw, rows, models, size, cpu_model, cpu_class, bw_loop = sys.argv[1:12]
 reps, np_, ng = int(reps), int(np_), int(ng)
 tg_by_rep, bw_before = {}, {}
 if bw == "measure":
@@ -169,6 +184,15 @@ def med(xs):
 def fmt(xs):
     return "%.1f (%.1f–%.1f)" % (med(xs), min(xs), max(xs))
 
+# The ISA path of our runs: the "isa" field of every `lfm bench --json` line (older builds lack it).
+isas = set()
+for row in rows.split(","):
+    for rep in range(1, reps + 1):
+        isas.add(str(last_json(os.path.join(out, "raw", "ours-%s-%d.out" % (row, rep))).get("isa", "not reported")))
+header = "CPU: %s (%s); ISA path: ours %s, bandwidth probe %s" % (cpu_model, cpu_class, "/".join(sorted(isas)), bw_loop)
+
+print(header)
+print()
 print("| row | ours model | llama.cpp model | pp%d ours | pp%d llama.cpp | pp ratio | tg%d ours | tg%d llama.cpp | tg ratio | tg roofline ours | tg roofline llama.cpp |"
       % (np_, np_, ng, ng))
 print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -202,6 +226,8 @@ for row in rows.split(","):
         tg_ratio, roof_o, roof_t))
 print()
 if bw_before:
+    print(header)
+    print()
     # Decode is bandwidth-bound, and this machine's bandwidth changes with its neighbours: each
     # repetition's back-to-back generation ratio, with the read bandwidth measured just before
     # that pair of runs.

@@ -28,28 +28,45 @@ trap 'rm -rf "$WORK"' EXIT
 # default model's 4,096-entry tokenizer (both shapes use vocab 4096).
 find "$ROOT/Sources" -name '*.swift' | sort | xargs cat > "$WORK/corpus.txt"
 
-run_ours() { # shape batch ctx
+# fail WHAT LOG: a run failed; show the end of its log (the work folder is removed on exit).
+fail() {
+    echo "error: $1 failed; last lines of its log:" >&2
+    tail -n 20 "$2" >&2
+    exit 1
+}
+
+run_ours() { # shape batch ctx round
+    # Every run trains from scratch into its own output folder: `lfm train` writes OUT/checkpoint
+    # and the model there, and a second run into the same folder must not see the first's files.
+    local out="$WORK/out-$1-$4" log="$WORK/ours-$1-$4.log"
     "$PYTHON" - "$HERE/shape-$1.json" "$2" "$3" "$ROOT/Sources/lfm/DefaultModel/tokenizer.json" "$WORK" \
-        "$((STEPS + WARMUP))" > "$WORK/config.json" <<'PY'
+        "$((STEPS + WARMUP))" "$out" > "$WORK/config.json" <<'PY'
 import json, sys
-shape, batch, ctx, tokenizer, work, steps = sys.argv[1:]
+shape, batch, ctx, tokenizer, work, steps, out = sys.argv[1:]
 print(json.dumps({"model": json.load(open(shape)), "tokenizer": tokenizer, "data": work + "/corpus.txt",
-                  "out": work + "/out", "steps": int(steps), "batch_size": int(batch), "ctx": int(ctx),
+                  "out": out, "steps": int(steps), "batch_size": int(batch), "ctx": int(ctx),
                   "lr": 1e-3, "warmup": 1, "weight_decay": 0.1, "seed": 0}))
 PY
     # shellcheck disable=SC2086
-    "$LFM" train --config "$WORK/config.json" --json --threads "$THREADS" $EXTRA 2>/dev/null \
-        | "$PYTHON" -c '
+    "$LFM" train --config "$WORK/config.json" --json --threads "$THREADS" $EXTRA > "$log.json" 2> "$log" \
+        || fail "lfm train ($1, round $4)" "$log"
+    rm -rf "$out"
+    "$PYTHON" -c '
 import json, statistics, sys
 warmup = int(sys.argv[1])
-rates = [json.loads(line)["tokens_per_s"] for line in sys.stdin if line.startswith("{")][warmup:]
-print(statistics.median(rates))' "$WARMUP"
+rates = [json.loads(line)["tokens_per_s"] for line in open(sys.argv[2]) if line.startswith("{")][warmup:]
+if not rates:
+    raise SystemExit("no step reports after the warm-up in " + sys.argv[2])
+print(statistics.median(rates))' "$WARMUP" "$log.json" 2>> "$log" || fail "reading lfm train's output ($1, round $4)" "$log"
 }
 
-run_theirs() { # shape batch ctx
+run_theirs() { # shape batch ctx round
+    local log="$WORK/theirs-$1-$4.log"
     "$PYTHON" "$HERE/bench_pytorch.py" --shape "$HERE/shape-$1.json" --batch "$2" --ctx "$3" \
-        --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" 2>/dev/null \
-        | "$PYTHON" -c 'import json, sys; print(json.loads(sys.stdin.read())["tokens_per_s"])'
+        --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" > "$log.json" 2> "$log" \
+        || fail "bench_pytorch.py ($1, round $4)" "$log"
+    "$PYTHON" -c 'import json, sys; print(json.loads(open(sys.argv[1]).read())["tokens_per_s"])' "$log.json" 2>> "$log" \
+        || fail "reading bench_pytorch.py's output ($1, round $4)" "$log"
 }
 
 compare() { # shape batch ctx
@@ -57,8 +74,8 @@ compare() { # shape batch ctx
     echo "== $1: batch $2 x ctx $3, $THREADS threads, $STEPS steps after $WARMUP warm-up; load: $(cut -d' ' -f1-3 /proc/loadavg)"
     for round in $(seq "$ROUNDS"); do
         local o t
-        o="$(run_ours "$1" "$2" "$3")"
-        t="$(run_theirs "$1" "$2" "$3")"
+        o="$(run_ours "$1" "$2" "$3" "$round")"
+        t="$(run_theirs "$1" "$2" "$3" "$round")"
         ours+=("$o"); theirs+=("$t")
         "$PYTHON" -c "import sys; o, t = map(float, sys.argv[1:]); print(f'round $round: ours {o:9.1f} tok/s  pytorch {t:9.1f} tok/s  ratio {o / t:.2f}x')" "$o" "$t"
     done

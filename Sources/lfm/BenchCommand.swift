@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LFMGeneration
+import LFMKernels
 import LFMModels
 
 /// `lfm bench`: prompt-processing and generation speed, measured the way llama-bench does
@@ -25,7 +26,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("chunk"), help: "Prefill chunk size (llama-bench's ubatch).")
     var chunk = 512
 
-    @Flag(help: "Print {\"pp_tokens_per_s\", \"pp_sd\", \"tg_tokens_per_s\", \"tg_sd\"} as JSON.")
+    @Flag(help: "Print {\"pp_tokens_per_s\", \"pp_sd\", \"tg_tokens_per_s\", \"tg_sd\", \"isa\"} as JSON.")
     var json = false
 
     func validate() throws {
@@ -69,7 +70,9 @@ struct BenchCommand: ParsableCommand {
         let (ppMean, ppSD) = meanAndSD(pp)
         let (tgMean, tgSD) = meanAndSD(tg)
         if json {
-            print("{\"pp_tokens_per_s\": \(ppMean), \"pp_sd\": \(ppSD), \"tg_tokens_per_s\": \(tgMean), \"tg_sd\": \(tgSD)}")
+            // "isa": the kernel path the backend ran (e.g. "avx2", "avx512+bf16+vnni", "portable").
+            let isa = (model.backend as? CPUBackend)?.isa.description ?? String(describing: type(of: model.backend))
+            print("{\"pp_tokens_per_s\": \(ppMean), \"pp_sd\": \(ppSD), \"tg_tokens_per_s\": \(tgMean), \"tg_sd\": \(tgSD), \"isa\": \"\(isa)\"}")
         } else {
             let threads = modelOptions.threads.map(String.init) ?? "all"
             print("| model | threads | test | t/s |")

@@ -173,6 +173,7 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
             ? [(70, 1280), (33, 2304), (16, 256)]
             : [(70, 1056), (33, 2080), (16, 64)]
         #expect(lfm_qgemm_min_rows(Int32(bitPattern: dtype.rawValue)) <= 13, "the shapes below must reach the GEMM")
+        #expect(lfm_qgemm_avx2_min_rows(Int32(bitPattern: dtype.rawValue)) <= 13, "the shapes below must reach the AVX2 GEMM")
         for (rows, cols) in shapes {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
@@ -196,6 +197,54 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The AVX2 packed GEMM (`lfm_qgemm_avx2`) called directly, so it is tested wherever the CPU has
+/// AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
+/// (tiles of 4 with 1–3 left over, including counts below its threshold), row ranges that start
+/// and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
+/// chunks of 1024 with a partial last chunk. Rows outside the range must stay untouched.
+@Suite struct AVX2PrefillGEMMTests {
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+    func matchesIntegerReference(dtype: DType) {
+        guard ISA.avx2.isSupported else { return }
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 29 + 7)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        let type = Int32(bitPattern: dtype.rawValue)
+        let shapes = dtype.blockSize == 256 ? [(21, 1280), (9, 256)] : [(21, 1056), (9, 64), (12, 2080)]
+        for (rows, cols) in shapes {
+            let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+            let groups = (0..<rows).map { integerGroups(w, row: $0) }
+            for m in 1...13 {
+                let x = rng.floats(m * cols, scale: 2)
+                let a = QuantizedActivations(m: m, cols: cols, block: block)
+                defer { a.deallocate() }
+                x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
+                let refs = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
+                for (n0, n1) in [(0, rows), (3, rows - 2), (5, 6)] {
+                    var y = [Float](repeating: -7, count: m * rows)
+                    withUnsafePointer(to: a.descriptor) { descriptor in
+                        y.withUnsafeMutableBufferPointer { out in
+                            lfm_qgemm_avx2(type, w.data, n0, n1, descriptor, m, out.baseAddress!, rows)
+                        }
+                    }
+                    for t in 0..<m {
+                        for n in 0..<rows {
+                            let got = y[t * rows + n]
+                            guard (n0..<n1).contains(n) else {
+                                #expect(got == -7, "\(dtype) wrote row \(n) outside \(n0)..<\(n1), m \(m)")
+                                continue
+                            }
+                            let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
+                            #expect(abs(Double(got) - value) <= 1e-5 * magnitude + 1e-30,
+                                    "\(dtype) rows \(rows) cols \(cols) range \(n0)..<\(n1) m \(m) t \(t) n \(n): \(got) vs \(value)")
+                        }
+                    }
+                }
+            }
+            withExtendedLifetime(w.owner) {}
         }
     }
 }

@@ -101,6 +101,9 @@ struct Expected: Decodable {
             #expect((object?[key] as? Double).map { $0 >= 0 } == true, "\(key)")
         }
         #expect((object?["tg_tokens_per_s"] as? Double ?? 0) > 0)
+        // The kernel path: "avx512" (with "+bf16" / "+vnni"), "avx2" or "portable".
+        let isa = (object?["isa"] as? String ?? "").split(separator: "+").first.map(String.init)
+        #expect(["avx512", "avx2", "portable"].contains(isa ?? ""), "isa: \(object?["isa"] ?? "missing")")
     }
 
     /// A folder holding the config of an architecture no family reads.

@@ -233,11 +233,16 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
         return;
     }
 #endif
-    for (; b + C <= nb; b += C)
+    for (; b + C <= nb; b += C) {
+#if !QS_VNNI
+        // Decode rows on AVX2 prefetch like the AVX-512 row kernels (one row is read once).
+        if (R == 1) qs_prefetch(w + b * lfm_qt_block_bytes(type), (size_t)C * lfm_qt_block_bytes(type));
+#endif
         for (int c = 0; c < C; c++) {
             if (type == QT_Q8_0) qs_q8_0_block(w, b + c, R, xq, xd, a[c]);
             else qs_small_block(w, b + c, R, type, xq, xd, xds, a[c], mins[c]);
         }
+    }
     for (; b < nb; b++) {
         if (type == QT_Q8_0) qs_q8_0_block(w, b, R, xq, xd, a[0]);
         else qs_small_block(w, b, R, type, xq, xd, xds, a[0], mins[0]);
@@ -319,6 +324,9 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
+#if !QS_VNNI
+        if (R == 1) qs_prefetch(blk, bytes);
+#endif
         const float d = qs_half(blk), dmin = qs_half(blk + 2);
         // Scales as 8 words (both 128-bit lanes), mins as word pairs (m_j, m_j) for madd with
         // the activation sums of 16.
@@ -419,6 +427,9 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
+#if !QS_VNNI
+        if (R == 1) qs_prefetch(blk, 210);
+#endif
         const float d = qs_half(blk + 208);
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));
         const __m256i scAll = _mm256_cvtepi8_epi16(sc8);

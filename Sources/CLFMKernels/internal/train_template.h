@@ -354,7 +354,8 @@ void TFN(lfm_tr_adamw)(float *restrict p, const float *restrict g, float *restri
 }
 
 #ifndef LFM_TR_HAS_GEMM
-// Generic product (the AVX-512 build has its own kernel in train_gemm_avx512.c): the inner
+// Generic product (the AVX-512 and AVX2 builds have their own kernels in train_gemm_avx512.c and
+// train_gemm_avx2.c): the inner
 // loop runs along B's rows, which the compiler vectorizes.
 void TFN(lfm_tr_gemm)(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
                       const float *B, size_t ldb, float *C, size_t ldc, int accumulate) {

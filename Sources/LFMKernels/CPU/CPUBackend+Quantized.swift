@@ -13,6 +13,8 @@ extension CPUBackend {
     /// packed GEMM instead: panels of 32 weight rows are repacked on the fly into a
     /// row-interleaved form (the weights in memory keep the GGUF layout) and each decoded block
     /// serves every activation row; same integer products, only the F32 summation order differs.
+    /// The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`, panels of 8
+    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`).
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
@@ -34,15 +36,18 @@ extension CPUBackend {
         split(m, work: m * cols * 4) { range in
             activations.quantize(x, xStride: xStride, rows: range, path: path)
         }
-        // Prefill (several activation rows): the packed GEMM where the type has one.
-        let gemmRows = lfm_qgemm_min_rows(type)
+        // Prefill (several activation rows): the packed GEMM where the type has one (AVX2: panels
+        // of 8 weight rows, so thread ranges start at multiples of 8).
+        let gemmRows = path == .avx2 ? lfm_qgemm_avx2_min_rows(type) : lfm_qgemm_min_rows(type)
         let gemm = gemmRows > 0 && m >= gemmRows
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
-            splitRows(w.rows, tokens: m, work: m * w.rows * cols) { range in
+            splitRows(w.rows, tokens: m, work: m * w.rows * cols, alignment: gemm ? 8 : 4) { range in
                 switch path {
                 case .avx512vnni where gemm, .avx512vbmi where gemm:
                     lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                case .avx2 where gemm:
+                    lfm_qgemm_avx2(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx512vbmi:
                     lfm_qmatmul_avx512vbmi(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
                 case .avx512vnni:

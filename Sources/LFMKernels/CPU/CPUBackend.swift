@@ -230,13 +230,14 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
 
     /// Runs `body` over contiguous ranges of weight rows of a product with `tokens` activation
     /// rows, in parallel when the work is large (and, for decode, unless `parallelMatvec` is off).
-    func splitRows(_ rows: Int, tokens: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    /// Ranges start at multiples of `alignment`.
+    func splitRows(_ rows: Int, tokens: Int, work: Int, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
         if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows
             || (tokens == 1 && !parallelMatvec) {
             body(0..<rows)
             return
         }
-        pool.parallelRanges(rows, alignment: 4, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
+        pool.parallelRanges(rows, alignment: alignment, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
     }
 
     /// Runs `body` over ranges of `0..<count` in parallel when `work` is large.
