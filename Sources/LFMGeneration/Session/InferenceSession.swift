@@ -102,7 +102,7 @@ public actor InferenceSession {
                 stopTokens: stopTokens, maxTokens: options.maxTokens)
             var reason = FinishReason.length
             let decodeStart = Date()
-            decoding: while stepper.canContinue {
+            while stepper.canContinue {
                 if Task.isCancelled { reason = .cancelled; break }
                 guard let token = try stepper.choose(&logits, history: processedTokens, room: maxContext - processedTokens.count) else {
                     reason = .stop
@@ -113,7 +113,7 @@ public actor InferenceSession {
                 if next == .stop { reason = .stop; break }
                 for event in filter.feed(token) { continuation.yield(event) }
                 if filter.stopped { reason = .stop; break }
-                if case .last(let why) = next { reason = why; break decoding }
+                if next == .last { reason = .length; break }
                 guard processedTokens.count + 1 < maxContext else { reason = .length; break }
                 logits = try model.forward([token], state: &state)
                 processedTokens.append(token)

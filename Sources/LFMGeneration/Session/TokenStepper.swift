@@ -7,8 +7,8 @@ public struct TokenStepper: Sendable {
     public enum Next: Equatable, Sendable {
         /// Emit the token and go on.
         case more
-        /// Emit the token, then finish for `reason` (the budget is spent).
-        case last(FinishReason)
+        /// Emit the token, then finish: the budget is spent (`FinishReason.length`).
+        case last
         /// A stop token: finish without emitting it.
         case stop
     }
@@ -49,10 +49,7 @@ public struct TokenStepper: Sendable {
     public mutating func accept(_ token: Int) -> Next {
         generated.append(token)
         if stopTokens.contains(token) { return .stop }
-        if generated.count >= maxTokens {
-            // A JSON value the mask closed within the budget is whole: nothing was cut off.
-            return .last(constraint?.isComplete == true ? .stop : .length)
-        }
+        if generated.count >= maxTokens { return .last }
         return .more
     }
 }
