@@ -46,7 +46,9 @@ enum JSONCallShape {
         case invalid(String)
     }
 
-    static func call(from value: Value) -> Result {
+    /// - Parameter requireArguments: whether `arguments` / `parameters` must be present (Llama 3, where a
+    ///   JSON answer with a `name` field is not a call); Hermes blocks may leave them out for none.
+    static func call(from value: Value, requireArguments: Bool = false) -> Result {
         guard case .object(let object) = value else { return .notACall("a tool call must be a JSON object") }
         if let type = object["type"], type != .string("function") {
             return .notACall("\"type\" must be \"function\"")
@@ -54,6 +56,7 @@ enum JSONCallShape {
         guard let nameValue = object["name"] else { return .notACall("the object has no \"name\"") }
         guard case .string(let name) = nameValue, !name.isEmpty else { return .invalid("\"name\" must be a non-empty string") }
         let arguments = object["arguments"] ?? object["parameters"]
+        if requireArguments && arguments == nil { return .notACall("the object has no \"parameters\"") }
         switch arguments {
         case nil, .none?: return .call(ToolCall(name: name, arguments: .object(OrderedDict())))
         case .object?: return .call(ToolCall(name: name, arguments: arguments ?? .object(OrderedDict())))
@@ -323,9 +326,11 @@ public struct ToolCallStreamParser: Sendable {
             if !tagged && callCount == 0 && !ScalarText.mayBeCallObject(held, from: i) { becomeText(); return true }
             return false
         }
+        // An answer that is JSON whose first key is not `name` or `type` (decided the same way while it streams).
+        if !tagged && callCount == 0 && !ScalarText.startsWithCallKey(held, from: i) { becomeText(); return true }
         let body = ScalarText.string(held[i..<end])
         let value = try? Value.parseJSON(body)
-        let shape = value.map(JSONCallShape.call(from:))
+        let shape = value.map { JSONCallShape.call(from: $0, requireArguments: true) }
         if case .call(let call)? = shape {
             events.append(.call(call))
             callCount += 1

@@ -71,8 +71,9 @@ public struct ReasoningSplitter: Sendable {
         phase = startsInside ? .reasoning : .start
     }
 
-    /// Whether the reasoning part is over (everything from now on is answer).
-    public var isInAnswer: Bool { phase == .answer }
+    /// Whether the reasoning part is over and the answer's leading whitespace after it is dropped:
+    /// everything from now on is answer, unchanged.
+    public var isInAnswer: Bool { phase == .answer && !afterClose }
 
     /// Feeds the next piece of the answer.
     public mutating func feed(_ chunk: String) -> [ReasoningPiece] {

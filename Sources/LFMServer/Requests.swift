@@ -217,7 +217,8 @@ enum RequestParser {
                                         responseFormat: responseFormat, outputFormat: context.outputFormat)
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
                                  includeUsage: c.includeUsage, cacheBoundaries: boundaries,
-                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer),
+                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], format: context.outputFormat.toolCalls,
+                                                                                     tokenizer: context.tokenizer),
                                  logprobs: logprobs)
     }
 

@@ -121,6 +121,16 @@ import Testing
         let prompt = try qwen.prompt.tokenizer.decode(parsed.promptTokens)
         #expect(prompt.contains("<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call><|im_end|>"), "\(prompt)")
         #expect(prompt.contains("<tool_response>\nsunny\n</tool_response>"))
+        // tool_choice forces the start of a call in the family's syntax.
+        let tools: Value = .array(["get_weather", "get_time"].map { .dict([("type", "function"), ("function", .dict([("name", .string($0))]))]) })
+        let required = Value.dict([("model", "tiny-lfm2"), ("messages", .array([.dict([("role", "user"), ("content", "Weather?")])])),
+                                   ("tools", tools), ("tool_choice", "required")])
+        let forced = try RequestParser.chat(required, context: qwen.prompt).forcedPrefixes.map { try qwen.prompt.tokenizer.decode($0) }
+        #expect(forced == ["<tool_call>\n{\"name\": \"get_weather\", \"arguments\": ", "<tool_call>\n{\"name\": \"get_time\", \"arguments\": "])
+        let named = Value.dict([("model", "tiny-lfm2"), ("messages", .array([.dict([("role", "user"), ("content", "Weather?")])])),
+                                ("tools", tools), ("tool_choice", .dict([("type", "function"), ("function", .dict([("name", "get_time")]))]))])
+        let llamaForced = try RequestParser.chat(named, context: overridden.prompt).forcedPrefixes.map { try overridden.prompt.tokenizer.decode($0) }
+        #expect(llamaForced == ["{\"name\": \"get_time\", \"parameters\": "])
         // The LFM2 server writes the same call in LFM2's syntax.
         let lfm2Prompt = try lfm2.prompt.tokenizer.decode(try RequestParser.chat(request, context: lfm2.prompt).promptTokens)
         #expect(lfm2Prompt.contains("<|tool_call_start|>[get_weather(city=\"Paris\")]<|tool_call_end|>"))
