@@ -22,6 +22,7 @@ public enum ToolCallFormat: String, Sendable, CaseIterable, CustomStringConverti
     /// Llama 3.x JSON calls.
     case llama3
 
+    /// The format's name (`lfm2`, `hermes`, `llama3`).
     public var description: String { rawValue }
 
     /// The format of a model family, by its registry name (Hugging Face `model_type`: `lfm2`, `lfm2_moe`,
@@ -131,5 +132,6 @@ public struct ChatOutputFormat: Sendable, Equatable, CustomStringConvertible {
                          reasoning: ReasoningMarkers.detect(templateSource: templateSource))
     }
 
+    /// E.g. `hermes with <think> reasoning`.
     public var description: String { reasoning.map { "\(toolCalls) with \($0.open) reasoning" } ?? toolCalls.description }
 }
