@@ -109,25 +109,37 @@ enum ScalarText {
     /// The index after the `}` closing the object that starts at `start` (a `{`), or nil when the
     /// text ends first. Brackets inside strings are skipped; mismatched brackets are left to the parser.
     static func objectEnd(_ text: [Unicode.Scalar], from start: Int) -> Int? {
+        var scan = ObjectScan(start: start)
+        return objectEnd(text, scan: &scan)
+    }
+
+    /// Where a scan for an object's end stopped, so that a growing text is read once.
+    struct ObjectScan: Sendable {
+        let start: Int
+        var position: Int
         var depth = 0
         var inString = false
         var escaped = false
-        var i = start
-        while i < text.count {
-            let c = text[i]
-            if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+        init(start: Int) { self.start = start; position = start }
+    }
+
+    /// ``objectEnd(_:from:)`` resumed from `scan` (which is left where the text ended).
+    static func objectEnd(_ text: [Unicode.Scalar], scan: inout ObjectScan) -> Int? {
+        while scan.position < text.count {
+            let c = text[scan.position]
+            scan.position += 1
+            if scan.inString {
+                if scan.escaped { scan.escaped = false } else if c == "\\" { scan.escaped = true } else if c == "\"" { scan.inString = false }
             } else {
                 switch c {
-                case "\"": inString = true
-                case "{", "[": depth += 1
+                case "\"": scan.inString = true
+                case "{", "[": scan.depth += 1
                 case "}", "]":
-                    depth -= 1
-                    if depth == 0 { return i + 1 }
+                    scan.depth -= 1
+                    if scan.depth == 0 { return scan.position }
                 default: break
                 }
             }
-            i += 1
         }
         return nil
     }
@@ -197,6 +209,10 @@ public struct ToolCallStreamParser: Sendable {
     private var tagged = false
     /// Calls parsed so far.
     public private(set) var callCount = 0
+    /// Hermes: the length of `held` already searched for the end marker.
+    private var searched = 0
+    /// Llama 3: the scan for the end of the object at the front of the section.
+    private var objectScan: ScalarText.ObjectScan?
 
     /// A parser for `format`; nil for `.lfm2`, whose markers are special tokens (the session's output
     /// filter handles them by token id, ``ToolCallParser/extract(from:)`` whole answers).
@@ -242,6 +258,8 @@ public struct ToolCallStreamParser: Sendable {
             held = []
         }
         pendingSpace = []
+        searched = 0
+        objectScan = nil
         return events
     }
 
@@ -255,14 +273,14 @@ public struct ToolCallStreamParser: Sendable {
             let rest = Array(held[first...])
             if rest.starts(with: startMarker) {
                 sectionPrefix = Array(held[..<(first + startMarker.count)])
-                held.removeFirst(first + startMarker.count)
+                dropHeld(first + startMarker.count)
                 tagged = true
                 phase = .call
                 return true
             }
             if rest.first == "{" {
                 sectionPrefix = Array(held[..<first])
-                held.removeFirst(first)
+                dropHeld(first)
                 tagged = false
                 phase = .call
                 return true
@@ -273,7 +291,7 @@ public struct ToolCallStreamParser: Sendable {
         case .text:
             if let start = ScalarText.find(startMarker, in: held) {
                 events += text(held[..<start])
-                held.removeFirst(start + startMarker.count)
+                dropHeld(start + startMarker.count)
                 if format == .llama3 {
                     sectionPrefix = startMarker
                     tagged = true
@@ -283,15 +301,25 @@ public struct ToolCallStreamParser: Sendable {
             }
             let keep = final ? 0 : ScalarText.partialSuffix(held, startMarker)
             events += text(held[..<(held.count - keep)])
-            held.removeFirst(held.count - keep)
+            dropHeld(held.count - keep)
             return false
         case .call:
             return format == .hermes ? hermesCall(&events) : llamaSection(&events, final: final)
         }
     }
 
+    /// Removes the first `count` scalars of `held` (scans of it start again).
+    private mutating func dropHeld(_ count: Int) {
+        held.removeFirst(count)
+        searched = 0
+        objectScan = nil
+    }
+
     private mutating func hermesCall(_ events: inout [ToolCallStreamEvent]) -> Bool {
-        guard let end = ScalarText.find(endMarker, in: held) else { return false }
+        guard let end = ScalarText.find(endMarker, in: held, from: max(0, searched - endMarker.count + 1)) else {
+            searched = held.count
+            return false
+        }
         let body = ScalarText.string(held[..<end])
         do {
             events.append(.call(try HermesToolCalls.parse(body: body)))
@@ -304,7 +332,7 @@ public struct ToolCallStreamParser: Sendable {
             pendingSpace = []
             dropLeadingSpace = false
         }
-        held.removeFirst(end + endMarker.count)
+        dropHeld(end + endMarker.count)
         phase = .text
         return true
     }
@@ -318,11 +346,14 @@ public struct ToolCallStreamParser: Sendable {
             // After the calls of an untagged answer, the rest is plain text; after the tag it is
             // decided at the end (a built-in call or a malformed section).
             guard !tagged && callCount > 0 else { return false }
-            held.removeFirst(i)
+            dropHeld(i)
             phase = .text
             return true
         }
-        guard let end = ScalarText.objectEnd(held, from: i) else {
+        var scan = objectScan.flatMap { $0.start == i ? $0 : nil } ?? ScalarText.ObjectScan(start: i)
+        let found = ScalarText.objectEnd(held, scan: &scan)
+        objectScan = scan
+        guard let end = found else {
             if !tagged && callCount == 0 && !ScalarText.mayBeCallObject(held, from: i) { becomeText(); return true }
             return false
         }
@@ -335,7 +366,7 @@ public struct ToolCallStreamParser: Sendable {
             events.append(.call(call))
             callCount += 1
             sectionPrefix = []
-            held.removeFirst(end)
+            dropHeld(end)
             dropLeadingSpace = true
             pendingSpace = []
             return true
@@ -353,13 +384,15 @@ public struct ToolCallStreamParser: Sendable {
         events.append(.malformed(ScalarText.string(pendingSpace + sectionPrefix + held[..<end]), ToolCallParseError(message: why, offset: 0)))
         pendingSpace = []
         sectionPrefix = []
-        held.removeFirst(end)
+        dropHeld(end)
         return true
     }
 
     /// Llama 3: the section is plain text after all (nothing was parsed from it).
     private mutating func becomeText() {
-        held = sectionPrefix + held
+        let text = sectionPrefix + held
+        dropHeld(held.count)
+        held = text
         sectionPrefix = []
         tagged = false
         phase = .text
