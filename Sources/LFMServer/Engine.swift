@@ -10,6 +10,8 @@ public enum JobEvent: Sendable, Equatable {
     case text(String)
     /// A parsed tool call.
     case toolCall(ToolCall)
+    /// Reasoning before the answer (Qwen3's `<think>` block), sent as `reasoning_content`.
+    case reasoning(String)
     /// The log-probability of the token whose text (if any) the next `.text` events carry; sent
     /// only when the job asked for log-probabilities, never for a stop token.
     case logprob(TokenLogprob)

@@ -72,8 +72,7 @@ extension BatchEngine {
                 continuation: p.continuation, cancel: p.cancel,
                 deadline: p.submitted.addingTimeInterval(p.job.timeout), submitted: p.submitted,
                 sampler: sampler,
-                filter: OutputFilter(tokenizer: tokenizer, stopStrings: options.stopStrings,
-                                     parseToolCalls: options.parseToolCalls && options.responseFormat == nil),
+                filter: options.makeOutputFilter(tokenizer: tokenizer, promptTokens: prompt, defaultFormat: .lfm2),
                 stopTokens: stopTokens, maxTokens: options.maxTokens, prompt: prompt, prefilled: cached,
                 boundaries: Array(Set(p.job.cacheBoundaries.filter { $0 > cached && $0 < prompt.count })).sorted(),
                 history: prompt, usage: usage, constraint: constraint, forcedPrefixes: p.job.forcedPrefixes,
@@ -178,6 +177,7 @@ extension BatchEngine {
         switch event {
         case .text(let text): running[i].continuation.yield(.text(text))
         case .toolCall(let call): running[i].continuation.yield(.toolCall(call))
+        case .reasoning(let text): running[i].continuation.yield(.reasoning(text))
         case .warning, .finished: break
         }
     }

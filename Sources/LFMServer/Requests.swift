@@ -88,6 +88,8 @@ struct PromptContext {
     let maxContext: Int
     /// Builds (once) the token bytes JSON-schema masks need.
     let vocabulary: @Sendable () -> TokenVocabulary
+    /// How the model writes tool calls and reasoning.
+    var outputFormat: ChatOutputFormat = .lfm2
 }
 
 /// Parsing of `/v1/chat/completions` and `/v1/completions` bodies.
@@ -170,7 +172,7 @@ enum RequestParser {
         }
         var messages: [Value] = []
         for (i, message) in list.enumerated() {
-            messages.append(try normalize(message, index: i))
+            messages.append(try normalize(message, index: i, format: context.outputFormat.toolCalls))
         }
         var tools: [Value]?
         var parseToolCalls = true
@@ -212,15 +214,18 @@ enum RequestParser {
         let maxTokens = c.maxTokens ?? max(1, context.maxContext - tokens.count)
         if responseFormat != nil { _ = context.vocabulary() }
         let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: parseToolCalls,
-                                        responseFormat: responseFormat)
+                                        responseFormat: responseFormat, outputFormat: context.outputFormat)
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
                                  includeUsage: c.includeUsage, cacheBoundaries: boundaries,
-                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer),
+                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], format: context.outputFormat.toolCalls,
+                                                                                     tokenizer: context.tokenizer),
                                  logprobs: logprobs)
     }
 
     /// Checks one message and turns text-part lists into plain strings.
-    static func normalize(_ message: Value, index i: Int) throws -> Value {
+    /// Earlier tool calls are written into the content in LFM2's syntax for `.lfm2`; the other formats'
+    /// templates write `tool_calls` themselves (arguments given as a JSON string become an object).
+    static func normalize(_ message: Value, index i: Int, format: ToolCallFormat = .lfm2) throws -> Value {
         guard case .object(var m) = message else {
             throw APIError.invalidRequest("messages[\(i)] must be an object.", param: "messages[\(i)]")
         }
@@ -251,6 +256,7 @@ enum RequestParser {
             // LFM2's template shows earlier calls only through the content, in the model's own syntax:
             // <|tool_call_start|>[name(arg="value", ...)]<|tool_call_end|>.
             var rendered: [String] = []
+            var parsedCalls: [Value] = []
             for (j, call) in calls.enumerated() {
                 guard case .object(let c) = call, case .object(let function)? = c["function"], case .string(let name)? = function["name"] else {
                     throw APIError.invalidRequest("messages[\(i)].tool_calls[\(j)] must have function.name.", param: "messages[\(i)].tool_calls")
@@ -270,6 +276,16 @@ enum RequestParser {
                                                   param: "messages[\(i)].tool_calls")
                 }
                 rendered.append(pythonCall(name, arguments))
+                if format != .lfm2, case .object(var entry) = call, case .object(var fn)? = entry["function"] {
+                    fn["arguments"] = arguments
+                    entry["function"] = .object(fn)
+                    parsedCalls.append(.object(entry))
+                }
+            }
+            if format != .lfm2 {
+                m["tool_calls"] = .array(parsedCalls)
+                if m["content"] == nil || m["content"] == Value.none { m["content"] = .string("") }
+                return .object(m)
             }
             var text = "<|tool_call_start|>[" + rendered.joined(separator: ", ") + "]<|tool_call_end|>"
             if case .string(let content)? = m["content"] { text += content }

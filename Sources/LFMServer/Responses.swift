@@ -33,10 +33,12 @@ enum OpenAIShapes {
     }
 
     /// A complete `chat.completion` object.
+    /// `reasoning` (Qwen3's `<think>` text) becomes `reasoning_content`, as llama.cpp's and vLLM's servers write it.
     static func chatCompletion(id: String, created: Int, model: String, text: String, calls: [(String, ToolCall)],
-                               reason: FinishReason, usage: JobUsage, logprobs: Value = .none) -> Value {
-        var message: [(String, Value)] = [("role", .string("assistant")),
-                                          ("content", text.isEmpty && !calls.isEmpty ? .none : .string(text))]
+                               reason: FinishReason, usage: JobUsage, logprobs: Value = .none, reasoning: String = "") -> Value {
+        var message: [(String, Value)] = [("role", .string("assistant"))]
+        if !reasoning.isEmpty { message.append(("reasoning_content", .string(reasoning))) }
+        message.append(("content", text.isEmpty && !calls.isEmpty ? .none : .string(text)))
         if !calls.isEmpty { message.append(("tool_calls", .array(calls.map { toolCall($0.1, id: $0.0, index: nil) }))) }
         return .dict([
             ("id", .string(id)),

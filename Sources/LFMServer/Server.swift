@@ -18,6 +18,8 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes: Int
     /// Seconds a generation may take before it is stopped with a timeout error.
     public var requestTimeout: TimeInterval
+    /// How the model writes tool calls and reasoning; nil: detected from the chat template and tokenizer.
+    public var outputFormat: ChatOutputFormat?
 
     /// Creates options.
     public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600) {
@@ -25,6 +27,13 @@ public struct ServerOptions: Sendable {
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.requestTimeout = requestTimeout
+    }
+
+    /// Creates options with an explicit output format (tool-call syntax and reasoning markers).
+    public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600,
+                outputFormat: ChatOutputFormat?) {
+        self.init(servedModel: servedModel, apiKey: apiKey, maxBodyBytes: maxBodyBytes, requestTimeout: requestTimeout)
+        self.outputFormat = outputFormat
     }
 }
 
@@ -48,7 +57,8 @@ public final class OpenAIServer: Sendable {
         self.options = options
         prompt = PromptContext(servedModel: options.servedModel, tokenizer: tokenizer, template: template,
                                bosToken: bosToken, eosToken: eosToken, maxContext: configuration.maxContext,
-                               vocabulary: { engine.tokenVocabulary() })
+                               vocabulary: { engine.tokenVocabulary() },
+                               outputFormat: options.outputFormat ?? ChatOutputFormat.detect(templateSource: template?.source, tokenizer: tokenizer))
     }
 
     /// The router with every endpoint and middleware.
@@ -211,6 +221,9 @@ public final class OpenAIServer: Sendable {
                     try await send(chat ? chunk(.dict([("content", .string(t))]), logprobs: lp)
                                         : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: t, reason: nil,
                                                                       usage: nil, includeUsageField: includeUsage, logprobs: lp))
+                case .reasoning(let r):
+                    guard chat else { continue }
+                    try await send(chunk(.dict([("reasoning_content", .string(r))])))
                 case .toolCall(let call):
                     guard chat else { continue }
                     let entry = OpenAIShapes.toolCall(call, id: OpenAIShapes.newID("call_"), index: callIndex)
@@ -334,6 +347,7 @@ struct Collected {
     /// Renders log-probabilities when the request asked for them.
     let renderer: LogprobRenderer?
     var text = ""
+    var reasoning = ""
     var calls: [(String, ToolCall)] = []
     var logprobs: [TokenLogprob] = []
 
@@ -343,6 +357,7 @@ struct Collected {
     mutating func add(_ event: JobEvent, chat: Bool, id: String, created: Int, model: String) throws -> Value? {
         switch event {
         case .text(let t): text += t
+        case .reasoning(let r): reasoning += r
         case .toolCall(let call): calls.append((OpenAIShapes.newID("call_"), call))
         case .logprob(let entry): logprobs.append(entry)
         case .failed(let error): throw error
@@ -350,7 +365,7 @@ struct Collected {
             let lp: Value = renderer.map { chat ? $0.chat(logprobs) : $0.completion(logprobs, startOffset: 0) } ?? .none
             return chat
                 ? OpenAIShapes.chatCompletion(id: id, created: created, model: model, text: text, calls: calls,
-                                              reason: reason, usage: usage, logprobs: lp)
+                                              reason: reason, usage: usage, logprobs: lp, reasoning: reasoning)
                 : OpenAIShapes.textCompletion(id: id, created: created, model: model, text: text, reason: reason,
                                               usage: usage, includeUsageField: true, logprobs: lp)
         }

@@ -35,6 +35,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
+    @OptionGroup var outputFormatOptions: OutputFormatOptions
+
     func run() async throws {
         let loaded = try ModelRegistry.load(path: model,
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
@@ -42,6 +44,7 @@ struct RunCommand: AsyncParsableCommand {
         let config = try loadChatConfig(model)
         let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
                                        maxContext: ctx)
+        await session.setOutputFormat(outputFormatOptions.resolve(detected: await session.outputFormat))
         let parameters = try sampling.parameters(forModel: model)
         let options = GenerationOptions(sampling: parameters, maxTokens: maxTokens)
 
@@ -73,8 +76,15 @@ struct RunCommand: AsyncParsableCommand {
             let consumer = Task { () -> (String, GenerationStatistics?) in
                 var text = ""
                 var statistics: GenerationStatistics?
+                var thinking = ReasoningDisplay()
                 for try await event in try await session.respond(to: conversation, options: options) {
+                    if case .reasoning(let chunk) = event {
+                        thinking.show(chunk)
+                        continue
+                    }
+                    thinking.end()
                     switch event {
+                    case .reasoning: break
                     case .text(let chunk):
                         text += chunk
                         FileHandle.standardOutput.write(Data(chunk.utf8))
@@ -84,6 +94,7 @@ struct RunCommand: AsyncParsableCommand {
                     case .finished(_, let s): statistics = s
                     }
                 }
+                thinking.end()
                 return (text, statistics)
             }
             interrupts.onInterrupt = { consumer.cancel() }
@@ -124,6 +135,29 @@ struct RunCommand: AsyncParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// Shows reasoning before the answer: dimmed on a terminal, else after a `[thinking]` prefix; a
+/// newline separates it from the answer.
+struct ReasoningDisplay {
+    private let isTerminal = isatty(STDOUT_FILENO) != 0
+    private var isShowing = false
+
+    mutating func show(_ chunk: String) {
+        if !isShowing {
+            isShowing = true
+            write(isTerminal ? "\u{1B}[2m" : "[thinking] ")
+        }
+        write(chunk)
+    }
+
+    mutating func end() {
+        guard isShowing else { return }
+        isShowing = false
+        write(isTerminal ? "\u{1B}[0m\n" : "\n")
+    }
+
+    private func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 }
 
 /// Routes Ctrl-C to the current answer instead of ending the program.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LFMChat
+import LFMGeneration
 import LFMModels
 import LFMServer
 
@@ -17,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var outputFormatOptions: OutputFormatOptions
 
     @Option(name: .long, help: "Address to bind (default: loopback only).")
     var host = "127.0.0.1"
@@ -87,7 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
                                                               prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
-                                                         requestTimeout: TimeInterval(timeout)))
+                                                         requestTimeout: TimeInterval(timeout),
+                                                         outputFormat: outputFormatOptions.resolve(
+                                                             detected: .detect(templateSource: templateSource, tokenizer: tokenizer))))
         printError("serving \(served) on http://\(host):\(port) (max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk))")
         try await server.run(host: host, port: port, grace: grace)
         printError("server stopped")

@@ -62,7 +62,7 @@ func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws
         switch event {
         case .text(let t): text += t
         case .toolCall(let c): calls.append(c)
-        case .warning: break
+        case .warning, .reasoning: break
         case .finished(let r, let s): finish = r; stats = s
         }
     }

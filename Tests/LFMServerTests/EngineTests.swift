@@ -13,7 +13,7 @@ func collect(_ handle: JobHandle) async -> (text: String, reason: FinishReason?,
     for await event in handle.events {
         switch event {
         case .text(let t): text += t
-        case .toolCall, .logprob: break
+        case .toolCall, .logprob, .reasoning: break
         case .finished(let r, let u): reason = r; usage = u
         case .failed(let e): error = e
         }

@@ -14,7 +14,7 @@ func collectAll(_ handle: JobHandle) async -> (text: String, logprobs: [TokenLog
         switch event {
         case .text(let t): text += t
         case .logprob(let entry): logprobs.append(entry)
-        case .toolCall: break
+        case .toolCall, .reasoning: break
         case .finished(let r, let u): reason = r; usage = u
         case .failed(let e): error = e
         }

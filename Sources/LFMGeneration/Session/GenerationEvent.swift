@@ -32,6 +32,9 @@ public struct GenerationStatistics: Sendable, Equatable {
 public enum GenerationEvent: Sendable, Equatable {
     /// Text, never split inside a UTF-8 sequence; tool-call text never appears here.
     case text(String)
+    /// Reasoning the model wrote before its answer (Qwen3's `<think>` block, markers removed); never
+    /// part of the `.text` events.
+    case reasoning(String)
     /// A parsed tool call.
     case toolCall(ToolCall)
     /// A warning (e.g. a malformed tool call that was passed on as text).
@@ -72,10 +75,15 @@ public struct GenerationOptions: Sendable {
     /// When set, the output is JSON valid under this schema (constrained decoding, see
     /// `ConstrainedDecoder`); tool calls are then not parsed out of it.
     public var responseFormat: JSONSchema?
+    /// The tool-call syntax and reasoning markers of the output; nil: the session's (detected from its
+    /// chat template), LFM2's for the server's engine.
+    public var outputFormat: ChatOutputFormat?
 
     /// Creates options.
     public init(sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stopTokens: Set<Int>? = nil,
-                stopStrings: [String] = [], parseToolCalls: Bool = true, responseFormat: JSONSchema? = nil) {
+                stopStrings: [String] = [], parseToolCalls: Bool = true, responseFormat: JSONSchema? = nil,
+                outputFormat: ChatOutputFormat? = nil) {
+        self.outputFormat = outputFormat
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopTokens = stopTokens

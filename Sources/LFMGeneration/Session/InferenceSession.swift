@@ -29,6 +29,9 @@ public actor InferenceSession {
     private var isGenerating = false
     private let defaultStopTokens: Set<Int>
     private var tokenVocabulary: TokenVocabulary?
+    /// How answers write tool calls and reasoning: detected from the chat template and tokenizer at
+    /// creation, changed with ``setOutputFormat(_:)``, overridden per call by `GenerationOptions.outputFormat`.
+    public private(set) var outputFormat: ChatOutputFormat
 
     /// Creates a session; `maxContext` defaults to the model's limit.
     public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
@@ -41,6 +44,12 @@ public actor InferenceSession {
         if let eos = tokenizer.eosTokenId { stops.insert(eos) }
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
         defaultStopTokens = stops
+        outputFormat = ChatOutputFormat.detect(templateSource: template?.source, tokenizer: tokenizer)
+    }
+
+    /// Sets how answers write tool calls and reasoning (e.g. from the model family, or a user's choice).
+    public func setOutputFormat(_ format: ChatOutputFormat) {
+        outputFormat = format
     }
 
     /// Forgets the conversation.
@@ -93,8 +102,7 @@ public actor InferenceSession {
             var logits = try prefill(prompt, statistics: &statistics)
             statistics.prefillTokensPerSecond = Double(prompt.count - statistics.reusedPromptTokens) / max(Date().timeIntervalSince(start), 1e-9)
 
-            var filter = OutputFilter(tokenizer: tokenizer, stopStrings: options.stopStrings,
-                                      parseToolCalls: options.parseToolCalls && options.responseFormat == nil)
+            var filter = options.makeOutputFilter(tokenizer: tokenizer, promptTokens: prompt, defaultFormat: outputFormat)
             let stopTokens = options.stopTokens ?? defaultStopTokens
             var stepper = TokenStepper(
                 sampler: try Sampler(options.sampling),
