@@ -58,7 +58,8 @@ public final class OpenAIServer: Sendable {
         prompt = PromptContext(servedModel: options.servedModel, tokenizer: tokenizer, template: template,
                                bosToken: bosToken, eosToken: eosToken, maxContext: configuration.maxContext,
                                vocabulary: { engine.tokenVocabulary() },
-                               outputFormat: options.outputFormat ?? ChatOutputFormat.detect(templateSource: template?.source, tokenizer: tokenizer))
+                               outputFormat: options.outputFormat ?? ChatOutputFormat.detect(
+                                   templateSource: template?.source, tokenizer: tokenizer, family: model.configuration.architecture))
     }
 
     /// The router with every endpoint and middleware.

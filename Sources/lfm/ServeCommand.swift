@@ -92,7 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
                                                          outputFormat: outputFormatOptions.resolve(
-                                                             detected: .detect(templateSource: templateSource, tokenizer: tokenizer))))
+                                                             detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
+                                                                             family: model.configuration.architecture))))
         printError("serving \(served) on http://\(host):\(port) (max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk))")
         try await server.run(host: host, port: port, grace: grace)
         printError("server stopped")

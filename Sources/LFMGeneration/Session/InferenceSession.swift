@@ -44,7 +44,8 @@ public actor InferenceSession {
         if let eos = tokenizer.eosTokenId { stops.insert(eos) }
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
         defaultStopTokens = stops
-        outputFormat = ChatOutputFormat.detect(templateSource: template?.source, tokenizer: tokenizer)
+        outputFormat = ChatOutputFormat.detect(templateSource: template?.source, tokenizer: tokenizer,
+                                               family: model.configuration.architecture)
     }
 
     /// Sets how answers write tool calls and reasoning (e.g. from the model family, or a user's choice).

@@ -15,6 +15,15 @@ extension ChatOutputFormat {
     public static func detect(templateSource: String?, tokenizer: Tokenizer) -> ChatOutputFormat {
         detect(templateSource: templateSource, hasToken: { tokenizer.id(for: $0) != nil })
     }
+
+    /// The output format of a model of registry family `family` (`ModelConfiguration.architecture`):
+    /// what its chat template and tokens point to, else the family's own format, else LFM2's.
+    public static func detect(templateSource: String?, tokenizer: Tokenizer, family: String) -> ChatOutputFormat {
+        if ToolCallFormat.detect(templateSource: templateSource, tokenizer: tokenizer) != nil {
+            return detect(templateSource: templateSource, tokenizer: tokenizer)
+        }
+        return ChatOutputFormat(family: family) ?? detect(templateSource: templateSource, tokenizer: tokenizer)
+    }
 }
 
 extension GenerationOptions {

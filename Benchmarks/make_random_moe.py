@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""A random-weight LFM2-8B-A1B slice (the real per-layer shapes, the first N layers) for speed benchmarks.
+
+Pinned environment: as Benchmarks/make_random_lfm2.py (/root/venv-ref: torch 2.13.0+cpu, transformers 5.24.0,
+safetensors 0.8.0, gguf-py and convert_hf_to_gguf.py from the llama-cpp-python 0.3.36 sdist, a built llama-quantize).
+
+Usage:
+    /root/venv-ref/bin/python Benchmarks/make_random_moe.py --out /root/models [--layers 8]
+
+Writes under --out:
+    lfm2-8b-a1b-L{N}-bf16/       config.json (Tests/LFMModelsTests/Fixtures/configs/lfm2-8b-a1b with the first N
+                                 layers), model.safetensors (BF16; per-expert tensors as transformers saves them,
+                                 expert_bias F32), the real LFM2 tokenizer (LFM Open License v1.0, README-tokenizer.md)
+    lfm2-8b-a1b-L{N}-gguf/       ...-bf16.gguf (llama.cpp's converter), ...-q8_0.gguf and ...-q4_0.gguf (llama-quantize)
+Weights N(0, 0.02^2) (router and expert bias included), norms 1; deterministic for --seed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, ".."))
+CONFIG = os.path.join(REPO, "Tests", "LFMModelsTests", "Fixtures", "configs", "lfm2-8b-a1b", "config.json")
+TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
+
+
+def shapes(cfg):
+    """Every tensor name and shape of the on-disk checkpoint (per-expert, as save_pretrained writes)."""
+    h, v, kv = cfg["hidden_size"], cfg["vocab_size"], cfg["num_key_value_heads"]
+    heads, f, fe, e = cfg["num_attention_heads"], cfg["intermediate_size"], cfg["moe_intermediate_size"], cfg["num_experts"]
+    d = h // heads
+    out = {"model.embed_tokens.weight": [v, h], "model.embedding_norm.weight": [h]}
+    for i, kind in enumerate(cfg["layer_types"]):
+        p = "model.layers.%d." % i
+        out[p + "operator_norm.weight"] = [h]
+        out[p + "ffn_norm.weight"] = [h]
+        if kind == "conv":
+            out[p + "conv.in_proj.weight"] = [3 * h, h]
+            out[p + "conv.conv.weight"] = [h, 1, cfg.get("conv_L_cache", 3)]
+            out[p + "conv.out_proj.weight"] = [h, h]
+        else:
+            out[p + "self_attn.q_proj.weight"] = [heads * d, h]
+            out[p + "self_attn.k_proj.weight"] = [kv * d, h]
+            out[p + "self_attn.v_proj.weight"] = [kv * d, h]
+            out[p + "self_attn.out_proj.weight"] = [h, heads * d]
+            out[p + "self_attn.q_layernorm.weight"] = [d]
+            out[p + "self_attn.k_layernorm.weight"] = [d]
+        if i < cfg["num_dense_layers"]:
+            out[p + "feed_forward.w1.weight"] = [f, h]
+            out[p + "feed_forward.w3.weight"] = [f, h]
+            out[p + "feed_forward.w2.weight"] = [h, f]
+        else:
+            out[p + "feed_forward.gate.weight"] = [e, h]
+            out[p + "feed_forward.expert_bias"] = [e]
+            for x in range(e):
+                out[p + "feed_forward.experts.%d.w1.weight" % x] = [fe, h]
+                out[p + "feed_forward.experts.%d.w3.weight" % x] = [fe, h]
+                out[p + "feed_forward.experts.%d.w2.weight" % x] = [h, fe]
+    return out
+
+
+def run(cmd, log):
+    print("+ " + " ".join(cmd), flush=True)
+    with open(log, "w") as fh:
+        if subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT) != 0:
+            sys.exit("command failed, see %s" % log)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="random-weight LFM2-8B-A1B slice (HF BF16 + GGUF) for benchmarks")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--llama-src", default="/root/llamacpp-src/llama_cpp_python-0.3.36/vendor/llama.cpp")
+    ap.add_argument("--llama-build", default="/root/llamacpp-build")
+    args = ap.parse_args()
+    with open(CONFIG) as fh:
+        cfg = json.load(fh)
+    cfg["num_hidden_layers"] = args.layers
+    cfg["layer_types"] = cfg["layer_types"][:args.layers]
+    cfg["torch_dtype"] = "bfloat16"
+    name = "lfm2-8b-a1b-L%d" % args.layers
+    hf = os.path.join(args.out, name + "-bf16")
+    gg = os.path.join(args.out, name + "-gguf")
+    os.makedirs(hf, exist_ok=True)
+    os.makedirs(gg, exist_ok=True)
+    if not os.path.exists(os.path.join(hf, "model.safetensors")):
+        g = torch.Generator().manual_seed(args.seed)
+        state = {}
+        for key, shape in shapes(cfg).items():
+            if key.endswith("norm.weight") or key.endswith("layernorm.weight"):
+                state[key] = torch.ones(shape, dtype=torch.bfloat16)
+            elif key.endswith("expert_bias"):
+                state[key] = torch.randn(shape, generator=g, dtype=torch.float32) * 0.02
+            else:
+                state[key] = (torch.randn(shape, generator=g, dtype=torch.float32) * 0.02).to(torch.bfloat16)
+        save_file(state, os.path.join(hf, "model.safetensors"), metadata={"format": "pt"})
+        del state
+        with open(os.path.join(hf, "config.json"), "w") as fh:
+            json.dump(cfg, fh, indent=2)
+            fh.write("\n")
+        for f in ("tokenizer.json", "chat_template.jinja"):
+            shutil.copyfile(os.path.join(TOKENIZER_DIR, f), os.path.join(hf, f))
+        shutil.copyfile(os.path.join(TOKENIZER_DIR, "README.md"), os.path.join(hf, "README-tokenizer.md"))
+        with open(os.path.join(hf, "tokenizer_config.json"), "w") as fh:
+            json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|startoftext|>",
+                       "eos_token": "<|im_end|>", "pad_token": "<|pad|>", "add_bos_token": True}, fh, indent=2)
+    bf16 = os.path.join(gg, name + "-bf16.gguf")
+    if not os.path.exists(bf16):
+        run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "bf16",
+             "--outfile", bf16], bf16 + ".log")
+    for q in ("q8_0", "q4_0"):
+        path = os.path.join(gg, "%s-%s.gguf" % (name, q))
+        if not os.path.exists(path):
+            run([os.path.join(args.llama_build, "bin", "llama-quantize"), bf16, path, q.upper()], path + ".log")
+    for f in sorted(os.listdir(gg)):
+        if f.endswith(".gguf"):
+            print("%-36s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))
+
+
+if __name__ == "__main__":
+    main()
