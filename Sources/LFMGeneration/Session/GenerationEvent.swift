@@ -72,6 +72,8 @@ public struct GenerationOptions: Sendable {
     /// When set, the output is JSON valid under this schema (constrained decoding, see
     /// `ConstrainedDecoder`); tool calls are then not parsed out of it.
     public var responseFormat: JSONSchema?
+    /// When set (and `responseFormat` is not), the output is one whole tool call (see `ToolCallFormat`).
+    public var toolCallFormat: ToolCallFormat?
 
     /// Creates options.
     public init(sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stopTokens: Set<Int>? = nil,
@@ -83,4 +85,26 @@ public struct GenerationOptions: Sendable {
         self.parseToolCalls = parseToolCalls
         self.responseFormat = responseFormat
     }
+}
+
+/// Constrains an answer to one LFM2 tool call: the start marker token (forced), then
+/// `[name(key=value, ...)]` following `schema` (see `JSONSchema(toolCalls:options:)`), then the
+/// end marker token, after which generation ends.
+public struct ToolCallFormat: Sendable {
+    /// The call's text, `[name(...)]`.
+    public let schema: JSONSchema
+    /// `<|tool_call_start|>`.
+    public let startToken: Int
+    /// `<|tool_call_end|>`: the only token allowed once the call is complete.
+    public let endToken: Int
+
+    /// Creates a format.
+    public init(schema: JSONSchema, startToken: Int, endToken: Int) {
+        self.schema = schema
+        self.startToken = startToken
+        self.endToken = endToken
+    }
+
+    /// Fewest tokens a whole call takes: the two markers and at most one token per byte between.
+    public var shortestLength: Int { schema.shortestValueLength + 2 }
 }
