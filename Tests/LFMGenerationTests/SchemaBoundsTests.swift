@@ -24,7 +24,9 @@ struct SchemaBoundsTests {
         let start = Date()
         let bound = tooComplexBound { _ = try schema(text) }
         #expect(bound == "maxAlternatives 256")
-        #expect(Date().timeIntervalSince(start) < 2)
+        // The bound is checked on the compiled graph before any matching (about 0.2 s alone here); the
+        // margin is for suites running in parallel.
+        #expect(Date().timeIntervalSince(start) < 10)
         do { _ = try schema(text) } catch {
             #expect("\(error)".contains("more than 256 anyOf/oneOf alternatives can be alive at once at ''"), "\(error)")
         }

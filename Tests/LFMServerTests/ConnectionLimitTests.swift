@@ -143,7 +143,7 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let silent = try TimedSocket(port: port)
             let used = try TimedSocket(port: port)
             used.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let first = used.read(for: 3, until: "}")
+            let first = used.read(for: 60, until: "}")
             #expect(first.text.hasPrefix("HTTP/1.1 200"), "\(first.text)")
             let start = Date()
             let after = used.read(for: 4)
@@ -156,7 +156,7 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let busy = try TimedSocket(port: port)
             let begun = Date()
             busy.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-            let answer = busy.read(for: 60, until: "\"total_tokens\"")
+            let answer = busy.read(for: 300, until: "\"total_tokens\"")
             #expect(answer.text.hasPrefix("HTTP/1.1 200") && !answer.closed, "\(answer.text.prefix(300)) after \(Date().timeIntervalSince(begun)) s")
         }
     }
@@ -169,18 +169,18 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             // Both held connections are served.
             for socket in held {
                 socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                #expect(socket.read(for: 3, until: "}").text.hasPrefix("HTTP/1.1 200"))
+                #expect(socket.read(for: 60, until: "}").text.hasPrefix("HTTP/1.1 200"))
             }
             let third = try TimedSocket(port: port)
-            let refused = third.read(for: 3)
+            let refused = third.read(for: 10)
             #expect(refused.text.hasPrefix("HTTP/1.1 503") && refused.closed, "\(refused)")
             // Closing one frees its place.
             held.removeFirst()
             var served = false
-            for _ in 0..<40 where !served {
+            for _ in 0..<20 where !served {
                 let next = try TimedSocket(port: port)
                 next.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                served = next.read(for: 2, until: "}").text.hasPrefix("HTTP/1.1 200")
+                served = next.read(for: 10, until: "}").text.hasPrefix("HTTP/1.1 200")
                 if !served { try await Task.sleep(nanoseconds: 50_000_000) }
             }
             #expect(served)
