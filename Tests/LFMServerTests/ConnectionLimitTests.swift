@@ -6,6 +6,7 @@ import Darwin
 #endif
 import Hummingbird
 import LFMChat
+import LFMGeneration
 @testable import LFMServer
 import Logging
 import Testing
@@ -137,7 +138,9 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
     /// A keep-alive connection with no next request, and one that never sends anything, are closed
     /// after the idle timeout; a request in progress is not cut by it.
     @Test func idleConnectionsAreClosed() async throws {
-        let server = try Self.server(ConnectionLimits(headerTimeout: 0.4, bodyTimeout: 0.4, idleTimeout: 0.6))
+        let server = try TestModel.server(maxBatch: 1, maxContext: 1_000_000) {
+            $0.connections = ConnectionLimits(headerTimeout: 0.4, bodyTimeout: 0.4, idleTimeout: 0.6)
+        }
         defer { server.engine.shutdown() }
         try await withLiveServer(server) { port in
             let silent = try TimedSocket(port: port)
@@ -151,11 +154,17 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let elapsed = Date().timeIntervalSince(start)
             #expect(elapsed >= 0.4 && elapsed < 3, "closed after \(elapsed) s")
             #expect(silent.read(for: 1).closed)
-            // A generation longer than every timeout runs to its end on a kept-alive connection.
-            let body = try chatBody("Tell me a story", maxTokens: 1500).jsonString()
+            // A request waiting longer than every timeout (queued behind a job that holds the only
+            // slot for 1.5 s) is answered on its kept-alive connection.
+            let hog = try server.engine.submit(GenerationJob(promptTokens: [1, 2, 3],
+                                                             options: GenerationOptions(sampling: .greedy, maxTokens: 100_000, stopTokens: [])))
+            let body = try chatBody("Tell me a story", maxTokens: 4).jsonString()
             let busy = try TimedSocket(port: port)
             let begun = Date()
             busy.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let early = busy.read(for: 1.5, until: "\r\n\r\n")
+            #expect(early.text.isEmpty && !early.closed, "\(early)")
+            hog.cancel()
             let answer = busy.read(for: 300, until: "\"total_tokens\"")
             #expect(answer.text.hasPrefix("HTTP/1.1 200") && !answer.closed, "\(answer.text.prefix(300)) after \(Date().timeIntervalSince(begun)) s")
         }
