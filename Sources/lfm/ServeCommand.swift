@@ -12,8 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a model over an OpenAI-compatible HTTP API.",
         discussion: """
         Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics.
-        The model id is the base name of the model folder. SIGTERM/SIGINT stop accepting requests, let running
-        ones finish (up to --grace seconds) and exit.
+        The model id is the base name of the model folder. With an API key, every path but /health and /metrics
+        needs it. SIGTERM/SIGINT stop accepting requests, let running ones finish (up to --grace seconds) and exit.
         """
     )
 
