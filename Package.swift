@@ -103,6 +103,8 @@ let package = Package(
                 "LFMServer", "LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMFormats", "LFMCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            // The fuzz corpus is read by path (#filePath), not as a bundle resource.
+            exclude: ["FuzzCorpus"],
             swiftSettings: swiftSettings
         ),
         // DefaultModelReference.json is read by path (#filePath), not as a bundle resource.

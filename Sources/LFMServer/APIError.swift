@@ -17,15 +17,19 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: String?
     /// Seconds a client should wait before retrying (sent as `Retry-After`).
     public var retryAfter: Int?
+    /// The methods the route answers (sent as `Allow` with a 405).
+    public var allow: [String]?
 
     /// Creates an error.
-    public init(status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil) {
+    public init(status: Int, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil,
+                allow: [String]? = nil) {
         self.status = status
         self.message = message
         self.type = type
         self.param = param
         self.code = code
         self.retryAfter = retryAfter
+        self.allow = allow
     }
 
     public var description: String { "\(status) \(type): \(message)" }
@@ -48,6 +52,12 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 404 for an unknown route.
     public static func routeNotFound(_ method: String, _ path: String) -> APIError {
         APIError(status: 404, message: "Unknown request URL: \(method) \(path).", type: "invalid_request_error", code: "unknown_url")
+    }
+
+    /// 405 for a known route asked with a method it does not answer.
+    public static func methodNotAllowed(_ method: String, _ path: String, allowed: [String]) -> APIError {
+        APIError(status: 405, message: "Method \(method) is not allowed on \(path); allowed: \(allowed.joined(separator: ", ")).",
+                 type: "invalid_request_error", code: "method_not_allowed", allow: allowed)
     }
 
     /// 413 for a body over the limit.

@@ -67,6 +67,8 @@ extension BatchEngine {
             usage.cachedPromptTokens = cached
             let constraint = options.responseFormat.map {
                 ConstrainedDecoder(schema: $0, vocabulary: tokenVocabulary(), stopTokens: stopTokens)
+            } ?? options.toolCallConstraint.map {
+                ConstrainedDecoder(schema: $0.schema, vocabulary: tokenVocabulary(), stopTokens: [$0.endToken])
             }
             let sequence = Running(
                 continuation: p.continuation, cancel: p.cancel,
@@ -164,6 +166,8 @@ extension BatchEngine {
         }
         for event in running[i].filter.feed(token) { send(event, to: i) }
         if running[i].filter.stopped { finish(index: i, reason: .stop); return false }
+        // A whole tool call ends at its end marker (the decoder's only stop token).
+        if running[i].constraint?.stopped == true { finish(index: i, reason: .stop); return false }
         if running[i].generated >= running[i].maxTokens {
             // A JSON value the mask closed within the budget is whole: nothing is cut off.
             finish(index: i, reason: running[i].constraint?.isComplete == true ? .stop : .length)

@@ -3,11 +3,11 @@ import LFMTokenizer
 
 extension StructuredRequest {
     /// The token sequences the answer must start with one of for `choice` when the model writes tool
-    /// calls in `format`: LFM2's are ``forcedPrefixes(_:tools:tokenizer:)``; the other formats' start is
-    /// ``ToolCallFormat/callPrefix(function:)`` of the named function or of each declared tool (the
-    /// model writes the arguments and the rest of the call).
+    /// calls in `format`: ``ToolCallFormat/callPrefix(function:)`` of the named function or of each
+    /// declared tool (the model writes the arguments and the rest of the call). LFM2's calls are
+    /// constrained whole instead (``toolCallConstraint(_:tools:tokenizer:options:)``): none here.
     static func forcedPrefixes(_ choice: ToolChoice, tools: [Value], format: ToolCallFormat, tokenizer: Tokenizer) throws -> [[Int]] {
-        guard format != .lfm2 else { return try forcedPrefixes(choice, tools: tools, tokenizer: tokenizer) }
+        guard format != .lfm2 else { return [] }
         let names: [String]
         switch choice {
         case .noTools, .auto: return []

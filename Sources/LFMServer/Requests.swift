@@ -157,8 +157,10 @@ enum RequestParser {
         return (model, sampling, stop, maxTokens, stream, includeUsage)
     }
 
-    /// Parses a chat completion request and renders its prompt.
-    static func chat(_ body: Value, context: PromptContext) throws -> GenerationRequest {
+    /// Parses a chat completion request and renders its prompt. A JSON schema is compiled and its
+    /// first mask prepared here, in the request's task, within `schemaOptions`' bounds.
+    static func chat(_ body: Value, context: PromptContext, schemaOptions: SchemaCompileOptions = ServerOptions.defaultSchemaOptions) throws -> GenerationRequest {
+        let start = ContinuousClock.now
         let f = try JSONFields(body)
         let c = try common(f, context: context)
         guard let template = context.template else {
@@ -188,7 +190,7 @@ enum RequestParser {
         }
         let toolChoice = try StructuredRequest.toolChoice(f.raw("tool_choice"), tools: tools, f: f)
         if toolChoice == .noTools { tools = nil; parseToolCalls = false }
-        let responseFormat = try StructuredRequest.responseFormat(f.raw("response_format"), f: f)
+        let responseFormat = try StructuredRequest.responseFormat(f.raw("response_format"), f: f, options: schemaOptions)
         if responseFormat != nil, toolChoice != .auto, toolChoice != .noTools {
             throw APIError.invalidRequest("response_format json_schema/json_object cannot be combined with tool_choice 'required' or a named function.",
                                           param: "tool_choice", code: "unsupported_value")
@@ -202,6 +204,7 @@ enum RequestParser {
             throw APIError.invalidRequest("The messages could not be rendered with the chat template: \(error)", param: "messages")
         }
         let tokens = context.tokenizer.encode(prompt, addSpecialTokens: false)
+        try checkPromptLength(tokens.count, context: context, param: "messages")
         // Snapshot boundary: the rendered system part (system messages and tools), when it is a token prefix.
         var boundaries: [Int] = []
         let systemCount = messages.prefix { if case .object(let m) = $0, case .string("system")? = m["role"] { return true } else { return false } }.count
@@ -212,14 +215,40 @@ enum RequestParser {
             if !headTokens.isEmpty, headTokens.count < tokens.count, tokens.starts(with: headTokens) { boundaries.append(headTokens.count) }
         }
         let maxTokens = c.maxTokens ?? max(1, context.maxContext - tokens.count)
-        if responseFormat != nil { _ = context.vocabulary() }
-        let options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: parseToolCalls,
+        if let responseFormat {
+            try StructuredRequest.prepareFirstMask(responseFormat, vocabulary: context.vocabulary, start: start, param: "response_format")
+        }
+        var options = GenerationOptions(sampling: c.sampling, maxTokens: maxTokens, stopStrings: c.stop, parseToolCalls: parseToolCalls,
                                         responseFormat: responseFormat, outputFormat: context.outputFormat)
+        var forced: [[Int]] = []
+        if context.outputFormat.toolCalls != .lfm2 {
+            // Other families' calls: the answer starts with the call's opening for one of the tools.
+            forced = try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], format: context.outputFormat.toolCalls,
+                                                          tokenizer: context.tokenizer)
+        } else if let constraint = try StructuredRequest.toolCallConstraint(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer,
+                                                                             options: schemaOptions) {
+            // Counted like response_format: the whole call must close within the tokens that may be generated.
+            let budget = min(maxTokens, context.maxContext - tokens.count)
+            guard constraint.shortestLength <= budget else {
+                throw APIError.invalidRequest("The shortest tool call tool_choice allows needs \(constraint.shortestLength) tokens, but only \(budget) may be generated (max_tokens / context).",
+                                              param: "max_tokens")
+            }
+            try StructuredRequest.prepareFirstMask(constraint.schema, vocabulary: context.vocabulary, start: start, param: "tools")
+            options.toolCallConstraint = constraint
+            forced = [[constraint.startToken]]
+        }
         return GenerationRequest(model: c.model, promptTokens: tokens, options: options, stream: c.stream,
-                                 includeUsage: c.includeUsage, cacheBoundaries: boundaries,
-                                 forcedPrefixes: try StructuredRequest.forcedPrefixes(toolChoice, tools: tools ?? [], format: context.outputFormat.toolCalls,
-                                                                                     tokenizer: context.tokenizer),
+                                 includeUsage: c.includeUsage, cacheBoundaries: boundaries, forcedPrefixes: forced,
                                  logprobs: logprobs)
+    }
+
+    /// A prompt must leave room for at least one generated token; `param` names the field it came from.
+    static func checkPromptLength(_ count: Int, context: PromptContext, param: String) throws {
+        guard count < context.maxContext else {
+            throw APIError.invalidRequest("The prompt has \(count) tokens; this server's context is \(context.maxContext) tokens, "
+                                          + "which must also hold at least one generated token.",
+                                          param: param, code: "context_length_exceeded")
+        }
     }
 
     /// Checks one message and turns text-part lists into plain strings.
@@ -325,6 +354,7 @@ enum RequestParser {
             }
         default: throw f.typeError("prompt", "a string or a list of token ids", prompt)
         }
+        try checkPromptLength(tokens.count, context: context, param: "prompt")
         if try f.int("best_of").map({ $0 != 1 }) ?? false {
             throw APIError.invalidRequest("Only best_of=1 is supported.", param: "best_of", code: "unsupported_value")
         }

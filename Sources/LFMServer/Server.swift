@@ -20,19 +20,37 @@ public struct ServerOptions: Sendable {
     public var requestTimeout: TimeInterval
     /// How the model writes tool calls and reasoning; nil: detected from the chat template and tokenizer.
     public var outputFormat: ChatOutputFormat?
+    /// Header, body and idle timeouts and the cap on open connections.
+    public var connections: ConnectionLimits
+    /// Bounds on compiling a request's JSON schema (`response_format`, tool parameters) and on
+    /// preparing its first mask, both done in the request's handler before it is queued; a schema
+    /// past them gets a 400. By default at most 2 s.
+    public var schemaOptions: SchemaCompileOptions
 
     /// Creates options.
-    public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600) {
+    public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600,
+                connections: ConnectionLimits = ConnectionLimits(), schemaOptions: SchemaCompileOptions = ServerOptions.defaultSchemaOptions) {
         self.servedModel = servedModel
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.requestTimeout = requestTimeout
+        self.connections = connections
+        self.schemaOptions = schemaOptions
+    }
+
+    /// The schema defaults with a 2 s time limit.
+    public static var defaultSchemaOptions: SchemaCompileOptions {
+        var options = SchemaCompileOptions()
+        options.timeLimit = 2
+        return options
     }
 
     /// Creates options with an explicit output format (tool-call syntax and reasoning markers).
     public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600,
+                connections: ConnectionLimits = ConnectionLimits(), schemaOptions: SchemaCompileOptions = ServerOptions.defaultSchemaOptions,
                 outputFormat: ChatOutputFormat?) {
-        self.init(servedModel: servedModel, apiKey: apiKey, maxBodyBytes: maxBodyBytes, requestTimeout: requestTimeout)
+        self.init(servedModel: servedModel, apiKey: apiKey, maxBodyBytes: maxBodyBytes, requestTimeout: requestTimeout,
+                  connections: connections, schemaOptions: schemaOptions)
         self.outputFormat = outputFormat
     }
 }
@@ -62,90 +80,8 @@ public final class OpenAIServer: Sendable {
                                    templateSource: template?.source, tokenizer: tokenizer, family: model.configuration.architecture))
     }
 
-    /// The router with every endpoint and middleware.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
-        router.add(middleware: OpenAIMiddleware(server: self))
-        router.get("/health") { _, _ -> Response in
-            let draining = self.engine.isDraining
-            let body = Value.dict([("status", .string(draining ? "shutting_down" : "ok")), ("model", .string(self.options.servedModel)),
-                                   ("running", .int(self.engine.runningCount)), ("queued", .int(self.engine.queueDepth))])
-            return jsonResponse(body, status: draining ? 503 : 200)
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.render())))
-        }
-        router.get("/v1/models") { _, _ -> Response in
-            jsonResponse(.dict([("object", .string("list")), ("data", .array([self.modelObject()]))]))
-        }
-        router.get("/v1/models/{id}") { _, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            guard id == self.options.servedModel else { throw APIError.modelNotFound(id, served: self.options.servedModel) }
-            return jsonResponse(self.modelObject())
-        }
-        router.post("/v1/chat/completions") { request, _ -> Response in
-            let body = try await self.readJSON(request)
-            let parsed = try RequestParser.chat(body, context: self.prompt)
-            return try await self.run(parsed, chat: true)
-        }
-        router.post("/v1/completions") { request, _ -> Response in
-            let body = try await self.readJSON(request)
-            let parsed = try RequestParser.completion(body, context: self.prompt)
-            return try await self.run(parsed, chat: false)
-        }
-        return router
-    }
-
-    private func modelObject() -> Value {
-        .dict([("id", .string(options.servedModel)), ("object", .string("model")), ("created", .int(created)),
-               ("owned_by", .string("swift-lfm"))])
-    }
-
-    private func readJSON(_ request: Request) async throws -> Value {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > options.maxBodyBytes {
-            await discard(request.body)
-            throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
-        }
-        var buffer = ByteBuffer()
-        var iterator = request.body.makeAsyncIterator()
-        while let part = try await iterator.next() {
-            guard buffer.readableBytes + part.readableBytes <= options.maxBodyBytes else {
-                var dropped = buffer.readableBytes
-                while dropped <= 16 * options.maxBodyBytes, let more = try? await iterator.next() { dropped += more.readableBytes }
-                throw APIError.bodyTooLarge(limit: options.maxBodyBytes)
-            }
-            buffer.writeImmutableBuffer(part)
-        }
-        let data = Data(buffer.readableBytesView)
-        do {
-            return try Value.parseJSON(data: data)
-        } catch {
-            throw APIError.invalidRequest("The request body is not valid JSON: \(error)", code: "invalid_json")
-        }
-    }
-
-    /// Reads and drops the rest of a refused body (at most 16 × the limit): a request body left
-    /// unread behind an early answer stays in memory (measured: ~0.45 MB per refused 5 MB request).
-    private func discard(_ body: RequestBody) async {
-        var dropped = 0
-        do {
-            for try await part in body {
-                dropped += part.readableBytes
-                if dropped > 16 * options.maxBodyBytes { break }
-            }
-        } catch {}
-    }
-
-    /// Submits the job and answers with one JSON object or an SSE stream.
-    private func run(_ request: GenerationRequest, chat: Bool) async throws -> Response {
-        let job = GenerationJob(promptTokens: request.promptTokens, options: request.options,
-                                cacheBoundaries: request.cacheBoundaries, timeout: options.requestTimeout,
-                                forcedPrefixes: request.forcedPrefixes, logprobs: request.logprobs)
-        let handle = try engine.submit(job)
-        return try await respond(events: handle.events, cancel: { handle.cancel() }, chat: chat, model: request.model,
-                                 stream: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
-    }
+    /// The responder builder for `Application(router:)`: routing, authorisation and every endpoint.
+    public func makeRouter() -> OpenAIRouter { OpenAIRouter(server: self) }
 
     /// Turns a job's events into one JSON response or an SSE stream; `cancel` runs when the
     /// response is done or the client went away.
@@ -264,71 +200,6 @@ func jsonResponse(_ value: Value, status: Int = 200, extraHeaders: HTTPFields = 
     headers.append(contentsOf: extraHeaders)
     return Response(status: HTTPResponse.Status(code: status), headers: headers,
                     body: ResponseBody(byteBuffer: ByteBuffer(string: jsonText(value))))
-}
-
-/// Request ids, logging, bearer auth, OpenAI-shaped errors and per-route metrics.
-struct OpenAIMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let server: OpenAIServer
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestID = OpenAIShapes.newID("req_")
-        var context = context
-        context.logger[metadataKey: "request_id"] = .string(requestID)
-        let path = request.uri.path
-        let route = ["/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"].contains(path)
-            ? path : (path.hasPrefix("/v1/models/") ? "/v1/models/{id}" : "other")
-        let start = Date()
-        var response: Response
-        do {
-            if let key = server.options.apiKey, path.hasPrefix("/v1/") {
-                let header = request.headers[.authorization] ?? ""
-                let prefix = "Bearer "
-                let given = header.hasPrefix(prefix) ? String(header.dropFirst(prefix.count)) : ""
-                guard constantTimeEqual(given, key) else { throw APIError.unauthorized }
-            }
-            response = try await next(request, context)
-        } catch {
-            let api: APIError
-            if let e = error as? APIError {
-                api = e
-            } else if let e = error as? HTTPError {
-                switch e.status.code {
-                case 404: api = .routeNotFound(request.method.rawValue, path)
-                case 413: api = .bodyTooLarge(limit: server.options.maxBodyBytes)
-                case 405: api = APIError(status: 405, message: "Method \(request.method.rawValue) is not allowed on \(path).",
-                                         type: "invalid_request_error", code: "method_not_allowed")
-                default: api = APIError(status: e.status.code, message: e.body ?? e.status.reasonPhrase,
-                                        type: e.status.code >= 500 ? "server_error" : "invalid_request_error")
-                }
-            } else {
-                api = APIError.from(error)
-            }
-            var extra: HTTPFields = [:]
-            if let retry = api.retryAfter { extra[.retryAfter] = String(retry) }
-            if api.status == 401 { extra[.wwwAuthenticate] = "Bearer" }
-            response = jsonResponse(api.json, status: api.status, extraHeaders: extra)
-            context.logger.info("request failed", metadata: ["status": "\(api.status)", "error": "\(api.message)"])
-        }
-        if let name = HTTPField.Name.requestID { response.headers[name] = requestID }
-        server.metrics.recordRequest(route: route, status: response.status.code)
-        context.logger.info("\(request.method.rawValue) \(path) \(response.status.code)",
-                            metadata: ["ms": "\(Int(Date().timeIntervalSince(start) * 1000))"])
-        return response
-    }
-}
-
-/// Compares two strings in time that depends only on their lengths.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    var difference = UInt8(x.count == y.count ? 0 : 1)
-    let n = max(x.count, y.count)
-    for i in 0..<n {
-        let p = i < x.count ? x[i] : 0
-        let q = i < y.count ? y[i] : 0
-        difference |= p ^ q
-    }
-    return difference == 0
 }
 
 extension HTTPField.Name {

@@ -23,7 +23,7 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .long, help: "Wrap the prompt text as one user message with the model's chat template.")
     var chat = false
 
-    @Option(name: .customLong("max-tokens"), help: "Number of tokens to generate.")
+    @Option(name: .customLong("max-tokens"), help: "Number of tokens to generate (at least 1; the prompt and these must fit the model's context).")
     var maxTokens = 32
 
     @OptionGroup var sampling: SamplingOptions
@@ -41,7 +41,8 @@ struct GenerateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        // As the server (and OpenAI's API) for max_tokens: at least one token is generated.
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1 (found \(maxTokens))") }
         if promptIds != nil && prompt != nil { throw ValidationError("give --prompt or --prompt-ids, not both") }
         if chat && promptIds != nil { throw ValidationError("--chat needs a text prompt") }
         try sampling.parameters().validate()
@@ -73,6 +74,10 @@ struct GenerateCommand: ParsableCommand {
         }
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
         var state = model.makeState()
+        // The whole cache is kept, so the prompt and every generated token but the last need a position.
+        guard promptTokens.count + maxTokens - 1 <= state.maxContext else {
+            throw ValidationError("context length exceeded: the prompt has \(promptTokens.count) tokens and --max-tokens \(maxTokens) needs \(maxTokens - 1) more positions, but the model's context holds \(state.maxContext) (at most \(max(0, state.maxContext - promptTokens.count + 1)) tokens fit after this prompt)")
+        }
         let sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer?.eosTokenId { stops.insert(eos) }

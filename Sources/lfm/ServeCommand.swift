@@ -12,8 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a model over an OpenAI-compatible HTTP API.",
         discussion: """
         Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics.
-        The model id is the base name of the model folder. SIGTERM/SIGINT stop accepting requests, let running
-        ones finish (up to --grace seconds) and exit.
+        The model id is the base name of the model folder. With an API key, every path but /health and /metrics
+        needs it. SIGTERM/SIGINT stop accepting requests, let running ones finish (up to --grace seconds) and exit.
         """
     )
 
@@ -48,6 +48,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to let in-flight requests finish on shutdown.")
     var grace = 30
 
+    @Option(name: .customLong("header-timeout"), help: "Seconds from a request's first byte until its header is complete (408 and close after).")
+    var headerTimeout: Double = 10
+
+    @Option(name: .customLong("body-timeout"), help: "Seconds from a request's header until its body is complete (close after).")
+    var bodyTimeout: Double = 30
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may wait without a request (close after).")
+    var idleTimeout: Double = 60
+
+    @Option(name: .customLong("max-connections"), help: "Most open connections; more are answered 503 and closed.")
+    var maxConnections = 256
+
+    @Option(name: .customLong("schema-time-limit"), help: "Seconds a request's JSON schema (response_format, tool parameters) may take to compile and prepare; past it, 400.")
+    var schemaTimeLimit: Double = 2
+
     @Option(name: .customLong("prefix-cache"), help: "Prefix-cache snapshots kept (0 disables).")
     var prefixCache = 8
 
@@ -61,6 +76,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be >= 2 (found \(ctx))") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be >= 1024 (found \(maxBody))") }
         guard prefillChunk >= 0 else { throw ValidationError("--prefill-chunk must be >= 0 (found \(prefillChunk))") }
+        for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout),
+                              ("--schema-time-limit", schemaTimeLimit)] {
+            guard value > 0, value <= 86_400 else { throw ValidationError("\(name) must be in (0, 86400] seconds (found \(value))") }
+        }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be >= 1 (found \(maxConnections))") }
         guard timeout >= 1, grace >= 0, prefixCache >= 0 else { throw ValidationError("--timeout must be >= 1, --grace and --prefix-cache >= 0") }
     }
 
@@ -84,6 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
         if template == nil { printError("warning: no chat template found; only /v1/completions will work") }
         let context = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
+        var schemaOptions = ServerOptions.defaultSchemaOptions
+        schemaOptions.timeLimit = schemaTimeLimit
         let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
                                   bosToken: bosToken, eosToken: eosToken,
@@ -91,11 +113,18 @@ struct ServeCommand: AsyncParsableCommand {
                                                               prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
+                                                         connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
+                                                                                       idleTimeout: idleTimeout, maxConnections: maxConnections),
+                                                         schemaOptions: schemaOptions,
                                                          outputFormat: outputFormatOptions.resolve(
                                                              detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
                                                                              family: model.configuration.architecture))))
-        printError("serving \(served) on http://\(host):\(port) (max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk))")
-        try await server.run(host: host, port: port, grace: grace)
+        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk)"
+        let host = host
+        // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
+        try await server.run(host: host, port: port, grace: grace) { bound in
+            printError("serving \(served) on http://\(host):\(bound) (\(summary))")
+        }
         printError("server stopped")
     }
 }

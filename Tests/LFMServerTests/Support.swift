@@ -53,13 +53,15 @@ enum TestModel {
 
     /// A server over the shared test model.
     static func server(maxBatch: Int = 8, maxQueue: Int = 16, maxContext: Int = 1024, apiKey: String? = nil, maxBody: Int = 64 << 10,
-                       prefixCache: Int = 8) throws -> OpenAIServer {
+                       prefixCache: Int = 8, configure: (inout ServerOptions) -> Void = { _ in }) throws -> OpenAIServer {
         let (model, tokenizer, template) = try get()
+        var options = ServerOptions(servedModel: "tiny-lfm2", apiKey: apiKey, maxBodyBytes: maxBody)
+        configure(&options)
         return OpenAIServer(model: model, tokenizer: tokenizer, template: template, bosToken: "<|startoftext|>",
                             eosToken: "<|im_end|>",
                             engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: maxContext,
                                                         prefixCacheEntries: prefixCache),
-                            options: ServerOptions(servedModel: "tiny-lfm2", apiKey: apiKey, maxBodyBytes: maxBody))
+                            options: options)
     }
 }
 

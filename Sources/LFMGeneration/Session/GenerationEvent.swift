@@ -78,6 +78,8 @@ public struct GenerationOptions: Sendable {
     /// The tool-call syntax and reasoning markers of the output; nil: the session's (detected from its
     /// chat template), LFM2's for the server's engine.
     public var outputFormat: ChatOutputFormat?
+    /// When set (and `responseFormat` is not), the output is one whole tool call (see `ToolCallConstraint`).
+    public var toolCallConstraint: ToolCallConstraint?
 
     /// Creates options.
     public init(sampling: SamplingParameters = .greedy, maxTokens: Int = 256, stopTokens: Set<Int>? = nil,
@@ -91,4 +93,26 @@ public struct GenerationOptions: Sendable {
         self.parseToolCalls = parseToolCalls
         self.responseFormat = responseFormat
     }
+}
+
+/// Constrains an answer to one LFM2 tool call: the start marker token (forced), then
+/// `[name(key=value, ...)]` following `schema` (see `JSONSchema(toolCalls:options:)`), then the
+/// end marker token, after which generation ends.
+public struct ToolCallConstraint: Sendable {
+    /// The call's text, `[name(...)]`.
+    public let schema: JSONSchema
+    /// `<|tool_call_start|>`.
+    public let startToken: Int
+    /// `<|tool_call_end|>`: the only token allowed once the call is complete.
+    public let endToken: Int
+
+    /// Creates a constraint.
+    public init(schema: JSONSchema, startToken: Int, endToken: Int) {
+        self.schema = schema
+        self.startToken = startToken
+        self.endToken = endToken
+    }
+
+    /// Fewest tokens a whole call takes: the two markers and at most one token per byte between.
+    public var shortestLength: Int { schema.shortestValueLength + 2 }
 }

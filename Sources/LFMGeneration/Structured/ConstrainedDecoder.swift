@@ -51,12 +51,19 @@ public struct ConstrainedDecoder: Sendable {
     /// The fewest bytes that complete the value after each token (`Int32.max`: not allowed), over
     /// the whole logit range; stop tokens are not included.
     func distances() -> [Int32] {
+        distances(charge: { _ in })
+    }
+
+    /// `distances()`, calling `charge` with the matcher steps (one live alternative fed one byte)
+    /// each part of the work takes; `charge` may throw to stop.
+    func distances(charge: (Int) throws -> Void) rethrows -> [Int32] {
         var best = [Int32](repeating: .max, count: vocabulary.logitCount)
-        best.withUnsafeMutableBufferPointer { best in
+        try best.withUnsafeMutableBufferPointer { best in
             for thread in matcher.threads {
                 if case .string(let s)? = thread.last, s.escape == 0, s.utf8 == 0 {
+                    try charge(vocabulary.plainIds.count / 64 + 1)
                     plainStringChoices(thread, s, into: best)
-                    for c in quoteChoices(thread, s) where c.distance < best[Int(c.token)] {
+                    for c in try quoteChoices(thread, s, charge: charge) where c.distance < best[Int(c.token)] {
                         best[Int(c.token)] = c.distance
                     }
                 } else {
@@ -64,7 +71,7 @@ public struct ConstrainedDecoder: Sendable {
                     if let hit = vocabulary.cached(schema, thread) {
                         choices = hit
                     } else {
-                        choices = walk(vocabulary.trie, JSONMatcher(schema: schema, threads: [thread]))
+                        choices = try walk(vocabulary.trie, JSONMatcher(schema: schema, threads: [thread]), charge: charge)
                         vocabulary.store(schema, thread, choices)
                     }
                     for c in choices where c.distance < best[Int(c.token)] { best[Int(c.token)] = c.distance }
@@ -74,10 +81,21 @@ public struct ConstrainedDecoder: Sendable {
         return best
     }
 
+    /// Computes the first token mask's choices ahead of generation (they stay in the vocabulary's
+    /// cache, so the first `mask` is quick), within `schema.options.maxFirstMaskWork` matcher steps
+    /// and before `deadline`.
+    /// - Throws: `StructuredOutputError.tooComplex` naming the bound that was reached.
+    public func prepareFirstMask(deadline: ContinuousClock.Instant? = nil) throws {
+        let limit = schema.options.maxFirstMaskWork
+        var meter = WorkMeter(limit: limit, bound: "maxFirstMaskWork \(limit)", deadline: deadline,
+                              seconds: schema.options.timeLimit)
+        _ = try distances(charge: { try meter.charge($0, "the first token mask") })
+    }
+
     /// Tokens with a quote or backslash inside string content, cached. The cache key normalizes
     /// the code-point count when it cannot matter: at least `minLength` already, and room for the
     /// longest token before `maxLength`.
-    private func quoteChoices(_ thread: JSONSchema.Thread, _ s: StringState) -> [TokenChoice] {
+    private func quoteChoices(_ thread: JSONSchema.Thread, _ s: StringState, charge: (Int) throws -> Void) rethrows -> [TokenChoice] {
         var key = thread
         if !s.isKey, case .string(let minLength, let maxLength) = schema.nodes[Int(s.node)],
            Int(s.chars) >= minLength, maxLength - Int(s.chars) >= vocabulary.longestToken {
@@ -86,7 +104,7 @@ public struct ConstrainedDecoder: Sendable {
             key[key.count - 1] = .string(normalized)
         }
         if let hit = vocabulary.cached(schema, key) { return hit }
-        let choices = walk(vocabulary.quoteTrie, JSONMatcher(schema: schema, threads: [key]))
+        let choices = try walk(vocabulary.quoteTrie, JSONMatcher(schema: schema, threads: [key]), charge: charge)
         vocabulary.store(schema, key, choices)
         return choices
     }
@@ -119,13 +137,15 @@ public struct ConstrainedDecoder: Sendable {
     }
 
     /// Walks `trie` from `start`, skipping subtrees whose first byte is rejected.
-    private func walk(_ trie: ByteTrie, _ start: JSONMatcher) -> [TokenChoice] {
+    private func walk(_ trie: ByteTrie, _ start: JSONMatcher, charge: (Int) throws -> Void) rethrows -> [TokenChoice] {
         var out: [TokenChoice] = []
         var levels: [JSONMatcher] = [start]
         var i = 0
         while i < trie.count {
             let d = Int(trie.depth[i])
-            if let next = levels[d - 1].advanced(by: trie.byte[i]) {
+            let next = levels[d - 1].advanced(by: trie.byte[i])
+            try charge(levels[d - 1].threads.count + (next?.threads.count ?? 0))
+            if let next {
                 if levels.count > d { levels[d] = next } else { levels.append(next) }
                 let begin = Int(trie.tokenBegin[i]), end = Int(trie.tokenEnd[i])
                 if begin < end {
@@ -142,7 +162,7 @@ public struct ConstrainedDecoder: Sendable {
 
     /// Ids allowed next when at most `remainingTokens` tokens (this one included) may be generated.
     public func allowedTokens(remainingTokens: Int) -> [Int] {
-        let limit = Int32(clamping: remainingTokens - 1)
+        let limit = Int32(clamping: remainingTokens - 1 - schema.trailingTokens)
         var out: [Int] = []
         for (i, d) in distances().enumerated() where d <= limit && !stopTokens.contains(i) { out.append(i) }
         if isComplete { out += stopTokens.filter { $0 >= 0 && $0 < vocabulary.logitCount }.sorted() }
@@ -152,7 +172,7 @@ public struct ConstrainedDecoder: Sendable {
     /// Sets the logits of disallowed tokens to `-infinity`. Throws when the value is incomplete
     /// and no token can continue it.
     public func mask(_ logits: inout [Float], remainingTokens: Int) throws -> MaskOutcome {
-        let limit = Int32(clamping: remainingTokens - 1)
+        let limit = Int32(clamping: remainingTokens - 1 - schema.trailingTokens)
         let best = distances()
         let complete = isComplete
         let stops = stopTokens.filter { $0 >= 0 && $0 < logits.count }.sorted()

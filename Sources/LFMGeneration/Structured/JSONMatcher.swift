@@ -73,10 +73,17 @@ public struct JSONMatcher: Sendable, Hashable {
         threads.map { schema.distance($0) }.min() ?? JSONSchema.infinite
     }
 
+    /// The threads without repeats, in first-seen order (hashed past a few, so many live
+    /// alternatives cost linear time, not quadratic).
     static func unique(_ threads: [JSONSchema.Thread]) -> [JSONSchema.Thread] {
         guard threads.count > 1 else { return threads }
         var out: [JSONSchema.Thread] = []
-        for t in threads where !out.contains(t) { out.append(t) }
+        if threads.count <= 8 {
+            for t in threads where !out.contains(t) { out.append(t) }
+            return out
+        }
+        var seen = Set<JSONSchema.Thread>(minimumCapacity: threads.count)
+        for t in threads where seen.insert(t).inserted { out.append(t) }
         return out
     }
 }

@@ -44,9 +44,11 @@ extension JSONSchema {
                 guard byte == 0x22 else { return }
                 t[last] = .string(StringState(node: n))
                 out.append(t)
-            case .object:
-                guard byte == 0x7B, t.count <= options.maxNesting else { return }
-                t[last] = .object(ObjectState(node: n))
+            case .object(let object):
+                guard byte == Int(object.style.open[0]), t.count <= options.maxNesting else { return }
+                var state = ObjectState(node: n)
+                if object.style.open.count > 1 { state.phase = .opening; state.pos = 1 }
+                t[last] = .object(state)
                 out.append(t)
             case .array:
                 guard byte == 0x5B, t.count <= options.maxNesting else { return }
@@ -153,17 +155,54 @@ extension JSONSchema {
         let last = t.count - 1
         let object = objectSchema(o.node)
         let next = Int(o.next)
-        switch o.phase {
-        case .open, .afterComma:
-            if o.phase == .open && b == 0x7D {
-                guard object.firstRequired(from: next) == nil else { return }
+        let style = object.style
+        /// The first closing byte: done, or the rest of a multi-byte closing to come.
+        func close() {
+            if style.close.count == 1 {
                 t.removeLast()
                 childDone(&t)
-                out.append(t)
+            } else {
+                o.phase = .closing
+                o.pos = 1
+                t[last] = .object(o)
+            }
+            out.append(t)
+        }
+        switch o.phase {
+        case .opening, .closing:
+            let bytes = o.phase == .opening ? style.open : style.close
+            guard b == bytes[Int(o.pos)] else { return }
+            o.pos += 1
+            if Int(o.pos) < bytes.count {
+                t[last] = .object(o)
+            } else if o.phase == .opening {
+                o.phase = .open
+                o.pos = 0
+                t[last] = .object(o)
+            } else {
+                t.removeLast()
+                childDone(&t)
+            }
+            out.append(t)
+        case .open, .afterComma:
+            if o.phase == .open && b == style.close[0] {
+                guard object.firstRequired(from: next) == nil else { return }
+                close()
             } else if o.phase == .afterComma && b == 0x20 && !o.spaced {
                 o.spaced = true
                 t[last] = .object(o)
                 out.append(t)
+            } else if !style.quotedKeys {
+                // A bare key: this byte is its first.
+                guard !object.keyTables[next].isEmpty else { return }
+                var declared = o
+                declared.phase = .declaredKey
+                declared.lo = 0
+                declared.hi = Int32(object.keyTables[next].count)
+                declared.pos = 0
+                var k = thread
+                k[last] = .object(declared)
+                stepObject(k, declared, b, into: &out)
             } else if b == 0x22 {
                 let table = object.keyTables[next]
                 if !table.isEmpty {
@@ -191,7 +230,9 @@ extension JSONSchema {
             guard lo < hi else { return }
             if hi - lo == 1 && table[Int(lo)].literal.count == Int(o.pos) + 1 {
                 o.current = Int32(table[Int(lo)].property)
-                o.phase = .colon
+                // A bare key's literal ends with its separator (`name=`, so no key is a prefix of another).
+                o.phase = style.quotedKeys ? .colon : .afterColon
+                o.spaced = false
             } else {
                 o.lo = lo
                 o.hi = hi
@@ -200,7 +241,7 @@ extension JSONSchema {
             t[last] = .object(o)
             out.append(t)
         case .colon:
-            guard b == 0x3A else { return }
+            guard b == style.separator else { return }
             o.phase = .afterColon
             o.spaced = false
             t[last] = .object(o)
@@ -225,11 +266,9 @@ extension JSONSchema {
                 o.spaced = false
                 t[last] = .object(o)
                 out.append(t)
-            } else if b == 0x7D {
+            } else if b == style.close[0] {
                 guard object.firstRequired(from: next) == nil else { return }
-                t.removeLast()
-                childDone(&t)
-                out.append(t)
+                close()
             }
         case .inValue, .additionalKey: return
         }
@@ -269,7 +308,10 @@ extension JSONSchema {
         }
         if s.escape == 1 {
             switch b {
-            case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: s.escape = 0
+            case 0x22, 0x5C, 0x6E, 0x72, 0x74: s.escape = 0
+            case 0x2F, 0x62, 0x66:
+                guard !options.pythonLiterals else { return .reject }   // Python reads \/ \b \f as two characters
+                s.escape = 0
             case 0x75: s.escape = 2
             default: return .reject
             }
@@ -371,36 +413,46 @@ extension JSONSchema {
         case .object(let o):
             let object = objectSchema(o.node)
             let next = Int(o.next)
+            // Closing bytes past the first (requiredCost and the cases below count one).
+            let extra = object.style.close.count - 1
+            // The separator, unless the key literal holds it.
+            let sep = object.style.quotedKeys ? 1 : 0
             func after(_ current: Int32) -> Int { current >= 0 ? object.requiredCost[Int(current) + 1] : object.requiredCost[next] }
             func valueSize(_ current: Int32) -> Int {
                 current >= 0 ? minSize[object.properties[Int(current)].node] : object.additional.map { minSize[$0] } ?? inf
             }
+            let base: Int
             switch o.phase {
             case .open:
-                return object.firstRequired(from: next) == nil ? 1 : object.requiredCost[next]
+                base = object.firstRequired(from: next) == nil ? 1 : object.requiredCost[next]
+            case .opening:
+                let open = object.firstRequired(from: next) == nil ? 1 : object.requiredCost[next]
+                base = add(object.style.open.count - Int(o.pos), open)
+            case .closing: return object.style.close.count - Int(o.pos)
             case .afterComma:
-                if object.firstRequired(from: next) != nil { return object.requiredCost[next] }
+                if object.firstRequired(from: next) != nil { base = object.requiredCost[next]; break }
                 var best = inf
                 for entry in object.keyTables[next] {
-                    best = min(best, add(entry.literal.count, 1, minSize[object.properties[entry.property].node], 1))
+                    best = min(best, add(entry.literal.count, sep, minSize[object.properties[entry.property].node], 1))
                 }
                 if additionalAllowed(o, object), let a = object.additional { best = min(best, add(3, minSize[a], 1)) }
-                return best
+                base = best
             case .declaredKey:
                 let table = object.keyTables[next]
                 var best = inf
                 for i in Int(o.lo)..<Int(o.hi) {
                     let entry = table[i]
-                    best = min(best, add(entry.literal.count - Int(o.pos), 1, minSize[object.properties[entry.property].node],
+                    best = min(best, add(entry.literal.count - Int(o.pos), sep, minSize[object.properties[entry.property].node],
                                          object.requiredCost[entry.property + 1], 1))
                 }
-                return best
-            case .colon: return add(1, valueSize(o.current), after(o.current), 1)
-            case .afterColon: return add(valueSize(o.current), after(o.current), 1)
-            case .inValue: return add(after(o.current), 1)
-            case .additionalKey: return add(1, valueSize(-1), object.requiredCost[next], 1)
-            case .afterValue: return add(object.requiredCost[next], 1)
+                base = best
+            case .colon: base = add(1, valueSize(o.current), after(o.current), 1)
+            case .afterColon: base = add(valueSize(o.current), after(o.current), 1)
+            case .inValue: base = add(after(o.current), 1)
+            case .additionalKey: base = add(1, valueSize(-1), object.requiredCost[next], 1)
+            case .afterValue: base = add(object.requiredCost[next], 1)
             }
+            return add(base, extra)
         case .array(let a):
             guard case .array(let items, let minItems, _) = nodes[Int(a.node)] else { return inf }
             let item = min(minSize[items] + 1, inf)

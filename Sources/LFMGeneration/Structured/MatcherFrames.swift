@@ -24,6 +24,8 @@ struct StringState: Hashable, Sendable {
 struct ObjectState: Hashable, Sendable {
     enum Phase: UInt8, Hashable, Sendable {
         case open, declaredKey, additionalKey, colon, afterColon, inValue, afterValue, afterComma
+        /// Inside a multi-byte opening (`[name(`) or closing (`)]`), `pos` bytes in.
+        case opening, closing
     }
     var node: Int32
     var phase: Phase = .open

@@ -24,15 +24,44 @@ public final class JSONSchema: Sendable {
     let root: Int
     /// Shortest serialization of each node in bytes (`JSONSchema.infinite` when none is finite).
     let minSize: [Int]
+    /// Tokens that must still fit after the value (the end marker of a tool call).
+    public let trailingTokens: Int
 
     static let infinite = Int.max / 4
 
     /// Compiles `schema` (a JSON schema document).
-    public init(_ schema: Value, options: SchemaCompileOptions = SchemaCompileOptions()) throws {
+    /// - Throws: `StructuredOutputError`; `tooComplex` naming the bound of `options` (nodes,
+    ///   literals, live alternatives, time) that the schema exceeds.
+    public convenience init(_ schema: Value, options: SchemaCompileOptions = SchemaCompileOptions()) throws {
+        try self.init(source: schema, options: options, trailingTokens: 0) { try $0.compile(schema, pointer: "") }
+    }
+
+    /// The schema of one LFM2 tool call of any of `tools`: `[name(key=value, ...)]` with the
+    /// arguments following the tool's JSON-schema `parameters` (nil: none), written as Python
+    /// literals, as `ToolCallParser` reads them. `trailingTokens` is 1: the end marker must fit too.
+    public convenience init(toolCalls tools: [(name: String, parameters: Value?)], options: SchemaCompileOptions = SchemaCompileOptions()) throws {
+        guard !tools.isEmpty else { throw StructuredOutputError.invalidResponseFormat("no tools to call") }
+        var python = options
+        python.pythonLiterals = true
+        let source = Value.array(tools.map { .dict([("name", .string($0.name)), ("parameters", $0.parameters ?? .none)]) })
+        try self.init(source: source, options: python, trailingTokens: 1) { compiler in
+            var roots: [Int] = []
+            for (i, tool) in tools.enumerated() {
+                roots.append(try compiler.compileCall(name: tool.name, parameters: tool.parameters, pointer: "/tools/\(i)/parameters"))
+            }
+            if roots.count == 1 { return roots[0] }
+            compiler.nodes.append(.anyOf(roots))
+            return compiler.nodes.count - 1
+        }
+    }
+
+    private init(source schema: Value, options: SchemaCompileOptions, trailingTokens: Int,
+                 compile: (inout SchemaCompiler) throws -> Int) throws {
         var compiler = SchemaCompiler(document: schema, options: options)
-        let root = try compiler.compile(schema, pointer: "")
+        let root = try compile(&compiler)
         var nodes = compiler.nodes
         try SchemaCompiler.checkNoEmptyCycles(nodes)
+        try compiler.checkAlternatives(root: root)
         let minSize = SchemaCompiler.minimalSizes(nodes)
         guard minSize[root] < JSONSchema.infinite else {
             throw StructuredOutputError.unsatisfiable(pointer: "", detail: "no finite value satisfies it (required recursion?)")
@@ -42,7 +71,8 @@ public final class JSONSchema: Sendable {
             var cost = [Int](repeating: 0, count: object.properties.count + 1)
             for j in stride(from: object.properties.count - 1, through: 0, by: -1) {
                 let p = object.properties[j]
-                cost[j] = cost[j + 1] + (p.required ? p.literal.count + 2 + minSize[p.node] : 0)
+                let separators = object.style.quotedKeys ? 2 : 1   // a bare key's literal holds its `=`
+                cost[j] = cost[j + 1] + (p.required ? p.literal.count + separators + minSize[p.node] : 0)
                 cost[j] = min(cost[j], JSONSchema.infinite)
             }
             object.requiredCost = cost
@@ -53,6 +83,7 @@ public final class JSONSchema: Sendable {
         self.nodes = nodes
         self.root = root
         self.minSize = minSize
+        self.trailingTokens = trailingTokens
     }
 
     /// Compiles a JSON schema given as JSON text.
@@ -70,15 +101,20 @@ public final class JSONSchema: Sendable {
 
 /// Walks a schema document and appends nodes.
 struct SchemaCompiler {
-    let document: Value
+    var document: Value
     let options: SchemaCompileOptions
     var nodes: [SchemaNode] = []
-    private var byPointer: [String: Int] = [:]
+    var byPointer: [String: Int] = [:]
     private var anyNodes: [Int: Int] = [:]
+    /// Enum values, declared properties and key-table entries so far (bounded by `maxLiterals`).
+    private var literalCount = 0
+    /// The time limit.
+    private let clock: WorkMeter
 
     init(document: Value, options: SchemaCompileOptions) {
         self.document = document
         self.options = options
+        clock = WorkMeter(limit: .max, bound: "", options: options)
     }
 
     static let ignored: Set<String> = ["title", "description", "default", "examples", "$schema", "$id", "$comment",
@@ -95,6 +131,11 @@ struct SchemaCompiler {
     /// Compiles the schema at `pointer` (memoized, so `$ref` cycles close).
     mutating func compile(_ schema: Value, pointer: String) throws -> Int {
         if let index = byPointer[pointer] { return index }
+        guard nodes.count < options.maxNodes else {
+            throw StructuredOutputError.tooComplex(bound: "maxNodes \(options.maxNodes)",
+                                                   detail: "the schema compiles to more than \(options.maxNodes) nodes (at '\(pointer)')")
+        }
+        try clock.checkClock("compiling the schema")
         let index = add(.anyOf([]))
         byPointer[pointer] = index
         nodes[index] = try body(schema, pointer: pointer)
@@ -250,8 +291,8 @@ struct SchemaCompiler {
                 throw StructuredOutputError.unsatisfiable(pointer: pointer, detail: "no \(type) within the bounds has at most \(c.maxIntegerDigits) integer and \(c.maxFractionDigits) fraction digits")
             }
             return .number(c)
-        case "boolean": return .literals([Array("false".utf8), Array("true".utf8)])
-        case "null": return .literals([Array("null".utf8)])
+        case "boolean": return .literals([Array(spelling(false).utf8), Array(spelling(true).utf8)])
+        case "null": return .literals([Array(nullSpelling.utf8)])
         case "array":
             let items: Int
             if let schema = dict["items"] {
@@ -273,25 +314,37 @@ struct SchemaCompiler {
         }
     }
 
+    /// Counts `count` more literals (enum values, properties, key-table entries) against `maxLiterals`.
+    private mutating func countLiterals(_ count: Int, _ pointer: String) throws {
+        literalCount += count
+        guard literalCount <= options.maxLiterals else {
+            throw StructuredOutputError.tooComplex(bound: "maxLiterals \(options.maxLiterals)",
+                                                   detail: "the schema has more than \(options.maxLiterals) enum values, properties and property-order entries (at '\(pointer)')")
+        }
+    }
+
     private mutating func object(_ dict: OrderedDict, pointer: String) throws -> ObjectSchema {
-        var required: [String] = []
+        var required: Set<String> = []
         if let list = dict["required"] {
             guard case .array(let names) = list else { throw invalid("required", pointer, "an array of strings", list) }
+            try countLiterals(names.count, pointer)
             for name in names {
                 guard case .string(let s) = name else { throw invalid("required", pointer, "an array of strings", list) }
-                required.append(s)
+                required.insert(s)
             }
         }
         var properties: [PropertySchema] = []
         if let props = dict["properties"] {
             guard case .object(let map) = props else { throw invalid("properties", pointer, "an object", props) }
+            try countLiterals(map.pairs.count, pointer)
             for (name, sub) in map.pairs {
                 let node = try compile(sub, pointer: pointer + "/properties/" + escape(name))
                 properties.append(PropertySchema(name: name, literal: Array(JSONText.string(name).utf8), node: node,
                                                  required: required.contains(name)))
             }
         }
-        for name in required where !properties.contains(where: { $0.name == name }) {
+        let declared = Set(properties.map(\.name))
+        for name in required.sorted() where !declared.contains(name) {
             throw StructuredOutputError.unsupportedKeyword(keyword: "required (\"\(name)\" without a declared property)", pointer: pointer + "/required")
         }
         var additional: Int?
@@ -306,19 +359,76 @@ struct SchemaCompiler {
             throw StructuredOutputError.unsupportedKeyword(keyword: "additionalProperties (with over 4096 properties)", pointer: pointer)
         }
         var object = ObjectSchema(properties: properties, additional: additional, maxAdditional: options.maxAdditionalProperties)
-        object.allKeys = properties.map(\.literal).sorted { $0.lexicographicallyPrecedes($1) }
-        for start in 0...properties.count {
-            let end = object.firstRequired(from: start).map { $0 + 1 } ?? properties.count
-            object.keyTables.append((start..<end).map { KeyEntry(literal: properties[$0].literal, property: $0) }
-                .sorted { $0.literal.lexicographicallyPrecedes($1.literal) })
-        }
+        try buildKeyTables(&object, pointer: pointer)
         return object
     }
 
-    private func literals(_ values: [Value], _ dict: OrderedDict, pointer: String) throws -> [[UInt8]] {
+    /// The sorted key literals and, per next-declared index, the keys that may come next.
+    private mutating func buildKeyTables(_ object: inout ObjectSchema, pointer: String) throws {
+        let properties = object.properties
+        object.allKeys = properties.map(\.literal).sorted { $0.lexicographicallyPrecedes($1) }
+        object.keyTables = []
+        for start in 0...properties.count {
+            let end = object.firstRequired(from: start).map { $0 + 1 } ?? properties.count
+            try countLiterals(end - start, pointer)
+            object.keyTables.append((start..<end).map { KeyEntry(literal: properties[$0].literal, property: $0) }
+                .sorted { $0.literal.lexicographicallyPrecedes($1.literal) })
+        }
+    }
+
+    private func spelling(_ flag: Bool) -> String {
+        options.pythonLiterals ? (flag ? "True" : "False") : (flag ? "true" : "false")
+    }
+
+    private var nullSpelling: String { options.pythonLiterals ? "None" : "null" }
+
+    /// Compiles the keyword arguments of a call of `name` whose parameters are the JSON schema
+    /// `parameters` (nil: none): a copy of its object node spelled `[name(key=value, ...)]`.
+    /// Only arguments whose names are identifiers can be written; additional ones are not allowed.
+    mutating func compileCall(name: String, parameters: Value?, pointer: String) throws -> Int {
+        var object = ObjectSchema(properties: [], additional: nil, maxAdditional: 0)
+        if let parameters, parameters != .dict([]) {
+            let document = self.document
+            self.document = parameters
+            byPointer = [:]
+            defer { self.document = document; byPointer = [:] }
+            var node = try compile(parameters, pointer: "")
+            // Through single-alternative wrappers ($ref, one-element allOf) to the object itself.
+            while case .anyOf(let alternatives) = nodes[node], alternatives.count == 1 { node = alternatives[0] }
+            guard case .object(let compiled) = nodes[node] else {
+                throw StructuredOutputError.invalidKeyword(keyword: "parameters", pointer: pointer, expected: "an object schema",
+                                                           found: (try? parameters.jsonString()) ?? "\(parameters)")
+            }
+            object = compiled
+        }
+        var properties: [PropertySchema] = []
+        for p in object.properties {
+            guard SchemaCompiler.isIdentifier(p.name) else {
+                if p.required {
+                    throw StructuredOutputError.unsupportedKeyword(keyword: "required argument name '\(p.name)' (not an identifier, so it cannot be written in LFM2's call syntax)",
+                                                                   pointer: pointer + "/properties")
+                }
+                continue
+            }
+            properties.append(PropertySchema(name: p.name, literal: Array((p.name + "=").utf8), node: p.node, required: p.required))
+        }
+        var call = ObjectSchema(properties: properties, additional: nil, maxAdditional: 0)
+        call.style = .call(name)
+        try buildKeyTables(&call, pointer: pointer)
+        return add(.object(call))
+    }
+
+    /// Whether `name` is a Python identifier as LFM2's call parser reads argument names.
+    static func isIdentifier(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0.properties.numericType != nil }
+    }
+
+    private mutating func literals(_ values: [Value], _ dict: OrderedDict, pointer: String) throws -> [[UInt8]] {
+        try countLiterals(values.count, pointer)
         var out: [[UInt8]] = []
         for value in values {
-            guard let text = JSONText.compact(value) else { throw invalid("enum", pointer, "JSON values", value) }
+            guard let text = JSONText.compact(value, python: options.pythonLiterals) else { throw invalid("enum", pointer, "JSON values", value) }
             if let type = dict["type"], !SchemaValidator.matchesType(value, type) { continue }
             out.append(Array(text.utf8))
         }
@@ -333,7 +443,7 @@ struct SchemaCompiler {
         var alternatives = [
             add(.string(minLength: 0, maxLength: options.defaultMaxStringLength)),
             add(.number(NumberConstraint(integer: false, maxIntegerDigits: options.maxIntegerDigits, maxFractionDigits: options.maxFractionDigits))),
-            add(.literals([Array("false".utf8), Array("null".utf8), Array("true".utf8)])),
+            add(.literals([Array(spelling(false).utf8), Array(nullSpelling.utf8), Array(spelling(true).utf8)])),
         ]
         if depth > 0 {
             let inner = anyValue(depth: depth - 1)
@@ -344,6 +454,63 @@ struct SchemaCompiler {
         let index = add(.anyOf(alternatives))
         anyNodes[depth] = index
         return index
+    }
+
+    /// Rejects schemas where more than `maxAlternatives` alternatives can be alive at one place of
+    /// the output. The count at a node: the sum over an `anyOf`'s alternatives, the largest over a
+    /// container's children (one child is written at a time), 1 for the rest. Round `k` counts
+    /// with at most `k` container levels (the matcher nests at most `maxNesting`), each round in
+    /// an order where `anyOf` alternatives come before the node (their graph is acyclic), so the
+    /// cost is (`maxNesting` + 2) passes over the nodes.
+    func checkAlternatives(root: Int) throws {
+        let cap = options.maxAlternatives
+        // Post-order of the anyOf edges, iteratively (chains can be long).
+        var order: [Int] = []
+        order.reserveCapacity(nodes.count)
+        var seen = [Bool](repeating: false, count: nodes.count)
+        for start in nodes.indices where !seen[start] {
+            var stack: [(node: Int, next: Int)] = [(start, 0)]
+            seen[start] = true
+            while let top = stack.last {
+                let alternatives: [Int]
+                if case .anyOf(let list) = nodes[top.node] { alternatives = list } else { alternatives = [] }
+                if top.next < alternatives.count {
+                    stack[stack.count - 1].next += 1
+                    let child = alternatives[top.next]
+                    if !seen[child] { seen[child] = true; stack.append((child, 0)) }
+                } else {
+                    order.append(top.node)
+                    stack.removeLast()
+                }
+            }
+        }
+        var previous = [Int](repeating: 1, count: nodes.count)
+        var live = previous
+        for _ in 0...(options.maxNesting + 1) {
+            for i in order {
+                switch nodes[i] {
+                case .anyOf(let alternatives): live[i] = min(alternatives.reduce(0) { $0 + live[$1] }, cap + 1)
+                case .object(let object):
+                    var widest = object.additional.map { previous[$0] } ?? 1
+                    for p in object.properties { widest = max(widest, previous[p.node]) }
+                    live[i] = widest
+                case .array(let items, _, _): live[i] = previous[items]
+                case .string, .number, .literals: live[i] = 1
+                }
+            }
+            if live == previous || live[root] > cap { break }
+            previous = live
+        }
+        guard live[root] > cap else { return }
+        // Name the outermost place (shortest pointer) whose alternatives exceed the bound by themselves.
+        var place: String?
+        for (pointer, index) in byPointer where live[index] > cap {
+            if let current = place, (current.count, current) <= (pointer.count, pointer) { continue }
+            place = pointer
+        }
+        throw StructuredOutputError.tooComplex(
+            bound: "maxAlternatives \(cap)",
+            detail: "more than \(cap) anyOf/oneOf alternatives can be alive at once at '\(place ?? "")' (nested alternatives add up)")
     }
 
     /// Rejects `anyOf` cycles that consume nothing (`$ref` loops such as `A: {$ref: B}, B: {$ref: A}`).
@@ -377,9 +544,9 @@ struct SchemaCompiler {
                 case .array(let items, let minItems, _):
                     new = minItems == 0 ? 2 : add(2, min(inf, minItems * min(add(size[items], 1), inf / max(minItems, 1))) - 1)
                 case .object(let object):
-                    var total = 2, count = 0
+                    var total = object.style.open.count + object.style.close.count, count = 0
                     for p in object.properties where p.required {
-                        total = add(total, add(p.literal.count + 1, size[p.node]))
+                        total = add(total, add(p.literal.count + (object.style.quotedKeys ? 1 : 0), size[p.node]))
                         count += 1
                     }
                     new = count > 0 ? add(total, count - 1) : total
@@ -395,10 +562,11 @@ struct SchemaCompiler {
 enum JSONText {
     static func string(_ s: String) -> String { Value.jsonStringLiteral(s) }
 
-    static func compact(_ value: Value) -> String? {
+    /// The compact text of `value`; with `python`, `True`, `False` and `None` for the JSON literals.
+    static func compact(_ value: Value, python: Bool = false) -> String? {
         switch value {
-        case .none: return "null"
-        case .bool(let b): return b ? "true" : "false"
+        case .none: return python ? "None" : "null"
+        case .bool(let b): return python ? (b ? "True" : "False") : (b ? "true" : "false")
         case .int(let i): return String(i)
         case .double(let d):
             guard d.isFinite else { return nil }
@@ -407,11 +575,11 @@ enum JSONText {
         case .string(let s): return string(s)
         case .array(let items), .tuple(let items):
             var parts: [String] = []
-            for item in items { guard let t = compact(item) else { return nil }; parts.append(t) }
+            for item in items { guard let t = compact(item, python: python) else { return nil }; parts.append(t) }
             return "[" + parts.joined(separator: ",") + "]"
         case .object(let dict):
             var parts: [String] = []
-            for (k, v) in dict.pairs { guard let t = compact(v) else { return nil }; parts.append(string(k) + ":" + t) }
+            for (k, v) in dict.pairs { guard let t = compact(v, python: python) else { return nil }; parts.append(string(k) + ":" + t) }
             return "{" + parts.joined(separator: ",") + "}"
         default: return nil
         }

@@ -16,6 +16,9 @@ public enum StructuredOutputError: Error, CustomStringConvertible, Equatable {
     case noAllowedToken(generated: String)
     /// A token outside the mask was fed to the decoder.
     case tokenNotAllowed(token: Int, generated: String)
+    /// Compiling the schema (or preparing its first mask) went past a bound of `SchemaCompileOptions`:
+    /// `bound` names it (e.g. "maxNodes 20000"), `detail` says what exceeded it.
+    case tooComplex(bound: String, detail: String)
 
     public var description: String {
         switch self {
@@ -35,6 +38,8 @@ public enum StructuredOutputError: Error, CustomStringConvertible, Equatable {
             return "no token can continue the constrained output after \(generated.debugDescription)"
         case .tokenNotAllowed(let token, let generated):
             return "token \(token) is not allowed by the JSON schema after \(generated.debugDescription)"
+        case .tooComplex(let bound, let detail):
+            return "the JSON schema is too complex for constrained decoding: \(detail) (bound: \(bound))"
         }
     }
 }

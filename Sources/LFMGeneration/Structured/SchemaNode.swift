@@ -33,6 +33,26 @@ struct KeyEntry: Sendable {
     let property: Int
 }
 
+/// How an object is spelled: JSON (`{"key": value}`) or the keyword arguments of an LFM2 tool
+/// call (`[name(key=value, ...)]`, bare identifier keys and `=`).
+struct ObjectStyle: Sendable, Equatable {
+    /// Bytes that open it (`{`, or `[name(`).
+    var open: [UInt8]
+    /// Bytes that close it (`}`, or `)]`).
+    var close: [UInt8]
+    /// Whether keys are JSON string literals (else bare identifiers).
+    var quotedKeys: Bool
+    /// The byte between a key and its value (`:` or `=`).
+    var separator: UInt8
+
+    static let json = ObjectStyle(open: [0x7B], close: [0x7D], quotedKeys: true, separator: 0x3A)
+
+    /// The keyword arguments of a call of `name`, in a one-call list.
+    static func call(_ name: String) -> ObjectStyle {
+        ObjectStyle(open: Array("[\(name)(".utf8), close: Array(")]".utf8), quotedKeys: false, separator: 0x3D)
+    }
+}
+
 /// An object schema. Declared properties come in declared order (optional ones may be left
 /// out); additional properties, when allowed, come after the last required property.
 struct ObjectSchema: Sendable {
@@ -48,6 +68,8 @@ struct ObjectSchema: Sendable {
     var allKeys: [[UInt8]] = []
     /// `requiredCost[i]`: bytes of the required properties from `i` on, each with its comma.
     var requiredCost: [Int] = []
+    /// Its spelling.
+    var style = ObjectStyle.json
 
     /// Index of the first required property at or after `i` (nil: none).
     func firstRequired(from i: Int) -> Int? {
@@ -91,10 +113,27 @@ public struct SchemaCompileOptions: Sendable, Equatable {
     public var anyValueDepth = 3
     /// Deepest nesting of objects and arrays (bounds recursive schemas).
     public var maxNesting = 24
+    /// Whether values are written as Python literals (`True`, `False`, `None`; strings without the
+    /// `\/`, `\b` and `\f` escapes), as inside LFM2's tool calls.
+    public var pythonLiterals = false
     /// Whether objects without an `additionalProperties` keyword allow additional properties.
     /// JSON Schema says yes; the default here is no, as OpenAI's strict mode requires and as is
     /// usual for constrained decoding (the output then holds only declared properties).
     public var additionalPropertiesByDefault = false
+    /// Most compiled nodes (bounds the memory and time of compiling; each schema object, type
+    /// alternative and enum value list is about one node).
+    public var maxNodes = 20_000
+    /// Most enum/const values in all, and most declared properties in all.
+    public var maxLiterals = 100_000
+    /// Most alternatives that can be alive at one place of the output: `anyOf`/`oneOf` widths
+    /// add up through nesting (an `anyOf` of 50 `anyOf`s of 100 has 5,000). Every live
+    /// alternative is followed on every generated token, so this bounds the cost of each mask.
+    public var maxAlternatives = 256
+    /// Most matcher steps (one live alternative fed one byte) spent on the first token mask,
+    /// which the server computes before queueing a request. Deterministic, unlike `timeLimit`.
+    public var maxFirstMaskWork = 4_000_000
+    /// Wall-clock seconds compiling and preparing the first mask may take (nil: no limit).
+    public var timeLimit: Double? = nil
 
     /// The defaults.
     public init() {}
