@@ -6,6 +6,7 @@ import PackageDescription
 //   LFMCore ← LFMFormats ← LFMModels
 //   LFMTokenizer, LFMChat (stand-alone, Foundation only) ← lfm
 //   LFMHub (stand-alone, Foundation + FoundationNetworking: Hugging Face Hub downloads and cache) ← lfm
+//   LFMCore ← LFMFormats ← LFMLiquid (liquid networks: LTC/CfC cells, NCP wirings, BPTT, .ts/CSV data) ← lfm
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 
@@ -51,6 +52,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "LFMHub", swiftSettings: swiftSettings),
+        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",
             dependencies: [
@@ -63,7 +65,7 @@ let package = Package(
             name: "lfm",
             dependencies: [
                 "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
-                "LFMServer", "LFMHub",
+                "LFMServer", "LFMHub", "LFMLiquid",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("DefaultModel")],
@@ -106,6 +108,12 @@ let package = Package(
         .testTarget(name: "lfmTests", dependencies: ["lfm"], exclude: ["DefaultModelReference.json"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LFMLiquidTests",
+            dependencies: ["LFMLiquid", "LFMFormats", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LFMTokenizerTests",
             dependencies: ["LFMTokenizer"],
