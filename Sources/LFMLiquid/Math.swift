@@ -41,7 +41,7 @@ enum Kernels {
         while i + 8 <= n {
             let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
             let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc = acc.addingProduct(va, vb)
+            acc += va * vb
             i += 8
         }
         var sum = acc.sum()
@@ -57,7 +57,7 @@ enum Kernels {
         while i + 8 <= n {
             let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
             let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: vy.addingProduct(va, vx), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD8<Float>.self)
             i += 8
         }
         while i < n { y[i] += alpha * x[i]; i += 1 }

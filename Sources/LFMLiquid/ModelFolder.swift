@@ -11,17 +11,21 @@ public struct LiquidExtras: Sendable, Equatable {
     /// Per-feature input mean and standard deviation applied before the model.
     public var mean: [Float]
     public var std: [Float]
+    /// How a sequence's prediction is read from the per-step outputs: `last` (the output at the
+    /// last step) or `mean` (the mean of the outputs over the steps).
+    public var readout: String
 
     /// Creates the extras.
-    public init(task: String, classes: [String] = [], mean: [Float] = [], std: [Float] = []) {
+    public init(task: String, classes: [String] = [], mean: [Float] = [], std: [Float] = [], readout: String = "last") {
         self.task = task
+        self.readout = readout
         self.classes = classes
         self.mean = mean
         self.std = std
     }
 
     func jsonObject() -> [String: Any] {
-        ["task": task, "classes": classes, "normalization": ["mean": mean.map(Double.init), "std": std.map(Double.init)]]
+        ["task": task, "classes": classes, "readout": readout, "normalization": ["mean": mean.map(Double.init), "std": std.map(Double.init)]]
     }
 
     init(json: [String: Any], file: String, inputSize: Int) throws {
@@ -30,6 +34,10 @@ public struct LiquidExtras: Sendable, Equatable {
             throw LiquidModelError("\(file): lfm.task \"\(task)\" is not classification or regression")
         }
         classes = (json["classes"] as? [Any])?.map { "\($0)" } ?? []
+        readout = (json["readout"] as? String) ?? "last"
+        guard readout == "last" || readout == "mean" else {
+            throw LiquidModelError("\(file): lfm.readout \"\(readout)\" is not last or mean")
+        }
         let normalization = json["normalization"] as? [String: Any]
         func floats(_ key: String) throws -> [Float] {
             guard let raw = normalization?[key] else { return [] }

@@ -61,7 +61,8 @@ public struct LiquidTrainingOptions: Sendable {
     public var wiring: WiringChoice? = nil
     /// Maximum epochs (early stopping usually ends sooner).
     public var epochs = 120
-    public var batchSize = 16
+    /// Sequences per step; nil = 16, or 8 when fewer than 128 sequences are trained on.
+    public var batchSize: Int? = nil
     public var learningRate: Float = 5e-3
     public var weightDecay: Float = 1e-4
     public var clipNorm: Float = 1.0
@@ -76,6 +77,8 @@ public struct LiquidTrainingOptions: Sendable {
     public var backboneDropout: Double = 0
     public var mixedMemory = false
     public var odeUnfolds = 6
+    /// Sequence readout: true = mean of the per-step outputs, false = last step's output.
+    public var meanReadout = true
     public init() {}
 }
 
@@ -150,7 +153,7 @@ public struct LiquidTrainer {
     /// the epoch logs.
     public func train(_ data: TimeSeriesDataset, log: (EpochLog) -> Void = { _ in }) throws -> (LiquidModelFolder, [EpochLog]) {
         let o = options
-        guard o.units >= 1, o.batchSize >= 1, o.epochs >= 1 else { throw LiquidModelError("units, batch size and epochs must be >= 1") }
+        guard o.units >= 1, (o.batchSize ?? 1) >= 1, o.epochs >= 1 else { throw LiquidModelError("units, batch size and epochs must be >= 1") }
         var rng = SplitMixRNG(seed: o.seed ^ 0x5EED_11C0)
         let classes = data.classLabels
         let classification = data.isClassification
@@ -185,11 +188,13 @@ public struct LiquidTrainer {
             let variance = sq[d] / count - (sum[d] / count) * (sum[d] / count)
             return Float(max(variance, 0).squareRoot() > 1e-8 ? max(variance, 0).squareRoot() : 1)
         }
-        let extras = LiquidExtras(task: classification ? "classification" : "regression", classes: classes, mean: mean, std: std)
+        let extras = LiquidExtras(task: classification ? "classification" : "regression", classes: classes, mean: mean, std: std,
+                                  readout: o.meanReadout ? "mean" : "last")
         let config = try makeConfig(features: f, outputs: outputs)
         var model = try LiquidModel(config: config, seed: o.seed)
         let mask = model.parameters.trainableMask
-        let stepsPerEpoch = (trainIdx.count + o.batchSize - 1) / o.batchSize
+        let batchSize = o.batchSize ?? (trainIdx.count >= 128 ? 16 : 8)
+        let stepsPerEpoch = (trainIdx.count + batchSize - 1) / batchSize
         let schedule = LearningRateSchedule(peak: o.learningRate, warmupSteps: o.warmupEpochs * stepsPerEpoch,
                                             totalSteps: o.epochs * stepsPerEpoch)
         var optimizer = AdamOptimizer(learningRate: o.learningRate, weightDecay: o.weightDecay)
@@ -207,14 +212,15 @@ public struct LiquidTrainer {
             var order = trainIdx
             order.shuffle(using: &rng)
             var lossSum = 0.0, correct = 0
-            for first in stride(from: 0, to: order.count, by: o.batchSize) {
-                let ids = Array(order[first..<min(first + o.batchSize, order.count)])
+            for first in stride(from: 0, to: order.count, by: batchSize) {
+                let ids = Array(order[first..<min(first + batchSize, order.count)])
                 let (batch, lengths) = try LiquidEvaluator.makeBatch(ids.map { data.series[$0] }, extras: extras, features: f)
                 let targets = ids.map { targetOf(data.series[$0]) }
                 var batchLoss = 0.0, batchCorrect = 0
                 var grads = try model.forwardBackward(batch, training: true, dropoutSeed: rng.next()) { out in
                     let (loss, dOut, right) = Self.lossAndGradient(out, batch: batch.batch, steps: batch.steps, outputs: outputs,
-                                                                   lengths: lengths, targets: targets, classification: classification)
+                                                                   lengths: lengths, targets: targets, classification: classification,
+                                                                   meanReadout: o.meanReadout)
                     batchLoss = loss; batchCorrect = right
                     return dOut
                 }
@@ -255,29 +261,32 @@ public struct LiquidTrainer {
         return (LiquidModelFolder(model: model, extras: extras), logs)
     }
 
-    /// Mean loss over the batch, dL/d outputs (only at each sequence's last step) and the
-    /// number of correct predictions.
+    /// Mean loss over the batch, dL/d outputs (at each sequence's last step, or spread over its
+    /// steps for the mean readout) and the number of correct predictions.
     static func lossAndGradient(_ out: [Float], batch: Int, steps: Int, outputs: Int, lengths: [Int],
-                                targets: [(Int, Float)], classification: Bool) -> (Double, [Float], Int) {
+                                targets: [(Int, Float)], classification: Bool, meanReadout: Bool) -> (Double, [Float], Int) {
         var d = [Float](repeating: 0, count: out.count)
         var loss = 0.0, correct = 0
         for b in 0..<batch {
-            let base = (b * steps + lengths[b] - 1) * outputs
+            let pooled = LiquidEvaluator.readout(out, b: b, steps: steps, outputs: outputs, length: lengths[b], mean: meanReadout)
+            var dPooled = [Float](repeating: 0, count: outputs)
             if classification {
-                let logits = out[base..<(base + outputs)]
-                let m = logits.max() ?? 0
-                let exps = logits.map { Double(exp($0 - m)) }
+                let m = pooled.max() ?? 0
+                let exps = pooled.map { Double(exp($0 - m)) }
                 let z = exps.reduce(0, +)
                 let target = targets[b].0
                 loss -= log(max(exps[target] / z, 1e-30))
-                if logits.firstIndex(of: m).map({ $0 - base }) == target { correct += 1 }
-                for k in 0..<outputs {
-                    d[base + k] = Float((exps[k] / z - (k == target ? 1 : 0)) / Double(batch))
-                }
+                if pooled.firstIndex(of: m) == target { correct += 1 }
+                for k in 0..<outputs { dPooled[k] = Float((exps[k] / z - (k == target ? 1 : 0)) / Double(batch)) }
             } else {
-                let diff = Double(out[base] - targets[b].1)
+                let diff = Double(pooled[0] - targets[b].1)
                 loss += diff * diff
-                d[base] = Float(2 * diff / Double(batch))
+                dPooled[0] = Float(2 * diff / Double(batch))
+            }
+            let first = meanReadout ? 0 : lengths[b] - 1
+            let scale: Float = meanReadout ? 1 / Float(lengths[b]) : 1
+            for t in first..<lengths[b] {
+                for k in 0..<outputs { d[(b * steps + t) * outputs + k] = dPooled[k] * scale }
             }
         }
         return (loss / Double(batch), d, correct)
@@ -312,8 +321,20 @@ public enum LiquidEvaluator {
         return (try SequenceBatch(batch: series.count, steps: steps, features: f, values: values), series.map(\.steps))
     }
 
-    /// Last-step outputs of each series, in batches of `batchSize`.
-    public static func predictLast(_ model: LiquidModel, extras: LiquidExtras?, series: [LabeledSeries], batchSize: Int = 64) throws -> [[Float]] {
+    /// Sequence `b`'s prediction from the per-step outputs [batch, steps, outputs]: the output at
+    /// its last step, or the mean over its steps.
+    static func readout(_ out: [Float], b: Int, steps: Int, outputs: Int, length: Int, mean: Bool) -> [Float] {
+        if !mean {
+            let base = (b * steps + length - 1) * outputs
+            return Array(out[base..<(base + outputs)])
+        }
+        var pooled = [Float](repeating: 0, count: outputs)
+        for t in 0..<length { for k in 0..<outputs { pooled[k] += out[(b * steps + t) * outputs + k] } }
+        return pooled.map { $0 / Float(length) }
+    }
+
+    /// One prediction per series (the folder's readout), in batches of `batchSize`.
+    public static func predict(_ model: LiquidModel, extras: LiquidExtras?, series: [LabeledSeries], batchSize: Int = 64) throws -> [[Float]] {
         var result: [[Float]] = []
         let o = model.outputSize
         for first in stride(from: 0, to: series.count, by: batchSize) {
@@ -321,8 +342,7 @@ public enum LiquidEvaluator {
             let (batch, lengths) = try makeBatch(chunk, extras: extras, features: model.config.inputSize)
             let out = try model.forward(batch).outputs
             for b in 0..<chunk.count {
-                let base = (b * batch.steps + lengths[b] - 1) * o
-                result.append(Array(out[base..<(base + o)]))
+                result.append(readout(out, b: b, steps: batch.steps, outputs: o, length: lengths[b], mean: extras?.readout == "mean"))
             }
         }
         return result
@@ -332,7 +352,7 @@ public enum LiquidEvaluator {
     /// classes: an unseen label is an error naming the file and line.
     public static func evaluate(_ model: LiquidModel, extras: LiquidExtras, series: [LabeledSeries], file: String) throws -> Metrics {
         guard !series.isEmpty else { throw DataError(file: file, line: 0, message: "no cases to evaluate") }
-        let outputs = try predictLast(model, extras: extras, series: series)
+        let outputs = try predict(model, extras: extras, series: series)
         var loss = 0.0, correct = 0, predictions: [Int] = []
         if extras.task == "classification" {
             let index = Dictionary(uniqueKeysWithValues: extras.classes.enumerated().map { ($1, $0) })

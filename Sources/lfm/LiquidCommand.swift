@@ -62,8 +62,8 @@ struct LiquidTrainCommand: ParsableCommand {
         abstract: "Train a CfC or LTC (optionally NCP-wired) sequence classifier/regressor on a UCR/UEA .ts file by BPTT.",
         discussion: """
         Defaults: inputs z-scored per feature (statistics stored in config.json under "lfm"), a stratified \
-        15% validation split, AdamW (lr 5e-3, weight decay 1e-4) with 2 warm-up epochs and cosine decay, \
-        gradient clipping at 1.0, batch 16, at most 120 epochs with early stopping after 25 epochs without \
+        15% validation split, the mean of the per-step outputs as the sequence's prediction, AdamW (lr 5e-3, weight decay 1e-4) with 2 warm-up epochs and cosine decay, \
+        gradient clipping at 1.0, batch 16 (8 below 128 training sequences), at most 120 epochs with early stopping after 25 epochs without \
         a better validation loss (the best epoch is kept). A CfC gets a linear readout (proj_size = classes); \
         an LTC reads its motor neurons (FullyConnected(units, output_dim = classes), or --wiring auto:CLASSES). \
         One JSON object per epoch goes to OUT/train_log.jsonl; a progress line per epoch to standard error.
@@ -81,7 +81,7 @@ struct LiquidTrainCommand: ParsableCommand {
     @Option(help: "Maximum epochs (early stopping usually ends sooner).") var epochs: Int?
     @Option(help: "Random seed (initialisation, split, shuffling).") var seed: UInt64 = 0
     @Option(help: "Output model folder.") var out: String
-    @Option(name: .customLong("batch-size"), help: "Sequences per step (default 16).") var batchSize: Int?
+    @Option(name: .customLong("batch-size"), help: "Sequences per step (default 16, or 8 below 128 training sequences).") var batchSize: Int?
     @Option(help: "Peak learning rate (default 5e-3).") var lr: Float?
     @Option(help: "Early-stopping patience in epochs (default 25).") var patience: Int?
     @Option(name: .customLong("val-fraction"), help: "Validation fraction (default 0.15).") var valFraction: Double?
