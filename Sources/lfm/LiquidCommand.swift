@@ -256,12 +256,19 @@ struct LiquidStreamCommand: ParsableCommand {
     @Option(help: "Elapsed time between samples.") var dt: Float = 1
     @Flag(name: .customLong("dt-column"), help: "The first value of each line is the elapsed time.") var dtColumn = false
     @Flag(help: "Print each output line as a JSON array.") var json = false
+    @Option(help: "Instead of reading stdin, time this many steps on random samples and print per-step latency (JSON).")
+    var bench: Int?
 
     func run() throws {
         try runReportingErrors {
             guard dt > 0, dt.isFinite else { throw ValidationError("--dt must be > 0") }
             let folder = try LiquidModelFolder.load(URL(fileURLWithPath: model))
             let stream = try LiquidStream(model: folder.model)
+            if let bench {
+                guard bench >= 10 else { throw ValidationError("--bench needs at least 10 steps") }
+                print(Self.latency(stream, steps: bench, dt: dt))
+                return
+            }
             let f = stream.inputSize
             let mean = folder.extras?.mean ?? [], std = folder.extras?.std ?? []
             var sample = [Float](repeating: 0, count: f)
@@ -290,5 +297,30 @@ struct LiquidStreamCommand: ParsableCommand {
                 fflush(stdout)
             }
         }
+    }
+
+    /// Per-step latency of the streaming runtime on random inputs: p50/p99/mean in µs.
+    static func latency(_ stream: LiquidStream, steps: Int, dt: Float) -> String {
+        var rng = SplitMixRNG(seed: 1)
+        let inputs = (0..<(64 * stream.inputSize)).map { _ in Float(rng.normal()) }
+        var output = [Float](repeating: 0, count: stream.outputSize)
+        var times = [Double](repeating: 0, count: steps)
+        inputs.withUnsafeBufferPointer { all in
+            output.withUnsafeMutableBufferPointer { out in
+                for i in 0..<(steps + steps / 10) {
+                    let row = (i % 64) * stream.inputSize
+                    let sample = UnsafeBufferPointer(rebasing: all[row..<(row + stream.inputSize)])
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    stream.step(sample, dt: dt, output: out)
+                    let end = DispatchTime.now().uptimeNanoseconds
+                    if i >= steps / 10 { times[i - steps / 10] = Double(end - start) / 1000 }   // first 10 % warm up
+                }
+            }
+        }
+        times.sort()
+        let p50 = times[times.count / 2], p99 = times[min(times.count - 1, times.count * 99 / 100)]
+        let mean = times.reduce(0, +) / Double(times.count)
+        return "{\"steps\": \(steps), \"p50_us\": \(jsonNumber(p50)), \"p99_us\": \(jsonNumber(p99)), \"mean_us\": \(jsonNumber(mean)), " +
+            "\"state_size\": \(stream.model.stateSize), \"parameters\": \(stream.model.parameters.trainableCount)}"
     }
 }

@@ -245,3 +245,24 @@ import Testing
         #expect(throws: WiringError.self) { try WiringChoice.parse("hex") }
     }
 }
+
+@Suite struct RealDataExcerptTests {
+    /// The sktime files' own headers and cases (excerpts, see Fixtures/DATA_LICENSES.md).
+    @Test func readsJapaneseVowelsExcerpt() throws {
+        let d = try TSFormat.read(Fixtures.root.appendingPathComponent("JapaneseVowels_excerpt.ts").path)
+        #expect(d.features == 12)
+        #expect(d.classLabels == (1...9).map(String.init))
+        #expect(d.series.map(\.label) == ["1", "1", "2", "2"])
+        #expect(d.series[0].steps == 20)
+        #expect(d.series[0].values[0] == 1.860936)      // first value of dimension 1
+        #expect(d.series[0].values[1] == -0.207383)     // first value of dimension 2
+    }
+
+    @Test func readsBasicMotionsExcerpt() throws {
+        let d = try TSFormat.read(Fixtures.root.appendingPathComponent("BasicMotions_excerpt.ts").path)
+        #expect(d.features == 6)
+        #expect(d.classLabels == ["Standing", "Running", "Walking", "Badminton"])
+        #expect(d.series.map(\.steps) == [100, 100])
+        #expect(d.series.map(\.label) == ["Standing", "Running"])
+    }
+}
