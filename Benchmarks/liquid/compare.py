@@ -51,7 +51,8 @@ def read_ts(path):
     return xs, ys
 
 
-# ---- shared defaults (the same as `lfm liquid train`) ----
+# ---- shared defaults (the same as `lfm liquid train`: batch 16, or 8 below 128 training
+# sequences; prediction = mean of the per-step outputs) ----
 DEFAULTS = dict(lr=5e-3, weight_decay=1e-4, batch=16, epochs=120, patience=25, warmup_epochs=2, clip=1.0, val=0.15)
 
 
@@ -87,7 +88,8 @@ def train_torch(make_model, train, test, classes, seed, epochs):
     model = make_model()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=DEFAULTS["lr"], weight_decay=DEFAULTS["weight_decay"])
-    steps_per_epoch = math.ceil(len(tr) / DEFAULTS["batch"])
+    batch = DEFAULTS["batch"] if len(tr) >= 128 else 8
+    steps_per_epoch = math.ceil(len(tr) / batch)
     total, warm = epochs * steps_per_epoch, DEFAULTS["warmup_epochs"] * steps_per_epoch
 
     def lr_at(step):
@@ -100,7 +102,9 @@ def train_torch(make_model, train, test, classes, seed, epochs):
         x, lengths = pad_batch([data[0][i] for i in idx], mean, std)
         out = model(x)
         out = out[0] if isinstance(out, tuple) else out
-        return out[torch.arange(len(idx)), lengths - 1]
+        # mean of the per-step outputs over each sequence's valid steps (lfm's default readout)
+        mask = (torch.arange(out.shape[1])[None, :] < lengths[:, None]).float()[:, :, None]
+        return (out * mask).sum(1) / lengths[:, None].float()
 
     def evaluate(idx, data):
         model.eval()
@@ -116,8 +120,8 @@ def train_torch(make_model, train, test, classes, seed, epochs):
     for _ in range(epochs):
         order = list(tr)
         rng.shuffle(order)
-        for i in range(0, len(order), DEFAULTS["batch"]):
-            idx = order[i:i + DEFAULTS["batch"]]
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
             y = torch.tensor([cidx[ys[j]] for j in idx])
             loss = torch.nn.functional.cross_entropy(logits_of(idx, train), y)
             opt.zero_grad()
