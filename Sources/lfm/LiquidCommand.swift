@@ -119,14 +119,16 @@ struct LiquidTrainCommand: ParsableCommand {
             let outURL = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             let logPath = log ?? outURL.appendingPathComponent("train_log.jsonl").path
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            let logHandle = FileHandle(forWritingAtPath: logPath)
-            defer { try? logHandle?.close() }
+            guard FileManager.default.createFile(atPath: logPath, contents: nil),
+                  let logHandle = FileHandle(forWritingAtPath: logPath) else {
+                throw ValidationError("cannot write the training log \(logPath)")
+            }
+            defer { try? logHandle.close() }
             liquidLog("training \(kind.rawValue) (\(units) units\(wiring.map { ", wiring \($0)" } ?? "")) on \(dataset.series.count) cases × \(dataset.features) features from \(data)")
             let started = Date()
             let maxEpochs = options.epochs
             let (folder, logs) = try LiquidTrainer(options: options).train(dataset) { entry in
-                logHandle?.write(Data((entry.json + "\n").utf8))
+                logHandle.write(Data((entry.json + "\n").utf8))
                 let width = 24
                 let filled = min(width, entry.epoch * width / maxEpochs)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
