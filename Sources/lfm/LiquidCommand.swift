@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LFMFormats
 import LFMLiquid
 #if canImport(Glibc)
 import Glibc
@@ -45,14 +46,21 @@ private func jsonNumber(_ x: Float) -> String {
     return "\(x)"
 }
 
+/// A failure of a liquid command: printed as `Error: …` without the usage text.
+private struct LiquidCommandError: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// Turns library errors into a clean message and a non-zero exit.
 private func runReportingErrors(_ body: () throws -> Void) throws {
     do { try body() } catch let error as DataError {
-        throw ValidationError(error.description)
+        throw LiquidCommandError(description: error.description)
     } catch let error as LiquidModelError {
-        throw ValidationError(error.description)
+        throw LiquidCommandError(description: error.description)
     } catch let error as WiringError {
-        throw ValidationError(error.description)
+        throw LiquidCommandError(description: error.description)
+    } catch let error as SafeTensorsError {
+        throw LiquidCommandError(description: error.description)
     }
 }
 

@@ -230,6 +230,24 @@ import Testing
         #expect(logs.allSatisfy { $0.trainLoss.isFinite })
     }
 
+    /// Regression (`@targetLabel true`): target = mean of feature 0; training lowers the MSE.
+    @Test func regressionTrains() throws {
+        let text = "@dimensions 1\n@targetLabel true\n@data\n" + (0..<24).map { i -> String in
+            let values = (0..<6).map { t in Double((i * 7 + t * 3) % 11) / 10 - 0.5 }
+            let target = values.reduce(0, +) / 6
+            return values.map { String($0) }.joined(separator: ",") + ":" + String(target)
+        }.joined(separator: "\n") + "\n"
+        let data = try TSFormat.parse(text, file: "reg.ts")
+        #expect(!data.isClassification)
+        var options = LiquidTrainingOptions()
+        options.units = 4; options.backboneUnits = 8; options.epochs = 8; options.learningRate = 0.01
+        let (folder, logs) = try LiquidTrainer(options: options).train(data)
+        #expect(folder.extras?.task == "regression")
+        #expect(logs.last!.trainLoss < logs.first!.trainLoss)
+        let metrics = try LiquidEvaluator.evaluate(folder.model, extras: folder.extras!, series: data.series, file: "reg.ts")
+        #expect(metrics.mse != nil && metrics.accuracy == nil)
+    }
+
     @Test func unseenLabelIsAnError() throws {
         var options = LiquidTrainingOptions()
         options.units = 4; options.backboneUnits = 4; options.epochs = 1
