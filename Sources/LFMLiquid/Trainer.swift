@@ -79,6 +79,8 @@ public struct LiquidTrainingOptions: Sendable {
     public var odeUnfolds = 6
     /// Sequence readout: true = mean of the per-step outputs, false = last step's output.
     public var meanReadout = true
+    /// Standard deviation of Gaussian noise added to the (normalised) training inputs.
+    public var inputNoise: Float = 0
     public init() {}
 }
 
@@ -214,7 +216,12 @@ public struct LiquidTrainer {
             var lossSum = 0.0, correct = 0
             for first in stride(from: 0, to: order.count, by: batchSize) {
                 let ids = Array(order[first..<min(first + batchSize, order.count)])
-                let (batch, lengths) = try LiquidEvaluator.makeBatch(ids.map { data.series[$0] }, extras: extras, features: f)
+                var (batch, lengths) = try LiquidEvaluator.makeBatch(ids.map { data.series[$0] }, extras: extras, features: f)
+                if o.inputNoise > 0 {
+                    for b in 0..<batch.batch {
+                        for i in 0..<(lengths[b] * f) { batch.values[b * batch.steps * f + i] += o.inputNoise * Float(rng.normal()) }
+                    }
+                }
                 let targets = ids.map { targetOf(data.series[$0]) }
                 var batchLoss = 0.0, batchCorrect = 0
                 var grads = try model.forwardBackward(batch, training: true, dropoutSeed: rng.next()) { out in

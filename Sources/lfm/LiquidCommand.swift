@@ -96,6 +96,8 @@ struct LiquidTrainCommand: ParsableCommand {
     @Option(help: "CfC mode: default, no_gate, pure.") var mode: String?
     @Flag(name: .customLong("mixed-memory"), help: "Add ncps' LSTM memory cell (mixed_memory).") var mixedMemory = false
     @Option(name: .customLong("ode-unfolds"), help: "LTC solver unfolds per step (default 6).") var odeUnfolds: Int?
+    @Option(name: .customLong("input-noise"), help: "Std of Gaussian noise added to normalised training inputs (default 0).")
+    var inputNoise: Float?
     @Option(help: "Per-epoch JSON log file (default OUT/train_log.jsonl).") var log: String?
     @Option(help: "Also evaluate on this .ts file after training.") var test: String?
     @Flag(help: "Print a one-line JSON summary last on standard output.") var json = false
@@ -121,6 +123,7 @@ struct LiquidTrainCommand: ParsableCommand {
                 options.mode = m
             }
             options.mixedMemory = mixedMemory
+            if let inputNoise { guard inputNoise >= 0 else { throw ValidationError("--input-noise must be >= 0") }; options.inputNoise = inputNoise }
             if let odeUnfolds { guard odeUnfolds >= 1 else { throw ValidationError("--ode-unfolds must be >= 1") }; options.odeUnfolds = odeUnfolds }
 
             let dataset = try TSFormat.read(data)
