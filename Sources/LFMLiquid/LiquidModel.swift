@@ -57,6 +57,7 @@ public struct LiquidModel: Sendable {
     /// Builds the tensor layout of `config` with constant values (masks and erev from the wiring).
     public init(config: LiquidConfig) throws {
         guard config.inputSize >= 1 else { throw LiquidModelError("input_size must be >= 1 (got \(config.inputSize))") }
+        try Self.checkSize(config)
         self.config = config
         var params = ParameterSet()
         switch (config.cell, config.units) {
@@ -122,6 +123,22 @@ public struct LiquidModel: Sendable {
             projection = nil
         }
         parameters = params
+    }
+
+    /// Rejects configurations whose tensors would not fit in memory (hostile or mistyped configs).
+    static func checkSize(_ config: LiquidConfig) throws {
+        let limit = 1 << 28   // elements (1 GiB of Float32)
+        let units: Int
+        switch config.units {
+        case .count(let n): units = n
+        case .wiring(.fullyConnected(let n, _, _, _)), .wiring(.random(let n, _, _, _)), .wiring(.autoNCP(let n, _, _, _)): units = n
+        case .wiring(.ncp(let i, let c, let m, _, _, _, _, _)): units = i + c + m
+        }
+        let width = max(units, config.backboneUnits, config.projSize ?? 0)
+        let (square, o1) = width.multipliedReportingOverflow(by: width + config.inputSize)
+        guard !o1, units <= 1 << 20, config.inputSize <= 1 << 20, square <= limit else {
+            throw LiquidModelError("a model of \(units) units on \(config.inputSize) inputs is too large (more than \(limit) elements per tensor)")
+        }
     }
 
     /// `apply_weight_constraints()` of ncps' LTCCell (explicit mode only; a no-op otherwise).

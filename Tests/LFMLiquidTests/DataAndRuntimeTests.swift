@@ -92,6 +92,12 @@ import Testing
         #expect(reloaded.model.parameters == original.model.parameters)
     }
 
+    @Test func hugeConfigIsRejectedBeforeAllocating() {
+        #expect(throws: LiquidModelError.self) {
+            try LiquidModel(config: LiquidConfig(cell: .ltc, inputSize: 3, units: .count(1_000_000)))
+        }
+    }
+
     @Test func wrongShapeNamesTheTensor() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
