@@ -6,6 +6,7 @@ import PackageDescription
 //   LFMCore, LFMKernels, LFMFormats ← LFMModels (architecture registry, the decoder, the families)
 //   LFMModels, LFMTokenizer, LFMChat, LFMCore ← LFMGeneration
 //   LFMModels, LFMKernels, LFMFormats, LFMCore, CLFMKernels ← LFMTraining
+//   LFMCore, LFMFormats ← LFMLiquid (liquid networks: LTC/CfC cells, NCP wirings, BPTT, .ts/CSV data)
 //   LFMGeneration, LFMModels, LFMTokenizer, LFMChat, Hummingbird ← LFMServer
 //   LFMTokenizer (stand-alone), LFMHub (stand-alone, + FoundationNetworking: Hugging Face Hub downloads and cache)
 //   every module and ArgumentParser ← lfm (the command line)
@@ -54,6 +55,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "LFMHub", swiftSettings: swiftSettings),
+        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",
             dependencies: [
@@ -66,7 +68,7 @@ let package = Package(
             name: "lfm",
             dependencies: [
                 "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
-                "LFMServer", "LFMHub",
+                "LFMServer", "LFMHub", "LFMLiquid",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("DefaultModel")],
@@ -111,6 +113,12 @@ let package = Package(
         .testTarget(name: "lfmTests", dependencies: ["lfm"], exclude: ["DefaultModelReference.json"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LFMLiquidTests",
+            dependencies: ["LFMLiquid", "LFMFormats", "LFMCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LFMTokenizerTests",
             dependencies: ["LFMTokenizer"],
