@@ -30,7 +30,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Float {
+        Float(gaussian())
+    }
+
+    /// A standard normal sample in double precision (Box–Muller).
+    public mutating func gaussian() -> Double {
         let u1 = max(unit(), 1e-300), u2 = unit()
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 // `ncps.torch.CfCCell` (ncps 1.0.1, cfc_cell.py): forward and hand-derived backward.
 //   z = backbone([input, h])            (backbone_layers × Linear → activation [→ Dropout, layers ≥ 1])
@@ -140,7 +141,7 @@ extension CfCLayout {
     /// `hStride`) and per-sample elapsed times; writes `cache.out`.
     func forward(_ p: UnsafePointer<Float>, effective: (ff1: FloatBuffer?, ff2: FloatBuffer?),
                  input: UnsafePointer<Float>, inputStride: Int, h: UnsafePointer<Float>, hStride: Int,
-                 ts: UnsafePointer<Float>, cache: CfCCache, dropoutRNG: inout SplitMixRNG?) {
+                 ts: UnsafePointer<Float>, cache: CfCCache, dropoutRNG: inout SplitMix64?) {
         let batch = cache.batch
         let cat = concatDim
         for b in 0..<batch {
@@ -287,27 +288,5 @@ extension CfCLayout {
             if let dInput { for i in 0..<inputSize { dInput[b * inputStride + i] += dCur[b * cat + i] } }
             for i in 0..<hidden { dH[b * hStride + i] += dCur[b * cat + inputSize + i] }
         }
-    }
-}
-
-/// A SplitMix64 stream for dropout masks and shuffling (deterministic for a seed).
-public struct SplitMixRNG: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    /// Seeds the stream.
-    public init(seed: UInt64) { state = seed }
-    /// The next 64 bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func unit() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
-    /// Standard normal (Box–Muller).
-    public mutating func normal() -> Double {
-        let u1 = max(unit(), 1e-300), u2 = unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

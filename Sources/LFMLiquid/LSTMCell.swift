@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 // ncps' own `LSTMCell` (ncps/torch/lstm.py), used by `mixed_memory=True`:
 //   z = input_map(x) + recurrent_map(h)     (recurrent_map has no bias); chunks i, ig, fg, og
@@ -17,13 +18,13 @@ struct LSTMLayout {
     }
 
     /// ncps' init: Xavier-uniform input map, orthogonal recurrent map, biases U(−0.1, 0.1).
-    func initialize(_ values: inout [Float], rng: inout SplitMixRNG) {
+    func initialize(_ values: inout [Float], rng: inout SplitMix64) {
         let rows = 4 * hidden
         let bound = Float((6.0 / Double(rows + inputSize)).squareRoot())
         for i in 0..<(rows * inputSize) { values[inputWeight + i] = Float.random(in: -bound..<bound, using: &rng) }
         for i in 0..<rows { values[inputBias + i] = Float.random(in: -0.1..<0.1, using: &rng) }
         // Orthonormal columns of a Gaussian [4H, H] matrix (Gram–Schmidt), as orthogonal_ gives.
-        var columns = (0..<hidden).map { _ in (0..<rows).map { _ in rng.normal() } }
+        var columns = (0..<hidden).map { _ in (0..<rows).map { _ in rng.gaussian() } }
         for c in 0..<hidden {
             for prior in 0..<c {
                 let d = zip(columns[c], columns[prior]).reduce(0) { $0 + $1.0 * $1.1 }

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 /// A liquid network equal to `ncps.torch.CfC` or `ncps.torch.LTC`: configuration, wiring and the
 /// parameters under their ncps `state_dict` names.
@@ -38,7 +39,7 @@ public struct LiquidModel: Sendable {
     /// ncps does, from `seed`.
     public init(config: LiquidConfig, seed: UInt64) throws {
         try self.init(config: config)
-        var rng = SplitMixRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         switch core {
         case .cfc(let layout): layout.initialize(&parameters.values, rng: &rng)
         case .wiredCfC(let layouts): for layout in layouts { layout.initialize(&parameters.values, rng: &rng) }

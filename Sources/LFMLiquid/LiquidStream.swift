@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 /// The device runtime: one sample at a time, `step(input, dt) -> output`, with every buffer
 /// allocated once at creation so that a step allocates nothing. The state is explicit and
@@ -63,7 +64,7 @@ public final class LiquidStream {
         precondition(input.count == inputSize && output.count >= outputSize, "LiquidStream.step: wrong buffer sizes")
         ts[0] = dt
         if let base = input.baseAddress { self.input.pointer.update(from: base, count: inputSize) }
-        var noDropout: SplitMixRNG? = nil
+        var noDropout: SplitMix64? = nil
         model.step(UnsafePointer(weights.pointer), prepared: prepared, input: self.input.pointer, inputStride: inputSize,
                    h: h, c: c, ts: ts.pointer, record: record, dropoutRNG: &noDropout)
         if let out = output.baseAddress { out.update(from: record.out.pointer, count: outputSize) }

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 // The sequence wrappers `ncps.torch.CfC` / `ncps.torch.LTC` (batch first, return_sequences=True):
 // per step, [mixed memory: (h, c) = LSTM(x, (h, c))], then (out, h) = cell(x, h, elapsed), then
@@ -154,7 +155,7 @@ extension LiquidModel {
     /// One step for the whole batch: reads input rows (stride `inputStride`), the state in
     /// `h`/`c` (updated in place) and elapsed times; fills `record`.
     func step(_ p: UnsafePointer<Float>, prepared: Prepared, input: UnsafePointer<Float>, inputStride: Int,
-              h: FloatBuffer, c: FloatBuffer?, ts: UnsafePointer<Float>, record r: StepRecord, dropoutRNG: inout SplitMixRNG?) {
+              h: FloatBuffer, c: FloatBuffer?, ts: UnsafePointer<Float>, record r: StepRecord, dropoutRNG: inout SplitMix64?) {
         let batch = h.count / stateSize
         if let lstm, let c, let cache = r.lstm {
             lstm.forward(p, input: input, inputStride: inputStride, h: h.pointer, c: c.pointer, cache: cache)
@@ -222,7 +223,7 @@ extension LiquidModel {
         }
         let (h, c) = try checkState(initial, batch: x.batch)
         var records: [StepRecord] = []
-        var dropoutRNG: SplitMixRNG? = training ? SplitMixRNG(seed: dropoutSeed ?? 0) : nil
+        var dropoutRNG: SplitMix64? = training ? SplitMix64(seed: dropoutSeed ?? 0) : nil
         let ts = FloatBuffer(x.batch)
         parameters.values.withUnsafeBufferPointer { pb in
             let p = pb.baseAddress!

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 // Training by backpropagation through time for sequence classification (cross-entropy on the
 // output at each sequence's last step) and sequence regression (MSE on that output).
@@ -156,7 +157,7 @@ public struct LiquidTrainer {
     public func train(_ data: TimeSeriesDataset, log: (EpochLog) -> Void = { _ in }) throws -> (LiquidModelFolder, [EpochLog]) {
         let o = options
         guard o.units >= 1, (o.batchSize ?? 1) >= 1, o.epochs >= 1 else { throw LiquidModelError("units, batch size and epochs must be >= 1") }
-        var rng = SplitMixRNG(seed: o.seed ^ 0x5EED_11C0)
+        var rng = SplitMix64(seed: o.seed ^ 0x5EED_11C0)
         let classes = data.classLabels
         let classification = data.isClassification
         let outputs = classification ? classes.count : 1
@@ -219,7 +220,7 @@ public struct LiquidTrainer {
                 var (batch, lengths) = try LiquidEvaluator.makeBatch(ids.map { data.series[$0] }, extras: extras, features: f)
                 if o.inputNoise > 0 {
                     for b in 0..<batch.batch {
-                        for i in 0..<(lengths[b] * f) { batch.values[b * batch.steps * f + i] += o.inputNoise * Float(rng.normal()) }
+                        for i in 0..<(lengths[b] * f) { batch.values[b * batch.steps * f + i] += o.inputNoise * Float(rng.gaussian()) }
                     }
                 }
                 let targets = ids.map { targetOf(data.series[$0]) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LFMCore
 import LFMFormats
 import LFMLiquid
 #if canImport(Glibc)
@@ -314,8 +315,8 @@ struct LiquidStreamCommand: ParsableCommand {
 
     /// Per-step latency of the streaming runtime on random inputs: p50/p99/mean in µs.
     static func latency(_ stream: LiquidStream, steps: Int, dt: Float) -> String {
-        var rng = SplitMixRNG(seed: 1)
-        let inputs = (0..<(64 * stream.inputSize)).map { _ in Float(rng.normal()) }
+        var rng = SplitMix64(seed: 1)
+        let inputs = (0..<(64 * stream.inputSize)).map { _ in Float(rng.gaussian()) }
         var output = [Float](repeating: 0, count: stream.outputSize)
         var times = [Double](repeating: 0, count: steps)
         inputs.withUnsafeBufferPointer { all in

@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 import Testing
 @testable import LFMLiquid
 
@@ -135,8 +136,8 @@ import Testing
         let folder = try LiquidModelFolder.load(Fixtures.root.appendingPathComponent(name))
         let model = folder.model
         let f = model.config.inputSize, steps = 7
-        var rng = SplitMixRNG(seed: 3)
-        let values = (0..<(steps * f)).map { _ in Float(rng.normal()) }
+        var rng = SplitMix64(seed: 3)
+        let values = (0..<(steps * f)).map { _ in Float(rng.gaussian()) }
         let ts = (0..<steps).map { _ in Float(0.2 + rng.unit()) }
         let batch = try SequenceBatch(batch: 1, steps: steps, features: f, values: values, timespans: ts)
         let expected = try model.forward(batch)
@@ -185,7 +186,7 @@ import Testing
 @Suite struct TrainingTests {
     /// Two classes separated by the level of feature 0 under noise and a random sine; variable lengths.
     func toyDataset(seed: UInt64, count: Int) -> TimeSeriesDataset {
-        var rng = SplitMixRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var series: [LabeledSeries] = []
         for i in 0..<count {
             let label = i % 2
@@ -194,8 +195,8 @@ import Testing
             let phase = rng.unit() * 6
             var values: [Float] = []
             for t in 0..<steps {
-                values.append(Float(level + 0.5 * sin(Double(t) + phase) + 0.3 * rng.normal()))
-                values.append(Float(0.2 * rng.normal()))
+                values.append(Float(level + 0.5 * sin(Double(t) + phase) + 0.3 * rng.gaussian()))
+                values.append(Float(0.2 * rng.gaussian()))
             }
             series.append(LabeledSeries(values: values, steps: steps, label: label == 0 ? "slow" : "fast", target: nil, line: i + 1))
         }

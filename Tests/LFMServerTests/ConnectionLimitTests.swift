@@ -51,7 +51,17 @@ final class TimedSocket {
     }
 
     /// Reads what arrives within `timeout` seconds: stops at `marker`, at end of stream (`closed`), or at the timeout.
-    func read(for timeout: TimeInterval, until marker: String? = nil) -> (text: String, closed: Bool) {
+    ///
+    /// The wait runs on a thread of its own: a blocking read on one of the (two) cooperative threads,
+    /// while another suite holds the other, would leave the server no thread to answer on.
+    func read(for timeout: TimeInterval, until marker: String? = nil) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: self.readBlocking(for: timeout, until: marker)) }
+            thread.start()
+        }
+    }
+
+    private func readBlocking(for timeout: TimeInterval, until marker: String?) -> (text: String, closed: Bool) {
         let end = Date().addingTimeInterval(timeout)
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -106,7 +116,7 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             var closed = false
             for i in 0..<60 where !closed {
                 socket.send("X-Slow-\(i): 1\r\n")
-                let read = socket.read(for: 0.1)
+                let read = await socket.read(for: 0.1)
                 answer += read.text
                 closed = read.closed
             }
@@ -127,7 +137,7 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             var closed = false
             for _ in 0..<60 where !closed {
                 socket.send(" ")
-                closed = socket.read(for: 0.1).closed
+                closed = await socket.read(for: 0.1).closed
             }
             let elapsed = Date().timeIntervalSince(start)
             #expect(closed, "still open after \(elapsed) s")
@@ -146,14 +156,15 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let silent = try TimedSocket(port: port)
             let used = try TimedSocket(port: port)
             used.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let first = used.read(for: 60, until: "}")
+            let first = await used.read(for: 60, until: "}")
             #expect(first.text.hasPrefix("HTTP/1.1 200"), "\(first.text)")
             let start = Date()
-            let after = used.read(for: 4)
+            let after = await used.read(for: 4)
             #expect(after.closed && after.text.isEmpty, "\(after)")
             let elapsed = Date().timeIntervalSince(start)
             #expect(elapsed >= 0.4 && elapsed < 3, "closed after \(elapsed) s")
-            #expect(silent.read(for: 1).closed)
+            let silentAnswer = await silent.read(for: 1)
+            #expect(silentAnswer.closed)
             // A request waiting longer than every timeout (queued behind a job that holds the only
             // slot for 1.5 s) is answered on its kept-alive connection.
             let hog = try server.engine.submit(GenerationJob(promptTokens: [1, 2, 3],
@@ -162,10 +173,10 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let busy = try TimedSocket(port: port)
             let begun = Date()
             busy.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-            let early = busy.read(for: 1.5, until: "\r\n\r\n")
+            let early = await busy.read(for: 1.5, until: "\r\n\r\n")
             #expect(early.text.isEmpty && !early.closed, "\(early)")
             hog.cancel()
-            let answer = busy.read(for: 300, until: "\"total_tokens\"")
+            let answer = await busy.read(for: 300, until: "\"total_tokens\"")
             #expect(answer.text.hasPrefix("HTTP/1.1 200") && !answer.closed, "\(answer.text.prefix(300)) after \(Date().timeIntervalSince(begun)) s")
         }
     }
@@ -178,10 +189,11 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             // Both held connections are served.
             for socket in held {
                 socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                #expect(socket.read(for: 60, until: "}").text.hasPrefix("HTTP/1.1 200"))
+                let answer = await socket.read(for: 60, until: "}")
+                #expect(answer.text.hasPrefix("HTTP/1.1 200"))
             }
             let third = try TimedSocket(port: port)
-            let refused = third.read(for: 10)
+            let refused = await third.read(for: 10)
             #expect(refused.text.hasPrefix("HTTP/1.1 503") && refused.closed, "\(refused)")
             // Closing one frees its place.
             held.removeFirst()
@@ -189,7 +201,7 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             for _ in 0..<20 where !served {
                 let next = try TimedSocket(port: port)
                 next.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                served = next.read(for: 10, until: "}").text.hasPrefix("HTTP/1.1 200")
+                served = await next.read(for: 10, until: "}").text.hasPrefix("HTTP/1.1 200")
                 if !served { try await Task.sleep(nanoseconds: 50_000_000) }
             }
             #expect(served)
