@@ -37,6 +37,21 @@ import LFMCore
         #expect(file.tensor(named: "missing") == nil)
     }
 
+    /// Writing over an existing file replaces it (a second `lfm train` into the same folder failed here).
+    @Test func writingOverAnExistingFileReplacesIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("model.safetensors")
+        for value: Float in [1, 2] {
+            var writer = SafeTensorsWriter()
+            writer.add("w", shape: [2], values: [value, -value])
+            try writer.write(to: url)
+            #expect(try SafeTensorsFile(path: url.path).tensor(named: "w")?.floats() == [value, -value])
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["model.safetensors"])
+    }
+
     @Test func tooSmallFile() throws {
         let url = try temporaryFile(Data([1, 2, 3]))
         #expect(throws: SafeTensorsError.tooSmall(file: url.path, size: 3)) { try SafeTensorsFile(path: url.path) }

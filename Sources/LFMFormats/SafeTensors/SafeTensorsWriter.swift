@@ -47,10 +47,11 @@ public struct SafeTensorsWriter {
             try handle.write(contentsOf: header())
             for tensor in tensors { try handle.write(contentsOf: tensor.bytes) }
             try handle.synchronize()
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces an existing file atomically (Foundation's replaceItemAt failed with
+            // "file doesn't exist" on Linux when the destination existed).
+            guard rename(temporary.path, url.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
+                                                             NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)])
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
