@@ -123,7 +123,9 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let elapsed = Date().timeIntervalSince(start)
             #expect(closed, "still open after \(elapsed) s")
             #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
-            #expect(elapsed >= 0.5 && elapsed < 3, "closed after \(elapsed) s")
+            // Not before the timeout; that it closes at all within the bounded loop is the check above (an
+            // upper wall-clock bound would measure this test's own scheduling when suites run in parallel).
+            #expect(elapsed >= 0.5, "closed after \(elapsed) s")
         }
     }
 
@@ -141,7 +143,9 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             }
             let elapsed = Date().timeIntervalSince(start)
             #expect(closed, "still open after \(elapsed) s")
-            #expect(elapsed >= 0.5 && elapsed < 3, "closed after \(elapsed) s")
+            // Not before the timeout; that it closes at all within the bounded loop is the check above (an
+            // upper wall-clock bound would measure this test's own scheduling when suites run in parallel).
+            #expect(elapsed >= 0.5, "closed after \(elapsed) s")
         }
     }
 
@@ -162,7 +166,8 @@ func withLiveServer(_ server: OpenAIServer, _ body: @escaping @Sendable (Int) as
             let after = await used.read(for: 4)
             #expect(after.closed && after.text.isEmpty, "\(after)")
             let elapsed = Date().timeIntervalSince(start)
-            #expect(elapsed >= 0.4 && elapsed < 3, "closed after \(elapsed) s")
+            // Closed within the 4 s read window (checked above), and not before the idle timeout.
+            #expect(elapsed >= 0.4, "closed after \(elapsed) s")
             let silentAnswer = await silent.read(for: 1)
             #expect(silentAnswer.closed)
             // A request waiting longer than every timeout (queued behind a job that holds the only
