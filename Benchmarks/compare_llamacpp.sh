@@ -4,9 +4,12 @@
 # Usage:
 #   Benchmarks/compare_llamacpp.sh --models /root/models --llama-build /root/llamacpp-build --lfm /path/to/lfm \
 #       [--size 350m] [-r 5] [-t 2] [-p 512] [-n 128] [--rows f32,f32-f16,bf16] [--out DIR] [--bw measure|GB/s]
+#       [--name NAME]
 #
 # Models come from Benchmarks/make_random_lfm2.py (--out /root/models): <models>/lfm2-<size>-f32,
 # <models>/lfm2-<size>-bf16 (HF folders) and <models>/lfm2-<size>-gguf/lfm2-<size>-<type>.gguf.
+# --name NAME replaces the "lfm2-<size>" prefix for other families (Benchmarks/make_random_transformer.py:
+# --name qwen3-0.6b reads <models>/qwen3-0.6b-gguf/qwen3-0.6b-<type>.gguf).
 #
 # Rows (--rows, comma list):
 #   f32      ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f32.gguf
@@ -29,7 +32,7 @@
 set -euo pipefail
 
 MODELS=""; LLAMA_BUILD=""; LFM=""; SIZE="350m"; REPS=5; THREADS=2; NP=512; NG=128
-ROWS="f32,f32-f16,bf16"; OUT=""; BW=measure
+ROWS="f32,f32-f16,bf16"; OUT=""; BW=measure; NAME=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,7 +47,8 @@ while [[ $# -gt 0 ]]; do
     --rows) ROWS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --bw) BW="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --name) NAME="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -57,11 +61,12 @@ BENCH="$LLAMA_BUILD/bin/llama-bench"
 [[ -z "$OUT" ]] && OUT="$(mktemp -d /tmp/lfm-vs-llamacpp.XXXXXX)"
 mkdir -p "$OUT/raw"
 
-G="$MODELS/lfm2-$SIZE-gguf/lfm2-$SIZE"
+[[ -z "$NAME" ]] && NAME="lfm2-$SIZE"
+G="$MODELS/$NAME-gguf/$NAME"
 ours_model() {
   case "$1" in
-    f32|f32-f16) echo "$MODELS/lfm2-$SIZE-f32" ;;
-    bf16) echo "$MODELS/lfm2-$SIZE-bf16" ;;
+    f32|f32-f16) echo "$MODELS/$NAME-f32" ;;
+    bf16) echo "$MODELS/$NAME-bf16" ;;
     q8_0|q4_0|q4_k_m) echo "$G-$1.gguf" ;;
     f16-gguf) echo "$G-f16.gguf" ;;
     *) die "unknown row $1" ;;
@@ -96,7 +101,7 @@ else CPU_CLASS=other; fi
   echo "host: $(uname -srm); cpus: $(nproc); cpu: $CPU_MODEL ($CPU_CLASS)"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "llama.cpp: $("$BENCH" --version 2>&1 | head -2 | tr '\n' ' ')"
-  echo "args: size=$SIZE reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=$BW"
+  echo "args: model=$NAME reps=$REPS threads=$THREADS p=$NP n=$NG rows=$ROWS bw=$BW"
 } > "$OUT/meta.txt"
 
 # --bw measure (the default): the machine's read bandwidth with the same thread count, measured
@@ -137,10 +142,10 @@ measure_bw end end
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
 echo "bandwidth probe loop: $BW_LOOP" >> "$OUT/meta.txt"
 
-python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$SIZE" "$CPU_MODEL" "$CPU_CLASS" "$BW_LOOP" <<'PY'
+python3 - "$OUT" "$REPS" "$NP" "$NG" "$BW" "$ROWS" "$MODELS" "$NAME" "$CPU_MODEL" "$CPU_CLASS" "$BW_LOOP" <<'PY'
 import glob, json, math, os, statistics, sys
 
-out, reps, np_, ng, bw, rows, models, size, cpu_model, cpu_class, bw_loop = sys.argv[1:12]
+out, reps, np_, ng, bw, rows, models, name, cpu_model, cpu_class, bw_loop = sys.argv[1:12]
 reps, np_, ng = int(reps), int(np_), int(ng)
 tg_by_rep, bw_before = {}, {}
 if bw == "measure":
@@ -163,7 +168,7 @@ def ours_bytes(row):
     path = {"f32": "f32", "f32-f16": "f32", "bf16": "bf16"}.get(row)
     if path is None:
         return None
-    folder = os.path.join(models, "lfm2-%s-%s" % (size, path))
+    folder = os.path.join(models, "%s-%s" % (name, path))
     total = 0
     for f in glob.glob(os.path.join(folder, "*.safetensors")):
         with open(f, "rb") as fh:

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Random-weight Qwen3-0.6B and Llama-350M checkpoints with real shapes, for speed benchmarks.
+
+Pinned environment: as Benchmarks/make_random_lfm2.py (/root/venv-ref: torch 2.13.0+cpu, transformers 5.24.0,
+safetensors 0.8.0, convert_hf_to_gguf.py and gguf-py from the llama-cpp-python 0.3.36 sdist, a built
+llama-quantize).
+
+Usage:
+    /root/venv-ref/bin/python Benchmarks/make_random_transformer.py --out /root/models [--model qwen3-0.6b] [--model llama-350m]
+
+Shapes:
+    qwen3-0.6b   Tests/LFMModelsTests/Fixtures/configs/qwen3-0.6b/config.json (Qwen/Qwen3-0.6B's config; 596,049,920
+                 parameters as transformers counts them)
+    llama-350m   Benchmarks/configs/llama-350m/config.json: a Llama 3.2-style model of LFM2-350M's size (hidden 1024,
+                 16 layers, all attention, 16 heads / 8 KV heads of 64, SwiGLU 4864, llama3 RoPE scaling, the LFM2
+                 vocabulary of 65,536, tied head): 356,549,632 parameters vs LFM2-350M's 354,483,968.
+The tokenizer is the real LFM2 one (Liquid AI, LFM Open License v1.0; README-tokenizer.md travels with it): the
+converter pads Qwen3's 151,936-entry vocabulary with [PAD] tokens. Tokenizers do not change speed.
+
+Writes under --out, for each model M:
+    M-bf16/   config.json (torch_dtype bfloat16), model.safetensors (BF16), tokenizer files
+    M-gguf/   M-f16.gguf (converter), M-q8_0.gguf and M-q4_0.gguf (llama-quantize from the F16 file)
+Weights N(0, 0.02^2), norms 1; deterministic for --seed.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, ".."))
+CONFIGS = {
+    "qwen3-0.6b": os.path.join(REPO, "Tests", "LFMModelsTests", "Fixtures", "configs", "qwen3-0.6b", "config.json"),
+    "llama-350m": os.path.join(HERE, "configs", "llama-350m", "config.json"),
+}
+TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
+
+
+def shapes(cfg):
+    """Every tensor name and shape of the checkpoint as save_pretrained writes it (tied head omitted)."""
+    h, v = cfg["hidden_size"], cfg["vocab_size"]
+    heads, kv, f = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["intermediate_size"]
+    d = cfg.get("head_dim") or h // heads
+    out = {"model.embed_tokens.weight": [v, h], "model.norm.weight": [h]}
+    if not cfg.get("tie_word_embeddings", False):
+        out["lm_head.weight"] = [v, h]
+    for i in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        out[p + "input_layernorm.weight"] = [h]
+        out[p + "post_attention_layernorm.weight"] = [h]
+        out[p + "self_attn.q_proj.weight"] = [heads * d, h]
+        out[p + "self_attn.k_proj.weight"] = [kv * d, h]
+        out[p + "self_attn.v_proj.weight"] = [kv * d, h]
+        out[p + "self_attn.o_proj.weight"] = [h, heads * d]
+        if cfg["model_type"] == "qwen3":
+            out[p + "self_attn.q_norm.weight"] = [d]
+            out[p + "self_attn.k_norm.weight"] = [d]
+        out[p + "mlp.gate_proj.weight"] = [f, h]
+        out[p + "mlp.up_proj.weight"] = [f, h]
+        out[p + "mlp.down_proj.weight"] = [h, f]
+    return out
+
+
+def run(cmd, log):
+    print("+ " + " ".join(cmd), flush=True)
+    with open(log, "w") as fh:
+        if subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT) != 0:
+            sys.exit("command failed, see %s" % log)
+
+
+def make(name, args):
+    with open(CONFIGS[name]) as fh:
+        cfg = json.load(fh)
+    cfg["torch_dtype"] = "bfloat16"
+    # The LFM2 tokenizer's special tokens.
+    cfg["bos_token_id"], cfg["eos_token_id"] = 1, 7
+    hf = os.path.join(args.out, name + "-bf16")
+    gg = os.path.join(args.out, name + "-gguf")
+    os.makedirs(hf, exist_ok=True)
+    os.makedirs(gg, exist_ok=True)
+    if not os.path.exists(os.path.join(hf, "model.safetensors")):
+        g = torch.Generator().manual_seed(args.seed)
+        state = {}
+        for key, shape in shapes(cfg).items():
+            if key.endswith("norm.weight") or key.endswith("layernorm.weight"):
+                state[key] = torch.ones(shape, dtype=torch.bfloat16)
+            else:
+                state[key] = (torch.randn(shape, generator=g, dtype=torch.float32) * 0.02).to(torch.bfloat16)
+        save_file(state, os.path.join(hf, "model.safetensors"), metadata={"format": "pt"})
+        count = sum(t.numel() for t in state.values())
+        del state
+        print("%s: %d parameters" % (name, count))
+        with open(os.path.join(hf, "config.json"), "w") as fh:
+            json.dump(cfg, fh, indent=2)
+            fh.write("\n")
+        for f in ("tokenizer.json", "chat_template.jinja"):
+            shutil.copyfile(os.path.join(TOKENIZER_DIR, f), os.path.join(hf, f))
+        shutil.copyfile(os.path.join(TOKENIZER_DIR, "README.md"), os.path.join(hf, "README-tokenizer.md"))
+        with open(os.path.join(hf, "tokenizer_config.json"), "w") as fh:
+            json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|startoftext|>",
+                       "eos_token": "<|im_end|>", "pad_token": "<|pad|>", "add_bos_token": True}, fh, indent=2)
+    f16 = os.path.join(gg, name + "-f16.gguf")
+    if not os.path.exists(f16):
+        run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "f16",
+             "--outfile", f16], f16 + ".log")
+    for q in ("q8_0", "q4_0"):
+        path = os.path.join(gg, "%s-%s.gguf" % (name, q))
+        if not os.path.exists(path):
+            run([os.path.join(args.llama_build, "bin", "llama-quantize"), f16, path, q.upper()], path + ".log")
+    for f in sorted(os.listdir(gg)):
+        if f.endswith(".gguf"):
+            print("%-28s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))
+
+
+def main():
+    ap = argparse.ArgumentParser(description="random-weight Qwen3-0.6B / Llama-350M (HF BF16 + GGUF) for benchmarks")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--model", action="append", choices=sorted(CONFIGS))
+    ap.add_argument("--seed", type=int, default=20261205)
+    ap.add_argument("--llama-src", default="/root/llamacpp-src/llama_cpp_python-0.3.36/vendor/llama.cpp")
+    ap.add_argument("--llama-build", default="/root/llamacpp-build")
+    args = ap.parse_args()
+    for name in args.model or sorted(CONFIGS):
+        make(name, args)
+
+
+if __name__ == "__main__":
+    main()
