@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Random-weight Qwen3-0.6B and Llama-350M checkpoints with real shapes, for speed benchmarks.
+"""Random-weight Qwen3-0.6B, Llama-350M and LFM3-1.7B checkpoints with real shapes, for speed benchmarks.
 
 Pinned environment: as Benchmarks/make_random_lfm2.py (/root/venv-ref: torch 2.13.0+cpu, transformers 5.24.0,
 safetensors 0.8.0, convert_hf_to_gguf.py and gguf-py from the llama-cpp-python 0.3.36 sdist, a built
@@ -14,6 +14,9 @@ Shapes:
     llama-350m   Benchmarks/configs/llama-350m/config.json: a Llama 3.2-style model of LFM2-350M's size (hidden 1024,
                  16 layers, all attention, 16 heads / 8 KV heads of 64, SwiGLU 4864, llama3 RoPE scaling, the LFM2
                  vocabulary of 65,536, tied head): 356,549,632 parameters vs LFM2-350M's 354,483,968.
+    lfm3-1.7b    Tests/LFMModelsTests/Fixtures/configs/lfm3-default/config.json (transformers' default Lfm3Config,
+                 1,728,801,536 parameters); HF folders only (the vendored llama.cpp has no LFM3): M-bf16/ and M-f32/,
+                 weights made by transformers' own initialisation (Lfm3ForCausalLM.from_config, seeded).
 The tokenizer is the real LFM2 one (Liquid AI, LFM Open License v1.0; README-tokenizer.md travels with it): the
 converter pads Qwen3's 151,936-entry vocabulary with [PAD] tokens. Tokenizers do not change speed.
 
@@ -38,6 +41,7 @@ REPO = os.path.normpath(os.path.join(HERE, ".."))
 CONFIGS = {
     "qwen3-0.6b": os.path.join(REPO, "Tests", "LFMModelsTests", "Fixtures", "configs", "qwen3-0.6b", "config.json"),
     "llama-350m": os.path.join(HERE, "configs", "llama-350m", "config.json"),
+    "lfm3-1.7b": os.path.join(REPO, "Tests", "LFMModelsTests", "Fixtures", "configs", "lfm3-default", "config.json"),
 }
 TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
 
@@ -74,7 +78,35 @@ def run(cmd, log):
             sys.exit("command failed, see %s" % log)
 
 
+def copy_tokenizer(folder):
+    for f in ("tokenizer.json", "chat_template.jinja"):
+        shutil.copyfile(os.path.join(TOKENIZER_DIR, f), os.path.join(folder, f))
+    shutil.copyfile(os.path.join(TOKENIZER_DIR, "README.md"), os.path.join(folder, "README-tokenizer.md"))
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as fh:
+        json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|startoftext|>",
+                   "eos_token": "<|im_end|>", "pad_token": "<|pad|>", "add_bos_token": True}, fh, indent=2)
+
+
+def make_hf_only(name, args):
+    """transformers builds the model from its config (its own initialisation), saved in BF16 and F32."""
+    import transformers
+    out = {dtype: os.path.join(args.out, "%s-%s" % (name, dtype)) for dtype in ("bf16", "f32")}
+    if all(os.path.exists(os.path.join(d, "config.json")) for d in out.values()):
+        return
+    config = transformers.AutoConfig.from_pretrained(os.path.dirname(CONFIGS[name]))
+    config.bos_token_id, config.eos_token_id, config.pad_token_id = 1, 7, 0
+    torch.manual_seed(args.seed)
+    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    print("%s: %d parameters" % (name, sum(p.numel() for p in model.parameters())))
+    for dtype, folder in out.items():
+        model.to(torch.bfloat16 if dtype == "bf16" else torch.float32)
+        model.save_pretrained(folder)
+        copy_tokenizer(folder)
+
+
 def make(name, args):
+    if name == "lfm3-1.7b":
+        return make_hf_only(name, args)
     with open(CONFIGS[name]) as fh:
         cfg = json.load(fh)
     cfg["torch_dtype"] = "bfloat16"
@@ -99,12 +131,7 @@ def make(name, args):
         with open(os.path.join(hf, "config.json"), "w") as fh:
             json.dump(cfg, fh, indent=2)
             fh.write("\n")
-        for f in ("tokenizer.json", "chat_template.jinja"):
-            shutil.copyfile(os.path.join(TOKENIZER_DIR, f), os.path.join(hf, f))
-        shutil.copyfile(os.path.join(TOKENIZER_DIR, "README.md"), os.path.join(hf, "README-tokenizer.md"))
-        with open(os.path.join(hf, "tokenizer_config.json"), "w") as fh:
-            json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|startoftext|>",
-                       "eos_token": "<|im_end|>", "pad_token": "<|pad|>", "add_bos_token": True}, fh, indent=2)
+        copy_tokenizer(hf)
     f16 = os.path.join(gg, name + "-f16.gguf")
     if not os.path.exists(f16):
         run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "f16",
