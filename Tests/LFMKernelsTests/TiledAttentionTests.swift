@@ -35,9 +35,9 @@ import Testing
         var description: String { "hd \(headDim) heads \(heads)/\(kvHeads) rows \(rows) start \(start) window \(window)" }
     }
 
-    /// Runs `c` on `backend` and the reference over the same stored rows; returns the worst
-    /// error ratio (≤ 1 passes).
-    static func compare(_ c: Case, type: KVCacheType, backend: ComputeBackend, seed: UInt64) -> Float {
+    /// Runs `c` on each backend and once on the reference over the same stored rows; returns
+    /// each backend's worst error ratio (≤ 1 passes).
+    static func compare(_ c: Case, type: KVCacheType, backends: [(CPUBackend, String)], seed: UInt64) -> [(String, Float)] {
         var rng = SplitMix(seed: seed)
         let total = c.start + c.rows, width = c.kvHeads * c.headDim
         let qStride = c.heads * c.headDim + 3, outStride = c.heads * c.headDim + 5
@@ -58,7 +58,8 @@ import Testing
             return out
         }
         let reference = run(ReferenceBackend())
-        return worstRatio(run(backend), reference, tolerance: reference.map { 1e-5 * (1 + abs($0)) })
+        let tolerance = reference.map { 1e-5 * (1 + abs($0)) }
+        return backends.map { ($0.1, worstRatio(run($0.0), reference, tolerance: tolerance)) }
     }
 
     /// Key counts around the tile size, GQA ratios 1–4, windows, decode / whole prefill / a chunk
@@ -78,9 +79,9 @@ import Testing
                 }
             }
         }
-        for (backend, label) in Self.backends(threads: [1, 2]) {
-            for (i, c) in cases.enumerated() {
-                let ratio = Self.compare(c, type: .f32, backend: backend, seed: UInt64(i))
+        let backends = Self.backends(threads: [1, 2])
+        for (i, c) in cases.enumerated() {
+            for (label, ratio) in Self.compare(c, type: .f32, backends: backends, seed: UInt64(i)) {
                 #expect(ratio <= 1, "\(label) \(c): error ratio \(ratio)")
             }
         }
@@ -95,9 +96,9 @@ import Testing
                      Case(headDim: 64, heads: 3, kvHeads: 3, rows: t + 1, start: 0, window: 0),
                      Case(headDim: 32, heads: 2, kvHeads: 1, rows: 9, start: 2 * t, window: t - 1),
                      Case(headDim: 128, heads: 2, kvHeads: 1, rows: 5, start: 7, window: 0)]
-        for (backend, label) in Self.backends(threads: [1, 2]) {
-            for (i, c) in cases.enumerated() {
-                let ratio = Self.compare(c, type: type, backend: backend, seed: 100 + UInt64(i))
+        let backends = Self.backends(threads: [1, 2])
+        for (i, c) in cases.enumerated() {
+            for (label, ratio) in Self.compare(c, type: type, backends: backends, seed: 100 + UInt64(i)) {
                 #expect(ratio <= 1, "\(label) \(type) \(c): error ratio \(ratio)")
             }
         }
@@ -111,13 +112,17 @@ import Testing
                      Case(headDim: 32, heads: 3, kvHeads: 1, rows: 3, start: 3 * t + 1, window: 0),
                      Case(headDim: 7, heads: 1, kvHeads: 1, rows: 2, start: t, window: 0)]
         for type in [KVCacheType.f32, .q8_0] {
+            var backends: [(CPUBackend, String)] = []
             for (backend, label) in Self.backends(threads: [1, 2, 3]) {
                 for splits in [2, 3, 7] {
-                    backend.attentionKeySplits = splits
-                    for (i, c) in cases.enumerated() where c.headDim % type.blockSize == 0 {
-                        let ratio = Self.compare(c, type: type, backend: backend, seed: 200 + UInt64(i))
-                        #expect(ratio <= 1, "\(label) \(type) splits \(splits) \(c): error ratio \(ratio)")
-                    }
+                    let split = makeBackend(isa: backend.isa, threads: backend.threads)
+                    split.attentionKeySplits = splits
+                    backends.append((split, "\(label) splits \(splits)"))
+                }
+            }
+            for (i, c) in cases.enumerated() where c.headDim % type.blockSize == 0 {
+                for (label, ratio) in Self.compare(c, type: type, backends: backends, seed: 200 + UInt64(i)) {
+                    #expect(ratio <= 1, "\(label) \(type) \(c): error ratio \(ratio)")
                 }
             }
         }
@@ -230,8 +235,11 @@ import Testing
             }
             #expect(Set(stored).count == 1, "\(type): every path stores the same bytes")
             var widened = [Float](repeating: 0, count: 64)
-            try? type.storage.dequantizeRow(UnsafeRawBufferPointer(start: stored[0], count: rowBytes)
-                                            , into: UnsafeMutableBufferPointer(start: &widened, count: 64))
+            stored[0].withUnsafeBytes { bytes in
+                widened.withUnsafeMutableBufferPointer { out in
+                    #expect(throws: Never.self) { try type.storage.dequantizeRow(bytes, into: out) }
+                }
+            }
             #expect(widened[0..<32].allSatisfy(\.isNaN) && widened[32..<64].allSatisfy(\.isNaN), "\(type)")
         }
     }

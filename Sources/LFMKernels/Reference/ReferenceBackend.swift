@@ -1,4 +1,5 @@
 import Foundation
+import LFMCore
 
 /// Plain scalar loops, single-threaded, accumulating in `Double` where it matters: the oracle
 /// every optimized kernel is tested against. Obviously correct beats fast here.
@@ -53,10 +54,24 @@ public final class ReferenceBackend: ComputeBackend, @unchecked Sendable {
         let dtype = type.storage, block = type.blockSize
         for r in 0..<rows {
             let row = out + r * rowBytes
+            switch type {
+            case .f32, .f16, .bf16:
+                // Element by element (non-finite values are stored as such).
+                for i in 0..<width {
+                    let value = x[r * xStride + i]
+                    switch type {
+                    case .f32: row.storeBytes(of: value, toByteOffset: 4 * i, as: Float.self)
+                    case .f16: row.storeBytes(of: HalfConversion.floatToF16(value), toByteOffset: 2 * i, as: UInt16.self)
+                    default: row.storeBytes(of: HalfConversion.floatToBF16(value), toByteOffset: 2 * i, as: UInt16.self)
+                    }
+                }
+                continue
+            case .q8_0, .q4_0: break
+            }
             for b in 0..<(width / block) {
                 let source = UnsafeBufferPointer(start: x + r * xStride + b * block, count: block)
                 let target = UnsafeMutableRawBufferPointer(start: row + b * dtype.typeSize, count: dtype.typeSize)
-                if type.storage.isQuantized, !source.allSatisfy(\.isFinite) {
+                if !source.allSatisfy(\.isFinite) {
                     target.initializeMemory(as: UInt8.self, repeating: 0)
                     target.storeBytes(of: UInt16(0x7E00), as: UInt16.self)
                     continue
