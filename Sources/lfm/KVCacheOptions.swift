@@ -8,4 +8,4 @@ struct KVCacheOptions: ParsableArguments {
     var kvType: KVCacheType = .f32
 }
 
-extension KVCacheType: @retroactive ExpressibleByArgument {}
+extension KVCacheType: ExpressibleByArgument {}
