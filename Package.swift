@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
         .target(
             name: "LFMGeneration",
-            dependencies: ["LFMModels", "LFMTokenizer", "LFMChat"],
+            dependencies: ["LFMModels", "LFMKernels", "LFMTokenizer", "LFMChat"],
             swiftSettings: swiftSettings
         ),
         .target(name: "LFMHub", swiftSettings: swiftSettings),
@@ -74,7 +74,9 @@ let package = Package(
             resources: [.copy("DefaultModel")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], swiftSettings: swiftSettings),
+        // Fixtures (KV cache rows) are read by path (#filePath), not as a bundle resource.
+        .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMFormatsTests",
             dependencies: ["LFMFormats", "LFMCore"],

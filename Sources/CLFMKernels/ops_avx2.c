@@ -5,9 +5,11 @@
 #define LFM_OPS_SUFFIX avx2
 #define LFM_VW 8
 #include "internal/ops_template.h"
+#include "internal/attention_template.h"
 #pragma clang attribute pop
 #else
 #define LFM_OPS_SUFFIX avx2
 #define LFM_VW 4
 #include "internal/ops_template.h"
+#include "internal/attention_template.h"
 #endif

@@ -5,9 +5,11 @@
 #define LFM_OPS_SUFFIX avx512
 #define LFM_VW 16
 #include "internal/ops_template.h"
+#include "internal/attention_template.h"
 #pragma clang attribute pop
 #else
 #define LFM_OPS_SUFFIX avx512
 #define LFM_VW 4
 #include "internal/ops_template.h"
+#include "internal/attention_template.h"
 #endif

@@ -3,3 +3,4 @@
 #define LFM_OPS_SUFFIX portable
 #define LFM_VW 4
 #include "internal/ops_template.h"
+#include "internal/attention_template.h"

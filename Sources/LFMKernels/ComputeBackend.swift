@@ -29,18 +29,32 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func ropeNeox(x: UnsafeMutablePointer<Float>, xStride: Int, rows: Int, heads: Int, headDim: Int,
                   startPosition: Int, inverseFrequencies: UnsafePointer<Float>)
 
+    /// Stores `rows` rows of `width` activations as KV cache rows of `type` (see `KVCacheType`):
+    /// F32 copied, F16 / BF16 rounded to nearest even, Q8_0 / Q4_0 quantized exactly as ggml's
+    /// reference quantizers (`width` a multiple of 32). A block holding a NaN or an infinity is
+    /// stored as scale NaN, so it reads back as NaN.
+    /// - Parameters:
+    ///   - x: `rows` rows of `width` floats, `xStride` apart.
+    ///   - out: `rows` rows of `type.rowBytes(width:)` bytes, `rowBytes` apart.
+    func storeKeyValues(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, width: Int, as type: KVCacheType,
+                        into out: UnsafeMutableRawPointer, rowBytes: Int)
+
     /// Causal grouped-query attention for `rows` new queries at absolute positions
     /// `startPosition ..< startPosition + rows`, over cached keys/values for positions
-    /// `0 ..< startPosition + rows` (already written).
+    /// `0 ..< startPosition + rows` (already written), stored as `kvType` rows.
+    ///
+    /// Query head `h` reads KV head `h / (heads / kvHeads)`. Results equal softmax attention over
+    /// the widened rows up to F32 rounding.
     /// - Parameters:
     ///   - q: `rows` rows of `heads * headDim`, `qStride` apart.
-    ///   - keys, values: one row of `kvHeads * headDim` per position, `kvStride` apart.
+    ///   - keys, values: one row of `kvHeads * headDim` values of `kvType` per position, `kvRowBytes`
+    ///     apart (Q8_0 / Q4_0 need `headDim` a multiple of 32).
     ///   - out: `rows` rows of `heads * headDim`, `outStride` apart.
     ///   - window: a query sees at most the last `window` positions, itself included (sliding-window
     ///     attention: key `j` is visible to query `i` iff `i - window < j <= i`); 0 = no limit.
     ///   - scale: multiplier of the scores (1/sqrt(headDim)).
     func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
-                   keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                   keys: UnsafeRawPointer, values: UnsafeRawPointer, kvType: KVCacheType, kvRowBytes: Int,
                    heads: Int, kvHeads: Int, headDim: Int, window: Int, scale: Float,
                    out: UnsafeMutablePointer<Float>, outStride: Int)
 
@@ -81,6 +95,17 @@ public struct MatmulProduct {
 }
 
 extension ComputeBackend {
+    /// `attention` over F32 keys/values rows `kvStride` floats apart.
+    public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
+                          keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                          heads: Int, kvHeads: Int, headDim: Int, window: Int, scale: Float,
+                          out: UnsafeMutablePointer<Float>, outStride: Int) {
+        attention(q: q, qStride: qStride, rows: rows, startPosition: startPosition,
+                  keys: UnsafeRawPointer(keys), values: UnsafeRawPointer(values), kvType: .f32,
+                  kvRowBytes: kvStride * MemoryLayout<Float>.stride, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                  window: window, scale: scale, out: out, outStride: outStride)
+    }
+
     /// One `matmul` per product.
     public func matmul(_ products: [MatmulProduct], x: UnsafePointer<Float>, xStride: Int, m: Int) {
         for p in products { matmul(p.weight, x: x, xStride: xStride, m: m, y: p.y, yStride: p.yStride) }

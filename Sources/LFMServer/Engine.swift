@@ -1,6 +1,7 @@
 import Foundation
 import LFMChat
 import LFMGeneration
+import LFMKernels
 import LFMModels
 import LFMTokenizer
 
@@ -78,9 +79,13 @@ public struct EngineConfiguration: Sendable {
     /// Most prompt tokens prefilled per scheduler iteration, next to one decode token of every
     /// running sequence (0: a whole prompt at once). Bounds how long a new request stalls the batch.
     public var prefillChunk: Int
+    /// How each sequence's KV cache stores keys and values (prefix-cache entries keep the type).
+    public var kvType: KVCacheType
 
     /// Creates settings.
-    public init(maxBatch: Int = 8, maxQueue: Int = 64, maxContext: Int = 4096, prefixCacheEntries: Int = 8, prefillChunk: Int = 256) {
+    public init(maxBatch: Int = 8, maxQueue: Int = 64, maxContext: Int = 4096, prefixCacheEntries: Int = 8, prefillChunk: Int = 256,
+                kvType: KVCacheType = .f32) {
+        self.kvType = kvType
         self.maxBatch = maxBatch
         self.maxQueue = maxQueue
         self.maxContext = maxContext

@@ -53,11 +53,11 @@ extension BatchEngine {
                 cached = hit.tokens.count
                 if cached == prompt.count { logits = hit.logits }
             } else {
-                state = model.makeState(maxContext: configuration.maxContext)
+                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType)
             }
             if cached == prompt.count && logits == nil {
                 // An exact hit without logits (never stored so): process the prompt again.
-                state = model.makeState(maxContext: configuration.maxContext)
+                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType)
                 cached = 0
             }
             let sampler = try Sampler(options.sampling)

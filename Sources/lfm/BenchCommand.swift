@@ -5,7 +5,8 @@ import LFMKernels
 import LFMModels
 
 /// `lfm bench`: prompt-processing and generation speed, measured the way llama-bench does
-/// (random token ids, tokenization and sampling excluded, mean ± sd over repetitions).
+/// (random token ids, tokenization and sampling excluded, mean ± sd over repetitions), optionally
+/// after `-d N` tokens already in the context (llama-bench's `-d`).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -14,11 +15,17 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var kvCache: KVCacheOptions
+
     @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens per pp run (0 skips pp).")
     var promptTokens = 512
 
     @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Generated tokens per tg run (0 skips tg).")
     var generatedTokens = 128
+
+    @Option(name: [.customShort("d"), .customLong("depth")],
+            help: "Tokens already in the context before pp and tg are timed (comma-separated list or repeated, e.g. -d 0,4096; default 0). The context is filled once per depth, untimed; every repetition starts from a copy of it.")
+    var depthLists: [DepthList] = []
 
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Repetitions of each test.")
     var repetitions = 5
@@ -26,8 +33,11 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("chunk"), help: "Prefill chunk size (llama-bench's ubatch).")
     var chunk = 512
 
-    @Flag(help: "Print {\"pp_tokens_per_s\", \"pp_sd\", \"tg_tokens_per_s\", \"tg_sd\", \"isa\"} as JSON.")
+    @Flag(help: "Print {\"pp_tokens_per_s\", \"pp_sd\", \"tg_tokens_per_s\", \"tg_sd\", \"isa\", \"depth\", \"kv_type\"} as JSON (for the first depth; with several depths, also \"depths\": one such object per depth).")
     var json = false
+
+    /// The depths to measure at, in the order given.
+    var depths: [Int] { depthLists.isEmpty ? [0] : depthLists.flatMap(\.values) }
 
     func validate() throws {
         guard promptTokens >= 0, generatedTokens >= 0 else { throw ValidationError("-p and -n must be >= 0") }
@@ -35,52 +45,108 @@ struct BenchCommand: ParsableCommand {
         guard chunk >= 1 else { throw ValidationError("--chunk must be >= 1") }
     }
 
+    /// One depth's figures.
+    struct Result {
+        var depth: Int
+        var pp: (mean: Double, sd: Double)
+        var tg: (mean: Double, sd: Double)
+    }
+
     func run() throws {
         let model = try modelOptions.load()
-        var generator = SeededRandom(seed: 42)
         let vocabulary = model.configuration.vocabularySize
-        let prompt = (0..<promptTokens).map { _ in Int(generator.nextUnit() * Double(vocabulary)) % vocabulary }
-        let generated = (0..<generatedTokens).map { _ in Int(generator.nextUnit() * Double(vocabulary)) % vocabulary }
-        let context = max(promptTokens, generatedTokens) + 1
+        var generator = SeededRandom(seed: 42)
+        func randomTokens(_ count: Int) -> [Int] {
+            (0..<count).map { _ in Int(generator.nextUnit() * Double(vocabulary)) % vocabulary }
+        }
+        let prompt = randomTokens(promptTokens)
+        let generated = randomTokens(generatedTokens)
+        let limit = model.configuration.maxPositionEmbeddings
+        var results: [Result] = []
+        for depth in depths {
+            let context = depth + max(promptTokens, generatedTokens) + 1
+            guard context <= limit else {
+                throw ValidationError("-d \(depth) with -p \(promptTokens) / -n \(generatedTokens) needs \(context) positions; the model holds \(limit)")
+            }
+            // The context at this depth, filled once (untimed).
+            var filled = try model.makeState(maxContext: context, kvType: kvCache.kvType)
+            let history = randomTokens(depth)
+            if depth > 0 { _ = try model.forward(history, state: &filled, logits: .none, chunkSize: chunk) }
 
-        func timePrompt() throws -> Double {
-            var state = model.makeState(maxContext: context)
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model.forward(prompt, state: &state, logits: .last, chunkSize: chunk)
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
-        func timeGeneration() throws -> Double {
-            var state = model.makeState(maxContext: context)
-            let start = DispatchTime.now().uptimeNanoseconds
-            for token in generated { _ = try model.forward([token], state: &state, logits: .last) }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
+            /// A private copy of the filled state (the copy itself is not timed).
+            func start() -> SequenceState {
+                var state = filled
+                state.detach()
+                return state
+            }
+            func timePrompt() throws -> Double {
+                var state = start()
+                let begin = DispatchTime.now().uptimeNanoseconds
+                _ = try model.forward(prompt, state: &state, logits: .last, chunkSize: chunk)
+                return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+            }
+            func timeGeneration() throws -> Double {
+                var state = start()
+                let begin = DispatchTime.now().uptimeNanoseconds
+                for token in generated { _ = try model.forward([token], state: &state, logits: .last) }
+                return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+            }
 
-        // Warm-up (page faults, thread start-up), as llama-bench does.
-        if promptTokens > 0 { _ = try timePrompt() }
-        if generatedTokens > 0 {
-            var state = model.makeState(maxContext: context)
-            for token in generated.prefix(4) { _ = try model.forward([token], state: &state) }
+            // Warm-up (page faults, thread start-up), as llama-bench does.
+            if promptTokens > 0 { _ = try timePrompt() }
+            if generatedTokens > 0 {
+                var state = start()
+                for token in generated.prefix(4) { _ = try model.forward([token], state: &state) }
+            }
+            var pp: [Double] = [], tg: [Double] = []
+            for _ in 0..<repetitions {
+                if promptTokens > 0 { pp.append(Double(promptTokens) / (try timePrompt())) }
+                if generatedTokens > 0 { tg.append(Double(generatedTokens) / (try timeGeneration())) }
+            }
+            results.append(Result(depth: depth, pp: meanAndSD(pp), tg: meanAndSD(tg)))
         }
-        var pp: [Double] = [], tg: [Double] = []
-        for _ in 0..<repetitions {
-            if promptTokens > 0 { pp.append(Double(promptTokens) / (try timePrompt())) }
-            if generatedTokens > 0 { tg.append(Double(generatedTokens) / (try timeGeneration())) }
-        }
-        let (ppMean, ppSD) = meanAndSD(pp)
-        let (tgMean, tgSD) = meanAndSD(tg)
         if json {
             // "isa": the kernel path the backend ran (e.g. "avx2", "avx512+bf16+vnni", "portable").
             let isa = (model.backend as? CPUBackend)?.isa.description ?? String(describing: type(of: model.backend))
-            print("{\"pp_tokens_per_s\": \(ppMean), \"pp_sd\": \(ppSD), \"tg_tokens_per_s\": \(tgMean), \"tg_sd\": \(tgSD), \"isa\": \"\(isa)\"}")
+            func fields(_ r: Result) -> String {
+                "\"pp_tokens_per_s\": \(r.pp.mean), \"pp_sd\": \(r.pp.sd), \"tg_tokens_per_s\": \(r.tg.mean), \"tg_sd\": \(r.tg.sd), "
+                    + "\"isa\": \"\(isa)\", \"depth\": \(r.depth), \"kv_type\": \"\(kvCache.kvType)\""
+            }
+            var line = "{" + fields(results[0])
+            if results.count > 1 { line += ", \"depths\": [" + results.map { "{" + fields($0) + "}" }.joined(separator: ", ") + "]" }
+            print(line + "}")
         } else {
             let threads = modelOptions.threads.map(String.init) ?? "all"
-            print("| model | threads | test | t/s |")
-            print("|---|---|---|---|")
+            print("| model | threads | kv | test | t/s |")
+            print("|---|---|---|---|---|")
             let name = URL(fileURLWithPath: modelOptions.model).lastPathComponent
-            if promptTokens > 0 { print(String(format: "| %@ | %@ | pp%d | %.2f ± %.2f |", name, threads, promptTokens, ppMean, ppSD)) }
-            if generatedTokens > 0 { print(String(format: "| %@ | %@ | tg%d | %.2f ± %.2f |", name, threads, generatedTokens, tgMean, tgSD)) }
+            for r in results {
+                let at = r.depth > 0 ? " @ d\(r.depth)" : ""
+                if promptTokens > 0 {
+                    print(String(format: "| %@ | %@ | %@ | pp%d%@ | %.2f ± %.2f |", name, threads, kvCache.kvType.rawValue,
+                                 promptTokens, at, r.pp.mean, r.pp.sd))
+                }
+                if generatedTokens > 0 {
+                    print(String(format: "| %@ | %@ | %@ | tg%d%@ | %.2f ± %.2f |", name, threads, kvCache.kvType.rawValue,
+                                 generatedTokens, at, r.tg.mean, r.tg.sd))
+                }
+            }
         }
+    }
+}
+
+/// A comma-separated list of context depths (`-d 0,4096`).
+struct DepthList: ExpressibleByArgument {
+    let values: [Int]
+
+    init?(argument: String) {
+        var values: [Int] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value >= 0 else { return nil }
+            values.append(value)
+        }
+        guard !values.isEmpty else { return nil }
+        self.values = values
     }
 }
 

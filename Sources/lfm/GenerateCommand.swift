@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LFMChat
 import LFMGeneration
+import LFMKernels
 import LFMModels
 import LFMTokenizer
 
@@ -13,6 +14,8 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var kvCache: KVCacheOptions
 
     @Option(name: .customLong("prompt-ids"), help: "Prompt as comma-separated token ids.")
     var promptIds: String?
@@ -73,7 +76,7 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
-        var state = model.makeState()
+        var state = try model.makeState(maxContext: nil, kvType: kvCache.kvType)
         // The whole cache is kept, so the prompt and every generated token but the last need a position.
         guard promptTokens.count + maxTokens - 1 <= state.maxContext else {
             throw ValidationError("context length exceeded: the prompt has \(promptTokens.count) tokens and --max-tokens \(maxTokens) needs \(maxTokens - 1) more positions, but the model's context holds \(state.maxContext) (at most \(max(0, state.maxContext - promptTokens.count + 1)) tokens fit after this prompt)")

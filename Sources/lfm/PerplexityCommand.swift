@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LFMChat
+import LFMKernels
 import LFMModels
 import LFMTokenizer
 
@@ -12,6 +13,8 @@ struct PerplexityCommand: ParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var kvCache: KVCacheOptions
 
     @Option(name: .long, help: "UTF-8 text file to score.")
     var file: String
@@ -48,7 +51,7 @@ struct PerplexityCommand: ParsableCommand {
         let ids = [bos] + (try tokenizer.encode(bytes: [UInt8](data), addSpecialTokens: false))
         let plan = try scoringWindows(ids: ids, ctx: ctx, scheme: windows, bos: bos)
         var bar = ProgressBar(label: "scoring")
-        let result = try model.score(windows: plan, reference: reference) { bar.update($0, $1) }
+        let result = try model.score(windows: plan, reference: reference, kvType: kvCache.kvType) { bar.update($0, $1) }
         let nll = result.nll
         if json {
             var line = "{\"tokens\": \(nll.count), \"nll\": \(formatDouble(nll.mean)), \"ppl\": \(formatDouble(nll.perplexity))"

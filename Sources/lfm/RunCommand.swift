@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LFMChat
 import LFMGeneration
+import LFMKernels
 import LFMModels
 import LFMTokenizer
 
@@ -33,6 +34,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Context length (default: the model's).")
     var ctx: Int?
 
+    @OptionGroup var kvCache: KVCacheOptions
+
     @OptionGroup var sampling: SamplingOptions
 
     @OptionGroup var outputFormatOptions: OutputFormatOptions
@@ -42,8 +45,9 @@ struct RunCommand: AsyncParsableCommand {
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
         let tokenizer = try loadTokenizer(model: model)
         let config = try loadChatConfig(model)
-        let session = InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
-                                       maxContext: ctx)
+        let session = try InferenceSession(model: loaded, tokenizer: tokenizer,
+                                           template: try ChatTemplate(config.templateSource), maxContext: ctx,
+                                           kvType: kvCache.kvType)
         await session.setOutputFormat(outputFormatOptions.resolve(detected: await session.outputFormat))
         let parameters = try sampling.parameters(forModel: model)
         let options = GenerationOptions(sampling: parameters, maxTokens: maxTokens)

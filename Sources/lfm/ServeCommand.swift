@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LFMChat
 import LFMGeneration
+import LFMKernels
 import LFMModels
 import LFMServer
 
@@ -18,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @OptionGroup var kvCache: KVCacheOptions
 
     @OptionGroup var outputFormatOptions: OutputFormatOptions
 
@@ -103,6 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
         let template = try templateSource.map { try ChatTemplate($0) }
         if template == nil { printError("warning: no chat template found; only /v1/completions will work") }
         let context = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
+        // Fails here, before the server starts, when the model's heads cannot be stored as the KV type.
+        _ = try model.makeState(maxContext: 1, kvType: kvCache.kvType)
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         var schemaOptions = ServerOptions.defaultSchemaOptions
         schemaOptions.timeLimit = schemaTimeLimit
@@ -110,7 +115,8 @@ struct ServeCommand: AsyncParsableCommand {
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
                                   bosToken: bosToken, eosToken: eosToken,
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
-                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
+                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
+                                                              kvType: kvCache.kvType),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
                                                          connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
@@ -119,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                          outputFormat: outputFormatOptions.resolve(
                                                              detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
                                                                              family: model.configuration.architecture))))
-        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk)"
+        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV \(kvCache.kvType)"
         let host = host
         // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
         try await server.run(host: host, port: port, grace: grace) { bound in

@@ -106,6 +106,36 @@ struct Expected: Decodable {
         #expect(["avx512", "avx2", "portable"].contains(isa ?? ""), "isa: \(object?["isa"] ?? "missing")")
     }
 
+    /// `-d` (a list) and `--kv-type`: one JSON object, the first depth's figures at the top level
+    /// plus one object per depth; a KV type the heads cannot hold fails with the typed message.
+    @Test func benchDepthsAndKVType() throws {
+        let folder = CLI.fixtures.appendingPathComponent("lfm2/attn-first-f32")
+        let result = try CLI.run(["bench", "--model", folder.path, "-p", "8", "-n", "3", "-t", "1", "-r", "1",
+                                  "-d", "0,40", "--kv-type", "bf16", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(object?["depth"] as? Int == 0)
+        #expect(object?["kv_type"] as? String == "bf16")
+        let depths = object?["depths"] as? [[String: Any]] ?? []
+        #expect(depths.map { $0["depth"] as? Int } == [0, 40])
+        #expect(depths.allSatisfy { ($0["tg_tokens_per_s"] as? Double ?? 0) > 0 && $0["kv_type"] as? String == "bf16" })
+        let single = try CLI.run(["bench", "--model", folder.path, "-p", "4", "-n", "2", "-t", "1", "-r", "1",
+                                  "--depth", "16", "--json"])
+        #expect(single.status == 0, "\(single.stderr)")
+        let one = try JSONSerialization.jsonObject(with: Data(single.stdout.utf8)) as? [String: Any]
+        #expect(one?["depth"] as? Int == 16 && one?["kv_type"] as? String == "f32" && one?["depths"] == nil)
+        // Head dimension 8: Q8_0 blocks of 32 do not fit.
+        let refused = try CLI.run(["bench", "--model", folder.path, "-p", "4", "-n", "2", "-r", "1", "--kv-type", "q8_0"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("head dimension 8"), "\(refused.stderr)")
+        let badType = try CLI.run(["bench", "--model", folder.path, "--kv-type", "q5_0"])
+        #expect(badType.status != 0)
+        let badDepth = try CLI.run(["bench", "--model", folder.path, "-d", "1,x"])
+        #expect(badDepth.status != 0)
+    }
+
     /// A folder holding the config of an architecture no family reads.
     static func otherArchitecture() throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mamba-\(UUID().uuidString)")

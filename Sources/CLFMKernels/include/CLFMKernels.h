@@ -95,21 +95,15 @@ void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, 
                               const float *ap, size_t m, float *y, size_t yStride, float *panel);
 
 // ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
-// Same semantics as the ComputeBackend methods of the same names, with two additions:
-// lfm_attention_* computes only the (row, head) items item0 ..< item1, item = row * heads + head
-// (window: a query sees at most the last `window` keys, itself included; 0 = no limit);
-// lfm_short_conv_* computes (and updates the state of) channels c0 ..< c1 only.
-// Both let callers split the work over threads without overlapping writes.
+// Same semantics as the ComputeBackend methods of the same names, with one addition:
+// lfm_short_conv_* computes (and updates the state of) channels c0 ..< c1 only, so callers can
+// split the work over threads without overlapping writes.
 
 #define LFM_DECLARE_OPS(S) \
     void lfm_rmsnorm_##S(const float *x, size_t xStride, const float *weight, size_t dim, size_t rows, \
                          float eps, float *out, size_t outStride); \
     void lfm_rope_neox_##S(float *x, size_t xStride, size_t rows, size_t heads, size_t headDim, \
                            long startPosition, const float *inverseFrequencies); \
-    void lfm_attention_##S(const float *q, size_t qStride, size_t rows, size_t startPosition, \
-                           const float *keys, const float *values, size_t kvStride, size_t heads, \
-                           size_t kvHeads, size_t headDim, size_t window, float scale, float *out, \
-                           size_t outStride, size_t item0, size_t item1); \
     void lfm_short_conv_##S(const float *x, size_t xStride, size_t rows, size_t channels, size_t kernel, \
                             float *state, const float *weight, float *out, size_t outStride, \
                             size_t c0, size_t c1); \
@@ -120,6 +114,68 @@ void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, 
 LFM_DECLARE_OPS(avx512)
 LFM_DECLARE_OPS(avx2)
 LFM_DECLARE_OPS(portable)
+
+// ---- KV cache rows and tiled attention (attention_template.h, compiled into ops_*.c) ----
+// A KV cache row is one position's kvHeads * headDim values in a storage type, rows `rowBytes`
+// apart; head h starts at element h * headDim. Block types (Q8_0, Q4_0) are GGUF's blocks of 32
+// (head dimensions a multiple of 32): Q8_0 = f16 d + 32 int8 (x = d * q), Q4_0 = f16 d + 16 bytes
+// (low nibbles elements 0..15, high 16..31, x = d * (q - 8)).
+
+#define LFM_KV_F32 0
+#define LFM_KV_F16 1
+#define LFM_KV_BF16 2
+#define LFM_KV_Q8_0 3
+#define LFM_KV_Q4_0 4
+
+/// Keys per tile of lfm_flash_attention (a multiple of every vector width).
+#define LFM_ATTENTION_TILE 32
+
+/// One causal grouped-query attention call over stored KV rows (see ComputeBackend.attention):
+/// `rows` queries at positions startPosition ..< startPosition + rows over keys / values rows
+/// 0 ..< startPosition + rows; a query at position p sees keys max(0, p + 1 - window) ... p
+/// (window 0: all). Work is cut into items (a block of `rowsPerItem` query rows x one KV head;
+/// item = rowBlock * kvHeads + kvHead, ceil(rows / rowsPerItem) * kvHeads items) and each item's
+/// key tiles into `splits` contiguous ranges: unit = item * splits + split.
+typedef struct {
+    const float *q;
+    size_t qStride;
+    size_t rows;
+    size_t startPosition;
+    const void *keys;
+    const void *values;
+    size_t kvRowBytes;
+    int kvType;
+    size_t heads;
+    size_t kvHeads;
+    size_t headDim;
+    size_t window;
+    float scale;
+    float *out;
+    size_t outStride;
+    size_t rowsPerItem;
+    size_t splits;
+} LFMAttention;
+
+#define LFM_DECLARE_ATTENTION(S) \
+    /** Stores `rows` rows of `width` floats (x, xStride apart) as `type` rows (outRowBytes apart); \
+        block types quantize exactly as ggml's quantize_row_q8_0_ref / q4_0_ref (a block with a \
+        non-finite value is stored as scale NaN, codes 0), F16 / BF16 round to nearest even. */ \
+    void lfm_kv_store_rows_##S(const float *x, size_t xStride, size_t rows, size_t width, int type, void *out, \
+                               size_t outRowBytes); \
+    /** Widens `count` stored rows of `width` values to floats (rows outStride apart). */ \
+    void lfm_kv_widen_rows_##S(const void *rows, size_t count, size_t rowBytes, size_t width, int type, \
+                               float *out, size_t outStride); \
+    /** Units unit0 ..< unit1. With splits == 1 and partials NULL the outputs are written to out; \
+        otherwise unit u writes, per query i < rowsPerItem * heads / kvHeads (i = row in block * group \
+        + head in group), (running maximum, running sum, unnormalised output[headDim]) at \
+        partials + (u * rowsPerItem * heads / kvHeads + i) * (headDim + 2), and \
+        lfm_flash_attention_merge combines an item's splits into out. */ \
+    void lfm_flash_attention_##S(const LFMAttention *a, size_t unit0, size_t unit1, float *partials); \
+    void lfm_flash_attention_merge_##S(const LFMAttention *a, size_t item0, size_t item1, const float *partials);
+
+LFM_DECLARE_ATTENTION(avx512)
+LFM_DECLARE_ATTENTION(avx2)
+LFM_DECLARE_ATTENTION(portable)
 
 
 // ==== Block-quantized matrix products (quant_*.c; section owned by the quantized kernels) ====

@@ -1,5 +1,6 @@
 import Foundation
 import LFMChat
+import LFMKernels
 import LFMModels
 import LFMTokenizer
 
@@ -24,6 +25,8 @@ public actor InferenceSession {
     public let maxContext: Int
 
     private var state: SequenceState
+    /// The state of an empty conversation (what `reset` and a diverging prompt start from).
+    private let freshState: SequenceState
     private var lastLogits: [Float]?
     private var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
     private var isGenerating = false
@@ -33,13 +36,29 @@ public actor InferenceSession {
     /// creation, changed with ``setOutputFormat(_:)``, overridden per call by `GenerationOptions.outputFormat`.
     public private(set) var outputFormat: ChatOutputFormat
 
-    /// Creates a session; `maxContext` defaults to the model's limit.
+    /// Creates a session with an F32 KV cache; `maxContext` defaults to the model's limit.
     public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
+        self.init(model: model, tokenizer: tokenizer, template: template,
+                  freshState: model.makeState(maxContext: maxContext ?? model.configuration.maxPositionEmbeddings))
+    }
+
+    /// Creates a session whose KV cache stores keys and values as `kvType`; `maxContext`
+    /// defaults to the model's limit. Throws `KVCacheError` when the model's heads cannot be
+    /// stored in that type.
+    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil,
+                kvType: KVCacheType) throws {
+        self.init(model: model, tokenizer: tokenizer, template: template,
+                  freshState: try model.makeState(maxContext: maxContext ?? model.configuration.maxPositionEmbeddings,
+                                                  kvType: kvType))
+    }
+
+    private init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, freshState: SequenceState) {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
-        self.maxContext = maxContext ?? model.configuration.maxPositionEmbeddings
-        state = model.makeState(maxContext: self.maxContext)
+        self.maxContext = freshState.maxContext
+        self.freshState = freshState
+        state = freshState
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer.eosTokenId { stops.insert(eos) }
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
@@ -55,7 +74,7 @@ public actor InferenceSession {
 
     /// Forgets the conversation.
     public func reset() {
-        state = model.makeState(maxContext: maxContext)
+        state = freshState
         processedTokens = []
         lastLogits = nil
         boundary = nil
@@ -160,7 +179,7 @@ public actor InferenceSession {
             lastLogits = boundary.logits
             statistics.reusedPromptTokens = boundary.tokens.count
         } else {
-            state = model.makeState(maxContext: maxContext)
+            state = freshState
             processedTokens = []
             lastLogits = nil
         }
@@ -170,7 +189,7 @@ public actor InferenceSession {
             logits = lastLogits
         } else if rest.isEmpty {
             // Nothing cached to answer from: process the prompt again.
-            state = model.makeState(maxContext: maxContext)
+            state = freshState
             logits = try model.forward(prompt, state: &state)
             statistics.reusedPromptTokens = 0
         } else {

@@ -29,33 +29,6 @@ extension CPUBackend {
         }
     }
 
-    public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
-                          keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
-                          heads: Int, kvHeads: Int, headDim: Int, window: Int, scale: Float,
-                          out: UnsafeMutablePointer<Float>, outStride: Int) {
-        if rows <= 0 || heads <= 0 { return }
-        let kind = self.kind
-        let items = rows * heads
-        // Multiply-adds: two passes over the visible keys/values per (row, head).
-        let span = window > 0 ? min(window, startPosition + rows) : startPosition + rows
-        let work = items * span * headDim * 2
-        // Even chunk bounds keep the head pairs of a KV group (processed together) in one chunk.
-        let pairAligned = kvHeads > 0 && (heads / kvHeads) % 2 == 0
-        split(items, work: work, alignment: pairAligned ? 2 : 1) { r in
-            switch kind {
-            case .avx512:
-                lfm_attention_avx512(q, qStride, rows, startPosition, keys, values, kvStride, heads, kvHeads,
-                                     headDim, max(window, 0), scale, out, outStride, r.lowerBound, r.upperBound)
-            case .avx2:
-                lfm_attention_avx2(q, qStride, rows, startPosition, keys, values, kvStride, heads, kvHeads,
-                                   headDim, max(window, 0), scale, out, outStride, r.lowerBound, r.upperBound)
-            case .portable:
-                lfm_attention_portable(q, qStride, rows, startPosition, keys, values, kvStride, heads, kvHeads,
-                                       headDim, max(window, 0), scale, out, outStride, r.lowerBound, r.upperBound)
-            }
-        }
-    }
-
     public func shortConv(x: UnsafePointer<Float>, xStride: Int, rows: Int, channels: Int, kernel: Int,
                           state: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>,
                           out: UnsafeMutablePointer<Float>, outStride: Int) {

@@ -30,6 +30,8 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumParallelWork = 1 << 16
     /// Smallest number of weight rows a matmul chunk gets (tests lower it).
     var minimumChunkRows = 16
+    /// Key ranges each attention item is split into (tests set it; nil: chosen per call).
+    var attentionKeySplits: Int?
     /// Activation rows from which products use the packed AVX-512 GEMM
     /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
     /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,

@@ -15,6 +15,11 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// A fresh state for one sequence of at most `maxContext` positions (nil: the model's limit).
     func makeState(maxContext: Int?) -> SequenceState
 
+    /// A fresh state whose KV cache stores keys and values as `kvType` (nil `maxContext`: the
+    /// model's limit). Throws `KVCacheError` when an attention layer's head dimension is not a
+    /// whole number of the type's blocks (Q8_0 / Q4_0 need multiples of 32).
+    func makeState(maxContext: Int?, kvType: KVCacheType) throws -> SequenceState
+
     /// Runs `tokens` through the model after the positions already in `state`, updating it.
     ///
     /// Long inputs are processed in chunks of `chunkSize` positions with matrix-matrix kernels;

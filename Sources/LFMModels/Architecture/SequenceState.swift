@@ -1,3 +1,6 @@
+import Foundation
+import LFMKernels
+
 /// Errors raised while running a model.
 public enum InferenceError: Error, CustomStringConvertible, Equatable {
     case contextLengthExceeded(requested: Int, limit: Int)
@@ -31,6 +34,10 @@ public enum LayerCacheShape: Sendable, Equatable {
 /// Everything one sequence carries between forward calls, for any architecture: per layer a
 /// KV cache (full or sliding-window), a convolution state, or nothing.
 ///
+/// Keys and values are stored as `kvType` rows (see `KVCacheType`): row `r` of layer `l` is
+/// `keyValueRowBytes(l)` bytes at byte `r · keyValueRowBytes(l)` of its storage and holds position
+/// `firstKept[l] + r`.
+///
 /// A value type: `let snapshot = state` takes a snapshot (copy-on-write), and assigning it back
 /// restores it. Convolution states cannot be rewound, so snapshots are how a caller backs up.
 public struct SequenceState: Sendable, Equatable {
@@ -40,21 +47,42 @@ public struct SequenceState: Sendable, Equatable {
     public let maxContext: Int
     /// Per-layer cache shapes (what the model asked for).
     public let shapes: [LayerCacheShape]
-    /// Keys per layer: one row of the layer's width per kept position (empty for other layers).
-    var keys: [[Float]]
-    /// Values per layer, laid out like `keys`.
-    var values: [[Float]]
-    /// Absolute position of row 0 of `keys[l]`/`values[l]` (0 unless a window dropped rows).
+    /// How keys and values are stored.
+    public let kvType: KVCacheType
+    /// Stored keys per layer: one row of `keyValueRowBytes(l)` bytes per kept position, then
+    /// unused capacity (empty for other layers).
+    var keyRows: [[UInt8]]
+    /// Stored values per layer, laid out like `keyRows`.
+    var valueRows: [[UInt8]]
+    /// Absolute position of row 0 of `keyRows[l]`/`valueRows[l]` (0 unless a window dropped rows).
     var firstKept: [Int]
     /// Convolution state per layer: `rows × channels` values, oldest row first (empty for other layers).
     var conv: [[Float]]
 
-    /// A fresh state for `shapes` holding at most `maxContext` positions.
+    /// A fresh state for `shapes` holding at most `maxContext` positions, keys and values in F32.
     public init(shapes: [LayerCacheShape], maxContext: Int) {
+        self.init(validShapes: shapes, maxContext: maxContext, kvType: .f32)
+    }
+
+    /// A fresh state whose keys and values are stored as `kvType`.
+    ///
+    /// Throws `KVCacheError.widthNotBlockMultiple` when a layer's rows are not a whole number of
+    /// the type's blocks. (A model's `makeState(maxContext:kvType:)` also checks each head.)
+    public init(shapes: [LayerCacheShape], maxContext: Int, kvType: KVCacheType) throws {
+        for (l, shape) in shapes.enumerated() {
+            if case .keyValue(let width, _) = shape, width % kvType.blockSize != 0 {
+                throw KVCacheError.widthNotBlockMultiple(type: kvType, width: width, layer: l)
+            }
+        }
+        self.init(validShapes: shapes, maxContext: maxContext, kvType: kvType)
+    }
+
+    private init(validShapes shapes: [LayerCacheShape], maxContext: Int, kvType: KVCacheType) {
         self.maxContext = maxContext
         self.shapes = shapes
-        keys = shapes.map { _ in [] }
-        values = shapes.map { _ in [] }
+        self.kvType = kvType
+        keyRows = shapes.map { _ in [] }
+        valueRows = shapes.map { _ in [] }
         firstKept = shapes.map { _ in 0 }
         conv = shapes.map {
             if case .convolution(let rows, let channels) = $0 { return [Float](repeating: 0, count: rows * channels) }
@@ -62,8 +90,46 @@ public struct SequenceState: Sendable, Equatable {
         }
     }
 
+    /// Gives this value its own storage now. A copy (snapshot) shares its storage with the
+    /// original until the first write, which then copies; call this to pay for that copy at a
+    /// chosen time (e.g. outside a timed region).
+    public mutating func detach() {
+        for l in shapes.indices {
+            keyRows[l].withUnsafeMutableBytes { _ in }
+            valueRows[l].withUnsafeMutableBytes { _ in }
+            conv[l].withUnsafeMutableBytes { _ in }
+        }
+    }
+
     /// Positions whose keys/values layer `l` holds now.
     func keptRows(_ l: Int) -> Int { position - firstKept[l] }
+
+    /// Bytes of one stored key (or value) row of layer `l`; 0 for layers without a KV cache.
+    func keyValueRowBytes(_ l: Int) -> Int {
+        guard case .keyValue(let width, _) = shapes[l] else { return 0 }
+        return kvType.rowBytes(width: width)
+    }
+
+    /// Moves `count` stored rows of layer `l` (keys and values) from row `source` to row
+    /// `destination`; the ranges may overlap. Both must lie within the allocated rows.
+    mutating func moveKeyValueRows(layer l: Int, from source: Int, to destination: Int, count: Int) {
+        let rowBytes = keyValueRowBytes(l)
+        guard count > 0, rowBytes > 0, source != destination else { return }
+        func move(_ bytes: UnsafeMutableRawBufferPointer) {
+            guard let base = bytes.baseAddress else { return }
+            memmove(base + destination * rowBytes, base + source * rowBytes, count * rowBytes)
+        }
+        keyRows[l].withUnsafeMutableBytes(move)
+        valueRows[l].withUnsafeMutableBytes(move)
+    }
+
+    /// Runs `body` with the start of layer `l`'s key and value storage (rows of `keyValueRowBytes(l)`).
+    mutating func withKeyValueStorage<R>(layer l: Int,
+                                         _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> R) -> R {
+        keyRows[l].withUnsafeMutableBytes { k in
+            valueRows[l].withUnsafeMutableBytes { v in body(k.baseAddress!, v.baseAddress!) }
+        }
+    }
 
     /// Makes room in layer `l` for `count` new positions and returns the row where the first goes.
     ///
@@ -71,49 +137,66 @@ public struct SequenceState: Sendable, Equatable {
     /// layers drop rows older than `window - 1` positions before the new ones once the kept rows
     /// reach twice the window, so their storage stays below `2 · window + count` rows.
     mutating func prepareKeyValues(layer l: Int, adding count: Int) -> Int {
-        guard case .keyValue(let width, let window) = shapes[l] else { return 0 }
+        guard case .keyValue(_, let window) = shapes[l] else { return 0 }
+        let rowBytes = keyValueRowBytes(l)
         var kept = keptRows(l)
         if window > 0, kept > window - 1, kept + count > 2 * window {
             let drop = kept - (window - 1)
-            let keepValues = (window - 1) * width
-            keys[l].withUnsafeMutableBufferPointer { k in
-                if keepValues > 0 { k.baseAddress!.update(from: k.baseAddress! + drop * width, count: keepValues) }
-            }
-            values[l].withUnsafeMutableBufferPointer { v in
-                if keepValues > 0 { v.baseAddress!.update(from: v.baseAddress! + drop * width, count: keepValues) }
-            }
+            moveKeyValueRows(layer: l, from: drop, to: 0, count: window - 1)
             firstKept[l] += drop
             kept = window - 1
         }
-        let needed = (kept + count) * width
-        if keys[l].count < needed {
-            let limit = (window > 0 ? 2 * window + count : maxContext) * width
-            let grown = min(max(needed, keys[l].count * 2, 64 * width), max(limit, needed))
-            keys[l].append(contentsOf: repeatElement(0, count: grown - keys[l].count))
-            values[l].append(contentsOf: repeatElement(0, count: grown - values[l].count))
+        let needed = (kept + count) * rowBytes
+        if keyRows[l].count < needed {
+            let limit = (window > 0 ? 2 * window + count : maxContext) * rowBytes
+            let grown = min(max(needed, keyRows[l].count * 2, 64 * rowBytes), max(limit, needed))
+            keyRows[l].append(contentsOf: repeatElement(0, count: grown - keyRows[l].count))
+            valueRows[l].append(contentsOf: repeatElement(0, count: grown - valueRows[l].count))
         }
         return kept
     }
 
-    /// Bytes held by the caches.
-    public var byteCount: Int {
-        (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count } + conv.reduce(0) { $0 + $1.count }) * 4
+    /// Keys per layer widened to F32, every allocated row (for inspection and tests; the forward
+    /// pass reads the stored rows).
+    var keys: [[Float]] { keyRows.indices.map { widened(keyRows, $0) } }
+    /// Values per layer widened to F32, laid out like `keys`.
+    var values: [[Float]] { valueRows.indices.map { widened(valueRows, $0) } }
+
+    private func widened(_ storage: [[UInt8]], _ l: Int) -> [Float] {
+        guard case .keyValue(let width, _) = shapes[l], width > 0 else { return [] }
+        let rowBytes = keyValueRowBytes(l), rows = storage[l].count / rowBytes
+        var out = [Float](repeating: 0, count: rows * width)
+        storage[l].withUnsafeBytes { bytes in
+            out.withUnsafeMutableBufferPointer { target in
+                for r in 0..<rows {
+                    let row = UnsafeRawBufferPointer(rebasing: bytes[(r * rowBytes)..<((r + 1) * rowBytes)])
+                    try? kvType.storage.dequantizeRow(row, into: UnsafeMutableBufferPointer(rebasing: target[(r * width)..<((r + 1) * width)]))
+                }
+            }
+        }
+        return out
     }
 
-    /// Equality of the meaningful contents: positions processed, convolution states, and the keys
-    /// and values a next query could see (every kept position; for windowed layers the last
-    /// `window - 1`).
+    /// Bytes held by the caches (KV storage in its stored type, allocated rows included, plus
+    /// the F32 convolution states).
+    public var byteCount: Int {
+        keyRows.reduce(0) { $0 + $1.count } + valueRows.reduce(0) { $0 + $1.count } + conv.reduce(0) { $0 + $1.count } * 4
+    }
+
+    /// Equality of the meaningful contents: positions processed, KV type, convolution states, and
+    /// the stored bytes of the keys and values a next query could see (every kept position; for
+    /// windowed layers the last `window - 1`).
     public static func == (a: SequenceState, b: SequenceState) -> Bool {
-        guard a.position == b.position, a.shapes == b.shapes, a.conv == b.conv else { return false }
+        guard a.position == b.position, a.shapes == b.shapes, a.kvType == b.kvType, a.conv == b.conv else { return false }
         for l in a.shapes.indices {
-            guard case .keyValue(let width, let window) = a.shapes[l] else { continue }
+            guard case .keyValue(_, let window) = a.shapes[l] else { continue }
+            let rowBytes = a.keyValueRowBytes(l)
             let visible = window > 0 ? min(a.position, window - 1) : a.position
             let ra = a.keptRows(l) - visible, rb = b.keptRows(l) - visible
             guard ra >= 0, rb >= 0 else { return false }
             if visible == 0 { continue }
-            guard a.keys[l][(ra * width)..<((ra + visible) * width)] == b.keys[l][(rb * width)..<((rb + visible) * width)],
-                  a.values[l][(ra * width)..<((ra + visible) * width)] == b.values[l][(rb * width)..<((rb + visible) * width)]
-            else { return false }
+            let sa = (ra * rowBytes)..<((ra + visible) * rowBytes), sb = (rb * rowBytes)..<((rb + visible) * rowBytes)
+            guard a.keyRows[l][sa] == b.keyRows[l][sb], a.valueRows[l][sa] == b.valueRows[l][sb] else { return false }
         }
         return true
     }

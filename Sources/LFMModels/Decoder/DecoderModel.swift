@@ -52,6 +52,20 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         SequenceState(shapes: cacheShapes, maxContext: maxContext ?? configuration.maxPositionEmbeddings)
     }
 
+    public func makeState(maxContext: Int? = nil, kvType: KVCacheType) throws -> SequenceState {
+        try checkHeads(kvType)
+        return try SequenceState(shapes: cacheShapes, maxContext: maxContext ?? configuration.maxPositionEmbeddings,
+                                 kvType: kvType)
+    }
+
+    /// Throws `KVCacheError` when an attention layer's heads are not whole blocks of `kvType`.
+    private func checkHeads(_ kvType: KVCacheType) throws {
+        guard kvType.blockSize > 1 else { return }
+        for (l, layer) in weights.layers.enumerated() {
+            if case .attention(let a) = layer.mixer { try kvType.validate(headDim: a.headDim, layer: l) }
+        }
+    }
+
     public func forward(_ tokens: [Int], state: inout SequenceState, logits selection: LogitsSelection = .last,
                         chunkSize: Int = 512) throws -> [Float] {
         guard !tokens.isEmpty else { throw InferenceError.emptyInput }
@@ -106,6 +120,7 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         guard state.shapes == cacheShapes else {
             throw InferenceError.stateMismatch(detail: "made for another configuration")
         }
+        try checkHeads(state.kvType)
         let end = state.position + tokens.count
         guard end <= state.maxContext else {
             throw InferenceError.contextLengthExceeded(requested: end, limit: state.maxContext)
@@ -239,15 +254,16 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
             // Append to the cache, then attend over what it keeps (row r of the cache is position
             // firstKept + r; the window is relative, so positions need not be absolute here).
             let row = states[s].prepareKeyValues(layer: l, adding: n)
-            states[s].keys[l].withUnsafeMutableBufferPointer { keys in
-                states[s].values[l].withUnsafeMutableBufferPointer { values in
-                    (keys.baseAddress! + row * kvDim).update(from: k + first * kvDim, count: n * kvDim)
-                    (values.baseAddress! + row * kvDim).update(from: v + first * kvDim, count: n * kvDim)
-                    backend.attention(q: q + first * qDim, qStride: qDim, rows: n, startPosition: row,
-                                      keys: keys.baseAddress!, values: values.baseAddress!, kvStride: kvDim,
-                                      heads: a.heads, kvHeads: a.kvHeads, headDim: d, window: a.window, scale: a.scale,
-                                      out: attended + first * qDim, outStride: qDim)
-                }
+            let type = states[s].kvType, rowBytes = states[s].keyValueRowBytes(l)
+            states[s].withKeyValueStorage(layer: l) { keys, values in
+                backend.storeKeyValues(k + first * kvDim, xStride: kvDim, rows: n, width: kvDim, as: type,
+                                       into: keys + row * rowBytes, rowBytes: rowBytes)
+                backend.storeKeyValues(v + first * kvDim, xStride: kvDim, rows: n, width: kvDim, as: type,
+                                       into: values + row * rowBytes, rowBytes: rowBytes)
+                backend.attention(q: q + first * qDim, qStride: qDim, rows: n, startPosition: row,
+                                  keys: keys, values: values, kvType: type, kvRowBytes: rowBytes,
+                                  heads: a.heads, kvHeads: a.kvHeads, headDim: d, window: a.window, scale: a.scale,
+                                  out: attended + first * qDim, outStride: qDim)
             }
         }
         if let gate = a.gate {

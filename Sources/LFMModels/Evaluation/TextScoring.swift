@@ -4,6 +4,7 @@
 // whole `n_ctx` chunks, the first token of each replaced by BOS, positions from `n_ctx/2` scored)
 // so the two engines' figures describe the same positions.
 import Foundation
+import LFMKernels
 
 /// How a tokenized text is cut into independent windows, each run from a fresh state.
 public enum ScoringWindows: String, Sendable, CaseIterable {
@@ -157,8 +158,10 @@ public struct TextScore: Sendable {
 extension LanguageModel {
     /// Scores `windows`, each from a fresh state; with a `reference`, also compares every scored
     /// position's distribution with the reference model's on the same window.
-    /// - Parameter progress: called after each window with (windows done, windows in all).
-    public func score(windows: [ScoringWindow], reference: (any LanguageModel)? = nil,
+    /// - Parameters:
+    ///   - kvType: how this model's KV cache stores keys and values (the reference keeps F32).
+    ///   - progress: called after each window with (windows done, windows in all).
+    public func score(windows: [ScoringWindow], reference: (any LanguageModel)? = nil, kvType: KVCacheType = .f32,
                       progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
         let v = configuration.vocabularySize
         if let reference, reference.configuration.vocabularySize != v {
@@ -170,13 +173,13 @@ extension LanguageModel {
             // Logits are computed only from the first scored position on (the positions before it
             // are prefilled without the output head).
             let first = window.scored.lowerBound
-            func logitsFromFirstScored(_ model: any LanguageModel) throws -> [Float] {
-                var state = model.makeState(maxContext: window.tokens.count)
+            func logitsFromFirstScored(_ model: any LanguageModel, kvType: KVCacheType) throws -> [Float] {
+                var state = try model.makeState(maxContext: window.tokens.count, kvType: kvType)
                 if first > 0 { _ = try model.forward(Array(window.tokens[..<first]), state: &state, logits: .none) }
                 return try model.forward(Array(window.tokens[first...]), state: &state, logits: .all)
             }
-            let logits = try logitsFromFirstScored(self)
-            let refLogits = try reference.map { try logitsFromFirstScored($0) } ?? []
+            let logits = try logitsFromFirstScored(self, kvType: kvType)
+            let refLogits = try reference.map { try logitsFromFirstScored($0, kvType: .f32) } ?? []
             for i in window.scored {
                 let target = window.tokens[i + 1]
                 let rows = ((i - first) * v)..<((i - first + 1) * v)
