@@ -66,6 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("prefix-cache"), help: "Prefix-cache snapshots kept (0 disables).")
     var prefixCache = 8
 
+    @OptionGroup var kvCache: KVCacheOptions
+
     @Option(name: .customLong("prefill-chunk"), help: "Most prompt tokens prefilled per scheduler iteration, next to the running batch's decode tokens (0: whole prompts).")
     var prefillChunk = 256
 
@@ -102,7 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let template = try templateSource.map { try ChatTemplate($0) }
         if template == nil { printError("warning: no chat template found; only /v1/completions will work") }
-        let context = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
+        let base = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
+        let policy = try kvCache.policy()
+        let context = try kvCache.context(for: policy, requested: ctx.map { _ in base }, model: base)
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         var schemaOptions = ServerOptions.defaultSchemaOptions
         schemaOptions.timeLimit = schemaTimeLimit
@@ -110,7 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
                                   bosToken: bosToken, eosToken: eosToken,
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
-                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk),
+                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
+                                                              cachePolicy: policy),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
                                                          connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
@@ -119,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                          outputFormat: outputFormatOptions.resolve(
                                                              detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
                                                                              family: model.configuration.architecture))))
-        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk)"
+        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV cache \(policy)"
         let host = host
         // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
         try await server.run(host: host, port: port, grace: grace) { bound in

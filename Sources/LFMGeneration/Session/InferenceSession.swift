@@ -10,7 +10,8 @@ import LFMTokenizer
 /// prompt that diverges from them (e.g. the template re-renders the last answer differently)
 /// restores the snapshot taken after the previous prompt when that is still a prefix (the conv
 /// state cannot be rewound), and starts over otherwise. The result equals processing the whole
-/// prompt from scratch.
+/// prompt from scratch (under a bounded cache policy: equals processing the conversation turn by
+/// turn, the policy evicting as it goes).
 public actor InferenceSession {
     /// The model.
     public let model: any LanguageModel
@@ -20,8 +21,11 @@ public actor InferenceSession {
     public let template: ChatTemplate?
     /// Tokens whose effect is in the state.
     public private(set) var processedTokens: [Int] = []
-    /// Largest number of positions (prompt + answer) a sequence may hold.
+    /// Largest number of positions (prompt + answer) a sequence may hold; under a bounded cache
+    /// policy, the rows its caches may hold (the conversation itself may grow without limit).
     public let maxContext: Int
+    /// How the full-attention layers' caches are bounded (`.full`: every position is kept).
+    public let cachePolicy: KVCachePolicy
 
     private var state: SequenceState
     private var lastLogits: [Float]?
@@ -33,13 +37,16 @@ public actor InferenceSession {
     /// creation, changed with ``setOutputFormat(_:)``, overridden per call by `GenerationOptions.outputFormat`.
     public private(set) var outputFormat: ChatOutputFormat
 
-    /// Creates a session; `maxContext` defaults to the model's limit.
-    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
+    /// Creates a session; `maxContext` defaults to the model's limit. With a bounded
+    /// `cachePolicy` a conversation of any length runs in constant memory.
+    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil,
+                cachePolicy: KVCachePolicy = .full) {
         self.model = model
         self.tokenizer = tokenizer
         self.template = template
         self.maxContext = maxContext ?? model.configuration.maxPositionEmbeddings
-        state = model.makeState(maxContext: self.maxContext)
+        self.cachePolicy = cachePolicy
+        state = model.makeState(maxContext: self.maxContext, policy: cachePolicy)
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer.eosTokenId { stops.insert(eos) }
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
@@ -55,7 +62,7 @@ public actor InferenceSession {
 
     /// Forgets the conversation.
     public func reset() {
-        state = model.makeState(maxContext: maxContext)
+        state = model.makeState(maxContext: maxContext, policy: cachePolicy)
         processedTokens = []
         lastLogits = nil
         boundary = nil
@@ -83,7 +90,7 @@ public actor InferenceSession {
         if let schema = options.responseFormat, schema.shortestValueLength > options.maxTokens {
             throw StructuredOutputError.budgetTooSmall(needed: schema.shortestValueLength, available: options.maxTokens)
         }
-        guard promptTokens.count < maxContext else {
+        guard cachePolicy.isBounded || promptTokens.count < maxContext else {
             throw InferenceError.contextLengthExceeded(requested: promptTokens.count, limit: maxContext)
         }
         isGenerating = true
@@ -113,7 +120,7 @@ public actor InferenceSession {
             let decodeStart = Date()
             while stepper.canContinue {
                 if Task.isCancelled { reason = .cancelled; break }
-                guard let token = try stepper.choose(&logits, history: processedTokens, room: maxContext - processedTokens.count) else {
+                guard let token = try stepper.choose(&logits, history: processedTokens, room: room) else {
                     reason = .stop
                     break
                 }
@@ -123,7 +130,7 @@ public actor InferenceSession {
                 for event in filter.feed(token) { continuation.yield(event) }
                 if filter.stopped { reason = .stop; break }
                 if next == .last { reason = .length; break }
-                guard processedTokens.count + 1 < maxContext else { reason = .length; break }
+                guard room > 1 else { reason = .length; break }
                 logits = try model.forward([token], state: &state)
                 processedTokens.append(token)
                 lastLogits = logits
@@ -141,6 +148,9 @@ public actor InferenceSession {
             continuation.finish(throwing: error)
         }
     }
+
+    /// Positions the conversation can still take (unlimited under a bounded cache policy).
+    private var room: Int { cachePolicy.isBounded ? .max : maxContext - processedTokens.count }
 
     /// Token bytes for constrained decoding, built on first use.
     private func vocabulary() -> TokenVocabulary {
@@ -160,7 +170,7 @@ public actor InferenceSession {
             lastLogits = boundary.logits
             statistics.reusedPromptTokens = boundary.tokens.count
         } else {
-            state = model.makeState(maxContext: maxContext)
+            state = model.makeState(maxContext: maxContext, policy: cachePolicy)
             processedTokens = []
             lastLogits = nil
         }
@@ -170,7 +180,7 @@ public actor InferenceSession {
             logits = lastLogits
         } else if rest.isEmpty {
             // Nothing cached to answer from: process the prompt again.
-            state = model.makeState(maxContext: maxContext)
+            state = model.makeState(maxContext: maxContext, policy: cachePolicy)
             logits = try model.forward(prompt, state: &state)
             statistics.reusedPromptTokens = 0
         } else {

@@ -48,6 +48,12 @@ public struct SequenceState: Sendable, Equatable {
     var firstKept: [Int]
     /// Convolution state per layer: `rows × channels` values, oldest row first (empty for other layers).
     var conv: [[Float]]
+    /// How the full-attention layers' caches are bounded (see `KVCachePolicy`; set by
+    /// `makeState(maxContext:policy:)`). With a bounded policy `firstKept[l]` counts the rows
+    /// evicted so far, wherever they were.
+    public internal(set) var cachePolicy: KVCachePolicy = .full
+    /// That policy's bookkeeping (SequenceState+Policies.swift).
+    var policyState = CachePolicyState()
 
     /// A fresh state for `shapes` holding at most `maxContext` positions.
     public init(shapes: [LayerCacheShape], maxContext: Int) {
@@ -98,16 +104,19 @@ public struct SequenceState: Sendable, Equatable {
     /// Bytes held by the caches.
     public var byteCount: Int {
         (keys.reduce(0) { $0 + $1.count } + values.reduce(0) { $0 + $1.count } + conv.reduce(0) { $0 + $1.count }) * 4
+            + policyState.byteCount
     }
 
     /// Equality of the meaningful contents: positions processed, convolution states, and the keys
     /// and values a next query could see (every kept position; for windowed layers the last
     /// `window - 1`).
     public static func == (a: SequenceState, b: SequenceState) -> Bool {
-        guard a.position == b.position, a.shapes == b.shapes, a.conv == b.conv else { return false }
+        guard a.position == b.position, a.shapes == b.shapes, a.conv == b.conv,
+              a.cachePolicy == b.cachePolicy, a.policyState == b.policyState else { return false }
         for l in a.shapes.indices {
             guard case .keyValue(let width, let window) = a.shapes[l] else { continue }
-            let visible = window > 0 ? min(a.position, window - 1) : a.position
+            if window == 0, a.keptRows(l) != b.keptRows(l) { return false }
+            let visible = window > 0 ? min(a.position, window - 1) : a.keptRows(l)
             let ra = a.keptRows(l) - visible, rb = b.keptRows(l) - visible
             guard ra >= 0, rb >= 0 else { return false }
             if visible == 0 { continue }
