@@ -16,7 +16,11 @@ import LFMKernels
 
     func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
-    func argmax(_ logits: [Float]) -> Int { logits.indices.max { logits[$0] < logits[$1] } ?? 0 }
+    /// The most likely next token after the last row of `logits`.
+    func argmax(_ logits: [Float], vocabulary: Int? = nil) -> Int {
+        let last = Array(logits.suffix(vocabulary ?? model.weights.vocabularySize))
+        return last.indices.max { last[$0] < last[$1] } ?? 0
+    }
 
     /// Attention layer indices of `model` with their blocks.
     func attentionLayers(_ model: DecoderModel) -> [(Int, AttentionBlock)] {
@@ -90,10 +94,11 @@ import LFMKernels
         var state = model.makeState(maxContext: 256, policy: policy)
         var logits = try model.forward([1], state: &state)
         let limit = (policy.bound ?? 0) + policy.slack
+        let v = model.weights.vocabularySize
         while !(state.cachedPositions == limit && state.position >= minimum) {
-            logits = try model.forward([argmax(logits)], state: &state)
+            logits = try model.forward([argmax(logits, vocabulary: v)], state: &state)
         }
-        return (state, argmax(logits))
+        return (state, argmax(logits, vocabulary: v))
     }
 
     @Test func streamingEvictionEqualsHandBuiltRepositionedCache() throws {

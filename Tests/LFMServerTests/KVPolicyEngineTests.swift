@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct KVPolicyEngineTests {
     let policy = KVCachePolicy.streaming(sinks: 2, window: 16)
 
-    func engine(maxContext: Int, prefixCache: Int) throws -> BatchEngine {
+    func makeEngine(maxContext: Int, prefixCache: Int) throws -> BatchEngine {
         let (model, tokenizer, _) = try TestModel.get()
         return BatchEngine(model: model, tokenizer: tokenizer,
                            configuration: EngineConfiguration(maxBatch: 4, maxContext: maxContext, prefixCacheEntries: prefixCache,
@@ -37,35 +37,40 @@ import Testing
     }
 
     @Test func promptsAndAnswersPastTheContextEqualSingleRuns() async throws {
-        let engine = try engine(maxContext: 32, prefixCache: 0)
+        let engine = try makeEngine(maxContext: 32, prefixCache: 0)
         defer { engine.shutdown() }
         let prompts = [(1...60).map { $0 * 37 }, (1...9).map { $0 * 101 }]
         let handles = try prompts.map { try engine.submit(job($0, 120)) }
         for (prompt, handle) in zip(prompts, handles) {
             let result = await collect(handle)
             #expect(result.error == nil && result.reason == .length && result.usage?.completionTokens == 120)
-            #expect(result.usage?.tokens == (try alone(prompt, steps: 120, maxContext: 32)))
+            let expected = try alone(prompt, steps: 120, maxContext: 32)
+            #expect(result.usage?.tokens == expected)
         }
     }
 
     @Test func prefixCacheNeverServesAnEvictedState() async throws {
-        let engine = try engine(maxContext: 64, prefixCache: 4)
+        let engine = try makeEngine(maxContext: 64, prefixCache: 4)
         defer { engine.shutdown() }
         let short = (1...10).map { $0 * 53 }
         let long = (1...40).map { $0 * 71 }
         var runs: [JobUsage] = []
         for prompt in [short, short, long, long] {
-            runs.append(try #require(await collect(try engine.submit(job(prompt, 6))).usage))
+            let handle = try engine.submit(job(prompt, 6))
+            runs.append(try #require(await collect(handle).usage))
         }
         #expect(runs.map(\.cachedPromptTokens) == [0, 10, 0, 0], "a state that evicted rows is not cached")
         #expect(runs[0].tokens == runs[1].tokens && runs[2].tokens == runs[3].tokens)
-        #expect(runs[2].tokens == (try alone(long, steps: 6, maxContext: 64)))
+        let expected = try alone(long, steps: 6, maxContext: 64)
+        #expect(runs[2].tokens == expected)
         // A boundary before any eviction is cached and reused by a prompt sharing it.
         let shared = Array(long.prefix(8))
         _ = await collect(try engine.submit(job(long, 3, boundaries: [8])))
         let other = shared + (1...30).map { $0 * 89 }
-        let reuse = try #require(await collect(try engine.submit(job(other, 6))).usage)
+        let otherHandle = try engine.submit(job(other, 6))
+        let reuse = try #require(await collect(otherHandle).usage)
         #expect(reuse.cachedPromptTokens == 8)
-        #expect(reuse.tokens == (try alone(other, steps: 6, maxContext: 64)))
+        let expectedOther = try alone(other, steps: 6, maxContext: 64)
+        #expect(reuse.tokens == expectedOther)
     }
 }
