@@ -130,7 +130,8 @@ import LFMKernels
         for (l, a) in attentionLayers(model) {
             let n = actual.keptRows(l) * a.keyValueDim
             #expect(maxDifference(Array(actual.keys[l][0..<n]), Array(expected.keys[l][0..<n])) <= 1e-5)
-            #expect(Array(actual.values[l][0..<n]) == Array(expected.values[l][0..<n]))
+            // Kept values are copied; the new row's differ by the rounding of its inputs.
+            #expect(maxDifference(Array(actual.values[l][0..<n]), Array(expected.values[l][0..<n])) <= 1e-5)
         }
     }
 

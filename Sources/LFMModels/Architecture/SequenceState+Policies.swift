@@ -43,11 +43,12 @@ extension SequenceState {
         return Array(keys[l][(row * width)..<((row + 1) * width)])
     }
 
-    /// Keeps only rows `indices` (ascending, each below `keptRows(l)`) of layer `l`'s keys and
-    /// values, moved to the front in that order; the storage keeps its capacity.
-    mutating func keepRows(layer l: Int, indices: [Int]) {
+    /// Keeps only rows `indices` (ascending, each below `held`, the rows layer `l` holds: by
+    /// default `keptRows(l)`) of its keys and values, moved to the front in that order; the
+    /// storage keeps its capacity.
+    mutating func keepRows(layer l: Int, indices: [Int], of held: Int? = nil) {
         guard case .keyValue(let width, _) = shapes[l] else { return }
-        let kept = keptRows(l)
+        let kept = held ?? keptRows(l)
         keys[l].withUnsafeMutableBufferPointer { k in
             values[l].withUnsafeMutableBufferPointer { v in
                 for (target, source) in indices.enumerated() where target != source {
@@ -155,19 +156,20 @@ extension SequenceState {
             .append(contentsOf: UnsafeBufferPointer(start: queries + (n - recorded) * qDim, count: recorded * qDim))
         let held = policyState.observations[l, default: []].count
         if held > 2 * observation * qDim { policyState.observations[l, default: []].removeFirst(held - observation * qDim) }
-        let kept = keptRows(l)
-        guard cachePolicy.rowsAfterPiece(kept, added: n) < kept else { return }
-        keepRows(layer: l, indices: pruneSelection(layer: l, geometry: g))
+        // `position` advances after the whole forward pass: the rows held include the n just appended.
+        let held = keptRows(l) + n
+        guard cachePolicy.rowsAfterPiece(held, added: n) < held else { return }
+        keepRows(layer: l, indices: pruneSelection(layer: l, rows: held, geometry: g), of: held)
     }
 
-    /// The rows of layer `l` the prune policy keeps now (SnapKV, see `SnapKV.select`).
-    func pruneSelection(layer l: Int, geometry g: AttentionGeometry) -> [Int] {
-        guard case .prune(let budget, let observation, let kernel) = cachePolicy else { return Array(0..<keptRows(l)) }
+    /// Which of the `rows` rows layer `l` holds the prune policy keeps (SnapKV, see `SnapKV.select`).
+    func pruneSelection(layer l: Int, rows: Int, geometry g: AttentionGeometry) -> [Int] {
+        guard case .prune(let budget, let observation, let kernel) = cachePolicy else { return Array(0..<rows) }
         let qDim = g.heads * g.headDim
         let stored = policyState.observations[l] ?? []
-        let w = min(observation, stored.count / qDim, keptRows(l))
+        let w = min(observation, stored.count / qDim, rows)
         let queries = Array(stored.suffix(w * qDim))
-        let rowKeys = (0..<keptRows(l)).map { keyRow(layer: l, row: $0) }
+        let rowKeys = (0..<rows).map { keyRow(layer: l, row: $0) }
         return SnapKV.select(queries: queries, keys: rowKeys, budget: budget, kernel: kernel, heads: g.heads,
                              kvHeads: g.kvHeads, headDim: g.headDim, scale: g.scale)
     }
