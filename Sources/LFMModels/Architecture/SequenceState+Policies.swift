@@ -154,8 +154,8 @@ extension SequenceState {
         // In place (no copy of the window per step); trimmed to `observation` rows once it holds twice that.
         policyState.observations[l, default: []]
             .append(contentsOf: UnsafeBufferPointer(start: queries + (n - recorded) * qDim, count: recorded * qDim))
-        let held = policyState.observations[l, default: []].count
-        if held > 2 * observation * qDim { policyState.observations[l, default: []].removeFirst(held - observation * qDim) }
+        let recordedValues = policyState.observations[l, default: []].count
+        if recordedValues > 2 * observation * qDim { policyState.observations[l, default: []].removeFirst(recordedValues - observation * qDim) }
         // `position` advances after the whole forward pass: the rows held include the n just appended.
         let held = keptRows(l) + n
         guard cachePolicy.rowsAfterPiece(held, added: n) < held else { return }
