@@ -72,8 +72,13 @@ public struct EngineConfiguration: Sendable {
     public var maxBatch: Int
     /// Most jobs waiting for a slot; more are refused.
     public var maxQueue: Int
-    /// Positions (prompt + answer) per sequence.
+    /// Positions (prompt + answer) per sequence; under a bounded cache policy, the rows a
+    /// sequence's caches may hold (prompts and answers may then be of any length).
     public var maxContext: Int
+    /// How every sequence's full-attention caches are bounded (`.full`: every position is kept).
+    /// Prefix-cache snapshots are taken only of states that evicted nothing, so a cached entry
+    /// always holds its whole prefix.
+    public var cachePolicy: KVCachePolicy
     /// Prefix-cache entries kept (LRU).
     public var prefixCacheEntries: Int
     /// Most prompt tokens prefilled per scheduler iteration, next to one decode token of every
@@ -84,8 +89,9 @@ public struct EngineConfiguration: Sendable {
 
     /// Creates settings.
     public init(maxBatch: Int = 8, maxQueue: Int = 64, maxContext: Int = 4096, prefixCacheEntries: Int = 8, prefillChunk: Int = 256,
-                kvType: KVCacheType = .f32) {
+                kvType: KVCacheType = .f32, cachePolicy: KVCachePolicy = .full) {
         self.kvType = kvType
+        self.cachePolicy = cachePolicy
         self.maxBatch = maxBatch
         self.maxQueue = maxQueue
         self.maxContext = maxContext
@@ -189,7 +195,7 @@ public final class BatchEngine: @unchecked Sendable {
     /// - Throws: `APIError` 429 when the queue is full, 503 while shutting down, 400 for bad jobs.
     public func submit(_ job: GenerationJob) throws -> JobHandle {
         guard !job.promptTokens.isEmpty else { throw APIError.invalidRequest("the prompt is empty", param: "prompt") }
-        guard job.promptTokens.count < configuration.maxContext else {
+        guard configuration.cachePolicy.isBounded || job.promptTokens.count < configuration.maxContext else {
             throw APIError.invalidRequest("the prompt has \(job.promptTokens.count) tokens; this server's context is \(configuration.maxContext) tokens",
                                           param: "messages", code: "context_length_exceeded")
         }
@@ -201,7 +207,8 @@ public final class BatchEngine: @unchecked Sendable {
             throw APIError.invalidRequest("'top_logprobs' must be between 0 and 20; found \(k).", param: "top_logprobs")
         }
         if let schema = job.options.responseFormat {
-            let budget = min(job.options.maxTokens, configuration.maxContext - job.promptTokens.count)
+            let room = configuration.cachePolicy.isBounded ? Int.max : configuration.maxContext - job.promptTokens.count
+            let budget = min(job.options.maxTokens, room)
             guard schema.shortestValueLength <= budget else {
                 throw APIError.invalidRequest("The shortest JSON value the response_format schema allows needs \(schema.shortestValueLength) tokens, but only \(budget) may be generated (max_tokens / context).",
                                               param: "max_tokens")
@@ -321,11 +328,12 @@ public final class BatchEngine: @unchecked Sendable {
         }
         let decodeCount = members.count
         var budget = configuration.prefillChunk > 0 ? configuration.prefillChunk : Int.max
+        let piece = configuration.cachePolicy.largestPiece ?? Int.max
         for i in running.indices where !running[i].isDecoding && budget > 0 {
             let done = running[i].prefilled
             var end = running[i].prompt.count
             if let boundary = running[i].boundaries.first(where: { $0 > done }) { end = min(end, boundary) }
-            let n = min(end - done, budget)
+            let n = min(end - done, budget, piece)
             guard n > 0 else { continue }
             budget -= n
             members.append(i)
@@ -369,11 +377,11 @@ public final class BatchEngine: @unchecked Sendable {
                 running[i].prefilled += segments[k].count
                 let done = running[i].prefilled
                 if done < running[i].prompt.count {
-                    if running[i].boundaries.contains(done) {
+                    if running[i].boundaries.contains(done), !states[i].hasEvicted {
                         cache.insert(tokens: Array(running[i].prompt[..<done]), state: states[i], logits: nil)
                     }
                 } else {
-                    cache.insert(tokens: running[i].prompt, state: states[i], logits: logits[k])
+                    if !states[i].hasEvicted { cache.insert(tokens: running[i].prompt, state: states[i], logits: logits[k]) }
                     if !beginDecoding(index: i, logits: logits[k]) { finished.append(i) }
                 }
             }

@@ -53,11 +53,13 @@ extension BatchEngine {
                 cached = hit.tokens.count
                 if cached == prompt.count { logits = hit.logits }
             } else {
-                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType)
+                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType,
+                                            policy: configuration.cachePolicy)
             }
             if cached == prompt.count && logits == nil {
                 // An exact hit without logits (never stored so): process the prompt again.
-                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType)
+                state = try model.makeState(maxContext: configuration.maxContext, kvType: configuration.kvType,
+                                            policy: configuration.cachePolicy)
                 cached = 0
             }
             let sampler = try Sampler(options.sampling)
@@ -133,7 +135,7 @@ extension BatchEngine {
             }
         } else if let decoder = running[i].constraint {
             var masked = logits
-            let budget = min(running[i].maxTokens - generated, configuration.maxContext - states[i].position)
+            let budget = min(running[i].maxTokens - generated, states[i].room)
             if try decoder.mask(&masked, remainingTokens: budget) == .complete { return nil }
             token = running[i].sampler.sample(masked, history: running[i].history)
             try running[i].constraint?.accept(token)
@@ -173,7 +175,7 @@ extension BatchEngine {
             finish(index: i, reason: running[i].constraint?.isComplete == true ? .stop : .length)
             return false
         }
-        if states[i].position + 1 >= configuration.maxContext { finish(index: i, reason: .length); return false }
+        if states[i].room <= 1 { finish(index: i, reason: .length); return false }
         return true
     }
 

@@ -86,6 +86,9 @@ struct PromptContext {
     let bosToken: String?
     let eosToken: String?
     let maxContext: Int
+    /// Whether a bounded KV cache policy lets prompts and answers exceed `maxContext` (which then
+    /// bounds the cache, not the text).
+    var unboundedLength = false
     /// Builds (once) the token bytes JSON-schema masks need.
     let vocabulary: @Sendable () -> TokenVocabulary
     /// How the model writes tool calls and reasoning.
@@ -214,7 +217,7 @@ enum RequestParser {
             let headTokens = context.tokenizer.encode(head, addSpecialTokens: false)
             if !headTokens.isEmpty, headTokens.count < tokens.count, tokens.starts(with: headTokens) { boundaries.append(headTokens.count) }
         }
-        let maxTokens = c.maxTokens ?? max(1, context.maxContext - tokens.count)
+        let maxTokens = c.maxTokens ?? (context.unboundedLength ? context.maxContext : max(1, context.maxContext - tokens.count))
         if let responseFormat {
             try StructuredRequest.prepareFirstMask(responseFormat, vocabulary: context.vocabulary, start: start, param: "response_format")
         }
@@ -228,7 +231,7 @@ enum RequestParser {
         } else if let constraint = try StructuredRequest.toolCallConstraint(toolChoice, tools: tools ?? [], tokenizer: context.tokenizer,
                                                                              options: schemaOptions) {
             // Counted like response_format: the whole call must close within the tokens that may be generated.
-            let budget = min(maxTokens, context.maxContext - tokens.count)
+            let budget = min(maxTokens, context.unboundedLength ? .max : context.maxContext - tokens.count)
             guard constraint.shortestLength <= budget else {
                 throw APIError.invalidRequest("The shortest tool call tool_choice allows needs \(constraint.shortestLength) tokens, but only \(budget) may be generated (max_tokens / context).",
                                               param: "max_tokens")
@@ -244,7 +247,7 @@ enum RequestParser {
 
     /// A prompt must leave room for at least one generated token; `param` names the field it came from.
     static func checkPromptLength(_ count: Int, context: PromptContext, param: String) throws {
-        guard count < context.maxContext else {
+        guard context.unboundedLength || count < context.maxContext else {
             throw APIError.invalidRequest("The prompt has \(count) tokens; this server's context is \(context.maxContext) tokens, "
                                           + "which must also hold at least one generated token.",
                                           param: param, code: "context_length_exceeded")

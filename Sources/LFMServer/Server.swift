@@ -75,7 +75,7 @@ public final class OpenAIServer: Sendable {
         self.options = options
         prompt = PromptContext(servedModel: options.servedModel, tokenizer: tokenizer, template: template,
                                bosToken: bosToken, eosToken: eosToken, maxContext: configuration.maxContext,
-                               vocabulary: { engine.tokenVocabulary() },
+                               unboundedLength: configuration.cachePolicy.isBounded, vocabulary: { engine.tokenVocabulary() },
                                outputFormat: options.outputFormat ?? ChatOutputFormat.detect(
                                    templateSource: template?.source, tokenizer: tokenizer, family: model.configuration.architecture))
     }

@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @OptionGroup var kvCache: KVCacheOptions
+    @OptionGroup var kvStorage: KVTypeOptions
 
     @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens per pp run (0 skips pp).")
     var promptTokens = 512
@@ -69,7 +69,7 @@ struct BenchCommand: ParsableCommand {
                 throw ValidationError("-d \(depth) with -p \(promptTokens) / -n \(generatedTokens) needs \(context) positions; the model holds \(limit)")
             }
             // The context at this depth, filled once (untimed).
-            var filled = try model.makeState(maxContext: context, kvType: kvCache.kvType)
+            var filled = try model.makeState(maxContext: context, kvType: kvStorage.kvType)
             let history = randomTokens(depth)
             if depth > 0 { _ = try model.forward(history, state: &filled, logits: .none, chunkSize: chunk) }
 
@@ -110,7 +110,7 @@ struct BenchCommand: ParsableCommand {
             let isa = (model.backend as? CPUBackend)?.isa.description ?? String(describing: type(of: model.backend))
             func fields(_ r: Result) -> String {
                 "\"pp_tokens_per_s\": \(r.pp.mean), \"pp_sd\": \(r.pp.sd), \"tg_tokens_per_s\": \(r.tg.mean), \"tg_sd\": \(r.tg.sd), "
-                    + "\"isa\": \"\(isa)\", \"depth\": \(r.depth), \"kv_type\": \"\(kvCache.kvType)\""
+                    + "\"isa\": \"\(isa)\", \"depth\": \(r.depth), \"kv_type\": \"\(kvStorage.kvType)\""
             }
             var line = "{" + fields(results[0])
             if results.count > 1 { line += ", \"depths\": [" + results.map { "{" + fields($0) + "}" }.joined(separator: ", ") + "]" }
@@ -123,11 +123,11 @@ struct BenchCommand: ParsableCommand {
             for r in results {
                 let at = r.depth > 0 ? " @ d\(r.depth)" : ""
                 if promptTokens > 0 {
-                    print(String(format: "| %@ | %@ | %@ | pp%d%@ | %.2f ± %.2f |", name, threads, kvCache.kvType.rawValue,
+                    print(String(format: "| %@ | %@ | %@ | pp%d%@ | %.2f ± %.2f |", name, threads, kvStorage.kvType.rawValue,
                                  promptTokens, at, r.pp.mean, r.pp.sd))
                 }
                 if generatedTokens > 0 {
-                    print(String(format: "| %@ | %@ | %@ | tg%d%@ | %.2f ± %.2f |", name, threads, kvCache.kvType.rawValue,
+                    print(String(format: "| %@ | %@ | %@ | tg%d%@ | %.2f ± %.2f |", name, threads, kvStorage.kvType.rawValue,
                                  generatedTokens, at, r.tg.mean, r.tg.sd))
                 }
             }

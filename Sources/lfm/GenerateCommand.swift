@@ -15,7 +15,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @OptionGroup var kvCache: KVCacheOptions
+    @OptionGroup var kvStorage: KVTypeOptions
 
     @Option(name: .customLong("prompt-ids"), help: "Prompt as comma-separated token ids.")
     var promptIds: String?
@@ -43,9 +43,15 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object: prompt_ids, tokens, and the top-5 logprobs of each step.")
     var json = false
 
+    @OptionGroup var kvCache: KVCacheOptions
+
+    @Option(name: .customLong("memory-report"), help: "Every N generated tokens, print the resident memory and the KV cache bytes to standard error (0: never).")
+    var memoryReport = 0
+
     func validate() throws {
         // As the server (and OpenAI's API) for max_tokens: at least one token is generated.
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1 (found \(maxTokens))") }
+        guard memoryReport >= 0 else { throw ValidationError("--memory-report must be >= 0 (found \(memoryReport))") }
         if promptIds != nil && prompt != nil { throw ValidationError("give --prompt or --prompt-ids, not both") }
         if chat && promptIds != nil { throw ValidationError("--chat needs a text prompt") }
         try sampling.parameters().validate()
@@ -76,9 +82,12 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         guard !promptTokens.isEmpty else { throw ValidationError("the prompt is empty") }
-        var state = try model.makeState(maxContext: nil, kvType: kvCache.kvType)
-        // The whole cache is kept, so the prompt and every generated token but the last need a position.
-        guard promptTokens.count + maxTokens - 1 <= state.maxContext else {
+        let policy = try kvCache.policy()
+        let context = try kvCache.context(for: policy, requested: nil, model: model.configuration.maxPositionEmbeddings)
+        var state = try model.makeState(maxContext: context, kvType: kvStorage.kvType, policy: policy)
+        // The whole cache is kept, so the prompt and every generated token but the last need a position
+        // (a bounded policy keeps its rows within the context whatever the length).
+        guard policy.isBounded || promptTokens.count + maxTokens - 1 <= state.maxContext else {
             throw ValidationError("context length exceeded: the prompt has \(promptTokens.count) tokens and --max-tokens \(maxTokens) needs \(maxTokens - 1) more positions, but the model's context holds \(state.maxContext) (at most \(max(0, state.maxContext - promptTokens.count + 1)) tokens fit after this prompt)")
         }
         let sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
@@ -122,6 +131,9 @@ struct GenerateCommand: ParsableCommand {
             }
             if next != .more { break }
             logits = try model.forward([token], state: &state)
+            if memoryReport > 0, stepper.generated.count % memoryReport == 0 {
+                printError(memoryLine(generated: stepper.generated.count, state: state))
+            }
         }
         let tokens = stepper.generated
         let decodeSeconds = Date().timeIntervalSince(decodeStart)

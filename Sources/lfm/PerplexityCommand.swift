@@ -14,7 +14,7 @@ struct PerplexityCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @OptionGroup var kvCache: KVCacheOptions
+    @OptionGroup var kvStorage: KVTypeOptions
 
     @Option(name: .long, help: "UTF-8 text file to score.")
     var file: String
@@ -29,12 +29,18 @@ struct PerplexityCommand: ParsableCommand {
             transform: resolveModelPath)
     var klReference: String?
 
-    @Flag(help: "Print {\"tokens\": n, \"nll\": mean, \"ppl\": exp(mean)} as JSON (plus a \"kl\" object with --kl-reference).")
+    @OptionGroup var kvCache: KVCacheOptions
+
+    @Flag(name: .customLong("kl-full-cache"), help: "Compare with this model run with the full KV cache (the quality a bounded --kv-policy loses): adds the KL divergence KL(full ‖ policy) and the top-1 agreement, as --kl-reference does.")
+    var klFullCache = false
+
+    @Flag(help: "Print {\"tokens\": n, \"nll\": mean, \"ppl\": exp(mean), \"kv_policy\": name} as JSON (plus a \"kl\" object with --kl-reference or --kl-full-cache).")
     var json = false
 
     func validate() throws {
         guard ctx >= 2 else { throw ValidationError("--ctx must be >= 2 (found \(ctx))") }
         if windows == .secondHalf, ctx < 4 { throw ValidationError("--windows second-half needs --ctx >= 4 (found \(ctx))") }
+        if klFullCache, klReference != nil { throw ValidationError("give --kl-reference or --kl-full-cache, not both") }
     }
 
     func run() throws {
@@ -47,15 +53,18 @@ struct PerplexityCommand: ParsableCommand {
         guard let bos = tokenizer.bosTokenId ?? model.configuration.bosTokenId else {
             throw ValidationError("\(modelOptions.model): neither the tokenizer nor the model names a BOS token")
         }
-        let reference = try klReference.map { path in try modelOptions.load(path: path) }
+        let policy = try kvCache.policy()
+        let reference: (any LanguageModel)? = klFullCache ? model : try klReference.map { path in try modelOptions.load(path: path) }
+        let referenceName = klFullCache ? "full-cache" : klReference
         let ids = [bos] + (try tokenizer.encode(bytes: [UInt8](data), addSpecialTokens: false))
         let plan = try scoringWindows(ids: ids, ctx: ctx, scheme: windows, bos: bos)
         var bar = ProgressBar(label: "scoring")
-        let result = try model.score(windows: plan, reference: reference, kvType: kvCache.kvType) { bar.update($0, $1) }
+        let result = try model.score(windows: plan, reference: reference, kvType: kvStorage.kvType, cachePolicy: policy) { bar.update($0, $1) }
         let nll = result.nll
         if json {
             var line = "{\"tokens\": \(nll.count), \"nll\": \(formatDouble(nll.mean)), \"ppl\": \(formatDouble(nll.perplexity))"
-            if let c = result.comparison, let path = klReference {
+            line += ", \"kv_policy\": \(Value.jsonStringLiteral(policy.description))"
+            if let c = result.comparison, let path = referenceName {
                 line += ", \"kl\": {\"reference\": \(Value.jsonStringLiteral(path)), \"positions\": \(c.positions)"
                 line += ", \"mean\": \(formatDouble(c.meanKL)), \"mean_se\": \(formatDouble(c.meanKLStandardError))"
                 line += ", \"median\": \(formatDouble(c.klQuantile(0.5))), \"p99\": \(formatDouble(c.klQuantile(0.99)))"
@@ -65,7 +74,7 @@ struct PerplexityCommand: ParsableCommand {
             }
             print(line + "}")
         } else {
-            print(String(format: "tokens: %d, mean NLL: %.6f, perplexity: %.4f", nll.count, nll.mean, nll.perplexity))
+            print(String(format: "tokens: %d, mean NLL: %.6f, perplexity: %.4f", nll.count, nll.mean, nll.perplexity) + " (KV cache: \(policy))")
             if let c = result.comparison {
                 print(String(format: "reference perplexity: %.4f; KL divergence over %d positions: mean %.6f ± %.6f, median %.6f, p99 %.6f, max %.6f; top-1 agreement %.3f %%; RMS Δp %.4f %%",
                              c.reference.perplexity, c.positions, c.meanKL, c.meanKLStandardError, c.klQuantile(0.5),

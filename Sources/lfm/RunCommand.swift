@@ -31,8 +31,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Most tokens per answer.")
     var maxTokens = 512
 
-    @Option(name: .long, help: "Context length (default: the model's).")
+    @Option(name: .long, help: "Context length (default: the model's). Under a bounded --kv-policy: the rows the cache may hold; the conversation may be longer.")
     var ctx: Int?
+
+    @OptionGroup var kvStorage: KVTypeOptions
 
     @OptionGroup var kvCache: KVCacheOptions
 
@@ -45,9 +47,10 @@ struct RunCommand: AsyncParsableCommand {
                                         options: ModelLoadOptions(backend: makeBackend(threads: threads)))
         let tokenizer = try loadTokenizer(model: model)
         let config = try loadChatConfig(model)
-        let session = try InferenceSession(model: loaded, tokenizer: tokenizer,
-                                           template: try ChatTemplate(config.templateSource), maxContext: ctx,
-                                           kvType: kvCache.kvType)
+        let policy = try kvCache.policy()
+        let context = try kvCache.context(for: policy, requested: ctx, model: loaded.configuration.maxPositionEmbeddings)
+        let session = try InferenceSession(model: loaded, tokenizer: tokenizer, template: try ChatTemplate(config.templateSource),
+                                       maxContext: context, kvType: kvStorage.kvType, cachePolicy: policy)
         await session.setOutputFormat(outputFormatOptions.resolve(detected: await session.outputFormat))
         let parameters = try sampling.parameters(forModel: model)
         let options = GenerationOptions(sampling: parameters, maxTokens: maxTokens)

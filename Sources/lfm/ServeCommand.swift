@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @OptionGroup var kvCache: KVCacheOptions
+    @OptionGroup var kvStorage: KVTypeOptions
 
     @OptionGroup var outputFormatOptions: OutputFormatOptions
 
@@ -69,6 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("prefix-cache"), help: "Prefix-cache snapshots kept (0 disables).")
     var prefixCache = 8
 
+    @OptionGroup var kvCache: KVCacheOptions
+
     @Option(name: .customLong("prefill-chunk"), help: "Most prompt tokens prefilled per scheduler iteration, next to the running batch's decode tokens (0: whole prompts).")
     var prefillChunk = 256
 
@@ -105,9 +107,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let template = try templateSource.map { try ChatTemplate($0) }
         if template == nil { printError("warning: no chat template found; only /v1/completions will work") }
-        let context = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
+        let base = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
+        let policy = try kvCache.policy()
+        let context = try kvCache.context(for: policy, requested: ctx.map { _ in base }, model: base)
         // Fails here, before the server starts, when the model's heads cannot be stored as the KV type.
-        _ = try model.makeState(maxContext: 1, kvType: kvCache.kvType)
+        _ = try model.makeState(maxContext: 1, kvType: kvStorage.kvType)
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         var schemaOptions = ServerOptions.defaultSchemaOptions
         schemaOptions.timeLimit = schemaTimeLimit
@@ -116,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
                                   bosToken: bosToken, eosToken: eosToken,
                                   engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
                                                               prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
-                                                              kvType: kvCache.kvType),
+                                                              kvType: kvStorage.kvType, cachePolicy: policy),
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
                                                          connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
@@ -125,7 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                          outputFormat: outputFormatOptions.resolve(
                                                              detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
                                                                              family: model.configuration.architecture))))
-        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV \(kvCache.kvType)"
+        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV \(kvStorage.kvType), KV cache \(policy)"
         let host = host
         // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
         try await server.run(host: host, port: port, grace: grace) { bound in

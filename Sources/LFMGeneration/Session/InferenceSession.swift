@@ -11,7 +11,8 @@ import LFMTokenizer
 /// prompt that diverges from them (e.g. the template re-renders the last answer differently)
 /// restores the snapshot taken after the previous prompt when that is still a prefix (the conv
 /// state cannot be rewound), and starts over otherwise. The result equals processing the whole
-/// prompt from scratch.
+/// prompt from scratch (under a bounded cache policy: equals processing the conversation turn by
+/// turn, the policy evicting as it goes).
 public actor InferenceSession {
     /// The model.
     public let model: any LanguageModel
@@ -21,8 +22,11 @@ public actor InferenceSession {
     public let template: ChatTemplate?
     /// Tokens whose effect is in the state.
     public private(set) var processedTokens: [Int] = []
-    /// Largest number of positions (prompt + answer) a sequence may hold.
+    /// Largest number of positions (prompt + answer) a sequence may hold; under a bounded cache
+    /// policy, the rows its caches may hold (the conversation itself may grow without limit).
     public let maxContext: Int
+    /// How the full-attention layers' caches are bounded (`.full`: every position is kept).
+    public let cachePolicy: KVCachePolicy
 
     private var state: SequenceState
     /// The state of an empty conversation (what `reset` and a diverging prompt start from).
@@ -36,20 +40,23 @@ public actor InferenceSession {
     /// creation, changed with ``setOutputFormat(_:)``, overridden per call by `GenerationOptions.outputFormat`.
     public private(set) var outputFormat: ChatOutputFormat
 
-    /// Creates a session with an F32 KV cache; `maxContext` defaults to the model's limit.
-    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil) {
+    /// Creates a session with an F32 KV cache; `maxContext` defaults to the model's limit. With a
+    /// bounded `cachePolicy` a conversation of any length runs in constant memory.
+    public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil,
+                cachePolicy: KVCachePolicy = .full) {
         self.init(model: model, tokenizer: tokenizer, template: template,
-                  freshState: model.makeState(maxContext: maxContext ?? model.configuration.maxPositionEmbeddings))
+                  freshState: model.makeState(maxContext: maxContext ?? model.configuration.maxPositionEmbeddings,
+                                              policy: cachePolicy))
     }
 
     /// Creates a session whose KV cache stores keys and values as `kvType`; `maxContext`
     /// defaults to the model's limit. Throws `KVCacheError` when the model's heads cannot be
     /// stored in that type.
     public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, maxContext: Int? = nil,
-                kvType: KVCacheType) throws {
+                kvType: KVCacheType, cachePolicy: KVCachePolicy = .full) throws {
         self.init(model: model, tokenizer: tokenizer, template: template,
                   freshState: try model.makeState(maxContext: maxContext ?? model.configuration.maxPositionEmbeddings,
-                                                  kvType: kvType))
+                                                  kvType: kvType, policy: cachePolicy))
     }
 
     private init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, freshState: SequenceState) {
@@ -57,6 +64,7 @@ public actor InferenceSession {
         self.tokenizer = tokenizer
         self.template = template
         self.maxContext = freshState.maxContext
+        self.cachePolicy = freshState.cachePolicy
         self.freshState = freshState
         state = freshState
         var stops = Set(model.configuration.eosTokenIds)
@@ -102,7 +110,7 @@ public actor InferenceSession {
         if let schema = options.responseFormat, schema.shortestValueLength > options.maxTokens {
             throw StructuredOutputError.budgetTooSmall(needed: schema.shortestValueLength, available: options.maxTokens)
         }
-        guard promptTokens.count < maxContext else {
+        guard cachePolicy.isBounded || promptTokens.count < maxContext else {
             throw InferenceError.contextLengthExceeded(requested: promptTokens.count, limit: maxContext)
         }
         isGenerating = true
@@ -132,7 +140,7 @@ public actor InferenceSession {
             let decodeStart = Date()
             while stepper.canContinue {
                 if Task.isCancelled { reason = .cancelled; break }
-                guard let token = try stepper.choose(&logits, history: processedTokens, room: maxContext - processedTokens.count) else {
+                guard let token = try stepper.choose(&logits, history: processedTokens, room: room) else {
                     reason = .stop
                     break
                 }
@@ -142,7 +150,7 @@ public actor InferenceSession {
                 for event in filter.feed(token) { continuation.yield(event) }
                 if filter.stopped { reason = .stop; break }
                 if next == .last { reason = .length; break }
-                guard processedTokens.count + 1 < maxContext else { reason = .length; break }
+                guard room > 1 else { reason = .length; break }
                 logits = try model.forward([token], state: &state)
                 processedTokens.append(token)
                 lastLogits = logits
@@ -160,6 +168,9 @@ public actor InferenceSession {
             continuation.finish(throwing: error)
         }
     }
+
+    /// Positions the conversation can still take (unlimited under a bounded cache policy).
+    private var room: Int { cachePolicy.isBounded ? .max : maxContext - processedTokens.count }
 
     /// Token bytes for constrained decoding, built on first use.
     private func vocabulary() -> TokenVocabulary {

@@ -58,6 +58,12 @@ public struct SequenceState: Sendable, Equatable {
     var firstKept: [Int]
     /// Convolution state per layer: `rows × channels` values, oldest row first (empty for other layers).
     var conv: [[Float]]
+    /// How the full-attention layers' caches are bounded (see `KVCachePolicy`; set by
+    /// `makeState(maxContext:policy:)`). With a bounded policy `firstKept[l]` counts the rows
+    /// evicted so far, wherever they were.
+    public internal(set) var cachePolicy: KVCachePolicy = .full
+    /// That policy's bookkeeping (SequenceState+Policies.swift).
+    var policyState = CachePolicyState()
 
     /// A fresh state for `shapes` holding at most `maxContext` positions, keys and values in F32.
     public init(shapes: [LayerCacheShape], maxContext: Int) {
@@ -157,10 +163,32 @@ public struct SequenceState: Sendable, Equatable {
     }
 
     /// Keys per layer widened to F32, every allocated row (for inspection and tests; the forward
-    /// pass reads the stored rows).
-    var keys: [[Float]] { keyRows.indices.map { widened(keyRows, $0) } }
+    /// pass reads the stored rows). Setting stores the given rows in the state's type.
+    var keys: [[Float]] {
+        get { keyRows.indices.map { widened(keyRows, $0) } }
+        set { keyRows = newValue.indices.map { stored(newValue[$0], $0) } }
+    }
     /// Values per layer widened to F32, laid out like `keys`.
-    var values: [[Float]] { valueRows.indices.map { widened(valueRows, $0) } }
+    var values: [[Float]] {
+        get { valueRows.indices.map { widened(valueRows, $0) } }
+        set { valueRows = newValue.indices.map { stored(newValue[$0], $0) } }
+    }
+
+    /// `rows` (whole rows of layer `l`'s width) in the state's type.
+    private func stored(_ rows: [Float], _ l: Int) -> [UInt8] {
+        guard case .keyValue(let width, _) = shapes[l], width > 0 else { return [] }
+        let rowBytes = keyValueRowBytes(l), count = rows.count / width
+        var out = [UInt8](repeating: 0, count: count * rowBytes)
+        rows.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBytes { target in
+                for r in 0..<count {
+                    try? kvType.storage.quantizeRow(UnsafeBufferPointer(rebasing: source[(r * width)..<((r + 1) * width)]),
+                                                    into: UnsafeMutableRawBufferPointer(rebasing: target[(r * rowBytes)..<((r + 1) * rowBytes)]))
+                }
+            }
+        }
+        return out
+    }
 
     private func widened(_ storage: [[UInt8]], _ l: Int) -> [Float] {
         guard case .keyValue(let width, _) = shapes[l], width > 0 else { return [] }
@@ -181,17 +209,20 @@ public struct SequenceState: Sendable, Equatable {
     /// the F32 convolution states).
     public var byteCount: Int {
         keyRows.reduce(0) { $0 + $1.count } + valueRows.reduce(0) { $0 + $1.count } + conv.reduce(0) { $0 + $1.count } * 4
+            + policyState.byteCount
     }
 
     /// Equality of the meaningful contents: positions processed, KV type, convolution states, and
     /// the stored bytes of the keys and values a next query could see (every kept position; for
     /// windowed layers the last `window - 1`).
     public static func == (a: SequenceState, b: SequenceState) -> Bool {
-        guard a.position == b.position, a.shapes == b.shapes, a.kvType == b.kvType, a.conv == b.conv else { return false }
+        guard a.position == b.position, a.shapes == b.shapes, a.kvType == b.kvType, a.conv == b.conv,
+              a.cachePolicy == b.cachePolicy, a.policyState == b.policyState else { return false }
         for l in a.shapes.indices {
             guard case .keyValue(_, let window) = a.shapes[l] else { continue }
             let rowBytes = a.keyValueRowBytes(l)
-            let visible = window > 0 ? min(a.position, window - 1) : a.position
+            if window == 0, a.keptRows(l) != b.keptRows(l) { return false }
+            let visible = window > 0 ? min(a.position, window - 1) : a.keptRows(l)
             let ra = a.keptRows(l) - visible, rb = b.keptRows(l) - visible
             guard ra >= 0, rb >= 0 else { return false }
             if visible == 0 { continue }

@@ -29,6 +29,8 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
     /// Kernels the forward pass runs on.
     public let backend: ComputeBackend
     private let cacheShapes: [LayerCacheShape]
+    /// Per layer, the attention geometry cache policies work with (nil: not attention).
+    private let attentionGeometry: [AttentionGeometry?]
     private let sizes: WorkspaceSizes
     private let workspaces = WorkspacePool()
 
@@ -38,6 +40,10 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         self.weights = weights
         self.backend = backend
         cacheShapes = weights.layers.map(\.cacheShape)
+        attentionGeometry = weights.layers.map {
+            if case .attention(let a) = $0.mixer { return AttentionGeometry(a) }
+            return nil
+        }
         sizes = WorkspaceSizes(weights)
     }
 
@@ -69,10 +75,11 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
     public func forward(_ tokens: [Int], state: inout SequenceState, logits selection: LogitsSelection = .last,
                         chunkSize: Int = 512) throws -> [Float] {
         guard !tokens.isEmpty else { throw InferenceError.emptyInput }
-        try check(tokens, state: state)
+        // A streaming cache takes pieces of at most its eviction chunk (see KVCachePolicy).
+        let step = min(max(1, chunkSize), state.cachePolicy.largestPiece ?? .max)
+        try check(tokens, state: state, pieces: step)
         var result: [Float] = []
         if selection == .all { result.reserveCapacity(tokens.count * weights.vocabularySize) }
-        let step = max(1, chunkSize)
         var start = 0
         while start < tokens.count {
             let chunk = Array(tokens[start..<min(start + step, tokens.count)])
@@ -94,7 +101,7 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         guard !tokens.isEmpty else { return [] }
         for (i, sequence) in tokens.enumerated() {
             guard !sequence.isEmpty else { throw InferenceError.emptyInput }
-            try check(sequence, state: states[i])
+            try check(sequence, state: states[i], pieces: sequence.count)
         }
         let logits = states.withUnsafeMutableBufferPointer { forwardRows(tokens, states: $0, selection: .last) }
         let v = weights.vocabularySize
@@ -105,7 +112,7 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
     /// fresh state), keyed by layer; for checking the router against a reference.
     func expertChoices(_ tokens: [Int]) throws -> [Int: [[Int]]] {
         var state = makeState()
-        try check(tokens, state: state)
+        try check(tokens, state: state, pieces: tokens.count)
         var choices: [Int: [[Int]]] = [:]
         _ = withUnsafeMutablePointer(to: &state) { pointer in
             forwardRows([tokens], states: UnsafeMutableBufferPointer(start: pointer, count: 1), selection: .none) {
@@ -115,13 +122,15 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         return choices
     }
 
-    /// Validates tokens and state before anything is modified.
-    private func check(_ tokens: [Int], state: SequenceState) throws {
+    /// Validates tokens and state before anything is modified: the positions (under a bounded
+    /// cache policy, the rows its caches hold at the peak, appending `pieces` at a time) must fit.
+    private func check(_ tokens: [Int], state: SequenceState, pieces: Int) throws {
         guard state.shapes == cacheShapes else {
             throw InferenceError.stateMismatch(detail: "made for another configuration")
         }
         try checkHeads(state.kvType)
-        let end = state.position + tokens.count
+        let split = stride(from: 0, to: tokens.count, by: max(1, pieces)).map { min(pieces, tokens.count - $0) }
+        let end = state.peakRows(adding: split)
         guard end <= state.maxContext else {
             throw InferenceError.contextLengthExceeded(requested: end, limit: state.maxContext)
         }
@@ -143,6 +152,9 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         let ws = workspaces.take(rows: t, sizes: sizes)
         defer { workspaces.give(ws) }
         let x = ws.x, normed = ws.normed, mixed = ws.mixed
+        for (s, segment) in segments.enumerated() {
+            states[s].evictForStreaming(adding: segment.count, layers: attentionGeometry)
+        }
 
         // h⁰ = E[token] (no scaling)
         for (s, segment) in segments.enumerated() {
@@ -244,7 +256,7 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         if let kNorm = a.kNorm { rmsNorm(kNorm, k, rows: t * a.kvHeads, dim: d, eps: eps, out: k) }
         let attended = ws.narrow
         for (s, segment) in segments.enumerated() {
-            let first = offsets[s], n = segment.count, p0 = states[s].position
+            let first = offsets[s], n = segment.count, p0 = states[s].ropePosition
             a.inverseFrequencies.withUnsafeBufferPointer { f in
                 backend.ropeNeox(x: q + first * qDim, xStride: qDim, rows: n, heads: a.heads, headDim: d,
                                  startPosition: p0, inverseFrequencies: f.baseAddress!)
@@ -264,6 +276,9 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
                                   keys: keys, values: values, kvType: type, kvRowBytes: rowBytes,
                                   heads: a.heads, kvHeads: a.kvHeads, headDim: d, window: a.window, scale: a.scale,
                                   out: attended + first * qDim, outStride: qDim)
+            }
+            if let geometry = attentionGeometry[l] {
+                states[s].observeAndPrune(layer: l, queries: q + first * qDim, rows: n, geometry: geometry)
             }
         }
         if let gate = a.gate {

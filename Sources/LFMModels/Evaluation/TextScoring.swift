@@ -156,13 +156,18 @@ public struct TextScore: Sendable {
 }
 
 extension LanguageModel {
-    /// Scores `windows`, each from a fresh state; with a `reference`, also compares every scored
-    /// position's distribution with the reference model's on the same window.
+    /// Scores `windows`, each from a fresh state whose full-attention caches follow `cachePolicy`;
+    /// with a `reference`, also compares every scored position's distribution with the reference
+    /// model's on the same window (its caches following `referenceCachePolicy`; the reference may be
+    /// this model, to measure what a bounded policy or a narrower KV type loses against the full
+    /// F32 cache). Logits are computed `logitChunk` positions at a time, so long windows never
+    /// hold all their logits.
     /// - Parameters:
     ///   - kvType: how this model's KV cache stores keys and values (the reference keeps F32).
     ///   - progress: called after each window with (windows done, windows in all).
     public func score(windows: [ScoringWindow], reference: (any LanguageModel)? = nil, kvType: KVCacheType = .f32,
-                      progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
+                      cachePolicy: KVCachePolicy = .full, referenceCachePolicy: KVCachePolicy = .full,
+                      logitChunk: Int = 512, progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
         let v = configuration.vocabularySize
         if let reference, reference.configuration.vocabularySize != v {
             throw TextScoringError.vocabularyMismatch(model: v, reference: reference.configuration.vocabularySize)
@@ -173,26 +178,39 @@ extension LanguageModel {
             // Logits are computed only from the first scored position on (the positions before it
             // are prefilled without the output head).
             let first = window.scored.lowerBound
-            func logitsFromFirstScored(_ model: any LanguageModel, kvType: KVCacheType) throws -> [Float] {
-                var state = try model.makeState(maxContext: window.tokens.count, kvType: kvType)
+            func start(_ model: any LanguageModel, _ kvType: KVCacheType, _ policy: KVCachePolicy) throws -> SequenceState {
+                // A bounded cache never holds more rows than the positions it processed.
+                var state = try model.makeState(maxContext: window.tokens.count, kvType: kvType, policy: policy)
                 if first > 0 { _ = try model.forward(Array(window.tokens[..<first]), state: &state, logits: .none) }
-                return try model.forward(Array(window.tokens[first...]), state: &state, logits: .all)
+                return state
             }
-            let logits = try logitsFromFirstScored(self, kvType: kvType)
-            let refLogits = try reference.map { try logitsFromFirstScored($0, kvType: .f32) } ?? []
-            for i in window.scored {
-                let target = window.tokens[i + 1]
-                let rows = ((i - first) * v)..<((i - first + 1) * v)
-                guard comparison != nil else {
-                    // Perplexity alone needs only the normalizer, not the whole distribution.
-                    let logSum = logits.withUnsafeBufferPointer { logSumExp(UnsafeBufferPointer(rebasing: $0[rows])) }
-                    nll.add(logSum - Double(logits[(i - first) * v + target]))
-                    continue
+            var state = try start(self, kvType, cachePolicy)
+            var refState = try reference.map { try start($0, .f32, referenceCachePolicy) }
+            var chunkStart = first
+            while chunkStart < window.tokens.count {
+                let chunkEnd = min(chunkStart + max(1, logitChunk), window.tokens.count)
+                let tokens = Array(window.tokens[chunkStart..<chunkEnd])
+                let logits = try forward(tokens, state: &state, logits: .all)
+                var refLogits: [Float] = []
+                if let reference, var r = refState {
+                    refLogits = try reference.forward(tokens, state: &r, logits: .all)
+                    refState = r
                 }
-                let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
-                let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
-                nll.add(-lp[target])
-                comparison?.add(reference: refLp, candidate: lp, target: target)
+                for i in max(chunkStart, window.scored.lowerBound)..<min(chunkEnd, window.scored.upperBound) {
+                    let target = window.tokens[i + 1]
+                    let rows = ((i - chunkStart) * v)..<((i - chunkStart + 1) * v)
+                    guard comparison != nil else {
+                        // Perplexity alone needs only the normalizer, not the whole distribution.
+                        let logSum = logits.withUnsafeBufferPointer { logSumExp(UnsafeBufferPointer(rebasing: $0[rows])) }
+                        nll.add(logSum - Double(logits[(i - chunkStart) * v + target]))
+                        continue
+                    }
+                    let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
+                    let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
+                    nll.add(-lp[target])
+                    comparison?.add(reference: refLp, candidate: lp, target: target)
+                }
+                chunkStart = chunkEnd
             }
             progress(k + 1, windows.count)
         }
