@@ -14,6 +14,8 @@ struct RunCommand: AsyncParsableCommand {
         Type a message and press Enter. End a line with \\ to continue on the next one, or wrap a block in \"\"\".
         Commands: /reset (forget the conversation), /system TEXT (set the system prompt), /exit.
         Ctrl-C stops the current answer; Ctrl-D quits.
+        With --session FILE the conversation (messages, KV cache and conv state) is saved to FILE after every turn
+        and resumed from it next time, continuing exactly as if it had never stopped.
         """
     )
 
@@ -33,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Context length (default: the model's).")
     var ctx: Int?
 
+    @Option(name: .long, help: "Save the conversation to FILE after every turn and resume it from FILE if it exists (same model only).")
+    var session: String?
+
     @OptionGroup var sampling: SamplingOptions
 
     @OptionGroup var outputFormatOptions: OutputFormatOptions
@@ -51,6 +56,11 @@ struct RunCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         var system: String?
         var messages: [ChatMessage] = []
+        let store = try session.map { try SessionFile(path: $0, modelPath: model) }
+        if let store, let transcript = await store.resume(session) {
+            system = transcript.system
+            messages = transcript.messages.map { ChatMessage(role: $0.role, text: $0.text) }
+        }
         printError("Chatting with \(modelDisplayName(model)). /exit or Ctrl-D to quit.")
         while let input = readMessage() {
             let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -59,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             if trimmed == "/reset" {
                 messages = []
                 await session.reset()
+                await store?.save(session, system: system, messages: messages)
                 printError("(conversation reset)")
                 continue
             }
@@ -67,6 +78,7 @@ struct RunCommand: AsyncParsableCommand {
                 system = text.isEmpty ? nil : text
                 messages = []
                 await session.reset()
+                await store?.save(session, system: system, messages: messages)
                 printError(system == nil ? "(system prompt cleared)" : "(system prompt set; conversation reset)")
                 continue
             }
@@ -113,6 +125,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             interrupts.onInterrupt = nil
             messages.append(ChatMessage(role: "assistant", text: answer))
+            await store?.save(session, system: system, messages: messages)
         }
     }
 

@@ -19,14 +19,15 @@ public actor InferenceSession {
     /// The chat template, if the model has one.
     public let template: ChatTemplate?
     /// Tokens whose effect is in the state.
-    public private(set) var processedTokens: [Int] = []
+    public internal(set) var processedTokens: [Int] = []
     /// Largest number of positions (prompt + answer) a sequence may hold.
     public let maxContext: Int
 
-    private var state: SequenceState
-    private var lastLogits: [Float]?
-    private var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
-    private var isGenerating = false
+    // Internal (not private) for InferenceSession+Persistence.swift.
+    var state: SequenceState
+    var lastLogits: [Float]?
+    var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
+    var isGenerating = false
     private let defaultStopTokens: Set<Int>
     private var tokenVocabulary: TokenVocabulary?
     /// How answers write tool calls and reasoning: detected from the chat template and tokenizer at
