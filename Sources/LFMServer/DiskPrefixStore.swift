@@ -155,7 +155,7 @@ final class DiskPrefixStore: @unchecked Sendable {
             guard bytes.count <= options.maxBytes else { return }   // larger than the whole tier
             let path = options.directory + "/" + name
             do {
-                try bytes.withUnsafeBytes { (raw) throws(CacheFileError) in try AtomicFile.write(raw, to: path) }
+                try AtomicFile.write(bytes, to: path)
             } catch {
                 warn("prefix cache entry not saved: \(error)")
                 return

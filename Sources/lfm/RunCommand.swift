@@ -35,8 +35,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Context length (default: the model's).")
     var ctx: Int?
 
-    @Option(name: .long, help: "Save the conversation to FILE after every turn and resume it from FILE if it exists (same model only).")
-    var session: String?
+    @Option(name: .customLong("session"), help: "Save the conversation to FILE after every turn and resume it from FILE if it exists (same model only).")
+    var sessionPath: String?
 
     @OptionGroup var sampling: SamplingOptions
 
@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         var system: String?
         var messages: [ChatMessage] = []
-        let store = try session.map { try SessionFile(path: $0, modelPath: model) }
+        let store = try sessionPath.map { try SessionFile(path: $0, modelPath: model) }
         if let store, let transcript = await store.resume(session) {
             system = transcript.system
             messages = transcript.messages.map { ChatMessage(role: $0.role, text: $0.text) }

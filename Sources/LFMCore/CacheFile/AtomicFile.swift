@@ -14,6 +14,15 @@ import Darwin
 /// target is left as it was.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically.
+    public static func write(_ bytes: [UInt8], to path: String) throws(CacheFileError) {
+        var failure: CacheFileError?
+        bytes.withUnsafeBytes { raw in
+            do throws(CacheFileError) { try write(raw, to: path) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes `bytes` to `path` atomically.
     public static func write(_ bytes: UnsafeRawBufferPointer, to path: String) throws(CacheFileError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."

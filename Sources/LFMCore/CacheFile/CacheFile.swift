@@ -86,7 +86,7 @@ public enum CacheFile {
     public static func write(to path: String, kind: CacheFileKind, model: ModelIdentity,
                              _ body: (inout ByteWriter) -> Void) throws(CacheFileError) {
         let bytes = encode(kind: kind, model: model, body)
-        try bytes.withUnsafeBytes { (raw) throws(CacheFileError) in try AtomicFile.write(raw, to: path) }
+        try AtomicFile.write(bytes, to: path)
     }
 }
 

@@ -43,7 +43,7 @@ extension InferenceSession {
             }
             w.record(Self.applicationTag) { $0.raw(applicationData) }
         }
-        try bytes.withUnsafeBytes { (raw) throws(CacheFileError) in try AtomicFile.write(raw, to: path) }
+        try AtomicFile.write(bytes, to: path)
     }
 
     /// Replaces the conversation with the one saved at `path` and returns its application data.
