@@ -79,8 +79,12 @@ public struct EngineConfiguration: Sendable {
     /// Prefix-cache snapshots are taken only of states that evicted nothing, so a cached entry
     /// always holds its whole prefix.
     public var cachePolicy: KVCachePolicy
-    /// Prefix-cache entries kept (LRU).
+    /// Prefix-cache entries kept in RAM (LRU; 0 disables the prefix cache).
     public var prefixCacheEntries: Int
+    /// Most bytes of prefix-cache entries kept in RAM (0: only the entry count limits them).
+    public var prefixCacheBytes: Int = 0
+    /// The prefix cache's disk tier (nil: RAM only).
+    public var prefixCacheDisk: PrefixCacheDiskOptions?
     /// Most prompt tokens prefilled per scheduler iteration, next to one decode token of every
     /// running sequence (0: a whole prompt at once). Bounds how long a new request stalls the batch.
     public var prefillChunk: Int
@@ -157,6 +161,8 @@ public final class BatchEngine: @unchecked Sendable {
     var running: [Running] = []
     var states: [SequenceState] = []
     var cache: PrefixCache
+    /// The prefix cache's disk tier (shared with `cache`; thread-safe).
+    let diskCache: DiskPrefixStore?
     /// Stands in for a state while it is lent to a forward call (never used by the model).
     let placeholder: SequenceState
 
@@ -170,7 +176,13 @@ public final class BatchEngine: @unchecked Sendable {
         if let eos = tokenizer.eosTokenId { stops.insert(eos) }
         if let endOfTurn = tokenizer.id(for: "<|im_end|>") { stops.insert(endOfTurn) }
         defaultStopTokens = stops
-        cache = PrefixCache(capacity: configuration.prefixCacheEntries)
+        diskCache = configuration.prefixCacheDisk.flatMap { options in
+            configuration.prefixCacheEntries > 0
+                ? DiskPrefixStore(options: options, shapes: model.makeState(maxContext: 1).shapes, maxContext: configuration.maxContext,
+                                  kvType: configuration.kvType, cachePolicy: configuration.cachePolicy, vocabularySize: model.configuration.vocabularySize)
+                : nil
+        }
+        cache = PrefixCache(capacity: configuration.prefixCacheEntries, byteLimit: configuration.prefixCacheBytes, disk: diskCache)
         placeholder = model.makeState(maxContext: 1)
         let thread = Thread { [weak self] in self?.loop() }
         thread.name = "lfm-engine"
@@ -253,6 +265,9 @@ public final class BatchEngine: @unchecked Sendable {
 
     /// Whether new jobs are refused.
     public var isDraining: Bool { condition.lock(); defer { condition.unlock() }; return draining }
+
+    /// Waits until the prefix-cache entries queued for the disk tier are written (call before exiting).
+    public func flushPrefixCache() { diskCache?.flush() }
 
     /// Cancels every queued and running job and stops the thread.
     public func shutdown() {

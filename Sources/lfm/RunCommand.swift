@@ -15,6 +15,8 @@ struct RunCommand: AsyncParsableCommand {
         Type a message and press Enter. End a line with \\ to continue on the next one, or wrap a block in \"\"\".
         Commands: /reset (forget the conversation), /system TEXT (set the system prompt), /exit.
         Ctrl-C stops the current answer; Ctrl-D quits.
+        With --session FILE the conversation (messages, KV cache and conv state) is saved to FILE after every turn
+        and resumed from it next time, continuing exactly as if it had never stopped.
         """
     )
 
@@ -38,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var kvCache: KVCacheOptions
 
+    @Option(name: .customLong("session"), help: "Save the conversation to FILE after every turn and resume it from FILE if it exists (same model only).")
+    var sessionPath: String?
+
     @OptionGroup var sampling: SamplingOptions
 
     @OptionGroup var outputFormatOptions: OutputFormatOptions
@@ -58,6 +63,11 @@ struct RunCommand: AsyncParsableCommand {
         let interrupts = InterruptHandler()
         var system: String?
         var messages: [ChatMessage] = []
+        let store = try sessionPath.map { try SessionFile(path: $0, modelPath: model) }
+        if let store, let transcript = await store.resume(session) {
+            system = transcript.system
+            messages = transcript.messages.map { ChatMessage(role: $0.role, text: $0.text) }
+        }
         printError("Chatting with \(modelDisplayName(model)). /exit or Ctrl-D to quit.")
         while let input = readMessage() {
             let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -66,6 +76,7 @@ struct RunCommand: AsyncParsableCommand {
             if trimmed == "/reset" {
                 messages = []
                 await session.reset()
+                await store?.save(session, system: system, messages: messages)
                 printError("(conversation reset)")
                 continue
             }
@@ -74,6 +85,7 @@ struct RunCommand: AsyncParsableCommand {
                 system = text.isEmpty ? nil : text
                 messages = []
                 await session.reset()
+                await store?.save(session, system: system, messages: messages)
                 printError(system == nil ? "(system prompt cleared)" : "(system prompt set; conversation reset)")
                 continue
             }
@@ -120,6 +132,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             interrupts.onInterrupt = nil
             messages.append(ChatMessage(role: "assistant", text: answer))
+            await store?.save(session, system: system, messages: messages)
         }
     }
 

@@ -71,6 +71,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var kvCache: KVCacheOptions
 
+    @Option(name: .customLong("prefix-cache-bytes"), help: "Most bytes of prefix-cache snapshots kept in RAM (0: only --prefix-cache limits them).")
+    var prefixCacheBytes = 0
+
+    @Option(name: .customLong("prefix-cache-dir"), help: "Directory for the prefix cache's disk tier: snapshots are written there, mapped back when needed and found again after a restart (default: RAM only).")
+    var prefixCacheDir: String?
+
+    @Option(name: .customLong("prefix-cache-disk-bytes"), help: "Most bytes of snapshots kept in --prefix-cache-dir (least recently used deleted first).")
+    var prefixCacheDiskBytes = 4 << 30
+
     @Option(name: .customLong("prefill-chunk"), help: "Most prompt tokens prefilled per scheduler iteration, next to the running batch's decode tokens (0: whole prompts).")
     var prefillChunk = 256
 
@@ -86,6 +95,10 @@ struct ServeCommand: AsyncParsableCommand {
             guard value > 0, value <= 86_400 else { throw ValidationError("\(name) must be in (0, 86400] seconds (found \(value))") }
         }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be >= 1 (found \(maxConnections))") }
+        guard prefixCacheBytes >= 0, prefixCacheDiskBytes >= 0 else {
+            throw ValidationError("--prefix-cache-bytes and --prefix-cache-disk-bytes must be >= 0")
+        }
+        if let prefixCacheDir, prefixCacheDir.isEmpty { throw ValidationError("--prefix-cache-dir must not be empty") }
         guard timeout >= 1, grace >= 0, prefixCache >= 0 else { throw ValidationError("--timeout must be >= 1, --grace and --prefix-cache >= 0") }
     }
 
@@ -115,12 +128,18 @@ struct ServeCommand: AsyncParsableCommand {
         let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
         var schemaOptions = ServerOptions.defaultSchemaOptions
         schemaOptions.timeLimit = schemaTimeLimit
+        var engine = EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
+                                         prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
+                                         kvType: kvStorage.kvType, cachePolicy: policy)
+        engine.prefixCacheBytes = prefixCacheBytes
+        if let prefixCacheDir {
+            let identity = try ModelFingerprint.compute(path: modelOptions.model, salt: modelOptions.bf16Dot ? "bf16-dot" : "")
+            engine.prefixCacheDisk = PrefixCacheDiskOptions(directory: prefixCacheDir, maxBytes: prefixCacheDiskBytes, model: identity)
+        }
         let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
                                   bosToken: bosToken, eosToken: eosToken,
-                                  engine: EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
-                                                              prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
-                                                              kvType: kvStorage.kvType, cachePolicy: policy),
+                                  engine: engine,
                                   options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
                                                          requestTimeout: TimeInterval(timeout),
                                                          connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
@@ -130,11 +149,13 @@ struct ServeCommand: AsyncParsableCommand {
                                                              detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
                                                                              family: model.configuration.architecture))))
         let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV \(kvStorage.kvType), KV cache \(policy)"
+            + (prefixCacheDir.map { ", prefix cache dir \($0)" } ?? "")
         let host = host
         // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
         try await server.run(host: host, port: port, grace: grace) { bound in
             printError("serving \(served) on http://\(host):\(bound) (\(summary))")
         }
+        server.engine.flushPrefixCache()
         printError("server stopped")
     }
 }

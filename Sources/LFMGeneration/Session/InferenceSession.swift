@@ -21,19 +21,20 @@ public actor InferenceSession {
     /// The chat template, if the model has one.
     public let template: ChatTemplate?
     /// Tokens whose effect is in the state.
-    public private(set) var processedTokens: [Int] = []
+    public internal(set) var processedTokens: [Int] = []
     /// Largest number of positions (prompt + answer) a sequence may hold; under a bounded cache
     /// policy, the rows its caches may hold (the conversation itself may grow without limit).
     public let maxContext: Int
     /// How the full-attention layers' caches are bounded (`.full`: every position is kept).
     public let cachePolicy: KVCachePolicy
 
-    private var state: SequenceState
+    // Internal (not private) for InferenceSession+Persistence.swift.
+    var state: SequenceState
     /// The state of an empty conversation (what `reset` and a diverging prompt start from).
-    private let freshState: SequenceState
-    private var lastLogits: [Float]?
-    private var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
-    private var isGenerating = false
+    let freshState: SequenceState
+    var lastLogits: [Float]?
+    var boundary: (tokens: [Int], state: SequenceState, logits: [Float])?
+    var isGenerating = false
     private let defaultStopTokens: Set<Int>
     private var tokenVocabulary: TokenVocabulary?
     /// How answers write tool calls and reasoning: detected from the chat template and tokenizer at

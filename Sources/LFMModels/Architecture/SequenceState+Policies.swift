@@ -4,6 +4,7 @@
 // top — `keyRow(layer:row:)`, `keepRows(layer:indices:)` and `rotateKeys(layer:rows:by:…)` — so a
 // change of the key/value storage type only has to re-point those.
 import Foundation
+import LFMKernels
 
 /// The bookkeeping of a bounded cache policy inside a `SequenceState`.
 struct CachePolicyState: Sendable, Equatable {
