@@ -252,7 +252,6 @@ extension SequenceState {
             throw .malformed(detail: "sequence state: convolution storage type \(raw), expected F32 (0)")
         }
     }
-    }
 
     private static func checkRows(_ rows: Int, first: Int, position: Int, window: Int, bounded: Bool,
                                   layer l: Int) throws(CacheFileError) {
