@@ -39,9 +39,9 @@ func temporaryCacheDirectory() throws -> String {
         #expect(XXHash64.hash([]) == 0xEF46_DB37_51D8_E999)
         #expect(XXHash64.hash(Array("a".utf8)) == 0xD24E_C4F1_A98C_6E5B)
         #expect(XXHash64.hash(Array("abc".utf8)) == 0x44BC_2CF5_AD77_0999)
-        // From python-xxhash's README (39 bytes: the 32-byte stripe loop, 8- and 4-byte tails, single bytes).
+        // Checked with python-xxhash 3.x (39 bytes: the 32-byte stripe loop, 8- and 4-byte tails, single bytes).
         #expect(XXHash64.hash(Array("Nobody inspects the spammish repetition".utf8)) == 0xFBCE_A83C_8A37_8BF1)
-        #expect(XXHash64.hash(Array("Nobody inspects the spammish repetition".utf8), seed: 20_141_025) == 0xB559_B98D_844E_0635)
+        #expect(XXHash64.hash(Array("Nobody inspects the spammish repetition".utf8), seed: 20_141_025) == 0xCE06_9361_3685_2706)
     }
 
     @Test func roundTripKeepsRecords() throws {

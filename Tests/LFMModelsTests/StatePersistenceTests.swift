@@ -60,6 +60,38 @@ import LFMKernels
         #expect(a.1 == b.1)
     }
 
+    /// Every KV storage type under a bounded policy that has already evicted rows: the saved state
+    /// (stored rows, RoPE shift, pruning observations) continues bit-identically; a blob is refused
+    /// by a run with another KV type or policy.
+    @Test(arguments: [(KVCacheType.q8_0, KVCachePolicy.streaming(sinks: 2, window: 16)),
+                      (KVCacheType.f16, KVCachePolicy.prune(budget: 40)),
+                      (KVCacheType.q4_0, KVCachePolicy.prune(budget: 40)),
+                      (KVCacheType.bf16, KVCachePolicy.full)])
+    func typedAndBoundedStatesContinueBitIdentically(type: KVCacheType, policy: KVCachePolicy) throws {
+        let model = KVCacheTypeTests.lfm2
+        var state = try model.makeState(maxContext: 256, kvType: type, policy: policy)
+        let logits = try model.forward((0..<90).map { $0 % 50 + 3 }, state: &state)
+        if policy.isBounded { #expect(state.hasEvicted) }
+        var w = ByteWriter()
+        state.encode(into: &w)
+        let restored = try w.bytes.withUnsafeBytes {
+            try SequenceState.decode($0, shapes: state.shapes, maxContext: 256, kvType: type, policy: policy)
+        }
+        #expect(restored == state)
+        let a = try continueGreedy(model, state, logits, steps: 40)
+        let b = try continueGreedy(model, restored, logits, steps: 40)
+        #expect(a.0 == b.0)
+        #expect(a.1 == b.1)
+        let otherType: KVCacheType = type == .f32 ? .f16 : .f32
+        #expect(throws: CacheFileError.self) {
+            try w.bytes.withUnsafeBytes { try SequenceState.decode($0, shapes: state.shapes, maxContext: 256, kvType: otherType, policy: policy) }
+        }
+        let otherPolicy: KVCachePolicy = policy == .full ? .streaming(sinks: 4, window: 64) : .full
+        #expect(throws: CacheFileError.self) {
+            try w.bytes.withUnsafeBytes { try SequenceState.decode($0, shapes: state.shapes, maxContext: 256, kvType: type, policy: otherPolicy) }
+        }
+    }
+
     @Test func relativeEncodingStoresOnlyWhatDiffers() throws {
         let model = try LFM2Architecture.load(directory: try TinyModelBuilder.make())
         var early = model.makeState()
