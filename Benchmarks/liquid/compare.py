@@ -94,13 +94,18 @@ def read_ts(path):
 DEFAULTS = dict(lr=5e-3, weight_decay=1e-4, batch=16, epochs=120, patience=25, warmup_epochs=2, clip=1.0, val=0.15)
 
 
+def round_half_up(x):
+    """Swift's `.rounded()` (lfm's split size): 4.5 -> 5, where Python's round gives 4."""
+    return math.floor(x + 0.5)
+
+
 def split_and_normalise(xs, ys, classes, seed):
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
     for c in classes:
         g = [i for i, y in enumerate(ys) if y == c]
         rng.shuffle(g)
-        n_val = max(1, round(len(g) * DEFAULTS["val"])) if len(g) >= 3 else 0
+        n_val = max(1, round_half_up(len(g) * DEFAULTS["val"])) if len(g) >= 3 else 0
         val_idx += g[:n_val]
         train_idx += g[n_val:]
     allsteps = np.concatenate([xs[i] for i in train_idx])
@@ -201,7 +206,7 @@ def lr_schedule(epochs, steps_per_epoch):
 
 
 def train_torch_forecast(make_model, train, test, seed, epochs):
-    n_val = max(1, round(len(train) * DEFAULTS["val"])) if len(train) >= 3 else 0
+    n_val = max(1, round_half_up(len(train) * DEFAULTS["val"])) if len(train) >= 3 else 0
     tr, va = list(range(len(train) - n_val)), list(range(len(train) - n_val, len(train)))
     allsteps = np.concatenate([train[i][0] for i in tr])          # windows overlap: as lfm counts them
     mean, std = allsteps.mean(0), allsteps.std(0)
