@@ -87,7 +87,13 @@ import Testing
     @Test func forecastTrainsEvaluatesAndRoundTrips() throws {
         var rng = SplitMix64(seed: 3)
         let n = 160
-        let values = (0..<n).map { t in Float(0.02 * Double(t) + sin(Double(t) * 2 * .pi / 12) + 0.05 * rng.gaussian()) }
+        var values: [Float] = []
+        for t in 0..<n {
+            let trend: Double = 0.02 * Double(t)
+            let season: Double = sin(Double(t) * 2 * Double.pi / 12)
+            let noise: Double = 0.05 * rng.gaussian()
+            values.append(Float(trend + season + noise))
+        }
         let spec = try ForecastSpec(lookback: 12, horizon: 2)
         let train = try ForecastWindows.make(values: Array(values.prefix(120)), steps: 120, columns: 1, spec: spec, file: "train.csv")
         let test = try ForecastWindows.make(values: Array(values.suffix(n - 120 + 12)), steps: n - 120 + 12, columns: 1, spec: spec, file: "test.csv")
@@ -102,7 +108,13 @@ import Testing
         let mse = try #require(metrics.mse)
         // "No change" forecast: y[t+h] ≈ x[t].
         var naive = 0.0
-        for s in test.series { for y in s.targets! { naive += Double((y - s.values.last!) * (y - s.values.last!)) } }
+        for s in test.series {
+            let last: Float = s.values[s.values.count - 1]
+            for y in s.targets ?? [] {
+                let e = Double(y - last)
+                naive += e * e
+            }
+        }
         naive /= Double(test.series.count * 2)
         #expect(mse < naive * 0.5, "mse \(mse), naive \(naive)")
         #expect(metrics.accuracy == nil && metrics.count == test.series.count)
