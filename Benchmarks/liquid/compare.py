@@ -1,11 +1,24 @@
 """Liquid networks on real sktime data: lfm liquid (CfC / LTC / NCP) vs ncps with the same
-hyper-parameters, a PyTorch LSTM of about the same parameter count, and sktime's ROCKET.
+hyper-parameters, a PyTorch LSTM of about the same parameter count, and sktime's ROCKET
+(classification) or sktime's NaiveForecaster / ThetaForecaster (forecasting).
 
-Pinned: ncps==1.0.1, torch==2.13.0+cpu, numpy==2.4.6, sktime (ships the .ts files).
+Pinned: ncps==1.0.1, torch==2.13.0+cpu, numpy==2.4.6, sktime 1.2.0 (ships the data files;
+ROCKET needs numba, ThetaForecaster statsmodels).
 Usage (from the repository root, after `swift build -c release --product lfm`):
-    python Benchmarks/liquid/compare.py [--datasets BasicMotions,JapaneseVowels] [--seeds 1,2,3]
-                                        [--models lfm-cfc,lfm-ltc-ncp,ncps-cfc,lstm,rocket]
+    python Benchmarks/liquid/compare.py [--datasets BasicMotions,JapaneseVowels,ItalyPowerDemand,Airline]
+                                        [--seeds 1,2,3,4,5] [--models lfm-cfc,ncps-cfc,...]
                                         [--epochs N] [--tiny] [--threads 1] [--out results.md]
+                                        [--jsonl rows.jsonl]
+Classification sets (sktime .ts files, published train/test splits): BasicMotions,
+JapaneseVowels, ItalyPowerDemand, GunPoint, ArrowHead. Forecasting series: Airline (monthly,
+test = last 36 months, lookback 12) and solar (half-hourly, test = last 48 steps, lookback 48);
+one-step-ahead forecasts of the test period, MSE in the series' units. Models:
+  lfm-cfc, lfm-cfc-ncp, lfm-ltc-ncp    `lfm liquid train` (CfC 64; CfC / LTC on AutoNCP(19, outputs))
+  ncps-cfc, ncps-cfc-ncp, ncps-ltc-ncp ncps 1.0.1 trained with the same recipe in PyTorch
+  lstm                                 torch.nn.LSTM of about the CfC-64's parameter count
+  rocket                               sktime RocketClassifier (classification only)
+  naive, theta                         sktime NaiveForecaster (seasonal last value) / ThetaForecaster,
+                                       refitted before each one-step forecast (forecasting only)
 --tiny runs one seed for 2 epochs on each model (a smoke test; its numbers mean nothing).
 Timings are wall-clock seconds of training only; run them on a quiet machine with the same
 --threads for every model. Results are printed as a Markdown table and as JSON lines.
@@ -26,10 +39,35 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LFM = os.environ.get("LFM_BIN", os.path.join(ROOT, ".build", "release", "lfm"))
 
 
-def sktime_ts(name, split):
+def sktime_data(*parts):
     import sktime
-    base = os.path.join(os.path.dirname(sktime.__file__), "datasets", "data", name)
-    return os.path.join(base, f"{name}_{split}.ts")
+    return os.path.join(os.path.dirname(sktime.__file__), "datasets", "data", *parts)
+
+
+def sktime_ts(name, split):
+    return sktime_data(name, f"{name}_{split}.ts")
+
+
+# Forecasting series: file in sktime's data folder, value column, input window, seasonal period,
+# length of the test period (the last steps of the series).
+FORECAST = {
+    "Airline": dict(path=("Airline", "Airline.csv"), lookback=12, sp=12, test=36),
+    "solar": dict(path=("solar", "solar.csv"), lookback=48, sp=48, test=48),
+}
+
+
+def read_series(name):
+    """The series' values (last column of sktime's CSV, header skipped) as float32."""
+    import csv
+    with open(sktime_data(*FORECAST[name]["path"]), encoding="utf-8") as f:
+        rows = list(csv.reader(f))[1:]
+    return np.array([float(r[-1]) for r in rows if r], dtype=np.float32)
+
+
+def windows(series, lookback, horizon=1):
+    """[(input [lookback, 1], targets [horizon]) ...] for every window, as ForecastWindows cuts them."""
+    x = series.reshape(-1, 1)
+    return [(x[w:w + lookback], series[w + lookback:w + lookback + horizon]) for w in range(len(series) - lookback - horizon + 1)]
 
 
 def read_ts(path):
@@ -56,13 +94,18 @@ def read_ts(path):
 DEFAULTS = dict(lr=5e-3, weight_decay=1e-4, batch=16, epochs=120, patience=25, warmup_epochs=2, clip=1.0, val=0.15)
 
 
+def round_half_up(x):
+    """Swift's `.rounded()` (lfm's split size): 4.5 -> 5, where Python's round gives 4."""
+    return math.floor(x + 0.5)
+
+
 def split_and_normalise(xs, ys, classes, seed):
     rng = np.random.default_rng(seed)
     train_idx, val_idx = [], []
     for c in classes:
         g = [i for i, y in enumerate(ys) if y == c]
         rng.shuffle(g)
-        n_val = max(1, round(len(g) * DEFAULTS["val"])) if len(g) >= 3 else 0
+        n_val = max(1, round_half_up(len(g) * DEFAULTS["val"])) if len(g) >= 3 else 0
         val_idx += g[:n_val]
         train_idx += g[n_val:]
     allsteps = np.concatenate([xs[i] for i in train_idx])
@@ -80,8 +123,14 @@ def pad_batch(xs, mean, std):
 
 
 def train_torch(make_model, train, test, classes, seed, epochs):
-    """The lfm liquid train recipe in PyTorch; returns (test accuracy, seconds, parameters)."""
+    """The lfm liquid train recipe in PyTorch; returns (test accuracy, seconds, parameters).
+    With classes=None the task is forecasting (`lfm liquid train --task forecast`): train/test
+    are windows from `windows`, the prediction is the output at the window's last step as the
+    change from its last value in units of the training std, the validation split is the last
+    15 % of the windows, and the metric is the test MSE in the series' units."""
     torch.manual_seed(seed)
+    if classes is None:
+        return train_torch_forecast(make_model, train, test, seed, epochs)
     xs, ys = train
     cidx = {c: i for i, c in enumerate(classes)}
     tr, va, mean, std = split_and_normalise(xs, ys, classes, seed)
@@ -145,6 +194,102 @@ def train_torch(make_model, train, test, classes, seed, epochs):
     return acc, seconds, sum(p.numel() for p in params)
 
 
+def lr_schedule(epochs, steps_per_epoch):
+    total, warm = epochs * steps_per_epoch, DEFAULTS["warmup_epochs"] * steps_per_epoch
+
+    def lr_at(step):
+        if step < warm:
+            return DEFAULTS["lr"] * (step + 1) / warm
+        p = min((step - warm) / max(total - warm, 1), 1)
+        return DEFAULTS["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+    return lr_at
+
+
+def train_torch_forecast(make_model, train, test, seed, epochs):
+    n_val = max(1, round_half_up(len(train) * DEFAULTS["val"])) if len(train) >= 3 else 0
+    tr, va = list(range(len(train) - n_val)), list(range(len(train) - n_val, len(train)))
+    allsteps = np.concatenate([train[i][0] for i in tr])          # windows overlap: as lfm counts them
+    mean, std = allsteps.mean(0), allsteps.std(0)
+    std[std < 1e-8] = 1
+    model = make_model()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=DEFAULTS["lr"], weight_decay=DEFAULTS["weight_decay"])
+    batch = DEFAULTS["batch"] if len(tr) >= 128 else 8
+    lr_at = lr_schedule(epochs, math.ceil(len(tr) / batch))
+
+    def tensors(idx, data):
+        x = torch.from_numpy(np.stack([(data[i][0] - mean) / std for i in idx]).astype(np.float32))
+        last = torch.from_numpy(np.stack([data[i][0][-1] for i in idx]).astype(np.float32))     # [B, 1]
+        y = torch.from_numpy(np.stack([data[i][1] for i in idx]).astype(np.float32))            # [B, H]
+        return x, last, y
+
+    def predict(x):
+        out = model(x)
+        out = out[0] if isinstance(out, tuple) else out
+        return out[:, -1, :]
+
+    def normalised_targets(last, y):
+        return (y - last) / float(std[0])
+
+    def evaluate(idx, data):
+        model.eval()
+        with torch.no_grad():
+            x, last, y = tensors(idx, data)
+            out = predict(x)
+            loss = torch.nn.functional.mse_loss(out, normalised_targets(last, y)).item()
+            mse = torch.mean((last + out * float(std[0]) - y) ** 2).item()
+        model.train()
+        return loss, mse
+
+    rng = np.random.default_rng(seed)
+    best, best_state, since, step = float("inf"), None, 0, 0
+    t0 = time.time()
+    for _ in range(epochs):
+        order = list(tr)
+        rng.shuffle(order)
+        for i in range(0, len(order), batch):
+            x, last, y = tensors(order[i:i + batch], train)
+            loss = torch.nn.functional.mse_loss(predict(x), normalised_targets(last, y))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, DEFAULTS["clip"])
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            opt.step()
+            step += 1
+        monitored = evaluate(va, train)[0] if va else loss.item()
+        if monitored < best:
+            best, since = monitored, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since += 1
+            if since >= DEFAULTS["patience"]:
+                break
+    seconds = time.time() - t0
+    model.load_state_dict(best_state)
+    return evaluate(list(range(len(test))), test)[1], seconds, sum(p.numel() for p in params)
+
+
+def run_sktime_forecaster(name, series, spec):
+    """One-step-ahead forecasts of the test period, refitting on everything before each step."""
+    import pandas as pd
+    from sktime.forecasting.naive import NaiveForecaster
+    t0 = time.time()
+    errors = []
+    start = len(series) - spec["test"]
+    for t in range(start, len(series)):
+        y = pd.Series(series[:t].astype(np.float64))
+        if name == "naive":
+            f = NaiveForecaster(strategy="last", sp=spec["sp"])
+        else:
+            from sktime.forecasting.theta import ThetaForecaster
+            # Theta's multiplicative deseasonalisation needs positive values (solar has zeros)
+            f = ThetaForecaster(sp=spec["sp"], deseasonalize=bool(series.min() > 0))
+        f.fit(y)
+        errors.append(float(f.predict(fh=[1]).iloc[0]) - float(series[t]))
+    return float(np.mean(np.square(errors))), time.time() - t0, None
+
+
 class LSTMClassifier(torch.nn.Module):
     def __init__(self, features, hidden, classes):
         super().__init__()
@@ -170,7 +315,8 @@ def run_lfm(args, train_path, test_path, seed, epochs, extra):
         t0 = time.time()
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         summary = json.loads(out)
-        return summary["test_accuracy"], summary.get("seconds", time.time() - t0), summary["parameters"]
+        metric = summary["test_mse"] if "--task" in extra else summary["test_accuracy"]
+        return metric, summary.get("seconds", time.time() - t0), summary["parameters"]
 
 
 def run_rocket(train, test, seed):
@@ -192,61 +338,120 @@ def run_rocket(train, test, seed):
     return acc, seconds, None
 
 
+CLASSIFIERS = "lfm-cfc,lfm-cfc-ncp,lfm-ltc-ncp,ncps-cfc,ncps-cfc-ncp,ncps-ltc-ncp,lstm,rocket"
+FORECASTERS = "lfm-cfc,lfm-cfc-ncp,lfm-ltc-ncp,ncps-cfc,ncps-cfc-ncp,ncps-ltc-ncp,lstm,naive,theta"
+
+
+def run_classification(name, model, seed, epochs, lfm_epochs, args):
+    import ncps.torch
+    from ncps.wirings import AutoNCP
+    tr_path, te_path = sktime_ts(name, "TRAIN"), sktime_ts(name, "TEST")
+    train, test = read_ts(tr_path), read_ts(te_path)
+    classes = sorted(set(train[1]), key=lambda c: (len(c), c))
+    features, k = train[0][0].shape[1], len(classes)
+    if model == "lfm-cfc":
+        return run_lfm(args, tr_path, te_path, seed, lfm_epochs, ["--cell", "cfc", "--units", "64"])
+    if model == "lfm-cfc-ncp":
+        return run_lfm(args, tr_path, te_path, seed, lfm_epochs, ["--cell", "cfc", "--units", "19", "--wiring", f"auto:{k}"])
+    if model == "lfm-ltc-ncp":
+        return run_lfm(args, tr_path, te_path, seed, lfm_epochs, ["--cell", "ltc", "--units", "19", "--wiring", f"auto:{k}"])
+    if model == "ncps-cfc":
+        return train_torch(lambda: ncps.torch.CfC(features, 64, proj_size=k, batch_first=True), train, test, classes, seed, epochs)
+    if model == "ncps-cfc-ncp":
+        return train_torch(lambda: ncps.torch.CfC(features, AutoNCP(19, k), proj_size=k, batch_first=True),
+                           train, test, classes, seed, epochs)
+    if model == "ncps-ltc-ncp":
+        return train_torch(lambda: ncps.torch.LTC(features, AutoNCP(19, k), batch_first=True), train, test, classes, seed, epochs)
+    if model == "lstm":
+        ref = sum(p.numel() for p in ncps.torch.CfC(features, 64, proj_size=k).parameters())
+        h = lstm_hidden_for(ref, features, k)
+        return train_torch(lambda: LSTMClassifier(features, h, k), train, test, classes, seed, epochs)
+    if model == "rocket":
+        return run_rocket(train, test, seed)
+    raise SystemExit(f"unknown classification model {model}")
+
+
+def run_forecast(name, model, seed, epochs, lfm_epochs, args):
+    import ncps.torch
+    from ncps.wirings import AutoNCP
+    spec = FORECAST[name]
+    series = read_series(name)
+    L, cut = spec["lookback"], len(series) - spec["test"]
+    train_part, test_part = series[:cut], series[cut - L:]      # the test file carries L steps of context
+    if model in ("naive", "theta"):
+        return run_sktime_forecaster(model, series, spec)
+    if model.startswith("lfm-"):
+        with tempfile.TemporaryDirectory() as d:
+            tr_csv, te_csv = os.path.join(d, "train.csv"), os.path.join(d, "test.csv")
+            np.savetxt(tr_csv, train_part.reshape(-1, 1), fmt="%.9g")
+            np.savetxt(te_csv, test_part.reshape(-1, 1), fmt="%.9g")
+            task = ["--task", "forecast", "--lookback", str(L), "--horizon", "1"]
+            cell = {"lfm-cfc": ["--cell", "cfc", "--units", "64"], "lfm-cfc-ncp": ["--cell", "cfc", "--units", "19", "--wiring", "auto:1"],
+                    "lfm-ltc-ncp": ["--cell", "ltc", "--units", "19", "--wiring", "auto:1"]}[model]
+            return run_lfm(args, tr_csv, te_csv, seed, lfm_epochs, cell + task)
+    train, test = windows(train_part, L), windows(test_part, L)
+    if model == "ncps-cfc":
+        return train_torch(lambda: ncps.torch.CfC(1, 64, proj_size=1, batch_first=True), train, test, None, seed, epochs)
+    if model == "ncps-cfc-ncp":
+        return train_torch(lambda: ncps.torch.CfC(1, AutoNCP(19, 1), proj_size=1, batch_first=True), train, test, None, seed, epochs)
+    if model == "ncps-ltc-ncp":
+        return train_torch(lambda: ncps.torch.LTC(1, AutoNCP(19, 1), batch_first=True), train, test, None, seed, epochs)
+    if model == "lstm":
+        ref = sum(p.numel() for p in ncps.torch.CfC(1, 64, proj_size=1).parameters())
+        h = lstm_hidden_for(ref, 1, 1)
+        return train_torch(lambda: LSTMClassifier(1, h, 1), train, test, None, seed, epochs)
+    raise SystemExit(f"unknown forecasting model {model}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--datasets", default="BasicMotions,JapaneseVowels")
+    ap.add_argument("--datasets", default="BasicMotions,JapaneseVowels,ItalyPowerDemand,Airline")
     ap.add_argument("--seeds", default="1,2,3")
-    ap.add_argument("--models", default="lfm-cfc,lfm-ltc-ncp,ncps-cfc,lstm,rocket")
+    ap.add_argument("--models", help=f"default: {CLASSIFIERS} (classification), {FORECASTERS} (forecasting)")
     ap.add_argument("--epochs", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tiny", action="store_true")
-    ap.add_argument("--out")
+    ap.add_argument("--out", help="also write the Markdown table here")
+    ap.add_argument("--jsonl", help="also append every row (one per dataset, model and seed) here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.tiny else None]
     epochs = 2 if args.tiny else (args.epochs or DEFAULTS["epochs"])
+    lfm_epochs = epochs if (args.tiny or args.epochs) else 0
     rows = []
+    plan = []
     for name in args.datasets.split(","):
-        tr_path, te_path = sktime_ts(name, "TRAIN"), sktime_ts(name, "TEST")
-        train, test = read_ts(tr_path), read_ts(te_path)
-        classes = sorted(set(train[1]), key=lambda c: (len(c), c))
-        features = train[0][0].shape[1]
-        import ncps.torch
-        from ncps.wirings import AutoNCP
-        for model in args.models.split(","):
-            for seed in seeds:
-                if model == "lfm-cfc":
-                    acc, sec, n = run_lfm(args, tr_path, te_path, seed, epochs if (args.tiny or args.epochs) else 0, ["--cell", "cfc", "--units", "64"])
-                elif model == "lfm-ltc-ncp":
-                    acc, sec, n = run_lfm(args, tr_path, te_path, seed, epochs if (args.tiny or args.epochs) else 0,
-                                          ["--cell", "ltc", "--units", "19", "--wiring", f"auto:{len(classes)}"])
-                elif model == "ncps-cfc":
-                    acc, sec, n = train_torch(lambda: ncps.torch.CfC(features, 64, proj_size=len(classes), batch_first=True),
-                                              train, test, classes, seed, epochs)
-                elif model == "ncps-ltc-ncp":
-                    acc, sec, n = train_torch(lambda: ncps.torch.LTC(features, AutoNCP(19, len(classes)), batch_first=True),
-                                              train, test, classes, seed, epochs)
-                elif model == "lstm":
-                    ref = sum(p.numel() for p in ncps.torch.CfC(features, 64, proj_size=len(classes)).parameters())
-                    h = lstm_hidden_for(ref, features, len(classes))
-                    acc, sec, n = train_torch(lambda: LSTMClassifier(features, h, len(classes)), train, test, classes, seed, epochs)
-                elif model == "rocket":
-                    acc, sec, n = run_rocket(train, test, seed)
-                else:
-                    raise SystemExit(f"unknown model {model}")
-                row = {"dataset": name, "model": model, "seed": seed, "accuracy": acc, "train_seconds": sec, "parameters": n}
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-    lines = ["| dataset | model | seeds | accuracy (mean ± sd) | parameters | train s (mean) |", "|---|---|---|---|---|---|"]
-    for name in args.datasets.split(","):
-        for model in args.models.split(","):
-            rs = [r for r in rows if r["dataset"] == name and r["model"] == model]
-            if not rs:
+        forecasting = name in FORECAST
+        models = (args.models or (FORECASTERS if forecasting else CLASSIFIERS)).split(",")
+        for model in models:
+            if forecasting and model == "rocket" or not forecasting and model in ("naive", "theta"):
                 continue
-            accs = np.array([r["accuracy"] for r in rs])
-            lines.append(f"| {name} | {model} | {len(rs)} | {accs.mean():.3f} ± {accs.std():.3f} | {rs[0]['parameters']} | "
-                         f"{np.mean([r['train_seconds'] for r in rs]):.1f} |")
+            plan.append((name, model, forecasting))
+    for name, model, forecasting in plan:
+        deterministic = model in ("naive", "theta")
+        for seed in (seeds[:1] if deterministic else seeds):
+            run = run_forecast if forecasting else run_classification
+            metric, sec, n = run(name, model, seed, epochs, lfm_epochs, args)
+            row = {"dataset": name, "model": model, "seed": seed, ("mse" if forecasting else "accuracy"): metric,
+                   "train_seconds": sec, "parameters": n}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+            if args.jsonl:
+                with open(args.jsonl, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+    lines = ["| dataset | model | seeds | accuracy or MSE (mean ± sd) | per seed | parameters | train s (mean) |",
+             "|---|---|---|---|---|---|---|"]
+    for name, model, forecasting in plan:
+        rs = [r for r in rows if r["dataset"] == name and r["model"] == model]
+        if not rs:
+            continue
+        key = "mse" if forecasting else "accuracy"
+        vals = np.array([r[key] for r in rs])
+        fmt = (lambda v: f"{v:.1f}") if forecasting and vals.mean() > 10 else (lambda v: f"{v:.4g}") if forecasting else (lambda v: f"{v:.3f}")
+        lines.append(f"| {name} | {model} | {len(rs)} | {key} {fmt(vals.mean())} ± {fmt(vals.std())} | "
+                     f"{' '.join(fmt(v) for v in vals)} | {rs[0]['parameters'] or '–'} | "
+                     f"{np.mean([r['train_seconds'] for r in rs]):.1f} |")
     table = "\n".join(lines)
     print(table)
     if args.out:

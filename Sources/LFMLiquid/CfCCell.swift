@@ -7,7 +7,8 @@ import LFMCore
 //   no_gate: h' = tanh(ff1 z) + σ(ta·t + tb)·tanh(ff2 z)
 //   pure:    h' = −A·exp(−t·(|w_tau| + |ff1 z|))·ff1 z + A
 // In wired mode (`WiredCfCCell`) there is no backbone and ff1/ff2 weights are multiplied by the
-// layer's sparsity mask ([hidden, input + hidden], the transposed |adjacency| stacked with ones).
+// layer's sparsity mask ([hidden, input + hidden], the transposed |adjacency| stacked with ones);
+// those masked products run dense or as sparse rows (MaskedSparse.swift), chosen by density.
 
 /// Offsets of one CfCCell's tensors in a `ParameterSet`.
 struct CfCLayout {
@@ -125,21 +126,59 @@ final class CfCCache {
 }
 
 extension CfCLayout {
-    /// Effective ff1/ff2 weights (masked in wired mode), computed once per forward pass.
-    func effectiveWeights(_ p: UnsafePointer<Float>) -> (ff1: FloatBuffer?, ff2: FloatBuffer?) {
-        guard let mask else { return (nil, nil) }
+    /// Effective ff1/ff2 weights (masked in wired mode: dense W ⊙ M, or sparse rows when
+    /// `products` picks them for the mask's density), computed once per forward pass.
+    func effectiveWeights(_ p: UnsafePointer<Float>, products: MaskedProductMode = .auto) -> CfCEffectiveWeights {
+        guard let mask else { return .unmasked }
         let n = hidden * headInput
+        if products.useSparse(density: MaskedSparseRows.density(p + mask, count: n)) {
+            return CfCEffectiveWeights(
+                sparse1: MaskedSparseRows(weight: p + ff1Weight, mask: p + mask, rows: hidden, cols: headInput),
+                sparse2: mode == .pure ? nil : MaskedSparseRows(weight: p + ff2Weight, mask: p + mask, rows: hidden, cols: headInput))
+        }
         let e1 = FloatBuffer(n), e2 = mode == .pure ? nil : FloatBuffer(n)
         for i in 0..<n {
             e1[i] = p[ff1Weight + i] * p[mask + i]
             if let e2 { e2[i] = p[ff2Weight + i] * p[mask + i] }
         }
-        return (e1, e2)
+        return CfCEffectiveWeights(ff1: e1, ff2: e2)
+    }
+
+    /// y = z·W1ᵀ + b1 (or W2) with the effective weights.
+    private func head(_ which: Int, _ p: UnsafePointer<Float>, _ effective: CfCEffectiveWeights, batch: Int,
+                      z: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let k = headInput
+        let (sparse, dense, weight, bias) = which == 1 ? (effective.sparse1, effective.ff1, ff1Weight, ff1Bias)
+                                                       : (effective.sparse2, effective.ff2, ff2Weight, ff2Bias)
+        if let sparse {
+            sparse.linear(batch: batch, x: z, xStride: k, bias: p + bias, y: y, yStride: hidden)
+        } else {
+            Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k,
+                           w: dense.map { UnsafePointer($0.pointer) } ?? p + weight, bias: p + bias, y: y, yStride: hidden)
+        }
+    }
+
+    /// Backward of `head`: parameter gradients into `g` (masked), dz added into `dz`. `dW` is
+    /// scratch for the dense masked case (the mask is applied after all heads, see `backward`).
+    private func headBackward(_ which: Int, _ p: UnsafePointer<Float>, _ effective: CfCEffectiveWeights, batch: Int,
+                              z: UnsafePointer<Float>, dy: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>,
+                              dW: FloatBuffer?, dz: UnsafeMutablePointer<Float>) {
+        let k = headInput
+        let (sparse, dense, weight, bias) = which == 1 ? (effective.sparse1, effective.ff1, ff1Weight, ff1Bias)
+                                                       : (effective.sparse2, effective.ff2, ff2Weight, ff2Bias)
+        if let sparse {
+            sparse.linearBackward(batch: batch, x: z, xStride: k, dy: dy, dyStride: hidden, dw: g + weight, db: g + bias,
+                                  dx: dz, dxStride: k)
+        } else {
+            Kernels.linearBackward(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k,
+                                   w: dense.map { UnsafePointer($0.pointer) } ?? p + weight,
+                                   dy: dy, dyStride: hidden, dw: dW?.pointer ?? g + weight, db: g + bias, dx: dz, dxStride: k)
+        }
     }
 
     /// One step: reads input [B, inputSize] (row stride `inputStride`), h [B, hidden] (stride
     /// `hStride`) and per-sample elapsed times; writes `cache.out`.
-    func forward(_ p: UnsafePointer<Float>, effective: (ff1: FloatBuffer?, ff2: FloatBuffer?),
+    func forward(_ p: UnsafePointer<Float>, effective: CfCEffectiveWeights,
                  input: UnsafePointer<Float>, inputStride: Int, h: UnsafePointer<Float>, hStride: Int,
                  ts: UnsafePointer<Float>, cache: CfCCache, dropoutRNG: inout SplitMix64?) {
         let batch = cache.batch
@@ -164,9 +203,7 @@ extension CfCLayout {
             z = UnsafePointer(cache.act[l].pointer)
         }
         let k = headInput
-        let w1 = effective.ff1.map { UnsafePointer($0.pointer) } ?? p + ff1Weight
-        Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: w1, bias: p + ff1Bias,
-                       y: cache.ff1.pointer, yStride: hidden)
+        head(1, p, effective, batch: batch, z: z, y: cache.ff1.pointer)
         let out = cache.out.pointer
         if mode == .pure {
             for b in 0..<batch {
@@ -179,9 +216,7 @@ extension CfCLayout {
             }
             return
         }
-        let w2 = effective.ff2.map { UnsafePointer($0.pointer) } ?? p + ff2Weight
-        Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: w2, bias: p + ff2Bias,
-                       y: cache.ff2.pointer, yStride: hidden)
+        head(2, p, effective, batch: batch, z: z, y: cache.ff2.pointer)
         Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: p + timeAWeight, bias: p + timeABias,
                        y: cache.ta.pointer, yStride: hidden)
         Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: p + timeBWeight, bias: p + timeBBias,
@@ -202,7 +237,7 @@ extension CfCLayout {
 
     /// Backward of one step given dL/d out. Accumulates parameter gradients into `g`, adds
     /// dL/d input into `dInput` (stride `inputStride`) and dL/d h into `dH` (stride `hStride`).
-    func backward(_ p: UnsafePointer<Float>, effective: (ff1: FloatBuffer?, ff2: FloatBuffer?), g: UnsafeMutablePointer<Float>,
+    func backward(_ p: UnsafePointer<Float>, effective: CfCEffectiveWeights, g: UnsafeMutablePointer<Float>,
                   cache: CfCCache, ts: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
                   dInput: UnsafeMutablePointer<Float>?, inputStride: Int, dH: UnsafeMutablePointer<Float>, hStride: Int) {
         let batch = cache.batch
@@ -210,9 +245,10 @@ extension CfCLayout {
         let n = batch * hidden
         let z: UnsafePointer<Float> = backbone.isEmpty ? UnsafePointer(cache.x0.pointer) : UnsafePointer(cache.act[backbone.count - 1].pointer)
         let dz = FloatBuffer(batch * k)
-        // Masked weights get masked gradients: dW = (dyᵀ z) ⊙ mask.
-        let dW1 = mask == nil ? nil : FloatBuffer(hidden * k)
-        let dW2 = mask == nil || mode == .pure ? nil : FloatBuffer(hidden * k)
+        // Masked weights get masked gradients: dW = (dyᵀ z) ⊙ mask (the sparse rows apply the
+        // mask themselves).
+        let dW1 = mask == nil || effective.sparse1 != nil ? nil : FloatBuffer(hidden * k)
+        let dW2 = mask == nil || mode == .pure || effective.sparse2 != nil ? nil : FloatBuffer(hidden * k)
         let d1 = FloatBuffer(n)
         if mode == .pure {
             for b in 0..<batch {
@@ -228,10 +264,7 @@ extension CfCLayout {
                     d1[j] = go * (-a * e * (1 - t * abs(f)))
                 }
             }
-            Kernels.linearBackward(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k,
-                                   w: effective.ff1.map { UnsafePointer($0.pointer) } ?? p + ff1Weight,
-                                   dy: d1.pointer, dyStride: hidden, dw: dW1?.pointer ?? g + ff1Weight, db: g + ff1Bias,
-                                   dx: dz.pointer, dxStride: k)
+            headBackward(1, p, effective, batch: batch, z: z, dy: d1.pointer, g: g, dW: dW1, dz: dz.pointer)
         } else {
             let d2 = FloatBuffer(n), dta = FloatBuffer(n), dtb = FloatBuffer(n)
             for b in 0..<batch {
@@ -249,14 +282,8 @@ extension CfCLayout {
                     dtb[j] = dpre
                 }
             }
-            Kernels.linearBackward(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k,
-                                   w: effective.ff1.map { UnsafePointer($0.pointer) } ?? p + ff1Weight,
-                                   dy: d1.pointer, dyStride: hidden, dw: dW1?.pointer ?? g + ff1Weight, db: g + ff1Bias,
-                                   dx: dz.pointer, dxStride: k)
-            Kernels.linearBackward(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k,
-                                   w: effective.ff2.map { UnsafePointer($0.pointer) } ?? p + ff2Weight,
-                                   dy: d2.pointer, dyStride: hidden, dw: dW2?.pointer ?? g + ff2Weight, db: g + ff2Bias,
-                                   dx: dz.pointer, dxStride: k)
+            headBackward(1, p, effective, batch: batch, z: z, dy: d1.pointer, g: g, dW: dW1, dz: dz.pointer)
+            headBackward(2, p, effective, batch: batch, z: z, dy: d2.pointer, g: g, dW: dW2, dz: dz.pointer)
             Kernels.linearBackward(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: p + timeAWeight,
                                    dy: dta.pointer, dyStride: hidden, dw: g + timeAWeight, db: g + timeABias,
                                    dx: dz.pointer, dxStride: k)
@@ -264,9 +291,9 @@ extension CfCLayout {
                                    dy: dtb.pointer, dyStride: hidden, dw: g + timeBWeight, db: g + timeBBias,
                                    dx: dz.pointer, dxStride: k)
         }
-        if let mask {
+        if let mask, dW1 != nil || dW2 != nil {
             for i in 0..<(hidden * k) {
-                g[ff1Weight + i] += dW1![i] * p[mask + i]
+                if let dW1 { g[ff1Weight + i] += dW1[i] * p[mask + i] }
                 if let dW2 { g[ff2Weight + i] += dW2[i] * p[mask + i] }
             }
         }

@@ -17,6 +17,9 @@ public struct LiquidModel: Sendable {
     public let wiring: Wiring?
     /// All tensors, ncps names and shapes.
     public var parameters: ParameterSet
+    /// How the masked ff1/ff2 products of a wired CfC run (dense or sparse rows; `auto` picks
+    /// by the mask's density). The results agree to float rounding.
+    public var maskedProducts: MaskedProductMode = .auto
 
     enum Core: Sendable {
         case cfc(CfCLayout)

@@ -4,7 +4,7 @@ import LFMFormats
 
 /// What our own models keep beside the ncps architecture, under the `lfm` key of `config.json`.
 public struct LiquidExtras: Sendable, Equatable {
-    /// `classification` or `regression`.
+    /// `classification`, `regression` or `forecast`.
     public var task: String
     /// Class labels in output order (classification).
     public var classes: [String]
@@ -14,6 +14,8 @@ public struct LiquidExtras: Sendable, Equatable {
     /// How a sequence's prediction is read from the per-step outputs: `last` (the output at the
     /// last step) or `mean` (the mean of the outputs over the steps).
     public var readout: String
+    /// The window geometry of a `forecast` model.
+    public var forecast: ForecastSpec? = nil
 
     /// Creates the extras.
     public init(task: String, classes: [String] = [], mean: [Float] = [], std: [Float] = [], readout: String = "last") {
@@ -25,13 +27,30 @@ public struct LiquidExtras: Sendable, Equatable {
     }
 
     func jsonObject() -> [String: Any] {
-        ["task": task, "classes": classes, "readout": readout, "normalization": ["mean": mean.map(Double.init), "std": std.map(Double.init)]]
+        var object: [String: Any] = ["task": task, "classes": classes, "readout": readout,
+                                     "normalization": ["mean": mean.map(Double.init), "std": std.map(Double.init)]]
+        if let forecast { object["forecast"] = ["lookback": forecast.lookback, "horizon": forecast.horizon] }
+        return object
+    }
+
+    /// What the network is trained to output for a case: the forecasting targets as normalised
+    /// changes from the window's last row, or the `.ts` regression target.
+    func trainingTargets(_ s: LabeledSeries, features f: Int) -> [Float] {
+        guard let forecast, let targets = s.targets, s.steps >= 1, s.values.count == s.steps * f else { return s.regressionTargets }
+        return forecast.normalize(targets, lastRow: s.values[((s.steps - 1) * f)..<(s.steps * f)], std: std)
     }
 
     init(json: [String: Any], file: String, inputSize: Int) throws {
         task = (json["task"] as? String) ?? "regression"
-        guard task == "classification" || task == "regression" else {
-            throw LiquidModelError("\(file): lfm.task \"\(task)\" is not classification or regression")
+        guard task == "classification" || task == "regression" || task == "forecast" else {
+            throw LiquidModelError("\(file): lfm.task \"\(task)\" is not classification, regression or forecast")
+        }
+        if task == "forecast" {
+            guard let spec = json["forecast"] as? [String: Any], let lookback = spec["lookback"] as? Int,
+                  let horizon = spec["horizon"] as? Int, lookback >= 1, horizon >= 1 else {
+                throw LiquidModelError("\(file): lfm.forecast must be {\"lookback\": L ≥ 1, \"horizon\": H ≥ 1} for task forecast")
+            }
+            forecast = try ForecastSpec(lookback: lookback, horizon: horizon)
         }
         classes = (json["classes"] as? [Any])?.map { "\($0)" } ?? []
         readout = (json["readout"] as? String) ?? "last"
@@ -99,6 +118,9 @@ public struct LiquidModelFolder: Sendable {
             throw LiquidModelError("\(weightsPath): unexpected tensor \(extra) for this config")
         }
         let extras = try lfm.map { try LiquidExtras(json: $0, file: configURL.path, inputSize: config.inputSize) }
+        if let spec = extras?.forecast, model.outputSize != spec.outputs(columns: config.inputSize) {
+            throw LiquidModelError("\(configURL.path): a forecast of \(spec.horizon) steps × \(config.inputSize) columns needs \(spec.outputs(columns: config.inputSize)) outputs; the model has \(model.outputSize)")
+        }
         return LiquidModelFolder(model: model, extras: extras)
     }
 

@@ -88,7 +88,7 @@ final class StepRecord {
 
 /// Forward-pass preparations that depend only on the parameters.
 final class Prepared {
-    var cfcEffective: [(ff1: FloatBuffer?, ff2: FloatBuffer?)] = []
+    var cfcEffective: [CfCEffectiveWeights] = []
     var ltc: LTCPrepared?
 }
 
@@ -134,8 +134,8 @@ extension LiquidModel {
     func prepare(_ p: UnsafePointer<Float>) -> Prepared {
         let prepared = Prepared()
         switch core {
-        case .cfc(let l): prepared.cfcEffective = [l.effectiveWeights(p)]
-        case .wiredCfC(let ls): prepared.cfcEffective = ls.map { $0.effectiveWeights(p) }
+        case .cfc(let l): prepared.cfcEffective = [l.effectiveWeights(p, products: maskedProducts)]
+        case .wiredCfC(let ls): prepared.cfcEffective = ls.map { $0.effectiveWeights(p, products: maskedProducts) }
         case .ltc(let l): prepared.ltc = LTCPrepared(l, p)
         }
         return prepared

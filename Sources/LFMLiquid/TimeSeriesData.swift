@@ -31,8 +31,26 @@ public struct LabeledSeries: Sendable, Equatable {
     public var label: String?
     /// Regression target (`@targetLabel true`).
     public var target: Float?
-    /// Line of the file the series came from.
+    /// Line of the file the series came from (for a forecasting window: the line of its last
+    /// input step).
     public var line: Int
+    /// Forecasting targets: the next `horizon` steps of every column, [horizon, columns]
+    /// row-major (nil otherwise).
+    public var targets: [Float]? = nil
+
+    /// Creates a series.
+    public init(values: [Float], steps: Int, label: String? = nil, target: Float? = nil, line: Int, targets: [Float]? = nil) {
+        self.values = values
+        self.steps = steps
+        self.label = label
+        self.target = target
+        self.line = line
+        self.targets = targets
+    }
+
+    /// The regression outputs a model is trained to produce: the forecasting targets, or the
+    /// one `.ts` target.
+    var regressionTargets: [Float] { targets ?? target.map { [$0] } ?? [] }
 }
 
 /// A set of series read from one file.
@@ -45,8 +63,10 @@ public struct TimeSeriesDataset: Sendable {
     public var series: [LabeledSeries]
     /// Labels declared by `@classLabel true …` (in declaration order), empty for regression.
     public var classLabels: [String]
-    /// True for `@classLabel true`, false for `@targetLabel true`.
+    /// True for `@classLabel true`, false for `@targetLabel true` and forecasting windows.
     public var isClassification: Bool
+    /// Set when the cases are forecasting windows cut from one series (`ForecastWindows`).
+    public var forecast: ForecastSpec? = nil
 }
 
 /// The UCR/UEA `.ts` reader.
@@ -220,6 +240,15 @@ public enum CSVFormat {
             throw DataError(file: path, line: lineOfRow(path, bad), message: "timespan \(values[bad]) is not positive (elapsed times must be > 0)")
         }
         return values
+    }
+
+    /// The 1-based file line of each data row (blank lines are skipped by the reader).
+    static func dataLines(_ path: String) throws -> [Int] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw DataError(file: path, line: 0, message: "cannot read the file as UTF-8 text")
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .filter { !$0.element.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { $0.offset + 1 }
     }
 
     private static func lineOfRow(_ path: String, _ row: Int) -> Int {

@@ -2,7 +2,8 @@ import Foundation
 import LFMCore
 
 // Training by backpropagation through time for sequence classification (cross-entropy on the
-// output at each sequence's last step) and sequence regression (MSE on that output).
+// sequence's readout), sequence regression (MSE on it) and forecasting (MSE on the normalised
+// changes of the next `horizon` rows predicted at a window's last step; see Forecasting.swift).
 // Defaults: per-feature z-score normalisation from the training split, a stratified 15 %
 // validation split, AdamW with linear warm-up and cosine decay, gradient clipping at 1.0,
 // early stopping on validation loss (the best epoch's weights are kept). Everything random
@@ -78,10 +79,13 @@ public struct LiquidTrainingOptions: Sendable {
     public var backboneDropout: Double = 0
     public var mixedMemory = false
     public var odeUnfolds = 6
-    /// Sequence readout: true = mean of the per-step outputs, false = last step's output.
-    public var meanReadout = true
+    /// Sequence readout: true = mean of the per-step outputs, false = last step's output;
+    /// nil = the task's default (mean for classification and regression, last for forecasting).
+    public var meanReadout: Bool? = nil
     /// Standard deviation of Gaussian noise added to the (normalised) training inputs.
     public var inputNoise: Float = 0
+    /// Dense or sparse masked products for wired CfCs (`auto`: by density).
+    public var maskedProducts: MaskedProductMode = .auto
     public init() {}
 }
 
@@ -160,7 +164,9 @@ public struct LiquidTrainer {
         var rng = SplitMix64(seed: o.seed ^ 0x5EED_11C0)
         let classes = data.classLabels
         let classification = data.isClassification
-        let outputs = classification ? classes.count : 1
+        let forecast = data.forecast
+        let outputs = classification ? classes.count : (forecast?.outputs(columns: data.features) ?? 1)
+        let meanReadout = o.meanReadout ?? (forecast == nil)
         guard !classification || classes.count >= 2 else { throw DataError(file: data.file, line: 0, message: "need at least two classes") }
 
         // Validation split (stratified by class).
@@ -169,8 +175,14 @@ public struct LiquidTrainer {
             ? classes.map { c in data.series.indices.filter { data.series[$0].label == c } }
             : [Array(data.series.indices)]
         for var group in groups {
-            group.shuffle(using: &rng)
             let nVal = o.validationFraction > 0 && group.count >= 3 ? max(1, Int((Double(group.count) * o.validationFraction).rounded())) : 0
+            if forecast != nil {
+                // Windows overlap in time: validate on the last ones (a random split would leak).
+                valIdx += group.suffix(nVal)
+                trainIdx += group.dropLast(nVal)
+                continue
+            }
+            group.shuffle(using: &rng)
             valIdx += group.prefix(nVal)
             trainIdx += group.dropFirst(nVal)
         }
@@ -191,10 +203,12 @@ public struct LiquidTrainer {
             let variance = sq[d] / count - (sum[d] / count) * (sum[d] / count)
             return Float(max(variance, 0).squareRoot() > 1e-8 ? max(variance, 0).squareRoot() : 1)
         }
-        let extras = LiquidExtras(task: classification ? "classification" : "regression", classes: classes, mean: mean, std: std,
-                                  readout: o.meanReadout ? "mean" : "last")
+        var extras = LiquidExtras(task: classification ? "classification" : (forecast == nil ? "regression" : "forecast"),
+                                  classes: classes, mean: mean, std: std, readout: meanReadout ? "mean" : "last")
+        extras.forecast = forecast
         let config = try makeConfig(features: f, outputs: outputs)
         var model = try LiquidModel(config: config, seed: o.seed)
+        model.maskedProducts = o.maskedProducts
         let mask = model.parameters.trainableMask
         let batchSize = o.batchSize ?? (trainIdx.count >= 128 ? 16 : 8)
         let stepsPerEpoch = (trainIdx.count + batchSize - 1) / batchSize
@@ -202,8 +216,8 @@ public struct LiquidTrainer {
                                             totalSteps: o.epochs * stepsPerEpoch)
         var optimizer = AdamOptimizer(learningRate: o.learningRate, weightDecay: o.weightDecay)
         let labelIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
-        func targetOf(_ s: LabeledSeries) -> (Int, Float) {
-            (s.label.flatMap { labelIndex[$0] } ?? 0, s.target ?? 0)
+        func targetOf(_ s: LabeledSeries) -> (Int, [Float]) {
+            (s.label.flatMap { labelIndex[$0] } ?? 0, extras.trainingTargets(s, features: f))
         }
 
         var logs: [EpochLog] = []
@@ -228,7 +242,7 @@ public struct LiquidTrainer {
                 var grads = try model.forwardBackward(batch, training: true, dropoutSeed: rng.next()) { out in
                     let (loss, dOut, right) = Self.lossAndGradient(out, batch: batch.batch, steps: batch.steps, outputs: outputs,
                                                                    lengths: lengths, targets: targets, classification: classification,
-                                                                   meanReadout: o.meanReadout)
+                                                                   meanReadout: meanReadout)
                     batchLoss = loss; batchCorrect = right
                     return dOut
                 }
@@ -272,7 +286,7 @@ public struct LiquidTrainer {
     /// Mean loss over the batch, dL/d outputs (at each sequence's last step, or spread over its
     /// steps for the mean readout) and the number of correct predictions.
     static func lossAndGradient(_ out: [Float], batch: Int, steps: Int, outputs: Int, lengths: [Int],
-                                targets: [(Int, Float)], classification: Bool, meanReadout: Bool) -> (Double, [Float], Int) {
+                                targets: [(Int, [Float])], classification: Bool, meanReadout: Bool) -> (Double, [Float], Int) {
         var d = [Float](repeating: 0, count: out.count)
         var loss = 0.0, correct = 0
         for b in 0..<batch {
@@ -287,9 +301,14 @@ public struct LiquidTrainer {
                 if pooled.firstIndex(of: m) == target { correct += 1 }
                 for k in 0..<outputs { dPooled[k] = Float((exps[k] / z - (k == target ? 1 : 0)) / Double(batch)) }
             } else {
-                let diff = Double(pooled[0] - targets[b].1)
-                loss += diff * diff
-                dPooled[0] = Float(2 * diff / Double(batch))
+                // Mean squared error over the outputs (one for .ts regression, horizon × columns
+                // for forecasting).
+                let target = targets[b].1
+                for k in 0..<outputs {
+                    let diff = Double(pooled[k] - (k < target.count ? target[k] : 0))
+                    loss += diff * diff / Double(outputs)
+                    dPooled[k] = Float(2 * diff / Double(outputs * batch))
+                }
             }
             let first = meanReadout ? 0 : lengths[b] - 1
             let scale: Float = meanReadout ? 1 / Float(lengths[b]) : 1
@@ -308,6 +327,8 @@ public enum LiquidEvaluator {
         public var loss: Double
         public var accuracy: Double?
         public var mse: Double?
+        /// Mean absolute error (regression and forecasting), in the targets' units.
+        public var mae: Double? = nil
         public var count: Int
         public var predictions: [Int]
     }
@@ -356,7 +377,8 @@ public enum LiquidEvaluator {
         return result
     }
 
-    /// Loss and accuracy (classification) or MSE (regression). Labels must be among the model's
+    /// Loss and accuracy (classification), or MSE and MAE (regression; forecasting in the
+    /// series' units, over every predicted step and column). Labels must be among the model's
     /// classes: an unseen label is an error naming the file and line.
     public static func evaluate(_ model: LiquidModel, extras: LiquidExtras, series: [LabeledSeries], file: String) throws -> Metrics {
         guard !series.isEmpty else { throw DataError(file: file, line: 0, message: "no cases to evaluate") }
@@ -377,14 +399,36 @@ public enum LiquidEvaluator {
                 if predicted == target { correct += 1 }
             }
             return Metrics(loss: loss / Double(series.count), accuracy: Double(correct) / Double(series.count), mse: nil,
-                           count: series.count, predictions: predictions)
+                           mae: nil, count: series.count, predictions: predictions)
         }
+        if let spec = extras.forecast {
+            // loss: on the normalised changes the model is trained on; mse/mae: in the series' units.
+            let f = model.config.inputSize
+            var sq = 0.0, absErr = 0.0, n = 0
+            for (s, out) in zip(series, outputs) {
+                guard let target = s.targets, target.count == out.count, s.values.count == s.steps * f else {
+                    throw DataError(file: file, line: s.line, message: "case has no forecasting targets for \(spec.horizon) steps × \(f) columns")
+                }
+                let normalised = extras.trainingTargets(s, features: f)
+                let values = spec.denormalize(out, lastRow: s.values[((s.steps - 1) * f)..<(s.steps * f)], std: extras.std)
+                for k in 0..<out.count {
+                    let d = Double(out[k] - normalised[k])
+                    loss += d * d / Double(out.count)
+                    let e = Double(values[k] - target[k])
+                    sq += e * e; absErr += e.magnitude; n += 1
+                }
+            }
+            return Metrics(loss: loss / Double(series.count), accuracy: nil, mse: sq / Double(n), mae: absErr / Double(n),
+                           count: series.count, predictions: [])
+        }
+        var absSum = 0.0
         for (s, out) in zip(series, outputs) {
             guard let target = s.target else { throw DataError(file: file, line: s.line, message: "case has no regression target") }
             let diff = Double(out[0] - target)
             loss += diff * diff
+            absSum += diff.magnitude
         }
         let mse = loss / Double(series.count)
-        return Metrics(loss: mse, accuracy: nil, mse: mse, count: series.count, predictions: [])
+        return Metrics(loss: mse, accuracy: nil, mse: mse, mae: absSum / Double(series.count), count: series.count, predictions: [])
     }
 }

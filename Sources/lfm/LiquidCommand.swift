@@ -24,6 +24,8 @@ struct LiquidCommand: ParsableCommand {
           lfm liquid train --data JapaneseVowels_TRAIN.ts --cell cfc --units 64 --seed 1 --out jv-cfc
           lfm liquid train --data BasicMotions_TRAIN.ts --cell ltc --units 19 --wiring auto:4 --seed 1 --out bm-ncp
           lfm liquid eval --model jv-cfc --data JapaneseVowels_TEST.ts --json
+          lfm liquid train --task forecast --data series_train.csv --lookback 12 --horizon 1 --seed 1 --out fc
+          lfm liquid eval --model fc --data series_test.csv --json
           lfm liquid predict --model jv-cfc --input series.csv --timespans dt.csv --json
           printf '0.1,0.2,0.3\\n' | lfm liquid stream --model my-model
         """,
@@ -65,10 +67,21 @@ private func runReportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// Reads evaluation data for a trained model: a `.ts` file, or for a forecast model a CSV series
+/// cut into the model's windows. The feature count must match the model's.
+private func readEvaluationData(_ path: String, extras: LiquidExtras, features: Int) throws -> TimeSeriesDataset {
+    if let spec = extras.forecast { return try ForecastWindows.read(path, spec: spec, expectedColumns: features) }
+    let dataset = try TSFormat.read(path)
+    guard dataset.features == features else {
+        throw DataError(file: path, line: 0, message: "\(dataset.features) dimensions; the model expects \(features)")
+    }
+    return dataset
+}
+
 struct LiquidTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a CfC or LTC (optionally NCP-wired) sequence classifier/regressor on a UCR/UEA .ts file by BPTT.",
+        abstract: "Train a CfC or LTC (optionally NCP-wired) sequence classifier/regressor (UCR/UEA .ts) or forecaster (CSV series) by BPTT.",
         discussion: """
         Defaults: inputs z-scored per feature (statistics stored in config.json under "lfm"), a stratified \
         15% validation split, the mean of the per-step outputs as the sequence's prediction, AdamW (lr 5e-3, weight decay 1e-4) with 2 warm-up epochs and cosine decay, \
@@ -77,12 +90,24 @@ struct LiquidTrainCommand: ParsableCommand {
         an LTC reads its motor neurons (FullyConnected(units, output_dim = classes), or --wiring auto:CLASSES). \
         One JSON object per epoch goes to OUT/train_log.jsonl; a progress line per epoch to standard error.
 
-        Example:
+        --task forecast reads --data as a CSV series (rows = time steps, columns = variables, no header) and \
+        trains on every window of --lookback rows to predict the next --horizon rows of every column, read \
+        at the window's last step as changes from its last row (in units of each column's standard \
+        deviation); the validation split is the last 15% of the windows. Its --test and `lfm liquid eval` \
+        files are CSV series windowed the same way (give the evaluated period with --lookback rows of \
+        context before it).
+
+        Examples:
           lfm liquid train --data BasicMotions_TRAIN.ts --cell cfc --units 64 --seed 1 --out bm-cfc
+          lfm liquid train --task forecast --data airline_train.csv --lookback 12 --horizon 1 --seed 1 --out air-cfc
         """
     )
 
-    @Option(help: "Training data (UCR/UEA .ts).") var data: String
+    @Option(help: "Training data (UCR/UEA .ts; a CSV series with --task forecast).") var data: String
+    @Option(help: "Task: auto (classification or regression, from the .ts header) or forecast (a CSV series).")
+    var task: String = "auto"
+    @Option(help: "Forecast: input rows per window (required with --task forecast).") var lookback: Int?
+    @Option(help: "Forecast: future rows predicted from each window (default 1).") var horizon: Int?
     @Option(help: "Cell: cfc or ltc.") var cell: String = "cfc"
     @Option(help: "Neurons (state size).") var units: Int = 64
     @Option(help: "Wiring: auto:OUTPUTS[,SPARSITY[,SEED]], ncp:INTER,COMMAND,MOTOR,SENSORY_FANOUT,INTER_FANOUT,RECURRENT,MOTOR_FANIN[,SEED], fc, random:SPARSITY.")
@@ -99,8 +124,10 @@ struct LiquidTrainCommand: ParsableCommand {
     @Option(name: .customLong("ode-unfolds"), help: "LTC solver unfolds per step (default 6).") var odeUnfolds: Int?
     @Option(name: .customLong("input-noise"), help: "Std of Gaussian noise added to normalised training inputs (default 0).")
     var inputNoise: Float?
+    @Option(name: .customLong("masked-products"), help: "Wired CfC masked products: auto (by density), dense or sparse (for benchmarks).")
+    var maskedProducts: String = "auto"
     @Option(help: "Per-epoch JSON log file (default OUT/train_log.jsonl).") var log: String?
-    @Option(help: "Also evaluate on this .ts file after training.") var test: String?
+    @Option(help: "Also evaluate on this file after training (.ts, or a CSV series for --task forecast).") var test: String?
     @Flag(help: "Print a one-line JSON summary last on standard output.") var json = false
 
     func run() throws {
@@ -124,10 +151,24 @@ struct LiquidTrainCommand: ParsableCommand {
                 options.mode = m
             }
             options.mixedMemory = mixedMemory
+            guard let products = MaskedProductMode(rawValue: maskedProducts) else {
+                throw ValidationError("--masked-products must be auto, dense or sparse (got \(maskedProducts))")
+            }
+            options.maskedProducts = products
             if let inputNoise { guard inputNoise >= 0 else { throw ValidationError("--input-noise must be >= 0") }; options.inputNoise = inputNoise }
             if let odeUnfolds { guard odeUnfolds >= 1 else { throw ValidationError("--ode-unfolds must be >= 1") }; options.odeUnfolds = odeUnfolds }
 
-            let dataset = try TSFormat.read(data)
+            let dataset: TimeSeriesDataset
+            switch task.lowercased() {
+            case "auto":
+                guard lookback == nil, horizon == nil else { throw ValidationError("--lookback and --horizon need --task forecast") }
+                dataset = try TSFormat.read(data)
+            case "forecast":
+                guard let lookback else { throw ValidationError("--task forecast needs --lookback L (input rows per window)") }
+                dataset = try ForecastWindows.read(data, spec: try ForecastSpec(lookback: lookback, horizon: horizon ?? 1))
+            default:
+                throw ValidationError("--task must be auto or forecast (got \(task))")
+            }
             let outURL = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
             let logPath = log ?? outURL.appendingPathComponent("train_log.jsonl").path
@@ -136,7 +177,7 @@ struct LiquidTrainCommand: ParsableCommand {
                 throw ValidationError("cannot write the training log \(logPath)")
             }
             defer { try? logHandle.close() }
-            liquidLog("training \(kind.rawValue) (\(units) units\(wiring.map { ", wiring \($0)" } ?? "")) on \(dataset.series.count) cases × \(dataset.features) features from \(data)")
+            liquidLog("training \(kind.rawValue) (\(units) units\(wiring.map { ", wiring \($0)" } ?? "")) on \(dataset.series.count) \(dataset.forecast == nil ? "cases" : "windows") × \(dataset.features) features from \(data)")
             let started = Date()
             let maxEpochs = options.epochs
             let (folder, logs) = try LiquidTrainer(options: options).train(dataset) { entry in
@@ -158,10 +199,11 @@ struct LiquidTrainCommand: ParsableCommand {
                            "\"parameters\": \(folder.model.parameters.trainableCount)", "\"seconds\": \(jsonNumber(seconds))"]
             if let v = best?.validationAccuracy { summary.append("\"val_accuracy\": \(jsonNumber(v))") }
             if let test, let extras = folder.extras {
-                let testSet = try TSFormat.read(test)
+                let testSet = try readEvaluationData(test, extras: extras, features: dataset.features)
                 let metrics = try LiquidEvaluator.evaluate(folder.model, extras: extras, series: testSet.series, file: test)
                 if let a = metrics.accuracy { summary.append("\"test_accuracy\": \(jsonNumber(a))") }
                 if let m = metrics.mse { summary.append("\"test_mse\": \(jsonNumber(m))") }
+                if let m = metrics.mae { summary.append("\"test_mae\": \(jsonNumber(m))") }
                 liquidLog("test: " + (metrics.accuracy.map { "accuracy \($0)" } ?? "mse \(metrics.mse ?? .nan)"))
             }
             liquidLog("wrote \(out) in \(String(format: "%.1f", seconds)) s")
@@ -175,15 +217,18 @@ struct LiquidEvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a trained model folder on a labelled .ts file.",
         discussion: """
-        Prints {"accuracy": x, "loss": l, "n": N} for classification, {"mse": x, "n": N} for regression.
+        Prints {"accuracy": x, "loss": l, "n": N} for classification, {"mse": x, "mae": y, "n": N} for regression \
+        and forecasting (a forecast model reads --data as a CSV series and evaluates every window of it: MSE in \
+        the series' units over all predicted steps and columns).
 
-        Example:
+        Examples:
           lfm liquid eval --model jv-cfc --data JapaneseVowels_TEST.ts --json
+          lfm liquid eval --model air-cfc --data airline_test.csv --json
         """
     )
 
     @Option(help: "Model folder.") var model: String
-    @Option(help: "Test data (UCR/UEA .ts).") var data: String
+    @Option(help: "Test data (UCR/UEA .ts; a CSV series for a forecast model).") var data: String
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -192,10 +237,7 @@ struct LiquidEvalCommand: ParsableCommand {
             guard let extras = folder.extras else {
                 throw LiquidModelError("\(model)/config.json has no \"lfm\" key (task, classes, normalization); eval needs the classes a model was trained on")
             }
-            let dataset = try TSFormat.read(data)
-            guard dataset.features == folder.model.config.inputSize else {
-                throw DataError(file: data, line: 0, message: "\(dataset.features) dimensions; the model expects \(folder.model.config.inputSize)")
-            }
+            let dataset = try readEvaluationData(data, extras: extras, features: folder.model.config.inputSize)
             let metrics = try LiquidEvaluator.evaluate(folder.model, extras: extras, series: dataset.series, file: data)
             if let accuracy = metrics.accuracy {
                 if json {
@@ -204,8 +246,9 @@ struct LiquidEvalCommand: ParsableCommand {
                     print("accuracy \(accuracy) (\(metrics.count) cases), loss \(metrics.loss)")
                 }
             } else {
-                let mse = metrics.mse ?? .nan
-                print(json ? "{\"mse\": \(jsonNumber(mse)), \"n\": \(metrics.count)}" : "mse \(mse) (\(metrics.count) cases)")
+                let mse = metrics.mse ?? .nan, mae = metrics.mae ?? .nan
+                print(json ? "{\"mse\": \(jsonNumber(mse)), \"mae\": \(jsonNumber(mae)), \"n\": \(metrics.count)}"
+                           : "mse \(mse), mae \(mae) (\(metrics.count) \(extras.forecast == nil ? "cases" : "windows"))")
             }
         }
     }
@@ -217,7 +260,8 @@ struct LiquidPredictCommand: ParsableCommand {
         abstract: "Run a model on one sequence (CSV: rows = steps, columns = features, no header).",
         discussion: """
         Prints {"outputs": [[...], ...]}, one row per time step. Inputs are normalised with the folder's \
-        statistics when it has them. --timespans T.csv gives one elapsed time (> 0) per row.
+        statistics when it has them. --timespans T.csv gives one elapsed time (> 0) per row. For a forecast \
+        model, step t's row is its forecast of the next horizon rows (all columns) in the series' units.
 
         Example:
           lfm liquid predict --model jv-cfc --input series.csv --json
@@ -234,6 +278,7 @@ struct LiquidPredictCommand: ParsableCommand {
             let folder = try LiquidModelFolder.load(URL(fileURLWithPath: model))
             let m = folder.model
             var (values, steps, _) = try CSVFormat.read(input, expectedColumns: m.config.inputSize)
+            let raw = values
             let ts = try timespans.map { try CSVFormat.readTimespans($0, steps: steps) }
             if let e = folder.extras, e.mean.count == m.config.inputSize {
                 let f = m.config.inputSize
@@ -241,8 +286,12 @@ struct LiquidPredictCommand: ParsableCommand {
             }
             let batch = try SequenceBatch(batch: 1, steps: steps, features: m.config.inputSize, values: values, timespans: ts)
             let outputs = try m.forward(batch).outputs
-            let o = m.outputSize
-            let rows = (0..<steps).map { t in (0..<o).map { jsonNumber(outputs[t * o + $0]) } }
+            let o = m.outputSize, f = m.config.inputSize
+            let rows = (0..<steps).map { t -> [String] in
+                var row = Array(outputs[(t * o)..<((t + 1) * o)])
+                if let e = folder.extras, let spec = e.forecast { row = spec.denormalize(row, lastRow: raw[(t * f)..<((t + 1) * f)], std: e.std) }
+                return row.map { jsonNumber($0) }
+            }
             if json {
                 print("{\"outputs\": [" + rows.map { "[" + $0.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]}")
             } else {
@@ -259,7 +308,8 @@ struct LiquidStreamCommand: ParsableCommand {
         discussion: """
         Each output line holds the model's outputs for that sample (comma-separated; a JSON array with --json). \
         The state carries over from line to line. With --dt-column the first value of each line is the elapsed \
-        time since the previous sample (> 0); otherwise --dt (default 1) is used.
+        time since the previous sample (> 0); otherwise --dt (default 1) is used. A forecast model prints its \
+        forecast of the next horizon rows in the series' units.
 
         Example:
           printf '0.1,0.2,0.3\\n0.0,0.1,0.4\\n' | lfm liquid stream --model my-model
@@ -272,11 +322,17 @@ struct LiquidStreamCommand: ParsableCommand {
     @Flag(help: "Print each output line as a JSON array.") var json = false
     @Option(help: "Instead of reading stdin, time this many steps on random samples and print per-step latency (JSON).")
     var bench: Int?
+    @Option(name: .customLong("masked-products"), help: "Wired CfC masked products: auto (by density), dense or sparse (for benchmarks).")
+    var maskedProducts: String = "auto"
 
     func run() throws {
         try runReportingErrors {
             guard dt > 0, dt.isFinite else { throw ValidationError("--dt must be > 0") }
-            let folder = try LiquidModelFolder.load(URL(fileURLWithPath: model))
+            var folder = try LiquidModelFolder.load(URL(fileURLWithPath: model))
+            guard let products = MaskedProductMode(rawValue: maskedProducts) else {
+                throw ValidationError("--masked-products must be auto, dense or sparse (got \(maskedProducts))")
+            }
+            folder.model.maskedProducts = products
             let stream = try LiquidStream(model: folder.model)
             if let bench {
                 guard bench >= 10 else { throw ValidationError("--bench needs at least 10 steps") }
@@ -285,6 +341,7 @@ struct LiquidStreamCommand: ParsableCommand {
             }
             let f = stream.inputSize
             let mean = folder.extras?.mean ?? [], std = folder.extras?.std ?? []
+            let forecast = folder.extras?.forecast
             var sample = [Float](repeating: 0, count: f)
             var output = [Float](repeating: 0, count: stream.outputSize)
             var lineNumber = 0
@@ -306,7 +363,8 @@ struct LiquidStreamCommand: ParsableCommand {
                 }
                 for d in 0..<f { sample[d] = mean.count == f ? (row[d] - mean[d]) / std[d] : row[d] }
                 sample.withUnsafeBufferPointer { s in output.withUnsafeMutableBufferPointer { o in stream.step(s, dt: elapsed, output: o) } }
-                let text = output.map { jsonNumber($0) }.joined(separator: json ? ", " : ",")
+                let shown = forecast.map { $0.denormalize(output, lastRow: row[...], std: std) } ?? output
+                let text = shown.map { jsonNumber($0) }.joined(separator: json ? ", " : ",")
                 print(json ? "[" + text + "]" : text)
                 fflush(stdout)
             }
