@@ -100,11 +100,12 @@ struct ServeCommand: AsyncParsableCommand {
         var schemaOptions = ServerOptions.defaultSchemaOptions
         schemaOptions.timeLimit = schemaTimeLimit
         let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        var options = ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody, requestTimeout: TimeInterval(timeout),
-                                    connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
-                                                                  idleTimeout: idleTimeout, maxConnections: maxConnections),
-                                    schemaOptions: schemaOptions)
-        options.replicaID = replicaID ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        var base = ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody, requestTimeout: TimeInterval(timeout),
+                                 connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
+                                                               idleTimeout: idleTimeout, maxConnections: maxConnections),
+                                 schemaOptions: schemaOptions)
+        base.replicaID = replicaID ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        let options = base
         let host = ReplicaHost(options: options, metrics: ServerMetrics(replica: options.replicaID ?? "", model: served))
         let command = self
         let address = self.host
@@ -115,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         }, onListening: { bound in
             printError("listening on http://\(address):\(bound) (replica \(options.replicaID ?? "")); loading \(served)")
         }, onReady: {
-            printError("serving \(served) on http://\(address):\(command.port) (max batch \(command.maxBatch), queue \(command.maxQueue), prefill chunk \(command.prefillChunk))")
+            printError("ready: serving \(served) (max batch \(command.maxBatch), queue \(command.maxQueue), prefill chunk \(command.prefillChunk))")
         })
         printError("server stopped")
     }
