@@ -18,10 +18,10 @@ public final class ReplicaHost: @unchecked Sendable {
     public let options: ServerOptions
     /// Counters served at `/metrics`, shared with the server once it is installed.
     public let metrics: ServerMetrics
-    private let lock = NSLock()
+    fileprivate let lock = NSLock()
     // Guarded by `lock`.
-    private var installed: OpenAIServer?
-    private var drainRequested = false
+    fileprivate var installed: OpenAIServer?
+    fileprivate var drainRequested = false
 
     /// A host still loading its model; `metrics` carries the replica and model labels.
     public init(options: ServerOptions, metrics: ServerMetrics) {
@@ -64,12 +64,18 @@ public final class ReplicaHost: @unchecked Sendable {
     /// ends those still running with an error event (`code: "shutting_down"`) and returns.
     @discardableResult
     public func drain(timeout: TimeInterval) async -> DrainReport {
-        lock.lock()
-        drainRequested = true
-        let server = installed
-        lock.unlock()
-        guard let server else { return DrainReport(seconds: 0, finishedInTime: true, cutShort: 0) }
+        guard let server = requestDrain() else { return DrainReport(seconds: 0, finishedInTime: true, cutShort: 0) }
         return await server.drain(timeout: timeout)
+    }
+}
+
+extension ReplicaHost {
+    /// Marks the drain as asked for; returns the server, if loaded.
+    fileprivate func requestDrain() -> OpenAIServer? {
+        lock.lock()
+        defer { lock.unlock() }
+        drainRequested = true
+        return installed
     }
 }
 
