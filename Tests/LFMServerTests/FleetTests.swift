@@ -90,7 +90,8 @@ import Testing
             let rest = await onThread { connection.read(until: "\r\n0\r\n\r\n") }
             let events = dataLines(rest)
             #expect(events.last == "[DONE]")
-            let final = try #require(events.dropLast().last.map { try Value.parseJSON($0) })
+            let finalText = try #require(events.dropLast().last)
+            let final = try Value.parseJSON(finalText)
             #expect(final["choices"]?[0]?["finish_reason"]?.string == "length")
             let report = await drain.value
             #expect(report.finishedInTime)
@@ -287,11 +288,12 @@ struct PrometheusText {
         let fields = rest.split(separator: " ")
         guard (1...2).contains(fields.count) else { throw Invalid(line: n, reason: "expected a value and an optional timestamp") }
         let text = String(fields[0])
-        let value: Double? = switch text {
-        case "+Inf": .infinity
-        case "-Inf": -.infinity
-        case "NaN": .nan
-        default: Double(text)
+        let value: Double?
+        switch text {
+        case "+Inf": value = Double.infinity
+        case "-Inf": value = -Double.infinity
+        case "NaN": value = Double.nan
+        default: value = Double(text)
         }
         guard let value else { throw Invalid(line: n, reason: "value '\(text)' is not a number") }
         return Sample(name: String(name), labels: labels, value: value)
