@@ -84,7 +84,8 @@ import Testing
             #expect(refused.headers[.connection] == "close")
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status.code == 503)
-                #expect(try json(response)["status"]?.string == "draining")
+                let status = try json(response)["status"]?.string
+                #expect(status == "draining")
             }
 
             let rest = await onThread { connection.read(until: "\r\n0\r\n\r\n") }
