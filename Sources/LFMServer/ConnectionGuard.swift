@@ -222,8 +222,30 @@ final class RequestPhaseHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    /// A response that says `Connection: close` (sent while the server drains) ends the connection
+    /// once written, so a client or load balancer that would reuse it cannot.
+    private var closeAfterResponse = false
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { clock.responseEnd() }
-        context.write(data, promise: promise)
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            clock.responseEnd()
+            guard closeAfterResponse else { context.write(data, promise: promise); return }
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { result in
+                bound.value.close(promise: nil)
+                switch result {
+                case .success: promise?.succeed(())
+                case .failure(let error): promise?.fail(error)
+                }
+            }
+            context.writeAndFlush(data, promise: written)
+        }
     }
 }

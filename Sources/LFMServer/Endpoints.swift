@@ -7,18 +7,21 @@ import NIOCore
 
 /// Builds the server's responder; pass it to `Application(router:)`.
 public struct OpenAIRouter: HTTPResponderBuilder {
-    let server: OpenAIServer
+    let host: ReplicaHost
 
     /// The responder.
-    public func buildResponder() -> OpenAIResponder { OpenAIResponder(server: server) }
+    public func buildResponder() -> OpenAIResponder { OpenAIResponder(host: host) }
 }
 
 /// Answers every request: normalises its path once, decides authorisation, method and handler on
 /// that one `Endpoint` (deny by default: only `/health` and `/metrics` are open when a key is set),
 /// and turns every failure into an OpenAI-shaped error. Adds request ids, logs and per-route counters.
+/// Before the model is loaded, and while draining, generations get 503 with `Retry-After`; while
+/// draining every response carries `Connection: close`, so a load balancer's pooled connections
+/// to this replica end.
 public struct OpenAIResponder: HTTPResponder {
     public typealias Context = BasicRequestContext
-    let server: OpenAIServer
+    let host: ReplicaHost
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = OpenAIShapes.newID("req_")
@@ -28,9 +31,10 @@ public struct OpenAIResponder: HTTPResponder {
         let segments = try? RoutePath.segments(path)
         let endpoint = segments.flatMap { Endpoint($0) }
         let start = Date()
+        let phase = host.phase
         var response: Response
         do {
-            if let key = server.options.apiKey, endpoint?.isPublic != true {
+            if let key = host.options.apiKey, endpoint?.isPublic != true {
                 guard let given = BearerToken.parse(request.headers), constantTimeEqual(given, key) else { throw APIError.unauthorized }
             }
             guard segments != nil else {
@@ -40,23 +44,51 @@ public struct OpenAIResponder: HTTPResponder {
             guard endpoint.methods.contains(request.method) else {
                 throw APIError.methodNotAllowed(request.method.rawValue, path, allowed: endpoint.methods.map(\.rawValue))
             }
-            response = try await server.handle(endpoint, request)
+            switch (endpoint, phase, host.server) {
+            case (.health, _, let server):
+                response = health(phase: phase, server: server)
+            case (.metrics, _, _):
+                response = Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: host.metrics.render(phase: phase))))
+            case (_, .draining, _):
+                throw APIError.shuttingDown
+            case (_, _, let server?):
+                response = try await server.handle(endpoint, request)
+            case (_, _, nil):
+                throw APIError.loading
+            }
             if request.method == .head { response = response.createHeadResponse() }
         } catch {
             let api = apiError(error, request: request, path: path)
             var extra: HTTPFields = [:]
-            if let retry = api.retryAfter { extra[.retryAfter] = String(retry) }
+            if let retry = api.retryAfter ?? (api.status == 503 ? 1 : nil) { extra[.retryAfter] = String(retry) }
             if let allow = api.allow { extra[.allow] = allow.joined(separator: ", ") }
             if api.status == 401 { extra[.wwwAuthenticate] = "Bearer" }
             response = jsonResponse(api.json, status: api.status, extraHeaders: extra)
             if request.method == .head { response = response.createHeadResponse() }
             context.logger.info("request failed", metadata: ["status": "\(api.status)", "error": "\(api.message)"])
         }
+        if phase == .draining || host.phase == .draining { response.headers[.connection] = "close" }
         if let name = HTTPField.Name.requestID { response.headers[name] = requestID }
-        server.metrics.recordRequest(route: endpoint?.label ?? "other", status: response.status.code)
-        context.logger.info("\(request.method.rawValue) \(path) \(response.status.code)",
-                            metadata: ["ms": "\(Int(Date().timeIntervalSince(start) * 1000))"])
+        let label = endpoint?.label ?? "other"
+        let seconds = Date().timeIntervalSince(start)
+        host.metrics.recordRequest(route: label, status: response.status.code)
+        host.metrics.recordDuration(route: label, seconds: seconds)
+        context.logger.info("\(request.method.rawValue) \(path) \(response.status.code)", metadata: ["ms": "\(Int(seconds * 1000))"])
         return response
+    }
+
+    /// `/health`: 200 with the model, replica, running and queued counts when ready; 503 with
+    /// `status` "loading" or "draining" (and `Retry-After`) otherwise.
+    private func health(phase: ReplicaPhase, server: OpenAIServer?) -> Response {
+        var fields: [(String, Value)] = [("status", .string(phase == .ready ? "ok" : phase.rawValue)),
+                                         ("model", .string(host.options.servedModel)),
+                                         ("replica", .string(host.options.replicaID ?? "local"))]
+        if let server {
+            fields += [("running", .int(server.engine.runningCount)), ("queued", .int(server.engine.queueDepth))]
+        }
+        guard phase == .ready else { return jsonResponse(.dict(fields), status: 503, extraHeaders: [.retryAfter: "1"]) }
+        return jsonResponse(.dict(fields))
     }
 
     private func apiError(_ error: Error, request: Request, path: String) -> APIError {
@@ -64,7 +96,7 @@ public struct OpenAIResponder: HTTPResponder {
         if let e = error as? HTTPError {
             switch e.status.code {
             case 404: return .routeNotFound(request.method.rawValue, path)
-            case 413: return .bodyTooLarge(limit: server.options.maxBodyBytes)
+            case 413: return .bodyTooLarge(limit: host.options.maxBodyBytes)
             default: return APIError(status: e.status.code, message: e.body ?? e.status.reasonPhrase,
                                      type: e.status.code >= 500 ? "server_error" : "invalid_request_error")
             }
@@ -74,17 +106,12 @@ public struct OpenAIResponder: HTTPResponder {
 }
 
 extension OpenAIServer {
-    /// Runs the handler of `endpoint` (authorisation and method already checked).
+    /// Runs the handler of a model endpoint (authorisation, method and phase already checked).
     func handle(_ endpoint: Endpoint, _ request: Request) async throws -> Response {
         switch endpoint {
-        case .health:
-            let draining = engine.isDraining
-            let body = Value.dict([("status", .string(draining ? "shutting_down" : "ok")), ("model", .string(options.servedModel)),
-                                   ("running", .int(engine.runningCount)), ("queued", .int(engine.queueDepth))])
-            return jsonResponse(body, status: draining ? 503 : 200)
-        case .metrics:
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+        case .health, .metrics:
+            // Answered by the responder, which knows the replica's phase.
+            throw APIError.internalError("\(endpoint.label) is answered by the responder")
         case .models:
             return jsonResponse(.dict([("object", .string("list")), ("data", .array([modelObject()]))]))
         case .model(let id):
@@ -146,9 +173,18 @@ extension OpenAIServer {
         let job = GenerationJob(promptTokens: request.promptTokens, options: request.options,
                                 cacheBoundaries: request.cacheBoundaries, timeout: options.requestTimeout,
                                 forcedPrefixes: request.forcedPrefixes, logprobs: request.logprobs)
-        let handle = try engine.submit(job)
-        return try await respond(events: handle.events, cancel: { handle.cancel() }, chat: chat, model: request.model,
-                                 stream: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
+        // Counted until its answer is complete, so a drain waits for the response to be written too.
+        let ticket = active.enter()
+        let handle: JobHandle
+        do { handle = try engine.submit(job) } catch { ticket.finish(); throw error }
+        do {
+            return try await respond(events: handle.events, cancel: { handle.cancel(); ticket.finish() }, chat: chat, model: request.model,
+                                     stream: request.stream, includeUsage: request.includeUsage, logprobs: request.logprobs != nil)
+        } catch {
+            handle.cancel()
+            ticket.finish()
+            throw error
+        }
     }
 }
 

@@ -1,8 +1,12 @@
 import Foundation
 
-/// Server counters and gauges, rendered in the Prometheus text format at `GET /metrics`.
+/// Server counters and gauges, rendered in the Prometheus text format (version 0.0.4) at
+/// `GET /metrics`. Every series carries the constant labels `replica` and `model`, so the series of
+/// several replicas scraped into one Prometheus stay apart. Guarded by `lock`.
 public final class ServerMetrics: @unchecked Sendable {
     private let lock = NSLock()
+    /// The constant labels, rendered once: `replica="…",model="…"`.
+    let constantLabels: String
     private var requests: [String: [Int: Int]] = [:]   // route → status → count
     private var promptTokens = 0
     private var completionTokens = 0
@@ -20,14 +24,47 @@ public final class ServerMetrics: @unchecked Sendable {
     private var ttftCounts = [Int](repeating: 0, count: ServerMetrics.ttftBuckets.count)
     private var ttftSum = 0.0
     private var ttftCount = 0
+    /// Upper bounds (seconds) of the request-duration histogram buckets.
+    static let durationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+    private var durations: [String: (counts: [Int], sum: Double, count: Int)] = [:]   // route → histogram
 
-    /// Creates empty metrics.
-    public init() {}
+    /// Creates empty metrics whose series are labelled `replica` and `model`.
+    public init(replica: String, model: String) {
+        constantLabels = "replica=\"\(Self.escape(replica))\",model=\"\(Self.escape(model))\""
+    }
+
+    /// Metrics labelled `replica="local"` and an empty `model` (for an engine outside a server).
+    public convenience init() { self.init(replica: "local", model: "") }
+
+    /// A label value escaped the way the text format requires (backslash, quote, line feed).
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
 
     private func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
 
     func recordRequest(route: String, status: Int) {
         locked { requests[route, default: [:]][status, default: 0] += 1 }
+    }
+
+    /// Seconds from a request's arrival until its handler returned (for a stream: its header, not its end).
+    func recordDuration(route: String, seconds: Double) {
+        locked {
+            var h = durations[route] ?? (counts: [Int](repeating: 0, count: Self.durationBuckets.count), sum: 0, count: 0)
+            for (i, bound) in Self.durationBuckets.enumerated() where seconds <= bound { h.counts[i] += 1 }
+            h.sum += seconds
+            h.count += 1
+            durations[route] = h
+        }
     }
 
     func recordCompletion(promptTokens p: Int, completionTokens c: Int) {
@@ -63,47 +100,77 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// The Prometheus exposition text.
-    public func render() -> String {
+    /// The Prometheus exposition text; `phase` sets the `lfm_replica_phase` gauges (nil: no such series).
+    public func render(phase: ReplicaPhase? = nil) -> String {
         locked {
             var out = ""
+            let constant = constantLabels
             func metric(_ name: String, _ type: String, _ help: String) {
                 out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            }
+            func sample(_ name: String, _ labels: String, _ value: String) {
+                out += "\(name){\(constant)\(labels.isEmpty ? "" : ",")\(labels)} \(value)\n"
+            }
+            func sample(_ name: String, _ labels: String, _ value: Int) { sample(name, labels, String(value)) }
+            func sample(_ name: String, _ labels: String, _ value: Double) { sample(name, labels, Self.number(value)) }
+            if let phase {
+                metric("lfm_replica_phase", "gauge", "1 for the replica's current phase (loading, ready, draining), else 0.")
+                for p in [ReplicaPhase.loading, .ready, .draining] { sample("lfm_replica_phase", "phase=\"\(p.rawValue)\"", p == phase ? 1 : 0) }
             }
             metric("lfm_http_requests_total", "counter", "HTTP requests by route and status.")
             for route in requests.keys.sorted() {
                 for status in (requests[route] ?? [:]).keys.sorted() {
-                    out += "lfm_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(requests[route]?[status] ?? 0)\n"
+                    sample("lfm_http_requests_total", "route=\"\(Self.escape(route))\",status=\"\(status)\"", requests[route]?[status] ?? 0)
                 }
             }
+            metric("lfm_http_request_duration_seconds", "histogram",
+                   "Seconds from a request's arrival until its response header (a stream's body continues after).")
+            for route in durations.keys.sorted() {
+                guard let h = durations[route] else { continue }
+                let r = "route=\"\(Self.escape(route))\""
+                for (i, bound) in Self.durationBuckets.enumerated() {
+                    sample("lfm_http_request_duration_seconds_bucket", "\(r),le=\"\(Self.number(bound))\"", h.counts[i])
+                }
+                sample("lfm_http_request_duration_seconds_bucket", "\(r),le=\"+Inf\"", h.count)
+                sample("lfm_http_request_duration_seconds_sum", r, h.sum)
+                sample("lfm_http_request_duration_seconds_count", r, h.count)
+            }
             metric("lfm_prompt_tokens_total", "counter", "Prompt tokens of finished generations.")
-            out += "lfm_prompt_tokens_total \(promptTokens)\n"
+            sample("lfm_prompt_tokens_total", "", promptTokens)
             metric("lfm_completion_tokens_total", "counter", "Generated tokens of finished generations.")
-            out += "lfm_completion_tokens_total \(completionTokens)\n"
+            sample("lfm_completion_tokens_total", "", completionTokens)
             metric("lfm_queue_depth", "gauge", "Requests waiting for a batch slot.")
-            out += "lfm_queue_depth \(queueDepth)\n"
+            sample("lfm_queue_depth", "", queueDepth)
             metric("lfm_running_sequences", "gauge", "Sequences in the running batch.")
-            out += "lfm_running_sequences \(running)\n"
+            sample("lfm_running_sequences", "", running)
             metric("lfm_prefill_tokens_total", "counter", "Prompt tokens processed (prefix-cache hits excluded).")
-            out += "lfm_prefill_tokens_total \(prefillTokens)\n"
+            sample("lfm_prefill_tokens_total", "", prefillTokens)
             metric("lfm_prefill_seconds_total", "counter", "Seconds spent in prefill.")
-            out += "lfm_prefill_seconds_total \(prefillSeconds)\n"
+            sample("lfm_prefill_seconds_total", "", prefillSeconds)
             metric("lfm_decode_tokens_total", "counter", "Tokens produced by batched decode steps.")
-            out += "lfm_decode_tokens_total \(decodeTokens)\n"
+            sample("lfm_decode_tokens_total", "", decodeTokens)
             metric("lfm_decode_seconds_total", "counter", "Seconds spent in batched decode steps.")
-            out += "lfm_decode_seconds_total \(decodeSeconds)\n"
+            sample("lfm_decode_seconds_total", "", decodeSeconds)
             metric("lfm_prefill_tokens_per_second", "gauge", "Prefill speed of the latest prompt.")
-            out += "lfm_prefill_tokens_per_second \(lastPrefillRate)\n"
+            sample("lfm_prefill_tokens_per_second", "", lastPrefillRate)
             metric("lfm_decode_tokens_per_second", "gauge", "Tokens per second of the latest decode step (all sequences).")
-            out += "lfm_decode_tokens_per_second \(lastDecodeRate)\n"
+            sample("lfm_decode_tokens_per_second", "", lastDecodeRate)
             metric("lfm_time_to_first_token_seconds", "histogram", "Seconds from request arrival to the first sampled token.")
             for (i, bound) in Self.ttftBuckets.enumerated() {
-                out += "lfm_time_to_first_token_seconds_bucket{le=\"\(bound)\"} \(ttftCounts[i])\n"
+                sample("lfm_time_to_first_token_seconds_bucket", "le=\"\(Self.number(bound))\"", ttftCounts[i])
             }
-            out += "lfm_time_to_first_token_seconds_bucket{le=\"+Inf\"} \(ttftCount)\n"
-            out += "lfm_time_to_first_token_seconds_sum \(ttftSum)\n"
-            out += "lfm_time_to_first_token_seconds_count \(ttftCount)\n"
+            sample("lfm_time_to_first_token_seconds_bucket", "le=\"+Inf\"", ttftCount)
+            sample("lfm_time_to_first_token_seconds_sum", "", ttftSum)
+            sample("lfm_time_to_first_token_seconds_count", "", ttftCount)
             return out
         }
+    }
+
+    /// A sample value as the text format writes it (Go's ParseFloat reads it): finite numbers in
+    /// Swift's shortest round-trip form, and `NaN`, `+Inf`, `-Inf`.
+    static func number(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        return "\(value)"
     }
 }

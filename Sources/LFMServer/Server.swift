@@ -26,6 +26,9 @@ public struct ServerOptions: Sendable {
     /// preparing its first mask, both done in the request's handler before it is queued; a schema
     /// past them gets a 400. By default at most 2 s.
     public var schemaOptions: SchemaCompileOptions
+    /// This replica's name in a fleet: the `replica` label on every `/metrics` series and a field
+    /// of `/health` (nil: "local"; `lfm serve` defaults it to hostname:port).
+    public var replicaID: String?
 
     /// Creates options.
     public init(servedModel: String, apiKey: String? = nil, maxBodyBytes: Int = 4 << 20, requestTimeout: TimeInterval = 600,
@@ -63,13 +66,16 @@ public final class OpenAIServer: Sendable {
     public let options: ServerOptions
     /// Counters served at `/metrics`.
     public let metrics: ServerMetrics
+    /// Generations accepted and not yet answered in full (what a drain waits for).
+    let active = ActiveGenerations()
     let prompt: PromptContext
     let created = Int(Date().timeIntervalSince1970)
 
     /// Creates a server for `model`; `template` is the chat template (nil: only `/v1/completions`).
     public init(model: any LanguageModel, tokenizer: Tokenizer, template: ChatTemplate?, bosToken: String?, eosToken: String?,
-                engine configuration: EngineConfiguration, options: ServerOptions) {
-        metrics = ServerMetrics()
+                engine configuration: EngineConfiguration, options: ServerOptions, metrics: ServerMetrics? = nil) {
+        let metrics = metrics ?? ServerMetrics(replica: options.replicaID ?? "local", model: options.servedModel)
+        self.metrics = metrics
         let engine = BatchEngine(model: model, tokenizer: tokenizer, configuration: configuration, metrics: metrics)
         self.engine = engine
         self.options = options
@@ -81,7 +87,7 @@ public final class OpenAIServer: Sendable {
     }
 
     /// The responder builder for `Application(router:)`: routing, authorisation and every endpoint.
-    public func makeRouter() -> OpenAIRouter { OpenAIRouter(server: self) }
+    public func makeRouter() -> OpenAIRouter { ReplicaHost(server: self).makeRouter() }
 
     /// Turns a job's events into one JSON response or an SSE stream; `cancel` runs when the
     /// response is done or the client went away.

@@ -14,7 +14,11 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         Endpoints: GET /v1/models, POST /v1/chat/completions, POST /v1/completions, GET /health, GET /metrics.
         The model id is the base name of the model folder. With an API key, every path but /health and /metrics
-        needs it. SIGTERM/SIGINT stop accepting requests, let running ones finish (up to --grace seconds) and exit.
+        needs it. The socket listens before the model loads: /health answers 503 {"status":"loading"} until it is
+        loaded, then 200. SIGTERM/SIGINT drain the replica: /health answers 503 {"status":"draining"}, new requests
+        get 503 with Retry-After and Connection: close, running generations finish (up to --drain-timeout seconds;
+        those still running then end with an error event), then the process stops listening and exits 0. A second
+        signal ends the running generations at once. /metrics series carry replica="--replica-id" and model labels.
         """
     )
 
@@ -48,8 +52,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Per-request generation timeout in seconds.")
     var timeout = 600
 
-    @Option(name: .long, help: "Seconds to let in-flight requests finish on shutdown.")
-    var grace = 30
+    @Option(name: [.customLong("drain-timeout"), .customLong("grace")],
+            help: "Seconds running generations may take to finish after SIGTERM/SIGINT before they are ended (--grace is an alias).")
+    var drainTimeout = 30
+
+    @Option(name: .customLong("replica-id"), help: "This replica's name: the replica label on /metrics and a /health field (default: hostname:port).")
+    var replicaID: String?
 
     @Option(name: .customLong("header-timeout"), help: "Seconds from a request's first byte until its header is complete (408 and close after).")
     var headerTimeout: Double = 10
@@ -99,10 +107,42 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--prefix-cache-bytes and --prefix-cache-disk-bytes must be >= 0")
         }
         if let prefixCacheDir, prefixCacheDir.isEmpty { throw ValidationError("--prefix-cache-dir must not be empty") }
-        guard timeout >= 1, grace >= 0, prefixCache >= 0 else { throw ValidationError("--timeout must be >= 1, --grace and --prefix-cache >= 0") }
+        guard timeout >= 1, drainTimeout >= 0, prefixCache >= 0 else { throw ValidationError("--timeout must be >= 1, --drain-timeout and --prefix-cache >= 0") }
+        if let replicaID, replicaID.isEmpty || replicaID.contains(where: { $0.isNewline }) {
+            throw ValidationError("--replica-id must be non-empty and on one line")
+        }
     }
 
     func run() async throws {
+        let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
+        var schemaOptions = ServerOptions.defaultSchemaOptions
+        schemaOptions.timeLimit = schemaTimeLimit
+        let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var base = ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody, requestTimeout: TimeInterval(timeout),
+                                 connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
+                                                               idleTimeout: idleTimeout, maxConnections: maxConnections),
+                                 schemaOptions: schemaOptions)
+        base.replicaID = replicaID ?? "\(ProcessInfo.processInfo.hostName):\(port)"
+        let options = base
+        let host = ReplicaHost(options: options, metrics: ServerMetrics(replica: options.replicaID ?? "", model: served))
+        let command = self
+        let address = self.host
+        // Listens first (a busy port fails at once, with a ListenError that says so), then loads:
+        // /health says "loading" meanwhile.
+        try await host.run(host: address, port: port, drainTimeout: TimeInterval(drainTimeout), load: {
+            try command.makeServer(options: options, metrics: host.metrics)
+        }, onListening: { bound in
+            printError("listening on http://\(address):\(bound) (replica \(options.replicaID ?? "")); loading \(served)")
+        }, onReady: {
+            printError("ready: serving \(served) (max batch \(command.maxBatch), queue \(command.maxQueue), prefill chunk \(command.prefillChunk))")
+        })
+        // Snapshots still being written to the prefix cache's disk tier are finished first.
+        host.server?.engine.flushPrefixCache()
+        printError("server stopped")
+    }
+
+    /// Loads the model, tokenizer and chat template and builds the server.
+    private func makeServer(options serverOptions: ServerOptions, metrics: ServerMetrics) throws -> OpenAIServer {
         let model = try modelOptions.load()
         let tokenizer = try loadTokenizer(model: modelOptions.model)
         var templateSource: String?
@@ -123,11 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
         let base = min(ctx ?? min(model.configuration.maxPositionEmbeddings, 4096), model.configuration.maxPositionEmbeddings)
         let policy = try kvCache.policy()
         let context = try kvCache.context(for: policy, requested: ctx.map { _ in base }, model: base)
-        // Fails here, before the server starts, when the model's heads cannot be stored as the KV type.
+        // Fails here, before the server is ready, when the model's heads cannot be stored as the KV type.
         _ = try model.makeState(maxContext: 1, kvType: kvStorage.kvType)
-        let served = URL(fileURLWithPath: modelOptions.model).standardizedFileURL.lastPathComponent
-        var schemaOptions = ServerOptions.defaultSchemaOptions
-        schemaOptions.timeLimit = schemaTimeLimit
         var engine = EngineConfiguration(maxBatch: maxBatch, maxQueue: maxQueue, maxContext: context,
                                          prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
                                          kvType: kvStorage.kvType, cachePolicy: policy)
@@ -136,26 +173,12 @@ struct ServeCommand: AsyncParsableCommand {
             let identity = try ModelFingerprint.compute(path: modelOptions.model, salt: modelOptions.bf16Dot ? "bf16-dot" : "")
             engine.prefixCacheDisk = PrefixCacheDiskOptions(directory: prefixCacheDir, maxBytes: prefixCacheDiskBytes, model: identity)
         }
-        let key = apiKey ?? ProcessInfo.processInfo.environment["LFM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let server = OpenAIServer(model: model, tokenizer: tokenizer, template: template,
-                                  bosToken: bosToken, eosToken: eosToken,
-                                  engine: engine,
-                                  options: ServerOptions(servedModel: served, apiKey: key, maxBodyBytes: maxBody,
-                                                         requestTimeout: TimeInterval(timeout),
-                                                         connections: ConnectionLimits(headerTimeout: headerTimeout, bodyTimeout: bodyTimeout,
-                                                                                       idleTimeout: idleTimeout, maxConnections: maxConnections),
-                                                         schemaOptions: schemaOptions,
-                                                         outputFormat: outputFormatOptions.resolve(
-                                                             detected: .detect(templateSource: templateSource, tokenizer: tokenizer,
-                                                                             family: model.configuration.architecture))))
-        let summary = "max batch \(maxBatch), queue \(maxQueue), context \(context), prefill chunk \(prefillChunk), KV \(kvStorage.kvType), KV cache \(policy)"
-            + (prefixCacheDir.map { ", prefix cache dir \($0)" } ?? "")
-        let host = host
-        // Announced only once the socket listens: a busy port fails first, with a ListenError that says so.
-        try await server.run(host: host, port: port, grace: grace) { bound in
-            printError("serving \(served) on http://\(host):\(bound) (\(summary))")
-        }
-        server.engine.flushPrefixCache()
-        printError("server stopped")
+        var options = serverOptions
+        options.outputFormat = outputFormatOptions.resolve(
+            detected: .detect(templateSource: templateSource, tokenizer: tokenizer, family: model.configuration.architecture))
+        printError("loaded: context \(context), KV \(kvStorage.kvType), KV cache \(policy)"
+                   + (prefixCacheDir.map { ", prefix cache dir \($0)" } ?? ""))
+        return OpenAIServer(model: model, tokenizer: tokenizer, template: template, bosToken: bosToken, eosToken: eosToken,
+                            engine: engine, options: options, metrics: metrics)
     }
 }
