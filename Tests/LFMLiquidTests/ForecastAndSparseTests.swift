@@ -38,7 +38,8 @@ import Testing
             #expect(e.file == "s.csv" && e.message.contains("too short") && e.message.contains("8"))
         }
         // Exactly lookback + horizon rows make one window.
-        let one = try ForecastWindows.make(values: Array(series.prefix(16)), steps: 8, columns: 2, spec: spec, file: "s.csv")
+        let eight = series + [7, 70]
+        let one = try ForecastWindows.make(values: eight, steps: 8, columns: 2, spec: spec, file: "s.csv")
         #expect(one.series.count == 1)
     }
 

@@ -77,11 +77,16 @@ import Testing
 
             let drain = Task { await host.drain(timeout: 600) }
             try await eventually("draining") { host.phase == .draining }
-            let refused = try await client.execute(uri: "/v1/chat/completions", method: .post, headers: jsonHeaders,
-                                                   body: body(chatBody("Hi"))) { $0 }
-            try expectError(refused, status: 503, code: "shutting_down")
-            #expect(refused.headers[.retryAfter] == "1")
-            #expect(refused.headers[.connection] == "close")
+            // On a raw socket (the test client refuses a connection that closes after its answer).
+            let second = try RawConnection(port: port)
+            defer { second.hangUp() }
+            let chat = try chatBody("Hi").jsonString()
+            second.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(chat.utf8.count)\r\n\r\n\(chat)")
+            let refused = await onThread { second.read(until: "shutting_down") }
+            #expect(refused.hasPrefix("HTTP/1.1 503"))
+            #expect(refused.lowercased().contains("retry-after: 1"))
+            #expect(refused.lowercased().contains("connection: close"))
+            #expect(refused.contains("shutting_down"))
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status.code == 503)
                 let status = try json(response)["status"]?.string
