@@ -38,15 +38,15 @@ import Testing
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
-                #expect(text.contains("lfm_http_requests_total{route=\"/v1/models\",status=\"200\"} 1"))
-                #expect(text.contains("lfm_http_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 1"))
-                #expect(text.contains("lfm_http_requests_total{route=\"/v1/models/{id}\",status=\"200\"} 1"))
-                #expect(text.contains("lfm_http_requests_total{route=\"/v1/models/{id}\",status=\"404\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/v1/models\",status=\"200\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/v1/chat/completions\",status=\"200\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/v1/models/{id}\",status=\"200\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/v1/models/{id}\",status=\"404\"} 1"))
                 #expect(text.contains("# TYPE lfm_time_to_first_token_seconds histogram"))
-                #expect(text.contains("lfm_time_to_first_token_seconds_count 1"))
+                #expect(text.contains("lfm_time_to_first_token_seconds_count{replica=\"local\",model=\"tiny-lfm2\"} 1"))
                 for name in ["lfm_prompt_tokens_total", "lfm_completion_tokens_total", "lfm_queue_depth", "lfm_running_sequences",
                              "lfm_prefill_tokens_per_second", "lfm_decode_tokens_per_second"] {
-                    #expect(text.contains("\n\(name) "), "\(name)")
+                    #expect(text.contains("\n\(name){replica=\"local\",model=\"tiny-lfm2\"} "), "\(name)")
                 }
                 // Every sample line is "name{labels} number".
                 for line in text.split(separator: "\n") where !line.hasPrefix("#") {

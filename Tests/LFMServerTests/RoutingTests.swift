@@ -86,9 +86,9 @@ import Testing
             try await client.execute(uri: "/metrics", method: .head) { #expect($0.status == .ok) }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
-                #expect(text.contains("lfm_http_requests_total{route=\"/v1/chat/completions\",status=\"405\"} 1"))
-                #expect(text.contains("lfm_http_requests_total{route=\"/health\",status=\"200\"} 1"))
-                #expect(text.contains("lfm_http_requests_total{route=\"other\",status=\"404\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/v1/chat/completions\",status=\"405\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"/health\",status=\"200\"} 1"))
+                #expect(text.contains("lfm_http_requests_total{replica=\"local\",model=\"tiny-lfm2\",route=\"other\",status=\"404\"} 1"))
             }
         }
     }
