@@ -122,6 +122,38 @@ def pad_batch(xs, mean, std):
     return torch.from_numpy(out), torch.tensor([len(x) for x in xs])
 
 
+def fit(model, params, opt, lr_at, tr, va, batch, epochs, seed, batch_loss, validation_loss):
+    """The PyTorch side's training loop, shared by classification and forecasting: seeded shuffles, AdamW steps
+    with clipping and the learning-rate schedule, early stopping on the validation loss (the last batch's loss
+    without a validation split); the best state is loaded back. Returns the training seconds."""
+    rng = np.random.default_rng(seed)
+    best, best_state, since, step = float("inf"), None, 0, 0
+    t0 = time.time()
+    for _ in range(epochs):
+        order = list(tr)
+        rng.shuffle(order)
+        for i in range(0, len(order), batch):
+            loss = batch_loss(order[i:i + batch])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, DEFAULTS["clip"])
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            opt.step()
+            step += 1
+        monitored = validation_loss(va) if va else loss.item()
+        if monitored < best:
+            best, since = monitored, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since += 1
+            if since >= DEFAULTS["patience"]:
+                break
+    seconds = time.time() - t0
+    model.load_state_dict(best_state)
+    return seconds
+
+
 def train_torch(make_model, train, test, classes, seed, epochs):
     """The lfm liquid train recipe in PyTorch; returns (test accuracy, seconds, parameters).
     With classes=None the task is forecasting (`lfm liquid train --task forecast`): train/test
@@ -163,33 +195,12 @@ def train_torch(make_model, train, test, classes, seed, epochs):
         y = torch.tensor([cidx[data[1][i]] for i in idx])
         return torch.nn.functional.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
 
-    rng = np.random.default_rng(seed)
-    best, best_state, since, step = float("inf"), None, 0, 0
-    t0 = time.time()
-    for _ in range(epochs):
-        order = list(tr)
-        rng.shuffle(order)
-        for i in range(0, len(order), batch):
-            idx = order[i:i + batch]
-            y = torch.tensor([cidx[ys[j]] for j in idx])
-            loss = torch.nn.functional.cross_entropy(logits_of(idx, train), y)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, DEFAULTS["clip"])
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step)
-            opt.step()
-            step += 1
-        monitored = evaluate(va, train)[0] if va else loss.item()
-        if monitored < best:
-            best, since = monitored, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            since += 1
-            if since >= DEFAULTS["patience"]:
-                break
-    seconds = time.time() - t0
-    model.load_state_dict(best_state)
+    def batch_loss(idx):
+        y = torch.tensor([cidx[ys[j]] for j in idx])
+        return torch.nn.functional.cross_entropy(logits_of(idx, train), y)
+
+    seconds = fit(model, params, opt, lr_at, tr, va, batch, epochs, seed, batch_loss,
+                  lambda idx: evaluate(idx, train)[0])
     _, acc = evaluate(list(range(len(test[0]))), test)
     return acc, seconds, sum(p.numel() for p in params)
 
@@ -241,32 +252,12 @@ def train_torch_forecast(make_model, train, test, seed, epochs):
         model.train()
         return loss, mse
 
-    rng = np.random.default_rng(seed)
-    best, best_state, since, step = float("inf"), None, 0, 0
-    t0 = time.time()
-    for _ in range(epochs):
-        order = list(tr)
-        rng.shuffle(order)
-        for i in range(0, len(order), batch):
-            x, last, y = tensors(order[i:i + batch], train)
-            loss = torch.nn.functional.mse_loss(predict(x), normalised_targets(last, y))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, DEFAULTS["clip"])
-            for g in opt.param_groups:
-                g["lr"] = lr_at(step)
-            opt.step()
-            step += 1
-        monitored = evaluate(va, train)[0] if va else loss.item()
-        if monitored < best:
-            best, since = monitored, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            since += 1
-            if since >= DEFAULTS["patience"]:
-                break
-    seconds = time.time() - t0
-    model.load_state_dict(best_state)
+    def batch_loss(idx):
+        x, last, y = tensors(idx, train)
+        return torch.nn.functional.mse_loss(predict(x), normalised_targets(last, y))
+
+    seconds = fit(model, params, opt, lr_at, tr, va, batch, epochs, seed, batch_loss,
+                  lambda idx: evaluate(idx, train)[0])
     return evaluate(list(range(len(test))), test)[1], seconds, sum(p.numel() for p in params)
 
 
