@@ -13,22 +13,22 @@ Writes under --out:
                                  expert_bias F32), the real LFM2 tokenizer (LFM Open License v1.0, README-tokenizer.md)
     lfm2-8b-a1b-L{N}-gguf/       ...-bf16.gguf (llama.cpp's converter), ...-q8_0.gguf and ...-q4_0.gguf (llama-quantize)
 Weights N(0, 0.02^2) (router and expert bias included), norms 1; deterministic for --seed.
+Tokenizer files and the logged command runner come from make_random_transformer.py.
 """
 
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import torch
 from safetensors.torch import save_file
 
+from make_random_transformer import copy_tokenizer, run  # the same tokenizer files and logged commands
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
 CONFIG = os.path.join(REPO, "Tests", "LFMModelsTests", "Fixtures", "configs", "lfm2-8b-a1b", "config.json")
-TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
 
 
 def shapes(cfg):
@@ -66,13 +66,6 @@ def shapes(cfg):
     return out
 
 
-def run(cmd, log):
-    print("+ " + " ".join(cmd), flush=True)
-    with open(log, "w") as fh:
-        if subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT) != 0:
-            sys.exit("command failed, see %s" % log)
-
-
 def main():
     ap = argparse.ArgumentParser(description="random-weight LFM2-8B-A1B slice (HF BF16 + GGUF) for benchmarks")
     ap.add_argument("--out", required=True)
@@ -106,12 +99,7 @@ def main():
         with open(os.path.join(hf, "config.json"), "w") as fh:
             json.dump(cfg, fh, indent=2)
             fh.write("\n")
-        for f in ("tokenizer.json", "chat_template.jinja"):
-            shutil.copyfile(os.path.join(TOKENIZER_DIR, f), os.path.join(hf, f))
-        shutil.copyfile(os.path.join(TOKENIZER_DIR, "README.md"), os.path.join(hf, "README-tokenizer.md"))
-        with open(os.path.join(hf, "tokenizer_config.json"), "w") as fh:
-            json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": "<|startoftext|>",
-                       "eos_token": "<|im_end|>", "pad_token": "<|pad|>", "add_bos_token": True}, fh, indent=2)
+        copy_tokenizer(hf)
     bf16 = os.path.join(gg, name + "-bf16.gguf")
     if not os.path.exists(bf16):
         run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "bf16",

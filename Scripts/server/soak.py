@@ -72,6 +72,17 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength
 TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12}}, "required": ["city"]}}}
 
+async def post_json(args, body):
+    """POSTs a non-streaming request; (parsed answer, None) or (None, error kind)."""
+    status, data = await post(args, json.dumps(body).encode())
+    if status != 200:
+        return None, f"http_{status}"
+    obj = json.loads(data)
+    if "error" in obj:
+        return None, "error_object"
+    return obj, None
+
+
 async def run_kind(args, kind, n):
     """Runs one request of `kind`; returns None when it behaved as expected, else the reason."""
     if kind in ("stream", "slow", "cancel"):
@@ -85,12 +96,9 @@ async def run_kind(args, kind, n):
     if kind == "structured":
         body = chat(args, f"Name a city ({n}) as JSON.", max_tokens=64,
                     response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA}})
-        status, data = await post(args, json.dumps(body).encode())
-        if status != 200:
-            return f"http_{status}"
-        obj = json.loads(data)
-        if "error" in obj:
-            return "error_object"
+        obj, failure = await post_json(args, body)
+        if failure:
+            return failure
         choice = obj["choices"][0]
         if choice.get("finish_reason") == "length":
             return None  # a budget cut is a valid answer; the schema bounds what was generated
@@ -98,12 +106,9 @@ async def run_kind(args, kind, n):
         return None
     if kind == "tools":
         body = chat(args, f"What is the weather in Paris? ({n})", max_tokens=64, tools=[TOOL], tool_choice="required")
-        status, data = await post(args, json.dumps(body).encode())
-        if status != 200:
-            return f"http_{status}"
-        obj = json.loads(data)
-        if "error" in obj:
-            return "error_object"
+        obj, failure = await post_json(args, body)
+        if failure:
+            return failure
         calls = obj["choices"][0]["message"].get("tool_calls") or []
         return None if calls and calls[0]["function"]["name"] == "get_weather" else "no_tool_call"
     if kind == "bad":
