@@ -221,17 +221,16 @@ extension CfCLayout {
                        y: cache.ta.pointer, yStride: hidden)
         Kernels.linear(batch: batch, inDim: k, outDim: hidden, x: z, xStride: k, w: p + timeBWeight, bias: p + timeBBias,
                        y: cache.tb.pointer, yStride: hidden)
+        let n = batch * hidden
+        Kernels.tanh(cache.ff1.pointer, into: cache.ff1.pointer, n)
+        Kernels.tanh(cache.ff2.pointer, into: cache.ff2.pointer, n)
         for b in 0..<batch {
-            let t = ts[b]
-            for i in 0..<hidden {
-                let j = b * hidden + i
-                let f1 = tanh(cache.ff1[j]), f2 = tanh(cache.ff2[j])
-                cache.ff1[j] = f1
-                cache.ff2[j] = f2
-                let gate = Kernels.sigmoid(cache.ta[j] * t + cache.tb[j])
-                cache.ti[j] = gate
-                out[j] = mode == .noGate ? f1 + gate * f2 : f1 * (1 - gate) + gate * f2
-            }
+            let row = b * hidden
+            Kernels.sigmoid(cache.ta.pointer + row, times: ts[b], plus: cache.tb.pointer + row, into: cache.ti.pointer + row, hidden)
+        }
+        for j in 0..<n {
+            let f1 = cache.ff1[j], f2 = cache.ff2[j], gate = cache.ti[j]
+            out[j] = mode == .noGate ? f1 + gate * f2 : f1 * (1 - gate) + gate * f2
         }
     }
 

@@ -63,32 +63,129 @@ enum Kernels {
         while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
-    /// y[b, o] = bias[o] + Σ_i x[b, i] · w[o, i] (x rows have stride `xStride`).
+    /// y[b, o] = bias[o] + Σ_i x[b, i] · w[o, i] (x rows have stride `xStride`). Four batch rows
+    /// share each load of a weight row; every sum is taken in the same order as `dot`.
     static func linear(batch: Int, inDim: Int, outDim: Int, x: UnsafePointer<Float>, xStride: Int,
                        w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, yStride: Int) {
-        for b in 0..<batch {
+        var b = 0
+        while b + 4 <= batch {
+            let x0 = x + b * xStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride
+            let y0 = y + b * yStride
+            for o in 0..<outDim {
+                let wr = w + o * inDim
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var i = 0
+                while i + 8 <= inDim {
+                    let wv = load8(wr + i)
+                    a0 += load8(x0 + i) * wv
+                    a1 += load8(x1 + i) * wv
+                    a2 += load8(x2 + i) * wv
+                    a3 += load8(x3 + i) * wv
+                    i += 8
+                }
+                var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+                while i < inDim {
+                    let wi = wr[i]
+                    s0 += x0[i] * wi; s1 += x1[i] * wi; s2 += x2[i] * wi; s3 += x3[i] * wi
+                    i += 1
+                }
+                let bo = bias?[o] ?? 0
+                y0[o] = bo + s0
+                y0[yStride + o] = bo + s1
+                y0[2 * yStride + o] = bo + s2
+                y0[3 * yStride + o] = bo + s3
+            }
+            b += 4
+        }
+        while b < batch {
             let xr = x + b * xStride
             let yr = y + b * yStride
-            for o in 0..<outDim {
-                yr[o] = (bias?[o] ?? 0) + dot(xr, w + o * inDim, inDim)
-            }
+            for o in 0..<outDim { yr[o] = (bias?[o] ?? 0) + dot(xr, w + o * inDim, inDim) }
+            b += 1
         }
     }
 
-    /// Backward of `linear`: dw += dyᵀx, db += Σ dy, dx (+)= dy·w (dx may be nil).
+    /// Backward of `linear`: dw += dyᵀx, db += Σ dy, dx (+)= dy·w (dx may be nil). Each element
+    /// of dw sums over the batch in row order and each element of dx over the outputs in order;
+    /// eight columns of four rows are held in registers so that each load of x (for dw) or of w
+    /// (for dx) serves four rows.
     static func linearBackward(batch: Int, inDim: Int, outDim: Int, x: UnsafePointer<Float>, xStride: Int,
                                w: UnsafePointer<Float>, dy: UnsafePointer<Float>, dyStride: Int,
                                dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?,
                                dx: UnsafeMutablePointer<Float>?, dxStride: Int) {
+        let tail = inDim - inDim % 8
+        // dw, four output rows at a time.
+        var o = 0
+        while o + 4 <= outDim {
+            let d0 = dw + o * inDim, d1 = d0 + inDim, d2 = d1 + inDim, d3 = d2 + inDim
+            var i = 0
+            while i < tail {
+                var a0 = load8(d0 + i), a1 = load8(d1 + i), a2 = load8(d2 + i), a3 = load8(d3 + i)
+                for b in 0..<batch {
+                    let xv = load8(x + b * xStride + i)
+                    let g = dy + b * dyStride + o
+                    a0 += g[0] * xv; a1 += g[1] * xv; a2 += g[2] * xv; a3 += g[3] * xv
+                }
+                store8(a0, d0 + i); store8(a1, d1 + i); store8(a2, d2 + i); store8(a3, d3 + i)
+                i += 8
+            }
+            o += 4
+        }
+        while o < outDim {
+            let d0 = dw + o * inDim
+            var i = 0
+            while i < tail {
+                var a0 = load8(d0 + i)
+                for b in 0..<batch { a0 += dy[b * dyStride + o] * load8(x + b * xStride + i) }
+                store8(a0, d0 + i)
+                i += 8
+            }
+            o += 1
+        }
         for b in 0..<batch {
             let xr = x + b * xStride
             let dyr = dy + b * dyStride
             for o in 0..<outDim {
                 let g = dyr[o]
-                if g == 0 { continue }
-                axpy(g, xr, dw + o * inDim, inDim)
+                for j in tail..<inDim { dw[o * inDim + j] += g * xr[j] }
                 db?[o] += g
-                if let dx { axpy(g, w + o * inDim, dx + b * dxStride, inDim) }
+            }
+        }
+        guard let dx else { return }
+        // dx, four batch rows at a time.
+        var b = 0
+        while b + 4 <= batch {
+            let g0 = dy + b * dyStride, g1 = g0 + dyStride, g2 = g1 + dyStride, g3 = g2 + dyStride
+            let x0 = dx + b * dxStride, x1 = x0 + dxStride, x2 = x1 + dxStride, x3 = x2 + dxStride
+            var i = 0
+            while i < tail {
+                var a0 = load8(x0 + i), a1 = load8(x1 + i), a2 = load8(x2 + i), a3 = load8(x3 + i)
+                for o in 0..<outDim {
+                    let wv = load8(w + o * inDim + i)
+                    a0 += g0[o] * wv; a1 += g1[o] * wv; a2 += g2[o] * wv; a3 += g3[o] * wv
+                }
+                store8(a0, x0 + i); store8(a1, x1 + i); store8(a2, x2 + i); store8(a3, x3 + i)
+                i += 8
+            }
+            b += 4
+        }
+        while b < batch {
+            let g0 = dy + b * dyStride, x0 = dx + b * dxStride
+            var i = 0
+            while i < tail {
+                var a0 = load8(x0 + i)
+                for o in 0..<outDim { a0 += g0[o] * load8(w + o * inDim + i) }
+                store8(a0, x0 + i)
+                i += 8
+            }
+            b += 1
+        }
+        for b in 0..<batch {
+            let dyr = dy + b * dyStride, dxr = dx + b * dxStride
+            for o in 0..<outDim {
+                let g = dyr[o]
+                let wr = w + o * inDim
+                for j in tail..<inDim { dxr[j] += g * wr[j] }
             }
         }
     }
@@ -103,8 +200,8 @@ enum Kernels {
     /// Applies `activation` to `n` pre-activations.
     static func activate(_ activation: BackboneActivation, _ pre: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
         switch activation {
-        case .lecunTanh: for i in 0..<n { out[i] = 1.7159 * tanh(0.666 * pre[i]) }
-        case .tanh: for i in 0..<n { out[i] = tanh(pre[i]) }
+        case .lecunTanh: tanh(pre, inScale: 0.666, outScale: 1.7159, into: out, n)
+        case .tanh: tanh(pre, into: out, n)
         case .relu: for i in 0..<n { out[i] = max(pre[i], 0) }
         case .silu: for i in 0..<n { out[i] = pre[i] * sigmoid(pre[i]) }
         case .gelu: for i in 0..<n { out[i] = 0.5 * pre[i] * (1 + erf(pre[i] / 2.0.squareRoot().float)) }
@@ -114,10 +211,8 @@ enum Kernels {
     /// d activation / d pre, multiplied into `grad` in place.
     static func activationBackward(_ activation: BackboneActivation, _ pre: UnsafePointer<Float>, _ grad: UnsafeMutablePointer<Float>, _ n: Int) {
         switch activation {
-        case .lecunTanh:
-            for i in 0..<n { let t = tanh(0.666 * pre[i]); grad[i] *= 1.7159 * 0.666 * (1 - t * t) }
-        case .tanh:
-            for i in 0..<n { let t = tanh(pre[i]); grad[i] *= 1 - t * t }
+        case .lecunTanh: tanhBackward(pre, inScale: 0.666, outScale: 1.7159, grad, n)
+        case .tanh: tanhBackward(pre, grad, n)
         case .relu:
             for i in 0..<n where pre[i] <= 0 { grad[i] = 0 }
         case .silu:

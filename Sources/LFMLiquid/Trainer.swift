@@ -320,7 +320,8 @@ public struct LiquidTrainer {
     }
 }
 
-/// Batched prediction and metrics for whole series (each series' output at its last step).
+/// Batched prediction and metrics for whole series (each read out as its folder says: the mean of
+/// the per-step outputs, or the output at the last step).
 public enum LiquidEvaluator {
     /// Metrics of a model on labelled series.
     public struct Metrics: Sendable {

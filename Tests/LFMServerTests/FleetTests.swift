@@ -5,6 +5,7 @@ import Glibc
 import Hummingbird
 import HummingbirdTesting
 import LFMChat
+import Logging
 @testable import LFMServer
 import Testing
 
@@ -59,12 +60,15 @@ import Testing
     }
 
     /// A drain lets a running stream finish with its finish_reason; meanwhile new generations get
-    /// 503 with Retry-After and Connection: close, and /health says draining.
+    /// 503 with Retry-After and Connection: close (and the connection is closed after it), and
+    /// /health says draining. Runs the application `lfm serve` runs (its guarded HTTP/1 channel).
     @Test func drainLetsARunningStreamFinishAndRefusesNewRequests() async throws {
         let server = try Self.readyServer()
         defer { server.engine.shutdown() }
         let host = ReplicaHost(server: server)
-        let app = Application(router: host.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        var logger = Logger(label: "lfm.test")
+        logger.logLevel = .critical
+        let app = host.makeApplication(host: "127.0.0.1", port: 0, logger: logger)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let connection = try RawConnection(port: port)
@@ -77,21 +81,23 @@ import Testing
 
             let drain = Task { await host.drain(timeout: 600) }
             try await eventually("draining") { host.phase == .draining }
-            // On a raw socket (the test client refuses a connection that closes after its answer).
-            let second = try RawConnection(port: port)
-            defer { second.hangUp() }
+            // On a raw socket (the test client refuses a connection that closes after its answer),
+            // read to the end of the stream: the server closes the connection after the 503.
+            let second = try TimedSocket(port: port)
             let chat = try chatBody("Hi").jsonString()
             second.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(chat.utf8.count)\r\n\r\n\(chat)")
-            let refused = await onThread { second.read(until: "shutting_down") }
+            let (refused, closed) = await second.read(for: 30)
+            #expect(closed, "the connection stayed open after the draining 503: \(refused)")
             #expect(refused.hasPrefix("HTTP/1.1 503"))
             #expect(refused.lowercased().contains("retry-after: 1"))
             #expect(refused.lowercased().contains("connection: close"))
             #expect(refused.contains("shutting_down"))
-            try await client.execute(uri: "/health", method: .get) { response in
-                #expect(response.status.code == 503)
-                let status = try json(response)["status"]?.string
-                #expect(status == "draining")
-            }
+            let probe = try TimedSocket(port: port)
+            probe.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            let (health, healthClosed) = await probe.read(for: 30)
+            #expect(health.hasPrefix("HTTP/1.1 503"), "\(health)")
+            #expect(health.contains("\"draining\""), "\(health)")
+            #expect(healthClosed)
 
             let rest = await onThread { connection.read(until: "\r\n0\r\n\r\n") }
             let events = dataLines(rest)
