@@ -28,13 +28,10 @@ public enum MaskedProductMode: String, Sendable, Equatable, CaseIterable {
 /// entries with M ≠ 0). Built once per forward pass from the current weights.
 final class MaskedSparseRows {
     /// Masks at most this dense (non-zero entries / all entries) are computed sparse by
-    /// `MaskedProductMode.auto`. Set from `Benchmarks/liquid/sparse.py` (training seconds and
-    /// streaming latency of CfCs on Random wirings, `--masked-products dense` vs `sparse`, over
-    /// densities 0.05–0.9): the density at which the sparse path stops being faster. The
-    /// value here is provisional until measured on a quiet machine: the dense product runs on
-    /// eight-lane SIMD dot products, the sparse one gathers one entry at a time, so the sparse
-    /// path can only win well below full density.
-    static let densityThreshold = 0.3
+    /// `MaskedProductMode.auto`: the density below which sparse rows trained and streamed faster
+    /// than the blocked dense product in `Benchmarks/liquid/sparse.py` (figures in
+    /// `Benchmarks/liquid/README.md`).
+    static let densityThreshold = 0.12
 
     let rows: Int, cols: Int
     /// Row r's entries are rowStart[r] ..< rowStart[r + 1].

@@ -193,14 +193,14 @@ import Testing
     }
 
     @Test func autoChoosesByDensity() throws {
-        let model = try wiredModel(.random(units: 4, outputDim: nil, sparsityLevel: 0.9, randomSeed: 3), mode: .default, inputs: 60, seed: 1)
+        let model = try wiredModel(.random(units: 4, outputDim: nil, sparsityLevel: 0.95, randomSeed: 3), mode: .default, inputs: 200, seed: 1)
         guard case .wiredCfC(let layers) = model.core else { Issue.record("not a wired CfC"); return }
         try model.parameters.values.withUnsafeBufferPointer { p in
             let base = try #require(p.baseAddress)
             let l = layers[0]
             let maskOffset = try #require(l.mask)
             let density = MaskedSparseRows.density(base + maskOffset, count: l.hidden * l.headInput)
-            #expect(density < MaskedSparseRows.densityThreshold)           // 4·(60·0.1 + 4) / (4·64) ≈ 0.16
+            #expect(density < MaskedSparseRows.densityThreshold)           // ≈ 4·(200·0.05 + 4) / (4·204) ≈ 0.07
             #expect(l.effectiveWeights(base, products: .auto).sparse1 != nil)
             #expect(l.effectiveWeights(base, products: .dense).sparse1 == nil)
             let sparse = try #require(l.effectiveWeights(base, products: .sparse).sparse1)
