@@ -91,7 +91,8 @@ def read_ts(path):
 
 # ---- shared defaults (the same as `lfm liquid train`: batch 16, or 8 below 128 training
 # sequences; prediction = mean of the per-step outputs) ----
-DEFAULTS = dict(lr=5e-3, weight_decay=1e-4, batch=16, epochs=120, patience=25, warmup_epochs=2, clip=1.0, val=0.15)
+DEFAULTS = dict(lr=5e-3, weight_decay=1e-4, batch=16, epochs=120, patience=25, warmup_epochs=2, clip=1.0, val=0.15,
+                noise=0.15)  # noise: std of Gaussian noise on the normalised training inputs (classification)
 
 
 def round_half_up(x):
@@ -179,8 +180,11 @@ def train_torch(make_model, train, test, classes, seed, epochs):
         p = min((step - warm) / max(total - warm, 1), 1)
         return DEFAULTS["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
-    def logits_of(idx, data):
+    def logits_of(idx, data, noise=0.0):
         x, lengths = pad_batch([data[0][i] for i in idx], mean, std)
+        if noise > 0:   # on the valid steps only, as lfm does
+            valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float()[:, :, None]
+            x = x + noise * torch.randn(x.shape) * valid
         out = model(x)
         out = out[0] if isinstance(out, tuple) else out
         # mean of the per-step outputs over each sequence's valid steps (lfm's default readout)
@@ -197,7 +201,7 @@ def train_torch(make_model, train, test, classes, seed, epochs):
 
     def batch_loss(idx):
         y = torch.tensor([cidx[ys[j]] for j in idx])
-        return torch.nn.functional.cross_entropy(logits_of(idx, train), y)
+        return torch.nn.functional.cross_entropy(logits_of(idx, train, DEFAULTS["noise"]), y)
 
     seconds = fit(model, params, opt, lr_at, tr, va, batch, epochs, seed, batch_loss,
                   lambda idx: evaluate(idx, train)[0])

@@ -84,7 +84,8 @@ struct LiquidTrainCommand: ParsableCommand {
         abstract: "Train a CfC or LTC (optionally NCP-wired) sequence classifier/regressor (UCR/UEA .ts) or forecaster (CSV series) by BPTT.",
         discussion: """
         Defaults: inputs z-scored per feature (statistics stored in config.json under "lfm"), a stratified \
-        15% validation split, the mean of the per-step outputs as the sequence's prediction, AdamW (lr 5e-3, weight decay 1e-4) with 2 warm-up epochs and cosine decay, \
+        15% validation split, Gaussian noise of std 0.15 on the normalised training inputs (classification), \
+        the mean of the per-step outputs as the sequence's prediction, AdamW (lr 5e-3, weight decay 1e-4) with 2 warm-up epochs and cosine decay, \
         gradient clipping at 1.0, batch 16 (8 below 128 training sequences), at most 120 epochs with early stopping after 25 epochs without \
         a better validation loss (the best epoch is kept). A CfC gets a linear readout (proj_size = classes); \
         an LTC reads its motor neurons (FullyConnected(units, output_dim = classes), or --wiring auto:CLASSES). \
@@ -122,7 +123,7 @@ struct LiquidTrainCommand: ParsableCommand {
     @Option(help: "CfC mode: default, no_gate, pure.") var mode: String?
     @Flag(name: .customLong("mixed-memory"), help: "Add ncps' LSTM memory cell (mixed_memory).") var mixedMemory = false
     @Option(name: .customLong("ode-unfolds"), help: "LTC solver unfolds per step (default 6).") var odeUnfolds: Int?
-    @Option(name: .customLong("input-noise"), help: "Std of Gaussian noise added to normalised training inputs (default 0).")
+    @Option(name: .customLong("input-noise"), help: "Std of Gaussian noise added to normalised training inputs (default 0.15 for classification, 0 otherwise).")
     var inputNoise: Float?
     @Option(name: .customLong("masked-products"), help: "Wired CfC masked products: auto (by density), dense or sparse (for benchmarks).")
     var maskedProducts: String = "auto"
