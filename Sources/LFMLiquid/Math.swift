@@ -117,18 +117,8 @@ enum Kernels {
         // dw, four output rows at a time.
         var o = 0
         while o + 4 <= outDim {
-            let d0 = dw + o * inDim, d1 = d0 + inDim, d2 = d1 + inDim, d3 = d2 + inDim
-            var i = 0
-            while i < tail {
-                var a0 = load8(d0 + i), a1 = load8(d1 + i), a2 = load8(d2 + i), a3 = load8(d3 + i)
-                for b in 0..<batch {
-                    let xv = load8(x + b * xStride + i)
-                    let g = dy + b * dyStride + o
-                    a0 += g[0] * xv; a1 += g[1] * xv; a2 += g[2] * xv; a3 += g[3] * xv
-                }
-                store8(a0, d0 + i); store8(a1, d1 + i); store8(a2, d2 + i); store8(a3, d3 + i)
-                i += 8
-            }
+            accumulateFourRows(dw + o * inDim, rowStride: inDim, coefficients: dy + o, termStep: dyStride, rowStep: 1,
+                               terms: x, termStride: xStride, count: batch, columns: tail)
             o += 4
         }
         while o < outDim {
@@ -155,18 +145,8 @@ enum Kernels {
         // dx, four batch rows at a time.
         var b = 0
         while b + 4 <= batch {
-            let g0 = dy + b * dyStride, g1 = g0 + dyStride, g2 = g1 + dyStride, g3 = g2 + dyStride
-            let x0 = dx + b * dxStride, x1 = x0 + dxStride, x2 = x1 + dxStride, x3 = x2 + dxStride
-            var i = 0
-            while i < tail {
-                var a0 = load8(x0 + i), a1 = load8(x1 + i), a2 = load8(x2 + i), a3 = load8(x3 + i)
-                for o in 0..<outDim {
-                    let wv = load8(w + o * inDim + i)
-                    a0 += g0[o] * wv; a1 += g1[o] * wv; a2 += g2[o] * wv; a3 += g3[o] * wv
-                }
-                store8(a0, x0 + i); store8(a1, x1 + i); store8(a2, x2 + i); store8(a3, x3 + i)
-                i += 8
-            }
+            accumulateFourRows(dx + b * dxStride, rowStride: dxStride, coefficients: dy + b * dyStride, termStep: 1, rowStep: dyStride,
+                               terms: w, termStride: inDim, count: outDim, columns: tail)
             b += 4
         }
         while b < batch {
@@ -187,6 +167,28 @@ enum Kernels {
                 let wr = w + o * inDim
                 for j in tail..<inDim { dxr[j] += g * wr[j] }
             }
+        }
+    }
+
+    /// Four rows r of `c` (row stride `rowStride`), columns 0..<columns in chunks of eight:
+    ///   c[r, i] += Σ_k coefficients[k·termStep + r·rowStep] · terms[k·termStride + i], k = 0..<count in order,
+    /// with the four rows' chunks held in registers, so each chunk of a term row is loaded once
+    /// for four rows. (dW rows: terms = x over the batch; dX rows: terms = W over the outputs.)
+    @inline(__always)
+    private static func accumulateFourRows(_ c: UnsafeMutablePointer<Float>, rowStride: Int, coefficients g: UnsafePointer<Float>,
+                                           termStep: Int, rowStep: Int, terms: UnsafePointer<Float>, termStride: Int,
+                                           count: Int, columns: Int) {
+        let c0 = c, c1 = c0 + rowStride, c2 = c1 + rowStride, c3 = c2 + rowStride
+        var i = 0
+        while i < columns {
+            var a0 = load8(c0 + i), a1 = load8(c1 + i), a2 = load8(c2 + i), a3 = load8(c3 + i)
+            for k in 0..<count {
+                let t = load8(terms + k * termStride + i)
+                let gk = g + k * termStep
+                a0 += gk[0] * t; a1 += gk[rowStep] * t; a2 += gk[2 * rowStep] * t; a3 += gk[3 * rowStep] * t
+            }
+            store8(a0, c0 + i); store8(a1, c1 + i); store8(a2, c2 + i); store8(a3, c3 + i)
+            i += 8
         }
     }
 
