@@ -13,18 +13,17 @@ Writes under --out:
                                  expert_bias F32), the real LFM2 tokenizer (LFM Open License v1.0, README-tokenizer.md)
     lfm2-8b-a1b-L{N}-gguf/       ...-bf16.gguf (llama.cpp's converter), ...-q8_0.gguf and ...-q4_0.gguf (llama-quantize)
 Weights N(0, 0.02^2) (router and expert bias included), norms 1; deterministic for --seed.
-Tokenizer files and the logged command runner come from make_random_transformer.py.
+Tokenizer files, config writing, conversion and quantisation come from make_random_transformer.py.
 """
 
 import argparse
 import json
 import os
-import sys
 
 import torch
 from safetensors.torch import save_file
 
-from make_random_transformer import copy_tokenizer, run  # the same tokenizer files and logged commands
+from make_random_transformer import convert_and_quantize, write_config  # same tokenizer, converter, quantiser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
@@ -96,22 +95,8 @@ def main():
                 state[key] = (torch.randn(shape, generator=g, dtype=torch.float32) * 0.02).to(torch.bfloat16)
         save_file(state, os.path.join(hf, "model.safetensors"), metadata={"format": "pt"})
         del state
-        with open(os.path.join(hf, "config.json"), "w") as fh:
-            json.dump(cfg, fh, indent=2)
-            fh.write("\n")
-        copy_tokenizer(hf)
-    bf16 = os.path.join(gg, name + "-bf16.gguf")
-    if not os.path.exists(bf16):
-        run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "bf16",
-             "--outfile", bf16], bf16 + ".log")
-    for q in ("q8_0", "q4_0"):
-        path = os.path.join(gg, "%s-%s.gguf" % (name, q))
-        if not os.path.exists(path):
-            run([os.path.join(args.llama_build, "bin", "llama-quantize"), bf16, path, q.upper()], path + ".log")
-    for f in sorted(os.listdir(gg)):
-        if f.endswith(".gguf"):
-            print("%-36s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))
-
+        write_config(hf, cfg)
+    convert_and_quantize(args, name, hf, gg, "bf16")
 
 if __name__ == "__main__":
     main()

@@ -128,21 +128,32 @@ def make(name, args):
         count = sum(t.numel() for t in state.values())
         del state
         print("%s: %d parameters" % (name, count))
-        with open(os.path.join(hf, "config.json"), "w") as fh:
-            json.dump(cfg, fh, indent=2)
-            fh.write("\n")
-        copy_tokenizer(hf)
-    f16 = os.path.join(gg, name + "-f16.gguf")
-    if not os.path.exists(f16):
-        run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", "f16",
-             "--outfile", f16], f16 + ".log")
+        write_config(hf, cfg)
+    convert_and_quantize(args, name, hf, gg, "f16")
+
+
+def write_config(hf, cfg):
+    """config.json and the tokenizer files beside a freshly written model.safetensors."""
+    with open(os.path.join(hf, "config.json"), "w") as fh:
+        json.dump(cfg, fh, indent=2)
+        fh.write("\n")
+    copy_tokenizer(hf)
+
+
+def convert_and_quantize(args, name, hf, gg, base):
+    """GGUF files of the HF folder: `base` (f16 or bf16) by llama.cpp's converter, Q8_0 and Q4_0 quantised
+    from it by llama-quantize (files already there are kept); lists the GGUF folder."""
+    source = os.path.join(gg, "%s-%s.gguf" % (name, base))
+    if not os.path.exists(source):
+        run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", base,
+             "--outfile", source], source + ".log")
     for q in ("q8_0", "q4_0"):
         path = os.path.join(gg, "%s-%s.gguf" % (name, q))
         if not os.path.exists(path):
-            run([os.path.join(args.llama_build, "bin", "llama-quantize"), f16, path, q.upper()], path + ".log")
+            run([os.path.join(args.llama_build, "bin", "llama-quantize"), source, path, q.upper()], path + ".log")
     for f in sorted(os.listdir(gg)):
         if f.endswith(".gguf"):
-            print("%-28s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))
+            print("%-36s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))
 
 
 def main():

@@ -171,25 +171,17 @@ def train_torch(make_model, train, test, classes, seed, epochs):
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=DEFAULTS["lr"], weight_decay=DEFAULTS["weight_decay"])
     batch = DEFAULTS["batch"] if len(tr) >= 128 else 8
-    steps_per_epoch = math.ceil(len(tr) / batch)
-    total, warm = epochs * steps_per_epoch, DEFAULTS["warmup_epochs"] * steps_per_epoch
-
-    def lr_at(step):
-        if step < warm:
-            return DEFAULTS["lr"] * (step + 1) / warm
-        p = min((step - warm) / max(total - warm, 1), 1)
-        return DEFAULTS["lr"] * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+    lr_at = lr_schedule(epochs, math.ceil(len(tr) / batch))
 
     def logits_of(idx, data, noise=0.0):
         x, lengths = pad_batch([data[0][i] for i in idx], mean, std)
+        valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float()[:, :, None]
         if noise > 0:   # on the valid steps only, as lfm does
-            valid = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float()[:, :, None]
             x = x + noise * torch.randn(x.shape) * valid
         out = model(x)
         out = out[0] if isinstance(out, tuple) else out
         # mean of the per-step outputs over each sequence's valid steps (lfm's default readout)
-        mask = (torch.arange(out.shape[1])[None, :] < lengths[:, None]).float()[:, :, None]
-        return (out * mask).sum(1) / lengths[:, None].float()
+        return (out * valid).sum(1) / lengths[:, None].float()
 
     def evaluate(idx, data):
         model.eval()

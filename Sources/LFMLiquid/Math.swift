@@ -39,28 +39,12 @@ enum Kernels {
         var acc = SIMD8<Float>()
         var i = 0
         while i + 8 <= n {
-            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc += va * vb
+            acc += load8(a + i) * load8(b + i)
             i += 8
         }
         var sum = acc.sum()
         while i < n { sum += a[i] * b[i]; i += 1 }
         return sum
-    }
-
-    /// y[i] += alpha · x[i].
-    @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        let va = SIMD8<Float>(repeating: alpha)
-        while i + 8 <= n {
-            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
     }
 
     /// y[b, o] = bias[o] + Σ_i x[b, i] · w[o, i] (x rows have stride `xStride`). Four batch rows
