@@ -123,6 +123,12 @@ public struct SearchSpace: Sendable, Equatable, Codable {
         }
     }
 
+    /// The parameter count the references are scaled to by default: the geometric mean of
+    /// max(min, max / 10) and max (about 3.2 M for `standard`, 320 k for `quick`).
+    public var referenceParameterTarget: Int {
+        Int((Double(max(minParameters, maxParameters / 10)) * Double(maxParameters)).squareRoot())
+    }
+
     /// Query heads at a width.
     public func heads(hidden: Int) -> Int { hidden / headDim }
 

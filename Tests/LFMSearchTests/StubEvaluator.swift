@@ -8,6 +8,8 @@ struct StubEvaluator: CandidateEvaluator {
     var settings: LIVSettings
     /// Throw when asked for this candidate (simulates a kill mid-evaluation).
     var failAt: Int?
+    /// Write a stand-in model folder (`directory/model/config.json` naming the genome).
+    var saveModel = false
     /// Indices evaluated, in order (reference type so the test sees it).
     final class Log { var indices: [Int] = [] }
     var calls = Log()
@@ -17,6 +19,11 @@ struct StubEvaluator: CandidateEvaluator {
     func evaluate(_ genome: LIVGenome, index: Int, directory: URL) throws -> CandidateMeasurements {
         if index == failAt { throw Killed() }
         calls.indices.append(index)
+        if saveModel {
+            let model = directory.appendingPathComponent("model")
+            try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+            try Data("{\"genome\": \"\(genome)\"}".utf8).write(to: model.appendingPathComponent("config.json"))
+        }
         let parameters = Double(genome.parameterCount(settings))
         let attention = Double(genome.layers.filter { $0.mixer.isAttention }.count)
         let recurrence = Double(genome.layers.filter { $0.mixer == .recurrence }.count)
