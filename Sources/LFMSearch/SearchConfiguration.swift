@@ -2,7 +2,9 @@ import Foundation
 import LFMModels
 
 /// The settings of one search, recorded in `DIR/search.json`; resuming requires the same
-/// settings (only the budget, which is not among them, may change).
+/// settings (only the budget, which is not among them, may change). The corpus and tokenizer are
+/// compared by their SHA-256, not their paths, so a search resumes from another working directory
+/// or build; the recorded tokenizer path is where `lfm search export` copies the tokenizer from.
 public struct SearchConfiguration: Sendable, Equatable, Codable {
     /// Seed of the search's `SplitMix64`.
     public var seed: UInt64
@@ -16,6 +18,8 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
     /// SHA-256 of the corpus file, hex.
     public var corpusSHA256: String
     public var tokenizerPath: String
+    /// SHA-256 of the tokenizer file, hex.
+    public var tokenizerSHA256: String
     /// The model settings the parameter and cache counts depend on.
     public var vocabularySize: Int
     public var slidingWindow: Int
@@ -31,6 +35,7 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case seed, space, objectives, quick
         case populationSize = "population", corpusPath = "corpus", corpusSHA256 = "corpus_sha256", tokenizerPath = "tokenizer"
+        case tokenizerSHA256 = "tokenizer_sha256"
         case vocabularySize = "vocab_size", slidingWindow = "sliding_window", tieEmbeddings = "tie_embeddings"
         case sandwichNorm = "sandwich_norm", expertsPerToken = "experts_per_token", expertSelectionBias = "expert_selection_bias"
         case cacheContext = "cache_context", crossoverProbability = "crossover_probability"
@@ -38,7 +43,7 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
 
     public init(seed: UInt64, space: SearchSpace, objectives: [SearchObjective] = SearchObjective.defaults,
                 populationSize: Int, quick: Bool, corpusPath: String, corpusSHA256: String, tokenizerPath: String,
-                settings: LIVSettings, cacheContext: Int = 2048, crossoverProbability: Double = 0.9) {
+                tokenizerSHA256: String, settings: LIVSettings, cacheContext: Int = 2048, crossoverProbability: Double = 0.9) {
         self.seed = seed
         self.space = space
         self.objectives = objectives
@@ -47,6 +52,7 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
         self.corpusPath = corpusPath
         self.corpusSHA256 = corpusSHA256
         self.tokenizerPath = tokenizerPath
+        self.tokenizerSHA256 = tokenizerSHA256
         vocabularySize = settings.vocabularySize
         slidingWindow = settings.slidingWindow
         tieEmbeddings = settings.tieEmbeddings
@@ -95,6 +101,9 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// Fields `firstDifference` ignores: the paths (their hashes are compared).
+    public static let pathFields: Set<String> = ["corpus", "tokenizer"]
+
     /// The first setting that differs from `other`, as (field, self's value, other's value).
     public func firstDifference(from other: SearchConfiguration) throws -> (field: String, recorded: String, requested: String)? {
         func fields(_ c: SearchConfiguration) throws -> [String: Any] {
@@ -107,7 +116,7 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
             return "\(value)"
         }
         let mine = try fields(self), theirs = try fields(other)
-        for key in Set(mine.keys).union(theirs.keys).sorted() {
+        for key in Set(mine.keys).union(theirs.keys).sorted() where !Self.pathFields.contains(key) {
             let a = text(mine[key]), b = text(theirs[key])
             if a != b { return (key, a, b) }
         }

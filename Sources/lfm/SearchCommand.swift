@@ -43,7 +43,7 @@ private func parseObjectives(_ text: String?) throws -> [SearchObjective] {
 /// SHA-256 of a file, hex, read in 1 MiB pieces.
 private func sha256(of url: URL) throws -> String {
     guard let handle = try? FileHandle(forReadingFrom: url) else {
-        throw SearchError.missing(path: url.path, detail: "cannot open the corpus")
+        throw SearchError.missing(path: url.path, detail: "cannot open the file")
     }
     defer { try? handle.close() }
     var hash = LFMHub.SHA256()
@@ -102,7 +102,7 @@ struct SearchRunCommand: ParsableCommand {
         let configuration = SearchConfiguration(
             seed: seed, space: space, objectives: try parseObjectives(objectives), populationSize: population, quick: quick,
             corpusPath: corpusURL.path, corpusSHA256: try sha256(of: corpusURL), tokenizerPath: tokenizerURL.path,
-            settings: settings)
+            tokenizerSHA256: try sha256(of: tokenizerURL), settings: settings)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let evaluator = try makeSearchEvaluator(corpus: corpusURL, tokenizer: tokenizerURL, quick: quick, settings: settings,
                                                 threads: threadCount)

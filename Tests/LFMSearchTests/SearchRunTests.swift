@@ -85,6 +85,14 @@ import Testing
         var space = quickConfiguration(seed: 5)
         space.space.maxLayers = 3
         #expect(throws: SearchError.self) { try SearchRun(directory: directory, configuration: space, settings: testSettings) }
+        var corpus = quickConfiguration(seed: 5)
+        corpus.corpusSHA256 = "another corpus"
+        #expect(throws: SearchError.self) { try SearchRun(directory: directory, configuration: corpus, settings: testSettings) }
+        // The corpus and tokenizer are compared by hash, not path (another working directory or build).
+        var moved = quickConfiguration(seed: 5)
+        moved.corpusPath = "/elsewhere/corpus.txt"
+        moved.tokenizerPath = "/release/tokenizer.json"
+        _ = try SearchRun(directory: directory, configuration: moved, settings: testSettings)
         // The refused attempts changed nothing; the same settings still resume.
         #expect(try run(directory, budget: 4).count == 4)
     }

@@ -52,5 +52,6 @@ let testSettings = LIVSettings(vocabularySize: 4096)
 func quickConfiguration(seed: UInt64, population: Int = 4, objectives: [SearchObjective] = SearchObjective.defaults)
     -> SearchConfiguration {
     SearchConfiguration(seed: seed, space: .quick, objectives: objectives, populationSize: population, quick: true,
-                        corpusPath: "/corpus.txt", corpusSHA256: "abc", tokenizerPath: "/tokenizer.json", settings: testSettings)
+                        corpusPath: "/corpus.txt", corpusSHA256: "abc", tokenizerPath: "/tokenizer.json",
+                        tokenizerSHA256: "def", settings: testSettings)
 }
