@@ -8,6 +8,7 @@ import PackageDescription
 //   LFMModels, LFMKernels, LFMFormats, LFMCore, CLFMKernels ← LFMTraining
 //   LFMCore, LFMFormats ← LFMLiquid (liquid networks: LTC/CfC cells, NCP wirings, BPTT, .ts/CSV data)
 //   LFMGeneration, LFMModels, LFMTokenizer, LFMChat, Hummingbird ← LFMServer
+//   LFMModels, LFMCore ← LFMSearch (NSGA-II architecture search over LIV genomes, against an evaluator protocol)
 //   LFMTokenizer (stand-alone), LFMHub (stand-alone, + FoundationNetworking: Hugging Face Hub downloads and cache)
 //   every module and ArgumentParser ← lfm (the command line)
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
@@ -30,6 +31,7 @@ let package = Package(
         .library(name: "LFMGeneration", targets: ["LFMGeneration"]),
         .library(name: "LFMTraining", targets: ["LFMTraining"]),
         .library(name: "LFMHub", targets: ["LFMHub"]),
+        .library(name: "LFMSearch", targets: ["LFMSearch"]),
         .executable(name: "lfm", targets: ["lfm"]),
     ],
     dependencies: [
@@ -55,6 +57,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "LFMHub", swiftSettings: swiftSettings),
+        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMCore"], swiftSettings: swiftSettings),
         .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",
@@ -68,7 +71,7 @@ let package = Package(
             name: "lfm",
             dependencies: [
                 "LFMCore", "LFMKernels", "LFMFormats", "LFMModels", "LFMTokenizer", "LFMChat", "LFMGeneration", "LFMTraining",
-                "LFMServer", "LFMHub", "LFMLiquid",
+                "LFMServer", "LFMHub", "LFMLiquid", "LFMSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("DefaultModel")],
@@ -115,6 +118,7 @@ let package = Package(
         .testTarget(name: "lfmTests", dependencies: ["lfm"], exclude: ["DefaultModelReference.json"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
+        .testTarget(name: "LFMSearchTests", dependencies: ["LFMSearch", "LFMModels", "LFMCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMLiquidTests",
             dependencies: ["LFMLiquid", "LFMFormats", "LFMCore"],

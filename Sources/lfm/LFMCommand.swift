@@ -10,7 +10,7 @@ struct LFMCommand: AsyncParsableCommand {
             GenerateCommand.self, RunCommand.self, ServeCommand.self, InfoCommand.self, BenchCommand.self,
             PerplexityCommand.self, ConvertCommand.self, QuantizeCommand.self, TrainCommand.self,
             TokenizeCommand.self, DetokenizeCommand.self, ChatTemplateCommand.self,
-            PullCommand.self, LiquidCommand.self,
+            PullCommand.self, LiquidCommand.self, SearchCommand.self,
         ]
     )
 }
