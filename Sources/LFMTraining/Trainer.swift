@@ -42,9 +42,9 @@ public struct StepReport: Sendable {
     public let validationLoss: Float?
 }
 
-/// Trains a `TrainableLanguageModel` (`LFM2Trainable`, `LIVTrainable`) on a `TokenDataset`: AdamW, clipping, warm-up + cosine, gradient
-/// accumulation, deterministic batches (a function of seed and step, so a resumed run equals an
-/// uninterrupted one), checkpoints with optimizer state.
+/// Trains a `TrainableLanguageModel` (`LFM2Trainable`, `LIVTrainable`) on a `TokenDataset`:
+/// AdamW, clipping, warm-up + cosine, gradient accumulation, deterministic batches (a function
+/// of seed and step, so a resumed run equals an uninterrupted one), checkpoints with optimizer state.
 public final class Trainer<Model: TrainableLanguageModel>: @unchecked Sendable {
     public let model: Model
     public let data: TokenDataset

@@ -205,26 +205,44 @@ extension Ops {
             }
         }
         let out = Tensor(shape: Array(uzf.shape.dropLast()) + [h], data: y)
-        return tape.record(out, inputs: [uzf, decayBias]) {
+        return tape.record(out, inputs: [uzf, decayBias]) { [kernels] in
             var dx = [Float](repeating: 0, count: uzf.count)
             var dBias = [Double](repeating: 0, count: groups)
-            for s in 0..<sequences {
-                for c in 0..<h {
-                    let g = c / perGroup
-                    var carried: Float = 0 // d loss / d h_t from later steps, through a_{t+1}
-                    for t in stride(from: sequenceLength - 1, through: 0, by: -1) {
-                        let r = s * sequenceLength + t
-                        let z = uzf.data[r * width + h + c], sigma = 1 / (1 + expf(-z))
-                        let dy = out.grad[r * h + c], state = states[r * h + c]
-                        dx[r * width + h + c] = dy * state * sigma * (1 + z * (1 - sigma))
-                        let dState = dy * z * sigma + carried
-                        let a = decays[r * groups + g]
-                        let previous = t > 0 ? states[(r - 1) * h + c] : 0
-                        dx[r * width + c] = dState * (1 - a)
-                        let dLogit = dState * (previous - uzf.data[r * width + c]) * a * (1 - a)
-                        dx[r * width + 2 * h + g] += dLogit
-                        dBias[g] += Double(dLogit)
-                        carried = dState * a
+            uzf.data.withUnsafeBufferPointer { xb in
+                decays.withUnsafeBufferPointer { ab in
+                    states.withUnsafeBufferPointer { sb in
+                        out.grad.withUnsafeBufferPointer { gb in
+                            dx.withUnsafeMutableBufferPointer { db in
+                                dBias.withUnsafeMutableBufferPointer { bb in
+                                    let xp = xb.baseAddress!, ap = ab.baseAddress!, sp = sb.baseAddress!, dy = gb.baseAddress!
+                                    let dxp = db.baseAddress!, dbp = bb.baseAddress!
+                                    // One item per decay group: its channels, its logit column and its bias are its own.
+                                    kernels.parallel(groups, work: rows * h * 12) { range in
+                                        for g in range {
+                                            for s in 0..<sequences {
+                                                for c in (g * perGroup)..<((g + 1) * perGroup) {
+                                                    var carried: Float = 0 // d loss / d h_t through a_{t+1} h_t
+                                                    for t in stride(from: sequenceLength - 1, through: 0, by: -1) {
+                                                        let r = s * sequenceLength + t
+                                                        let z = xp[r * width + h + c], sigma = 1 / (1 + expf(-z))
+                                                        let state = sp[r * h + c], dOut = dy[r * h + c]
+                                                        dxp[r * width + h + c] = dOut * state * sigma * (1 + z * (1 - sigma))
+                                                        let dState = dOut * z * sigma + carried
+                                                        let a = ap[r * groups + g]
+                                                        let previous = t > 0 ? sp[(r - 1) * h + c] : 0
+                                                        dxp[r * width + c] = dState * (1 - a)
+                                                        let dLogit = dState * (previous - xp[r * width + c]) * a * (1 - a)
+                                                        dxp[r * width + 2 * h + g] += dLogit
+                                                        dbp[g] += Double(dLogit)
+                                                        carried = dState * a
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
