@@ -42,11 +42,11 @@ public struct StepReport: Sendable {
     public let validationLoss: Float?
 }
 
-/// Trains an `LFM2Trainable` on a `TokenDataset`: AdamW, clipping, warm-up + cosine, gradient
-/// accumulation, deterministic batches (a function of seed and step, so a resumed run equals an
-/// uninterrupted one), checkpoints with optimizer state.
-public final class Trainer: @unchecked Sendable {
-    public let model: LFM2Trainable
+/// Trains a `TrainableLanguageModel` (`LFM2Trainable`, `LIVTrainable`) on a `TokenDataset`:
+/// AdamW, clipping, warm-up + cosine, gradient accumulation, deterministic batches (a function
+/// of seed and step, so a resumed run equals an uninterrupted one), checkpoints with optimizer state.
+public final class Trainer<Model: TrainableLanguageModel>: @unchecked Sendable {
+    public let model: Model
     public let data: TokenDataset
     public let options: TrainingOptions
     public let backend: ComputeBackend
@@ -57,14 +57,14 @@ public final class Trainer: @unchecked Sendable {
     public private(set) var step = 0
 
     /// Creates a trainer; `trainable` defaults to every parameter.
-    public init(model: LFM2Trainable, data: TokenDataset, options: TrainingOptions, backend: ComputeBackend,
+    public init(model: Model, data: TokenDataset, options: TrainingOptions, backend: ComputeBackend,
                 trainable: [Tensor]? = nil) throws {
         let needed = options.contextLength + 2
         guard data.trainCount >= needed, data.count - data.trainCount >= 2 else {
             throw TrainingError.corpusTooSmall(path: data.path, tokens: data.count, needed: needed * 2)
         }
         // Every token, training and validation part, must index the embedding: checked once here.
-        let vocabulary = model.configuration.vocabularySize
+        let vocabulary = model.vocabularySize
         for i in 0..<data.count where data[i] >= vocabulary {
             throw TrainingError.tokenOutOfRange(token: data[i], vocabularySize: vocabulary)
         }
@@ -74,7 +74,7 @@ public final class Trainer: @unchecked Sendable {
         self.data = data
         self.options = options
         self.backend = backend
-        self.trainable = trainable ?? model.orderedParameters.map(\.1)
+        self.trainable = trainable ?? model.namedParameters.map(\.tensor)
         optimizer = AdamW(weightDecay: options.weightDecay)
     }
 
@@ -153,13 +153,13 @@ public final class Trainer: @unchecked Sendable {
     public func saveCheckpoint(to directory: URL) throws {
         let staging = directory.deletingLastPathComponent().appendingPathComponent(".\(directory.lastPathComponent).partial")
         try? FileManager.default.removeItem(at: staging)
-        try model.save(to: staging)
+        try model.save(to: staging, dtype: .f32)
         var writer = SafeTensorsWriter()
         for (i, p) in trainable.enumerated() where i < optimizer.firstMoments.count {
             writer.add("param.\(i).exp_avg", shape: [p.count], values: optimizer.firstMoments[i])
             writer.add("param.\(i).exp_avg_sq", shape: [p.count], values: optimizer.secondMoments[i])
         }
-        for (i, p) in trainable.enumerated() where !model.orderedParameters.contains(where: { $0.1 === p }) {
+        for (i, p) in trainable.enumerated() where !model.namedParameters.contains(where: { $0.tensor === p }) {
             writer.add("adapter.\(i)", shape: p.shape, values: p.data)
         }
         writer.metadata = ["step": String(step), "optimizer_step": String(optimizer.step), "parameters": String(trainable.count)]
