@@ -148,4 +148,29 @@ import LFMKernels
         let state = model.makeState()
         #expect(state.conv.allSatisfy { $0.count == 16 && $0.allSatisfy { $0 == 0 } })
     }
+
+    /// KV cache policies leave recurrent states alone: a recurrence before an attention layer
+    /// holds the same state under streaming or pruning as with a full cache, and the state blob
+    /// round-trips under the policy.
+    @Test func cachePoliciesDoNotTouchRecurrentState() throws {
+        let configuration = try LIVModelBuilder.configuration("h16x2x8 R4:16 A1:16 R2:16")
+        let directory = try LIVModelBuilder.make(configuration, seed: 4)
+        let model = try #require(try ModelRegistry.load(path: directory.path, options: ModelLoadOptions(placement: .mapped)) as? DecoderModel)
+        let long = tokens + tokens + tokens
+        var full = model.makeState()
+        _ = try model.forward(long, state: &full, chunkSize: 4)
+        for policy in [KVCachePolicy.streaming(sinks: 2, window: 8), .prune(budget: 8, observationWindow: 4, poolingKernel: 3)] {
+            var bounded = model.makeState(maxContext: nil, policy: policy)
+            _ = try model.forward(long, state: &bounded, chunkSize: 4)
+            #expect(bounded.hasEvicted, "\(policy)")
+            #expect(bounded.conv[0] == full.conv[0], "\(policy)")
+            #expect(bounded.conv[2].count == 16)
+            var w = ByteWriter()
+            bounded.encode(into: &w)
+            let decoded = try w.bytes.withUnsafeBytes {
+                try SequenceState.decode($0, shapes: bounded.shapes, maxContext: bounded.maxContext, policy: policy)
+            }
+            #expect(decoded == bounded)
+        }
+    }
 }
