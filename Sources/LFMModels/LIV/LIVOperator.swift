@@ -21,6 +21,12 @@ public struct LIVOperator: Sendable, Hashable {
         /// The layer whose projections these are: the operator's own layer, or the earlier layer
         /// it shares them with.
         public var owner: Int
+
+        public init(projections: [String], features: [String], owner: Int) {
+            self.projections = projections
+            self.features = features
+            self.owner = owner
+        }
     }
 
     /// How positions are mixed.
@@ -80,6 +86,18 @@ public struct LIVOperator: Sendable, Hashable {
     public var nonlinearity: Nonlinearity
     /// The operator's own output projection (nil: none of its own).
     public var outputProjection: String?
+
+    public init(layer: Int, livClass: LIVClass?, featurizer: Featurizer, tokenMixing: TokenMixing,
+                channelMixing: ChannelMixing, gating: Gating, nonlinearity: Nonlinearity, outputProjection: String?) {
+        self.layer = layer
+        self.livClass = livClass
+        self.featurizer = featurizer
+        self.tokenMixing = tokenMixing
+        self.channelMixing = channelMixing
+        self.gating = gating
+        self.nonlinearity = nonlinearity
+        self.outputProjection = outputProjection
+    }
 }
 
 extension LIVGenome {
