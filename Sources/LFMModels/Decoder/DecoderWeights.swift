@@ -85,7 +85,7 @@ public struct AttentionBlock: Sendable {
 public struct RecurrenceBlock: Sendable {
     /// `in_proj` [2H + groups, H] (rows: u, z, decay logits f).
     public var inProj: WeightMatrix
-    /// Added to the decay logits [groups].
+    /// Added to the decay logits [groups]; `groups` must divide H (LIV genomes check it).
     public var decayBias: [Float]
     /// `out_proj` [H, H].
     public var outProj: WeightMatrix
