@@ -47,14 +47,16 @@ struct InfoCommand: ParsableCommand {
         let c = configuration
         let context = ctx ?? c.maxPositionEmbeddings
         let mixers = c.mixers
-        let attentionIndices = mixers.indices.filter { mixers[$0] != .conv }
+        let attentionIndices = mixers.indices.filter { mixers[$0] == .attention || mixers[$0] == .slidingAttention }
         let convLayers = mixers.filter { $0 == .conv }.count
+        let recurrentLayers = mixers.filter { $0 == .recurrence }.count
+        let recurrentStateBytes = c.recurrentStateBytes
         let kvBytesPerToken = c.keyValueBytesPerToken(context: context)
         let convStateBytes = c.convolutionStateBytes
         let declared = c.declaredDType.flatMap { ["bfloat16": 2, "float16": 2, "float32": 4][$0] } ?? 2
         let weights = weightBytes ?? c.parameterCount * declared
         let pattern = mixers.map(\.letter).joined()
-        let memory = weights + c.keyValueBytes(context: context) + convStateBytes
+        let memory = weights + c.keyValueBytes(context: context) + convStateBytes + recurrentStateBytes
 
         if json {
             let dtypes = dtypeBytes.keys.sorted().map { "\"\($0)\": \(dtypeBytes[$0]!)" }.joined(separator: ", ")
@@ -69,6 +71,7 @@ struct InfoCommand: ParsableCommand {
             "parameters": \(c.parameterCount), "active_parameters": \(c.activeParameterCount), \
             "has_weights": \(hasWeights), "weight_dtype_bytes": {\(dtypes)}, \
             "weight_bytes": \(weights), "kv_bytes_per_token": \(kvBytesPerToken), "conv_state_bytes": \(convStateBytes), \
+            "recurrent_state_bytes": \(recurrentStateBytes), \
             "context": \(context), "memory_bytes": \(memory)\(extra)}
             """)
             return
@@ -76,8 +79,9 @@ struct InfoCommand: ParsableCommand {
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         let sparse = c.activeParameterCount != c.parameterCount
         print("architecture:   \(c.architecture) (\(sparse ? "mixture of experts" : "dense"))")
-        print("layers:         \(c.layerCount) (\(convLayers) conv + \(attentionIndices.count) attention)")
-        print("layer pattern:  \(pattern)   (C = short conv, A = attention, S = sliding-window attention)")
+        let recurrent = recurrentLayers > 0 ? " + \(recurrentLayers) recurrence" : ""
+        print("layers:         \(c.layerCount) (\(convLayers) conv + \(attentionIndices.count) attention\(recurrent))")
+        print("layer pattern:  \(pattern)   (C = short conv, A = attention, S = sliding-window attention, R = recurrence)")
         print("hidden:         \(c.hiddenSize), feed-forward \(c.feedForwardSize), vocab \(c.vocabularySize)")
         print("attention:      \(c.attentionHeads) heads, \(c.keyValueHeads) KV heads, head dim \(c.headDim), RoPE θ \(c.ropeTheta)")
         if let kernel = c.shortConvKernel { print("conv kernel:    \(kernel)") }
@@ -92,6 +96,7 @@ struct InfoCommand: ParsableCommand {
         }
         print("KV cache:       \(kvBytesPerToken) bytes per token")
         print("conv state:     \(convStateBytes) bytes per sequence")
+        if recurrentLayers > 0 { print("recurrent state: \(recurrentStateBytes) bytes per sequence") }
         print("memory needed:  \(mib(memory)) at context \(context)")
     }
 }

@@ -8,6 +8,8 @@ public enum MixerKind: String, Sendable, Equatable {
     case attention = "full_attention"
     /// Sliding-window attention (letter S).
     case slidingAttention = "sliding_attention"
+    /// A gated diagonal linear recurrence (letter R; LIV models).
+    case recurrence
 
     /// The letter of the layer pattern.
     public var letter: String {
@@ -15,6 +17,7 @@ public enum MixerKind: String, Sendable, Equatable {
         case .conv: return "C"
         case .attention: return "A"
         case .slidingAttention: return "S"
+        case .recurrence: return "R"
         }
     }
 }
@@ -73,6 +76,14 @@ extension ModelConfiguration {
         cacheShapes.reduce(0) { total, shape in
             guard case .keyValue(let width, let window) = shape else { return total }
             return total + 2 * width * 4 * (window > 0 ? min(context, window) : context)
+        }
+    }
+
+    /// Bytes of recurrent state of one sequence (F32).
+    public var recurrentStateBytes: Int {
+        cacheShapes.reduce(0) { total, shape in
+            guard case .recurrent(let channels) = shape else { return total }
+            return total + channels * 4
         }
     }
 

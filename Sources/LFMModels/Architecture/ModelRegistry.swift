@@ -68,6 +68,7 @@ public enum ModelRegistry {
         LFM3Architecture.self,
         Qwen3Architecture.self,
         LlamaArchitecture.self,
+        LIVArchitecture.self,
     ]
 
     /// Every Hugging Face `model_type` some family reads.

@@ -12,7 +12,8 @@ import LFMKernels
 ///
 /// The blob is a list of tagged records (`ByteWriter.record`), all flagged required:
 /// - `SQHD`: blob version (1), position, max context, layer count, then per layer its shape:
-///   kind (0 none, 1 convolution, 2 key/value) and two numbers (rows, channels / width, window).
+///   kind (0 none, 1 convolution, 2 key/value, 3 recurrent) and two numbers (rows, channels /
+///   width, window / channels, 0).
 /// - `SQKV`, one per key/value layer: layer index, storage type (``KeyValueStorageTag``, the
 ///   state's `kvType`), kept rows, first kept position, byte counts and the stored key and value
 ///   rows (oldest first, in that type's bytes).
@@ -21,6 +22,8 @@ import LFMKernels
 /// - `SQKR`, instead of `SQKV` when encoding relative to a base state whose rows start the same:
 ///   layer, rows and first kept position; the rows are copied from the base when decoding.
 /// - `SQCV`, one per convolution layer: layer index, storage type, value count, raw values.
+/// - `SQRC`, one per recurrent layer: the same fields as `SQCV` (added without a version bump:
+///   blobs without recurrent layers are unchanged, and older readers reject kind 3 by name).
 /// Readers skip unknown records unless they are flagged required, so new data (a RoPE offset, a
 /// pruning policy's scores) is added as new records.
 public enum KeyValueStorageTag: UInt32, Sendable {
@@ -58,6 +61,7 @@ extension SequenceState {
     static let keyValueReferenceTag = RecordTag("SQKR")
     static let convolutionTag = RecordTag("SQCV")
     static let policyTag = RecordTag("SQPL")
+    static let recurrentTag = RecordTag("SQRC")
     static let blobVersion: UInt32 = 1
 
     /// Writes this state's records into `w`. With `base`, key/value layers whose kept rows equal
@@ -74,14 +78,17 @@ extension SequenceState {
                 case .none: w.u32(0); w.i64(0); w.i64(0)
                 case .convolution(let rows, let channels): w.u32(1); w.i64(rows); w.i64(channels)
                 case .keyValue(let width, let window): w.u32(2); w.i64(width); w.i64(window)
+                case .recurrent(let channels): w.u32(3); w.i64(channels); w.i64(0)
                 }
             }
         }
         for (l, shape) in shapes.enumerated() {
             switch shape {
             case .none: continue
-            case .convolution:
-                w.record(Self.convolutionTag, flags: ByteWriter.required) { w in
+            case .convolution, .recurrent:
+                var tag = Self.convolutionTag
+                if case .recurrent = shape { tag = Self.recurrentTag }
+                w.record(tag, flags: ByteWriter.required) { w in
                     w.i64(l)
                     w.u32(KeyValueStorageTag.f32.rawValue)
                     w.i64(conv[l].count)
@@ -138,7 +145,7 @@ extension SequenceState {
                               relativeTo base: SequenceState? = nil) throws(CacheFileError) -> SequenceState {
         var reader = ByteReader(blob, context: "sequence state")
         let records = try reader.records()
-        try records.checkKnown([headerTag, keyValueTag, keyValueReferenceTag, convolutionTag, policyTag],
+        try records.checkKnown([headerTag, keyValueTag, keyValueReferenceTag, convolutionTag, recurrentTag, policyTag],
                                context: "sequence state")
         guard let header = records.first(headerTag) else { throw .malformed(detail: "sequence state: no SQHD record") }
         var h = ByteReader(header.payload, context: "sequence state header")
@@ -157,6 +164,7 @@ extension SequenceState {
             case 0: saved.append(.none)
             case 1: saved.append(.convolution(rows: a, channels: b))
             case 2: saved.append(.keyValue(width: a, window: b))
+            case 3: saved.append(.recurrent(channels: a))
             default: throw .malformed(detail: "sequence state: layer \(l) has unknown kind \(kind)")
             }
         }
@@ -211,6 +219,13 @@ extension SequenceState {
                     throw .malformed(detail: "sequence state: layer \(l) conv state has \(count) values, expected \(rows * channels)")
                 }
                 state.conv[l] = try r.floats(count, "conv state of layer \(l)")
+            case (recurrentTag, .recurrent(let channels)):
+                try storage(try r.u32("storage type"))
+                let count = try r.i64("value count")
+                guard count == channels else {
+                    throw .malformed(detail: "sequence state: layer \(l) recurrent state has \(count) values, expected \(channels)")
+                }
+                state.conv[l] = try r.floats(count, "recurrent state of layer \(l)")
             case (keyValueTag, .keyValue(_, let window)):
                 let tag = try r.u32("storage type")
                 guard KeyValueStorageTag(rawValue: tag)?.kvType == kvType else {
@@ -246,7 +261,7 @@ extension SequenceState {
         return state
     }
 
-    /// Convolution states are always F32.
+    /// Convolution and recurrent states are always F32.
     private static func storage(_ raw: UInt32) throws(CacheFileError) {
         guard raw == KeyValueStorageTag.f32.rawValue else {
             throw .malformed(detail: "sequence state: convolution storage type \(raw), expected F32 (0)")

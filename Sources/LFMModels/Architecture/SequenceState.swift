@@ -29,10 +29,13 @@ public enum LayerCacheShape: Sendable, Equatable {
     /// One key row and one value row of `width` values per position; with `window > 0` only the
     /// last `window - 1` positions are kept between calls (sliding-window attention).
     case keyValue(width: Int, window: Int)
+    /// `channels` values carried from one position to the next (a diagonal linear recurrence's
+    /// hidden state; zero before the first position).
+    case recurrent(channels: Int)
 }
 
 /// Everything one sequence carries between forward calls, for any architecture: per layer a
-/// KV cache (full or sliding-window), a convolution state, or nothing.
+/// KV cache (full or sliding-window), a convolution state, a recurrent state, or nothing.
 ///
 /// Keys and values are stored as `kvType` rows (see `KVCacheType`): row `r` of layer `l` is
 /// `keyValueRowBytes(l)` bytes at byte `r · keyValueRowBytes(l)` of its storage and holds position
@@ -56,7 +59,8 @@ public struct SequenceState: Sendable, Equatable {
     var valueRows: [[UInt8]]
     /// Absolute position of row 0 of `keyRows[l]`/`valueRows[l]` (0 unless a window dropped rows).
     var firstKept: [Int]
-    /// Convolution state per layer: `rows × channels` values, oldest row first (empty for other layers).
+    /// Fixed-size F32 state per layer: a convolution's `rows × channels` values, oldest row first,
+    /// or a recurrence's `channels` values (empty for other layers). KV policies never touch it.
     var conv: [[Float]]
     /// How the full-attention layers' caches are bounded (see `KVCachePolicy`; set by
     /// `makeState(maxContext:policy:)`). With a bounded policy `firstKept[l]` counts the rows
@@ -91,8 +95,11 @@ public struct SequenceState: Sendable, Equatable {
         valueRows = shapes.map { _ in [] }
         firstKept = shapes.map { _ in 0 }
         conv = shapes.map {
-            if case .convolution(let rows, let channels) = $0 { return [Float](repeating: 0, count: rows * channels) }
-            return []
+            switch $0 {
+            case .convolution(let rows, let channels): return [Float](repeating: 0, count: rows * channels)
+            case .recurrent(let channels): return [Float](repeating: 0, count: channels)
+            case .none, .keyValue: return []
+            }
         }
     }
 
@@ -206,13 +213,13 @@ public struct SequenceState: Sendable, Equatable {
     }
 
     /// Bytes held by the caches (KV storage in its stored type, allocated rows included, plus
-    /// the F32 convolution states).
+    /// the F32 convolution and recurrent states).
     public var byteCount: Int {
         keyRows.reduce(0) { $0 + $1.count } + valueRows.reduce(0) { $0 + $1.count } + conv.reduce(0) { $0 + $1.count } * 4
             + policyState.byteCount
     }
 
-    /// Equality of the meaningful contents: positions processed, KV type, convolution states, and
+    /// Equality of the meaningful contents: positions processed, KV type, convolution and recurrent states, and
     /// the stored bytes of the keys and values a next query could see (every kept position; for
     /// windowed layers the last `window - 1`).
     public static func == (a: SequenceState, b: SequenceState) -> Bool {

@@ -169,6 +169,8 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
                 shortConvolution(conv, layer: l, segments: segments, offsets: offsets, states: states, ws: ws, rows: t)
             case .attention(let attention):
                 attend(attention, layer: l, segments: segments, offsets: offsets, states: states, ws: ws, rows: t)
+            case .recurrence(let recurrence):
+                recur(recurrence, layer: l, segments: segments, offsets: offsets, states: states, ws: ws, rows: t)
             }
             if let norm = layer.postMixerNorm { rmsNorm(norm, mixed, rows: t, dim: h, eps: eps, out: mixed) }
             backend.add(x, mixed, out: x, count: t * h)
@@ -234,6 +236,22 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
             backend.mul(wide + i * 3 * h + h, mixed + i * h, out: narrow + i * h, count: h)
         }
         backend.matmul(conv.outProj, x: narrow, xStride: h, m: t, y: mixed, yStride: h)
+    }
+
+    /// The gated diagonal recurrence from `ws.normed` into `ws.mixed`: `in_proj` for every row,
+    /// each sequence's scan from its state (`RecurrenceBlock.scan`), `out_proj`.
+    private func recur(_ r: RecurrenceBlock, layer l: Int, segments: [[Int]], offsets: [Int],
+                       states: UnsafeMutableBufferPointer<SequenceState>, ws: Workspace, rows t: Int) {
+        let h = weights.hiddenSize, width = 2 * h + r.groups
+        backend.matmul(r.inProj, x: ws.normed, xStride: h, m: t, y: ws.wide, yStride: width)
+        for (s, segment) in segments.enumerated() {
+            let first = offsets[s]
+            states[s].conv[l].withUnsafeMutableBufferPointer { state in
+                r.scan(projected: ws.wide + first * width, rows: segment.count, hidden: h,
+                       state: state.baseAddress!, out: ws.narrow + first * h)
+            }
+        }
+        backend.matmul(r.outProj, x: ws.narrow, xStride: h, m: t, y: ws.mixed, yStride: h)
     }
 
     /// Grouped-query attention from `ws.normed` into `ws.mixed`: projections (+ biases), per-head

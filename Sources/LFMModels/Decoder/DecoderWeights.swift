@@ -78,10 +78,35 @@ public struct AttentionBlock: Sendable {
     public var queryDim: Int { heads * headDim }
 }
 
+/// A gated diagonal linear recurrence (the LIV catalogue's semiseparable token mixer):
+/// `[u; z; f] = in_proj · a`, `d = sigmoid(f + decayBias)` per channel group,
+/// `h_t = d_t ⊙ h_{t-1} + (1 - d_t) ⊙ u_t` (zero initial state), `y = out_proj(h_t ⊙ silu(z_t))`.
+/// Channel `c` takes the decay of group `c / (H / groups)`.
+public struct RecurrenceBlock: Sendable {
+    /// `in_proj` [2H + groups, H] (rows: u, z, decay logits f).
+    public var inProj: WeightMatrix
+    /// Added to the decay logits [groups]; `groups` must divide H (LIV genomes check it).
+    public var decayBias: [Float]
+    /// `out_proj` [H, H].
+    public var outProj: WeightMatrix
+
+    public init(inProj: WeightMatrix, decayBias: [Float], outProj: WeightMatrix) {
+        self.inProj = inProj
+        self.decayBias = decayBias
+        self.outProj = outProj
+    }
+
+    /// Decay groups.
+    public var groups: Int { decayBias.count }
+    /// Channels (the model width H), also the state's size.
+    public var channels: Int { outProj.rows }
+}
+
 /// The token mixer of a layer.
 public enum MixerBlock: Sendable {
     case conv(ConvBlock)
     case attention(AttentionBlock)
+    case recurrence(RecurrenceBlock)
 }
 
 /// A SwiGLU feed-forward: `down(silu(gate · u) ⊙ (up · u))`, optionally with biases.
@@ -162,6 +187,7 @@ public struct DecoderLayer: Sendable {
         switch mixer {
         case .conv(let c): return .convolution(rows: c.kernelLength - 1, channels: c.outProj.rows)
         case .attention(let a): return .keyValue(width: a.keyValueDim, window: a.window)
+        case .recurrence(let r): return .recurrent(channels: r.channels)
         }
     }
 }
@@ -200,6 +226,7 @@ public struct DecoderWeights: Sendable {
             case .conv(let c): total += c.inProj.byteCount + c.outProj.byteCount
             case .attention(let a):
                 total += a.q.byteCount + a.k.byteCount + a.v.byteCount + a.out.byteCount + (a.gate?.byteCount ?? 0)
+            case .recurrence(let r): total += r.inProj.byteCount + r.outProj.byteCount
             }
             switch layer.feedForward {
             case .dense(let f): total += dense(f)

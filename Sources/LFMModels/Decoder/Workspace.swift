@@ -12,6 +12,7 @@ struct WorkspaceSizes: Equatable {
         for layer in w.layers {
             switch layer.mixer {
             case .conv: wide = max(wide, 3 * h)
+            case .recurrence(let r): wide = max(wide, 2 * h + r.groups)
             case .attention(let a):
                 wide = max(wide, a.queryDim + 2 * a.keyValueDim)
                 narrow = max(narrow, a.queryDim)

@@ -24,6 +24,9 @@ public enum LFM3Architecture: ModelArchitecture {
         }
         let h = c.hiddenSize, f = c.feedForwardSize
         func layer(_ l: Int, _ name: String) -> String { "model.layers.\(l).\(name).weight" }
+        func notLFM3(_ l: Int) -> Error {
+            ConfigError.invalidValue(file: sourceName, key: "layer_types[\(l)]", detail: "LFM3 has no recurrence layers (an LIV model does)")
+        }
         var specs = [TensorSpec("model.embed_tokens.weight", shape: [c.vocabularySize, h], kind: .matrix),
                      TensorSpec("model.embedding_norm.weight", shape: [h], kind: .vector)]
         if !c.tieEmbeddings { specs.append(TensorSpec("lm_head.weight", shape: [c.vocabularySize, h], kind: .matrix)) }
@@ -38,6 +41,7 @@ public enum LFM3Architecture: ModelArchitecture {
                           TensorSpec(layer(l, "post_ffn_norm"), shape: [h], kind: .vector)]
             }
             switch mixer {
+            case .recurrence: throw notLFM3(l)
             case .conv:
                 specs += [TensorSpec(layer(l, "conv.in_proj"), shape: [3 * h, h], kind: .matrix),
                           TensorSpec(layer(l, "conv.conv"), shape: [h, 1, c.convKernel], kind: .vector,
@@ -61,9 +65,10 @@ public enum LFM3Architecture: ModelArchitecture {
         }
         let fullFrequencies = c.fullRope.inverseFrequencies(headDim: c.headDim)
         let slidingFrequencies = c.slidingRope.inverseFrequencies(headDim: c.headDim)
-        let layers = c.mixers.enumerated().map { l, kind -> DecoderLayer in
+        let layers = try c.mixers.enumerated().map { l, kind -> DecoderLayer in
             let mixer: MixerBlock
             switch kind {
+            case .recurrence: throw notLFM3(l)
             case .conv:
                 mixer = .conv(ConvBlock(inProj: bound.matrix(layer(l, "conv.in_proj")), kernel: bound.vector(layer(l, "conv.conv")),
                                         kernelLength: c.convKernel, outProj: bound.matrix(layer(l, "conv.out_proj"))))

@@ -119,6 +119,7 @@ public struct LFM3Configuration: Sendable, Equatable {
             case .conv: total += 3 * h * h + convKernel * h + h * h
             case .attention, .slidingAttention:
                 total += 2 * h * queryDim + 2 * h * keyValueDim + 2 * headDim + (useAttentionGate ? attentionHeads * h : 0)
+            case .recurrence: continue // not an LFM3 layer (the reader never makes one; bind rejects it)
             }
         }
         return total
@@ -135,6 +136,7 @@ extension LFM3Configuration: ModelConfiguration {
             case .conv: return .convolution(rows: convKernel - 1, channels: hiddenSize)
             case .attention: return .keyValue(width: keyValueDim, window: 0)
             case .slidingAttention: return .keyValue(width: keyValueDim, window: slidingWindow)
+            case .recurrence: return .none // not an LFM3 layer (bind rejects it)
             }
         }
     }

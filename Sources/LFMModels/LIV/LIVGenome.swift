@@ -17,7 +17,7 @@
 ///
 /// The text form (`description`, `init(text:)`) is `h<hidden>x<heads>x<headDim>` followed by one
 /// token per layer, `<class letter><groups>[g][^<share>]:<ffn>[e<experts>]`, separated by spaces:
-/// `h128x4x32 C3:384 C3:384 A2:384 C3:384 S2g:384e4 R4^4:256`. Letters: C conv, A attention,
+/// `h128x4x32 C3:384 C3^1:384 A2:384 R4:256 S2g:384e4 R4^2:256`. Letters: C conv, A attention,
 /// S sliding attention, R recurrence. Both forms round-trip exactly.
 public struct LIVGenome: Sendable, Hashable, CustomStringConvertible {
     /// Model width.
