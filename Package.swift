@@ -8,7 +8,7 @@ import PackageDescription
 //   LFMModels, LFMKernels, LFMFormats, LFMCore, CLFMKernels ← LFMTraining
 //   LFMCore, LFMFormats ← LFMLiquid (liquid networks: LTC/CfC cells, NCP wirings, BPTT, .ts/CSV data)
 //   LFMGeneration, LFMModels, LFMTokenizer, LFMChat, Hummingbird ← LFMServer
-//   LFMModels, LFMCore ← LFMSearch (NSGA-II architecture search over LIV genomes, against an evaluator protocol)
+//   LFMModels, LFMTraining, LFMCore ← LFMSearch (NSGA-II architecture search over LIV genomes; TrainingEvaluator trains and times candidates)
 //   LFMTokenizer (stand-alone), LFMHub (stand-alone, + FoundationNetworking: Hugging Face Hub downloads and cache)
 //   every module and ArgumentParser ← lfm (the command line)
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
@@ -57,7 +57,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "LFMHub", swiftSettings: swiftSettings),
-        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMCore"], swiftSettings: swiftSettings),
+        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMKernels", "LFMTraining", "LFMCore"], swiftSettings: swiftSettings),
         .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",

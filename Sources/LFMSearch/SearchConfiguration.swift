@@ -31,6 +31,10 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
     public var cacheContext: Int
     /// Probability that an offspring is a recombination of two parents (then always mutated).
     public var crossoverProbability: Double
+    /// The training every candidate gets (nil: the evaluator's own, e.g. a test stub's).
+    public var training: TrainingBudget?
+    /// How decode latency is measured (nil: the evaluator's own).
+    public var latency: LatencyProbe?
 
     enum CodingKeys: String, CodingKey {
         case seed, space, objectives, quick
@@ -39,11 +43,13 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
         case vocabularySize = "vocab_size", slidingWindow = "sliding_window", tieEmbeddings = "tie_embeddings"
         case sandwichNorm = "sandwich_norm", expertsPerToken = "experts_per_token", expertSelectionBias = "expert_selection_bias"
         case cacheContext = "cache_context", crossoverProbability = "crossover_probability"
+        case training, latency
     }
 
     public init(seed: UInt64, space: SearchSpace, objectives: [SearchObjective] = SearchObjective.defaults,
                 populationSize: Int, quick: Bool, corpusPath: String, corpusSHA256: String, tokenizerPath: String,
-                tokenizerSHA256: String, settings: LIVSettings, cacheContext: Int = 2048, crossoverProbability: Double = 0.9) {
+                tokenizerSHA256: String, settings: LIVSettings, cacheContext: Int = 2048, crossoverProbability: Double = 0.9,
+                training: TrainingBudget? = nil, latency: LatencyProbe? = nil) {
         self.seed = seed
         self.space = space
         self.objectives = objectives
@@ -61,6 +67,8 @@ public struct SearchConfiguration: Sendable, Equatable, Codable {
         expertSelectionBias = settings.expertSelectionBias
         self.cacheContext = cacheContext
         self.crossoverProbability = crossoverProbability
+        self.training = training
+        self.latency = latency
     }
 
     /// Whether `settings` agree with the recorded model settings.

@@ -76,11 +76,14 @@ struct SearchRunCommand: ParsableCommand {
     @Option(name: .customLong("reference-parameters"), help: "Parameter count the references are scaled to (default: ~3.2M, or ~320k with --quick).")
     var referenceParameters: Int?
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("train-steps"), help: "Training steps per candidate (default: 150, or 24 with --quick); recorded in search.json.")
+    var trainSteps: Int?
 
     func validate() throws {
         guard budget >= 0 else { throw ValidationError("--budget must be at least 0, found \(budget)") }
         guard population >= 2 else { throw ValidationError("--population must be at least 2, found \(population)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
+        if let trainSteps, trainSteps < 1 { throw ValidationError("--train-steps must be at least 1, found \(trainSteps)") }
         if let referenceParameters, referenceParameters < 1 {
             throw ValidationError("--reference-parameters must be positive, found \(referenceParameters)")
         }
@@ -99,23 +102,32 @@ struct SearchRunCommand: ParsableCommand {
         let settings = LIVSettings(vocabularySize: vocabulary.vocabularySize, bosTokenId: vocabulary.bosTokenId,
                                    eosTokenIds: vocabulary.eosTokenId.map { [$0] } ?? [])
         let space: SearchSpace = quick ? .quick : .standard
+        var training: TrainingBudget = quick ? .quick : .standard
+        if let trainSteps {
+            training.steps = trainSteps
+            training.warmupSteps = max(1, trainSteps / 10)
+        }
+        let probe: LatencyProbe = quick ? .quick : .standard
         let configuration = SearchConfiguration(
             seed: seed, space: space, objectives: try parseObjectives(objectives), populationSize: population, quick: quick,
             corpusPath: corpusURL.path, corpusSHA256: try sha256(of: corpusURL), tokenizerPath: tokenizerURL.path,
-            tokenizerSHA256: try sha256(of: tokenizerURL), settings: settings)
+            tokenizerSHA256: try sha256(of: tokenizerURL), settings: settings, training: training, latency: probe)
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        let evaluator = try makeSearchEvaluator(corpus: corpusURL, tokenizer: tokenizerURL, quick: quick, settings: settings,
-                                                threads: threadCount)
         let search = try SearchRun(directory: URL(fileURLWithPath: out), configuration: configuration, settings: settings)
+        let evaluator = try makeSearchEvaluator(
+            corpus: corpusURL, tokenizer: tokenizerURL, packed: URL(fileURLWithPath: out).appendingPathComponent("corpus.tokens"),
+            settings: settings, budget: training, probe: probe, seed: seed, threads: threadCount) { line in
+            FileHandle.standardError.write(Data(("\r\u{1B}[K  " + line).utf8))
+        }
         let done = try SearchFiles.readRecords(search.files.candidates).count
         searchLog(done == 0
             ? "search: \(budget) candidates, population \(population), seed \(seed)\(quick ? ", quick" : "") → \(out)"
             : "search: resuming \(out) at candidate \(done + 1) of \(budget)")
-        let records = try search.run(budget: budget, evaluator: evaluator) { searchLog($0.line) }
+        let records = try search.run(budget: budget, evaluator: evaluator) { searchLog("\r\u{1B}[K" + $0.line) }
         if references {
             let target = referenceParameters ?? space.referenceParameterTarget
             searchLog("search: references at \(target) parameters")
-            try search.runReferences(parameterTarget: target, evaluator: evaluator) { searchLog($0.line) }
+            try search.runReferences(parameterTarget: target, evaluator: evaluator) { searchLog("\r\u{1B}[K" + $0.line) }
         }
         let report = SearchReport(candidates: records,
                                   references: try SearchFiles.readRecords(search.files.references),

@@ -131,7 +131,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         let tokenizer = try Tokenizer(contentsOf: tokenizerSource)
-        let dataset = try packedCorpus(dataPath, tokenizer: tokenizer)
+        let dataset = try packCorpus(dataPath, into: dataPath + ".tokens", tokenizer: tokenizer)
 
         var trainableTensors: [Tensor]?
         if let lora {
@@ -191,20 +191,6 @@ struct TrainCommand: ParsableCommand {
             }
         }
         printError(String(format: "validation loss %.4f, perplexity %.2f; wrote %@", validation, exp(Double(validation)), output.path))
-    }
-
-    /// Tokenizes `path` once into `path.tokens` (reused while it is newer than the text).
-    private func packedCorpus(_ path: String, tokenizer: Tokenizer) throws -> TokenDataset {
-        let packed = path + ".tokens"
-        let manager = FileManager.default
-        let textDate = (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? nil
-        let packedDate = (try? manager.attributesOfItem(atPath: packed)[.modificationDate] as? Date) ?? nil
-        if let textDate, let packedDate, packedDate >= textDate, let dataset = try? TokenDataset(path: packed) { return dataset }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        guard !data.isEmpty else { throw TrainingError.emptyCorpus(path: path) }
-        let tokens = try tokenizer.encode(bytes: Array(data), addSpecialTokens: false)
-        try TokenDataset.write(tokens, to: packed)
-        return try TokenDataset(path: packed)
     }
 }
 
