@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "lfmTests", dependencies: ["lfm"], exclude: ["DefaultModelReference.json"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LFMHubTests", dependencies: ["LFMHub"], swiftSettings: swiftSettings),
-        .testTarget(name: "LFMSearchTests", dependencies: ["LFMSearch", "LFMModels", "LFMCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "LFMSearchTests", dependencies: ["LFMSearch", "LFMModels", "LFMTraining", "LFMCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LFMLiquidTests",
             dependencies: ["LFMLiquid", "LFMFormats", "LFMCore"],

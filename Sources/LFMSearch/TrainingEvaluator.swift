@@ -33,8 +33,8 @@ public struct TrainingBudget: Sendable, Equatable, Codable {
     public static let standard = TrainingBudget(steps: 150, batchSize: 8, contextLength: 128, learningRate: 3e-3,
                                                 warmupSteps: 15, weightDecay: 0.1, validationWindows: 64)
     /// The budget of a `--quick` smoke search.
-    public static let quick = TrainingBudget(steps: 24, batchSize: 4, contextLength: 64, learningRate: 3e-3,
-                                             warmupSteps: 4, weightDecay: 0.1, validationWindows: 16)
+    public static let quick = TrainingBudget(steps: 60, batchSize: 4, contextLength: 64, learningRate: 3e-3,
+                                             warmupSteps: 6, weightDecay: 0.1, validationWindows: 16)
 }
 
 /// How decode latency is measured: `depth` tokens are put in the context (untimed), then `steps`

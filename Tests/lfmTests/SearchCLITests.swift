@@ -64,4 +64,50 @@ import Testing
         #expect(run.status != 0 && run.stderr.contains("none.txt"))
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("out").path))
     }
+
+    /// A real (tiny) search end to end: trains and times candidates with the bundled tokenizer,
+    /// resumes with a larger budget keeping the first records byte for byte, shows the front, and
+    /// exports a candidate that `lfm info` and `lfm generate` run.
+    @Test func quickSearchTrainsResumesShowsAndExports() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let corpus = root.appendingPathComponent("corpus.txt")
+        let sentences = ["Return the number of items in the container.", "Raise ValueError if the key is missing.",
+                         "The default value is used when no argument is given.", "Open the file and read its lines."]
+        try Data((0..<300).map { sentences[$0 % sentences.count] }.joined(separator: "\n").utf8).write(to: corpus)
+        let out = root.appendingPathComponent("search")
+        func search(budget: Int) throws -> CLI.Result {
+            try CLI.run(["search", "--corpus", corpus.path, "--budget", "\(budget)", "--seed", "5", "--out", out.path,
+                         "--quick", "--population", "2", "--train-steps", "3", "-t", "1"])
+        }
+        let first = try search(budget: 2)
+        #expect(first.status == 0, "\(first.stderr)")
+        let database = out.appendingPathComponent("candidates.jsonl")
+        let before = try String(contentsOf: database, encoding: .utf8)
+        let resumed = try search(budget: 3)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let after = try String(contentsOf: database, encoding: .utf8)
+        #expect(after.hasPrefix(before) && after.split(separator: "\n").count == 3)
+
+        let show = try CLI.run(["search", "show", out.path, "--json"])
+        #expect(show.status == 0, "\(show.stderr)")
+        let line = try #require(show.stdout.split(separator: "\n").last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let candidates = try #require(object["candidates"] as? [[String: Any]])
+        #expect(candidates.count == 3)
+        for candidate in candidates {
+            let perplexity = try #require((candidate["perplexity"] as? NSNumber)?.doubleValue)
+            let latency = try #require((candidate["decode_ms_per_token"] as? NSNumber)?.doubleValue)
+            #expect(perplexity > 1 && perplexity.isFinite && latency > 0)
+        }
+
+        let model = root.appendingPathComponent("found")
+        let export = try CLI.run(["search", "export", out.path, "--candidate", "1", "--out", model.path])
+        #expect(export.status == 0, "\(export.stderr)")
+        let info = try CLI.run(["info", "--model", model.path, "--json"])
+        #expect(info.status == 0 && info.stdout.contains(candidates[1]["genome"] as? String ?? "?"), "\(info.stderr)")
+        let generate = try CLI.run(["generate", "--model", model.path, "--prompt", "Return the", "--max-tokens", "4",
+                                    "--temperature", "0", "--json"])
+        #expect(generate.status == 0, "\(generate.stderr)")
+    }
 }
