@@ -30,8 +30,8 @@ public struct TrainingBudget: Sendable, Equatable, Codable {
     public var tokens: Int { steps * batchSize * contextLength }
 
     /// The budget of a full search (see Benchmarks/search/README.md for how it was chosen).
-    public static let standard = TrainingBudget(steps: 150, batchSize: 8, contextLength: 128, learningRate: 3e-3,
-                                                warmupSteps: 15, weightDecay: 0.1, validationWindows: 64)
+    public static let standard = TrainingBudget(steps: 200, batchSize: 8, contextLength: 128, learningRate: 3e-3,
+                                                warmupSteps: 20, weightDecay: 0.1, validationWindows: 64)
     /// The budget of a `--quick` smoke search.
     public static let quick = TrainingBudget(steps: 60, batchSize: 4, contextLength: 64, learningRate: 3e-3,
                                              warmupSteps: 6, weightDecay: 0.1, validationWindows: 16)

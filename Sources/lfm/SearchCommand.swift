@@ -76,7 +76,7 @@ struct SearchRunCommand: ParsableCommand {
     @Option(name: .customLong("reference-parameters"), help: "Parameter count the references are scaled to (default: ~3.2M, or ~320k with --quick).")
     var referenceParameters: Int?
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).") var threads: Int?
-    @Option(name: .customLong("train-steps"), help: "Training steps per candidate (default: 150, or 60 with --quick); recorded in search.json.")
+    @Option(name: .customLong("train-steps"), help: "Training steps per candidate (default: 200, or 60 with --quick); recorded in search.json.")
     var trainSteps: Int?
 
     func validate() throws {
