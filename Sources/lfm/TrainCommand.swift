@@ -28,12 +28,13 @@ struct TrainCommand: ParsableCommand {
         other "model" object is an LFM2 model.
 
         --model DIR continues training an lfm2 or lfm_liv folder (e.g. one written by `lfm search \
-        export`); the output is a folder of the same family. --lora is for LFM2 models only.
+        export`); the output is a folder of the same family. An lfm3 or lfm2_moe folder is trained \
+        as its LIV description: the output is an lfm_liv folder. --lora is for LFM2 models only.
         """
     )
 
     @Option(help: "Training configuration (JSON) for a run from scratch.") var config: String?
-    @Option(help: "Model folder to continue training or fine-tune.") var model: String?
+    @Option(help: "Model folder to continue training or fine-tune (lfm2, lfm_liv; lfm3 and lfm2_moe as lfm_liv).") var model: String?
     @Option(help: "Text corpus (UTF-8); tokenized once into DATA.tokens next to it.") var data: String?
     @Option(help: "Output folder (a Hugging Face model folder; checkpoints go to OUT/checkpoint).") var out: String?
     @Option(help: "Optimizer steps.") var steps: Int?
@@ -140,7 +141,7 @@ struct TrainCommand: ParsableCommand {
             validation = try train(trainable, dataset: dataset, options: options, checkpoint: checkpoint, adapters: adapters)
             if lora != nil { trainable.mergeAdapters() }
             try trainable.save(to: output)
-        case .liv(let trainable):
+        case .liv(let trainable, _):
             validation = try train(trainable, dataset: dataset, options: options, checkpoint: checkpoint, adapters: nil)
             try trainable.save(to: output)
         }

@@ -113,4 +113,53 @@ import Testing
         #expect(other.status != 0 && other.status < 128)
         #expect(other.stderr.contains("cannot train a 'qwen3' model") && other.stderr.contains("lfm_liv"), "\(other.stderr)")
     }
+
+    /// A GPT-2 byte-level BPE tokenizer with the 256 byte tokens only (ids 0 … 255), for the
+    /// 256-token family fixtures.
+    static func byteTokenizer() throws -> Data {
+        var bytes = Array(33...126) + Array(161...172) + Array(174...255)
+        var characters = bytes
+        var extra = 0
+        for b in 0..<256 where !bytes.contains(b) {
+            bytes.append(b)
+            characters.append(256 + extra)
+            extra += 1
+        }
+        var vocabulary: [String: Int] = [:]
+        for (b, c) in zip(bytes, characters) { vocabulary[String(Character(Unicode.Scalar(UInt32(c))!))] = b }
+        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+        let tokenizer: [String: Any] = [
+            "version": "1.0", "added_tokens": [], "pre_tokenizer": byteLevel, "decoder": byteLevel,
+            "model": ["type": "BPE", "vocab": vocabulary, "merges": [], "byte_fallback": false, "fuse_unk": false],
+        ]
+        return try JSONSerialization.data(withJSONObject: tokenizer)
+    }
+
+    /// LFM3 and LFM2-MoE folders train as their LIV descriptions: the output is an lfm_liv folder
+    /// with the same parameter count that `info` and `generate` run.
+    @Test(arguments: ["lfm3-gqa2-f32", "moe-k1-f32"])
+    func familyFoldersTrainAsTheirLIVDescription(_ fixture: String) throws {
+        let folder = try workspace()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent(fixture)
+        try FileManager.default.copyItem(at: TextCommandTests.tests.appendingPathComponent("LFMModelsTests/Fixtures/families/\(fixture)"),
+                                         to: source)
+        try Self.byteTokenizer().write(to: source.appendingPathComponent("tokenizer.json"))
+        let before = try CLI.run(["info", "--model", source.path, "--json"])
+        #expect(before.status == 0, "\(before.stderr)")
+        let sourceInfo = try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [String: Any]
+        let out = folder.appendingPathComponent("out")
+        let trained = try CLI.run(["train", "--model", source.path, "--data", folder.appendingPathComponent("corpus.txt").path,
+                                   "--steps", "2", "--ctx", "16", "--batch-size", "2", "--out", out.path, "--json", "-t", "2"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(try steps(trained.stdout).map(\.step) == [1, 2])
+        #expect(try steps(trained.stdout).allSatisfy { $0.loss.isFinite })
+        let after = try CLI.run(["info", "--model", out.path, "--json"])
+        #expect(after.status == 0, "\(after.stderr)")
+        let outInfo = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
+        #expect(sourceInfo?["architecture"] as? String != "lfm_liv")
+        #expect(outInfo?["architecture"] as? String == "lfm_liv")
+        #expect(outInfo?["parameters"] as? Int == sourceInfo?["parameters"] as? Int)
+        #expect(try CLI.run(["generate", "--model", out.path, "--prompt", "The", "--max-tokens", "2"]).status == 0)
+    }
 }
