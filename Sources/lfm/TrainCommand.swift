@@ -13,7 +13,7 @@ import LFMTraining
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an LFM2 model on a text corpus (from scratch with --config, or from --model; --lora for adapters).",
+        abstract: "Train an LFM2 or LIV model on a text corpus (from scratch with --config, or from --model; --lora for LFM2 adapters).",
         discussion: """
         --config FILE is a JSON object: {"model": {config.json fields: hidden_size, num_hidden_layers, \
         num_attention_heads, num_key_value_heads, layer_types, intermediate_size, vocab_size, ...}, \
@@ -21,11 +21,20 @@ struct TrainCommand: ParsableCommand {
         "batch_size": 8, "ctx": 128, "lr": 3e-3, "warmup": 50, "weight_decay": 0.1, "seed": 0, \
         "eval_every": 100, "checkpoint_every": 250, "checkpoint_activations": false, "precision": "f32"}. \
         Command-line flags override the file.
+
+        A "model" object with a "genome" (e.g. {"genome": "h64x2x32 C3:128 A2:128 R4:128", \
+        "max_position_embeddings": 256}) or "model_type": "lfm_liv" makes an LIV model; its other \
+        fields are those of an lfm_liv config.json, and vocab_size defaults to the tokenizer's. Any \
+        other "model" object is an LFM2 model.
+
+        --model DIR continues training an lfm2 or lfm_liv folder (e.g. one written by `lfm search \
+        export`); the output is a folder of the same family. An lfm3 or lfm2_moe folder is trained \
+        as its LIV description: the output is an lfm_liv folder. --lora is for LFM2 models only.
         """
     )
 
     @Option(help: "Training configuration (JSON) for a run from scratch.") var config: String?
-    @Option(help: "Model folder to continue training or fine-tune.") var model: String?
+    @Option(help: "Model folder to continue training or fine-tune (lfm2, lfm_liv; lfm3 and lfm2_moe as lfm_liv).") var model: String?
     @Option(help: "Text corpus (UTF-8); tokenized once into DATA.tokens next to it.") var data: String?
     @Option(help: "Output folder (a Hugging Face model folder; checkpoints go to OUT/checkpoint).") var out: String?
     @Option(help: "Optimizer steps.") var steps: Int?
@@ -107,49 +116,81 @@ struct TrainCommand: ParsableCommand {
         let output = URL(fileURLWithPath: outPath)
         let checkpoint = output.appendingPathComponent("checkpoint")
 
-        // Model and tokenizer.
-        let trainable: LFM2Trainable
+        // Tokenizer, corpus and model.
         let tokenizerSource: URL
         if let model {
-            let directory = URL(fileURLWithPath: model)
-            let source = resume && FileManager.default.fileExists(atPath: checkpoint.path) ? checkpoint : directory
-            trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: source), sourceName: source.path,
-                                          configuration: LFM2Architecture.configuration(directory: source))
-            tokenizerSource = directory
+            tokenizerSource = URL(fileURLWithPath: model)
         } else {
-            guard let file, let shape = try file.object("model") else { throw ValidationError("the config needs a \"model\" object") }
-            var values = shape.values
-            if values["model_type"] == nil { values["model_type"] = "lfm2" }
-            let configuration = try LFM2Configuration(huggingFace: JSONObject(file: shape.file, values: values))
-            guard let tokenizerPath = try file.string("tokenizer") else { throw ValidationError("the config needs \"tokenizer\"") }
+            guard let tokenizerPath = try file?.string("tokenizer") else { throw ValidationError("the config needs \"tokenizer\"") }
             tokenizerSource = URL(fileURLWithPath: resolve(tokenizerPath))
-            if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
-                trainable = try LFM2Trainable(source: SafeTensorsCheckpoint(directory: checkpoint), sourceName: checkpoint.path,
-                                              configuration: LFM2Architecture.configuration(directory: checkpoint))
-            } else {
-                trainable = LFM2Trainable(randomFor: configuration, seed: options.seed)
-            }
         }
         let tokenizer = try Tokenizer(contentsOf: tokenizerSource)
+        let resuming = resume && FileManager.default.fileExists(atPath: checkpoint.path)
+        let trainModel = try makeModel(file: file, checkpoint: resuming ? checkpoint : nil,
+                                       vocabularySize: tokenizer.vocabularySize, seed: options.seed)
         let dataset = try packCorpus(dataPath, into: dataPath + ".tokens", tokenizer: tokenizer)
 
-        var trainableTensors: [Tensor]?
-        if let lora {
-            let targets: Set<LoRATarget>
-            if let loraTargets {
-                targets = try Set(loraTargets.split(separator: ",").map { name in
-                    guard let target = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                        throw ValidationError("unknown LoRA target '\(name)'")
-                    }
-                    return target
-                })
-            } else {
-                targets = Set(LoRATarget.allCases)
+        let validation: Float
+        switch trainModel {
+        case .lfm2(let trainable):
+            var adapters: [Tensor]?
+            if let lora {
+                adapters = trainable.addAdapters(rank: lora, alpha: loraAlpha ?? Float(2 * lora), targets: try loraTargetSet(),
+                                                 seed: options.seed)
             }
-            trainableTensors = trainable.addAdapters(rank: lora, alpha: loraAlpha ?? Float(2 * lora), targets: targets, seed: options.seed)
+            validation = try train(trainable, dataset: dataset, options: options, checkpoint: checkpoint, adapters: adapters)
+            if lora != nil { trainable.mergeAdapters() }
+            try trainable.save(to: output)
+        case .liv(let trainable, _):
+            validation = try train(trainable, dataset: dataset, options: options, checkpoint: checkpoint, adapters: nil)
+            try trainable.save(to: output)
         }
-        let trainer = try Trainer(model: trainable, data: dataset, options: options,
-                                  backend: makeBackend(threads: threads), trainable: trainableTensors)
+        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"] {
+            let source = (tokenizerSource.hasDirectoryPath ? tokenizerSource : tokenizerSource.deletingLastPathComponent()).appendingPathComponent(name)
+            let target = output.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: source.path), !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: source, to: target)
+            }
+        }
+        printError(String(format: "validation loss %.4f, perplexity %.2f; wrote %@", validation, exp(Double(validation)), output.path))
+    }
+
+    /// The model to train: `checkpoint` when resuming, else the `--model` folder, else a fresh
+    /// model from the config's "model" object (LIV when it has a genome, LFM2 otherwise).
+    /// - Throws: `TrainModelError.loraNeedsLFM2` for `--lora` on a non-LFM2 model; load errors.
+    private func makeModel(file: JSONObject?, checkpoint: URL?, vocabularySize: Int, seed: UInt64) throws -> TrainModel {
+        let made: TrainModel
+        let path: String
+        if let source = checkpoint ?? model.map({ URL(fileURLWithPath: $0) }) {
+            made = try TrainModel.load(source)
+            path = source.path
+        } else {
+            guard let file, let shape = try file.object("model") else { throw ValidationError("the config needs a \"model\" object") }
+            made = try TrainModel.random(shape: shape, vocabularySize: vocabularySize, seed: seed)
+            path = file.file
+        }
+        if lora != nil, case .liv = made { throw TrainModelError.loraNeedsLFM2(path: path, family: made.family) }
+        return made
+    }
+
+    /// The `--lora-targets` projections (every target when not given).
+    private func loraTargetSet() throws -> Set<LoRATarget> {
+        guard let loraTargets else { return Set(LoRATarget.allCases) }
+        return try Set(loraTargets.split(separator: ",").map { name in
+            guard let target = LoRATarget(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown LoRA target '\(name)'")
+            }
+            return target
+        })
+    }
+
+    /// Trains `model` to `options.steps` (resuming from `checkpoint` when `--resume` and it
+    /// exists), reporting each step, checkpointing, and saving a final checkpoint; returns the
+    /// final validation loss. `adapters`: the tensors to train instead of every parameter.
+    private func train<Model: TrainableLanguageModel>(_ model: Model, dataset: TokenDataset, options: TrainingOptions,
+                                                      checkpoint: URL, adapters: [Tensor]?) throws -> Float {
+        let trainer = try Trainer(model: model, data: dataset, options: options,
+                                  backend: makeBackend(threads: threads), trainable: adapters)
         if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
             try trainer.resume(from: checkpoint)
             printError("resumed at step \(trainer.step)")
@@ -181,16 +222,7 @@ struct TrainCommand: ParsableCommand {
         FileHandle.standardError.write(Data("\n".utf8))
         let validation = trainer.evaluate()
         try trainer.saveCheckpoint(to: checkpoint)
-        if lora != nil { trainable.mergeAdapters() }
-        try trainable.save(to: output)
-        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"] {
-            let source = (tokenizerSource.hasDirectoryPath ? tokenizerSource : tokenizerSource.deletingLastPathComponent()).appendingPathComponent(name)
-            let target = output.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: source.path), !FileManager.default.fileExists(atPath: target.path) {
-                try FileManager.default.copyItem(at: source, to: target)
-            }
-        }
-        printError(String(format: "validation loss %.4f, perplexity %.2f; wrote %@", validation, exp(Double(validation)), output.path))
+        return validation
     }
 }
 
