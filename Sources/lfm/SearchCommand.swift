@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LFMHub
 import LFMModels
 import LFMSearch
 import LFMTokenizer
@@ -40,19 +39,11 @@ private func parseObjectives(_ text: String?) throws -> [SearchObjective] {
     return try SearchObjective.parseList(text)
 }
 
-/// SHA-256 of a file, hex, read in 1 MiB pieces.
+/// SHA-256 of a file, hex (a typed error naming the file when it cannot be read).
 private func sha256(of url: URL) throws -> String {
-    guard let handle = try? FileHandle(forReadingFrom: url) else {
-        throw SearchError.missing(path: url.path, detail: "cannot open the file")
+    do { return try fileSHA256(url) } catch {
+        throw SearchError.missing(path: url.path, detail: "cannot read the file: \(error.localizedDescription)")
     }
-    defer { try? handle.close() }
-    var hash = LFMHub.SHA256()
-    while true {
-        let chunk = handle.readData(ofLength: 1 << 20)
-        if chunk.isEmpty { break }
-        hash.update(chunk)
-    }
-    return LFMHub.SHA256.hex(hash.finalize())
 }
 
 /// `lfm search --corpus FILE --budget N --seed S --out DIR`: runs (or resumes) a search.

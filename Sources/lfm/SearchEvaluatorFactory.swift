@@ -12,7 +12,7 @@ func makeSearchEvaluator(corpus: URL, tokenizer: URL, packed: URL, settings: LIV
                          probe: LatencyProbe, seed: UInt64, threads: Int,
                          progress: @escaping (String) -> Void) throws -> any CandidateEvaluator {
     let vocabulary = try Tokenizer(contentsOf: tokenizer)
-    let dataset = try packCorpus(corpus.path, into: packed.path, tokenizer: vocabulary)
+    let dataset = try packCorpus(corpus.path, into: packed.path, tokenizer: vocabulary, tokenizerFile: tokenizer)
     let folder = tokenizer.deletingLastPathComponent()
     let files = [tokenizer] + ["tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"]
         .map { folder.appendingPathComponent($0) }

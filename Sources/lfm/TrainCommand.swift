@@ -128,7 +128,7 @@ struct TrainCommand: ParsableCommand {
         let resuming = resume && FileManager.default.fileExists(atPath: checkpoint.path)
         let trainModel = try makeModel(file: file, checkpoint: resuming ? checkpoint : nil,
                                        vocabularySize: tokenizer.vocabularySize, seed: options.seed)
-        let dataset = try packCorpus(dataPath, into: dataPath + ".tokens", tokenizer: tokenizer)
+        let dataset = try packCorpus(dataPath, into: dataPath + ".tokens", tokenizer: tokenizer, tokenizerFile: tokenizerSource)
 
         let validation: Float
         switch trainModel {
