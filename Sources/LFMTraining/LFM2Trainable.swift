@@ -66,16 +66,6 @@ public final class LFM2Trainable: @unchecked Sendable {
         loss(batch: [tokens], ops: ops)
     }
 
-    /// Mean next-token cross-entropy over a batch of equal-length windows, computed as one graph
-    /// (every window predicts its `tokens[1...]` from its own prefixes).
-    public func loss(batch windows: [[Int]], ops: Ops) -> Tensor {
-        precondition(!windows.isEmpty && windows[0].count >= 2, "need at least two tokens")
-        let length = windows[0].count
-        precondition(windows.allSatisfy { $0.count == length }, "windows of one batch must have the same length")
-        let logits = forward(batch: windows.map { Array($0.dropLast()) }, ops: ops)
-        return ops.crossEntropy(logits, targets: windows.flatMap { $0.dropFirst() })
-    }
-
     /// Logits `[T, V]` for `tokens`.
     public func forward(_ tokens: [Int], ops: Ops) -> Tensor {
         forward(batch: [tokens], ops: ops)

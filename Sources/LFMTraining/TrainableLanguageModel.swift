@@ -11,12 +11,24 @@ public protocol TrainableLanguageModel: AnyObject {
     var namedParameters: [(name: String, tensor: Tensor)] { get }
     /// Whether each layer's forward is recomputed during the backward pass.
     var checkpointActivations: Bool { get set }
-    /// Mean next-token cross-entropy over equal-length windows, computed as one graph.
-    func loss(batch windows: [[Int]], ops: Ops) -> Tensor
+    /// Logits `[B·T, V]` for `B` equal-length sequences (each mixes only over itself).
+    func forward(batch sequences: [[Int]], ops: Ops) -> Tensor
     /// Clears every parameter's gradient.
     func zeroGrad()
     /// Writes a model folder (`config.json` + `model.safetensors`) in `dtype`.
     func save(to directory: URL, dtype: SafeTensorsDType) throws
+}
+
+extension TrainableLanguageModel {
+    /// Mean next-token cross-entropy over a batch of equal-length windows, computed as one graph
+    /// (every window predicts its `tokens[1...]` from its own prefixes).
+    public func loss(batch windows: [[Int]], ops: Ops) -> Tensor {
+        precondition(!windows.isEmpty && windows[0].count >= 2, "need at least two tokens")
+        let length = windows[0].count
+        precondition(windows.allSatisfy { $0.count == length }, "windows of one batch must have the same length")
+        let logits = forward(batch: windows.map { Array($0.dropLast()) }, ops: ops)
+        return ops.crossEntropy(logits, targets: windows.flatMap { $0.dropFirst() })
+    }
 }
 
 extension LFM2Trainable: TrainableLanguageModel {

@@ -21,6 +21,26 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 CASES = ["attn-first-f32", "sharded-f32", "mixed-gqa2-bf16", "conv-only-bf16"]
 
 
+def named_gradients(model):
+    """d loss / d parameter under the checkpoint's names (F32)."""
+    return {name: p.grad.detach().float().contiguous() for name, p in model.named_parameters() if p.grad is not None}
+
+
+def write_loss_and_gradients(model, case, out, gradients=named_gradients):
+    """Runs a fixed sequence of 24 tokens (labels = input ids) through `model`, back-propagates the
+    mean next-token loss and writes out/gradients.safetensors (`gradients(model)`) and out/loss.json."""
+    tokens = torch.randint(0, model.config.vocab_size, (1, 24), generator=torch.Generator().manual_seed(7))
+    result = model(input_ids=tokens, labels=tokens, use_cache=False)
+    result.loss.backward()
+    grads = gradients(model)
+    save_file(grads, str(out / "gradients.safetensors"))
+    (out / "loss.json").write_text(json.dumps({
+        "case": case, "tokens": tokens[0].tolist(), "loss": float(result.loss),
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+    }))
+    print(case, float(result.loss), len(grads), "tensors")
+
+
 def main():
     for case in CASES:
         source = ROOT / "Tests/LFMModelsTests/Fixtures/lfm2" / case
@@ -28,21 +48,7 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         model = transformers.Lfm2ForCausalLM.from_pretrained(source, torch_dtype=torch.float32)
         model.train(False)  # no dropout exists; keep deterministic
-        vocab = model.config.vocab_size
-        g = torch.Generator().manual_seed(7)
-        tokens = torch.randint(0, vocab, (1, 24), generator=g)
-        result = model(input_ids=tokens, labels=tokens, use_cache=False)
-        result.loss.backward()
-        grads = {}
-        for name, parameter in model.named_parameters():
-            if parameter.grad is not None:
-                grads[name] = parameter.grad.detach().float().contiguous()
-        save_file(grads, str(out / "gradients.safetensors"))
-        (out / "loss.json").write_text(json.dumps({
-            "case": case, "tokens": tokens[0].tolist(), "loss": float(result.loss),
-            "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
-        }))
-        print(case, float(result.loss), len(grads), "tensors")
+        write_loss_and_gradients(model, case, out)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ Cases:
   moe   LFM2-MoE: conv (3 taps) + attention, the first two layers dense, then 6 experts top-2,
         normalized, routed scaling 1.5, a nonzero expert_bias; tied head.
 """
-import json
 import pathlib
+import sys
 
 import torch
 import transformers
-from safetensors.torch import save_file
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from make_gradient_fixtures import write_loss_and_gradients  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 OUT = ROOT / "Tests/LFMTrainingTests/Fixtures/liv"
@@ -91,16 +93,7 @@ def main():
         randomize(model, torch.Generator().manual_seed(11))
         model.train(False)
         model.save_pretrained(out)
-        tokens = torch.randint(0, config.vocab_size, (1, 24), generator=torch.Generator().manual_seed(7))
-        result = model(input_ids=tokens, labels=tokens, use_cache=False)
-        result.loss.backward()
-        grads = checkpoint_gradients(model, config)
-        save_file(grads, str(out / "gradients.safetensors"))
-        (out / "loss.json").write_text(json.dumps({
-            "case": case, "tokens": tokens[0].tolist(), "loss": float(result.loss),
-            "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
-        }))
-        print(case, float(result.loss), len(grads), "tensors")
+        write_loss_and_gradients(model, case, out, lambda m: checkpoint_gradients(m, config))
 
 
 if __name__ == "__main__":

@@ -43,16 +43,6 @@ public final class LIVTrainable: @unchecked Sendable {
         table.filter(\.trainable).map { ($0.name, tensor($0.name)) }
     }
 
-    /// Mean next-token cross-entropy over a batch of equal-length windows (each predicts its
-    /// `tokens[1...]` from its own prefixes).
-    public func loss(batch windows: [[Int]], ops: Ops) -> Tensor {
-        precondition(!windows.isEmpty && windows[0].count >= 2, "need at least two tokens")
-        let length = windows[0].count
-        precondition(windows.allSatisfy { $0.count == length }, "windows of one batch must have the same length")
-        let logits = forward(batch: windows.map { Array($0.dropLast()) }, ops: ops)
-        return ops.crossEntropy(logits, targets: windows.flatMap { $0.dropFirst() })
-    }
-
     /// Logits `[B·T, V]` for `B` equal-length sequences (each mixes only over itself).
     public func forward(batch sequences: [[Int]], ops: Ops) -> Tensor {
         let genome = configuration.genome, settings = configuration.settings
