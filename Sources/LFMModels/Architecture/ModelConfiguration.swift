@@ -82,8 +82,8 @@ extension ModelConfiguration {
     /// Bytes of recurrent state of one sequence (F32).
     public var recurrentStateBytes: Int {
         cacheShapes.reduce(0) { total, shape in
-            guard case .recurrent(let channels) = shape else { return total }
-            return total + channels * 4
+            guard case .recurrent = shape else { return total }
+            return total + shape.bytes(context: 0)
         }
     }
 

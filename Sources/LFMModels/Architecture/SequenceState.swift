@@ -32,6 +32,16 @@ public enum LayerCacheShape: Sendable, Equatable {
     /// `channels` values carried from one position to the next (a diagonal linear recurrence's
     /// hidden state; zero before the first position).
     case recurrent(channels: Int)
+
+    /// Bytes one sequence keeps for this layer after `context` positions (F32 values).
+    public func bytes(context: Int) -> Int {
+        switch self {
+        case .none: return 0
+        case .convolution(let rows, let channels): return rows * channels * 4
+        case .keyValue(let width, let window): return 2 * width * 4 * (window > 0 ? min(context, window) : context)
+        case .recurrent(let channels): return channels * 4
+        }
+    }
 }
 
 /// Everything one sequence carries between forward calls, for any architecture: per layer a

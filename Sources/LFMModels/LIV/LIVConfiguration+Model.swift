@@ -32,16 +32,7 @@ extension LIVConfiguration: ModelConfiguration {
     public var parameterCount: Int { genome.parameterCount(settings) }
     public var activeParameterCount: Int { genome.activeParameterCount(settings) }
 
-    public var cacheShapes: [LayerCacheShape] {
-        genome.layers.map { gene in
-            switch gene.mixer {
-            case .conv: return .convolution(rows: gene.groups - 1, channels: genome.hiddenSize)
-            case .attention: return .keyValue(width: gene.groups * genome.headDim, window: 0)
-            case .slidingAttention: return .keyValue(width: gene.groups * genome.headDim, window: settings.slidingWindow)
-            case .recurrence: return .recurrent(channels: genome.hiddenSize)
-            }
-        }
-    }
+    public var cacheShapes: [LayerCacheShape] { genome.cacheShapes(settings) }
 
     /// The genome in both forms (and so in `lfm info --json` and the model fingerprint).
     public var extraInfo: [(key: String, json: String)] {

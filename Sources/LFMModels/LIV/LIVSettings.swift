@@ -164,18 +164,23 @@ extension LIVGenome {
         }
     }
 
-    /// Key/value and recurrent-state bytes of one sequence at `context` positions with an F32
-    /// cache: full attention `2 · kvHeads · headDim · 4` per position, sliding attention the same
-    /// for at most `slidingWindow` positions, a conv `(taps - 1) · hidden · 4`, a recurrence `hidden · 4`.
-    public func cacheBytes(context: Int, _ settings: LIVSettings) -> Int {
-        layers.reduce(0) { total, gene in
+    /// What each layer keeps per sequence: a conv `taps - 1` rows of `hidden`, (sliding) attention
+    /// key and value rows of `kvHeads · headDim`, a recurrence `hidden` values.
+    public func cacheShapes(_ settings: LIVSettings) -> [LayerCacheShape] {
+        layers.map { gene in
             switch gene.mixer {
-            case .attention: return total + 2 * gene.groups * headDim * 4 * context
-            case .slidingAttention: return total + 2 * gene.groups * headDim * 4 * min(context, settings.slidingWindow)
-            case .conv: return total + (gene.groups - 1) * hiddenSize * 4
-            case .recurrence: return total + hiddenSize * 4
+            case .conv: return .convolution(rows: gene.groups - 1, channels: hiddenSize)
+            case .attention: return .keyValue(width: gene.groups * headDim, window: 0)
+            case .slidingAttention: return .keyValue(width: gene.groups * headDim, window: settings.slidingWindow)
+            case .recurrence: return .recurrent(channels: hiddenSize)
             }
         }
+    }
+
+    /// Key/value and recurrent-state bytes of one sequence at `context` positions with an F32
+    /// cache (sliding attention keeps at most `slidingWindow` positions).
+    public func cacheBytes(context: Int, _ settings: LIVSettings) -> Int {
+        cacheShapes(settings).reduce(0) { $0 + $1.bytes(context: context) }
     }
 
     /// `cacheBytes(context:)` divided by `context` (the search's cache objective, at 2,048).
