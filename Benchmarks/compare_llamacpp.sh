@@ -218,12 +218,16 @@ for row in rows.split(","):
                 ttg.append(float(r["avg_ts"]))
     if len(tpp) != reps or len(ttg) != reps:
         raise SystemExit("row %s: llama-bench results incomplete" % row)
-    obytes = ours_bytes(row) or tbytes  # GGUF rows: same file for both engines
+    # Bytes a decode step reads: `lfm bench --json`'s "weight_bytes_per_token" (the chosen experts only, for
+    # a mixture of experts); older builds: every weight once. GGUF rows: the same file for both engines.
+    per_token = o.get("weight_bytes_per_token")
+    obytes = per_token or ours_bytes(row) or tbytes
+    rbytes = per_token if per_token and row not in ("f32", "f32-f16", "bf16") else tbytes
     pp_ratio = med([a / b for a, b in zip(opp, tpp)])  # paired: ours and theirs ran back to back
     tg_ratio = med([a / b for a, b in zip(otg, ttg)])
     tg_by_rep[row] = [a / b for a, b in zip(otg, ttg)]
     roof_o = med(otg) / (bw * 1e9 / obytes) * 100
-    roof_t = med(ttg) / (bw * 1e9 / tbytes) * 100
+    roof_t = med(ttg) / (bw * 1e9 / rbytes) * 100
     oname = {"f32": "HF F32", "f32-f16": "HF F32", "bf16": "HF BF16"}.get(row, "GGUF " + row.upper())
     tname = {"f32": "GGUF F32", "f32-f16": "GGUF F16", "bf16": "GGUF BF16", "f16-gguf": "GGUF F16"}.get(row, "GGUF " + row.upper())
     print("| %s | %s (%.0f MB) | %s (%.0f MB) | %s | %s | %.2f | %s | %s | %.2f | %.0f %% | %.0f %% |" % (

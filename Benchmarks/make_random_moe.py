@@ -13,6 +13,9 @@ Writes under --out:
                                  expert_bias F32), the real LFM2 tokenizer (LFM Open License v1.0, README-tokenizer.md)
     lfm2-8b-a1b-L{N}-gguf/       ...-bf16.gguf (llama.cpp's converter), ...-q8_0.gguf and ...-q4_0.gguf (llama-quantize)
 Weights N(0, 0.02^2) (router and expert bias included), norms 1; deterministic for --seed.
+model.safetensors is written one tensor at a time, so memory stays at one tensor whatever --layers is. With
+--drop-sources the BF16 safetensors is deleted once converted and the BF16 GGUF once quantized: the whole
+24-layer model (16.7 GB BF16) then needs ~34 GB of disk at the peak and keeps 13.6 GB (Q8_0 + Q4_0).
 Tokenizer files, config writing, conversion and quantisation come from make_random_transformer.py.
 """
 
@@ -21,7 +24,6 @@ import json
 import os
 
 import torch
-from safetensors.torch import save_file
 
 from make_random_transformer import convert_and_quantize, write_config  # same tokenizer, converter, quantiser
 
@@ -72,6 +74,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20261205)
     ap.add_argument("--llama-src", default="/root/llamacpp-src/llama_cpp_python-0.3.36/vendor/llama.cpp")
     ap.add_argument("--llama-build", default="/root/llamacpp-build")
+    ap.add_argument("--drop-sources", action="store_true",
+                    help="delete the BF16 safetensors once converted and the BF16 GGUF once quantized (disk)")
     args = ap.parse_args()
     with open(CONFIG) as fh:
         cfg = json.load(fh)
@@ -83,20 +87,46 @@ def main():
     gg = os.path.join(args.out, name + "-gguf")
     os.makedirs(hf, exist_ok=True)
     os.makedirs(gg, exist_ok=True)
-    if not os.path.exists(os.path.join(hf, "model.safetensors")):
-        g = torch.Generator().manual_seed(args.seed)
-        state = {}
-        for key, shape in shapes(cfg).items():
-            if key.endswith("norm.weight") or key.endswith("layernorm.weight"):
-                state[key] = torch.ones(shape, dtype=torch.bfloat16)
-            elif key.endswith("expert_bias"):
-                state[key] = torch.randn(shape, generator=g, dtype=torch.float32) * 0.02
-            else:
-                state[key] = (torch.randn(shape, generator=g, dtype=torch.float32) * 0.02).to(torch.bfloat16)
-        save_file(state, os.path.join(hf, "model.safetensors"), metadata={"format": "pt"})
-        del state
+    weights = os.path.join(hf, "model.safetensors")
+    source = os.path.join(gg, "%s-bf16.gguf" % name)
+    if not os.path.exists(weights) and not os.path.exists(source):
+        write_random_safetensors(weights, shapes(cfg), args.seed)
         write_config(hf, cfg)
-    convert_and_quantize(args, name, hf, gg, "bf16")
+    convert_and_quantize(args, name, hf, gg, "bf16", drop_sources=args.drop_sources)
+
+
+def write_random_safetensors(path, tensor_shapes, seed):
+    """model.safetensors with every tensor of `tensor_shapes` (in that order, one in memory at a time):
+    norms 1 (BF16), the expert bias N(0, 0.02^2) in F32, everything else N(0, 0.02^2) rounded to BF16."""
+    def kind(key):
+        if key.endswith("norm.weight") or key.endswith("layernorm.weight"):
+            return "ones"
+        return "bias" if key.endswith("expert_bias") else "random"
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for key, shape in tensor_shapes.items():
+        count = 1
+        for dim in shape:
+            count *= dim
+        size = count * (4 if kind(key) == "bias" else 2)
+        header[key] = {"dtype": "F32" if kind(key) == "bias" else "BF16", "shape": shape,
+                       "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    g = torch.Generator().manual_seed(seed)
+    with open(path + ".partial", "wb") as fh:
+        fh.write(len(text).to_bytes(8, "little"))
+        fh.write(text)
+        for key, shape in tensor_shapes.items():
+            if kind(key) == "ones":
+                t = torch.ones(shape, dtype=torch.bfloat16)
+            elif kind(key) == "bias":
+                t = torch.randn(shape, generator=g, dtype=torch.float32) * 0.02
+            else:
+                t = (torch.randn(shape, generator=g, dtype=torch.float32) * 0.02).to(torch.bfloat16)
+            raw = t.view(torch.int16) if t.dtype == torch.bfloat16 else t
+            fh.write(raw.contiguous().numpy().tobytes())
+    os.replace(path + ".partial", path)
 
 if __name__ == "__main__":
     main()

@@ -140,17 +140,24 @@ def write_config(hf, cfg):
     copy_tokenizer(hf)
 
 
-def convert_and_quantize(args, name, hf, gg, base):
+def convert_and_quantize(args, name, hf, gg, base, drop_sources=False):
     """GGUF files of the HF folder: `base` (f16 or bf16) by llama.cpp's converter, Q8_0 and Q4_0 quantised
-    from it by llama-quantize (files already there are kept); lists the GGUF folder."""
+    from it by llama-quantize (files already there are kept); lists the GGUF folder. `drop_sources`: delete
+    the folder's model.safetensors once converted and the `base` GGUF once both quantised files exist."""
     source = os.path.join(gg, "%s-%s.gguf" % (name, base))
-    if not os.path.exists(source):
+    targets = [os.path.join(gg, "%s-%s.gguf" % (name, q)) for q in ("q8_0", "q4_0")]
+    if not os.path.exists(source) and not all(os.path.exists(t) for t in targets):
         run([sys.executable, os.path.join(args.llama_src, "convert_hf_to_gguf.py"), hf, "--outtype", base,
-             "--outfile", source], source + ".log")
-    for q in ("q8_0", "q4_0"):
-        path = os.path.join(gg, "%s-%s.gguf" % (name, q))
+             "--outfile", source + ".partial"], source + ".log")
+        os.replace(source + ".partial", source)
+    if drop_sources and os.path.exists(os.path.join(hf, "model.safetensors")):
+        os.remove(os.path.join(hf, "model.safetensors"))
+    for path in targets:
         if not os.path.exists(path):
+            q = os.path.basename(path)[len(name) + 1:-len(".gguf")]
             run([os.path.join(args.llama_build, "bin", "llama-quantize"), source, path, q.upper()], path + ".log")
+    if drop_sources and os.path.exists(source):
+        os.remove(source)
     for f in sorted(os.listdir(gg)):
         if f.endswith(".gguf"):
             print("%-36s %8.1f MB" % (f, os.path.getsize(os.path.join(gg, f)) / 1e6))

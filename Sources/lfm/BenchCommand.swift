@@ -112,7 +112,9 @@ struct BenchCommand: ParsableCommand {
                 "\"pp_tokens_per_s\": \(r.pp.mean), \"pp_sd\": \(r.pp.sd), \"tg_tokens_per_s\": \(r.tg.mean), \"tg_sd\": \(r.tg.sd), "
                     + "\"isa\": \"\(isa)\", \"depth\": \(r.depth), \"kv_type\": \"\(kvStorage.kvType)\""
             }
-            var line = "{" + fields(results[0])
+            // "weight_bytes_per_token": the weight bytes one decode step reads (a mixture of experts counts
+            // its top-k average-sized experts), the numerator of a read-bandwidth roofline.
+            var line = "{" + fields(results[0]) + ", \"weight_bytes_per_token\": \(model.weightBytesPerToken)"
             if results.count > 1 { line += ", \"depths\": [" + results.map { "{" + fields($0) + "}" }.joined(separator: ", ") + "]" }
             print(line + "}")
         } else {

@@ -106,6 +106,26 @@ struct Expected: Decodable {
         #expect(["avx512", "avx2", "portable"].contains(isa ?? ""), "isa: \(object?["isa"] ?? "missing")")
     }
 
+    /// `"weight_bytes_per_token"`: every matrix once (the tied embedding as the head; norms, biases and
+    /// conv kernels are vectors or rank 3, left out), and of a mixture of experts the router and top-k
+    /// of the experts: counted here from the checkpoint's own tensor table.
+    @Test(arguments: [("lfm2/attn-first-f32", 1, 1), ("families/moe-k1-f32", 1, 4), ("families/moe-k4-bf16", 4, 8)])
+    func benchReportsTheWeightBytesADecodeStepReads(folder: String, topK: Int, experts: Int) throws {
+        let path = CLI.fixtures.appendingPathComponent(folder)
+        let header = try safeTensorsHeader(path.appendingPathComponent("model.safetensors"))
+        var dense = 0, expertBytes = 0
+        for (name, entry) in header where name != "__metadata__" {
+            guard let entry = entry as? [String: Any], let shape = entry["shape"] as? [Int], shape.count == 2,
+                  let offsets = entry["data_offsets"] as? [Int] else { continue }
+            if name.contains(".experts.") { expertBytes += offsets[1] - offsets[0] } else { dense += offsets[1] - offsets[0] }
+        }
+        #expect(expertBytes % experts == 0)
+        let result = try CLI.run(["bench", "--model", path.path, "-p", "4", "-n", "2", "-t", "1", "-r", "1", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(object?["weight_bytes_per_token"] as? Int == dense + expertBytes * topK / experts)
+    }
+
     /// `-d` (a list) and `--kv-type`: one JSON object, the first depth's figures at the top level
     /// plus one object per depth; a KV type the heads cannot hold fails with the typed message.
     @Test func benchDepthsAndKVType() throws {
@@ -355,4 +375,11 @@ struct Expected: Decodable {
         let output = try JSONDecoder().decode(GenerateOutput.self, from: Data(result.stdout.utf8))
         #expect(output.tokens == reference.greedy_tokens)
     }
+}
+
+/// The JSON header of a safetensors file (name → {"dtype", "shape", "data_offsets"}).
+private func safeTensorsHeader(_ url: URL) throws -> [String: Any] {
+    let data = try Data(contentsOf: url)
+    let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    return try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any] ?? [:]
 }
