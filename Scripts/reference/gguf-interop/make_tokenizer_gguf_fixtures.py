@@ -10,7 +10,8 @@ libllama built from the same tree with plain CMake, Release); gcc for llama_toke
 For each synthetic tokenizer.json of Tests/LFMTokenizerTests/Fixtures/synthetic/ that mimics a family
 (qwen2-tiny -> pre "qwen2" as Qwen3, llama3-prefix-lowercase -> pre "llama-bpe" as Llama), a model folder
 (config.json of the family with vocab_size = highest id + 4, so the converter writes three unused [PAD] ids,
-tokenizer.json, tokenizer_config.json with a chat template and BOS/EOS) is converted with
+the tokenizer.json plus two vocabulary entries no merge reaches ("qzxv", " qzxv": whether a whole-token word
+skips the merges, llama.cpp's ignore_merges, shows), tokenizer_config.json with a chat template and BOS/EOS) is converted with
 convert_with_llamacpp.py --tiny-tokenizer=PRE (the tiny vocabularies' hash is not in llama.cpp's table) and
 --vocab-only. Writes Tests/LFMModelsTests/Fixtures/gguf/tokenizers/:
 - `<name>.gguf`: llama.cpp's vocab-only file.
@@ -44,7 +45,10 @@ TOKENIZERS = [
      {"model_type": "llama", "head_dim": 16, "rope_theta": 10000.0, "tie_word_embeddings": False}),
 ]
 
+UNMERGED = ["qzxv", "\u0120qzxv"]  # "qzxv" and " qzxv" in the byte alphabet
+
 HARD = [
+    ("unmerged-words", "qzxv qzxv qzxvqzxv Qzxv qzxv's"),
     ("digits-run", "1234567890 12 123 1234 12345"),
     ("digits-mixed", "abc123def 3.14159 v2.0.1 0x1F 1,000,000"),
     ("digits-fullwidth", "１２３４５ and ٣٤٥٦"),
@@ -107,10 +111,20 @@ def corpus():
 def model_folder(work, name, folder, arch, config):
     source = FIXTURES / "synthetic" / folder / "tokenizer.json"
     data = json.loads(source.read_text(encoding="utf-8"))
+    # Two tokens no merge reaches, so llama.cpp's ignore_merges (whole-token words) is observable. They take
+    # the ids after the model vocabulary; added tokens past it move up (ids stay contiguous).
+    size = len(data["model"]["vocab"])
+    assert sorted(data["model"]["vocab"].values()) == list(range(size))
+    for token in data["added_tokens"]:
+        if token["id"] >= size:
+            token["id"] += len(UNMERGED)
+    for offset, word in enumerate(UNMERGED):
+        assert word not in data["model"]["vocab"]
+        data["model"]["vocab"][word] = size + offset
     top = max([*data["model"]["vocab"].values(), *(t["id"] for t in data["added_tokens"])])
     out = work / name
     out.mkdir()
-    (out / "tokenizer.json").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (out / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     specials = {t["content"]: t["id"] for t in data["added_tokens"] if t["special"]}
     bos = "<|im_start|>" if "<|im_start|>" in specials else None
     (out / "tokenizer_config.json").write_text(json.dumps({
