@@ -5,7 +5,7 @@ import LFMTokenizer
 @testable import lfm
 
 /// Tokenizers built from vocab-only GGUF files that llama.cpp's converter wrote for tokenizers of the
-/// Qwen (`tokenizer.ggml.pre` = "qwen2") and Llama-3 ("llama-bpe") families give the ids libllama's own
+/// Qwen (`tokenizer.ggml.pre` = "qwen2"), Llama-3 ("llama-bpe") and GPT-2 ("gpt-2") families give the ids libllama's own
 /// `llama_tokenize` gives (fixtures: Scripts/reference/gguf-interop/make_tokenizer_gguf_fixtures.py).
 @Suite struct GGUFFamilyTokenizerTests {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -114,20 +114,30 @@ import LFMTokenizer
         #expect(unmerged.ids.prefix(2) == [700, 701])
     }
 
+    @Test func gpt2MatchesLlamaCpp() throws {
+        let cases = try check("gpt2-tiny", cleansSpaces: true)
+        // GGUF has no lstrip / rstrip / single-word flags and no prefix space: "<mask>" keeps the space before it.
+        let mask = try #require(cases.first { $0.name == "gpt2-tiny/0" })
+        #expect(mask.ids.contains(602) && mask.huggingFace != nil)
+    }
+
     @Test func chatTemplateAndSpecialTokensComeFromGGUF() throws {
-        for name in ["qwen2-tiny", "llama-bpe-tiny"] {
+        for (name, bos, eos) in [("qwen2-tiny", "<|im_start|>", "<|im_end|>"), ("llama-bpe-tiny", "<|im_start|>", "<|im_end|>"),
+                                 ("gpt2-tiny", "<s>", "</s>")] {
             let path = Self.folder.appendingPathComponent("\(name).gguf").path
             let config = try loadChatConfig(path)
             #expect(config.templateSource.hasPrefix("{% for message in messages %}<|im_start|>"), "\(name)")
-            #expect(config.bosToken == "<|im_start|>", "\(name)")
-            #expect(config.eosToken == "<|im_end|>", "\(name)")
+            #expect(config.bosToken == bos, "\(name)")
+            #expect(config.eosToken == eos, "\(name)")
             let metadata = try GGUFTokenizerMetadata(path: path)
             let tokenizer = try loadTokenizer(model: path)
             // Unused (padding) ids the converter wrote past the tokenizer's ids have no text.
             let unused = metadata.tokenTypes.indices.filter { metadata.tokenTypes[$0] == GGMLTokenType.unused.rawValue }
             #expect(unused.count == 3, "\(name)")
             for id in unused { #expect(tokenizer.token(for: id) == nil, "\(name) \(id)") }
-            #expect(tokenizer.isSpecial(1) && tokenizer.isSpecial(2), "\(name)")
+            let bosId = try #require(metadata.bosTokenId), eosId = try #require(metadata.eosTokenId)
+            #expect(tokenizer.isSpecial(bosId) && tokenizer.isSpecial(eosId), "\(name)")
+            #expect(tokenizer.token(for: bosId) == bos && tokenizer.token(for: eosId) == eos, "\(name)")
         }
     }
 }

@@ -8,7 +8,8 @@ libllama built from the same tree with plain CMake, Release); gcc for llama_toke
         --llama-cpp /root/llamacpp-src/llama_cpp_python-0.3.36/vendor/llama.cpp --llama-bin /root/llamacpp-build/bin
 
 For each synthetic tokenizer.json of Tests/LFMTokenizerTests/Fixtures/synthetic/ that mimics a family
-(qwen2-tiny -> pre "qwen2" as Qwen3, llama3-prefix-lowercase -> pre "llama-bpe" as Llama), a model folder
+(qwen2-tiny -> pre "qwen2" as Qwen3, llama3-prefix-lowercase -> pre "llama-bpe" as Llama, gpt2-tiny -> "gpt-2"
+as GPT-2), a model folder
 (config.json of the family with vocab_size = highest id + 4, so the converter writes three unused [PAD] ids,
 the tokenizer.json plus two vocabulary entries no merge reaches ("qzxv", " qzxv": whether a whole-token word
 skips the merges, llama.cpp's ignore_merges, shows), tokenizer_config.json with a chat template and BOS/EOS) is converted with
@@ -37,12 +38,15 @@ OUT = ROOT / "Tests/LFMModelsTests/Fixtures/gguf/tokenizers"
 TEMPLATE = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
             "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
-# (name, synthetic folder, pre-tokenizer name, architecture, config)
+# (name, synthetic folder, pre-tokenizer name, architecture, BOS, EOS, config)
 TOKENIZERS = [
-    ("qwen2-tiny", "qwen2-tiny", "qwen2", "Qwen3ForCausalLM",
+    ("qwen2-tiny", "qwen2-tiny", "qwen2", "Qwen3ForCausalLM", "<|im_start|>", "<|im_end|>",
      {"model_type": "qwen3", "head_dim": 16, "rope_theta": 1000000.0, "tie_word_embeddings": True}),
-    ("llama-bpe-tiny", "llama3-prefix-lowercase", "llama-bpe", "LlamaForCausalLM",
+    ("llama-bpe-tiny", "llama3-prefix-lowercase", "llama-bpe", "LlamaForCausalLM", "<|im_start|>", "<|im_end|>",
      {"model_type": "llama", "head_dim": 16, "rope_theta": 10000.0, "tie_word_embeddings": False}),
+    ("gpt2-tiny", "gpt2-tiny", "gpt-2", "GPT2LMHeadModel", "<s>", "</s>",
+     {"model_type": "gpt2", "n_embd": 32, "n_layer": 1, "n_head": 2, "n_ctx": 64, "n_positions": 64,
+      "layer_norm_epsilon": 1e-5}),
 ]
 
 UNMERGED = ["qzxv", "\u0120qzxv"]  # "qzxv" and " qzxv" in the byte alphabet
@@ -108,7 +112,7 @@ def corpus():
     return cases
 
 
-def model_folder(work, name, folder, arch, config):
+def model_folder(work, name, folder, arch, bos, eos, config):
     source = FIXTURES / "synthetic" / folder / "tokenizer.json"
     data = json.loads(source.read_text(encoding="utf-8"))
     # Two tokens no merge reaches, so llama.cpp's ignore_merges (whole-token words) is observable. They take
@@ -126,13 +130,13 @@ def model_folder(work, name, folder, arch, config):
     out.mkdir()
     (out / "tokenizer.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     specials = {t["content"]: t["id"] for t in data["added_tokens"] if t["special"]}
-    bos = "<|im_start|>" if "<|im_start|>" in specials else None
     (out / "tokenizer_config.json").write_text(json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": bos, "eos_token": "<|im_end|>",
-        "pad_token": "<|endoftext|>", "chat_template": TEMPLATE}), encoding="utf-8")
+        "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": bos, "eos_token": eos,
+        **({"pad_token": "<|endoftext|>"} if "<|endoftext|>" in specials else {}), "chat_template": TEMPLATE}),
+        encoding="utf-8")
     cfg = {"architectures": [arch], "vocab_size": top + 4, "hidden_size": 32, "intermediate_size": 32,
            "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 64,
-           "rms_norm_eps": 1e-6, "bos_token_id": specials.get(bos), "eos_token_id": specials["<|im_end|>"],
+           "rms_norm_eps": 1e-6, "bos_token_id": specials[bos], "eos_token_id": specials[eos],
            "torch_dtype": "float32", **config}
     (out / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
     return out
@@ -174,8 +178,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         exe = build_tool(args, work)
-        for name, folder, pre, arch, config in TOKENIZERS:
-            model = model_folder(work, name, folder, arch, config)
+        for name, folder, pre, arch, bos, eos, config in TOKENIZERS:
+            model = model_folder(work, name, folder, arch, bos, eos, config)
             gguf = OUT / f"{name}.gguf"
             subprocess.run([sys.executable, str(HERE / "convert_with_llamacpp.py"), args.llama_cpp, str(model), str(gguf),
                             "f32", f"--tiny-tokenizer={pre}", "--vocab-only"], check=True, capture_output=True)
