@@ -23,6 +23,9 @@ convert_with_llamacpp.py --tiny-tokenizer=PRE (the tiny vocabularies' hash is no
   add_special=true adds around "ids", "unparsed": the ids with parse_special=false when they differ,
   "detokenized": llama_detokenize(ids, remove_special=false, unparse_special=true) when it is not the text, and "hf": the ids
   tokenizers gives on the folder's tokenizer.json (add_special_tokens=False) when they differ from llama.cpp's.
+Also checks (prints, writes nothing) that libllama on Fixtures/gguf/lfm2-tokenizer.gguf (the real LFM2
+tokenizer, pre "lfm2") gives tokenizers' ids on every case of the lfm2 corpus, with and without BOS, so the
+tokenizer.json ids GGUFTokenizerTests compares with are llama.cpp's too.
 Deterministic: the converter and libllama are deterministic and every list is in a fixed order.
 """
 import argparse, json, subprocess, sys, tempfile
@@ -164,6 +167,18 @@ def llama_tokenize(exe, gguf, texts):
     return {k: int(v) for k, v in head.items()}, rows
 
 
+def check_lfm2(exe):
+    texts = [json.loads(line)["text"] for line in
+             (FIXTURES / "lfm2/cases.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    _, rows = llama_tokenize(exe, OUT.parent / "lfm2-tokenizer.gguf", texts)
+    reference = Tokenizer.from_file(str(FIXTURES / "lfm2/tokenizer.json"))
+    differ = sum(ids != reference.encode(text, add_special_tokens=False).ids
+                 or special != reference.encode(text, add_special_tokens=True).ids
+                 for text, (ids, special, _, _) in zip(texts, rows))
+    print(f"lfm2-tokenizer.gguf: {len(texts)} cases, {differ} differ from tokenizers")
+    assert differ == 0
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--llama-cpp", required=True)
@@ -178,6 +193,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         exe = build_tool(args, work)
+        check_lfm2(exe)
         for name, folder, pre, arch, bos, eos, config in TOKENIZERS:
             model = model_folder(work, name, folder, arch, bos, eos, config)
             gguf = OUT / f"{name}.gguf"
