@@ -162,7 +162,7 @@ extension GGUFTokenizerMetadata {
         if let bosTokenId { out.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(clamping: bosTokenId)))) }
         if let eosTokenId { out.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(clamping: eosTokenId)))) }
         if let paddingTokenId { out.append(("tokenizer.ggml.padding_token_id", .uint32(UInt32(clamping: paddingTokenId)))) }
-        out.append(("tokenizer.ggml.add_bos_token", .bool(addBosToken)))
+        if let addBosToken { out.append(("tokenizer.ggml.add_bos_token", .bool(addBosToken))) }
         if let addSepToken { out.append(("tokenizer.ggml.add_sep_token", .bool(addSepToken))) }
         if let addEosToken { out.append(("tokenizer.ggml.add_eos_token", .bool(addEosToken))) }
         if let chatTemplate { out.append(("tokenizer.chat_template", .string(chatTemplate))) }
