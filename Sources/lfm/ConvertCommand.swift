@@ -24,12 +24,11 @@ struct ConversionInput {
         guard isGGUF || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) else {
             throw ModelPathError.notAModel(path: path)
         }
-        // The registry names the family; the GGUF writer knows LFM2's names, keys and type rules only.
+        // The registry names the family; other families go through `FamilyConversion`.
         let family = isGGUF ? try ModelRegistry.configuration(gguf: path).0.architecture
             : try ModelRegistry.configuration(directory: url).architecture
         guard family == LFM2Architecture.name else {
-            throw GGUFConvertError.unsupportedSource(path: path, detail: "writing GGUF files is implemented for lfm2 models only (this is \(family)); "
-                                                     + "llama.cpp's convert_hf_to_gguf.py and llama-quantize handle the other families")
+            throw GGUFConvertError.unsupportedSource(path: path, detail: "ConversionInput handles lfm2 models only (this is \(family))")
         }
         if isGGUF {
             var (configuration, source) = try LFM2Architecture.configuration(gguf: path)
@@ -94,11 +93,11 @@ struct ProgressBar {
     }
 }
 
-/// `lfm convert`: a Hugging Face LFM2 folder to a GGUF file llama.cpp loads.
+/// `lfm convert`: a Hugging Face folder (LFM2, LFM2-MoE, Qwen3, Llama) to a GGUF file llama.cpp loads.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a Hugging Face LFM2 folder to GGUF (the keys and tensor names llama.cpp's convert_hf_to_gguf.py writes)."
+        abstract: "Convert a Hugging Face LFM2, LFM2-MoE, Qwen3 or Llama folder to GGUF (the keys and tensor names llama.cpp's convert_hf_to_gguf.py writes)."
     )
 
     @Argument(help: "Hugging Face model folder (config.json, safetensors, tokenizer.json).")
@@ -113,6 +112,15 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         guard let floatType = GGUFFloatType(rawValue: type.lowercased()) else {
             throw ValidationError("--type must be one of \(GGUFFloatType.allCases.map(\.rawValue).joined(separator: ", ")) (found \(type))")
+        }
+        if let family = try FamilyConversion.open(input) {
+            guard family.ggufMetadata == nil else {
+                throw ValidationError("\(input) is already a GGUF file; use `lfm quantize` to change its types")
+            }
+            var bar = ProgressBar(label: "converting")
+            try family.write(to: output, floatType: floatType, progress: { bar.update($0, $1) })
+            printError("wrote \(output) (\(family.architecture), \(floatType.rawValue), \(family.tensors.count) tensors)")
+            return
         }
         let model = try ConversionInput.open(input)
         guard model.naming == .huggingFace else {

@@ -23,6 +23,12 @@ struct QuantizeCommand: ParsableCommand {
         guard let mix = GGUFQuantizationMix(rawValue: type.lowercased()) else {
             throw ValidationError("--type must be one of \(GGUFQuantizationMix.allCases.map(\.rawValue).joined(separator: ", ")) (found \(type))")
         }
+        if let family = try FamilyConversion.open(input) {
+            var bar = ProgressBar(label: "quantizing")
+            let types = try family.quantize(to: output, mix: mix, progress: { bar.update($0, $1) })
+            Self.report(output, mix: mix, types: Array(types.values))
+            return
+        }
         let model = try ConversionInput.open(input)
         let c = model.configuration
         // Tensors llama-quantize leaves alone keep their type (F32 from a folder, as the converter writes).
@@ -33,8 +39,13 @@ struct QuantizeCommand: ParsableCommand {
         try LFM2GGUFExport.write(to: output, configuration: c, source: model.source, sourceName: input, naming: model.naming,
                                  metadata: model.metadata(fileType: mix.fileType), types: types,
                                  progress: { bar.update($0, $1) })
+        Self.report(output, mix: mix, types: Array(types.values))
+    }
+
+    /// "wrote out.gguf (q4_0: 9 F32, 14 Q4_0)".
+    static func report(_ output: String, mix: GGUFQuantizationMix, types: [DType]) {
         var counts: [String: Int] = [:]
-        for t in types.values { counts[t.name, default: 0] += 1 }
-        printError("wrote \(output) (\(mix.rawValue): " + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ") + ")")
+        for t in types { counts[t.name, default: 0] += 1 }
+        printError("wrote \(output) (\(mix.rawValue): " + counts.keys.sorted().map { "\(counts[$0, default: 0]) \($0)" }.joined(separator: ", ") + ")")
     }
 }
