@@ -23,22 +23,9 @@ struct QuantizeCommand: ParsableCommand {
         guard let mix = GGUFQuantizationMix(rawValue: type.lowercased()) else {
             throw ValidationError("--type must be one of \(GGUFQuantizationMix.allCases.map(\.rawValue).joined(separator: ", ")) (found \(type))")
         }
-        if let family = try FamilyConversion.open(input) {
-            var bar = ProgressBar(label: "quantizing")
-            let types = try family.quantize(to: output, mix: mix, progress: { bar.update($0, $1) })
-            Self.report(output, mix: mix, types: Array(types.values))
-            return
-        }
         let model = try ConversionInput.open(input)
-        let c = model.configuration
-        // Tensors llama-quantize leaves alone keep their type (F32 from a folder, as the converter writes).
-        let types = LFM2GGUFExport.quantizedTypes(c, mix: mix) { role in
-            model.naming == .gguf ? model.storedType(role) : .f32
-        }
         var bar = ProgressBar(label: "quantizing")
-        try LFM2GGUFExport.write(to: output, configuration: c, source: model.source, sourceName: input, naming: model.naming,
-                                 metadata: model.metadata(fileType: mix.fileType), types: types,
-                                 progress: { bar.update($0, $1) })
+        let types = try model.quantize(to: output, mix: mix, progress: { bar.update($0, $1) })
         Self.report(output, mix: mix, types: Array(types.values))
     }
 

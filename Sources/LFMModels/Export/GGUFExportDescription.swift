@@ -102,16 +102,16 @@ public struct GGUFExportDescription: Sendable {
     /// the hyperparameters, `general.file_type`, `general.quantization_version`, the tokenizer.
     public func entries(name: String, fileType: UInt32) -> [(key: String, value: GGUFValue)] {
         let counts = parameterCounts
-        let parts = LFM2GGUFExport.nameComponents(name, parameters: counts.total)
+        let parts = GGUFGeneralName.nameComponents(name, parameters: counts.total)
         var out: [(key: String, value: GGUFValue)] = [
             ("general.architecture", .string(architecture)), ("general.type", .string("model")),
-            ("general.name", .string(LFM2GGUFExport.title(name))),
+            ("general.name", .string(GGUFGeneralName.title(name))),
         ]
         if let version = parts.version { out.append(("general.version", .string(version))) }
         if let finetune = parts.finetune { out.append(("general.finetune", .string(finetune))) }
         if let basename = parts.basename { out.append(("general.basename", .string(basename))) }
-        let label = counts.experts > 0 ? "\(counts.experts)x" + LFM2GGUFExport.sizeLabel(counts.shared + counts.expert)
-            : LFM2GGUFExport.sizeLabel(counts.total)
+        let label = counts.experts > 0 ? "\(counts.experts)x" + GGUFGeneralName.sizeLabel(counts.shared + counts.expert)
+            : GGUFGeneralName.sizeLabel(counts.total)
         out.append(("general.size_label", .string(parts.sizeLabel ?? label)))
         out += hyperparameters
         out.append(("general.file_type", .uint32(fileType)))

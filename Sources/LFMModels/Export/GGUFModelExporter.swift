@@ -91,7 +91,9 @@ public enum GGUFModelExporter {
         return floats
     }
 
-    /// The bytes of `t` stored as `type`: a plain tensor already of that type is copied as is.
+    /// The bytes of `t` stored as `type`: a plain tensor already of that type is copied as is (as
+    /// llama-quantize does), anything else is widened / dequantized and then rounded or quantized with
+    /// the reference quantizers, which are byte-exact with ggml's.
     static func bytes(of t: GGUFExportTensor, as type: DType, source: TensorSource, sourceName: String) throws -> [UInt8] {
         func stored(_ name: String) throws -> StoredTensor {
             guard let s = source.tensor(named: name) else { throw ModelLoadError.missingTensor(name: name, source: sourceName) }
@@ -99,7 +101,10 @@ public enum GGUFModelExporter {
         }
         let floats: [Float]
         switch t.source {
-        case .tensor(let n): return try LFM2GGUFExport.encode(try stored(n), as: type)
+        case .tensor(let n):
+            let tensor = try stored(n)
+            if tensor.dtype == type { return [UInt8](tensor.bytes) }
+            floats = try values(tensor)
         case .ropePermuted(let n, let heads): floats = try ropePermute(values(try stored(n)), rows: t.shape[0], heads: heads)
         case .stacked(let names): floats = try names.flatMap { try values(try stored($0)) }
         case .values(let v): floats = v

@@ -10,15 +10,9 @@ extension LFM2MoEArchitecture {
             throw InferenceError.stateMismatch(detail: "a \(configuration.architecture) configuration cannot describe an LFM2-MoE export")
         }
         let base = c.base, arch = "lfm2moe", h = base.hiddenSize, e = c.expertCount, w = c.expertFeedForwardSize
-        var entries = GGUFExportKeys.base(arch, layers: base.layerCount, context: base.maxPositionEmbeddings, hidden: h,
-                                          feedForward: base.feedForwardSize, heads: base.attentionHeads,
-                                          keyValueHeads: .array(.int32(base.layerKinds.map { $0 == .attention ? Int32(base.keyValueHeads) : 0 })),
-                                          ropeTheta: base.ropeTheta, normEpsilon: base.normEpsilon)
-        entries += [("\(arch).expert_count", .uint32(UInt32(e))), ("\(arch).expert_used_count", .uint32(UInt32(c.expertsPerToken)))]
-        if base.headDim * base.attentionHeads != h {
-            entries += [("\(arch).attention.key_length", .uint32(UInt32(base.headDim))),
-                        ("\(arch).attention.value_length", .uint32(UInt32(base.headDim)))]
-        }
+        let entries = LFM2GGUFExport.hyperparameters(base, architecture: arch, experts: [
+            ("\(arch).expert_count", .uint32(UInt32(e))), ("\(arch).expert_used_count", .uint32(UInt32(c.expertsPerToken))),
+        ])
         let trailing: [(key: String, value: GGUFValue)] = [
             ("\(arch).expert_feed_forward_length", .uint32(UInt32(w))),
             ("\(arch).leading_dense_block_count", .uint32(UInt32(c.denseLayers))),
@@ -26,16 +20,7 @@ extension LFM2MoEArchitecture {
             ("\(arch).vocab_size", .uint32(UInt32(base.vocabularySize))),
             ("\(arch).shortconv.l_cache", .uint32(UInt32(base.convKernel))),
         ]
-        var tensors: [GGUFExportTensor] = []
-        for role in LFM2Tensor.all(base) {
-            switch role {
-            case .ffnGate(let l), .ffnUp(let l), .ffnDown(let l): if c.isSparse(l) { continue }
-            default: break
-            }
-            var shape = role.shape(base)
-            if case .convKernel = role { shape = [shape[0], shape[2]] } // the converter squeezes it to 2-D
-            tensors.append(GGUFExportTensor(role.ggufName, shape: shape, source: .tensor(role.huggingFaceName)))
-        }
+        var tensors = LFM2GGUFExport.tensors(base, sparse: c.isSparse)
         for l in 0..<base.layerCount where c.isSparse(l) {
             let hf = "model.layers.\(l).feed_forward.", blk = "blk.\(l)."
             func experts(_ part: String) -> GGUFExportSource { .stacked((0..<e).map { "\(hf)experts.\($0).\(part).weight" }) }

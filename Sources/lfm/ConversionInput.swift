@@ -3,9 +3,9 @@ import LFMCore
 import LFMFormats
 import LFMModels
 
-/// A model of a family other than LFM2 to write as GGUF: a Hugging Face folder through its family's
-/// export description (reached through `ModelRegistry`), or a GGUF file's own tensors and metadata.
-struct FamilyConversion {
+/// A model to write as GGUF: a Hugging Face folder through its family's export description (reached
+/// through `ModelRegistry`), or a GGUF file's own tensors and metadata.
+struct ConversionInput {
     /// The tensors to write, in the order llama.cpp's converter (folder) or the input file has them.
     var tensors: [GGUFExportTensor]
     var source: TensorSource
@@ -18,30 +18,26 @@ struct FamilyConversion {
     /// Folder or file name without extension (for general.name).
     var name: String
 
-    /// Opens `path` when it holds a model of a family other than LFM2 (nil for LFM2, which
-    /// `ConversionInput` handles); every tensor is checked against the configuration first.
-    static func open(_ path: String) throws -> FamilyConversion? {
+    /// Opens `path` (folder or GGUF file); every tensor is checked against the configuration first.
+    static func open(_ path: String) throws -> ConversionInput {
         let url = URL(fileURLWithPath: path)
         let isGGUF = ModelRegistry.isGGUF(path: path)
         var isDirectory: ObjCBool = false
         guard isGGUF || (FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) else {
             throw ModelPathError.notAModel(path: path)
         }
-        let family = isGGUF ? try ModelRegistry.configuration(gguf: path).0.architecture
-            : try ModelRegistry.configuration(directory: url).architecture
-        if family == LFM2Architecture.name { return nil }
         let checkpoint = try ModelRegistry.open(path: path)
         if let source = checkpoint.source as? GGUFTensorSource, let metadata = checkpoint.ggufMetadata {
             let arch = try metadata.string("general.architecture")
-            return FamilyConversion(tensors: GGUFModelExporter.tensors(of: source), source: source, description: nil,
+            return ConversionInput(tensors: GGUFModelExporter.tensors(of: source), source: source, description: nil,
                                     ggufMetadata: metadata.entries, architecture: arch,
                                     name: url.deletingPathExtension().lastPathComponent)
         }
         guard let description = try checkpoint.family.ggufExport(checkpoint.configuration, folder: url) else {
-            throw GGUFConvertError.unsupportedSource(path: path, detail: "writing GGUF files is not implemented for \(family) models "
+            throw GGUFConvertError.unsupportedSource(path: path, detail: "writing GGUF files is not implemented for \(checkpoint.configuration.architecture) models "
                                                      + "(no llama.cpp architecture is described for this family)")
         }
-        return FamilyConversion(tensors: description.tensors, source: checkpoint.source, description: description,
+        return ConversionInput(tensors: description.tensors, source: checkpoint.source, description: description,
                                 ggufMetadata: nil, architecture: description.architecture, name: url.standardized.lastPathComponent)
     }
 
