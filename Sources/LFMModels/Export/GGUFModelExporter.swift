@@ -105,7 +105,7 @@ public enum GGUFModelExporter {
             let tensor = try stored(n)
             if tensor.dtype == type { return [UInt8](tensor.bytes) }
             floats = try values(tensor)
-        case .ropePermuted(let n, let heads): floats = try ropePermute(values(try stored(n)), rows: t.shape[0], heads: heads)
+        case .ropePermuted(let n, let heads): floats = try ropePermute(values(try stored(n)), rows: t.shape[0], heads: heads, name: t.name, sourceName: sourceName)
         case .stacked(let names): floats = try names.flatMap { try values(try stored($0)) }
         case .values(let v): floats = v
         }
@@ -114,9 +114,9 @@ public enum GGUFModelExporter {
 
     /// llama.cpp's converter's `LlamaModel.permute`: rows grouped by head as `[half, 2]` instead of
     /// `[2, half]` (the columns of a row move with it).
-    static func ropePermute(_ values: [Float], rows: Int, heads: Int) throws -> [Float] {
+    static func ropePermute(_ values: [Float], rows: Int, heads: Int, name: String, sourceName: String) throws -> [Float] {
         guard heads > 0, rows % (2 * heads) == 0, rows > 0, values.count % rows == 0 else {
-            throw GGUFConvertError.unsupportedSource(path: "", detail: "cannot permute \(rows) rows for \(heads) heads")
+            throw GGUFConvertError.unsupportedSource(path: sourceName, detail: "\(name): cannot permute \(rows) rows for \(heads) heads")
         }
         let columns = values.count / rows, half = rows / heads / 2
         var out = [Float](repeating: 0, count: values.count)
