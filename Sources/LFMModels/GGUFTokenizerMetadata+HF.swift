@@ -29,6 +29,23 @@ extension GGUFTokenizerMetadata {
     /// pre-tokenizer "lfm2" (only LFM2's Split regex is accepted), special ids from
     /// tokenizer_config.json names, else from config.json (`configuration`).
     public init(huggingFaceFolder folder: URL, vocabularySize: Int, configuration: LFM2Configuration) throws {
+        try self.init(huggingFaceFolder: folder, vocabularySize: vocabularySize, preTokenizers: [Self.lfm2SplitRegex: "lfm2"],
+                      bosTokenId: configuration.bosTokenId, eosTokenId: configuration.eosTokenIds.first,
+                      paddingTokenId: configuration.padTokenId)
+    }
+
+    /// Split regex of Qwen2/Qwen3's tokenizer.json (single digits; llama.cpp's "qwen2").
+    public static let qwen2SplitRegex =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    /// Llama 3's Split regex (the same as LFM2's; llama.cpp's "llama-bpe").
+    public static var llama3SplitRegex: String { lfm2SplitRegex }
+
+    /// As above for any family: `preTokenizers` maps each accepted Split regex to the name llama.cpp
+    /// gives it (`tokenizer.ggml.pre`); the ids are config.json's, used when tokenizer_config.json
+    /// names no such token.
+    public init(huggingFaceFolder folder: URL, vocabularySize: Int, preTokenizers: [String: String],
+                bosTokenId: Int?, eosTokenId: Int?, paddingTokenId: Int?) throws {
         let file = folder.appendingPathComponent("tokenizer.json")
         func object(_ url: URL) throws -> [String: Any]? {
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
@@ -51,9 +68,10 @@ extension GGUFTokenizerMetadata {
         let pre = root["pre_tokenizer"] as? [String: Any]
         let stages = (pre?["pretokenizers"] as? [[String: Any]]) ?? []
         let regex = ((stages.first?["pattern"] as? [String: Any])?["Regex"] as? String)
-        guard regex == Self.lfm2SplitRegex, stages.count == 2, stages[1]["type"] as? String == "ByteLevel" else {
+        guard let regex, let preName = preTokenizers[regex], stages.count == 2, stages[1]["type"] as? String == "ByteLevel" else {
             throw GGUFConvertError.unsupportedTokenizer(
-                file: file.path, detail: "pre_tokenizer is not LFM2's (Split with the Llama-3/LFM2 regex, then ByteLevel); cannot name it for llama.cpp")
+                file: file.path, detail: "pre_tokenizer is not a Split with one of the regexes llama.cpp names for this family ("
+                    + preTokenizers.values.sorted().joined(separator: ", ") + "), then ByteLevel; cannot name it for llama.cpp")
         }
         var rawMerges: [String] = []
         for (index, merge) in ((model["merges"] as? [Any]) ?? []).enumerated() {
@@ -138,13 +156,13 @@ extension GGUFTokenizerMetadata {
             template = t
         }
         self.model = "gpt2"
-        self.pre = "lfm2"
+        self.pre = preName
         self.tokens = tokens
         self.tokenTypes = types
         self.merges = rawMerges
-        self.bosTokenId = id(named: "bos_token") ?? configuration.bosTokenId
-        self.eosTokenId = id(named: "eos_token") ?? configuration.eosTokenIds.first
-        self.paddingTokenId = id(named: "pad_token") ?? configuration.padTokenId
+        self.bosTokenId = id(named: "bos_token") ?? bosTokenId
+        self.eosTokenId = id(named: "eos_token") ?? eosTokenId
+        self.paddingTokenId = id(named: "pad_token") ?? paddingTokenId
         self.addBosToken = addBos ?? false
         self.addEosToken = addEos
         self.addSepToken = addSep
@@ -162,7 +180,7 @@ extension GGUFTokenizerMetadata {
         if let bosTokenId { out.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(clamping: bosTokenId)))) }
         if let eosTokenId { out.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(clamping: eosTokenId)))) }
         if let paddingTokenId { out.append(("tokenizer.ggml.padding_token_id", .uint32(UInt32(clamping: paddingTokenId)))) }
-        out.append(("tokenizer.ggml.add_bos_token", .bool(addBosToken)))
+        if let addBosToken { out.append(("tokenizer.ggml.add_bos_token", .bool(addBosToken))) }
         if let addSepToken { out.append(("tokenizer.ggml.add_sep_token", .bool(addSepToken))) }
         if let addEosToken { out.append(("tokenizer.ggml.add_eos_token", .bool(addEosToken))) }
         if let chatTemplate { out.append(("tokenizer.chat_template", .string(chatTemplate))) }

@@ -2,7 +2,7 @@
 import LFMFormats
 
 /// `tokenizer.ggml.*` and `tokenizer.chat_template` of a GGUF file, read and type-checked, ready to
-/// hand to `LFMTokenizer.Tokenizer(ggmlModel:…)` (which does not depend on the GGUF reader).
+/// hand to `LFMTokenizer.Tokenizer(ggmlModel:…)` (`lfm` joins the two: `Tokenizer(gguf:source:)`) (which does not depend on the GGUF reader).
 public struct GGUFTokenizerMetadata: Sendable, Equatable {
     /// `tokenizer.ggml.model` ("gpt2" for byte-level BPE).
     public var model: String
@@ -17,8 +17,9 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
     public var bosTokenId: Int?
     public var eosTokenId: Int?
     public var paddingTokenId: Int?
-    /// `tokenizer.ggml.add_bos_token` (llama.cpp's default for "lfm2" is true; false when absent here).
-    public var addBosToken: Bool
+    /// `tokenizer.ggml.add_bos_token`, if present (when absent llama.cpp's default for `pre` applies:
+    /// true for the Llama-3 family, "lfm2" included).
+    public var addBosToken: Bool?
     /// `tokenizer.ggml.add_eos_token`, if present.
     public var addEosToken: Bool?
     /// `tokenizer.ggml.add_sep_token`, if present.
@@ -37,7 +38,7 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
         bosTokenId = try metadata.optional("tokenizer.ggml.bos_token_id", file: file) { try metadata.integer($0) }
         eosTokenId = try metadata.optional("tokenizer.ggml.eos_token_id", file: file) { try metadata.integer($0) }
         paddingTokenId = try metadata.optional("tokenizer.ggml.padding_token_id", file: file) { try metadata.integer($0) }
-        addBosToken = try metadata.optional("tokenizer.ggml.add_bos_token", file: file) { try metadata.bool($0) } ?? false
+        addBosToken = try metadata.optional("tokenizer.ggml.add_bos_token", file: file) { try metadata.bool($0) }
         addEosToken = try metadata.optional("tokenizer.ggml.add_eos_token", file: file) { try metadata.bool($0) }
         addSepToken = try metadata.optional("tokenizer.ggml.add_sep_token", file: file) { try metadata.bool($0) }
         chatTemplate = try metadata.optional("tokenizer.chat_template", file: file) { try metadata.string($0) }

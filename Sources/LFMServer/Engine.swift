@@ -131,7 +131,9 @@ final class CancelFlag: @unchecked Sendable {
 /// `prefillChunk` prompt tokens of sequences still being prefilled (oldest first, from the longest
 /// cached prefix snapshot), so a new request never stalls the batch for longer than one chunk.
 /// Jobs join between iterations and leave as soon as they finish, are cancelled (client gone) or
-/// time out. Each sequence samples with its own sampler, JSON-schema mask and output filter.
+/// time out. Each sequence chooses its tokens with its own `TokenStepper` (the per-token rules
+/// `InferenceSession` and `lfm generate` share: forced prefixes, JSON-schema mask, sampler, stops,
+/// budget, log-probabilities) and output filter.
 public final class BatchEngine: @unchecked Sendable {
     /// The model.
     public let model: any LanguageModel

@@ -10,10 +10,10 @@ struct Running {
     let cancel: CancelFlag
     let deadline: Date
     let submitted: Date
-    var sampler: Sampler
+    /// The per-token rules (forced prefixes, schema mask, sampler, stops, budget, log-probabilities),
+    /// shared with `InferenceSession` and `lfm generate`.
+    var stepper: TokenStepper
     var filter: OutputFilter
-    let stopTokens: Set<Int>
-    let maxTokens: Int
     /// The prompt.
     let prompt: [Int]
     /// Prompt tokens already in the state.
@@ -24,17 +24,13 @@ struct Running {
     var isDecoding = false
     /// Tokens fed to the model so far (prompt, then generated): the penalties' history.
     var history: [Int]
-    var generated = 0
     var nextToken = -1
     var usage: JobUsage
-    /// The JSON-schema mask, when the job has a response format.
-    var constraint: ConstrainedDecoder?
-    /// Token sequences the output starts with one of.
-    let forcedPrefixes: [[Int]]
-    /// Alternatives per log-probability entry; nil: no log-probabilities.
-    let topLogprobs: Int?
-    /// The log-probability of `nextToken`, sent once it is accepted.
-    var pendingLogprob: TokenLogprob?
+
+    /// Records `token` through the stepper, feeding the output filter.
+    mutating func advance(_ token: Int, room: Int) -> TokenStepper.Step {
+        stepper.advance(token, output: &filter, room: room)
+    }
 }
 
 extension BatchEngine {
@@ -72,15 +68,16 @@ extension BatchEngine {
             } ?? options.toolCallConstraint.map {
                 ConstrainedDecoder(schema: $0.schema, vocabulary: tokenVocabulary(), stopTokens: [$0.endToken])
             }
+            let stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: stopTokens, maxTokens: options.maxTokens,
+                                       forcedPrefixes: p.job.forcedPrefixes, topLogprobs: p.job.logprobs, wholeValueStops: true)
             let sequence = Running(
                 continuation: p.continuation, cancel: p.cancel,
                 deadline: p.submitted.addingTimeInterval(p.job.timeout), submitted: p.submitted,
-                sampler: sampler,
+                stepper: stepper,
                 filter: options.makeOutputFilter(tokenizer: tokenizer, promptTokens: prompt, defaultFormat: .lfm2),
-                stopTokens: stopTokens, maxTokens: options.maxTokens, prompt: prompt, prefilled: cached,
+                prompt: prompt, prefilled: cached,
                 boundaries: Array(Set(p.job.cacheBoundaries.filter { $0 > cached && $0 < prompt.count })).sorted(),
-                history: prompt, usage: usage, constraint: constraint, forcedPrefixes: p.job.forcedPrefixes,
-                topLogprobs: p.job.logprobs)
+                history: prompt, usage: usage)
             running.append(sequence)
             states.append(state)
             if let logits, !beginDecoding(index: running.count - 1, logits: logits) { remove(at: running.count - 1) }
@@ -99,83 +96,30 @@ extension BatchEngine {
         return next(index: i, logits: logits)
     }
 
-    /// Chooses `running[i]`'s next token from `logits` and handles it. Returns false when the
-    /// sequence finished (its final event already sent).
+    /// Chooses `running[i]`'s next token from `logits` and handles it (the shared `TokenStepper`
+    /// rules). Returns false when the sequence finished (its final event already sent).
     func next(index i: Int, logits: [Float]) -> Bool {
+        var logits = logits
+        let token: Int
         do {
-            guard let token = try choose(index: i, logits: logits) else {
+            guard let chosen = try running[i].stepper.choose(&logits, history: running[i].history, room: states[i].room) else {
                 finish(index: i, reason: .stop)
                 return false
             }
-            running[i].nextToken = token
-            return accept(index: i)
+            token = chosen
         } catch {
             running[i].continuation.yield(.failed(.internalError("constrained decoding failed: \(error)")))
             running[i].continuation.finish()
             return false
         }
-    }
-
-    /// The next token: forced, or sampled from the (schema-masked) logits. Nil when the JSON value
-    /// is complete and no stop token may follow it.
-    private func choose(index i: Int, logits: [Float]) throws -> Int? {
-        let token: Int
-        let generated = running[i].generated
-        let sofar = running[i].usage.tokens
-        let candidates = running[i].forcedPrefixes.filter { $0.count > generated && $0.starts(with: sofar) }
-        if let first = candidates.first {
-            let allowed = Set(candidates.map { $0[generated] })
-            if allowed.count == 1 {
-                token = first[generated]
-            } else {
-                // Alternatives differ here: the sampler picks among their next tokens only.
-                var masked = [Float](repeating: -.infinity, count: logits.count)
-                for t in allowed where t < logits.count { masked[t] = logits[t] }
-                token = running[i].sampler.sample(masked, history: running[i].history)
-            }
-        } else if let decoder = running[i].constraint {
-            var masked = logits
-            let budget = min(running[i].maxTokens - generated, states[i].room)
-            if try decoder.mask(&masked, remainingTokens: budget) == .complete { return nil }
-            token = running[i].sampler.sample(masked, history: running[i].history)
-            try running[i].constraint?.accept(token)
-        } else {
-            token = running[i].sampler.sample(logits, history: running[i].history)
-        }
-        if let k = running[i].topLogprobs {
-            running[i].pendingLogprob = TokenLogprob.compute(token: token, logits: logits, top: k)
-        }
-        return token
-    }
-
-    /// Handles `running[i].nextToken` (just chosen): stop check, text events, length limit.
-    /// Returns false when the sequence finished (its final event already sent).
-    private func accept(index i: Int) -> Bool {
-        let token = running[i].nextToken
-        if running[i].maxTokens == 0 {
-            finish(index: i, reason: .length)
+        running[i].nextToken = token
+        let step = running[i].advance(token, room: states[i].room)
+        if let entry = step.logprob { running[i].continuation.yield(.logprob(entry)) }
+        for event in step.events { send(event, to: i) }
+        if let reason = step.finish {
+            finish(index: i, reason: reason)
             return false
         }
-        running[i].generated += 1
-        running[i].usage.tokens.append(token)
-        if running[i].stopTokens.contains(token) {
-            finish(index: i, reason: .stop)
-            return false
-        }
-        if let entry = running[i].pendingLogprob {
-            running[i].continuation.yield(.logprob(entry))
-            running[i].pendingLogprob = nil
-        }
-        for event in running[i].filter.feed(token) { send(event, to: i) }
-        if running[i].filter.stopped { finish(index: i, reason: .stop); return false }
-        // A whole tool call ends at its end marker (the decoder's only stop token).
-        if running[i].constraint?.stopped == true { finish(index: i, reason: .stop); return false }
-        if running[i].generated >= running[i].maxTokens {
-            // A JSON value the mask closed within the budget is whole: nothing is cut off.
-            finish(index: i, reason: running[i].constraint?.isComplete == true ? .stop : .length)
-            return false
-        }
-        if states[i].room <= 1 { finish(index: i, reason: .length); return false }
         return true
     }
 
@@ -193,7 +137,8 @@ extension BatchEngine {
         var reason = reason
         if running[i].filter.sawToolCall && reason == .stop { reason = .toolCalls }
         var usage = running[i].usage
-        usage.completionTokens = running[i].generated
+        usage.tokens = running[i].stepper.generated
+        usage.completionTokens = usage.tokens.count
         metrics.recordCompletion(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
         running[i].continuation.yield(.finished(reason, usage))
         running[i].continuation.finish()

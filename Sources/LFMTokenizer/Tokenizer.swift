@@ -86,24 +86,15 @@ public struct Tokenizer: Sendable {
         case qwen2
         /// Any regex `SplitPattern` recognizes.
         case regex(String)
-
-        /// The kind for a GGUF `tokenizer.ggml.pre` value (llama.cpp names), or nil if unknown.
-        public init?(ggufPre name: String) {
-            switch name {
-            case "gpt-2": self = .gpt2
-            case "llama-bpe", "lfm2": self = .llama3
-            case "qwen2": self = .qwen2
-            default: return nil
-            }
-        }
     }
 
     /// Builds a byte-level BPE tokenizer from its parts (vocabulary strings in the GPT-2 byte alphabet,
-    /// merges in rank order). `addBosToken` makes `encode(_:addSpecialTokens: true)` prepend `bosTokenId`.
+    /// merges in rank order). `addBosToken` / `addEosToken` make `encode(_:addSpecialTokens: true)` prepend
+    /// `bosTokenId` / append `eosTokenId`; `ignoreMerges` takes a pre-tokenized word that is itself a token whole.
     public init(
         vocabulary: [String: Int], merges: [(String, String)], addedTokens: [AddedToken],
-        preTokenizer: PreTokenizerKind, bosTokenId: Int? = nil, eosTokenId: Int? = nil, addBosToken: Bool = false,
-        source: String = "vocabulary"
+        preTokenizer: PreTokenizerKind, ignoreMerges: Bool = false, bosTokenId: Int? = nil, eosTokenId: Int? = nil,
+        addBosToken: Bool = false, addEosToken: Bool = false, source: String = "vocabulary"
     ) throws {
         let stages: [PreTokenizerStage]
         switch preTokenizer {
@@ -126,9 +117,10 @@ public struct Tokenizer: Sendable {
         }
         let model = try BPEModel(
             vocabulary: vocabulary, merges: merges, byteLevel: true, unknownToken: nil, fuseUnknown: false,
-            byteFallback: false, ignoreMerges: false, source: source)
+            byteFallback: false, ignoreMerges: ignoreMerges, source: source)
         var post = PostProcessor()
         if addBosToken, let bosTokenId { post.prefix = [bosTokenId] }
+        if addEosToken, let eosTokenId { post.suffix = [eosTokenId] }
         try self.init(
             model: model, normalizer: nil, preTokenizer: stages, addedTokens: addedTokens, postProcessor: post,
             decoder: [.byteLevel], source: source, bosTokenId: bosTokenId, eosTokenId: eosTokenId)

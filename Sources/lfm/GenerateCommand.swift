@@ -93,8 +93,7 @@ struct GenerateCommand: ParsableCommand {
         let sampler = try Sampler(promptIds != nil ? sampling.parameters() : sampling.parameters(forModel: modelOptions.model))
         var stops = Set(model.configuration.eosTokenIds)
         if let eos = tokenizer?.eosTokenId { stops.insert(eos) }
-        var detokenizer = tokenizer.map { StreamingDetokenizer(tokenizer: $0, skipSpecialTokens: false, lossy: true) }
-        var stopMatcher = StopStringMatcher(stopStrings)
+        var output = tokenizer.map { RawText(tokenizer: $0, stopStrings: stopStrings) }
         var constraint: ConstrainedDecoder?
         if let jsonSchema {
             guard let tokenizer else { throw ValidationError("--json-schema needs the model's tokenizer.json") }
@@ -121,15 +120,11 @@ struct GenerateCommand: ParsableCommand {
         while stepper.canContinue {
             guard let token = try stepper.choose(&logits, history: promptTokens + stepper.generated) else { break }
             if json { steps.append(logits.withUnsafeBufferPointer { topLogProbabilities($0, k: 5) }) }
-            let next = stepper.accept(token)
-            if next == .stop { break }
-            if var d = detokenizer {
-                let (text, hit) = stopMatcher.feed((try? d.append(token)) ?? "")
-                detokenizer = d
-                if streamText { FileHandle.standardOutput.write(Data(text.utf8)) }
-                if hit { break }
+            let step = stepper.advance(token, output: &output)
+            if streamText {
+                for case .text(let text) in step.events { FileHandle.standardOutput.write(Data(text.utf8)) }
             }
-            if next != .more { break }
+            if step.finish != nil { break }
             logits = try model.forward([token], state: &state)
             if memoryReport > 0, stepper.generated.count % memoryReport == 0 {
                 printError(memoryLine(generated: stepper.generated.count, state: state))
@@ -146,14 +141,36 @@ struct GenerateCommand: ParsableCommand {
                   + "\"tokens\": [\(tokens.map(String.init).joined(separator: ", "))], "
                   + "\"logprobs\": [\(stepsJSON.joined(separator: ", "))]}")
         } else if streamText {
-            if var d = detokenizer { FileHandle.standardOutput.write(Data(stopMatcher.feed((try? d.flush()) ?? "").text.utf8)) }
-            FileHandle.standardOutput.write(Data((stopMatcher.flush() + "\n").utf8))
+            FileHandle.standardOutput.write(Data(((output?.finish() ?? "") + "\n").utf8))
         } else {
             print(tokens.map(String.init).joined(separator: " "))
         }
         printError(String(format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s",
                           promptTokens.count, Double(promptTokens.count) / max(prefillSeconds, 1e-9),
                           tokens.count, Double(max(tokens.count - 1, 0)) / max(decodeSeconds, 1e-9)))
+    }
+}
+
+/// `lfm generate`'s text: the raw detokenized output (special tokens included) up to a stop string.
+struct RawText: TokenOutput {
+    private var detokenizer: StreamingDetokenizer
+    private var stops: StopStringMatcher
+    private(set) var stopped = false
+
+    init(tokenizer: Tokenizer, stopStrings: [String]) {
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: false, lossy: true)
+        stops = StopStringMatcher(stopStrings)
+    }
+
+    mutating func feed(_ token: Int) -> [GenerationEvent] {
+        let (text, hit) = stops.feed((try? detokenizer.append(token)) ?? "")
+        if hit { stopped = true }
+        return [.text(text)]
+    }
+
+    /// The text held back at the end of generation.
+    mutating func finish() -> String {
+        stops.feed((try? detokenizer.flush()) ?? "").text + stops.flush()
     }
 }
 

@@ -24,17 +24,15 @@ struct QuantizeCommand: ParsableCommand {
             throw ValidationError("--type must be one of \(GGUFQuantizationMix.allCases.map(\.rawValue).joined(separator: ", ")) (found \(type))")
         }
         let model = try ConversionInput.open(input)
-        let c = model.configuration
-        // Tensors llama-quantize leaves alone keep their type (F32 from a folder, as the converter writes).
-        let types = LFM2GGUFExport.quantizedTypes(c, mix: mix) { role in
-            model.naming == .gguf ? model.storedType(role) : .f32
-        }
         var bar = ProgressBar(label: "quantizing")
-        try LFM2GGUFExport.write(to: output, configuration: c, source: model.source, sourceName: input, naming: model.naming,
-                                 metadata: model.metadata(fileType: mix.fileType), types: types,
-                                 progress: { bar.update($0, $1) })
+        let types = try model.quantize(to: output, mix: mix, progress: { bar.update($0, $1) })
+        Self.report(output, mix: mix, types: Array(types.values))
+    }
+
+    /// "wrote out.gguf (q4_0: 9 F32, 14 Q4_0)".
+    static func report(_ output: String, mix: GGUFQuantizationMix, types: [DType]) {
         var counts: [String: Int] = [:]
-        for t in types.values { counts[t.name, default: 0] += 1 }
-        printError("wrote \(output) (\(mix.rawValue): " + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ") + ")")
+        for t in types { counts[t.name, default: 0] += 1 }
+        printError("wrote \(output) (\(mix.rawValue): " + counts.keys.sorted().map { "\(counts[$0, default: 0]) \($0)" }.joined(separator: ", ") + ")")
     }
 }

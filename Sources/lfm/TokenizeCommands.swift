@@ -24,9 +24,7 @@ enum TokenizeCommandError: Error, CustomStringConvertible {
 /// Loads the tokenizer of a model folder (or a tokenizer.json path).
 func loadTokenizer(model path: String) throws -> Tokenizer {
     if ModelRegistry.isGGUF(path: path) {
-        let m = try GGUFTokenizerMetadata(path: path)
-        return try Tokenizer(ggmlModel: m.model, tokens: m.tokens, tokenTypes: m.tokenTypes, merges: m.merges, pre: m.pre,
-                             bosTokenId: m.bosTokenId, eosTokenId: m.eosTokenId, addBosToken: m.addBosToken, source: path)
+        return try Tokenizer(gguf: GGUFTokenizerMetadata(path: path), source: path)
     }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

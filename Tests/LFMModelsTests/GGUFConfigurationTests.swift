@@ -64,12 +64,12 @@ import LFMFormats
             ("mixed-gqa3-f16", nil, nil, nil, nil, "Mixed Gqa3 F16"),
         ]
         for (id, basename, finetune, version, size, title) in cases {
-            let parts = LFM2GGUFExport.nameComponents(id, parameters: params)
+            let parts = GGUFGeneralName.nameComponents(id, parameters: params)
             #expect(parts.basename == basename && parts.finetune == finetune && parts.version == version && parts.sizeLabel == size,
                     "\(id): \(parts)")
-            #expect(LFM2GGUFExport.title(id) == title, "\(id)")
+            #expect(GGUFGeneralName.title(id) == title, "\(id)")
         }
-        #expect(LFM2GGUFExport.sizeLabel(94_000) == "94K")
-        #expect(LFM2GGUFExport.sizeLabel(1_170_340_608) == "1.2B")
+        #expect(GGUFGeneralName.sizeLabel(94_000) == "94K")
+        #expect(GGUFGeneralName.sizeLabel(1_170_340_608) == "1.2B")
     }
 }

@@ -38,10 +38,12 @@ import Testing
     }
 
     @Test func ggufPreNamesMapToKinds() {
-        #expect(Tokenizer.PreTokenizerKind(ggufPre: "lfm2") == .llama3)
-        #expect(Tokenizer.PreTokenizerKind(ggufPre: "qwen2") == .qwen2)
-        #expect(Tokenizer.PreTokenizerKind(ggufPre: "gpt-2") == .gpt2)
-        #expect(Tokenizer.PreTokenizerKind(ggufPre: "deepseek-v3") == nil)
+        // llama.cpp (llama-vocab.cpp): the Llama-3 family ignores merges for whole-token words and adds BOS by default.
+        #expect(GGMLPreTokenizer(name: "lfm2") == GGMLPreTokenizer(kind: .llama3, ignoreMerges: true, addBosByDefault: true))
+        #expect(GGMLPreTokenizer(name: "llama-bpe") == GGMLPreTokenizer(name: "lfm2"))
+        #expect(GGMLPreTokenizer(name: "qwen2") == GGMLPreTokenizer(kind: .qwen2, ignoreMerges: false, addBosByDefault: false))
+        #expect(GGMLPreTokenizer(name: "gpt-2")?.kind == .gpt2)
+        #expect(GGMLPreTokenizer(name: "deepseek-v3") == nil)
     }
 
     @Test func sentencePieceStyleDecoderChain() throws {

@@ -32,23 +32,46 @@ import Testing
         let tokens = try (0..<reference.vocabularySize).map { try #require(reference.token(for: $0)) }
         let types = (0..<reference.vocabularySize).map { id -> Int in
             guard let added = reference.addedTokens.first(where: { $0.id == id }) else { return 1 }
-            return added.special ? Tokenizer.GGUFTokenType.control : Tokenizer.GGUFTokenType.userDefined
+            return (added.special ? GGMLTokenType.control : GGMLTokenType.userDefined).rawValue
         }
+        let merges = rawMerges.map { $0.joined(separator: " ") }
+        // No add_bos_token key: llama.cpp adds BOS for the "lfm2" pre-tokenizer by default.
         let tokenizer = try Tokenizer(
-            ggufTokens: tokens, merges: rawMerges.map { $0.joined(separator: " ") }, tokenTypes: types, pre: "lfm2",
-            bosTokenId: 1, eosTokenId: 7, addBosToken: true)
+            ggmlModel: "gpt2", tokens: tokens, tokenTypes: types, merges: merges, pre: "lfm2", bosTokenId: 1,
+            eosTokenId: 7, addBosToken: nil)
         for item in try Fixtures.lfm2Cases().prefix(150) {
             #expect(tokenizer.encode(item.text, addSpecialTokens: true) == item.idsWithSpecial, "\(item.name)")
         }
         #expect(tokenizer.isSpecial(6) && !tokenizer.isSpecial(64014))
-        #expect(throws: TokenizerError.self) {
-            _ = try Tokenizer(ggufTokens: tokens, merges: [], tokenTypes: nil, pre: "deepseek-llm", bosTokenId: nil,
-                              eosTokenId: nil, addBosToken: false)
+        func field(_ build: () throws -> Tokenizer) -> String? {
+            do {
+                _ = try build()
+                return nil
+            } catch let TokenizerError.unsupportedOption(_, field, _, _) {
+                return field
+            } catch let TokenizerError.invalidField(_, field, _, _) {
+                return field
+            } catch {
+                return "unexpected \(error)"
+            }
         }
-        #expect(throws: TokenizerError.self) {
-            _ = try Tokenizer(ggufTokens: tokens, merges: ["a b c"], tokenTypes: nil, pre: "lfm2", bosTokenId: nil,
-                              eosTokenId: nil, addBosToken: false)
+        let normal = [Int](repeating: 1, count: tokens.count)
+        func build(model: String = "gpt2", types: [Int]? = nil, merges: [String] = [], pre: String = "lfm2",
+                   bos: Int? = nil, eos: Int? = nil, addBos: Bool? = false, addEos: Bool? = nil) -> () throws -> Tokenizer {
+            { try Tokenizer(ggmlModel: model, tokens: tokens, tokenTypes: types ?? normal, merges: merges, pre: pre,
+                            bosTokenId: bos, eosTokenId: eos, addBosToken: addBos, addEosToken: addEos) }
         }
+        #expect(field(build(pre: "deepseek-llm")) == "tokenizer.ggml.pre")
+        #expect(field(build(model: "llama")) == "tokenizer.ggml.model")
+        #expect(field(build(merges: ["a b c"])) == "tokenizer.ggml.merges[0]")
+        #expect(field(build(merges: ["Ġ t", " a"])) == "tokenizer.ggml.merges[1]")
+        #expect(field(build(types: [1])) == "tokenizer.ggml.token_type")
+        #expect(field(build(types: [9] + normal.dropFirst())) == "tokenizer.ggml.token_type[0]")
+        #expect(field(build(bos: tokens.count)) == "tokenizer.ggml.bos_token_id")
+        #expect(field(build(eos: -1)) == "tokenizer.ggml.eos_token_id")
+        #expect(field(build(addBos: nil)) == "tokenizer.ggml.bos_token_id")  // lfm2 adds BOS by default: needs an id
+        #expect(field(build(addEos: true)) == "tokenizer.ggml.eos_token_id")
+        #expect(field(build()) == nil)
     }
 
     @Test func knownRegexFamiliesParse() throws {

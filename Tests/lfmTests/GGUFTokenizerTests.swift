@@ -68,10 +68,7 @@ import LFMTokenizer
     @Test func unknownPreTokenizerIsATypedError() throws {
         var m = try GGUFTokenizerMetadata(path: Self.gguf)
         m.pre = "made-up"
-        #expect(throws: TokenizerError.self) {
-            try Tokenizer(ggmlModel: m.model, tokens: m.tokens, tokenTypes: m.tokenTypes, merges: m.merges, pre: m.pre,
-                          bosTokenId: m.bosTokenId, eosTokenId: m.eosTokenId, addBosToken: m.addBosToken)
-        }
+        #expect(throws: TokenizerError.self) { try Tokenizer(gguf: m, source: Self.gguf) }
         #expect(throws: TokenizerError.self) {
             try Tokenizer(ggmlModel: "llama", tokens: ["a"], tokenTypes: [1], merges: [], pre: "lfm2",
                           bosTokenId: nil, eosTokenId: nil, addBosToken: false)

@@ -15,6 +15,10 @@ tiny model with the real LFM2 tokenizer.json) and output type:
   for every tensor, with the same per-tensor types, for every mix;
 - llama.cpp loads every file lfm wrote and its logits on it equal its logits on its own file.
 Exits non-zero on the first difference.
+
+With --families: the same for the Qwen3, Llama and LFM2-MoE folders committed under
+Tests/LFMModelsTests/Fixtures/gguf/families (convert to F32/F16/BF16, every mix from llama.cpp's F32 file,
+Q4_K_M from the folder, requantizing the hidden-256 files), llama.cpp loading every file lfm wrote.
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -71,12 +75,53 @@ def run(cmd, **kw):
     return res.stdout
 
 
+FAMILY_FIXTURES = HERE.parents[2] / "Tests/LFMModelsTests/Fixtures/gguf/families"
+# committed folder, pre-tokenizer name given to the converter (as make_family_interop_fixtures.py does)
+FAMILY_FOLDERS = [("qwen3-h64", "qwen2"), ("llama-h64", "llama-bpe"), ("moe-h64", "lfm2")]
+# committed quantized files requantized with real k-quant blocks (rows of 256)
+FAMILY_REQUANTIZE = [("qwen3-h256-q6_k", ["q4_k_m", "q5_k_m", "q8_0"]), ("moe-h256-q4_k_m", ["q5_k_m", "q6_k", "q8_0"])]
+
+
+def check_families(args, work, env, check):
+    """`lfm convert` / `lfm quantize` of Qwen3, Llama and LFM2-MoE next to llama.cpp's converter and llama-quantize."""
+    import make_family_interop_fixtures as ffx
+    for name, pre in FAMILY_FOLDERS:
+        folder = work / f"{name}-hf"  # the folder name gives general.name, as in the committed files
+        shutil.copytree(FAMILY_FIXTURES / f"{name}-hf", folder)
+        for outtype in ["f32", "f16", "bf16"]:
+            theirs = work / f"{name}-{outtype}-llamacpp.gguf"
+            ours = work / f"{name}-{outtype}-lfm.gguf"
+            ffx.convert(args, folder, theirs, outtype, pre)
+            run([args.lfm, "convert", folder, ours, "--type", outtype])
+            check(f"convert {name} {outtype}", ours, theirs)
+        f32 = work / f"{name}-f32-llamacpp.gguf"
+        for mix in MIXES:
+            theirs = work / f"{name}-{mix}-llamacpp.gguf"
+            run([f"{args.llama_bin}/llama-quantize", f32, theirs, mix.upper()], env=env)
+            ours = work / f"{name}-{mix}-lfm.gguf"
+            run([args.lfm, "quantize", f32, ours, "--type", mix])
+            check(f"quantize {name} {mix} (from llama.cpp's F32 GGUF)", ours, theirs)
+        ours = work / f"{name}-q4_k_m-from-folder.gguf"
+        run([args.lfm, "quantize", folder, ours, "--type", "q4_k_m"])
+        check(f"quantize {name} q4_k_m (from the folder)", ours, work / f"{name}-q4_k_m-llamacpp.gguf")
+    for name, mixes in FAMILY_REQUANTIZE:
+        source = FAMILY_FIXTURES / f"{name}.gguf"
+        for mix in mixes:
+            theirs = work / f"{name}-to-{mix}-llamacpp.gguf"
+            run([f"{args.llama_bin}/llama-quantize", "--allow-requantize", source, theirs, mix.upper()], env=env)
+            ours = work / f"{name}-to-{mix}-lfm.gguf"
+            run([args.lfm, "quantize", source, ours, "--type", mix])
+            check(f"quantize {name} -> {mix} (requantize)", ours, theirs)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-cpp", required=True)
     ap.add_argument("--llama-bin", required=True)
     ap.add_argument("--lfm", required=True)
     ap.add_argument("--tokenizer-only", action="store_true", help="only check the real-tokenizer conversion")
+    ap.add_argument("--families", action="store_true",
+                    help="check the Qwen3, Llama and LFM2-MoE folders of make_family_interop_fixtures.py instead of LFM2")
     args = ap.parse_args()
     env = dict(os.environ, LD_LIBRARY_PATH=args.llama_bin)
     failures = 0
@@ -84,17 +129,18 @@ def main():
         work = Path(tmp)
         exe = fx.build_logits_tool(args, work)
         folders = {}
-        for name, source, outtype in [("tiny-f32", "attn-first-f32", "f32"), ("tiny-f16", "mixed-gqa3-f16", "f16"),
+        for name, source, outtype in [] if args.families else [("tiny-f32", "attn-first-f32", "f32"), ("tiny-f16", "mixed-gqa3-f16", "f16"),
                                       ("tiny-bf16", "mixed-gqa2-bf16", "bf16")]:
             folder = work / name
             shutil.copytree(fx.LFM2_FIXTURES / source, folder)
             (folder / "expected.json").unlink()
             fx.write_tokenizer(folder, fx.tiny_tokenizer(json.loads((folder / "config.json").read_text())["vocab_size"]))
             folders[name] = (folder, True)
-        h256 = work / "h256"
-        fx.h256_checkpoint(h256)
-        fx.write_tokenizer(h256, fx.tiny_tokenizer(320))
-        folders["h256"] = (h256, True)
+        if not args.families:
+            h256 = work / "h256"
+            fx.h256_checkpoint(h256)
+            fx.write_tokenizer(h256, fx.tiny_tokenizer(320))
+            folders["h256"] = (h256, True)
 
         def check(label, ours, theirs, logits=True):
             nonlocal failures
@@ -112,6 +158,10 @@ def main():
                 print("   ", p)
             failures += bool(problems)
 
+        if args.families:
+            check_families(args, work, env, check)
+            print("all identical" if failures == 0 else f"{failures} differences")
+            sys.exit(1 if failures else 0)
         for name, (folder, tiny) in ({} if args.tokenizer_only else folders).items():
             for outtype in ["f32", "f16", "bf16"]:
                 theirs = work / f"{name}-{outtype}-llamacpp.gguf"

@@ -252,12 +252,40 @@ def make_model(args, exe, work, spec):
         shutil.copytree(folder, keep)
 
 
+# llama-quantize references for `lfm quantize` (no logits): (source file, mix, needs --allow-requantize).
+# The H 64 ones exercise the Q4_K_M rules (attn_v / ffn_down bumps, MoE layer indices) with every
+# k-quant falling back (rows of 64); the H 256 ones quantize to real Q4_K / Q5_K / Q6_K blocks.
+QUANTIZE_REFS = [
+    ("qwen3-h64-f32.gguf", "Q4_K_M", False),
+    ("llama-h64-f32.gguf", "Q4_K_M", False),
+    ("moe-h64-f32.gguf", "Q4_K_M", False),
+    ("qwen3-h256-q6_k.gguf", "Q4_K_M", True),
+    ("moe-h256-q4_k_m.gguf", "Q5_K_M", True),
+]
+
+
+def make_quantize_refs(args):
+    env = dict(os.environ, LD_LIBRARY_PATH=args.llama_bin)
+    for src, qtype, requantize in QUANTIZE_REFS:
+        out = OUT / (src.replace(".gguf", "") + "-to-" + qtype.lower() + ".gguf.ref")
+        cmd = [f"{args.llama_bin}/llama-quantize"] + (["--allow-requantize"] if requantize else []) + [str(OUT / src), str(out), qtype]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if res.returncode != 0:
+            raise RuntimeError("llama-quantize %s failed:\n%s" % (qtype, res.stderr[-3000:]))
+        print("wrote", out.name, out.stat().st_size)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-cpp", required=True)
     ap.add_argument("--llama-bin", required=True)
     ap.add_argument("--only", nargs="*", help="model names to (re)build")
+    ap.add_argument("--quantize-refs-only", action="store_true",
+                    help="only (re)write the *-to-<mix>.gguf.ref llama-quantize references from the committed files")
     args = ap.parse_args()
+    if args.quantize_refs_only:
+        make_quantize_refs(args)
+        return
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     import transformers
@@ -271,6 +299,7 @@ def main():
             if args.only and spec[0] not in args.only:
                 continue
             make_model(args, exe, work, spec)
+    make_quantize_refs(args)
     big = [(p.name, p.stat().st_size) for p in OUT.glob("*.gguf") if p.stat().st_size > LIMIT]
     if big:
         print("over %d bytes: %r" % (LIMIT, big))

@@ -146,12 +146,9 @@ public actor InferenceSession {
                     break
                 }
                 if stepper.generated.isEmpty { statistics.timeToFirstToken = Date().timeIntervalSince(start) }
-                let next = stepper.accept(token)
-                if next == .stop { reason = .stop; break }
-                for event in filter.feed(token) { continuation.yield(event) }
-                if filter.stopped { reason = .stop; break }
-                if next == .last { reason = .length; break }
-                guard room > 1 else { reason = .length; break }
+                let step = stepper.advance(token, output: &filter, room: room)
+                for event in step.events { continuation.yield(event) }
+                if let finish = step.finish { reason = finish; break }
                 logits = try model.forward([token], state: &state)
                 processedTokens.append(token)
                 lastLogits = logits

@@ -31,6 +31,15 @@ public protocol ModelArchitecture {
     /// returns the configuration as the checkpoint settles it (e.g. a feed-forward width).
     static func bind(_ configuration: any ModelConfiguration, source: TensorSource, naming: TensorNaming,
                      sourceName: String, placement: WeightPlacement) throws -> (any ModelConfiguration, DecoderWeights)
+    /// What llama.cpp's convert_hf_to_gguf.py writes for the Hugging Face folder `folder` read as
+    /// `configuration`: hyperparameter entries, tokenizer and tensor list (nil: the family has no
+    /// GGUF export description).
+    static func ggufExport(_ configuration: any ModelConfiguration, folder: URL) throws -> GGUFExportDescription?
+}
+
+extension ModelArchitecture {
+    /// No GGUF export unless the family describes one.
+    public static func ggufExport(_ configuration: any ModelConfiguration, folder: URL) throws -> GGUFExportDescription? { nil }
 }
 
 /// Options for loading a model.
