@@ -5,6 +5,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/// Bytes ahead of the decode kernel's software prefetch (see matvec; chosen in Benchmarks/README.md).
+#define LFM_AVX2_MATVEC_PREFETCH 4096
 #define T2 __attribute__((target("avx2,fma,f16c")))
 #define T2I T2 __attribute__((always_inline)) static inline
 
@@ -32,15 +34,19 @@ T2I float hsum8(__m256 v) {
 }
 
 /// One weight row at a time, read front to back as one stream with four accumulators (as in
-/// matmul_avx512.c: the hardware prefetcher follows one stream per thread better than four).
-/// Each row's result depends only on the row, not on how the rows are split over threads.
+/// matmul_avx512.c: the hardware prefetcher follows one stream per thread better than four), plus a
+/// software prefetch LFM_AVX2_MATVEC_PREFETCH bytes ahead (into the next rows near a row's end) for
+/// more lines in flight than the hardware prefetcher keeps. Each row's result depends only on the
+/// row, not on how the rows are split over threads.
 T2I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1,
                 const float *x, float *y) {
+    const size_t es = lfm_dtype_size(dt);
     for (size_t n = n0; n < n1; n++) {
         const char *r = w + n * rb;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t k = 0;
         for (; k + 32 <= K; k += 32) {
+            for (size_t o = 0; o < 32 * es; o += 64) _mm_prefetch(r + k * es + LFM_AVX2_MATVEC_PREFETCH + o, _MM_HINT_T0);
             a0 = _mm256_fmadd_ps(ld8(dt, r, k), _mm256_loadu_ps(x + k), a0);
             a1 = _mm256_fmadd_ps(ld8(dt, r, k + 8), _mm256_loadu_ps(x + k + 8), a1);
             a2 = _mm256_fmadd_ps(ld8(dt, r, k + 16), _mm256_loadu_ps(x + k + 16), a2);
