@@ -82,6 +82,24 @@ FAMILY_FOLDERS = [("qwen3-h64", "qwen2"), ("llama-h64", "llama-bpe"), ("moe-h64"
 FAMILY_REQUANTIZE = [("qwen3-h256-q6_k", ["q4_k_m", "q5_k_m", "q8_0"]), ("moe-h256-q4_k_m", ["q5_k_m", "q6_k", "q8_0"])]
 
 
+def check_mixes(args, work, env, check, name, folder, logits=None):
+    """Every mix of MIXES quantized from llama.cpp's F32 file of `name` by llama-quantize and by `lfm quantize`,
+    and q4_k_m by `lfm quantize` straight from the folder. `logits`: passed to `check` for the mixes (None:
+    its default); the folder's file is compared without running llama.cpp on it when `logits` is given."""
+    f32 = work / f"{name}-f32-llamacpp.gguf"
+    extra = {} if logits is None else {"logits": logits}
+    for mix in MIXES:
+        theirs = work / f"{name}-{mix}-llamacpp.gguf"
+        run([f"{args.llama_bin}/llama-quantize", f32, theirs, mix.upper()], env=env)
+        ours = work / f"{name}-{mix}-lfm.gguf"
+        run([args.lfm, "quantize", f32, ours, "--type", mix])
+        check(f"quantize {name} {mix} (from llama.cpp's F32 GGUF)", ours, theirs, **extra)
+    ours = work / f"{name}-q4_k_m-from-folder.gguf"
+    run([args.lfm, "quantize", folder, ours, "--type", "q4_k_m"])
+    check(f"quantize {name} q4_k_m (from the folder)", ours, work / f"{name}-q4_k_m-llamacpp.gguf",
+          **({} if logits is None else {"logits": False}))
+
+
 def check_families(args, work, env, check):
     """`lfm convert` / `lfm quantize` of Qwen3, Llama and LFM2-MoE next to llama.cpp's converter and llama-quantize."""
     import make_family_interop_fixtures as ffx
@@ -94,16 +112,7 @@ def check_families(args, work, env, check):
             ffx.convert(args, folder, theirs, outtype, pre)
             run([args.lfm, "convert", folder, ours, "--type", outtype])
             check(f"convert {name} {outtype}", ours, theirs)
-        f32 = work / f"{name}-f32-llamacpp.gguf"
-        for mix in MIXES:
-            theirs = work / f"{name}-{mix}-llamacpp.gguf"
-            run([f"{args.llama_bin}/llama-quantize", f32, theirs, mix.upper()], env=env)
-            ours = work / f"{name}-{mix}-lfm.gguf"
-            run([args.lfm, "quantize", f32, ours, "--type", mix])
-            check(f"quantize {name} {mix} (from llama.cpp's F32 GGUF)", ours, theirs)
-        ours = work / f"{name}-q4_k_m-from-folder.gguf"
-        run([args.lfm, "quantize", folder, ours, "--type", "q4_k_m"])
-        check(f"quantize {name} q4_k_m (from the folder)", ours, work / f"{name}-q4_k_m-llamacpp.gguf")
+        check_mixes(args, work, env, check, name, folder)
     for name, mixes in FAMILY_REQUANTIZE:
         source = FAMILY_FIXTURES / f"{name}.gguf"
         for mix in mixes:
@@ -171,16 +180,7 @@ def main():
                 check(f"convert {name} {outtype}", ours, theirs)
         # Quantization mixes on the hidden-256 model (all rows whole k-blocks) and on a tiny one (fallbacks).
         for name in [] if args.tokenizer_only else ["h256", "tiny-f16"]:
-            f32 = work / f"{name}-f32-llamacpp.gguf"
-            for mix in MIXES:
-                theirs = work / f"{name}-{mix}-llamacpp.gguf"
-                run([f"{args.llama_bin}/llama-quantize", f32, theirs, mix.upper()], env=env)
-                ours = work / f"{name}-{mix}-lfm.gguf"
-                run([args.lfm, "quantize", f32, ours, "--type", mix])
-                check(f"quantize {name} {mix} (from llama.cpp's F32 GGUF)", ours, theirs, logits=name == "h256")
-            ours = work / f"{name}-q4_k_m-from-folder.gguf"
-            run([args.lfm, "quantize", folders[name][0], ours, "--type", "q4_k_m"])
-            check(f"quantize {name} q4_k_m (from the folder)", ours, work / f"{name}-q4_k_m-llamacpp.gguf", logits=False)
+            check_mixes(args, work, env, check, name, folders[name][0], logits=name == "h256")
         # The real LFM2 tokenizer: tokenizer.ggml.* and chat template.
         folder = work / "real-tokenizer"
         folder.mkdir()
