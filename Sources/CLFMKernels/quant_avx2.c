@@ -49,29 +49,44 @@ QS_INL void qa2_q4_0_pair(const uint8_t *blk, const int8_t *xp, const float *xd,
     *corr = _mm_fmadd_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xds)), *corr);
 }
 
-/// Blocks b .. b + 7 of a Q4_0 row: four pairs as in qa2_q4_0_pair, whose dword sums two rounds
-/// of vphaddd reduce to one lane per block (order 0, 2, 4, 6, 1, 3, 5, 7), so the eight blocks
-/// share one scale conversion (dw as 8 F16 lanes), one vpermps, one FMA for the products and one
-/// for the offset term (*corr, natural block order).
+/// Blocks b .. b + 7 of a Q4_0 row: four pairs as in qa2_q4_0_pair, whose 16-bit sums two rounds
+/// of vphaddw reduce to two lanes per block and one vpmaddwd to one dword per block, in the order
+/// 0, 2, 4, 6, 1, 3, 5, 7 (no overflow: a pair's lane is at most 2 * 2 * 15 * 127 = 7620, four
+/// of them 30480). The eight F16 scales are gathered with scalar loads straight into that order,
+/// and xd / xds arrive in it too (qa2_permute_scales), so the eight blocks share one scale
+/// conversion, one FMA for the products and one for the offset term (*corr), with no lane permute.
 QS_INL void qa2_q4_0_oct(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
                          __m256 *acc, __m256 *corr) {
-    const __m256i low = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i low = _mm256_set1_epi8(0x0F);
     __m256i P[4];
     for (int k = 0; k < 4; k++) {
         const uint8_t *pair = blk + 36 * k;
         const __m256i v = _mm256_loadu2_m128i((const __m128i *)(pair + 20), (const __m128i *)(pair + 2));
         const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
-                                           _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
-        P[k] = _mm256_madd_epi16(p, ones);
+        P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
+                                _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
     }
-    const __m256i F = _mm256_hadd_epi32(_mm256_hadd_epi32(P[0], P[1]), _mm256_hadd_epi32(P[2], P[3]));
+    const __m256i H = _mm256_hadd_epi16(_mm256_hadd_epi16(P[0], P[1]), _mm256_hadd_epi16(P[2], P[3]));
+    const __m256i F = _mm256_madd_epi16(H, _mm256_set1_epi16(1));
     uint16_t h[8];
     for (int i = 0; i < 8; i++) memcpy(&h[i], blk + 18 * i, 2);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
-    const __m256 s = _mm256_permutevar8x32_ps(_mm256_mul_ps(dw, _mm256_loadu_ps(xd)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
-    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), s, *acc);
+    // Scalar composition keeps the eight scales off the vector pipes (vpinsrw costs two there).
+    const uint64_t even = (uint64_t)h[0] | (uint64_t)h[2] << 16 | (uint64_t)h[4] << 32 | (uint64_t)h[6] << 48;
+    const uint64_t odd = (uint64_t)h[1] | (uint64_t)h[3] << 16 | (uint64_t)h[5] << 32 | (uint64_t)h[7] << 48;
+    const __m256 dw = _mm256_cvtph_ps(_mm_insert_epi64(_mm_cvtsi64_si128((long long)even), (long long)odd, 1));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
     *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
+}
+
+/// Copies the activation scales d and d * sum(q) of every whole group of eight blocks into the
+/// order qa2_q4_0_oct reads them: 0, 2, 4, 6, 1, 3, 5, 7 within each group.
+QS_INL void qa2_permute_scales(const float *xd, const float *xds, size_t nb, float *xdp, float *xdsp) {
+    static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+    for (size_t b = 0; b + 8 <= nb; b += 8)
+        for (int i = 0; i < 8; i++) {
+            xdp[b + i] = xd[b + order[i]];
+            xdsp[b + i] = xds[b + order[i]];
+        }
 }
 
 /// Decode (one activation row) of Q4_0 rows n0 ..< n1: eight blocks per step (qa2_q4_0_oct),
@@ -83,8 +98,10 @@ QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, co
                                       float *y) {
     const size_t nb = x->cols / 32, rb = nb * 18;
     _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
+    _Alignas(32) float xdp[QA2_Q4_0_MAX_COLS / 32], xdsp[QA2_Q4_0_MAX_COLS / 32];
     qa2_permute_pairs(x->q, nb, xp);
     const float *xd = x->d, *xds = x->dsums;
+    qa2_permute_scales(xd, xds, nb, xdp, xdsp);
     for (size_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rb;
         __m256 a8 = _mm256_setzero_ps(), c8 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
@@ -92,7 +109,7 @@ QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, co
         size_t b = 0;
         for (; b + 8 <= nb; b += 8) {
             qs_prefetch(row + b * 18, 144);
-            qa2_q4_0_oct(row + b * 18, xp + 32 * b, xd + b, xds + b, &a8, &c8);
+            qa2_q4_0_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
         }
         for (; b + 2 <= nb; b += 2) qa2_q4_0_pair(row + b * 18, xp + 32 * b, xd + b, xds + b, &a2, &c2);
         const __m128 cs = _mm_add_ps(c2, _mm_movehl_ps(c2, c2));
