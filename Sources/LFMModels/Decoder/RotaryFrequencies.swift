@@ -25,16 +25,38 @@ public enum RotaryFrequencies {
     public static func llama3(theta: Double, headDim: Int, factor: Double, lowFreqFactor: Double,
                               highFreqFactor: Double, originalMaxPositions: Double) -> [Float] {
         // float32 throughout, as transformers computes it.
+        let scaled = Float(factor)
+        return standard(theta: theta, headDim: headDim).map { inverse in
+            switch llama3Band(wavelength: Float(2 * Double.pi) / inverse, factor: factor, lowFreqFactor: lowFreqFactor,
+                              highFreqFactor: highFreqFactor, originalMaxPositions: originalMaxPositions) {
+            case .kept: return inverse
+            case .divided: return inverse / scaled
+            case .interpolated(let smooth): return (1 - smooth) * inverse / scaled + smooth * inverse
+            }
+        }
+    }
+
+    /// Where one frequency falls under llama3 scaling.
+    public enum Llama3Band: Equatable, Sendable {
+        /// Wavelength below `original / highFreqFactor`: unchanged.
+        case kept
+        /// Wavelength above `original / lowFreqFactor`: divided by `factor`.
+        case divided
+        /// In between: `smooth` of the unscaled frequency plus `1 - smooth` of the divided one.
+        case interpolated(smooth: Float)
+    }
+
+    /// The llama3 rule for one wavelength (float32, as transformers and llama.cpp's converter
+    /// compute it). Used by the inverse-frequency table above and by the GGUF writer's
+    /// `rope_freqs` factors.
+    public static func llama3Band(wavelength: Float, factor: Double, lowFreqFactor: Double, highFreqFactor: Double,
+                                  originalMaxPositions: Double) -> Llama3Band {
         let lowWavelength = Float(originalMaxPositions / lowFreqFactor)
         let highWavelength = Float(originalMaxPositions / highFreqFactor)
-        let factor = Float(factor), low = Float(lowFreqFactor), high = Float(highFreqFactor)
-        let original = Float(originalMaxPositions)
-        return standard(theta: theta, headDim: headDim).map { inverse in
-            let wavelength = Float(2 * Double.pi) / inverse
-            if wavelength < highWavelength { return inverse }
-            if wavelength > lowWavelength { return inverse / factor }
-            let smooth = (original / wavelength - low) / (high - low)
-            return (1 - smooth) * inverse / factor + smooth * inverse
-        }
+        if wavelength < highWavelength { return .kept }
+        if wavelength > lowWavelength { return .divided }
+        // The factors are Python floats there: their difference is taken in double, then rounded.
+        return .interpolated(smooth: (Float(originalMaxPositions) / wavelength - Float(lowFreqFactor))
+                                / Float(highFreqFactor - lowFreqFactor))
     }
 }

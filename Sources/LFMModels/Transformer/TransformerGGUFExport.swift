@@ -88,17 +88,18 @@ enum TransformerGGUFExport {
                                      tensors: tensors, tokenizer: tokenizer)
     }
 
-    /// The converter's llama3 `rope_freqs` factors, computed in float32 as its torch code does.
+    /// The converter's llama3 `rope_freqs` factors (unscaled ÷ scaled frequency), computed in
+    /// float32 as its torch code does, on the band rule the reader uses.
     static func llama3RopeFactors(theta: Double, headDim: Int, factor: Double, low: Double, high: Double, original: Double) -> [Float] {
         let base = Float(theta), dim = Float(headDim)
-        let lowWavelength = Float(original / low), highWavelength = Float(original / high)
         return stride(from: 0, to: headDim, by: 2).map { i -> Float in
             let frequency = 1 / powf(base, Float(i) / dim)
-            let wavelength = Float(2 * Double.pi) / frequency
-            if wavelength < highWavelength { return 1 }
-            if wavelength > lowWavelength { return Float(factor) }
-            let smooth = (Float(original) / wavelength - Float(low)) / Float(high - low)
-            return 1 / ((1 - smooth) / Float(factor) + smooth)
+            switch RotaryFrequencies.llama3Band(wavelength: Float(2 * Double.pi) / frequency, factor: factor, lowFreqFactor: low,
+                                                highFreqFactor: high, originalMaxPositions: original) {
+            case .kept: return 1
+            case .divided: return Float(factor)
+            case .interpolated(let smooth): return 1 / ((1 - smooth) / Float(factor) + smooth)
+            }
         }
     }
 }
