@@ -69,7 +69,7 @@ extension BatchEngine {
                 ConstrainedDecoder(schema: $0.schema, vocabulary: tokenVocabulary(), stopTokens: [$0.endToken])
             }
             let stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: stopTokens, maxTokens: options.maxTokens,
-                                       forcedPrefixes: p.job.forcedPrefixes, topLogprobs: p.job.logprobs, wholeValueStops: true)
+                                       forcedPrefixes: p.job.forcedPrefixes, topLogprobs: p.job.logprobs)
             let sequence = Running(
                 continuation: p.continuation, cancel: p.cancel,
                 deadline: p.submitted.addingTimeInterval(p.job.timeout), submitted: p.submitted,

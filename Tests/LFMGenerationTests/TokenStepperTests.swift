@@ -123,17 +123,14 @@ private struct NumberOutput: TokenOutput {
         #expect(s5.advance(2, output: &none) == TokenStepper.Step(logprob: nil, events: [], finish: .length))
     }
 
-    @Test func aJSONValueClosedAtTheBudgetStopsOnlyWithWholeValueStops() throws {
+    @Test func aJSONValueClosedAtTheBudgetEndsWithLength() throws {
         let schema = try JSONSchema(json: #"{"type":"integer"}"#)
-        for (wholeValueStops, expected) in [(true, FinishReason.stop), (false, .length)] {
-            let constraint = ConstrainedDecoder(schema: schema, vocabulary: StructuredGenerationTests.vocabulary, stopTokens: [7])
-            var s = TokenStepper(sampler: try Sampler(.greedy), constraint: constraint, stopTokens: [7], maxTokens: 1,
-                                 wholeValueStops: wholeValueStops)
-            var logits = [Float](repeating: 0, count: StructuredGenerationTests.vocabulary.logitCount)
-            let token = try #require(try s.choose(&logits, history: []))
-            var output = NumberOutput()
-            #expect(s.constraint?.isComplete == true)
-            #expect(s.advance(token, output: &output).finish == expected)
-        }
+        let constraint = ConstrainedDecoder(schema: schema, vocabulary: StructuredGenerationTests.vocabulary, stopTokens: [7])
+        var s = TokenStepper(sampler: try Sampler(.greedy), constraint: constraint, stopTokens: [7], maxTokens: 1)
+        var logits = [Float](repeating: 0, count: StructuredGenerationTests.vocabulary.logitCount)
+        let token = try #require(try s.choose(&logits, history: []))
+        var output = NumberOutput()
+        #expect(s.constraint?.isComplete == true)
+        #expect(s.advance(token, output: &output).finish == .length)
     }
 }

@@ -28,10 +28,6 @@ public struct TokenStepper: Sendable {
     public let forcedPrefixes: [[Int]]
     /// Alternatives per log-probability entry; nil: no log-probabilities.
     public let topLogprobs: Int?
-    /// Whether the budget ends with `.stop` when the mask closed the JSON value within it (nothing
-    /// is cut off; the server's finish reason) instead of `.length` (what the session and
-    /// `lfm generate` have always reported at the budget).
-    public let wholeValueStops: Bool
     /// Tokens recorded so far (stop tokens included).
     public private(set) var generated: [Int] = []
     /// The log-probability of the token `choose` returned last, reported by `advance`.
@@ -39,14 +35,13 @@ public struct TokenStepper: Sendable {
 
     /// Creates a stepper at the start of a generation.
     public init(sampler: Sampler, constraint: ConstrainedDecoder? = nil, stopTokens: Set<Int>, maxTokens: Int,
-                forcedPrefixes: [[Int]] = [], topLogprobs: Int? = nil, wholeValueStops: Bool = false) {
+                forcedPrefixes: [[Int]] = [], topLogprobs: Int? = nil) {
         self.sampler = sampler
         self.constraint = constraint
         self.stopTokens = stopTokens
         self.maxTokens = maxTokens
         self.forcedPrefixes = forcedPrefixes.filter { !$0.isEmpty }
         self.topLogprobs = topLogprobs
-        self.wholeValueStops = wholeValueStops
     }
 
     /// Whether the budget allows another token.
@@ -87,9 +82,10 @@ public struct TokenStepper: Sendable {
     /// Records `token` (the one `choose` returned) and feeds it to `output`, in this order: a zero
     /// budget ends at once (`.length`, nothing recorded); a stop token ends (`.stop`, not fed); the
     /// output's events; a stop string (`.stop`); the constraint's end marker (`.stop`: a whole tool
-    /// call); the budget (`.length`; `.stop` with `wholeValueStops` when the mask closed the JSON
-    /// value within it); the context (`.length` when `room`, the positions the context can still
-    /// take, leaves none for the next token).
+    /// call); the budget or the context (`.length`: the budget is spent, or `room`, the positions
+    /// the context can still take, leaves none for the next token). A JSON value the mask closed
+    /// exactly at the budget also ends with `.length`: the stop token it would force was never
+    /// generated (as llama-server reports it, and OpenAI defines `length`).
     public mutating func advance<Output: TokenOutput>(_ token: Int, output: inout Output, room: Int = .max) -> Step {
         let logprob = pendingLogprob
         pendingLogprob = nil
@@ -99,9 +95,7 @@ public struct TokenStepper: Sendable {
         var step = Step(logprob: logprob, events: output.feed(token), finish: nil)
         if output.stopped || constraint?.stopped == true {
             step.finish = .stop
-        } else if generated.count >= maxTokens {
-            step.finish = wholeValueStops && constraint?.isComplete == true ? .stop : .length
-        } else if room <= 1 {
+        } else if generated.count >= maxTokens || room <= 1 {
             step.finish = .length
         }
         return step
