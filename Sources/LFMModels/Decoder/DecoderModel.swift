@@ -339,6 +339,10 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         let routes = ExpertRouting(moe, input: ws.normed, rows: t, hidden: h, backend: backend)
         let out = ws.mixed
         out.update(repeating: 0, count: t * h)
+        if t == 1 {
+            expertsOfOneRow(moe, routes: routes, ws: ws)
+            return routes.choices
+        }
         for (e, expert) in moe.experts.enumerated() {
             let assigned = routes.tokens[e]
             guard !assigned.isEmpty else { continue }
@@ -353,6 +357,35 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
             }
         }
         return routes.choices
+    }
+
+    /// `mixtureOfExperts` for one row (decode): every chosen expert reads the same input, so all
+    /// their gate and up products run as one shared-input matmul (one dispatch and one activation
+    /// quantization instead of one per expert), side by side in `ws.wide` / `ws.wide2`; then each
+    /// expert's down product, summed in ascending expert order as for several rows. The kernels
+    /// and the order of the sums are those of the general path, so the results are identical.
+    private func expertsOfOneRow(_ moe: ExpertsFeedForward, routes: ExpertRouting, ws: Workspace) {
+        let h = weights.hiddenSize
+        let chosen = routes.choices[0]
+        guard let width = chosen.first.map({ moe.experts[$0].width }) else { return }
+        var products: [MatmulProduct] = []
+        for (slot, e) in chosen.enumerated() {
+            products.append(MatmulProduct(moe.experts[e].gate, y: ws.wide + slot * width, yStride: width))
+            products.append(MatmulProduct(moe.experts[e].up, y: ws.wide2 + slot * width, yStride: width))
+        }
+        backend.matmul(products, x: ws.normed, xStride: h, m: 1)
+        for (slot, e) in chosen.enumerated() {
+            addBias(moe.experts[e].gateBias, to: ws.wide + slot * width, width: width, rows: 1)
+            addBias(moe.experts[e].upBias, to: ws.wide2 + slot * width, width: width, rows: 1)
+        }
+        backend.siluMul(gate: ws.wide, up: ws.wide2, out: ws.wide, count: chosen.count * width)
+        for (slot, e) in chosen.enumerated() {
+            let expert = moe.experts[e]
+            backend.matmul(expert.down, x: ws.wide + slot * width, xStride: width, m: 1, y: ws.expertOut, yStride: h)
+            addBias(expert.downBias, to: ws.expertOut, width: h, rows: 1)
+            guard let weight = routes.tokens[e].first?.weight else { continue }
+            for j in 0..<h { ws.mixed[j] += weight * ws.expertOut[j] }
+        }
     }
 
     // MARK: Helpers

@@ -4,6 +4,9 @@ import Foundation
 struct WorkspaceSizes: Equatable {
     var hidden = 0, wide = 0, wide2 = 0, narrow = 0, gate = 0
     var experts = false
+    /// Floats `wide` and `wide2` hold at least, whatever the rows: one decode row's chosen experts
+    /// side by side (top-k × expert width).
+    var expertSlots = 0
 
     init(_ w: DecoderWeights) {
         let h = w.hiddenSize
@@ -27,6 +30,7 @@ struct WorkspaceSizes: Equatable {
                 for f in e.experts {
                     wide = max(wide, f.width)
                     wide2 = max(wide2, f.width)
+                    expertSlots = max(expertSlots, e.topK * f.width)
                 }
             }
         }
@@ -45,7 +49,9 @@ final class Workspace {
         self.sizes = s
         let h = s.hidden
         let widths = [h, h, h, s.wide, s.wide2, s.narrow, s.gate, s.experts ? h : 0, s.experts ? h : 0]
-        let counts = widths.map { ($0 * rows + 15) / 16 * 16 }
+        var counts = widths.map { ($0 * rows + 15) / 16 * 16 }
+        counts[3] = max(counts[3], (s.expertSlots + 15) / 16 * 16)
+        counts[4] = max(counts[4], (s.expertSlots + 15) / 16 * 16)
         let total = max(counts.reduce(0, +), 16)
         storage = .allocate(capacity: total)
         storage.initialize(repeating: 0, count: total)
