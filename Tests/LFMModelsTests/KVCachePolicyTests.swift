@@ -234,6 +234,29 @@ import LFMKernels
         }
     }
 
+    /// Regression: prune's declared peak was budget + slack, but a decode step evicts only past
+    /// that, so `lfm generate --kv-policy prune` on a model whose context is below the peak failed
+    /// at budget + slack + 1 rows ("context length exceeded"). A state sized to the declared peak
+    /// now takes every decode step and a chat turn's prompt arriving when the cache is fullest.
+    @Test func prunePeakRowsHoldEveryDecodeStepAndChatTurn() throws {
+        let policy = KVCachePolicy.prune(budget: 64, observationWindow: 8)
+        let peak = try #require(policy.peakRows(chunk: 1))
+        #expect(peak == 64 + 8 + 8)
+        var state = model.makeState(maxContext: peak, policy: policy)
+        var logits = try model.forward(tokens(20), state: &state)
+        var turns = 0
+        for _ in 0..<400 {
+            logits = try model.forward([argmax(logits)], state: &state)
+            if state.cachedPositions == 64 + policy.slack, turns < 3 {
+                logits = try model.forward(tokens(policy.slack, seed: turns), state: &state)
+                turns += 1
+            }
+            #expect(state.cachedPositions <= peak)
+        }
+        #expect(turns == 3)
+        #expect(state.position == 20 + 400 + 3 * policy.slack)
+    }
+
     @Test func boundedPoliciesCheckRowsNotPositions() throws {
         var state = model.makeState(maxContext: 24, policy: .streaming(sinks: 2, window: 16))
         _ = try model.forward(tokens(200), state: &state)
@@ -271,6 +294,7 @@ import LFMKernels
             try KVCachePolicy.prune(budget: 64, observationWindow: 8, poolingKernel: 4).validate()
         }
         #expect(KVCachePolicy.streaming(sinks: 4, window: 1020).peakRows(chunk: 1) == 1024 + 127)
+        #expect(KVCachePolicy.prune(budget: 1024).peakRows(chunk: 1) == 1024 + 128 + 128)
         #expect(KVCachePolicy.full.peakRows(chunk: 1) == nil)
     }
 }

@@ -90,7 +90,7 @@ public enum KVCachePolicy: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     /// Largest number of positions one forward piece should append under a bounded policy
     /// (`slack`: a streaming query then sees at most `window + slack` recent positions, and the
-    /// rows held stay within ``bound`` + `slack`); nil: any.
+    /// rows held stay within ``peakRows(chunk:)``); nil: any.
     public var largestPiece: Int? { isBounded ? slack : nil }
 
     /// Rows a bounded policy keeps a full-attention layer at after evicting (`sinks + window`,
@@ -103,9 +103,18 @@ public enum KVCachePolicy: Sendable, Equatable, Hashable, CustomStringConvertibl
         }
     }
 
-    /// Most rows a full-attention layer holds when forward pieces append at most `chunk` rows.
+    /// Most rows a full-attention layer holds when forward pieces append at most `chunk` rows
+    /// (prompt pieces append up to ``largestPiece`` whatever `chunk` is). Streaming evicts before
+    /// appending: ``bound`` + max(`slack`, `chunk`). Prune evicts after a piece, and a decode step
+    /// only once the rows pass `budget + slack`, so a step may leave `budget + slack` rows and the
+    /// next piece (another decode step, or a chat turn's prompt) appends on top of them:
+    /// `budget + slack` + max(`slack`, `chunk`).
     public func peakRows(chunk: Int) -> Int? {
-        bound.map { $0 + max(slack, chunk) }
+        switch self {
+        case .full: return nil
+        case .streaming(let sinks, let window): return sinks + window + max(slack, chunk)
+        case .prune(let budget, _, _): return budget + slack + max(slack, chunk)
+        }
     }
 
     /// Rows kept before appending `count` rows to a layer holding `kept` (streaming evicts here).
