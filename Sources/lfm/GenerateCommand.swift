@@ -117,10 +117,12 @@ struct GenerateCommand: ParsableCommand {
         var stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: ignoreEOS ? [] : stops, maxTokens: maxTokens)
         var steps: [[(id: Int, logprob: Double)]] = []
         let decodeStart = Date()
+        var history = promptTokens  // the prompt and every recorded token, appended in place
         while stepper.canContinue {
-            guard let token = try stepper.choose(&logits, history: promptTokens + stepper.generated) else { break }
+            guard let token = try stepper.choose(&logits, history: history) else { break }
             if json { steps.append(logits.withUnsafeBufferPointer { topLogProbabilities($0, k: 5) }) }
             let step = stepper.advance(token, output: &output)
+            history.append(token)
             if streamText {
                 for case .text(let text) in step.events { FileHandle.standardOutput.write(Data(text.utf8)) }
             }
