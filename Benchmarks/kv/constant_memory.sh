@@ -18,10 +18,18 @@ LFM=${LFM:-.build-release/release/lfm}
 model_args=()
 if [ -n "$MODEL" ]; then model_args=(--model "$MODEL"); fi
 
-run() { # EVERY policy-flags...: prints the --memory-report lines
-  local every=$1; shift
+run() { # EVERY policy-flags...: prints the --memory-report lines; a failed generation stops the script
+  local every=$1 log status=0; shift
+  log=$(mktemp)
   "$LFM" generate "${model_args[@]}" --prompt "Once upon a time" --temperature 0.8 --seed 1 --ignore-eos \
-    --memory-report "$every" "$@" 2>&1 >/dev/null | grep '^memory:' || true
+    --memory-report "$every" "$@" 2>"$log" >/dev/null || status=$?
+  grep '^memory:' "$log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "lfm generate $* failed (status $status):" >&2
+    grep -v '^memory:' "$log" | tail -n 5 >&2
+  fi
+  rm -f "$log"
+  return "$status"
 }
 
 for policy in "streaming --kv-sinks 4 --kv-window 1020" "prune --kv-budget 1024"; do
