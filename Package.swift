@@ -18,6 +18,11 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v5),
 ]
 
+/// Targets migrated to Swift 6 language mode (complete data-race checking).
+let swift6Settings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
 let package = Package(
     name: "swift-lfm",
     platforms: [.macOS(.v14)],
@@ -39,33 +44,33 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
-        .target(name: "LFMCore", swiftSettings: swiftSettings),
+        .target(name: "LFMCore", swiftSettings: swift6Settings),
         .target(name: "CLFMKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "LFMKernels", dependencies: ["LFMCore", "CLFMKernels"], swiftSettings: swiftSettings),
-        .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
-        .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
-        .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
+        .target(name: "LFMKernels", dependencies: ["LFMCore", "CLFMKernels"], swiftSettings: swift6Settings),
+        .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swift6Settings),
+        .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swift6Settings),
+        .target(name: "LFMTokenizer", swiftSettings: swift6Settings),
         .target(
             name: "LFMTraining",
             dependencies: ["LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: swift6Settings
         ),
-        .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
+        .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swift6Settings),
         .target(
             name: "LFMGeneration",
             dependencies: ["LFMModels", "LFMKernels", "LFMTokenizer", "LFMChat"],
-            swiftSettings: swiftSettings
+            swiftSettings: swift6Settings
         ),
-        .target(name: "LFMHub", swiftSettings: swiftSettings),
-        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMKernels", "LFMTraining", "LFMCore"], swiftSettings: swiftSettings),
-        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "LFMHub", swiftSettings: swift6Settings),
+        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMKernels", "LFMTraining", "LFMCore"], swiftSettings: swift6Settings),
+        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swift6Settings),
         .target(
             name: "LFMServer",
             dependencies: [
                 "LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMKernels", "LFMCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swift6Settings
         ),
         .executableTarget(
             name: "lfm",
@@ -75,7 +80,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("DefaultModel")],
-            swiftSettings: swiftSettings
+            swiftSettings: swift6Settings
         ),
         // Fixtures (KV cache rows) are read by path (#filePath), not as a bundle resource.
         .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], exclude: ["Fixtures"],
