@@ -14,12 +14,8 @@ import PackageDescription
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 
+/// Every Swift target builds in Swift 6 language mode (complete data-race checking).
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v5),
-]
-
-/// Targets migrated to Swift 6 language mode (complete data-race checking).
-let swift6Settings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
@@ -44,33 +40,33 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
-        .target(name: "LFMCore", swiftSettings: swift6Settings),
+        .target(name: "LFMCore", swiftSettings: swiftSettings),
         .target(name: "CLFMKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .target(name: "LFMKernels", dependencies: ["LFMCore", "CLFMKernels"], swiftSettings: swift6Settings),
-        .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swift6Settings),
-        .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swift6Settings),
-        .target(name: "LFMTokenizer", swiftSettings: swift6Settings),
+        .target(name: "LFMKernels", dependencies: ["LFMCore", "CLFMKernels"], swiftSettings: swiftSettings),
+        .target(name: "LFMFormats", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
+        .target(name: "LFMModels", dependencies: ["LFMCore", "LFMKernels", "LFMFormats"], swiftSettings: swiftSettings),
+        .target(name: "LFMTokenizer", swiftSettings: swiftSettings),
         .target(
             name: "LFMTraining",
             dependencies: ["LFMModels", "LFMKernels", "LFMFormats", "LFMCore"],
-            swiftSettings: swift6Settings
+            swiftSettings: swiftSettings
         ),
-        .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swift6Settings),
+        .target(name: "LFMChat", dependencies: ["LFMCore"], swiftSettings: swiftSettings),
         .target(
             name: "LFMGeneration",
             dependencies: ["LFMModels", "LFMKernels", "LFMTokenizer", "LFMChat"],
-            swiftSettings: swift6Settings
+            swiftSettings: swiftSettings
         ),
-        .target(name: "LFMHub", swiftSettings: swift6Settings),
-        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMKernels", "LFMTraining", "LFMCore"], swiftSettings: swift6Settings),
-        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swift6Settings),
+        .target(name: "LFMHub", swiftSettings: swiftSettings),
+        .target(name: "LFMSearch", dependencies: ["LFMModels", "LFMKernels", "LFMTraining", "LFMCore"], swiftSettings: swiftSettings),
+        .target(name: "LFMLiquid", dependencies: ["LFMFormats", "LFMCore"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "LFMServer",
             dependencies: [
                 "LFMGeneration", "LFMModels", "LFMTokenizer", "LFMChat", "LFMKernels", "LFMCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            swiftSettings: swift6Settings
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "lfm",
@@ -80,7 +76,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("DefaultModel")],
-            swiftSettings: swift6Settings
+            swiftSettings: swiftSettings
         ),
         // Fixtures (KV cache rows) are read by path (#filePath), not as a bundle resource.
         .testTarget(name: "LFMKernelsTests", dependencies: ["LFMKernels", "LFMCore"], exclude: ["Fixtures"],

@@ -67,6 +67,7 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
 /// Open connections across all event loops (guarded by `lock`).
 final class ConnectionCount: @unchecked Sendable {
+    // @unchecked: `open` is only touched under `lock`.
     private let lock = NSLock()
     private var open = 0
 
