@@ -14,8 +14,9 @@ import PackageDescription
 // ISA-specific inner loops live in the C target CLFMKernels with per-function
 // `target` attributes and are chosen at run time; nothing is built with -march=native.
 
+/// Every Swift target builds in Swift 6 language mode (complete data-race checking).
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v5),
+    .swiftLanguageMode(.v6),
 ]
 
 let package = Package(

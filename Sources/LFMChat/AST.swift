@@ -1,5 +1,5 @@
 /// The syntax tree of a parsed template.
-indirect enum Expr {
+indirect enum Expr: Sendable {
     case literal(Value)
     case name(String)
     case list([ExprNode])
@@ -22,24 +22,24 @@ indirect enum Expr {
 }
 
 /// An expression with its source position.
-struct ExprNode {
+struct ExprNode: Sendable {
     var expr: Expr
     var pos: SourcePos
 }
 
 /// A left-hand side of `set` or `for`.
-indirect enum Target {
+indirect enum Target: Sendable {
     case name(String)
     case attribute(String, String)
     case tuple([Target])
 }
 
-struct MacroParam {
+struct MacroParam: Sendable {
     var name: String
     var defaultValue: ExprNode?
 }
 
-indirect enum Stmt {
+indirect enum Stmt: Sendable {
     case output(String)
     case expression(ExprNode)
     case ifChain([(ExprNode, [StmtNode])], otherwise: [StmtNode])
@@ -57,7 +57,7 @@ indirect enum Stmt {
 }
 
 /// `for target in iterable [if filter] [recursive]`.
-struct ForLoop {
+struct ForLoop: Sendable {
     var target: Target
     var iterable: ExprNode
     var filter: ExprNode?
@@ -69,7 +69,7 @@ struct ForLoop {
     var recursive: Bool
 }
 
-struct StmtNode {
+struct StmtNode: Sendable {
     var stmt: Stmt
     var pos: SourcePos
 }

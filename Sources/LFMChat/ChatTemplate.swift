@@ -53,7 +53,7 @@ public struct ChatMessage: Equatable, Sendable {
 ///
 /// Untrusted templates cannot crash or exhaust the process: nesting, recursion, loop iterations, output size
 /// and integer ranges are bounded and reported as ``TemplateError`` of kind `.limit`.
-public struct ChatTemplate: @unchecked Sendable {
+public struct ChatTemplate: Sendable {
     /// The template source text.
     public let source: String
     private let body: [StmtNode]

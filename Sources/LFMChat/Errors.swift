@@ -60,7 +60,7 @@ enum TemplateFailure: Error {
 }
 
 /// A position in the template source.
-struct SourcePos: Equatable {
+struct SourcePos: Equatable, Sendable {
     var line: Int
     var column: Int
 }

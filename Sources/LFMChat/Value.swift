@@ -57,13 +57,21 @@ public struct OrderedDict: Equatable, Sendable {
 
 /// A mutable attribute bag made by `namespace(...)`; shared by reference like jinja2's `Namespace`.
 public final class Namespace: @unchecked Sendable {
+    // @unchecked: the one mutable property, `stored`, is only touched under `lock`.
+    private let lock = NSLock()
+    private var stored: OrderedDict
     /// The attributes, in insertion order.
-    public var attributes: OrderedDict
-    init(_ attributes: OrderedDict) { self.attributes = attributes }
+    public var attributes: OrderedDict {
+        get { lock.lock(); defer { lock.unlock() }; return stored }
+        set { lock.lock(); stored = newValue; lock.unlock() }
+    }
+    init(_ attributes: OrderedDict) { self.stored = attributes }
 }
 
 /// Something a template can call: a global function, a bound method, a macro or `loop.cycle`.
 public struct Callable: @unchecked Sendable {
+    // @unchecked: immutable, but `body` is not @Sendable: a callable is made by one render (its inits are
+    // internal, so values passed in cannot hold one) and only called on that render's thread.
     /// A display name used in error messages and when the callable is printed.
     public let name: String
     /// Whether it prints like a jinja2 macro (`<Macro 'name'>`).
@@ -85,9 +93,12 @@ public struct Callable: @unchecked Sendable {
 /// `batch` (and `reverse`'s iterator) return: always truthy, without a length, and empty once consumed.
 /// Errors of the producing filter surface when it is consumed, as in jinja2.
 public final class LazySequence: @unchecked Sendable {
+    // @unchecked: `producer` is only touched under `lock`; the closure is not @Sendable, but a lazy
+    // sequence is made by one render (internal init) and consumed on that render's thread.
     /// The Python type or generator name (`select_or_reject`, `list_reverseiterator`, ...).
     public let name: String
     let isGenerator: Bool
+    private let lock = NSLock()
     private var producer: (() throws -> [Value])?
 
     init(name: String, isGenerator: Bool = true, producer: @escaping () throws -> [Value]) {
@@ -98,8 +109,11 @@ public final class LazySequence: @unchecked Sendable {
 
     /// Consumes the sequence; a second call returns nothing, like an exhausted Python iterator.
     func drain() throws -> [Value] {
-        guard let p = producer else { return [] }
+        lock.lock()
+        let taken = producer
         producer = nil
+        lock.unlock()
+        guard let p = taken else { return [] }
         return try p()
     }
 }

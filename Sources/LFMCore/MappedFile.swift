@@ -23,6 +23,7 @@ public enum FileError: Error, CustomStringConvertible, Equatable {
 /// A read-only memory mapping of a whole file. Owns the mapping; views into it stay valid
 /// for as long as this object is alive.
 public final class MappedFile: @unchecked Sendable {
+    // @unchecked: immutable; `base` is a read-only mapping, unmapped only in deinit.
     /// Path the file was opened from.
     public let path: String
     /// Size of the file in bytes.
@@ -65,6 +66,7 @@ public final class MappedFile: @unchecked Sendable {
 /// Weights that are read for every token live here: on this hardware reads from huge pages run at
 /// ~31 GB/s against ~20 GB/s from 4 KiB pages.
 public final class AlignedBuffer: @unchecked Sendable {
+    // @unchecked: `base` is raw memory its owner fills before sharing (weights are written once at load, then only read).
     /// Alignment of every buffer (one huge page).
     public static let alignment = 2 << 20
     /// Usable size in bytes.

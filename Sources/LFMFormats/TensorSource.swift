@@ -3,6 +3,7 @@ import LFMCore
 /// A named tensor as stored in a file: element type, shape (outermost first, as PyTorch writes
 /// it) and a view of its bytes inside a mapping that `owner` keeps alive.
 public struct StoredTensor: @unchecked Sendable {
+    // @unchecked: immutable; `bytes` is a read-only view of memory that `owner` keeps alive.
     /// The tensor's name in its file.
     public let name: String
     /// Element type.

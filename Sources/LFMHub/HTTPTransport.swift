@@ -58,6 +58,7 @@ func performHTTP(_ request: URLRequest, timeout: TimeInterval, redirects: Redire
 
 /// The URLSession delegate behind ``performHTTP``; all callbacks arrive on one serial queue.
 private final class SessionBridge: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    // @unchecked: `continuation` is guarded by `lock`; `response`, `collected` and `callbackError` change only in delegate callbacks, which run on one serial queue.
     private let redirects: RedirectPolicy
     private let onResponse: ((HTTPURLResponse) throws -> Void)?
     private let onData: ((Data) throws -> Void)?

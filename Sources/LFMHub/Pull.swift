@@ -238,6 +238,7 @@ public struct HubDownloader: Sendable {
 
 /// Appends response chunks to the partial file and reports progress (called on one serial delegate queue).
 private final class ChunkWriter: @unchecked Sendable {
+    // @unchecked: `written` and `lastReport` change only in URLSession delegate callbacks, which run on one serial queue (maxConcurrentOperationCount 1).
     let handle: FileHandle
     let path: String
     let size: Int64

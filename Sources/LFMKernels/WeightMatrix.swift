@@ -5,6 +5,7 @@ import LFMCore
 /// This is a view: `owner` keeps the memory (a memory-mapped file or a huge-page buffer) alive.
 /// Kernels widen F16/BF16 elements to F32 as they read them.
 public struct WeightMatrix: @unchecked Sendable {
+    // @unchecked: immutable; `data` is a read-only view of memory that `owner` keeps alive.
     /// Number of rows (output features).
     public let rows: Int
     /// Number of columns (input features).
@@ -80,6 +81,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
 /// Owns a contiguous buffer of `Float`s used as a weight (for tests and converted weights).
 public final class FloatStorage: @unchecked Sendable {
+    // @unchecked: `buffer` is written only in init, then only read.
     /// The values.
     public let buffer: UnsafeMutableBufferPointer<Float>
 

@@ -122,5 +122,6 @@ struct CfCEffectiveWeights {
     var ff1: FloatBuffer? = nil, ff2: FloatBuffer? = nil
     var sparse1: MaskedSparseRows? = nil, sparse2: MaskedSparseRows? = nil
 
-    static let unmasked = CfCEffectiveWeights()
+    /// No mask: every field nil (computed, so no shared global of a non-Sendable type).
+    static var unmasked: CfCEffectiveWeights { CfCEffectiveWeights() }
 }

@@ -49,7 +49,10 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
         let counter = count
         channel.closeFuture.whenComplete { _ in counter.close() }
         let clock = ConnectionClock(limits: limits, eventLoop: channel.eventLoop)
-        let base = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestPhaseHandler(clock: clock)]))
+        // The clock is not Sendable: it lives on the channel's event loop, where HTTP1Channel builds
+        // the additional handlers; NIOLoopBound checks that when the handler is made.
+        let boundClock = NIOLoopBound(clock, eventLoop: channel.eventLoop)
+        let base = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestPhaseHandler(clock: boundClock.value)]))
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(RawActivityHandler(clock: clock, refuse: !admitted), position: .first)
         }.flatMap {
@@ -64,6 +67,7 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 
 /// Open connections across all event loops (guarded by `lock`).
 final class ConnectionCount: @unchecked Sendable {
+    // @unchecked: `open` is only touched under `lock`.
     private let lock = NSLock()
     private var open = 0
 

@@ -41,6 +41,7 @@ public struct PrefixCacheDiskOptions: Sendable {
 /// file; each keeps its own index and evicts (least recently used, by file time across restarts)
 /// down to `maxBytes`. Thread-safe: the engine thread looks up and loads, a serial queue writes.
 final class DiskPrefixStore: @unchecked Sendable {
+    // @unchecked: `items`, `pending` and `lastWarning` are only touched under `lock` (writes run on the serial `queue`).
     struct Item {
         let tokens: [Int]
         let hasLogits: Bool

@@ -120,6 +120,7 @@ public struct JobHandle: Sendable {
 
 /// A job's cancellation flag, shared between the handler (stream termination) and the engine thread.
 final class CancelFlag: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
@@ -135,6 +136,7 @@ final class CancelFlag: @unchecked Sendable {
 /// `InferenceSession` and `lfm generate` share: forced prefixes, JSON-schema mask, sampler, stops,
 /// budget, log-probabilities) and output filter.
 public final class BatchEngine: @unchecked Sendable {
+    // @unchecked: `pending`, `draining`, `stopped` are guarded by `condition`, `vocabulary` by `vocabularyLock`; `thread` is set only in init; `running`, `states`, `cache` are touched only on the engine thread.
     /// The model.
     public let model: any LanguageModel
     /// The tokenizer.

@@ -4,6 +4,7 @@ import Foundation
 /// `GET /metrics`. Every series carries the constant labels `replica` and `model`, so the series of
 /// several replicas scraped into one Prometheus stay apart. Guarded by `lock`.
 public final class ServerMetrics: @unchecked Sendable {
+    // @unchecked: every counter and gauge is only touched under `lock`.
     private let lock = NSLock()
     /// The constant labels, rendered once: `replica="…",model="…"`.
     let constantLabels: String

@@ -14,6 +14,7 @@ public enum ReplicaPhase: String, Sendable {
 /// can listen, and `/health` say "loading", from the start), the server once it is, and the
 /// drain state. Its router answers for both phases.
 public final class ReplicaHost: @unchecked Sendable {
+    // @unchecked: `installed` and `drainRequested` are only touched under `lock`.
     /// HTTP settings (model id, API key, body limit) used before the server exists as well.
     public let options: ServerOptions
     /// Counters served at `/metrics`, shared with the server once it is installed.
@@ -92,6 +93,7 @@ public struct DrainReport: Sendable, Equatable {
 /// Generations the server has accepted and not yet finished answering, counted from submission
 /// until the response (or its streamed body) is complete (guarded by `lock`).
 final class ActiveGenerations: @unchecked Sendable {
+    // @unchecked: `count` is only touched under `lock`.
     private let lock = NSLock()
     private var count = 0
 
@@ -111,6 +113,7 @@ final class ActiveGenerations: @unchecked Sendable {
 
 /// One counted generation (its flag guarded by `lock`).
 final class GenerationTicket: @unchecked Sendable {
+    // @unchecked: `finished` is only touched under `lock`.
     private let owner: ActiveGenerations
     private let lock = NSLock()
     private var finished = false

@@ -152,6 +152,7 @@ public struct ListenError: Error, CustomStringConvertible {
 
 /// The error a load failed with (guarded by `lock`).
 private final class LoadFailure: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
     private let lock = NSLock()
     private var value: Error?
     var error: Error? { lock.lock(); defer { lock.unlock() }; return value }
@@ -160,6 +161,7 @@ private final class LoadFailure: @unchecked Sendable {
 
 /// Set once the server socket listens (its value guarded by `lock`).
 private final class ListeningFlag: @unchecked Sendable {
+    // @unchecked: `value` is only touched under `lock`.
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }

@@ -215,6 +215,7 @@ extension HTTPField.Name {
 
 /// Moves an event iterator into a response body closure (used by one task at a time).
 final class IteratorBox: @unchecked Sendable {
+    // @unchecked: `iterator` is used by one task at a time: the response body the box is moved into.
     private var iterator: AsyncStream<JobEvent>.Iterator
     init(_ iterator: AsyncStream<JobEvent>.Iterator) { self.iterator = iterator }
     func next() async -> JobEvent? { await iterator.next() }

@@ -1,5 +1,5 @@
 /// A parsed JSON value. Objects keep their members in document order.
-enum JSONValue: Equatable {
+enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// A number; `integer` is set when the literal is an integer that fits in `Int`.

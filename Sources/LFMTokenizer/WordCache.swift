@@ -106,6 +106,7 @@ struct WordTable {
 /// Shared word cache of a `Tokenizer`. Encoders take it with `tryLock`; a concurrent encoder that
 /// finds it busy uses a private table instead of waiting.
 final class WordCache: @unchecked Sendable {
+    // @unchecked: `table` is only touched under `lock`.
     private let lock = NSLock()
     private var table = WordTable()
 

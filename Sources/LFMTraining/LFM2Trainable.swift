@@ -6,7 +6,7 @@ import LFMKernels
 import LFMModels
 
 /// An LFM2 model whose parameters are F32 autodiff leaves (the master weights).
-public final class LFM2Trainable: @unchecked Sendable {
+public final class LFM2Trainable {
     /// Hyper-parameters.
     public let configuration: LFM2Configuration
     /// Every parameter by its role (the head is the embedding when tied).

@@ -4,7 +4,7 @@ import LFMModels
 
 /// A low-rank adapter on one projection `W [N, K]`: `W' = W + scale · B · A` with `A [r, K]`,
 /// `B [N, r]`, `scale = alpha / r`. `B` starts at zero, so training starts from the base model.
-public struct LoRAAdapter: @unchecked Sendable {
+public struct LoRAAdapter {
     public let a: Tensor
     public let b: Tensor
     public let scale: Float

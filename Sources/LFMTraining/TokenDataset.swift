@@ -31,7 +31,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 /// train/validation split (the last `validationFraction` of the tokens).
 ///
 /// File layout: the 8 bytes `LFMTOK01`, a little-endian `UInt64` count, then the ids.
-public final class TokenDataset: @unchecked Sendable {
+public final class TokenDataset: Sendable {
     static let magic = Array("LFMTOK01".utf8)
     /// The packed file.
     public let path: String

@@ -45,7 +45,7 @@ public struct StepReport: Sendable {
 /// Trains a `TrainableLanguageModel` (`LFM2Trainable`, `LIVTrainable`) on a `TokenDataset`:
 /// AdamW, clipping, warm-up + cosine, gradient accumulation, deterministic batches (a function
 /// of seed and step, so a resumed run equals an uninterrupted one), checkpoints with optimizer state.
-public final class Trainer<Model: TrainableLanguageModel>: @unchecked Sendable {
+public final class Trainer<Model: TrainableLanguageModel> {
     public let model: Model
     public let data: TokenDataset
     public let options: TrainingOptions

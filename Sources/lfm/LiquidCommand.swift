@@ -367,7 +367,9 @@ struct LiquidStreamCommand: ParsableCommand {
                 let shown = forecast.map { $0.denormalize(output, lastRow: row[...], std: std) } ?? output
                 let text = shown.map { jsonNumber($0) }.joined(separator: json ? ", " : ",")
                 print(json ? "[" + text + "]" : text)
-                fflush(stdout)
+                // fflush(NULL) flushes stdout (and any other output stream; this command has no other)
+                // without touching the C global `stdout`, which Swift 6 sees as shared mutable state.
+                fflush(nil)
             }
         }
     }

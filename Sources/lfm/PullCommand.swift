@@ -50,6 +50,7 @@ struct PullCommand: AsyncParsableCommand {
 
 /// Renders pull events on standard error: one progress line per file, redrawn in place at most ten times a second.
 private final class PullDisplay: @unchecked Sendable {
+    // @unchecked: the drawing state is only touched under `lock`.
     private let lock = NSLock()
     private let line = ProgressLine()
     private var startTime = Date()

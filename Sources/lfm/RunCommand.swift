@@ -182,6 +182,7 @@ struct ReasoningDisplay {
 
 /// Routes Ctrl-C to the current answer instead of ending the program.
 final class InterruptHandler: @unchecked Sendable {
+    // @unchecked: `handler` is only touched under `lock`; `source` is immutable.
     private let source: DispatchSourceSignal
     private let lock = NSLock()
     private var handler: (() -> Void)?

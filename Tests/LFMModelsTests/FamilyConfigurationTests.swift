@@ -50,17 +50,19 @@ import LFMFormats
         return directory
     }
 
-    static let moe: [String: Any] = [
+    // Computed: a global [String: Any] is not Sendable; each use gets a fresh copy, as a value type would.
+    static var moe: [String: Any] { [
         "model_type": "lfm2_moe", "vocab_size": 64, "hidden_size": 16, "num_hidden_layers": 3,
         "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 32, "moe_intermediate_size": 8,
         "num_dense_layers": 1, "num_experts": 4, "num_experts_per_tok": 2,
         "layer_types": ["conv", "full_attention", "conv"],
-    ]
-    static let lfm3: [String: Any] = [
+    ] }
+    // Computed: a global [String: Any] is not Sendable; each use gets a fresh copy, as a value type would.
+    static var lfm3: [String: Any] { [
         "model_type": "lfm3", "vocab_size": 64, "hidden_size": 16, "num_hidden_layers": 3, "num_attention_heads": 2,
         "num_key_value_heads": 1, "head_dim": 8, "intermediate_size": 32, "sliding_window": 4,
         "layer_types": ["conv", "sliding_attention", "full_attention"],
-    ]
+    ] }
 
     func error(_ values: [String: Any]) throws -> String {
         let directory = try write(values)

@@ -8,7 +8,8 @@ typealias SeededGenerator = SplitMix64
 
 /// Writes small random LFM2 model folders for tests that need a model but no reference values.
 enum TinyModelBuilder {
-    static let defaultConfig: [String: Any] = [
+    // Computed: a global [String: Any] is not Sendable; each use gets a fresh copy, as a value type would.
+    static var defaultConfig: [String: Any] { [
         "model_type": "lfm2", "architectures": ["Lfm2ForCausalLM"],
         "vocab_size": 61, "hidden_size": 24, "num_hidden_layers": 4,
         "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -17,7 +18,7 @@ enum TinyModelBuilder {
         "conv_L_cache": 3, "norm_eps": 1e-5, "rope_theta": 10000.0,
         "max_position_embeddings": 256, "tie_embedding": true,
         "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
-    ]
+    ] }
 
     /// Creates a folder with `config` and random weights; returns its URL.
     static func make(config: [String: Any] = defaultConfig, dtype: SafeTensorsDType = .f32, seed: UInt64 = 1,

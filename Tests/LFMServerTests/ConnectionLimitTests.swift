@@ -12,7 +12,7 @@ import Logging
 import Testing
 
 /// A loopback TCP client with bounded waits, for timing what the server does to slow clients.
-final class TimedSocket {
+final class TimedSocket: Sendable {
     private let fd: Int32
 
     init(port: Int) throws {

@@ -10,7 +10,7 @@ import LFMGeneration
 import Testing
 
 /// A raw loopback HTTP/1.1 client that can hang up mid-response.
-final class RawConnection {
+final class RawConnection: Sendable {
     private let fd: Int32
 
     init(port: Int) throws {

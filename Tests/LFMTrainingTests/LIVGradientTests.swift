@@ -10,7 +10,7 @@ import LFMKernels
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/liv")
 
     /// LFM2 and LFM2-MoE name a few attention tensors differently from the LIV table.
-    static let lfm2Names: (String) -> String = { name in
+    static let lfm2Names: @Sendable (String) -> String = { name in
         name.replacingOccurrences(of: "self_attn.o_proj", with: "self_attn.out_proj")
             .replacingOccurrences(of: "self_attn.q_norm", with: "self_attn.q_layernorm")
             .replacingOccurrences(of: "self_attn.k_norm", with: "self_attn.k_layernorm")

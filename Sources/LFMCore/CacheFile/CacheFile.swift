@@ -93,6 +93,7 @@ public enum CacheFile {
 /// A cache file mapped and checked: magic, version, length, checksum, kind and model identity.
 /// Its records are views into the mapping, valid while this object lives.
 public final class MappedCacheFile: @unchecked Sendable {
+    // @unchecked: immutable; `records` are views into the read-only mapping `file` keeps alive.
     /// Where it was read from.
     public let path: String
     /// The records after the header.

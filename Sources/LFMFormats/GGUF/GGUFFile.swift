@@ -3,6 +3,7 @@ import LFMCore
 
 /// Owns a heap copy of a GGUF image parsed from memory.
 final class GGUFBytes: @unchecked Sendable {
+    // @unchecked: `buffer` is written only in init, then only read.
     let buffer: UnsafeMutableRawBufferPointer
 
     init(_ bytes: [UInt8]) {
@@ -19,6 +20,7 @@ final class GGUFBytes: @unchecked Sendable {
 /// The file is memory-mapped; `data(for:)` returns views into the mapping, valid while this value
 /// (or `owner`) is alive. All structure is validated on open: see `GGUFError`.
 public struct GGUFFile: @unchecked Sendable {
+    // @unchecked: immutable; `bytes` is a read-only view of memory that `owner` keeps alive.
     /// Deepest nesting of arrays accepted (an array of arrays of strings has depth 2).
     public static let maxArrayNesting = 8
 

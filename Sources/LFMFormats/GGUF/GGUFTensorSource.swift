@@ -21,7 +21,7 @@ public enum GGUFTensorSourceError: Error, Equatable, CustomStringConvertible {
 /// with `ne = {cols, rows}` has `shape == [rows, cols]`, and LFM2's squeezed conv kernel `{L, H}`
 /// becomes `[H, L]`. Every tensor's ggml type is mapped to `DType` when the source is created; a type
 /// the engine has no kernels for throws `GGUFTensorSourceError.unsupportedType` naming the tensor.
-public struct GGUFTensorSource: TensorSource, @unchecked Sendable {
+public struct GGUFTensorSource: TensorSource, Sendable {
     /// The parsed file.
     public let file: GGUFFile
     /// Path of the file (for messages).

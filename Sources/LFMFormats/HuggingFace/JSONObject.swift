@@ -27,6 +27,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
 
 /// A parsed JSON object with typed, error-reporting accessors (for config.json and friends).
 public struct JSONObject: @unchecked Sendable {
+    // @unchecked: immutable; `values` holds parsed JSON (strings, numbers, arrays, dictionaries), never mutated.
     /// File the object came from (for messages).
     public let file: String
     /// The raw dictionary.

@@ -46,7 +46,7 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON
 /// (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}`),
 /// then the data section that the offsets are relative to.
-public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
+public final class SafeTensorsFile: TensorSource, Sendable {
     /// Path of the file.
     public let path: String
     /// The `__metadata__` strings, if any.
@@ -156,7 +156,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
 
 /// The tensors of a Hugging Face checkpoint: one `model.safetensors`, or the shards listed by
 /// `model.safetensors.index.json`.
-public final class SafeTensorsCheckpoint: TensorSource, @unchecked Sendable {
+public final class SafeTensorsCheckpoint: TensorSource, Sendable {
     /// The opened files.
     public let files: [SafeTensorsFile]
     public let tensorNames: [String]

@@ -7,6 +7,7 @@ import LFMTokenizer
 ///
 /// Build it once per tokenizer; it is immutable apart from a cache of masks.
 public final class TokenVocabulary: @unchecked Sendable {
+    // @unchecked: every stored property is immutable except the mask cache and its limit, guarded by `lock`.
     /// Number of logits (ids at or beyond the tokenizer's vocabulary are never allowed).
     public let logitCount: Int
     /// Bytes of each id (empty for ids that are never allowed: special, unknown or empty tokens).
@@ -28,8 +29,12 @@ public final class TokenVocabulary: @unchecked Sendable {
     private let lock = NSLock()
     private var caches: [ObjectIdentifier: (JSONSchema, [JSONSchema.Thread: [TokenChoice]])] = [:]
     private var cachedEntries = 0
+    private var limit = 4096
     /// Most masks kept in the cache before it is cleared.
-    public var cacheLimit = 4096
+    public var cacheLimit: Int {
+        get { lock.lock(); defer { lock.unlock() }; return limit }
+        set { lock.lock(); limit = newValue; lock.unlock() }
+    }
 
     /// Reads every token's bytes from `tokenizer`; `logitCount` is the model's vocabulary size.
     public init(tokenizer: Tokenizer, logitCount: Int) {
@@ -102,7 +107,7 @@ public final class TokenVocabulary: @unchecked Sendable {
     func store(_ schema: JSONSchema, _ thread: JSONSchema.Thread, _ choices: [TokenChoice]) {
         lock.lock()
         defer { lock.unlock() }
-        if cachedEntries >= cacheLimit {
+        if cachedEntries >= limit {
             caches = [:]
             cachedEntries = 0
         }

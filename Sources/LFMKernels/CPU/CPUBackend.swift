@@ -13,6 +13,7 @@ import LFMCore
 /// floating-point summation order (about `sqrt(K)` ulps of `Σ|x·w|` for a length-`K` dot
 /// product), except with `bf16DotPrefill`, which rounds activations to BF16 for BF16 weights.
 public final class CPUBackend: ComputeBackend, CustomStringConvertible, @unchecked Sendable {
+    // @unchecked: `scratch` and `scratchBytes` are guarded by `scratchLock`; the tuning vars (`minimumParallelWork`, ...) are set before the backend is shared (tests), then only read.
     /// The instruction-set path in use.
     public let isa: ISA
     /// Threads used by parallel operations (the caller included).

@@ -198,6 +198,7 @@ extension QuantBlocks {
 
 /// A pointer handed to `concurrentPerform` workers that write disjoint ranges.
 private struct UncheckedSendable<T>: @unchecked Sendable {
+    // @unchecked: carries the source and destination pointers to `concurrentPerform` workers, which write disjoint ranges and are joined before the caller continues.
     let value: T
     init(_ value: T) { self.value = value }
 }

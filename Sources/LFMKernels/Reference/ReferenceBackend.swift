@@ -3,7 +3,7 @@ import LFMCore
 
 /// Plain scalar loops, single-threaded, accumulating in `Double` where it matters: the oracle
 /// every optimized kernel is tested against. Obviously correct beats fast here.
-public final class ReferenceBackend: ComputeBackend, @unchecked Sendable {
+public final class ReferenceBackend: ComputeBackend, Sendable {
     /// Creates the reference backend.
     public init() {}
 

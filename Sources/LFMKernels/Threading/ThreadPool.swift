@@ -17,7 +17,7 @@ import Foundation
 /// Rule for nesting and concurrency: while one `parallelFor` is running, any other call (from
 /// inside a body, or from another thread) runs serially on its calling thread. It never
 /// deadlocks and every index still runs exactly once.
-public final class ThreadPool: @unchecked Sendable {
+public final class ThreadPool: Sendable {
     /// Threads that run loop bodies, the caller included.
     public let threadCount: Int
     private let state: PoolState
@@ -95,6 +95,7 @@ struct Job {
 
 /// Shared state of a pool and its workers (kept alive by both).
 final class PoolState: @unchecked Sendable {
+    // @unchecked: the words are only accessed with the atomic C operations; the sleep/wake state under `mutex` and `condition`.
     // Each atomic word sits on its own 128-byte line to avoid false sharing.
     private let words: UnsafeMutablePointer<Int>
     private var generation: UnsafeMutablePointer<Int> { words }

@@ -2,7 +2,7 @@ import CLFMKernels
 import LFMKernels
 
 /// The training kernels of one ISA (CLFMKernelsTraining.h) and the threads they are split over.
-struct TrainingKernels: @unchecked Sendable {
+struct TrainingKernels: Sendable {
     typealias P = UnsafePointer<Float>
     typealias M = UnsafeMutablePointer<Float>
 

@@ -13,7 +13,7 @@ public enum TrainingPrecision: String, Sendable, CaseIterable {
 
 /// The differentiable operations, computed with the engine's matmul (`backend`) and the
 /// training kernels (CLFMKernelsTraining.h) split over the backend's threads.
-public struct Ops: @unchecked Sendable {
+public struct Ops {
     /// Kernels used by every op.
     public let backend: ComputeBackend
     /// The tape ops record on.

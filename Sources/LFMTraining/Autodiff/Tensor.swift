@@ -4,7 +4,7 @@
 /// Graphs are built eagerly by the operations in this folder and recorded on a `Tape`;
 /// `Tape.backward(from:)` walks them in reverse creation order. Parameters are leaves created
 /// with `requiresGrad`; their `grad` accumulates across backward passes until `zeroGrad()`.
-public final class Tensor: @unchecked Sendable {
+public final class Tensor {
     /// Shape, outermost first.
     public let shape: [Int]
     /// Values, row-major.
@@ -68,7 +68,7 @@ public final class Tensor: @unchecked Sendable {
 }
 
 /// Records the operations of one forward pass so their gradients can be computed.
-public final class Tape: @unchecked Sendable {
+public final class Tape {
     private(set) var nodes: [Tensor] = []
 
     /// Whether ops record their backward functions (false: forward only, e.g. for evaluation;

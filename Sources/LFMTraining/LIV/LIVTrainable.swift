@@ -7,7 +7,7 @@ import LFMModels
 
 /// An LIV model (a genome and its settings) whose parameters are F32 autodiff leaves keyed by
 /// the names of the genome's tensor table (`LIVGenome.tensors(_:)`).
-public final class LIVTrainable: @unchecked Sendable {
+public final class LIVTrainable {
     /// Genome and settings.
     public let configuration: LIVConfiguration
     /// Every tensor of the table by name; buffers (`expert_bias`) do not require gradients. A
