@@ -157,7 +157,7 @@ struct Mutator {
             // Keep a bounded pool of recent inputs that ran to the end.
             if executions % 16 == 0 { pool.append(input); if pool.count > 256 { pool.remove(at: mutator.below(pool.count)) } }
         }
-        try current.map { try? FileManager.default.removeItem(at: $0) }
+        current.map { try? FileManager.default.removeItem(at: $0) }
         print("fuzz: target=\(target.rawValue) executions=\(executions) slow=\(slow) broken=\(broken) seconds=\(seconds)")
     }
 }
