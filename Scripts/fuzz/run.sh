@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Seeded mutation fuzzing of the server's hostile-input parsers for a set time.
+# Seeded mutation fuzzing of the hostile-input parsers for a set time.
 #
 #   Scripts/fuzz/run.sh TARGET SECONDS [SEED]
 #
 # TARGET: http (request path, bearer header, chat/completion bodies), schema (JSON-schema
-# compiler and first mask) or toolcall (LFM2 tool-call parser). Mutates the committed corpus in
+# compiler and first mask), toolcall (LFM2 tool-call parser), gguf (GGUF reader, model registry
+# binding, GGUF tokenizer metadata), safetensors (safetensors reader and checkpoint folder), config
+# (config.json resolution through the model registry, every family), tokenizer (tokenizer.json
+# loader, encode/decode of a probe) or jinja (chat-template parse and render of a fixed
+# conversation with tools). Mutates the committed corpus in
 # Tests/LFMServerTests/FuzzCorpus/TARGET; inputs slower than 1 s or breaking a property are saved
 # there by the test itself, and an input that crashes the process is saved as crash-<sha>. Every
 # corpus file is replayed by `swift test` (FuzzTests.corpusReplays). Prints one summary line last:
@@ -14,7 +18,10 @@ cd "$(dirname "$0")/../.."
 target="${1:?usage: Scripts/fuzz/run.sh TARGET SECONDS [SEED]}"
 seconds="${2:?usage: Scripts/fuzz/run.sh TARGET SECONDS [SEED]}"
 seed="${3:-$(date +%s)}"
-case "$target" in http|schema|toolcall) ;; *) echo "unknown target '$target' (http, schema, toolcall)" >&2; exit 2;; esac
+case "$target" in
+    http|schema|toolcall|gguf|safetensors|config|tokenizer|jinja) ;;
+    *) echo "unknown target '$target' (http, schema, toolcall, gguf, safetensors, config, tokenizer, jinja)" >&2; exit 2;;
+esac
 corpus="Tests/LFMServerTests/FuzzCorpus/$target"
 current="$(mktemp /tmp/lfm-fuzz-current.XXXXXX)"
 log="$(mktemp /tmp/lfm-fuzz-log.XXXXXX)"

@@ -7,21 +7,24 @@ import Testing
 
 /// Seeded mutation fuzzing of hostile-input parsers: HTTP request decoding (path, bearer header,
 /// JSON body, chat/completion parsing with schemas and tools), the JSON-schema compiler (and its
-/// first mask), and the tool-call parser. `swift test` replays the committed corpus
+/// first mask), the tool-call parser (`FuzzTargets+Server.swift`), and the readers of model files
+/// (`FuzzTargets+Files.swift`): GGUF, safetensors, `config.json`, `tokenizer.json` and Jinja chat
+/// templates. `swift test` replays the committed corpus
 /// (`FuzzCorpus/<target>/`); `Scripts/fuzz/run.sh TARGET SECONDS` mutates it for a while, saving
 /// slow inputs to the corpus and leaving the input being run in `$LFM_FUZZ_CURRENT` so that a
 /// crash can be saved by the script.
 enum FuzzTarget: String, CaseIterable, Sendable {
     case http, schema, toolcall
+    case gguf, safetensors, config, tokenizer, jinja
 
     static let corpusRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("FuzzCorpus")
 
     var corpus: URL { Self.corpusRoot.appendingPathComponent(rawValue) }
 
-    /// The corpus files, sorted by name.
+    /// The corpus files, sorted by name (hidden files and a folder's README.md left out).
     func corpusFiles() throws -> [URL] {
         try FileManager.default.contentsOfDirectory(at: corpus, includingPropertiesForKeys: nil)
-            .filter { !$0.lastPathComponent.hasPrefix(".") }
+            .filter { !$0.lastPathComponent.hasPrefix(".") && $0.lastPathComponent != "README.md" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 
@@ -32,87 +35,16 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .http: return harness.http(input)
         case .schema: return harness.schema(input)
         case .toolcall: return harness.toolCall(input)
+        case .gguf: return harness.gguf(input)
+        case .safetensors: return harness.safeTensors(input)
+        case .config: return harness.config(input)
+        case .tokenizer: return harness.tokenizer(input)
+        case .jinja: return harness.jinja(input)
         }
     }
-}
 
-/// What the targets need, built once.
-final class FuzzHarness: Sendable {
-    let server: OpenAIServer
-    let schemaOptions: SchemaCompileOptions
-
-    init(target: FuzzTarget) throws {
-        server = try TestModel.server(maxContext: 2048)
-        // Built once up front, so that its one-time cost is not taken for a slow input.
-        if target != .toolcall { _ = server.engine.tokenVocabulary() }
-        var options = ServerOptions.defaultSchemaOptions
-        options.maxFirstMaskWork = 200_000
-        schemaOptions = options
-    }
-
-    /// Line 1: the request path; line 2: the Authorization value; the rest: a JSON body for chat (or,
-    /// when the path ends in "completions" without "chat", for the legacy endpoint).
-    func http(_ input: [UInt8]) -> String? {
-        let text = String(decoding: input, as: UTF8.self)
-        let lines = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
-        let path = lines.count > 0 ? String(lines[0]) : ""
-        let authorization = lines.count > 1 ? String(lines[1]) : ""
-        let body = lines.count > 2 ? String(lines[2]) : ""
-        let segments = try? RoutePath.segments(path)
-        let endpoint = segments.flatMap { Endpoint($0) }
-        var fields = HTTPFields()
-        if let name = HTTPField.Name("authorization"), !authorization.isEmpty,
-           authorization.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
-            fields[name] = authorization
-        }
-        _ = BearerToken.parse(fields)
-        // Normalising twice changes nothing (routing and authorisation see the same route).
-        if let segments, let again = try? RoutePath.segments("/" + segments.map { $0.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "/", with: "%2F") }.joined(separator: "/")),
-           again != segments {
-            return "normalising \(path.debugDescription) twice: \(segments) then \(again)"
-        }
-        _ = endpoint?.isPublic
-        guard let value = try? Value.parseJSON(data: Data(body.utf8)) else { return nil }
-        if path.hasSuffix("completions") && !path.contains("chat") {
-            _ = try? RequestParser.completion(value, context: server.prompt)
-        } else {
-            _ = try? RequestParser.chat(value, context: server.prompt, schemaOptions: schemaOptions)
-        }
-        return nil
-    }
-
-    /// A JSON schema document (or a response_format wrapper): compile, validate a few values, prepare the first mask.
-    func schema(_ input: [UInt8]) -> String? {
-        guard let value = try? Value.parseJSON(data: Data(input)) else { return nil }
-        let compiled: JSONSchema?
-        if case .object(let o) = value, case .string? = o["type"], o["json_schema"] != nil {
-            compiled = (try? ResponseFormat.parse(value, options: schemaOptions)) ?? nil
-        } else {
-            compiled = try? JSONSchema(value, options: schemaOptions)
-        }
-        let validator = SchemaValidator(schema: value)
-        for sample in [Value.none, .bool(true), .int(0), .string(""), .array([]), .dict([])] { _ = validator.firstError(sample) }
-        guard let compiled else { return nil }
-        var matcher = JSONMatcher(schema: compiled)
-        _ = matcher.feed("{\"a\": [1, \"x\", null, true]}")
-        _ = matcher.isComplete
-        try? ConstrainedDecoder(schema: compiled, vocabulary: server.engine.tokenVocabulary(), stopTokens: []).prepareFirstMask()
-        return nil
-    }
-
-    /// Tool-call text: parse and extract; a parsed call written back in the model's syntax parses to the same call.
-    func toolCall(_ input: [UInt8]) -> String? {
-        let text = String(decoding: input, as: UTF8.self)
-        _ = ToolCallParser.extract(from: text)
-        _ = ToolCallParser.looksLikeBareCall(text)
-        _ = ToolCallParser.couldBeBareCallPrefix(text)
-        guard let calls = try? ToolCallParser.parse(text) else { return nil }
-        let written = "[" + calls.map { pythonCall($0.name, $0.arguments) }.joined(separator: ", ") + "]"
-        guard let again = try? ToolCallParser.parse(written) else { return "\(text.debugDescription) written as \(written.debugDescription) does not parse" }
-        // Doubles may print differently; compare through the written form.
-        let rewritten = "[" + again.map { pythonCall($0.name, $0.arguments) }.joined(separator: ", ") + "]"
-        return rewritten == written ? nil : "\(written.debugDescription) reads back as \(rewritten.debugDescription)"
-    }
+    /// Whether the target parses against the test server (built once per run).
+    var needsServer: Bool { self == .http || self == .schema }
 }
 
 /// Byte-level mutations, seeded.
@@ -121,7 +53,21 @@ struct Mutator {
     static let tokens: [[UInt8]] = ["{", "}", "[", "]", "\"", "\\", "%", "%2F", "%2e", "..", "/", "//", ":", ",", "=", "(", ")", "None",
                                     "True", "1e308", "-0", "\\u0000", "\\ud800", "anyOf", "$ref", "#", "#/$defs/a", "properties",
                                     "required", "items", "enum", "type", "object", "string", "<|tool_call_start|>", "<|tool_call_end|>",
-                                    "Bearer ", "\n", "\u{0}", "\u{FFFF}", "é", "99999999999999999999"].map { Array($0.utf8) }
+                                    "Bearer ", "\n", "\u{0}", "\u{FFFF}", "é", "99999999999999999999",
+                                    // Model files: config keys, safetensors header fields, tokenizer.json, Jinja.
+                                    "0", "-1", "65536", "2147483648", "9223372036854775807", "null", "[]", "{}",
+                                    "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+                                    "layer_types", "vocab_size", "\"dtype\"", "\"F32\"", "\"BF16\"", "shape", "data_offsets",
+                                    "__metadata__", "merges", "vocab", "added_tokens", "pre_tokenizer", "Split", "ByteLevel",
+                                    "(?i)", "\\p{L}+", "{{", "}}", "{%", "%}", "{%-", "-%}", "{% for x in ", "{% endfor %}",
+                                    "{% if ", "{% endif %}", "{% macro m(a) %}", "{% endmacro %}", "m(", "loop.", "range(",
+                                    "messages", "tools", "| tojson", "* 99999", "namespace("].map { Array($0.utf8) }
+    /// Binary tokens for GGUF and safetensors: counts, lengths, type tags and offsets at their extremes.
+    static let binaryTokens: [[UInt8]] = [
+        [0, 0, 0, 0], [0xFF, 0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F], [0, 0, 0, 0, 0, 0, 0, 0x80],
+        [1, 0, 0, 0, 0, 0, 0, 0], [0x20, 0, 0, 0, 0, 0, 0, 0], [9, 0, 0, 0], [8, 0, 0, 0], [12, 0, 0, 0], [13, 0, 0, 0],
+        Array("GGUF".utf8), Array("general.alignment".utf8), Array("general.architecture".utf8), Array("block_count".utf8),
+    ]
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -142,7 +88,14 @@ struct Mutator {
             case 0 where !data.isEmpty: data[min(at, data.count - 1)] ^= UInt8(1 << below(8))
             case 1: data.insert(UInt8(truncatingIfNeeded: next()), at: at)
             case 2 where !data.isEmpty: data.removeSubrange(at..<min(data.count, at + 1 + below(8)))
-            case 3: data.insert(contentsOf: Self.tokens[below(Self.tokens.count)], at: at)
+            case 3:
+                let token = below(4) == 0 ? Self.binaryTokens[below(Self.binaryTokens.count)] : Self.tokens[below(Self.tokens.count)]
+                // Binary tokens overwrite as often as they insert (fixed-width fields keep their place).
+                if token.count <= 8, at + token.count <= data.count, below(2) == 0 {
+                    data.replaceSubrange(at..<(at + token.count), with: token)
+                } else {
+                    data.insert(contentsOf: token, at: at)
+                }
             case 4 where !data.isEmpty:
                 let start = below(data.count), length = below(min(64, data.count - start) + 1)
                 data.insert(contentsOf: data[start..<(start + length)], at: at)
@@ -162,7 +115,7 @@ struct Mutator {
     @Test(arguments: FuzzTarget.allCases)
     func corpusReplays(target: FuzzTarget) throws {
         let harness = try FuzzHarness(target: target)
-        defer { harness.server.engine.shutdown() }
+        defer { harness.close() }
         let files = try target.corpusFiles()
         #expect(!files.isEmpty, "no corpus for \(target)")
         for file in files {
@@ -182,7 +135,7 @@ struct Mutator {
         var mutator = Mutator(state: UInt64(environment["LFM_FUZZ_SEED"] ?? "") ?? 1)
         let current = environment["LFM_FUZZ_CURRENT"].map { URL(fileURLWithPath: $0) }
         let harness = try FuzzHarness(target: target)
-        defer { harness.server.engine.shutdown() }
+        defer { harness.close() }
         var pool = try target.corpusFiles().map { Array(try Data(contentsOf: $0)) }
         guard !pool.isEmpty else { throw TestFailure("no corpus for \(target)") }
         let end = Date().addingTimeInterval(seconds)
@@ -204,7 +157,7 @@ struct Mutator {
             // Keep a bounded pool of recent inputs that ran to the end.
             if executions % 16 == 0 { pool.append(input); if pool.count > 256 { pool.remove(at: mutator.below(pool.count)) } }
         }
-        try current.map { try? FileManager.default.removeItem(at: $0) }
+        current.map { try? FileManager.default.removeItem(at: $0) }
         print("fuzz: target=\(target.rawValue) executions=\(executions) slow=\(slow) broken=\(broken) seconds=\(seconds)")
     }
 }
