@@ -70,15 +70,16 @@ public enum ModelPathError: Error, Equatable, CustomStringConvertible {
 /// The one registry of model families, keyed by Hugging Face `model_type` / `architectures` and
 /// GGUF `general.architecture`, and the entry points that open models through it.
 public enum ModelRegistry {
-    /// Every family this engine runs.
-    public static let architectures: [any ModelArchitecture.Type] = [
+    /// Every family this engine runs (computed: an array of existential metatypes is not
+    /// `Sendable`, so it cannot be a stored global in Swift 6 mode).
+    public static var architectures: [any ModelArchitecture.Type] { [
         LFM2Architecture.self,
         LFM2MoEArchitecture.self,
         LFM3Architecture.self,
         Qwen3Architecture.self,
         LlamaArchitecture.self,
         LIVArchitecture.self,
-    ]
+    ] }
 
     /// Every Hugging Face `model_type` some family reads.
     public static var huggingFaceModelTypes: [String] { architectures.flatMap { $0.huggingFaceModelTypes } }
