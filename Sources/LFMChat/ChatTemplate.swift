@@ -61,12 +61,12 @@ public struct ChatTemplate: Sendable {
     private let body: [StmtNode]
 
     /// The default ``workBudget``: far above what real chat templates need (a 500-message conversation with
-    /// tools through the LFM2, Qwen3- or Llama-3-style template fits in a fifth of it), and low enough that the most
+    /// tools through the LFM2, Qwen3- or Llama-3-style template fits in half of it), and low enough that the most
     /// expensive hostile template ends within a fraction of a second.
-    public static let defaultWorkBudget = 2_000_000
+    public static let defaultWorkBudget = 1_000_000
 
     /// The work one render may do, in steps: 1 per evaluated expression node or statement,
-    /// 4 per loop iteration, 1 per item created or read by `range()`, filters, methods and operators
+    /// 4 per loop iteration or macro call, 1 per item created or read by `range()`, filters, methods and operators
     /// (n·log2 n for sorting), and 1 per 16 bytes of strings made, read by filters or written out.
     /// A render that runs out throws ``TemplateError`` of kind `.limit`.
     public var workBudget: Int = ChatTemplate.defaultWorkBudget

@@ -292,6 +292,7 @@ final class Interpreter {
             }
             f.vars["varargs"] = .tuple([])
             f.vars["kwargs"] = .object(OrderedDict())
+            try self.budget.charge(WorkBudget.iterationCost)
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             if self.callDepth > Interpreter.maxCallDepth {

@@ -3,12 +3,12 @@
 /// and memory instead of running for minutes.
 ///
 /// One counter is charged, in steps, by everything a render does: each evaluated expression node and statement
-/// (1), each loop iteration (``iterationCost``), each item `range()` creates or a filter, method or operator
+/// (1), each loop iteration or macro call (``iterationCost``), each item `range()` creates or a filter, method or operator
 /// reads or produces (1; sorting charges n·log2 n), and each ``bytesPerStep`` bytes of strings produced,
 /// read by filters, or written to the output. Costs are charged before the work where the size is known in
 /// advance (ranges, filter inputs, repetition and concatenation), so no single operation runs far past the budget.
 final class WorkBudget {
-    /// Steps charged per loop iteration: a new scope, the loop variable and `loop` object cost several node visits.
+    /// Steps charged per loop iteration or macro call: a new scope and its variables cost several node visits.
     static let iterationCost = 4
     /// String bytes per step.
     static let bytesPerStep = 16
