@@ -25,6 +25,7 @@ import Testing
         "{{ range(10000000) | join(',') | length }}",
         "{{ range(10000000) | tojson | length }}",
         "{% for i in range(1000000) %}{{ 'abcdefgh' * 30 }}{% endfor %}",
+        "{% for i in range(100000) %}{{ 'abcdefgh' * 30 }}{% endfor %}",
         "{% set ns = namespace(s='ab') %}{% for i in range(26) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
         "{{ ('abcdefgh' * 8000000) | length }}",
         "{% set a = [[range(1000)] * 1000] * 100 %}{{ a | tojson | length }}",
