@@ -52,11 +52,24 @@ public struct ChatMessage: Equatable, Sendable {
 /// - Errors carry jinja2's message for the common cases and the line it reports; the column is an addition.
 ///
 /// Untrusted templates cannot crash or exhaust the process: nesting, recursion, loop iterations, output size
-/// and integer ranges are bounded and reported as ``TemplateError`` of kind `.limit`.
+/// and integer ranges are bounded, and each render has a work budget (``workBudget``) charged by loop
+/// iterations, evaluated nodes, the items ranges, filters and methods make or read, and string bytes; running
+/// out of any of them is reported as ``TemplateError`` of kind `.limit`.
 public struct ChatTemplate: Sendable {
     /// The template source text.
     public let source: String
     private let body: [StmtNode]
+
+    /// The default ``workBudget``: far above what real chat templates need (a 500-message conversation with
+    /// tools through the LFM2, Qwen3- or Llama-3-style template fits in half of it), and low enough that the most
+    /// expensive hostile template ends within a fraction of a second.
+    public static let defaultWorkBudget = 1_000_000
+
+    /// The work one render may do, in steps: 1 per evaluated expression node or statement,
+    /// 4 per loop iteration or macro call, 1 per item created or read by `range()`, filters, methods and operators
+    /// (n·log2 n for sorting), and 1 per 16 bytes of strings made, read by filters or written out.
+    /// A render that runs out throws ``TemplateError`` of kind `.limit`.
+    public var workBudget: Int = ChatTemplate.defaultWorkBudget
 
     /// Parses a template; throws ``TemplateError`` (kind `.syntax`) with the line and column of the problem.
     public init(_ source: String) throws {
@@ -68,7 +81,8 @@ public struct ChatTemplate: Sendable {
     /// Renders with an explicit set of template variables.
     /// - Parameter now: the clock used by `strftime_now`.
     public func render(context: [String: Value], now: @escaping () -> Date = Date.init) throws -> String {
-        let interpreter = Interpreter(globals: Globals.make(now: now))
+        let budget = WorkBudget(limit: workBudget)
+        let interpreter = Interpreter(globals: Globals.make(now: now, budget: budget), budget: budget)
         return try interpreter.render(body, context: context)
     }
 

@@ -5,10 +5,40 @@ extension Interpreter {
     func applyFilter(_ name: String, _ value: Value, _ args: [Value], _ kwargs: [(String, Value)],
                      _ frame: Frame, at pos: SourcePos) throws -> Value {
         do {
-            return try filter(name, value, Args(name, args, kwargs), pos)
+            return try chargedFilter(name, value, Args(name, args, kwargs), pos)
         } catch let failure as TemplateFailure {
             throw failure.at(pos)
         }
+    }
+
+    /// Filters that turn every nested value into text, and so visit all of them.
+    private static let deepReadingFilters: Set<String> = ["tojson", "string", "join", "format"]
+
+    /// Runs a filter after charging the work budget for the value it reads (every nested value for filters that
+    /// print it, n·log2 n for sorting) and then for what it returns.
+    func chargedFilter(_ name: String, _ value: Value, _ a: Args, _ pos: SourcePos) throws -> Value {
+        let read = WorkBudget.cost(of: value, deep: Interpreter.deepReadingFilters.contains(name), cap: budget.remaining)
+        try budget.charge(1 + read)
+        if name == "sort" || name == "dictsort" {
+            try budget.charge(read * (Int.bitWidth - read.leadingZeroBitCount))
+        }
+        if name == "indent", case .string(let s) = value {
+            // Each line may gain the indent: charge the widest result before building it.
+            let width = a.get(0, "width").flatMap { w -> Int? in
+                if case .string(let t) = w { return t.utf8.count }
+                if let n = w.numeric, case .int(let i) = n { return max(0, min(i, 1024)) }
+                return nil
+            } ?? 4
+            let lines = s.utf8.reduce(1) { $1 == 10 ? $0 + 1 : $0 }
+            let (grown, overflow) = lines.multipliedReportingOverflow(by: width)
+            try budget.chargeBytes(overflow ? Int.max : grown)
+        }
+        if name == "center", let width = try a.int(0, "width") {
+            try budget.chargeBytes(max(0, width))
+        }
+        let result = try filter(name, value, a, pos)
+        try budget.chargeReading(result)
+        return result
     }
 
     private func requireDefined(_ v: Value) throws {
@@ -157,7 +187,7 @@ extension Interpreter {
             guard let old = a.get(0, "old"), let new = a.get(1, "new") else {
                 throw TemplateFailure.type("replace() missing required arguments 'old' and 'new'")
             }
-            return .string(Methods.replace(value.pythonString, old.pythonString, new.pythonString, try a.int(2, "count") ?? -1))
+            return .string(try Methods.replace(value.pythonString, old.pythonString, new.pythonString, try a.int(2, "count") ?? -1, budget: budget))
         case "items":
             // A generator in jinja2: the mapping check happens when it is consumed.
             return .lazy(LazySequence(name: "do_items") {
@@ -208,6 +238,7 @@ extension Interpreter {
                 var seen: [Value] = []
                 var out: [Value] = []
                 for item in try self.iterate(value, at: pos) {
+                    try self.budget.charge(2 * seen.count)  // comparisons are slower than other steps
                     var key = try attr.map { try self.attribute(item, $0) } ?? item
                     if !caseSensitive { key = self.lowered(key) }
                     if !seen.contains(where: { $0.pyEquals(key) }) { seen.append(key); out.append(item) }
@@ -238,7 +269,7 @@ extension Interpreter {
         case "attr":
             // Python attributes only (methods, namespace attributes), never dict keys.
             guard let n = try a.string(0, "name") else { throw TemplateFailure.type("attr() needs a name") }
-            if let method = Methods.bound(value, n) { return method }
+            if let method = Methods.bound(value, n, budget: budget) { return method }
             if case .namespace(let ns) = value { return ns.attributes[n] ?? .undefined }
             return .undefined
         case "map":
@@ -260,7 +291,7 @@ extension Interpreter {
             let rest = Args(filterName, Array(a.positional.dropFirst()), a.keywords)
             return .lazy(LazySequence(name: "sync_do_map") { [self] in
                 guard value.isTruthy else { return [] }
-                return try self.iterate(value, at: pos).map { try self.filter(filterName, $0, rest, pos) }
+                return try self.iterate(value, at: pos).map { try self.chargedFilter(filterName, $0, rest, pos) }
             })
         case "select", "reject", "selectattr", "rejectattr":
             let byAttr = name.hasSuffix("attr")

@@ -4,7 +4,8 @@ import Foundation
 enum Globals {
     static let maxRange = 10_000_000
 
-    static func make(now: @escaping () -> Date) -> [String: Value] {
+    /// - Parameter budget: the render's work budget; `range()` charges one step per item before making them.
+    static func make(now: @escaping () -> Date, budget: WorkBudget) -> [String: Value] {
         var g: [String: Value] = [:]
         g["range"] = .callable(Callable(name: "range") { args, _ in
             var ints: [Int] = []
@@ -26,6 +27,7 @@ enum Globals {
             let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
             let count = span <= 0 ? 0 : (span / abs(Double(step))).rounded(.up)
             guard count <= Double(maxRange) else { throw TemplateFailure.limit("range() with more than \(maxRange) items") }
+            try budget.chargeItems(Int(count))
             return .array(Array(stride(from: start, to: stop, by: step)).map { .int($0) })
         })
         g["namespace"] = .callable(Callable(name: "namespace") { args, kwargs in

@@ -21,6 +21,8 @@ enum Flow { case normal, breakLoop, continueLoop }
 /// Executes a parsed template against a context.
 final class Interpreter {
     let globals: [String: Value]
+    /// The render's work allowance, charged by nodes, iterations, items and bytes (see ``WorkBudget``).
+    let budget: WorkBudget
     private var callDepth = 0
     /// Loop iterations so far; capped so that nested huge loops end with an error instead of running for hours.
     private var iterations = 0
@@ -29,8 +31,9 @@ final class Interpreter {
     /// Output size cap (code units) so a hostile template cannot exhaust memory.
     static let maxOutput = 256 * 1024 * 1024
 
-    init(globals: [String: Value]) {
+    init(globals: [String: Value], budget: WorkBudget) {
         self.globals = globals
+        self.budget = budget
     }
 
     func render(_ body: [StmtNode], context: [String: Value]) throws -> String {
@@ -52,15 +55,19 @@ final class Interpreter {
     }
 
     private func exec(_ node: StmtNode, _ frame: Frame, _ out: inout String) throws -> Flow {
+        do { try budget.charge(1) } catch let failure as TemplateFailure { throw failure.at(node.pos) }
         switch node.stmt {
         case .output(let s):
+            try charge(bytes: s.utf8.count, at: node.pos)
             out += s
             if out.utf8.count > Interpreter.maxOutput {
                 throw TemplateFailure.limit("rendered output exceeds \(Interpreter.maxOutput) bytes").at(node.pos)
             }
         case .expression(let e):
             let v = try eval(e, frame)
-            out += v.pythonString
+            let text = try printed(v, at: node.pos)
+            try charge(bytes: text.utf8.count, at: node.pos)
+            out += text
             if out.utf8.count > Interpreter.maxOutput {
                 throw TemplateFailure.limit("rendered output exceeds \(Interpreter.maxOutput) bytes").at(node.pos)
             }
@@ -89,7 +96,9 @@ final class Interpreter {
             for (name, args, kwargs, p) in filters {
                 v = try applyFilter(name, v, args.map { try eval($0, frame) }, try kwargs.map { ($0.0, try eval($0.1, frame)) }, frame, at: p)
             }
-            out += v.pythonString
+            let text = try printed(v, at: node.pos)
+            try charge(bytes: text.utf8.count, at: node.pos)
+            out += text
         case .macro(let name, let params, let body):
             frame.vars[name] = makeMacro(name: name, params: params, body: body, defining: frame, caller: nil)
         case .callBlock(let callExpr, let params, let body):
@@ -99,7 +108,9 @@ final class Interpreter {
             var kwargs = try kwargExprs.map { ($0.0, try eval($0.1, frame)) }
             kwargs.append(("caller", caller))
             let v = try call(callee, try argExprs.map { try eval($0, frame) }, kwargs, at: callExpr.pos, calleeExpr: calleeExpr)
-            out += v.pythonString
+            let text = try printed(v, at: node.pos)
+            try charge(bytes: text.utf8.count, at: node.pos)
+            out += text
         case .with(let assignments, let body):
             let inner = Frame(parent: frame)
             for (target, expr) in assignments { try assign(target, try eval(expr, frame), inner, at: node.pos) }
@@ -112,12 +123,29 @@ final class Interpreter {
         return .normal
     }
 
+    /// Charges `count` bytes of text produced at `pos`.
+    private func charge(bytes count: Int, at pos: SourcePos) throws {
+        do { try budget.chargeBytes(count) } catch let failure as TemplateFailure { throw failure.at(pos) }
+    }
+
+    /// `v` as text, charging first for visiting every nested value (a list printed many times over through
+    /// shared sub-lists would otherwise build a huge string before any byte count is known).
+    func printed(_ v: Value, at pos: SourcePos) throws -> String {
+        switch v {
+        case .array, .tuple, .object:
+            do { try budget.chargeReading(v, deep: true) } catch let failure as TemplateFailure { throw failure.at(pos) }
+        default: break
+        }
+        return v.pythonString
+    }
+
     /// Runs a `for` loop over `items`; `depth` counts `recursive` levels (1 at the top).
     private func runLoop(_ loop: ForLoop, _ all: [Value], depth: Int, _ frame: Frame, _ out: inout String) throws -> Flow {
         var items = all
         if let filter = loop.filter {
             var kept: [Value] = []
             for item in items {
+                do { try budget.charge(WorkBudget.iterationCost) } catch let failure as TemplateFailure { throw failure.at(filter.pos) }
                 let f = Frame(parent: frame)
                 try assign(loop.target, item, f, at: filter.pos)
                 if try eval(filter, f).isTruthy { kept.append(item) }
@@ -133,6 +161,7 @@ final class Interpreter {
             if iterations > Interpreter.maxIterations {
                 throw TemplateFailure.limit("more than \(Interpreter.maxIterations) loop iterations").at(loop.iterable.pos)
             }
+            do { try budget.charge(WorkBudget.iterationCost) } catch let failure as TemplateFailure { throw failure.at(loop.iterable.pos) }
             let f = Frame(parent: frame)
             if loop.usesLoop {
                 let info = loopObject(i, items, depth: depth, changed: changed)
@@ -196,9 +225,16 @@ final class Interpreter {
         case .undefined: return []
         case .array(let a), .tuple(let a): return a
         case .object(let o): return o.keys.map { .string($0) }
-        case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
+        case .string(let s):
+            // One item per character: charge the bytes as items before making them.
+            do { try budget.chargeItems(s.utf8.count) } catch let f as TemplateFailure { throw f.at(pos) }
+            return s.unicodeScalars.map { .string(String($0)) }
         case .lazy(let l):
-            do { return try l.drain() } catch let f as TemplateFailure { throw f.at(pos) }
+            do {
+                let items = try l.drain()
+                try budget.chargeItems(items.count)
+                return items
+            } catch let f as TemplateFailure { throw f.at(pos) }
         default: throw TemplateFailure.type("'\(v.typeName)' object is not iterable").at(pos)
         }
     }
@@ -256,6 +292,7 @@ final class Interpreter {
             }
             f.vars["varargs"] = .tuple([])
             f.vars["kwargs"] = .object(OrderedDict())
+            try self.budget.charge(WorkBudget.iterationCost)
             self.callDepth += 1
             defer { self.callDepth -= 1 }
             if self.callDepth > Interpreter.maxCallDepth {
@@ -271,6 +308,7 @@ final class Interpreter {
 
     func eval(_ node: ExprNode, _ frame: Frame) throws -> Value {
         do {
+            try budget.charge(1)
             return try evalInner(node, frame)
         } catch let failure as TemplateFailure {
             throw failure.at(node.pos)
@@ -316,7 +354,7 @@ final class Interpreter {
             return try Interpreter.checkNesting(.object(d))
         case .getattr(let objExpr, let attr):
             let obj = try defined(try eval(objExpr, frame), objExpr, frame)
-            return getattr(obj, attr)
+            return try getattr(obj, attr)
         case .getitem(let objExpr, let keyExpr):
             let obj = try defined(try eval(objExpr, frame), objExpr, frame)
             return try getitem(obj, try eval(keyExpr, frame))
@@ -357,9 +395,14 @@ final class Interpreter {
         case .binary(let op, let l, let r):
             let lv = try eval(l, frame)
             let rv = try eval(r, frame)
-            if op == "~" { return .string(lv.pythonString + rv.pythonString) }
+            if op == "~" {
+                let text = try printed(lv, at: node.pos) + printed(rv, at: node.pos)
+                try budget.chargeBytes(text.utf8.count)
+                return .string(text)
+            }
             _ = try defined(lv, l, frame)
             _ = try defined(rv, r, frame)
+            try budget.charge(Interpreter.binaryCost(op, lv, rv, cap: budget.remaining))
             return try Operators.binary(op, lv, rv)
         case .and(let l, let r):
             let lv = try eval(l, frame)
@@ -389,7 +432,15 @@ final class Interpreter {
         switch callee {
         case .callable(let c):
             do {
-                return try c.body(args, kwargs)
+                // Built-in functions and methods pay for the items their arguments hand them and that they
+                // return; a macro's own statements are charged as they run.
+                if !c.isMacro {
+                    for a in args { try budget.chargeReading(a) }
+                    for (_, a) in kwargs { try budget.chargeReading(a) }
+                }
+                let result = try c.body(args, kwargs)
+                if !c.isMacro { try budget.chargeReading(result) }
+                return result
             } catch let failure as TemplateFailure {
                 throw failure.at(pos)
             }
@@ -398,6 +449,25 @@ final class Interpreter {
             throw TemplateFailure.undefined(message).at(pos)
         default:
             throw TemplateFailure.type("'\(callee.typeName)' object is not callable").at(pos)
+        }
+    }
+
+    /// The cost of `l op r` known before computing it: the items or bytes a repetition or concatenation makes.
+    static func binaryCost(_ op: String, _ l: Value, _ r: Value, cap: Int) -> Int {
+        switch op {
+        case "*":
+            let (seq, times): (Value, Value) = if case .int = r { (l, r) } else { (r, l) }
+            guard case .int(let n) = times, n > 0 else { return 0 }
+            let (size, perStep): (Int, Int) = switch seq {
+            case .string(let s): (s.utf8.count, WorkBudget.bytesPerStep)
+            case .array(let a), .tuple(let a): (a.count, 1)
+            default: (0, 1)
+            }
+            let (total, overflow) = size.multipliedReportingOverflow(by: n)
+            return overflow ? Int.max : total / perStep
+        case "+":
+            return WorkBudget.cost(of: l, deep: false, cap: cap) + WorkBudget.cost(of: r, deep: false, cap: cap)
+        default: return 0
         }
     }
 
@@ -414,8 +484,11 @@ final class Interpreter {
     // MARK: - Attribute and item access
 
     /// jinja2 `getattr`: Python attributes (methods) first, then dict keys.
-    func getattr(_ obj: Value, _ attr: String) -> Value {
-        if let method = Methods.bound(obj, attr) { return method }
+    func getattr(_ obj: Value, _ attr: String) throws -> Value {
+        if let method = Methods.bound(obj, attr, budget: budget) {
+            try budget.chargeReading(obj)
+            return method
+        }
         switch obj {
         case .callable(let c): return c.attributes?[attr] ?? .undefined
         case .object(let o): return o[attr] ?? .undefined
@@ -444,7 +517,7 @@ final class Interpreter {
             if case .string(let s) = key { return n.attributes[s] ?? .undefined }
         default: break
         }
-        if case .string(let s) = key { return getattr(obj, s) }
+        if case .string(let s) = key { return try getattr(obj, s) }
         return .undefined
     }
 

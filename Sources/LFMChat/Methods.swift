@@ -49,9 +49,10 @@ struct Args {
 
 /// The Python methods of str, dict and list that templates call, as bound callables.
 enum Methods {
-    static func bound(_ obj: Value, _ attr: String) -> Value? {
+    /// - Parameter budget: the render's work budget, which methods that can grow a string charge in advance.
+    static func bound(_ obj: Value, _ attr: String, budget: WorkBudget) -> Value? {
         switch obj {
-        case .string(let s): return stringMethod(s, attr)
+        case .string(let s): return stringMethod(s, attr, budget: budget)
         case .object(let o): return dictMethod(o, attr)
         case .array(let a), .tuple(let a): return listMethod(a, attr, isTuple: { if case .tuple = obj { return true } else { return false } }())
         default: return nil
@@ -138,9 +139,15 @@ enum Methods {
         return out
     }
 
-    static func replace(_ s: String, _ old: String, _ new: String, _ count: Int) -> String {
+    /// Python `str.replace`; charges `budget` for the longest result it could make before making it.
+    static func replace(_ s: String, _ old: String, _ new: String, _ count: Int, budget: WorkBudget) throws -> String {
         let hay = Array(s.unicodeScalars)
         let needle = Array(old.unicodeScalars)
+        let newBytes = new.utf8.count
+        var hits = needle.isEmpty ? hay.count + 1 : hay.count / needle.count
+        if count >= 0 { hits = min(hits, count) }
+        let (grown, overflow) = hits.multipliedReportingOverflow(by: newBytes)
+        try budget.chargeBytes(overflow ? Int.max : s.utf8.count &+ grown)
         var out = String.UnicodeScalarView()
         var done = 0
         if needle.isEmpty {
@@ -190,7 +197,7 @@ enum Methods {
         })
     }
 
-    private static func stringMethod(_ s: String, _ attr: String) -> Value? {
+    private static func stringMethod(_ s: String, _ attr: String, budget: WorkBudget) -> Value? {
         switch attr {
         case "strip", "lstrip", "rstrip":
             return make(attr) { a in
@@ -229,7 +236,7 @@ enum Methods {
                 guard let old = try a.string(0, "old"), let new = try a.string(1, "new") else {
                     throw TemplateFailure.type("replace() takes at least 2 arguments")
                 }
-                return .string(replace(s, old, new, try a.int(2, "count") ?? -1))
+                return .string(try replace(s, old, new, try a.int(2, "count") ?? -1, budget: budget))
             }
         case "find", "rfind", "index", "rindex", "count":
             return make(attr) { a in
