@@ -27,7 +27,7 @@ public enum RotaryFrequencies {
         // float32 throughout, as transformers computes it.
         let scaled = Float(factor)
         return standard(theta: theta, headDim: headDim).map { inverse in
-            switch llama3Band(wavelength: Float(2 * Double.pi) / inverse, factor: factor, lowFreqFactor: lowFreqFactor,
+            switch llama3Band(wavelength: Float(2 * Double.pi) / inverse, lowFreqFactor: lowFreqFactor,
                               highFreqFactor: highFreqFactor, originalMaxPositions: originalMaxPositions) {
             case .kept: return inverse
             case .divided: return inverse / scaled
@@ -49,7 +49,7 @@ public enum RotaryFrequencies {
     /// The llama3 rule for one wavelength (float32, as transformers and llama.cpp's converter
     /// compute it). Used by the inverse-frequency table above and by the GGUF writer's
     /// `rope_freqs` factors.
-    public static func llama3Band(wavelength: Float, factor: Double, lowFreqFactor: Double, highFreqFactor: Double,
+    public static func llama3Band(wavelength: Float, lowFreqFactor: Double, highFreqFactor: Double,
                                   originalMaxPositions: Double) -> Llama3Band {
         let lowWavelength = Float(originalMaxPositions / lowFreqFactor)
         let highWavelength = Float(originalMaxPositions / highFreqFactor)

@@ -48,10 +48,10 @@ final class Workspace {
         self.rows = rows
         self.sizes = s
         let h = s.hidden
-        let widths = [h, h, h, s.wide, s.wide2, s.narrow, s.gate, s.experts ? h : 0, s.experts ? h : 0]
-        var counts = widths.map { ($0 * rows + 15) / 16 * 16 }
-        counts[3] = max(counts[3], (s.expertSlots + 15) / 16 * 16)
-        counts[4] = max(counts[4], (s.expertSlots + 15) / 16 * 16)
+        func floats(_ width: Int, atLeast minimum: Int = 0) -> Int { (max(width * rows, minimum) + 15) / 16 * 16 }
+        // In pointer order: x, normed, mixed, wide, wide2, narrow, gate, gathered, expertOut.
+        let counts = [floats(h), floats(h), floats(h), floats(s.wide, atLeast: s.expertSlots), floats(s.wide2, atLeast: s.expertSlots),
+                      floats(s.narrow), floats(s.gate), floats(s.experts ? h : 0), floats(s.experts ? h : 0)]
         let total = max(counts.reduce(0, +), 16)
         storage = .allocate(capacity: total)
         storage.initialize(repeating: 0, count: total)

@@ -94,7 +94,7 @@ enum TransformerGGUFExport {
         let base = Float(theta), dim = Float(headDim)
         return stride(from: 0, to: headDim, by: 2).map { i -> Float in
             let frequency = 1 / powf(base, Float(i) / dim)
-            switch RotaryFrequencies.llama3Band(wavelength: Float(2 * Double.pi) / frequency, factor: factor, lowFreqFactor: low,
+            switch RotaryFrequencies.llama3Band(wavelength: Float(2 * Double.pi) / frequency, lowFreqFactor: low,
                                                 highFreqFactor: high, originalMaxPositions: original) {
             case .kept: return 1
             case .divided: return Float(factor)
