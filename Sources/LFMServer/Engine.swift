@@ -85,9 +85,14 @@ public struct EngineConfiguration: Sendable {
     public var prefixCacheBytes: Int = 0
     /// The prefix cache's disk tier (nil: RAM only).
     public var prefixCacheDisk: PrefixCacheDiskOptions?
-    /// Most prompt tokens prefilled per scheduler iteration, next to one decode token of every
-    /// running sequence (0: a whole prompt at once). Bounds how long a new request stalls the batch.
+    /// Most prompt tokens prefilled per scheduler iteration (0: a whole prompt at once). Bounds how
+    /// long a new request stalls the batch.
     public var prefillChunk: Int
+    /// Most prompt tokens an iteration adds while sequences are decoding: the larger of this and the
+    /// number of decoding sequences, never more than `prefillChunk` (0: `prefillChunk` throughout).
+    /// An iteration then holds at most about twice the decode rows, so running streams keep a steady
+    /// pace while new prompts are prefilled; whole `prefillChunk`s run only when nothing decodes.
+    public var decodingPrefillChunk: Int = 32
     /// How each sequence's KV cache stores keys and values (prefix-cache entries keep the type).
     public var kvType: KVCacheType
 
@@ -101,6 +106,13 @@ public struct EngineConfiguration: Sendable {
         self.maxContext = maxContext
         self.prefixCacheEntries = prefixCacheEntries
         self.prefillChunk = prefillChunk
+    }
+
+    /// Prompt tokens one scheduler iteration may prefill next to `decoding` decode tokens.
+    public func prefillBudget(decoding: Int) -> Int {
+        let whole = prefillChunk > 0 ? prefillChunk : Int.max
+        guard decoding > 0, decodingPrefillChunk > 0 else { return whole }
+        return min(whole, max(decodingPrefillChunk, decoding))
     }
 }
 
@@ -128,9 +140,10 @@ final class CancelFlag: @unchecked Sendable {
 }
 
 /// Runs the model on a dedicated thread with continuous batching. Every scheduler iteration is one
-/// `forward(batch:states:)` holding one decode token of every running sequence and up to
-/// `prefillChunk` prompt tokens of sequences still being prefilled (oldest first, from the longest
-/// cached prefix snapshot), so a new request never stalls the batch for longer than one chunk.
+/// `forward(batch:states:)` holding one decode token of every running sequence and prompt tokens
+/// of sequences still being prefilled (oldest first, from the longest cached prefix snapshot), within
+/// `EngineConfiguration.prefillBudget(decoding:)`: a small chunk while others decode, so a new
+/// request never stalls the running streams for long, and `prefillChunk` when nothing decodes.
 /// Jobs join between iterations and leave as soon as they finish, are cancelled (client gone) or
 /// time out. Each sequence chooses its tokens with its own `TokenStepper` (the per-token rules
 /// `InferenceSession` and `lfm generate` share: forced prefixes, JSON-schema mask, sampler, stops,
@@ -346,7 +359,7 @@ public final class BatchEngine: @unchecked Sendable {
             segments.append([running[i].nextToken])
         }
         let decodeCount = members.count
-        var budget = configuration.prefillChunk > 0 ? configuration.prefillChunk : Int.max
+        var budget = configuration.prefillBudget(decoding: decodeCount)
         let piece = configuration.cachePolicy.largestPiece ?? Int.max
         for i in running.indices where !running[i].isDecoding && budget > 0 {
             let done = running[i].prefilled

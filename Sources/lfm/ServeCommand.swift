@@ -91,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("prefill-chunk"), help: "Most prompt tokens prefilled per scheduler iteration, next to the running batch's decode tokens (0: whole prompts).")
     var prefillChunk = 256
 
+    @Option(name: .customLong("prefill-chunk-decoding"), help: "Most prompt tokens prefilled per iteration while other requests are decoding: the larger of this and the number of decoding requests, at most --prefill-chunk (0: --prefill-chunk throughout).")
+    var prefillChunkDecoding = 32
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535 (found \(port))") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be >= 1 (found \(maxBatch))") }
@@ -98,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be >= 2 (found \(ctx))") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be >= 1024 (found \(maxBody))") }
         guard prefillChunk >= 0 else { throw ValidationError("--prefill-chunk must be >= 0 (found \(prefillChunk))") }
+        guard prefillChunkDecoding >= 0 else { throw ValidationError("--prefill-chunk-decoding must be >= 0 (found \(prefillChunkDecoding))") }
         for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout),
                               ("--schema-time-limit", schemaTimeLimit)] {
             guard value > 0, value <= 86_400 else { throw ValidationError("\(name) must be in (0, 86400] seconds (found \(value))") }
@@ -134,7 +138,7 @@ struct ServeCommand: AsyncParsableCommand {
         }, onListening: { bound in
             printError("listening on http://\(address):\(bound) (replica \(options.replicaID ?? "")); loading \(served)")
         }, onReady: {
-            printError("ready: serving \(served) (max batch \(command.maxBatch), queue \(command.maxQueue), prefill chunk \(command.prefillChunk))")
+            printError("ready: serving \(served) (max batch \(command.maxBatch), queue \(command.maxQueue), prefill chunk \(command.prefillChunk), \(command.prefillChunkDecoding) while decoding)")
         })
         // Snapshots still being written to the prefix cache's disk tier are finished first.
         host.server?.engine.flushPrefixCache()
@@ -169,6 +173,7 @@ struct ServeCommand: AsyncParsableCommand {
                                          prefixCacheEntries: prefixCache, prefillChunk: prefillChunk,
                                          kvType: kvStorage.kvType, cachePolicy: policy)
         engine.prefixCacheBytes = prefixCacheBytes
+        engine.decodingPrefillChunk = prefillChunkDecoding
         if let prefixCacheDir {
             let identity = try ModelFingerprint.compute(path: modelOptions.model, salt: modelOptions.bf16Dot ? "bf16-dot" : "")
             engine.prefixCacheDisk = PrefixCacheDiskOptions(directory: prefixCacheDir, maxBytes: prefixCacheDiskBytes, model: identity)
