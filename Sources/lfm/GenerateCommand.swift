@@ -114,22 +114,28 @@ struct GenerateCommand: ParsableCommand {
         let start = Date()
         var logits = try model.forward(promptTokens, state: &state)
         let prefillSeconds = Date().timeIntervalSince(start)
-        var stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: ignoreEOS ? [] : stops, maxTokens: maxTokens)
+        // Streamed text needs no token list: nothing here grows with the generation's length.
+        var stepper = TokenStepper(sampler: sampler, constraint: constraint, stopTokens: ignoreEOS ? [] : stops, maxTokens: maxTokens,
+                                   recordsTokens: !streamText)
         var steps: [[(id: Int, logprob: Double)]] = []
         let decodeStart = Date()
-        var history = promptTokens  // the prompt and every recorded token, appended in place
+        // The prompt and the recorded tokens, appended in place; the penalties read only the last
+        // `penaltyWindow` of them (0: all), so older ones are dropped now and then.
+        var history = promptTokens
+        let window = sampler.parameters.penaltyWindow
         while stepper.canContinue {
             guard let token = try stepper.choose(&logits, history: history) else { break }
             if json { steps.append(logits.withUnsafeBufferPointer { topLogProbabilities($0, k: 5) }) }
             let step = stepper.advance(token, output: &output)
             history.append(token)
+            if window > 0, history.count >= 2 * window + 4096 { history.removeFirst(history.count - window) }
             if streamText {
                 for case .text(let text) in step.events { FileHandle.standardOutput.write(Data(text.utf8)) }
             }
             if step.finish != nil { break }
             logits = try model.forward([token], state: &state)
-            if memoryReport > 0, stepper.generated.count % memoryReport == 0 {
-                printError(memoryLine(generated: stepper.generated.count, state: state))
+            if memoryReport > 0, stepper.count % memoryReport == 0 {
+                printError(memoryLine(generated: stepper.count, state: state))
             }
         }
         let tokens = stepper.generated
@@ -149,7 +155,7 @@ struct GenerateCommand: ParsableCommand {
         }
         printError(String(format: "prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %.1f tokens/s",
                           promptTokens.count, Double(promptTokens.count) / max(prefillSeconds, 1e-9),
-                          tokens.count, Double(max(tokens.count - 1, 0)) / max(decodeSeconds, 1e-9)))
+                          stepper.count, Double(max(stepper.count - 1, 0)) / max(decodeSeconds, 1e-9)))
     }
 }
 

@@ -39,6 +39,23 @@ private struct NumberOutput: TokenOutput {
         #expect(output.fed == chosen && s.generated == chosen)
     }
 
+    @Test func withoutRecordingOnlyTheForcedPrefixIsKeptAndTheBudgetStillCounts() throws {
+        var s = TokenStepper(sampler: try Sampler(.greedy), stopTokens: [], maxTokens: 6, forcedPrefixes: [[5, 6], [5, 8]],
+                             recordsTokens: false)
+        var output = NumberOutput()
+        var chosen: [Int] = []
+        var finish: FinishReason?
+        while s.canContinue, finish == nil {
+            var logits = Self.logits
+            let token = try #require(try s.choose(&logits, history: []))
+            chosen.append(token)
+            finish = s.advance(token, output: &output).finish
+        }
+        // The prefixes still steer (5, then 8 over 6), the budget ends it, and only two tokens are kept.
+        #expect(chosen == [5, 8, 1, 1, 1, 1] && finish == .length)
+        #expect(s.count == 6 && s.generated == [5, 8] && output.fed == chosen)
+    }
+
     @Test func divergingPrefixesLetTheSamplerChooseAmongTheirNextTokensOnly() throws {
         var s = try stepper(forced: [[6, 2], [8, 3]])
         var output = NumberOutput()

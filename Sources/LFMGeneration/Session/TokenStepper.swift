@@ -28,14 +28,21 @@ public struct TokenStepper: Sendable {
     public let forcedPrefixes: [[Int]]
     /// Alternatives per log-probability entry; nil: no log-probabilities.
     public let topLogprobs: Int?
-    /// Tokens recorded so far (stop tokens included).
+    /// Tokens recorded so far (stop tokens included); with `recordsTokens` false, only as many as
+    /// the longest forced prefix needs.
     public private(set) var generated: [Int] = []
+    /// How many tokens were recorded so far (stop tokens included).
+    public private(set) var count = 0
+    /// Whether `generated` keeps every token. A caller that streams its output and needs no token
+    /// list turns it off, so a generation of any length keeps constant memory here.
+    public let recordsTokens: Bool
     /// The log-probability of the token `choose` returned last, reported by `advance`.
     private var pendingLogprob: TokenLogprob?
 
     /// Creates a stepper at the start of a generation.
     public init(sampler: Sampler, constraint: ConstrainedDecoder? = nil, stopTokens: Set<Int>, maxTokens: Int,
-                forcedPrefixes: [[Int]] = [], topLogprobs: Int? = nil) {
+                forcedPrefixes: [[Int]] = [], topLogprobs: Int? = nil, recordsTokens: Bool = true) {
+        self.recordsTokens = recordsTokens
         self.sampler = sampler
         self.constraint = constraint
         self.stopTokens = stopTokens
@@ -44,8 +51,11 @@ public struct TokenStepper: Sendable {
         self.topLogprobs = topLogprobs
     }
 
+    /// Tokens the forced-prefix match compares `generated` with.
+    private var longestForcedPrefix: Int { forcedPrefixes.map(\.count).max() ?? 0 }
+
     /// Whether the budget allows another token.
-    public var canContinue: Bool { generated.count < maxTokens }
+    public var canContinue: Bool { count < maxTokens }
 
     /// The next token after `logits`: forced by a prefix, or sampled with the penalties over
     /// `history` from the logits masked (in place) to the diverging prefixes' next tokens or by the
@@ -54,7 +64,6 @@ public struct TokenStepper: Sendable {
     /// `room`: positions the context can still take.
     public mutating func choose(_ logits: inout [Float], history: [Int], room: Int = .max) throws -> Int? {
         let raw = topLogprobs == nil ? nil : logits
-        let count = generated.count
         let candidates = forcedPrefixes.filter { $0.count > count && $0.starts(with: generated) }
         let token: Int
         if let first = candidates.first {
@@ -90,12 +99,13 @@ public struct TokenStepper: Sendable {
         let logprob = pendingLogprob
         pendingLogprob = nil
         guard maxTokens > 0 else { return Step(logprob: nil, events: [], finish: .length) }
-        generated.append(token)
+        if recordsTokens || generated.count < longestForcedPrefix { generated.append(token) }
+        count += 1
         if stopTokens.contains(token) { return Step(logprob: nil, events: [], finish: .stop) }
         var step = Step(logprob: logprob, events: output.feed(token), finish: nil)
         if output.stopped || constraint?.stopped == true {
             step.finish = .stop
-        } else if generated.count >= maxTokens || room <= 1 {
+        } else if count >= maxTokens || room <= 1 {
             step.finish = .length
         }
         return step
