@@ -166,14 +166,11 @@ final class Interpreter {
         }
         let changed = ChangeTracker()
         let pos = loop.iterable.pos
-        var f = Frame(parent: frame)
         for i in items.indices {
             let item = items[i]
             // The work budget is the one bound on iterations (nested loops included).
             try charge(steps: WorkBudget.iterationCost, at: pos)
-            // Each iteration has a fresh scope. The last one's is reused (emptied) when nothing kept it (a macro
-            // defined in the body holds its scope), which saves an allocation per iteration.
-            if isKnownUniquelyReferenced(&f) { f.vars.removeAll(keepingCapacity: true) } else { f = Frame(parent: frame) }
+            let f = Frame(parent: frame)
             if loop.usesLoop {
                 let info = loopObject(i, items, depth: depth, changed: changed)
                 if loop.recursive {
