@@ -235,13 +235,29 @@ extension Interpreter {
             let caseSensitive = a.bool(0, "case_sensitive", default: false)
             let attr = try a.string(1, "attribute")
             return .lazy(LazySequence(name: "do_unique") { [self] in
-                var seen: [Value] = []
+                // Numbers and strings (all jinja2 accepts: it keeps a set) are found by hashing their
+                // `equalityKey`; other values are compared with every other one seen.
+                let items = try self.iterate(value, at: pos)
+                try self.budget.charge(items.count)  // one hashing per item, charged before any
+                var numbers = Set<Double>(), strings = Set<ExactKey>()
+                var unkeyed: [Value] = []
                 var out: [Value] = []
-                for item in try self.iterate(value, at: pos) {
-                    try self.budget.charge(2 * seen.count)  // comparisons are slower than other steps
+                for item in items {
                     var key = try attr.map { try self.attribute(item, $0) } ?? item
                     if !caseSensitive { key = self.lowered(key) }
-                    if !seen.contains(where: { $0.pyEquals(key) }) { seen.append(key); out.append(item) }
+                    switch key.equalityKey {
+                    case .number(let n):
+                        if numbers.isEmpty { numbers.reserveCapacity(items.count) }
+                        if numbers.insert(n).inserted { out.append(item) }
+                        continue
+                    case .string(let s):
+                        if strings.isEmpty { strings.reserveCapacity(items.count) }
+                        if strings.insert(s).inserted { out.append(item) }
+                        continue
+                    case nil: break
+                    }
+                    try self.budget.charge(2 * unkeyed.count)  // comparisons are slower than other steps
+                    if !unkeyed.contains(where: { $0.pyEquals(key) }) { unkeyed.append(key); out.append(item) }
                 }
                 return out
             })

@@ -24,9 +24,6 @@ final class Interpreter {
     /// The render's work allowance, charged by nodes, iterations, items and bytes (see ``WorkBudget``).
     let budget: WorkBudget
     private var callDepth = 0
-    /// Loop iterations so far; capped so that nested huge loops end with an error instead of running for hours.
-    private var iterations = 0
-    static let maxIterations = 2_000_000
     private static let maxCallDepth = 200
     /// Output size cap (code units) so a hostile template cannot exhaust memory.
     static let maxOutput = 256 * 1024 * 1024
@@ -55,7 +52,7 @@ final class Interpreter {
     }
 
     private func exec(_ node: StmtNode, _ frame: Frame, _ out: inout String) throws -> Flow {
-        do { try budget.charge(1) } catch let failure as TemplateFailure { throw failure.at(node.pos) }
+        try charge(steps: 1, at: node.pos)
         switch node.stmt {
         case .output(let s):
             try charge(bytes: s.utf8.count, at: node.pos)
@@ -123,9 +120,21 @@ final class Interpreter {
         return .normal
     }
 
+    // MARK: - Budget charges placed at a template position
+
+    /// Charges `steps` of the work budget for work done at `pos`; running out is a `.limit` error there.
+    private func charge(steps: Int, at pos: SourcePos) throws {
+        do { try budget.charge(steps) } catch let failure as TemplateFailure { throw failure.at(pos) }
+    }
+
     /// Charges `count` bytes of text produced at `pos`.
     private func charge(bytes count: Int, at pos: SourcePos) throws {
-        do { try budget.chargeBytes(count) } catch let failure as TemplateFailure { throw failure.at(pos) }
+        try charge(steps: count / WorkBudget.bytesPerStep, at: pos)
+    }
+
+    /// Charges `count` new items made at `pos`.
+    private func charge(items count: Int, at pos: SourcePos) throws {
+        try charge(steps: max(0, count), at: pos)
     }
 
     /// `v` as text, charging first for visiting every nested value (a list printed many times over through
@@ -133,7 +142,7 @@ final class Interpreter {
     func printed(_ v: Value, at pos: SourcePos) throws -> String {
         switch v {
         case .array, .tuple, .object:
-            do { try budget.chargeReading(v, deep: true) } catch let failure as TemplateFailure { throw failure.at(pos) }
+            try charge(steps: WorkBudget.cost(of: v, deep: true, cap: budget.remaining), at: pos)
         default: break
         }
         return v.pythonString
@@ -145,7 +154,7 @@ final class Interpreter {
         if let filter = loop.filter {
             var kept: [Value] = []
             for item in items {
-                do { try budget.charge(WorkBudget.iterationCost) } catch let failure as TemplateFailure { throw failure.at(filter.pos) }
+                try charge(steps: WorkBudget.iterationCost, at: filter.pos)
                 let f = Frame(parent: frame)
                 try assign(loop.target, item, f, at: filter.pos)
                 if try eval(filter, f).isTruthy { kept.append(item) }
@@ -156,12 +165,11 @@ final class Interpreter {
             return try exec(loop.otherwise, frame, &out)
         }
         let changed = ChangeTracker()
-        for (i, item) in items.enumerated() {
-            iterations += 1
-            if iterations > Interpreter.maxIterations {
-                throw TemplateFailure.limit("more than \(Interpreter.maxIterations) loop iterations").at(loop.iterable.pos)
-            }
-            do { try budget.charge(WorkBudget.iterationCost) } catch let failure as TemplateFailure { throw failure.at(loop.iterable.pos) }
+        let pos = loop.iterable.pos
+        for i in items.indices {
+            let item = items[i]
+            // The work budget is the one bound on iterations (nested loops included).
+            try charge(steps: WorkBudget.iterationCost, at: pos)
             let f = Frame(parent: frame)
             if loop.usesLoop {
                 let info = loopObject(i, items, depth: depth, changed: changed)
@@ -179,7 +187,7 @@ final class Interpreter {
                     f.vars["loop"] = .object(info)
                 }
             }
-            try assign(loop.target, item, f, at: loop.iterable.pos)
+            try assign(loop.target, item, f, at: pos)
             let flow = try exec(loop.body, f, &out)
             if flow == .breakLoop { break }
         }
@@ -227,14 +235,13 @@ final class Interpreter {
         case .object(let o): return o.keys.map { .string($0) }
         case .string(let s):
             // One item per character: charge the bytes as items before making them.
-            do { try budget.chargeItems(s.utf8.count) } catch let f as TemplateFailure { throw f.at(pos) }
+            try charge(items: s.utf8.count, at: pos)
             return s.unicodeScalars.map { .string(String($0)) }
         case .lazy(let l):
-            do {
-                let items = try l.drain()
-                try budget.chargeItems(items.count)
-                return items
-            } catch let f as TemplateFailure { throw f.at(pos) }
+            let items: [Value]
+            do { items = try l.drain() } catch let failure as TemplateFailure { throw failure.at(pos) }
+            try charge(items: items.count, at: pos)
+            return items
         default: throw TemplateFailure.type("'\(v.typeName)' object is not iterable").at(pos)
         }
     }
@@ -307,8 +314,8 @@ final class Interpreter {
     // MARK: - Expressions
 
     func eval(_ node: ExprNode, _ frame: Frame) throws -> Value {
+        try charge(steps: 1, at: node.pos)
         do {
-            try budget.charge(1)
             return try evalInner(node, frame)
         } catch let failure as TemplateFailure {
             throw failure.at(node.pos)
@@ -343,15 +350,15 @@ final class Interpreter {
         switch node.expr {
         case .literal(let v): return v
         case .name(let n): return frame.lookup(n) ?? globals[n] ?? .undefined
-        case .list(let items): return try Interpreter.checkNesting(.array(try items.map { try eval($0, frame) }))
-        case .tuple(let items): return try Interpreter.checkNesting(.tuple(try items.map { try eval($0, frame) }))
+        case .list(let items): return try checkNesting(.array(try items.map { try eval($0, frame) }))
+        case .tuple(let items): return try checkNesting(.tuple(try items.map { try eval($0, frame) }))
         case .dict(let pairs):
             var d = OrderedDict()
             for (k, v) in pairs {
                 let key = try eval(k, frame)
                 d[key.pythonString] = try eval(v, frame)
             }
-            return try Interpreter.checkNesting(.object(d))
+            return try checkNesting(.object(d))
         case .getattr(let objExpr, let attr):
             let obj = try defined(try eval(objExpr, frame), objExpr, frame)
             return try getattr(obj, attr)
@@ -474,9 +481,14 @@ final class Interpreter {
     /// Values nested deeper than this cannot be built (Python would hit its recursion limit printing them).
     static let maxNesting = 512
 
-    static func checkNesting(_ v: Value) throws -> Value {
-        if v.nestingDepth(limit: maxNesting) > maxNesting {
-            throw TemplateFailure.limit("values nested deeper than \(maxNesting) levels")
+    /// `v` once its depth is known to be within ``maxNesting``; charges the items the check looked at (each
+    /// shared list once per level, so at most the items of lists that were charged when they were made).
+    func checkNesting(_ v: Value) throws -> Value {
+        var work = 0
+        let depth = v.nestingDepth(limit: Interpreter.maxNesting, work: &work)
+        try budget.chargeItems(work)
+        if depth > Interpreter.maxNesting {
+            throw TemplateFailure.limit("values nested deeper than \(Interpreter.maxNesting) levels")
         }
         return v
     }

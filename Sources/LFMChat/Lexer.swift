@@ -29,7 +29,13 @@ struct Lexer {
     }
 
     private init(_ source: String) {
-        // Newlines are normalised to "\n" and one trailing newline is dropped, like jinja2.
+        src = Lexer.normalizedScalars(source)
+        for (i, c) in src.enumerated() where c == "\n" { lineStarts.append(i + 1) }
+    }
+
+    /// `source` as the lexer reads it: every line break (`\r\n`, `\r` or `\n`, as jinja2's `\r\n|\r|\n`)
+    /// becomes one `"\n"`, and one trailing line break is dropped, like jinja2 with `keep_trailing_newline=False`.
+    static func normalizedScalars(_ source: String) -> [Unicode.Scalar] {
         var scalars: [Unicode.Scalar] = []
         let it = Array(source.unicodeScalars)
         var i = 0
@@ -43,8 +49,13 @@ struct Lexer {
             i += 1
         }
         if scalars.last == "\n" { scalars.removeLast() }
-        src = scalars
-        for (i, c) in src.enumerated() where c == "\n" { lineStarts.append(i + 1) }
+        return scalars
+    }
+
+    /// The number of lines error positions can name in `source` (lines are counted after
+    /// ``normalizedScalars(_:)``, so this is at least 1).
+    static func lineCount(of source: String) -> Int {
+        normalizedScalars(source).reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
     }
 
     private func position(_ offset: Int) -> SourcePos {

@@ -13,6 +13,12 @@ struct ExactKey: Hashable {
     }
 }
 
+/// See ``Value/equalityKey``: two values with keys are `pyEquals` exactly when their keys are equal.
+enum EqualityKey: Hashable {
+    case number(Double)
+    case string(ExactKey)
+}
+
 /// A dictionary that keeps its keys in insertion order, like a Python `dict`.
 public struct OrderedDict: Equatable, Sendable {
     /// The keys, in insertion order.
@@ -165,20 +171,37 @@ public enum Value: Equatable, Sendable {
     }
 
     /// Container nesting depth; stops counting once past `limit`.
-    func nestingDepth(limit: Int) -> Int {
+    ///
+    /// A list shared by many parents (`[[range(1000)] * 1000]` holds one 1,000-item list a thousand times) is
+    /// walked once per depth it is reached at, not once per parent: lists and tuples are recognised by their
+    /// storage, which stays alive (and so unique) while `self` holds it. Scalars are skipped without a visit.
+    /// - Parameter work: increased by the number of items looked at.
+    func nestingDepth(limit: Int, work: inout Int) -> Int {
         var deepest = 0
+        // Storage of the lists walked so far → the deepest level each was walked at.
+        var walked: [UnsafeRawPointer: Int] = [:]
         var stack: [(Value, Int)] = [(self, 1)]
         while let (v, d) = stack.popLast() {
+            let items: [Value]
             switch v {
-            case .array(let items), .tuple(let items):
-                deepest = max(deepest, d)
-                if d <= limit { stack += items.map { ($0, d + 1) } }
-            case .object(let o):
-                deepest = max(deepest, d)
-                if d <= limit { stack += o.values.map { ($0, d + 1) } }
-            default: break
+            case .array(let a), .tuple(let a):
+                if let storage = a.withUnsafeBufferPointer({ $0.baseAddress.map { UnsafeRawPointer($0) } }) {
+                    if let level = walked[storage], level >= d { continue }
+                    walked[storage] = d
+                }
+                items = a
+            case .object(let o): items = o.values
+            default: continue
             }
+            deepest = max(deepest, d)
             if deepest > limit { return deepest }
+            work += items.count
+            for item in items {
+                switch item {
+                case .array, .tuple, .object: stack.append((item, d + 1))
+                default: continue
+                }
+            }
         }
         return deepest
     }
@@ -208,6 +231,23 @@ public enum Value: Equatable, Sendable {
         switch self {
         case .bool(let b): return .int(b ? 1 : 0)
         case .int, .double: return self
+        default: return nil
+        }
+    }
+
+    /// A hashable key for the values whose Python `==` (``pyEquals(_:)``) is equality of keys, so that `unique`
+    /// finds repeats by hashing as jinja2 does: strings by their code points, and numbers (bools included) by their
+    /// `Double` value, which is how `pyEquals` compares mixed ints and floats, where that value is exact (below
+    /// 2^53 in magnitude; an int beyond rounds to a Double of at least 2^53, so it cannot equal a keyed value).
+    /// Values with a key are never equal to values without one. `nil` for the others (containers, `None`,
+    /// callables, NaN, larger numbers), which are compared one by one.
+    var equalityKey: EqualityKey? {
+        let exact = 1 << 53  // every integer below it in magnitude is a distinct Double
+        switch self {
+        case .bool(let b): return .number(b ? 1 : 0)
+        case .int(let i): return i.magnitude < UInt(exact) ? .number(Double(i)) : nil
+        case .double(let d): return abs(d) < Double(exact) ? .number(d) : nil  // NaN fails the test
+        case .string(let s): return .string(ExactKey(string: s))
         default: return nil
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import LFMChat
+@testable import LFMChat
 import LFMCore
 import LFMFormats
 import LFMModels
@@ -118,7 +118,8 @@ extension FuzzHarness {
     /// tools). Errors are `TemplateError`s whose position lies in the template.
     func jinja(_ input: [UInt8]) -> String? {
         let source = String(decoding: input, as: UTF8.self)
-        let lines = source.reduce(1) { $1 == "\n" || $1 == "\r\n" ? $0 + 1 : $0 }
+        // Line breaks counted by the lexer's own rule (`\r\n`, `\r` and `\n`, like jinja2).
+        let lines = Lexer.lineCount(of: source)
         func placed(_ error: Error, _ stage: String) -> String? {
             if error is ChatInputError { return nil }
             guard let e = error as? TemplateError else { return "\(stage) threw an untyped error: \(error)" }
