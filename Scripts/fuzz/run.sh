@@ -57,7 +57,8 @@ if [ -n "$sanitize" ]; then
     # Refuse to fuzz without the sanitizer: the test binary must carry the ASan runtime's entry points.
     bin="$(swift build --show-bin-path "${flags[@]}")"
     tests="$(find "$bin" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)"
-    if [ -z "$tests" ] || ! nm "$tests" 2>/dev/null | grep -q ' __asan_init'; then
+    # (grep reads all of nm's output: with -q, nm's SIGPIPE would fail the pipeline under pipefail.)
+    if [ -z "$tests" ] || [ "$(nm "$tests" 2>/dev/null | grep -c ' __asan_init$' || true)" = 0 ]; then
         echo "fuzz: SANITIZE=address, but the test binary '${tests:-none in $bin}' is not instrumented with ASan" >&2
         exit 3
     fi
