@@ -257,6 +257,7 @@ extension Interpreter {
                     case nil: break
                     }
                     try self.budget.charge(2 * unkeyed.count)  // comparisons are slower than other steps
+                    for seen in unkeyed { try self.budget.chargeComparison(seen, key) }
                     if !unkeyed.contains(where: { $0.pyEquals(key) }) { unkeyed.append(key); out.append(item) }
                 }
                 return out
@@ -278,6 +279,7 @@ extension Interpreter {
                 return caseSensitive ? k : lowered(k)
             }
             for item in items.dropFirst() {
+                try budget.chargeComparison(key(item), key(best))
                 let better = name == "min" ? try Operators.less(key(item), key(best)) : try Operators.less(key(best), key(item))
                 if better { best = item }
             }
@@ -430,6 +432,7 @@ extension Interpreter {
         var failure: Error? = nil
         let sorted = keyed.sorted { x, y in
             do {
+                try budget.chargeComparison(x.1, y.1)
                 let lt = reverse ? try Operators.less(y.1, x.1) : try Operators.less(x.1, y.1)
                 if lt { return true }
                 let gt = reverse ? try Operators.less(x.1, y.1) : try Operators.less(y.1, x.1)
@@ -513,13 +516,21 @@ extension Interpreter {
             if divisor.isUndefined { throw TemplateFailure.undefined("an undefined value was tested").at(pos) }
             let r = try wrapValue(pos) { try Operators.binary("%", v, divisor) }
             return r.pyEquals(.int(name == "odd" ? 1 : 0))
-        case "eq", "equalto", "==": return v.pyEquals(try arg())
-        case "ne", "!=": return !v.pyEquals(try arg())
-        case "lt", "lessthan", "<": return try wrap(pos) { try Operators.less(v, try arg()) }
-        case "gt", "greaterthan", ">": return try wrap(pos) { try Operators.less(try arg(), v) }
-        case "le", "<=": return try wrap(pos) { try Operators.compare("<=", v, try arg()) }
-        case "ge", ">=": return try wrap(pos) { try Operators.compare(">=", v, try arg()) }
-        case "in": return try wrap(pos) { try Operators.contains(try arg(), v) }
+        case "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "gt", "greaterthan", ">", "le", "<=", "ge", ">=":
+            let other = try arg()
+            try charge(steps: WorkBudget.comparisonCost(v, other, cap: budget.remaining), at: pos)
+            switch name {
+            case "eq", "equalto", "==": return v.pyEquals(other)
+            case "ne", "!=": return !v.pyEquals(other)
+            case "lt", "lessthan", "<": return try wrap(pos) { try Operators.less(v, other) }
+            case "gt", "greaterthan", ">": return try wrap(pos) { try Operators.less(other, v) }
+            case "le", "<=": return try wrap(pos) { try Operators.compare("<=", v, other) }
+            default: return try wrap(pos) { try Operators.compare(">=", v, other) }
+            }
+        case "in":
+            let container = try arg()
+            try charge(steps: WorkBudget.containsCost(container, v, cap: budget.remaining), at: pos)
+            return try wrap(pos) { try Operators.contains(container, v) }
         case "sameas":
             let other = try arg()
             switch (v, other) {

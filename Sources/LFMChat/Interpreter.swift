@@ -123,7 +123,7 @@ final class Interpreter {
     // MARK: - Budget charges placed at a template position
 
     /// Charges `steps` of the work budget for work done at `pos`; running out is a `.limit` error there.
-    private func charge(steps: Int, at pos: SourcePos) throws {
+    func charge(steps: Int, at pos: SourcePos) throws {
         do { try budget.charge(steps) } catch let failure as TemplateFailure { throw failure.at(pos) }
     }
 
@@ -219,6 +219,9 @@ final class Interpreter {
             return args[i % args.count]
         })
         loop["changed"] = .callable(Callable(name: "changed") { args, _ in
+            if let last = changed.last, last.count == args.count {
+                for (x, y) in zip(last, args) { try self.budget.chargeComparison(x, y) }
+            }
             if let last = changed.last, last.count == args.count, zip(last, args).allSatisfy({ $0.pyEquals($1) }) {
                 return .bool(false)
             }
@@ -423,6 +426,7 @@ final class Interpreter {
             var left = try eval(first, frame)
             for (op, rightExpr) in ops {
                 let right = try eval(rightExpr, frame)
+                if op == "in" || op == "notin" { try budget.chargeContains(right, left) } else { try budget.chargeComparison(left, right) }
                 if !(try Operators.compare(op, left, right)) { return .bool(false) }
                 left = right
             }

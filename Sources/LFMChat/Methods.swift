@@ -54,7 +54,8 @@ enum Methods {
         switch obj {
         case .string(let s): return stringMethod(s, attr, budget: budget)
         case .object(let o): return dictMethod(o, attr)
-        case .array(let a), .tuple(let a): return listMethod(a, attr, isTuple: { if case .tuple = obj { return true } else { return false } }())
+        case .array(let a), .tuple(let a):
+            return listMethod(a, attr, isTuple: { if case .tuple = obj { return true } else { return false } }(), budget: budget)
         default: return nil
         }
     }
@@ -348,11 +349,12 @@ enum Methods {
         }
     }
 
-    private static func listMethod(_ a: [Value], _ attr: String, isTuple: Bool) -> Value? {
+    private static func listMethod(_ a: [Value], _ attr: String, isTuple: Bool, budget: WorkBudget) -> Value? {
         switch attr {
         case "index":
             return make(attr) { args in
                 guard let x = args.get(0, "value") else { throw TemplateFailure.type("index expected 1 argument") }
+                try budget.chargeContains(.array(a), x)
                 guard let i = a.firstIndex(where: { $0.pyEquals(x) }) else {
                     throw TemplateFailure.type("\(x.pythonRepr) is not in list")
                 }
@@ -361,6 +363,7 @@ enum Methods {
         case "count":
             return make(attr) { args in
                 guard let x = args.get(0, "value") else { throw TemplateFailure.type("count expected 1 argument") }
+                try budget.chargeContains(.array(a), x)
                 return .int(a.filter { $0.pyEquals(x) }.count)
             }
         case "append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear", "__setitem__":

@@ -72,6 +72,32 @@ final class WorkBudget {
         return total
     }
 
+    /// The most items a Python `==` or `<` of `a` and `b` visits: both sides are walked in step and the walk ends
+    /// with the smaller one, so at most the smaller deep cost (counted up to `cap`). Charged before comparing, so
+    /// two large structures built from shared sub-lists cannot run ~10^9 item comparisons within the budget.
+    static func comparisonCost(_ a: Value, _ b: Value, cap: Int) -> Int {
+        min(cost(of: a, deep: true, cap: cap), cost(of: b, deep: true, cap: cap))
+    }
+
+    /// The most items `needle in container` compares: each item of a list against the needle (nothing for the
+    /// other containers, whose membership is a key lookup or a substring search charged elsewhere).
+    static func containsCost(_ container: Value, _ needle: Value, cap: Int) -> Int {
+        switch container {
+        case .array(let a), .tuple(let a):
+            let (all, overflow) = (cost(of: needle, deep: true, cap: cap) + 1).multipliedReportingOverflow(by: a.count)
+            return min(overflow ? Int.max : all, cost(of: container, deep: true, cap: cap))
+        default: return 0
+        }
+    }
+
+    /// Charges a comparison of `a` with `b` (see ``comparisonCost(_:_:cap:)``).
+    func chargeComparison(_ a: Value, _ b: Value) throws { try charge(WorkBudget.comparisonCost(a, b, cap: remaining)) }
+
+    /// Charges `needle in container` (see ``containsCost(_:_:cap:)``).
+    func chargeContains(_ container: Value, _ needle: Value) throws {
+        try charge(WorkBudget.containsCost(container, needle, cap: remaining))
+    }
+
     /// Charges the cost of reading `v` (see ``cost(of:deep:cap:)``).
     func chargeReading(_ v: Value, deep: Bool = false) throws {
         try charge(WorkBudget.cost(of: v, deep: deep, cap: remaining))

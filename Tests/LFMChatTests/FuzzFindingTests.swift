@@ -84,3 +84,41 @@ import Testing
         #expect(try render("{% for i in range(150000) %}{% endfor %}x", budget: 1_000_000) == "x")
     }
 }
+
+/// Comparisons of containers built from shared sub-lists (found in review, not by the fuzzer): `==`, `in`,
+/// tests, `min`/`max`, `sort`, `unique` of lists, `list.index`/`count` and `loop.changed` compare item by item,
+/// so two separately built `[[x] * n] * n` values cost n³ item comparisons for one expression node. Each is now
+/// charged before it runs with the items it can visit.
+@Suite struct DeepComparisonBudgetTests {
+    private func render(_ source: String, budget: Int = ChatTemplate.defaultWorkBudget) throws -> String {
+        var template = try ChatTemplate(source)
+        template.workBudget = budget
+        return try template.render(context: [:])
+    }
+
+    private func kind(_ source: String, budget: Int) -> TemplateError.Kind? {
+        do { _ = try render(source, budget: budget); return nil } catch { return (error as? TemplateError)?.kind }
+    }
+
+    /// Two 100 × 100 × 100 structures sharing their leaves: a million item comparisons, ten thousand items made.
+    static let setUp = "{% set x = range(100) | list %}{% set a = [[x] * 100] * 100 %}{% set b = [[x] * 100] * 100 %}"
+
+    @Test func comparingSharedStructuresIsChargedForEveryItem() {
+        for expression in ["a == b", "a != b", "a <= b", "a < b", "a in [b]", "a is eq(b)", "a is le(b)", "[a, b] | max",
+                           "[a, b] | sort", "[a, b] | unique | list", "[b].index(a)", "[b].count(a)",
+                           "{% for v in [a, b] %}{{ loop.changed(v) }}{% endfor %}"] {
+            let body = expression.hasPrefix("{%") ? expression : "{{ \(expression) }}"
+            #expect(kind(Self.setUp + body, budget: 200_000) == .limit, "\(expression)")
+        }
+    }
+
+    @Test func ordinaryComparisonsAreUnchanged() throws {
+        let small = "{% set x = range(10) | list %}{% set a = [[x] * 10] * 10 %}{% set b = [[x] * 10] * 10 %}"
+        #expect(try render(small + "{{ a == b }} {{ a[0] == b[1] }} {{ 3 in x }} {{ a in [b] }}", budget: 20_000) == "True True True True")
+        #expect(try render("{{ [1, [2, 3]] == [1, [2, 3]] }} {{ [1, 2] < [1, 3] }} {{ 'a' in ['b', 'a'] }} {{ [[2], [1]] | sort }}")
+                == "True True True [[1], [2]]")
+        #expect(try render("{{ [3, 1, 3].index(3) }} {{ [3, 1, 3].count(3) }} {{ [[1], [1], [2]] | unique | list }}")
+                == "0 2 [[1], [2]]")
+        #expect(try render("{% for v in [1, 1, 2] %}{{ loop.changed(v) }} {% endfor %}") == "True False True ")
+    }
+}
