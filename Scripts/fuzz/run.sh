@@ -13,6 +13,8 @@
 # there by the test itself, and an input that crashes the process is saved as crash-<sha>. Every
 # corpus file is replayed by `swift test` (FuzzTests.corpusReplays). Prints one summary line last:
 # fuzz: target=... executions=... slow=... broken=... crashed=... sanitize=...
+# The test binary is run directly (not through `swift test`, which holds the build folder's lock while
+# tests run), so several targets can fuzz at once.
 #
 # SANITIZE=address runs the same under AddressSanitizer: every target of the package (the Swift
 # modules, the C kernels CLFMKernels and the dependencies) is built with SwiftPM's
@@ -53,10 +55,11 @@ case "$sanitize" in
 esac
 
 nice -n 10 swift build --build-tests "${flags[@]}" >&2
+bin="$(swift build --show-bin-path "${flags[@]}")"
+tests="$(find "$bin" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)"
+[ -n "$tests" ] || { echo "fuzz: no test binary in $bin" >&2; exit 3; }
 if [ -n "$sanitize" ]; then
     # Refuse to fuzz without the sanitizer: the test binary must carry the ASan runtime's entry points.
-    bin="$(swift build --show-bin-path "${flags[@]}")"
-    tests="$(find "$bin" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)"
     # (grep reads all of nm's output: with -q, nm's SIGPIPE would fail the pipeline under pipefail.)
     if [ -z "$tests" ] || [ "$(nm "$tests" 2>/dev/null | grep -c ' __asan_init$' || true)" = 0 ]; then
         echo "fuzz: SANITIZE=address, but the test binary '${tests:-none in $bin}' is not instrumented with ASan" >&2
@@ -65,7 +68,7 @@ if [ -n "$sanitize" ]; then
 fi
 status=0
 LFM_FUZZ_TARGET="$target" LFM_FUZZ_SECONDS="$seconds" LFM_FUZZ_SEED="$seed" LFM_FUZZ_CURRENT="$current" \
-    nice -n 10 swift test --skip-build "${flags[@]}" --filter 'FuzzTests/fuzzForAWhile' >"$log" 2>&1 || status=$?
+    nice -n 10 "$tests" --testing-library swift-testing --filter 'FuzzTests/fuzzForAWhile' >"$log" 2>&1 || status=$?
 grep '^fuzz:' "$log" >&2 || true
 crashed=0
 if [ "$status" -ne 0 ] && [ -s "$current" ]; then
