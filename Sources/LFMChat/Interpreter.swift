@@ -218,12 +218,11 @@ final class Interpreter {
             guard !args.isEmpty else { throw TemplateFailure.type("no items for cycling given") }
             return args[i % args.count]
         })
+        let budget = self.budget  // not `self`: a template can keep the callable (in a namespace) past the loop
         loop["changed"] = .callable(Callable(name: "changed") { args, _ in
             if let last = changed.last, last.count == args.count {
-                for (x, y) in zip(last, args) { try self.budget.chargeComparison(x, y) }
-            }
-            if let last = changed.last, last.count == args.count, zip(last, args).allSatisfy({ $0.pyEquals($1) }) {
-                return .bool(false)
+                for (x, y) in zip(last, args) { try budget.chargeComparison(x, y) }
+                if zip(last, args).allSatisfy({ $0.pyEquals($1) }) { return .bool(false) }
             }
             changed.last = args
             return .bool(true)
