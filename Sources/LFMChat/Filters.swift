@@ -257,8 +257,12 @@ extension Interpreter {
                     case nil: break
                     }
                     try self.budget.charge(2 * unkeyed.count)  // comparisons are slower than other steps
-                    for seen in unkeyed { try self.budget.chargeComparison(seen, key) }
-                    if !unkeyed.contains(where: { $0.pyEquals(key) }) { unkeyed.append(key); out.append(item) }
+                    var repeated = false
+                    for seen in unkeyed {
+                        try self.budget.chargeComparison(seen, key)  // what a deep comparison can visit
+                        if seen.pyEquals(key) { repeated = true; break }
+                    }
+                    if !repeated { unkeyed.append(key); out.append(item) }
                 }
                 return out
             })
@@ -518,7 +522,7 @@ extension Interpreter {
             return r.pyEquals(.int(name == "odd" ? 1 : 0))
         case "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "gt", "greaterthan", ">", "le", "<=", "ge", ">=":
             let other = try arg()
-            try charge(steps: WorkBudget.comparisonCost(v, other, cap: budget.remaining), at: pos)
+            try budget.chargeComparison(v, other)
             switch name {
             case "eq", "equalto", "==": return v.pyEquals(other)
             case "ne", "!=": return !v.pyEquals(other)
@@ -529,7 +533,7 @@ extension Interpreter {
             }
         case "in":
             let container = try arg()
-            try charge(steps: WorkBudget.containsCost(container, v, cap: budget.remaining), at: pos)
+            try budget.chargeContains(container, v)
             return try wrap(pos) { try Operators.contains(container, v) }
         case "sameas":
             let other = try arg()

@@ -123,7 +123,7 @@ final class Interpreter {
     // MARK: - Budget charges placed at a template position
 
     /// Charges `steps` of the work budget for work done at `pos`; running out is a `.limit` error there.
-    func charge(steps: Int, at pos: SourcePos) throws {
+    private func charge(steps: Int, at pos: SourcePos) throws {
         do { try budget.charge(steps) } catch let failure as TemplateFailure { throw failure.at(pos) }
     }
 

@@ -185,7 +185,8 @@ public enum Value: Equatable, Sendable {
             let items: [Value]
             switch v {
             case .array(let a), .tuple(let a):
-                if let storage = a.withUnsafeBufferPointer({ $0.baseAddress.map { UnsafeRawPointer($0) } }) {
+                // (The outermost list cannot be shared with anything it is walked against.)
+                if d > 1, let storage = a.withUnsafeBufferPointer({ $0.baseAddress.map { UnsafeRawPointer($0) } }) {
                     if let level = walked[storage], level >= d { continue }
                     walked[storage] = d
                 }

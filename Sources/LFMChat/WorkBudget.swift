@@ -76,7 +76,10 @@ final class WorkBudget {
     /// with the smaller one, so at most the smaller deep cost (counted up to `cap`). Charged before comparing, so
     /// two large structures built from shared sub-lists cannot run ~10^9 item comparisons within the budget.
     static func comparisonCost(_ a: Value, _ b: Value, cap: Int) -> Int {
-        min(cost(of: a, deep: true, cap: cap), cost(of: b, deep: true, cap: cap))
+        // The side that looks smaller is walked first; the other walk stops once it passes that.
+        let (small, large) = cost(of: a, deep: false, cap: cap) <= cost(of: b, deep: false, cap: cap) ? (a, b) : (b, a)
+        let first = cost(of: small, deep: true, cap: cap)
+        return min(first, cost(of: large, deep: true, cap: first))
     }
 
     /// The most items `needle in container` compares: each item of a list against the needle (nothing for the
@@ -85,7 +88,8 @@ final class WorkBudget {
         switch container {
         case .array(let a), .tuple(let a):
             let (all, overflow) = (cost(of: needle, deep: true, cap: cap) + 1).multipliedReportingOverflow(by: a.count)
-            return min(overflow ? Int.max : all, cost(of: container, deep: true, cap: cap))
+            let bound = overflow ? Int.max : all
+            return min(bound, cost(of: container, deep: true, cap: min(cap, bound)))
         default: return 0
         }
     }

@@ -36,6 +36,8 @@ public struct TokenStepper: Sendable {
     /// Whether `generated` keeps every token. A caller that streams its output and needs no token
     /// list turns it off, so a generation of any length keeps constant memory here.
     public let recordsTokens: Bool
+    /// Tokens the forced-prefix match compares `generated` with.
+    private let longestForcedPrefix: Int
     /// The log-probability of the token `choose` returned last, reported by `advance`.
     private var pendingLogprob: TokenLogprob?
 
@@ -48,11 +50,9 @@ public struct TokenStepper: Sendable {
         self.stopTokens = stopTokens
         self.maxTokens = maxTokens
         self.forcedPrefixes = forcedPrefixes.filter { !$0.isEmpty }
+        longestForcedPrefix = forcedPrefixes.map(\.count).max() ?? 0
         self.topLogprobs = topLogprobs
     }
-
-    /// Tokens the forced-prefix match compares `generated` with.
-    private var longestForcedPrefix: Int { forcedPrefixes.map(\.count).max() ?? 0 }
 
     /// Whether the budget allows another token.
     public var canContinue: Bool { count < maxTokens }
