@@ -1,4 +1,11 @@
 #include "CLFMKernels.h"
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+// HWCAP_ASIMDDP of <asm/hwcap.h>: the CPU has SDOT / UDOT (the dot-product extension).
+#define LFM_HWCAP_ASIMDDP (1ul << 20)
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 uint32_t lfm_cpu_features(void) {
 #if defined(__x86_64__)
@@ -15,6 +22,19 @@ uint32_t lfm_cpu_features(void) {
     if (__builtin_cpu_supports("avx512vnni")) f |= LFM_CPU_AVX512VNNI;
     if (__builtin_cpu_supports("avx512dq")) f |= LFM_CPU_AVX512DQ;
     if (__builtin_cpu_supports("avx512vbmi")) f |= LFM_CPU_AVX512VBMI;
+    return f;
+#elif defined(__aarch64__)
+    // NEON (Advanced SIMD) is part of the ARMv8-A baseline; the dot-product extension is optional
+    // before ARMv8.4 (Cortex-A53 / A72 lack it) and must be asked of the OS.
+    uint32_t f = LFM_CPU_NEON;
+#if defined(__linux__)
+    if (getauxval(AT_HWCAP) & LFM_HWCAP_ASIMDDP) f |= LFM_CPU_DOTPROD;
+#elif defined(__APPLE__)
+    int value = 0;
+    size_t length = sizeof value;
+    if (sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &length, NULL, 0) == 0 && value != 0)
+        f |= LFM_CPU_DOTPROD;
+#endif
     return f;
 #else
     return 0;

@@ -1,5 +1,6 @@
 // Portable matrix multiplication: plain C that the compiler vectorizes for the baseline ISA
 // (SSE2 on x86-64, NEON on ARM64). Weight rows are widened to F32 in chunks, then dotted.
+// On ARM64 the portable entry point runs the NEON intrinsics of matmul_neon.c instead.
 #include "CLFMKernels.h"
 #include "internal/matmul_common.h"
 #include <string.h>
@@ -82,6 +83,15 @@ static void tile(int dt, const char *w, size_t rb, size_t K, size_t n, size_t nr
 
 void lfm_matmul_portable(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
                          const float *x, size_t xStride, size_t m, float *y, size_t yStride) {
+#if defined(__aarch64__)
+    lfm_matmul_neon(dtype, w, cols, n0, n1, x, xStride, m, y, yStride);
+#else
+    lfm_matmul_plain(dtype, w, cols, n0, n1, x, xStride, m, y, yStride);
+#endif
+}
+
+void lfm_matmul_plain(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                      const float *x, size_t xStride, size_t m, float *y, size_t yStride) {
     if (n1 <= n0 || m == 0) return;
     size_t rb = cols * lfm_dtype_size(dtype);
     size_t nbRows = lfm_block_rows(rb);

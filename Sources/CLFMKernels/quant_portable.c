@@ -1,4 +1,5 @@
 // Portable C block-quantized matmul (any ISA): the integer dot products in plain scalar code.
+// On ARM64 the portable entry point runs the NEON kernels of quant_neon.c instead.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
 
@@ -160,8 +161,30 @@ LFM_DEFINE_QLOOP(qp_loop_q4_k, , QP_DOT_Q4_K, QT_Q4_K)
 LFM_DEFINE_QLOOP(qp_loop_q5_k, , QP_DOT_Q5_K, QT_Q5_K)
 LFM_DEFINE_QLOOP(qp_loop_q6_k, , QP_DOT_Q6_K, QT_Q6_K)
 
+#if defined(__aarch64__)
+/// Whether SDOT may be used: 0 unknown, 1 no, 2 yes (asked once; the answer never changes).
+static int qp_dotprod_state = 0;
+#endif
+
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
+#if defined(__aarch64__)
+    int state = __atomic_load_n(&qp_dotprod_state, __ATOMIC_RELAXED);
+    if (state == 0) {
+        state = (lfm_cpu_features() & LFM_CPU_DOTPROD) ? 2 : 1;
+        __atomic_store_n(&qp_dotprod_state, state, __ATOMIC_RELAXED);
+    }
+    if (state == 2)
+        lfm_qmatmul_neon_dotprod(type, w, n0, n1, x, m, y, yStride);
+    else
+        lfm_qmatmul_neon(type, w, n0, n1, x, m, y, yStride);
+#else
+    lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+#endif
+}
+
+void lfm_qmatmul_plain(int type, const void *w, size_t n0, size_t n1,
+                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     const uint8_t *wb = (const uint8_t *)w;
     switch (type) {
     case QT_Q8_0: qp_loop_q8_0(wb, n0, n1, x, m, y, yStride); break;

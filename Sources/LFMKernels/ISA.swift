@@ -10,7 +10,9 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
     case avx512(bf16: Bool, vnni: Bool)
     /// AVX2 with FMA and F16C (x86-64-v3).
     case avx2
-    /// Plain C and Swift code for the baseline ISA (SSE2 on x86-64, NEON on ARM64).
+    /// Code for the baseline ISA: plain C and Swift (SSE2 on x86-64); on ARM64 the matrix
+    /// products run NEON intrinsics, the quantized ones with SDOT when the CPU has the
+    /// dot-product extension (`description` then reads "portable+neon+dotprod").
     case portable
 
     /// The best path this machine supports.
@@ -67,7 +69,12 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
         case .avx512(let bf16, let vnni):
             return "avx512" + (bf16 ? "+bf16" : "") + (vnni ? "+vnni" : "")
         case .avx2: return "avx2"
-        case .portable: return "portable"
+        case .portable:
+            #if arch(arm64)
+            return lfm_cpu_features() & LFM_CPU_DOTPROD != 0 ? "portable+neon+dotprod" : "portable+neon"
+            #else
+            return "portable"
+            #endif
         }
     }
 }

@@ -2,7 +2,8 @@
 #define CLFMKERNELS_H
 // ISA-specific inner loops for swift-lfm. x86 variants use per-function target attributes and
 // are selected at run time (see lfm_cpu_features), so the binary runs on any x86-64; the
-// `_portable` variants are plain C (SSE2 on x86-64, NEON on ARM64) and build everywhere.
+// `_portable` variants build everywhere: plain C (SSE2 on x86-64), and on ARM64 the NEON
+// intrinsics of matmul_neon.c / quant_neon.c for the products (plain C, NEON, for the rest).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,8 +20,13 @@
 #define LFM_CPU_AVX512VNNI 0x80u
 #define LFM_CPU_AVX512DQ 0x100u
 #define LFM_CPU_AVX512VBMI 0x200u
+/// ARM64: Advanced SIMD (always set on ARM64).
+#define LFM_CPU_NEON 0x400u
+/// ARM64: the dot-product extension (SDOT / UDOT, FEAT_DotProd).
+#define LFM_CPU_DOTPROD 0x800u
 
-/// Instruction-set features of this CPU that the OS also enables (0 on non-x86).
+/// Instruction-set features of this CPU that the OS also enables (the x86 bits on x86-64, the
+/// NEON and dot-product bits on ARM64, 0 elsewhere).
 uint32_t lfm_cpu_features(void);
 /// A spin-wait hint (`pause` on x86, `yield` on ARM64).
 void lfm_cpu_pause(void);
@@ -34,6 +40,7 @@ int lfm_atomic_cas(long *p, long expected, long desired);
 // ---- Matrix multiplication (matmul_*.c) ----
 // y[t * yStride + n] = sum_k x[t * xStride + k] * W[n, k] for t < m, n0 <= n < n1.
 // W is row-major [rows, cols] of `dtype` (0 = F32, 1 = F16, 2 = BF16), starting at `w`.
+// lfm_matmul_portable runs lfm_matmul_neon on ARM64 and lfm_matmul_plain everywhere else.
 
 #define LFM_DT_F32 0
 #define LFM_DT_F16 1
@@ -45,6 +52,14 @@ void lfm_matmul_avx2(int dtype, const void *w, size_t cols, size_t n0, size_t n1
                      const float *x, size_t xStride, size_t m, float *y, size_t yStride);
 void lfm_matmul_portable(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
                          const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+/// The plain-C product the compiler vectorizes for the baseline ISA (SSE2 / NEON).
+void lfm_matmul_plain(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                      const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+#if defined(__aarch64__)
+/// NEON intrinsics (4 x 4 tiles of F32 FMA lanes; F16 widened with fcvtl, BF16 by a shift).
+void lfm_matmul_neon(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                     const float *x, size_t xStride, size_t m, float *y, size_t yStride);
+#endif
 
 /// Exact BF16-weight product on activations permuted by lfm_permute_pairs (`xp`, rows
 /// `xpStride` floats apart). Requires AVX-512.
@@ -214,8 +229,23 @@ void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, 
 
 /// Weight rows n0 <= n < n1 of `w` (ggml type `type`, lfm_qmatmul_block(type) != 0) times the
 /// m activation rows. `_avx512vnni` needs AVX512F/BW/VL + VNNI, `_avx2` AVX2 + FMA + F16C.
+/// `_portable` runs the NEON kernels on ARM64 (with SDOT when lfm_cpu_features() has
+/// LFM_CPU_DOTPROD) and `_plain` everywhere else.
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+/// The integer dot products in plain scalar C (every type; any ISA).
+void lfm_qmatmul_plain(int type, const void *w, size_t n0, size_t n1,
+                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+#if defined(__aarch64__)
+/// NEON kernels for Q8_0, Q4_0, Q4_K and Q6_K (other types run lfm_qmatmul_plain); the
+/// integer dot products use widening multiplies (smull / sadalp): any ARMv8-A CPU.
+void lfm_qmatmul_neon(int type, const void *w, size_t n0, size_t n1,
+                      const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+/// lfm_qmatmul_neon with SDOT (vdotq_s32) for the integer dot products; same results.
+/// Requires LFM_CPU_DOTPROD.
+void lfm_qmatmul_neon_dotprod(int type, const void *w, size_t n0, size_t n1,
+                              const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+#endif
 void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
