@@ -5,6 +5,7 @@
 #define LFM_OPS_SUFFIX avx2
 #define LFM_VW 8
 #include "internal/ops_template.h"
+#define LFM_AT_NATIVE_F16 1
 #include "internal/attention_template.h"
 #pragma clang attribute pop
 #else

@@ -5,6 +5,7 @@
 #define LFM_OPS_SUFFIX avx512
 #define LFM_VW 16
 #include "internal/ops_template.h"
+#define LFM_AT_NATIVE_F16 1
 #include "internal/attention_template.h"
 #pragma clang attribute pop
 #else

@@ -128,6 +128,30 @@ import Testing
         }
     }
 
+    /// Query-row blocks of any size (one row, a few rows, more than a tile, all rows in one block)
+    /// give the reference result: prefill chunks at depth and from position 0, every stored type.
+    @Test func rowBlocksOfAnySizeMatchReference() {
+        let t = Self.tile
+        let cases = [Case(headDim: 64, heads: 4, kvHeads: 2, rows: 3 * t + 5, start: 2 * t + 3, window: 0),
+                     Case(headDim: 32, heads: 3, kvHeads: 1, rows: 2 * t + 1, start: 0, window: t + 3),
+                     Case(headDim: 32, heads: 2, kvHeads: 2, rows: 40, start: 5, window: 0)]
+        for type in KVCacheType.allCases {
+            var backends: [(CPUBackend, String)] = []
+            for (backend, label) in Self.backends(threads: [1, 2]) {
+                for rowsPerItem in [1, 7, t + 1, 128] {
+                    let blocked = makeBackend(isa: backend.isa, threads: backend.threads)
+                    blocked.attentionRowsPerItem = rowsPerItem
+                    backends.append((blocked, "\(label) rows per item \(rowsPerItem)"))
+                }
+            }
+            for (i, c) in cases.enumerated() where c.headDim % type.blockSize == 0 {
+                for (label, ratio) in Self.compare(c, type: type, backends: backends, seed: 300 + UInt64(i)) {
+                    #expect(ratio <= 1, "\(label) \(type) \(c): error ratio \(ratio)")
+                }
+            }
+        }
+    }
+
     /// Without an override, a decode step over a long context splits its keys when the items are few.
     @Test func decodeSplitsKeysWhenItemsAreFew() {
         let backend = makeBackend(isa: ISA.detected, threads: 2)

@@ -1,4 +1,5 @@
 import Foundation
+import LFMKernels
 import Testing
 @testable import LFMModels
 
@@ -46,5 +47,32 @@ struct TextScoringTests {
         #expect(abs(c.divergences[2] - (p * log(p / (1 - p)) + (1 - p) * log((1 - p) / p))) < 1e-9)
         #expect(abs(c.topOneAgreement - 2.0 / 3.0) < 1e-12)
         #expect(c.klQuantile(0) == 0 && c.klQuantile(1) == c.divergences[2])
+    }
+
+    /// Several KV caches scored side by side against one reference pass give, for each, exactly
+    /// what scoring that cache alone gives (perplexity, every divergence, top-1 agreement).
+    @Test func cachesScoredSideBySideEqualEachScoredAlone() throws {
+        let model = KVCacheTypeTests.lfm2  // heads of one Q8_0 block
+        let ids = [1] + (0..<95).map { 3 + ($0 * 7 + $0 * $0) % 55 }
+        let windows = try scoringWindows(ids: ids, ctx: 48, scheme: .secondHalf, bos: 1)
+        let caches = [ScoringCache(kvType: .q8_0), ScoringCache(kvType: .f32, policy: .streaming(sinks: 2, window: 8)),
+                      ScoringCache(kvType: .f16), ScoringCache(kvType: .f32, policy: .prune(budget: 12, observationWindow: 4))]
+        let together = try model.score(windows: windows, caches: caches, reference: model, logitChunk: 7)
+        #expect(together.count == caches.count)
+        for (cache, score) in zip(caches, together) {
+            let alone = try model.score(windows: windows, reference: model, kvType: cache.kvType, cachePolicy: cache.policy, logitChunk: 7)
+            let a = try #require(alone.comparison), b = try #require(score.comparison)
+            #expect(score.nll == alone.nll, "\(cache)")
+            #expect(b.divergences == a.divergences && b.sameTop == a.sameTop && b.reference == a.reference, "\(cache)")
+            #expect(b.positions == 2 * 23, "\(cache)")
+        }
+        // The bounded and lossy caches do differ from the full F32 cache here (the comparison is not vacuous).
+        #expect(together.allSatisfy { ($0.comparison?.meanKL ?? 0) > 0 })
+        // Without a reference: perplexity only, each cache as alone.
+        let plain = try model.score(windows: windows, caches: caches, reference: nil)
+        for (cache, score) in zip(caches, plain) {
+            #expect(score.comparison == nil)
+            #expect(score.nll == (try model.score(windows: windows, kvType: cache.kvType, cachePolicy: cache.policy)).nll, "\(cache)")
+        }
     }
 }

@@ -16,6 +16,10 @@
 typedef int8_t at_vs8 __attribute__((ext_vector_type(LFM_VW)));
 typedef uint8_t at_vu8 __attribute__((ext_vector_type(LFM_VW)));
 typedef uint16_t at_vu16 __attribute__((ext_vector_type(LFM_VW)));
+#if defined(LFM_AT_NATIVE_F16)
+// The including file's target converts halves in hardware (F16C on x86): exact, as at_f16_vector.
+typedef _Float16 at_vf16 __attribute__((ext_vector_type(LFM_VW)));
+#endif
 
 // ---- Scalar conversions, identical on every ISA ----
 
@@ -194,9 +198,15 @@ VI void at_widen(int type, const uint8_t *p, size_t n, float *dst) {
     case LFM_KV_F32: memcpy(dst, p, n * sizeof(float)); return;
     case LFM_KV_F16:
         for (; i + LFM_VW <= n; i += LFM_VW) {
+#if defined(LFM_AT_NATIVE_F16)
+            at_vf16 h;
+            memcpy(&h, p + 2 * i, sizeof h);
+            vstore(dst + i, __builtin_convertvector(h, vf));
+#else
             at_vu16 h;
             memcpy(&h, p + 2 * i, sizeof h);
             vstore(dst + i, at_f16_vector(__builtin_convertvector(h, vi)));
+#endif
         }
         for (; i < n; i++) {
             uint16_t h;

@@ -4,10 +4,6 @@ import CLFMKernels
 // (attention_template.h) split over (query-row block × KV head) items and, when the items are
 // fewer than the threads can use, over key tiles whose partial results are merged.
 extension CPUBackend {
-    /// Query rows per attention item in prefill: every widened key / value tile serves this many
-    /// rows times the heads of a KV group.
-    static let attentionRowsPerItem = 8
-
     public func storeKeyValues(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, width: Int, as type: KVCacheType,
                                into out: UnsafeMutableRawPointer, rowBytes: Int) {
         if rows <= 0 || width <= 0 { return }
@@ -30,7 +26,7 @@ extension CPUBackend {
         if rows <= 0 || heads <= 0 || headDim <= 0 { return }
         precondition(kvHeads > 0 && heads % kvHeads == 0, "\(heads) query heads cannot share \(kvHeads) KV heads")
         precondition(headDim % kvType.blockSize == 0, "head dimension \(headDim) cannot be stored as \(kvType)")
-        let rowsPerItem = min(rows, Self.attentionRowsPerItem)
+        let rowsPerItem = min(rows, max(1, attentionRowsPerItem))
         let items = (rows + rowsPerItem - 1) / rowsPerItem * kvHeads
         let span = window > 0 ? min(window, startPosition + rows) : startPosition + rows
         let tiles = (span + rowsPerItem - 1 + Int(LFM_ATTENTION_TILE) - 1) / Int(LFM_ATTENTION_TILE)

@@ -33,6 +33,10 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     var minimumChunkRows = 16
     /// Key ranges each attention item is split into (tests set it; nil: chosen per call).
     var attentionKeySplits: Int?
+    /// Query rows per attention item in prefill (tests lower it): every widened key / value tile
+    /// serves this many rows times the heads of a KV group, so the cache is read once per this many
+    /// rows. Benchmarks/kv/README.md has the measurement behind the value.
+    var attentionRowsPerItem = 128
     /// Activation rows from which products use the packed AVX-512 GEMM
     /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
     /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,

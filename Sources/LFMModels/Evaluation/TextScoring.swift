@@ -155,6 +155,21 @@ public struct TextScore: Sendable {
     public var comparison: DistributionComparison?
 }
 
+/// One way of running the scored model's KV caches: a storage type and a cache policy.
+public struct ScoringCache: Sendable, Equatable, CustomStringConvertible {
+    /// How keys and values are stored.
+    public var kvType: KVCacheType
+    /// How the full-attention caches are bounded.
+    public var policy: KVCachePolicy
+
+    public init(kvType: KVCacheType = .f32, policy: KVCachePolicy = .full) {
+        self.kvType = kvType
+        self.policy = policy
+    }
+
+    public var description: String { "\(kvType) \(policy)" }
+}
+
 extension LanguageModel {
     /// Scores `windows`, each from a fresh state whose full-attention caches follow `cachePolicy`;
     /// with a `reference`, also compares every scored position's distribution with the reference
@@ -168,29 +183,44 @@ extension LanguageModel {
     public func score(windows: [ScoringWindow], reference: (any LanguageModel)? = nil, kvType: KVCacheType = .f32,
                       cachePolicy: KVCachePolicy = .full, referenceCachePolicy: KVCachePolicy = .full,
                       logitChunk: Int = 512, progress: (Int, Int) -> Void = { _, _ in }) throws -> TextScore {
+        let scores = try score(windows: windows, caches: [ScoringCache(kvType: kvType, policy: cachePolicy)],
+                               reference: reference, referenceCachePolicy: referenceCachePolicy,
+                               logitChunk: logitChunk, progress: progress)
+        return scores[0]
+    }
+
+    /// Scores `windows` once per entry of `caches` (this model run with that KV storage and
+    /// policy), all side by side with one pass of the `reference` (F32 keys and values, caches
+    /// following `referenceCachePolicy`), so a table of KV types and policies costs one reference
+    /// pass instead of one per entry. Each result equals what `score(windows:reference:kvType:
+    /// cachePolicy:)` gives for that entry alone.
+    /// - Parameter progress: called after each window with (windows done, windows in all).
+    public func score(windows: [ScoringWindow], caches: [ScoringCache], reference: (any LanguageModel)?,
+                      referenceCachePolicy: KVCachePolicy = .full, logitChunk: Int = 512,
+                      progress: (Int, Int) -> Void = { _, _ in }) throws -> [TextScore] {
         let v = configuration.vocabularySize
         if let reference, reference.configuration.vocabularySize != v {
             throw TextScoringError.vocabularyMismatch(model: v, reference: reference.configuration.vocabularySize)
         }
-        var nll = NLLAccumulator()
-        var comparison = reference == nil ? nil : DistributionComparison()
+        var scores = caches.map { _ in TextScore(nll: NLLAccumulator(), comparison: reference == nil ? nil : DistributionComparison()) }
         for (k, window) in windows.enumerated() {
             // Logits are computed only from the first scored position on (the positions before it
             // are prefilled without the output head).
             let first = window.scored.lowerBound
-            func start(_ model: any LanguageModel, _ kvType: KVCacheType, _ policy: KVCachePolicy) throws -> SequenceState {
+            func start(_ model: any LanguageModel, _ cache: ScoringCache) throws -> SequenceState {
                 // A bounded cache never holds more rows than the positions it processed.
-                var state = try model.makeState(maxContext: window.tokens.count, kvType: kvType, policy: policy)
+                var state = try model.makeState(maxContext: window.tokens.count, kvType: cache.kvType, policy: cache.policy)
                 if first > 0 { _ = try model.forward(Array(window.tokens[..<first]), state: &state, logits: .none) }
                 return state
             }
-            var state = try start(self, kvType, cachePolicy)
-            var refState = try reference.map { try start($0, .f32, referenceCachePolicy) }
+            var states = try caches.map { try start(self, $0) }
+            var refState = try reference.map { try start($0, ScoringCache(kvType: .f32, policy: referenceCachePolicy)) }
             var chunkStart = first
             while chunkStart < window.tokens.count {
                 let chunkEnd = min(chunkStart + max(1, logitChunk), window.tokens.count)
                 let tokens = Array(window.tokens[chunkStart..<chunkEnd])
-                let logits = try forward(tokens, state: &state, logits: .all)
+                var logits: [[Float]] = []
+                for c in states.indices { logits.append(try forward(tokens, state: &states[c], logits: .all)) }
                 var refLogits: [Float] = []
                 if let reference, var r = refState {
                     refLogits = try reference.forward(tokens, state: &r, logits: .all)
@@ -199,21 +229,25 @@ extension LanguageModel {
                 for i in max(chunkStart, window.scored.lowerBound)..<min(chunkEnd, window.scored.upperBound) {
                     let target = window.tokens[i + 1]
                     let rows = ((i - chunkStart) * v)..<((i - chunkStart + 1) * v)
-                    guard comparison != nil else {
+                    guard reference != nil else {
                         // Perplexity alone needs only the normalizer, not the whole distribution.
-                        let logSum = logits.withUnsafeBufferPointer { logSumExp(UnsafeBufferPointer(rebasing: $0[rows])) }
-                        nll.add(logSum - Double(logits[(i - chunkStart) * v + target]))
+                        for c in caches.indices {
+                            let logSum = logits[c].withUnsafeBufferPointer { logSumExp(UnsafeBufferPointer(rebasing: $0[rows])) }
+                            scores[c].nll.add(logSum - Double(logits[c][(i - chunkStart) * v + target]))
+                        }
                         continue
                     }
-                    let lp = logits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
                     let refLp = refLogits.withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
-                    nll.add(-lp[target])
-                    comparison?.add(reference: refLp, candidate: lp, target: target)
+                    for c in caches.indices {
+                        let lp = logits[c].withUnsafeBufferPointer { logSoftmax(UnsafeBufferPointer(rebasing: $0[rows])) }
+                        scores[c].nll.add(-lp[target])
+                        scores[c].comparison?.add(reference: refLp, candidate: lp, target: target)
+                    }
                 }
                 chunkStart = chunkEnd
             }
             progress(k + 1, windows.count)
         }
-        return TextScore(nll: nll, comparison: comparison)
+        return scores
     }
 }
