@@ -7,8 +7,8 @@ import LFMKernels
 
 /// A model whose matrices are stored as IQ4_NL / IQ4_XS (the hidden-256 LFM2 fixture's Q8_0
 /// matrices, re-quantized by the Swift quantizers) loads and gives the logits of the same model
-/// with those weights dequantized to F32, on every ISA path: prompts (several activation rows per
-/// weight block) and decode steps (the row kernels). The quantized side multiplies with 8-bit
+/// with those weights dequantized to F32, on every ISA path: prompts in chunks of 8 and 3 tokens
+/// (the AVX2 packed GEMM from 8 rows, the row kernels below) and decode steps (the row kernels). The quantized side multiplies with 8-bit
 /// activations (IQ4_NL against 32-value blocks, IQ4_XS against 256-value blocks), hence the tolerance.
 @Suite struct IQuantModelTests {
     static let base = LlamaCppCase.root.appendingPathComponent("h256-q8_0.gguf").path
@@ -66,8 +66,8 @@ import LFMKernels
                 let float = try ModelRegistry.load(path: floatPath, options: ModelLoadOptions(backend: backend))
                 var sq = quantized.makeState(), sf = float.makeState()
                 let v = quantized.configuration.vocabularySize
-                let lq = try quantized.forward(prompt, state: &sq, logits: .all, chunkSize: 5)
-                let lf = try float.forward(prompt, state: &sf, logits: .all, chunkSize: 5)
+                let lq = try quantized.forward(prompt, state: &sq, logits: .all, chunkSize: 8)
+                let lf = try float.forward(prompt, state: &sf, logits: .all, chunkSize: 8)
                 var worst: Float = 0
                 for position in prompt.indices {
                     let rows = (position * v)..<((position + 1) * v)

@@ -14,9 +14,9 @@ extension CPUBackend {
     /// row-interleaved form (the weights in memory keep the GGUF layout) and each decoded block
     /// serves every activation row; same integer products, only the F32 summation order differs.
     /// The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`, panels of 8
-    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`). IQ4_NL / IQ4_XS have AVX2 and portable row kernels
-    /// only (AVX-512 CPUs run the AVX2 ones); their prefill runs the row kernels too (four
-    /// activation rows per loaded weight block), without a packed GEMM.
+    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`), also for IQ4_NL / IQ4_XS. Those two have AVX2 and
+    /// portable kernels only: on AVX-512 CPUs they run the AVX2 row kernels (prefill included,
+    /// as `lfm_qgemm_min_rows` is 0 for them).
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
