@@ -1,4 +1,5 @@
-// AVX2 (+FMA, F16C) block-quantized matmul: maddubs / madd integer dot products.
+// AVX2 (+FMA, F16C) block-quantized matmul: maddubs / madd integer dot products. IQ4_NL / IQ4_XS
+// (table lookups with a byte shuffle) live here only: the AVX-512 entry points send them here.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
 
@@ -126,10 +127,107 @@ QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, co
     }
 }
 
+/// The 16 IQ4 levels in both 128-bit lanes (vpshufb looks up within each lane).
+QS_INL __m256i qa2_iq4_table(void) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
+}
+
+/// 16 packed IQ4 code bytes to their 32 signed levels in element order (low nibbles are elements
+/// 0..15, high nibbles 16..31): one byte shuffle against the table.
+QS_INL __m256i qa2_iq4_levels(const uint8_t *qs, __m256i table) {
+    return _mm256_shuffle_epi8(table, qs_nibbles(qs));
+}
+
+/// Sums of level * x over adjacent pairs as 16 int16 lanes: vpmaddubsw needs an unsigned operand,
+/// so |level| times x carrying the level's sign (a pair is at most 2 * 127 * 127 = 32258: no
+/// saturation).
+QS_INL __m256i qa2_iq4_pairs(__m256i levels, __m256i absLevels, const int8_t *xq) {
+    return _mm256_maddubs_epi16(absLevels, _mm256_sign_epi8(qs_load(xq), levels));
+}
+
+/// One IQ4_NL block b for R activation rows (Q8_0 activations), into acc[r].
+QS_INL void qa2_iq4nl_block(const uint8_t *w, size_t b, int R, __m256i table, const int8_t *const *xq,
+                            const float *const *xd, __m256 *acc) {
+    const uint8_t *blk = w + b * 18;
+    const float dw = qs_half(blk);
+    const __m256i levels = qa2_iq4_levels(blk + 2, table), absLevels = _mm256_abs_epi8(levels);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int r = 0; r < R; r++) {
+        const __m256i dot = _mm256_madd_epi16(qa2_iq4_pairs(levels, absLevels, xq[r] + b * 32), ones);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+    }
+}
+
+/// IQ4_NL rows: per block dw * dx * sum level_j x_j, with QS_CHAINS independent accumulators.
+QS_INL void qa2_iq4nl(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    (void)xs;
+    (void)xds;
+    const int C = QS_CHAINS(R);
+    const size_t nb = x->cols / 32;
+    const __m256i table = qa2_iq4_table();
+    __m256 a[4][4];
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) a[c][r] = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + C <= nb; b += C) {
+        if (R == 1) qs_prefetch(w + b * 18, (size_t)C * 18);
+        for (int c = 0; c < C; c++) qa2_iq4nl_block(w, b + c, R, table, xq, xd, a[c]);
+    }
+    for (; b < nb; b++) qa2_iq4nl_block(w, b, R, table, xq, xd, a[0]);
+    for (int r = 0; r < R; r++) {
+        acc[r] = a[0][r];
+        for (int c = 1; c < C; c++) acc[r] = _mm256_add_ps(acc[r], a[c][r]);
+        out[r] = qs_hsum(acc[r]);
+    }
+}
+
+/// IQ4_XS rows (Q8_K activations): per 256, d * dx * sum_j (ls_j - 32) dot_j. The sub-block
+/// scale multiplies the int16 pair sums inside vpmaddwd (|pair| <= 32258, |scale| <= 32: each
+/// int32 lane stays below 2^21), so a sub-block costs one shuffle, two maddubs-side ops and one madd.
+QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    (void)xs;
+    (void)xds;
+    const size_t nb = x->cols / 256;
+    const __m256i table = qa2_iq4_table();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 136;
+        if (R == 1) qs_prefetch(blk, 136);
+        const float d = qs_half(blk);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            const __m256i levels = qa2_iq4_levels(blk + 8 + 16 * ib, table), absLevels = _mm256_abs_epi8(levels);
+            const __m256i scale = _mm256_set1_epi16((short)lfm_qt_iq4xs_scale(blk, ib));
+            for (int r = 0; r < R; r++) {
+                const __m256i pairs = qa2_iq4_pairs(levels, absLevels, xq[r] + b * 256 + 32 * ib);
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(pairs, scale));
+            }
+        }
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * xd[r][b]), acc[r]);
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
+#define QA2_DOT_IQ4_NL(w, x, t, R, o) qa2_iq4nl(w, x, t, R, o)
+#define QA2_DOT_IQ4_XS(w, x, t, R, o) qa2_iq4xs(w, x, t, R, o)
+LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
+LFM_DEFINE_QLOOP(qa2_loop_iq4_xs, QS_TARGET, QA2_DOT_IQ4_XS, QT_IQ4_XS)
+
 QS_TARGET void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                                 const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_Q4_0 && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
         qa2_q4_0_decode((const uint8_t *)w, n0, n1, x, y);
+        return;
+    }
+    if (type == QT_IQ4_NL) {
+        qa2_loop_iq4_nl((const uint8_t *)w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_IQ4_XS) {
+        qa2_loop_iq4_xs((const uint8_t *)w, n0, n1, x, m, y, yStride);
         return;
     }
     QS_DISPATCH(type, w, n0, n1, x, m, y, yStride);

@@ -74,6 +74,12 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const flo
 
 QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
+    // IQ4_NL / IQ4_XS have AVX2 kernels only (no AVX-512 machine to prove a 512-bit variant on):
+    // AVX-512 CPUs run those.
+    if (type == QT_IQ4_NL || type == QT_IQ4_XS) {
+        lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
     if (type == QT_Q4_0 && m < 4) {
         // Decode, and the 2-3 rows below the packed GEMM's threshold (continuous batching):
         // qv_q4_0_row once per activation row over chunks of weight rows that stay in L1 / L2,

@@ -1,5 +1,6 @@
-// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K), for CPUs without
-// AVX-512 VNNI (Zen 2/3, most Intel client chips).
+// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS), for
+// CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips) and, for IQ4_NL / IQ4_XS, for all
+// x86-64 CPUs (those types have no AVX-512 kernels).
 //
 // The weights stay in the GGUF block layout. For every panel of 8 weight rows and every chunk of
 // QA_KC columns, the panel is repacked once into a small stack buffer, row-interleaved: per
@@ -19,7 +20,12 @@
 //         vpmaddwd; per super-block the mins term dmin * sum_j mn_j * (activation sum of j);
 //   Q6_K  codes q (0..63) per sub-block of 16, two groups per 16-bit sum (2 * 2 * 63 * 127 =
 //         32004), times the signed scale in vpmaddwd, minus 32 * sum_j sc_j * (activation sum
-//         of j), then d.
+//         of j), then d;
+//   IQ4_NL the codes are looked up (vpshufb against the 16 levels) while packing, which leaves
+//         signed 8-bit weights: packed and multiplied exactly as Q8_0;
+//   IQ4_XS the looked-up levels per sub-block of 32 (packed without |w|, taken in the tile once
+//         per group for all tokens), each group's pair sums times the sub-block scale ls - 32 in
+//         vpmaddwd (|ls - 32| <= 32: no overflow), then d.
 // Only the order of the F32 additions differs from the row kernels.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
@@ -36,6 +42,9 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     case QT_Q4_0: return 4;
     case QT_Q8_0: case QT_Q4_K: return 8;
     case QT_Q6_K: return 12;
+    // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
+    // by analogy (not measured).
+    case QT_IQ4_NL: case QT_IQ4_XS: return 8;
     default: return 0;
     }
 }
@@ -67,6 +76,8 @@ QA_INL QALayout qa_layout(int type) {
     case QT_Q8_0: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break;  // groups (w, |w|), scales
     case QT_Q4_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
     case QT_Q4_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
+    case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // as Q8_0
+    case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 2048 + 256 + 32; break; // levels, scales, d
     default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K
     }
     return l;
@@ -105,6 +116,7 @@ QA_INL __m256 qa_halves(const uint8_t *w, size_t rb, int valid, size_t off) {
 QA_INL void qa_pack(int type, const uint8_t *w, size_t rb, int valid, size_t b0, size_t nb, uint8_t *out) {
     const QALayout L = qa_layout(type);
     const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
     for (size_t i = 0; i < nb; i++) {
         uint8_t *pb = out + i * (size_t)L.blockBytes;
         const size_t b = b0 + i;
@@ -132,6 +144,47 @@ QA_INL void qa_pack(int type, const uint8_t *w, size_t rb, int valid, size_t b0,
                 _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
             }
             _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, o));
+            break;
+        }
+        case QT_IQ4_NL: {
+            // Byte j holds column j (low nibble) and j + 16 (high nibble); groups as Q8_0's.
+            const size_t o = b * 18;
+            __m256i words[4];
+            qa_words16(w, rb, valid, o + 2, words);
+            for (int g = 0; g < 4; g++) {
+                const __m256i lo = _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib));
+                const __m256i hi = _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
+                _mm256_store_si256((__m256i *)(pb + 64 * g), lo);
+                _mm256_store_si256((__m256i *)(pb + 64 * g + 32), _mm256_abs_epi8(lo));
+                _mm256_store_si256((__m256i *)(pb + 64 * (g + 4)), hi);
+                _mm256_store_si256((__m256i *)(pb + 64 * (g + 4) + 32), _mm256_abs_epi8(hi));
+            }
+            _mm256_store_ps((float *)(pb + 512), qa_halves(w, rb, valid, o));
+            break;
+        }
+        case QT_IQ4_XS: {
+            // Sub-block j (16 code bytes at 8 + 16 j): its 8 groups of levels at 256 j.
+            const size_t o = b * 136;
+            for (int j = 0; j < 8; j++) {
+                __m256i words[4];
+                qa_words16(w, rb, valid, o + 8 + 16 * (size_t)j, words);
+                for (int g = 0; g < 4; g++) {
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * g),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib)));
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * (g + 4)),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib)));
+                }
+            }
+            // Sub-block scales ls - 32 as word pairs per row (both words of a dword), then d.
+            uint32_t sc[8][8];
+            for (int r = 0; r < 8; r++)
+                for (int j = 0; j < 8; j++) {
+                    const int v = r < valid ? lfm_qt_iq4xs_scale(w + (size_t)r * rb + o, j) : 0;
+                    sc[j][r] = (uint32_t)(uint16_t)(int16_t)v * 0x10001u;
+                }
+            for (int j = 0; j < 8; j++)
+                _mm256_store_si256((__m256i *)(pb + 2048 + 32 * j), _mm256_loadu_si256((const __m256i *)sc[j]));
+            _mm256_store_ps((float *)(pb + 2304), qa_halves(w, rb, valid, o));
             break;
         }
         case QT_Q4_K: {
@@ -252,7 +305,8 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
         const int8_t *xq[QA_T];
         for (int t = 0; t < T; t++) xq[t] = xr[t].q + b * (size_t)L.xblock;
         switch (type) {
-        case QT_Q8_0: {
+        case QT_Q8_0:
+        case QT_IQ4_NL: {
             __m256i a[QA_T];
             for (int t = 0; t < T; t++) a[t] = _mm256_setzero_si256();
             for (int g = 0; g < 8; g++) {
@@ -281,6 +335,25 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
                 const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones), _mm256_set1_epi32(offset));
                 f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(xr[t].d[b])), f[t]);
             }
+            break;
+        }
+        case QT_IQ4_XS: {
+            __m256i isum[QA_T];
+            for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) {
+                const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
+                for (int g = 0; g < 8; g++) {
+                    const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 256 * j + 32 * g));
+                    const __m256i av = _mm256_abs_epi8(wv);
+                    for (int t = 0; t < T; t++) {
+                        const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(qa_bcast(xq[t] + 32 * j + 4 * g), wv));
+                        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
+                    }
+                }
+            }
+            const __m256 d8 = _mm256_load_ps((const float *)(pb + 2304));
+            for (int t = 0; t < T; t++)
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
             break;
         }
         case QT_Q4_K: {
@@ -390,6 +463,10 @@ QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q6_K, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_NL, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_iq4_xs(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_XS, w, n0, n1, x, m, y, ys); }
 
 void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                     float *y, size_t yStride) {
@@ -399,6 +476,8 @@ void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1, const LFMQuan
     case QT_Q4_0: qa_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_XS: qa_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
     default: lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride); break;
     }
 }

@@ -22,7 +22,7 @@ LFM_DEFINE_QUANTIZE_ACTIVATIONS(lfm_quantize_activations_portable, )
         xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
     }
 
-/// Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1: one block of 32 integer weights `wq` (offset already
+/// Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / IQ4_NL: one block of 32 integer weights `wq` (offset already
 /// applied for the symmetric types) with scale dw and min mw.
 QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int type, float *out) {
     QP_ROWS(x, t, R)
@@ -38,6 +38,12 @@ QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uin
             break;
         case QT_Q4_0:
             for (int j = 0; j < 16; j++) { wq[j] = (blk[2 + j] & 0xF) - 8; wq[j + 16] = (blk[2 + j] >> 4) - 8; }
+            break;
+        case QT_IQ4_NL:
+            for (int j = 0; j < 16; j++) {
+                wq[j] = lfm_qt_iq4_values[blk[2 + j] & 0xF];
+                wq[j + 16] = lfm_qt_iq4_values[blk[2 + j] >> 4];
+            }
             break;
         case QT_Q4_1:
             mw = lfm_qt_half(blk + 2);
@@ -143,6 +149,39 @@ QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8
     for (int r = 0; r < R; r++) out[r] = acc[r];
 }
 
+/// IQ4_XS: per 256, d * dx * sum_j (ls_j - 32) dot_j over the 8 sub-blocks of 32, the weights
+/// being the table levels of the codes.
+QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
+    QP_ROWS(x, t, R)
+    (void)xs;
+    const size_t nb = x->cols / 256;
+    float acc[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 136;
+        const float d = lfm_qt_half(blk);
+        int wq[256], sc[8];
+        for (int ib = 0; ib < 8; ib++) {
+            sc[ib] = lfm_qt_iq4xs_scale(blk, ib);
+            const uint8_t *qs = blk + 8 + 16 * ib;
+            for (int j = 0; j < 16; j++) {
+                wq[32 * ib + j] = lfm_qt_iq4_values[qs[j] & 0xF];
+                wq[32 * ib + j + 16] = lfm_qt_iq4_values[qs[j] >> 4];
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const int8_t *q = xq[r] + b * 256;
+            int sumi = 0;
+            for (int ib = 0; ib < 8; ib++) {
+                int dot = 0;
+                for (int l = 0; l < 32; l++) dot += wq[32 * ib + l] * q[32 * ib + l];
+                sumi += sc[ib] * dot;
+            }
+            acc[r] += (d * xd[r][b]) * (float)sumi;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = acc[r];
+}
+
 #define QP_DOT_Q8_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q8_0, o)
 #define QP_DOT_Q4_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_0, o)
 #define QP_DOT_Q4_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_1, o)
@@ -151,6 +190,8 @@ QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8
 #define QP_DOT_Q4_K(w, x, t, R, o) qp_k45(x, t, R, w, 0, o)
 #define QP_DOT_Q5_K(w, x, t, R, o) qp_k45(x, t, R, w, 1, o)
 #define QP_DOT_Q6_K(w, x, t, R, o) qp_q6k(x, t, R, w, o)
+#define QP_DOT_IQ4_NL(w, x, t, R, o) qp_small(x, t, R, w, QT_IQ4_NL, o)
+#define QP_DOT_IQ4_XS(w, x, t, R, o) qp_iq4xs(x, t, R, w, o)
 
 LFM_DEFINE_QLOOP(qp_loop_q8_0, , QP_DOT_Q8_0, QT_Q8_0)
 LFM_DEFINE_QLOOP(qp_loop_q4_0, , QP_DOT_Q4_0, QT_Q4_0)
@@ -160,6 +201,8 @@ LFM_DEFINE_QLOOP(qp_loop_q5_1, , QP_DOT_Q5_1, QT_Q5_1)
 LFM_DEFINE_QLOOP(qp_loop_q4_k, , QP_DOT_Q4_K, QT_Q4_K)
 LFM_DEFINE_QLOOP(qp_loop_q5_k, , QP_DOT_Q5_K, QT_Q5_K)
 LFM_DEFINE_QLOOP(qp_loop_q6_k, , QP_DOT_Q6_K, QT_Q6_K)
+LFM_DEFINE_QLOOP(qp_loop_iq4_nl, , QP_DOT_IQ4_NL, QT_IQ4_NL)
+LFM_DEFINE_QLOOP(qp_loop_iq4_xs, , QP_DOT_IQ4_XS, QT_IQ4_XS)
 
 #if defined(__aarch64__)
 /// Whether SDOT may be used: 0 unknown, 1 no, 2 yes (asked once; the answer never changes).
@@ -195,6 +238,8 @@ void lfm_qmatmul_plain(int type, const void *w, size_t n0, size_t n1,
     case QT_Q4_K: qp_loop_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qp_loop_q5_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qp_loop_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_NL: qp_loop_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_XS: qp_loop_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
     default: break;
     }
 }

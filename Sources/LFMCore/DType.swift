@@ -6,7 +6,8 @@
 ///
 /// Block layouts (little-endian; "f16" is an IEEE half): F32/F16/BF16 one element per block;
 /// Q4_0 32 elements in 18 bytes; Q4_1 32/20; Q5_0 32/22; Q5_1 32/24; Q8_0 32/34; Q2_K 256/84;
-/// Q3_K 256/110; Q4_K 256/144; Q5_K 256/176; Q6_K 256/210; Q8_K 256/292 (see `LFMKernels/Quant`).
+/// Q3_K 256/110; Q4_K 256/144; Q5_K 256/176; Q6_K 256/210; Q8_K 256/292; IQ4_NL 32/18; IQ4_XS 256/136
+/// (see `LFMKernels/Quant`).
 public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0
     case f16 = 1
@@ -21,6 +22,8 @@ public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case q5_K = 13
     case q6_K = 14
     case q8_K = 15
+    case iq4_NL = 20
+    case iq4_XS = 23
     case bf16 = 30
 
     /// ggml's (and safetensors', for the float types) name: `"F32"`, `"BF16"`, `"Q4_K"`.
@@ -40,6 +43,8 @@ public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q5_K: return "Q5_K"
         case .q6_K: return "Q6_K"
         case .q8_K: return "Q8_K"
+        case .iq4_NL: return "IQ4_NL"
+        case .iq4_XS: return "IQ4_XS"
         }
     }
 
@@ -59,8 +64,8 @@ public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K: return 256
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_NL: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq4_XS: return 256
         }
     }
 
@@ -80,6 +85,8 @@ public enum DType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q5_K: return 176
         case .q6_K: return 210
         case .q8_K: return 292
+        case .iq4_NL: return 18
+        case .iq4_XS: return 136
         }
     }
 

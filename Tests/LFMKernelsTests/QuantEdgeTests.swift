@@ -15,10 +15,12 @@ import Testing
     }
 
     @Test func typeIdsAreGGMLs() throws {
-        #expect(GGMLType.allCases.map(\.rawValue) == [0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 30])
+        #expect(GGMLType.allCases.map(\.rawValue) == [0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 23, 30])
         #expect(try GGMLType(id: 12) == .q4_K)
         #expect(throws: QuantError.unsupportedType(id: 9)) { try GGMLType(id: 9) }
-        #expect(throws: QuantError.unsupportedType(id: 20)) { try GGMLType(id: 20) }
+        #expect(try GGMLType(id: 20) == .iq4_NL)
+        #expect(try GGMLType(id: 23) == .iq4_XS)
+        #expect(throws: QuantError.unsupportedType(id: 21)) { try GGMLType(id: 21) }
     }
 
     @Test func buffersOfTheWrongSizeAreRejected() throws {

@@ -36,8 +36,12 @@ func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
 
 @Suite struct QuantFixtureTests {
     static let quantizedByGGUF: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
-    static let blockTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K]
-    static let dequantizedByGGUF: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+    /// IQ4_NL / IQ4_XS fixtures come from Scripts/reference/gguf/iq4 (ggml's quantize_iq4_nl / _xs, which
+    /// llama-quantize runs; their random-block dequantizations are ggml's, equal to gguf.quants').
+    static let blockTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K,
+                                         .iq4_NL, .iq4_XS]
+    static let dequantizedByGGUF: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+                                                .iq4_NL, .iq4_XS]
 
     @Test func geometryMatchesTheGGUFPackage() throws {
         let table = try #require(try JSONSerialization.jsonObject(with: Data(QuantFixtures.bytes("ggml_types.json"))) as? [[String: Any]])
@@ -48,8 +52,8 @@ func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
             #expect(row["type_size"] as? Int == type.typeSize, "\(type)")
         }
         // The sizes the GGUF spec gives for the common block formats.
-        #expect([GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K].map { "\($0.typeSize)/\($0.blockSize)" }
-                == ["34/32", "18/32", "20/32", "22/32", "24/32", "144/256", "176/256", "210/256"])
+        #expect([GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS].map { "\($0.typeSize)/\($0.blockSize)" }
+                == ["34/32", "18/32", "20/32", "22/32", "24/32", "144/256", "176/256", "210/256", "18/32", "136/256"])
     }
 
     /// dequantizeRow(bytes that gguf.quants.quantize produced) == gguf.quants.dequantize, bit for bit.
@@ -115,7 +119,7 @@ func firstByteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int? {
         let relativeRMS = (errorSquares / signalSquares).squareRoot()
         let budget: [GGMLType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 5e-3, .q8_0: 0.01, .q8_K: 0.03, .q6_K: 0.03,
                                           .q5_0: 0.06, .q5_1: 0.06, .q5_K: 0.06, .q4_0: 0.12, .q4_1: 0.12, .q4_K: 0.12,
-                                          .q3_K: 0.25, .q2_K: 0.5]
+                                          .q3_K: 0.25, .q2_K: 0.5, .iq4_NL: 0.12, .iq4_XS: 0.12]
         #expect(relativeRMS <= budget[type] ?? 0, "\(type): relative RMS error \(relativeRMS)")
     }
 }

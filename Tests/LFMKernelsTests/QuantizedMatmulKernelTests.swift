@@ -164,7 +164,7 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
 /// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
 /// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
 @Suite struct QuantizedPrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 13 + 5)
         let block = dtype.blockSize == 256 ? 256 : 32
@@ -207,7 +207,7 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
 /// and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 1024 with a partial last chunk. Rows outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         guard ISA.avx2.isSupported else { return }
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 29 + 7)

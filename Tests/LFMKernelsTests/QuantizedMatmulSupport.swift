@@ -101,6 +101,17 @@ func integerGroups(_ w: WeightMatrix, row: Int) -> [IntegerGroup] {
                 groups.append(IntegerGroup(start: start + 16 * j, scale: d * Double(sc), min: 0,
                                            ints: q6[(16 * j)..<(16 * j + 16)].map { $0 - 32 }))
             }
+        case .iq4_NL:
+            let ints = (0..<16).map { Int(iq4nlValues[byte(o + 2 + $0) & 15]) } + (0..<16).map { Int(iq4nlValues[byte(o + 2 + $0) >> 4]) }
+            groups.append(IntegerGroup(start: start, scale: half(o), min: 0, ints: ints))
+        case .iq4_XS:
+            let d = half(o), high = Int(base.loadUnaligned(fromByteOffset: o + 2, as: UInt16.self))
+            for j in 0..<8 {
+                let scale = ((byte(o + 4 + j / 2) >> (4 * (j % 2))) & 15 | ((high >> (2 * j)) & 3) << 4) - 32
+                let qs = o + 8 + 16 * j
+                let ints = (0..<16).map { Int(iq4nlValues[byte(qs + $0) & 15]) } + (0..<16).map { Int(iq4nlValues[byte(qs + $0) >> 4]) }
+                groups.append(IntegerGroup(start: start + 32 * j, scale: d * Double(scale), min: 0, ints: ints))
+            }
         default:
             preconditionFailure("no integer reference for \(w.dtype)")
         }
@@ -131,12 +142,12 @@ func referenceIntegerDot(_ groups: [IntegerGroup], _ a: ReferenceActivations, bl
 }
 
 /// Types with an integer kernel.
-let integerKernelTypes: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K]
+let integerKernelTypes: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
 
 /// Byte offsets of the F16 scale fields inside one block of `dtype`.
 func halfFieldOffsets(_ dtype: DType) -> [Int] {
     switch dtype {
-    case .q8_0, .q4_0, .q5_0: return [0]
+    case .q8_0, .q4_0, .q5_0, .iq4_NL, .iq4_XS: return [0]
     case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
     case .q6_K: return [208]
     default: return []

@@ -7,7 +7,7 @@ import Testing
 /// the activations to 8 bits, so the tolerance includes that rounding (a bound that uses the
 /// amax of 32-value blocks, 8x generous to cover the 256-value K-quant activation blocks).
 @Suite struct QuantizedMatmulTests {
-    static let types: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+    static let types: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
 
     @Test(arguments: types)
     func matchesReference(dtype: DType) {

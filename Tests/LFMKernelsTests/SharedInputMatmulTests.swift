@@ -8,10 +8,11 @@ import Testing
 /// their own strides and nothing written outside them.
 @Suite struct SharedInputMatmulTests {
     /// Weight sets: float types (mixed), one quantized family (mixed Q4_K/Q6_K, as in Q4_K_M),
-    /// 32-element types, and a mix the shared loop cannot take (F16 with Q8_0).
+    /// 32-element types, the i-quants with their activation-block siblings (IQ4_XS with Q6_K,
+    /// IQ4_NL with Q8_0), and a mix the shared loop cannot take (F16 with Q8_0).
     static let sets: [[DType]] = [
         [.f32, .f16, .bf16], [.bf16, .bf16], [.q4_K, .q4_K, .q6_K], [.q4_0, .q8_0], [.q4_0, .q4_0, .q4_0],
-        [.f16, .q8_0],
+        [.f16, .q8_0], [.iq4_XS, .iq4_XS, .q6_K], [.iq4_NL, .q8_0],
     ]
 
     @Test(arguments: 0..<sets.count)

@@ -108,14 +108,14 @@ import LFMFormats
     }
 
     @Test func unsupportedTensorType() throws {
-        // IQ4_NL has the Q4_0 geometry (32 elements in 18 bytes) but no kernels here.
+        // MXFP4 has blocks of 32 elements in 17 bytes but no kernels here.
         let path = try Self.rewrite(editTensors: { tensors in
             guard let i = tensors.firstIndex(where: { $0.name == "blk.0.attn_q.weight" }) else { return }
-            tensors[i].type = .iq4_NL
+            tensors[i].type = .mxfp4
             tensors[i].dimensions = [32, 40]
-            tensors[i].bytes = [UInt8](repeating: 0, count: 40 * 18)
+            tensors[i].bytes = [UInt8](repeating: 0, count: 40 * 17)
         })
-        #expect(throws: GGUFTensorSourceError.unsupportedType(tensor: "blk.0.attn_q.weight", file: path, type: "IQ4_NL")) {
+        #expect(throws: GGUFTensorSourceError.unsupportedType(tensor: "blk.0.attn_q.weight", file: path, type: "MXFP4")) {
             try Self.load(path)
         }
     }

@@ -46,13 +46,14 @@ import LFMFormats
         try Self.expectSame(out, Self.gguf.appendingPathComponent("tiny-f32.gguf").path)
     }
 
-    @Test func quantizeWritesWhatLlamaQuantizeWrites() throws {
+    @Test(arguments: ["q4_k_m", "iq4_nl", "iq4_xs"])
+    func quantizeWritesWhatLlamaQuantizeWrites(mix: String) throws {
         let directory = try Self.temporaryDirectory("q")
         defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let out = directory.appendingPathComponent("out.gguf").path
-        let result = try CLI.run(["quantize", Self.gguf.appendingPathComponent("h256-q8_0.gguf").path, out, "--type", "q4_k_m"])
+        let result = try CLI.run(["quantize", Self.gguf.appendingPathComponent("h256-q8_0.gguf").path, out, "--type", mix])
         #expect(result.status == 0, "\(result.stderr)")
-        try Self.expectSame(out, Self.gguf.appendingPathComponent("h256-q8_0-to-q4_k_m.gguf.ref").path)
+        try Self.expectSame(out, Self.gguf.appendingPathComponent("h256-q8_0-to-\(mix).gguf.ref").path)
     }
 
     @Test func perplexityMatchesTransformers() throws {

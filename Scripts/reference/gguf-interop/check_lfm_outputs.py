@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 import make_interop_fixtures as fx  # noqa: E402
 
 MIXES = ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m",
-         "q5_k_s", "q5_k_m", "q6_k"]
+         "q5_k_s", "q5_k_m", "q6_k", "iq4_nl", "iq4_xs"]
 
 
 def fields(path):
@@ -94,9 +94,10 @@ def check_mixes(args, work, env, check, name, folder, logits=None):
         ours = work / f"{name}-{mix}-lfm.gguf"
         run([args.lfm, "quantize", f32, ours, "--type", mix])
         check(f"quantize {name} {mix} (from llama.cpp's F32 GGUF)", ours, theirs, **extra)
-    ours = work / f"{name}-q4_k_m-from-folder.gguf"
-    run([args.lfm, "quantize", folder, ours, "--type", "q4_k_m"])
-    check(f"quantize {name} q4_k_m (from the folder)", ours, work / f"{name}-q4_k_m-llamacpp.gguf",
+    folder_mix = "q4_k_m" if "q4_k_m" in MIXES else MIXES[0]  # (--mixes may leave q4_k_m out)
+    ours = work / f"{name}-{folder_mix}-from-folder.gguf"
+    run([args.lfm, "quantize", folder, ours, "--type", folder_mix])
+    check(f"quantize {name} {folder_mix} (from the folder)", ours, work / f"{name}-{folder_mix}-llamacpp.gguf",
           **({} if logits is None else {"logits": False}))
 
 
@@ -131,7 +132,15 @@ def main():
     ap.add_argument("--tokenizer-only", action="store_true", help="only check the real-tokenizer conversion")
     ap.add_argument("--families", action="store_true",
                     help="check the Qwen3, Llama and LFM2-MoE folders of make_family_interop_fixtures.py instead of LFM2")
+    ap.add_argument("--mixes", help="comma-separated subset of the mixes (default: all)")
+    ap.add_argument("--quantize-only", action="store_true",
+                    help="LFM2 only: skip the convert and tokenizer checks (llama.cpp's F32 files are still made)")
     args = ap.parse_args()
+    if args.mixes:
+        unknown = set(args.mixes.split(",")) - set(MIXES)
+        if unknown:
+            raise SystemExit(f"unknown mixes {sorted(unknown)}; known: {MIXES}")
+        MIXES[:] = [m for m in MIXES if m in args.mixes.split(",")]
     env = dict(os.environ, LD_LIBRARY_PATH=args.llama_bin)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,12 +184,19 @@ def main():
             for outtype in ["f32", "f16", "bf16"]:
                 theirs = work / f"{name}-{outtype}-llamacpp.gguf"
                 ours = work / f"{name}-{outtype}-lfm.gguf"
+                if args.quantize_only:
+                    if outtype == "f32" and name in ("h256", "tiny-f16"):
+                        fx.convert(args, folder, theirs, outtype, tiny=tiny)
+                    continue
                 fx.convert(args, folder, theirs, outtype, tiny=tiny)
                 run([args.lfm, "convert", folder, ours, "--type", outtype])
                 check(f"convert {name} {outtype}", ours, theirs)
         # Quantization mixes on the hidden-256 model (all rows whole k-blocks) and on a tiny one (fallbacks).
         for name in [] if args.tokenizer_only else ["h256", "tiny-f16"]:
             check_mixes(args, work, env, check, name, folders[name][0], logits=name == "h256")
+        if args.quantize_only:
+            print("all identical" if failures == 0 else f"{failures} differences")
+            sys.exit(1 if failures else 0)
         # The real LFM2 tokenizer: tokenizer.ggml.* and chat template.
         folder = work / "real-tokenizer"
         folder.mkdir()

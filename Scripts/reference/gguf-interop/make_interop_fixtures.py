@@ -14,8 +14,8 @@ Writes Tests/LFMModelsTests/Fixtures/gguf/:
   `prompt_ids` at every position (`prompt_logits`), its greedy tokens and the logits behind each
   (`decode_logits`, one single-token llama_decode per step), plus `dequant_fnv`: for every tensor the
   FNV-1a 64 hash of gguf-py's float32 dequantization (`gguf.quants.dequantize`).
-- `h256-q8_0-to-q4_k_m.gguf.ref`: `llama-quantize --allow-requantize h256-q8_0.gguf … Q4_K_M`, the
-  reference for `lfm quantize` of a GGUF input.
+- `h256-q8_0-to-q4_k_m.gguf.ref` (and `-to-iq4_nl`, `-to-iq4_xs`): `llama-quantize --allow-requantize
+  h256-q8_0.gguf … Q4_K_M` (IQ4_NL, IQ4_XS), the references for `lfm quantize` of a GGUF input.
 - `tiny-f32-hf/`: the tokenizer files of the tiny-f32 folder (with Fixtures/lfm2/attn-first-f32 it is the
   folder llama.cpp converted), so tests can compare `lfm convert` with `tiny-f32.gguf`.
 - `lfm2-tokenizer.gguf`: the metadata (no tensors) of a GGUF that convert_hf_to_gguf.py wrote for a tiny
@@ -273,8 +273,10 @@ def main():
             record(exe, out, {"case": out.stem, "source": "hidden-256 random checkpoint (F32 GGUF)", "type": qtype})
         # Requantization reference for `lfm quantize` on a GGUF input (no logits record: not a test case).
         env = dict(os.environ, LD_LIBRARY_PATH=args.llama_bin)
-        subprocess.run([f"{args.llama_bin}/llama-quantize", "--allow-requantize", str(OUT / "h256-q8_0.gguf"),
-                        str(OUT / "h256-q8_0-to-q4_k_m.gguf.ref"), "Q4_K_M"], check=True, capture_output=True, env=env)
+        for qtype in ["Q4_K_M", "IQ4_NL", "IQ4_XS"]:
+            subprocess.run([f"{args.llama_bin}/llama-quantize", "--allow-requantize", str(OUT / "h256-q8_0.gguf"),
+                            str(OUT / f"h256-q8_0-to-{qtype.lower()}.gguf.ref"), qtype], check=True, capture_output=True,
+                           env=env)
         shutil.copytree(folder, work / "h256-keep")
         perplexity_fixture(folders["tiny-f32"])
         tokenizer_gguf(args, work)

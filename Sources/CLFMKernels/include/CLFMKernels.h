@@ -197,7 +197,7 @@ LFM_DECLARE_ATTENTION(portable)
 // y[t * yStride + n] = sum_k x[t, k] * W[n, k] for t < m, n0 <= n < n1, where W is row-major
 // [rows, cols] in a ggml block type (`type` = ggml type id, GGUF block layout, rows
 // contiguous) and x has been quantized by lfm_quantize_activations_* into LFMQuantActivations:
-// blocks of `block` values (32 for the 32-element types, 256 for the K-quants) with one F32
+// blocks of `block` values (32 for the 32-element types, 256 for the K-quants and IQ4_XS) with one F32
 // scale d = amax / 127 each, q = round-half-even(x * 127 / amax) in [-127, 127] (all zero when
 // amax < 1e-30), the sum of every 16 consecutive q, and per block d * (sum of its q). Products are integer dot products
 // scaled per block, as in ggml's vec_dot with Q8_0 / Q8_K activations.
@@ -231,6 +231,8 @@ void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, 
 /// m activation rows. `_avx512vnni` needs AVX512F/BW/VL + VNNI, `_avx2` AVX2 + FMA + F16C.
 /// `_portable` runs the NEON kernels on ARM64 (with SDOT when lfm_cpu_features() has
 /// LFM_CPU_DOTPROD) and `_plain` everywhere else.
+/// IQ4_NL / IQ4_XS (codes looked up in a 16-level table) have AVX2 and portable kernels; the
+/// AVX-512 entry points pass them to lfm_qmatmul_avx2.
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// The integer dot products in plain scalar C (every type; any ISA).

@@ -19,6 +19,18 @@
 #define QT_Q4_K 12
 #define QT_Q5_K 13
 #define QT_Q6_K 14
+#define QT_IQ4_NL 20
+#define QT_IQ4_XS 23
+
+/// The 16 levels of IQ4_NL / IQ4_XS codes (ggml's kvalues_iq4nl): a 4-bit code selects one.
+static const int8_t lfm_qt_iq4_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+
+/// The 6-bit scale (stored + 32) of sub-block ib (0..7) of an IQ4_XS block: 4 low bits in
+/// scales_l (byte 4 + ib / 2, low nibble for even ib), 2 high bits in scales_h (u16 at byte 2).
+static inline int lfm_qt_iq4xs_scale(const uint8_t *blk, int ib) {
+    const int high = (blk[2] | (blk[3] << 8)) >> (2 * ib) & 3;
+    return (((blk[4 + ib / 2] >> (4 * (ib % 2))) & 0xF) | (high << 4)) - 32;
+}
 
 /// Bytes of one block of `type` (0 for types without an integer kernel).
 static inline size_t lfm_qt_block_bytes(int type) {
@@ -31,6 +43,8 @@ static inline size_t lfm_qt_block_bytes(int type) {
     case QT_Q4_K: return 144;
     case QT_Q5_K: return 176;
     case QT_Q6_K: return 210;
+    case QT_IQ4_NL: return 18;
+    case QT_IQ4_XS: return 136;
     default: return 0;
     }
 }
@@ -38,8 +52,8 @@ static inline size_t lfm_qt_block_bytes(int type) {
 /// Elements per block of `type` (0 for types without an integer kernel).
 static inline size_t lfm_qt_block_elems(int type) {
     switch (type) {
-    case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: return 32;
-    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 256;
+    case QT_Q4_0: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: case QT_IQ4_NL: return 32;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_XS: return 256;
     default: return 0;
     }
 }

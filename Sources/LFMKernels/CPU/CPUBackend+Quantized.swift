@@ -4,9 +4,9 @@ import LFMCore
 extension CPUBackend {
     /// Matrix products over block-quantized weights (GGUF block layout, used in place).
     ///
-    /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): the
-    /// activations are quantized once per call to 8-bit blocks (32 values per F32 scale for
-    /// the 32-element types, 256 for the K-quants, as ggml's Q8_0 / Q8_K; see
+    /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL,
+    /// IQ4_XS): the activations are quantized once per call to 8-bit blocks (32 values per F32
+    /// scale for the 32-element types, 256 for the K-quants and IQ4_XS, as ggml's Q8_0 / Q8_K; see
     /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
     /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
     /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q4_K / Q6_K (m ≥ `lfm_qgemm_min_rows`) runs a
@@ -14,7 +14,9 @@ extension CPUBackend {
     /// row-interleaved form (the weights in memory keep the GGUF layout) and each decoded block
     /// serves every activation row; same integer products, only the F32 summation order differs.
     /// The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`, panels of 8
-    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`).
+    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`), also for IQ4_NL / IQ4_XS. Those two have AVX2 and
+    /// portable kernels only: on AVX-512 CPUs they run the AVX2 row kernels (prefill included,
+    /// as `lfm_qgemm_min_rows` is 0 for them).
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.

@@ -44,6 +44,8 @@ extension GGMLType {
             case .q5_K: QuantBlocks.dequantizeQ5_K(block, out)
             case .q6_K: QuantBlocks.dequantizeQ6_K(block, out)
             case .q8_K: QuantBlocks.dequantizeQ8_K(block, out)
+            case .iq4_NL: QuantBlocks.dequantizeIQ4_NL(block, out)
+            case .iq4_XS: QuantBlocks.dequantizeIQ4_XS(block, out)
             }
         }
     }

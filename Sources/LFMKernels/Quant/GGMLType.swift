@@ -16,10 +16,19 @@ import LFMCore
 //   Q5_K  256 elements, 176 bytes  d:f16, dmin:f16, scales[12], qh[32], qs[128]
 //   Q6_K  256 elements, 210 bytes  ql[128], qh[64], scales:i8[16], d:f16
 //   Q8_K  256 elements, 292 bytes  d:f32, qs:i8[256], bsums:i16[16] (sums of 16 quants, for dot products)
+//   IQ4_NL 32 elements, 18 bytes   d:f16, qs[16] (low nibbles = elements 0..15, high = 16..31),
+//                                  x = d * iq4nlValues[nibble] (a fixed non-linear 16-entry table)
+//   IQ4_XS 256 elements, 136 bytes d:f16, scales_h:u16 (2 high bits per 32-sub-block), scales_l[4]
+//                                  (4 low bits per sub-block, sub-block 2i in the low nibble of byte i),
+//                                  qs[128] (16 bytes per sub-block, nibbles as IQ4_NL);
+//                                  x = d * (ls - 32) * iq4nlValues[nibble], ls the 6-bit sub-block scale
 // Type ids and sizes match the gguf 0.19.0 Python package (`GGMLQuantizationType`, `GGML_QUANT_SIZES`).
 
 /// Number of elements in one K-quant super-block.
 public let ggmlQK_K = 256
+
+/// IQ4_NL / IQ4_XS code values: ggml's `kvalues_iq4nl` (a 4-bit index selects one).
+public let iq4nlValues: [Int8] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
 
 /// The quantization code's name for the engine's storage type enum (raw values are ggml ids).
 public typealias GGMLType = DType

@@ -56,6 +56,8 @@ extension GGMLType {
             case .q5_K: QuantBlocks.quantizeQ5_K(x, block)
             case .q6_K: QuantBlocks.quantizeQ6_K(x, block)
             case .q8_K: QuantBlocks.quantizeQ8_K(x, block)
+            case .iq4_NL: QuantBlocks.quantizeIQ4_NL(x, block)
+            case .iq4_XS: QuantBlocks.quantizeIQ4_XS(x, block)
             }
         }
     }

@@ -91,6 +91,7 @@ public enum GGUFQuantizationRules {
                 case .q3_k_l: t = .q5_K
                 case .q4_k_m, .q5_k_m: if moreBits(iAttentionV, nAttentionV) { t = .q6_K }
                 case .q4_k_s: if iAttentionV < 4 { t = .q5_K }
+                case .iq4_nl, .iq4_xs: if model.groupedQueryRatio >= 4 { t = .q5_K }
                 default: break
                 }
                 if model.expertCount == 8 { t = .q8_0 }
@@ -105,12 +106,13 @@ public enum GGUFQuantizationRules {
                 case .q3_k_l: t = .q5_K
                 case .q4_k_m, .q5_k_m: if moreBits(i, n) { t = .q6_K }
                 case .q4_k_s: if i < n / 8 { t = .q5_K }
+                case .iq4_nl, .iq4_xs: if i < n / 8 { t = .q5_K }  // (no imatrix)
                 default: break
                 }
                 iFFNDown += 1
             } else if name.contains("attn_output.weight") {
                 if model.expertCount == 8 {
-                    if [.q2_k, .q3_k_s, .q3_k_m, .q4_k_s, .q4_k_m].contains(mix) { t = .q5_K }
+                    if [.q2_k, .q3_k_s, .q3_k_m, .q4_k_s, .q4_k_m, .iq4_nl, .iq4_xs].contains(mix) { t = .q5_K }
                 } else {
                     switch mix {
                     case .q2_k: t = .q3_K
@@ -134,6 +136,7 @@ public enum GGUFQuantizationRules {
         case .q4_K: t = .q5_0
         case .q5_K: t = .q5_1
         case .q6_K: t = .q8_0
+        case .iq4_XS: t = .iq4_NL
         default: break
         }
         return columns % t.blockSize != 0 ? .f16 : t

@@ -8,6 +8,7 @@ import LFMKernels
 /// per-tensor rules are `GGUFQuantizationRules`).
 public enum GGUFQuantizationMix: String, CaseIterable, Sendable {
     case q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k
+    case iq4_nl, iq4_xs
 
     /// `general.file_type` (llama.cpp's `llama_ftype`).
     public var fileType: UInt32 {
@@ -26,6 +27,8 @@ public enum GGUFQuantizationMix: String, CaseIterable, Sendable {
         case .q5_k_s: return 16
         case .q5_k_m: return 17
         case .q6_k: return 18
+        case .iq4_nl: return 25
+        case .iq4_xs: return 30
         }
     }
 
@@ -42,6 +45,8 @@ public enum GGUFQuantizationMix: String, CaseIterable, Sendable {
         case .q4_k_s, .q4_k_m: return .q4_K
         case .q5_k_s, .q5_k_m: return .q5_K
         case .q6_k: return .q6_K
+        case .iq4_nl: return .iq4_NL
+        case .iq4_xs: return .iq4_XS
         }
     }
 }
