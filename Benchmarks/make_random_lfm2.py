@@ -16,7 +16,7 @@ For each size S (350m, 1.2b) it writes, under --out:
     lfm2-S-f32/    config.json (the real config, torch_dtype float32), model.safetensors (F32),
                    tokenizer.json, tokenizer_config.json, chat_template.jinja, README-tokenizer.md
     lfm2-S-bf16/   the same weights rounded to BF16 (torch_dtype bfloat16)
-    lfm2-S-gguf/   lfm2-S-{f32,f16,bf16,q8_0,q4_0,q4_k_m}.gguf
+    lfm2-S-gguf/   lfm2-S-{f32,f16,bf16,q8_0,q4_0,q4_k_m,iq4_nl,iq4_xs}.gguf
                    f32/f16 converted from the F32 folder, bf16 from the BF16 folder (bit-identical weights
                    to ours), quantised types made by llama-quantize from the F32 GGUF.
 Weights: every matrix N(0, 0.02^2) (embedding included; it is also the tied output head), conv taps
@@ -40,7 +40,8 @@ CONFIGS = {
 }
 PARAMS = {"350m": 354_483_968, "1.2b": 1_170_340_608}
 TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
-ALL_FORMATS = ["hf-f32", "hf-bf16", "gguf-f32", "gguf-f16", "gguf-bf16", "q8_0", "q4_0", "q4_k_m"]
+ALL_FORMATS = ["hf-f32", "hf-bf16", "gguf-f32", "gguf-f16", "gguf-bf16", "q8_0", "q4_0", "q4_k_m", "iq4_nl", "iq4_xs"]
+QUANTIZED = ("q8_0", "q4_0", "q4_k_m", "iq4_nl", "iq4_xs")
 
 
 def run(cmd, log):
@@ -139,7 +140,7 @@ def main():
         cfg = real_config(size)
         base = os.path.join(args.out, "lfm2-%s" % size)
         f32_dir, bf16_dir, gguf_dir = base + "-f32", base + "-bf16", base + "-gguf"
-        need_f32 = any(f in formats for f in ("hf-f32", "gguf-f32", "gguf-f16", "q8_0", "q4_0", "q4_k_m"))
+        need_f32 = any(f in formats for f in ("hf-f32", "gguf-f32", "gguf-f16") + QUANTIZED)
         need_bf16 = any(f in formats for f in ("hf-bf16", "gguf-bf16"))
         state = random_state(cfg, args.seed) if (need_f32 or need_bf16) else None
         if need_f32 and not os.path.exists(os.path.join(f32_dir, "model.safetensors")):
@@ -157,11 +158,11 @@ def main():
             return os.path.join(gguf_dir, "lfm2-%s-%s.gguf" % (size, kind))
 
         for kind, src in (("f32", f32_dir), ("f16", f32_dir), ("bf16", bf16_dir)):
-            if "gguf-" + kind in formats or (kind == "f32" and any(q in formats for q in ("q8_0", "q4_0", "q4_k_m"))):
+            if "gguf-" + kind in formats or (kind == "f32" and any(q in formats for q in QUANTIZED)):
                 if not os.path.exists(gguf(kind)):
                     run([sys.executable, convert, src, "--outtype", kind, "--outfile", gguf(kind)],
                         gguf(kind) + ".log")
-        for q in ("q8_0", "q4_0", "q4_k_m"):
+        for q in QUANTIZED:
             if q in formats and not os.path.exists(gguf(q)):
                 run([quantize, gguf("f32"), gguf(q), q.upper()], gguf(q) + ".log")
         for f in sorted(os.listdir(gguf_dir)):
