@@ -11,21 +11,10 @@ size_t lfm_qmatmul_block(int type) { return lfm_qt_block_elems(type); }
 
 LFM_DEFINE_QUANTIZE_ACTIVATIONS(lfm_quantize_activations_portable, )
 
-/// Activation row pointers for rows t ..< t + R.
-#define QP_ROWS(x, t, R)                                                                   \
-    const int8_t *xq[4];                                                                   \
-    const float *xd[4];                                                                    \
-    const int16_t *xs[4];                                                                  \
-    for (int r = 0; r < R; r++) {                                                          \
-        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
-        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
-        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
-    }
-
 /// Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / IQ4_NL: one block of 32 integer weights `wq` (offset already
 /// applied for the symmetric types) with scale dw and min mw.
 QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int type, float *out) {
-    QP_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 32, bytes = lfm_qt_block_bytes(type);
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -81,7 +70,7 @@ QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uin
 
 /// Q4_K / Q5_K: per 256, d * dx * sum_j sc_j dot_j - dmin * dx * sum_j mn_j sum32_j.
 QP_INLINE void qp_k45(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int five, float *out) {
-    QP_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -116,7 +105,7 @@ QP_INLINE void qp_k45(const LFMQuantActivations *x, size_t t, int R, const uint8
 
 /// Q6_K: per 256, d * dx * sum_j sc_j (dot_j - 32 sum16_j) over the 16 groups of 16.
 QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
-    QP_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -152,7 +141,7 @@ QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8
 /// IQ4_XS: per 256, d * dx * sum_j (ls_j - 32) dot_j over the 8 sub-blocks of 32, the weights
 /// being the table levels of the codes.
 QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
-    QP_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     (void)xs;
     const size_t nb = x->cols / 256;
     float acc[4] = { 0, 0, 0, 0 };

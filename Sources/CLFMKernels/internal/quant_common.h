@@ -177,4 +177,16 @@ static inline size_t lfm_qt_chunk_rows(size_t rowBytes) {
         }                                                                                                \
     }
 
+/// Activation row pointers for rows t ..< t + R of quantized activations x: int8 codes xq, block
+/// scales xd and sums of 16 codes xs (the row kernels of quant_portable.c and quant_neon.c).
+#define LFM_QT_ROWS(x, t, R)                                                               \
+    const int8_t *xq[4];                                                                   \
+    const float *xd[4];                                                                    \
+    const int16_t *xs[4];                                                                  \
+    for (int r = 0; r < R; r++) {                                                          \
+        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
+        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
+        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
+    }
+
 #endif

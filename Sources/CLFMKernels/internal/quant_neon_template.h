@@ -7,17 +7,6 @@
 
 #define QN_FN QN_ATTR static inline __attribute__((always_inline))
 
-/// Activation row pointers for rows t ..< t + R.
-#define QN_ROWS(x, t, R)                                                                   \
-    const int8_t *xq[4];                                                                   \
-    const float *xd[4];                                                                    \
-    const int16_t *xs[4];                                                                  \
-    for (int r = 0; r < R; r++) {                                                          \
-        xq[r] = (x)->q + ((t) + r) * (x)->cols;                                            \
-        xd[r] = (x)->d + ((t) + r) * ((x)->cols / (x)->block);                             \
-        xs[r] = (x)->sums + ((t) + r) * ((x)->cols / 16);                                  \
-    }
-
 /// Sum of the products of 16 int8 lanes.
 QN_FN int QN_NAME(dot16)(int8x16_t a, const int8_t *b) {
     return vaddvq_s32(QN_DOT16(vdupq_n_s32(0), a, vld1q_s8(b)));
@@ -32,7 +21,7 @@ QN_FN int QN_NAME(dot32)(int8x16_t a0, int8x16_t a1, const int8_t *b) {
 
 /// Q8_0 (one block: f16 d, 32 int8) and Q4_0 (f16 d, 16 bytes of nibbles, weights q - 8).
 QN_FN void QN_NAME(small)(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int four, float *out) {
-    QN_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 32, bytes = four ? 18 : 34;
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -58,7 +47,7 @@ QN_FN void QN_NAME(small)(const LFMQuantActivations *x, size_t t, int R, const u
 
 /// Q4_K: per 256, d * dx * sum_j sc_j dot_j - dmin * dx * sum_j mn_j sum32_j.
 QN_FN void QN_NAME(q4k)(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
-    QN_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -94,7 +83,7 @@ QN_FN void QN_NAME(q4k)(const LFMQuantActivations *x, size_t t, int R, const uin
 /// Q6_K: per 256, d * dx * sum_j sc_j (dot_j - 32 sum16_j) over the 16 groups of 16 unsigned
 /// six-bit codes (low four bits from ql, high two from qh).
 QN_FN void QN_NAME(q6k)(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
-    QN_ROWS(x, t, R)
+    LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
     float acc[4] = { 0, 0, 0, 0 };
     for (size_t b = 0; b < nb; b++) {
@@ -141,5 +130,4 @@ LFM_DEFINE_QLOOP(QN_NAME(loop_q6_k), QN_ATTR, QN_DOT_Q6_K, QT_Q6_K)
 #undef QN_DOT_Q4_0
 #undef QN_DOT_Q4_K
 #undef QN_DOT_Q6_K
-#undef QN_ROWS
 #undef QN_FN
