@@ -46,8 +46,8 @@ QS_TARGET void lfm_quantize_activations_avx512(const float *x, size_t xStride, s
 
 QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
-    // IQ4_NL / IQ4_XS have AVX2 kernels only (no AVX-512 machine to prove a 512-bit variant on):
-    // AVX-512 CPUs run those.
+    // IQ4_NL / IQ4_XS rows run the AVX2 kernels (their prefill has the VNNI GEMM of
+    // quant_gemm_avx512.c; Benchmarks/README.md has both paths' decode speed).
     if (type == QT_IQ4_NL || type == QT_IQ4_XS) {
         lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
         return;

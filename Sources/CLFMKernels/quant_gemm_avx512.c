@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K).
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS).
 //
 // The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
 // QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
@@ -15,7 +15,9 @@
 //   Q4_K  codes q (0..15) per sub-block of 32, F32 scale d * sc_j; per super-block the mins
 //         term dmin * sum_j mn_j * (activation sum of sub-block j);
 //   Q6_K  codes q (0..63) per sub-block of 16, integer dot minus 32 * (its activation sum),
-//         F32 scale d * sc_j.
+//         F32 scale d * sc_j;
+//   IQ4_NL codes looked up while packing (vpshufb against the 16 levels + 128), then as Q8_0;
+//   IQ4_XS the same per sub-block of 32, minus 128 * (its activation sum), F32 scale d * (ls - 32).
 // The offsets are applied in integers (vpdpwssd with the activation sums of 16), so the only
 // difference from the row kernels is the order of the F32 additions.
 #include "CLFMKernels.h"
@@ -31,6 +33,10 @@ size_t lfm_qgemm_min_rows(int type) {
     case QT_Q4_0: return 4;
     case QT_Q8_0: return 8;
     case QT_Q4_K: case QT_Q6_K: return 12;
+    // IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS decodes its scales per row
+    // while packing, as Q4_K does.
+    case QT_IQ4_NL: return 4;
+    case QT_IQ4_XS: return 12;
     default: return 0;
     }
 }
@@ -55,7 +61,7 @@ size_t lfm_qgemm_min_rows(int type) {
 /// Layout constants of one type in packed form.
 typedef struct {
     int xblock;     // activation block (elements per activation scale): 32 or 256
-    int units;      // units per activation block: 1 (Q8_0, Q4_0), 8 (Q4_K), 16 (Q6_K)
+    int units;      // units per activation block: 1 (Q8_0, Q4_0, IQ4_NL), 8 (Q4_K, IQ4_XS), 16 (Q6_K)
     int groups;     // groups of four columns per unit: 8 (32 columns) or 4 (16 columns)
     int unitBytes;  // packed bytes per unit: 128 * groups + 128 (scales)
     int blockBytes; // packed bytes per activation block (units + Q4_K's mins)
@@ -64,7 +70,7 @@ typedef struct {
 QG_INL QGLayout qg_layout(int type) {
     QGLayout l;
     switch (type) {
-    case QT_Q4_K: l.xblock = 256; l.units = 8; l.groups = 8; break;
+    case QT_Q4_K: case QT_IQ4_XS: l.xblock = 256; l.units = 8; l.groups = 8; break;
     case QT_Q6_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
@@ -132,6 +138,9 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
     const QGLayout L = qg_layout(type);
     const __m512i rows = qg_row_offsets(rb);
     const __m512i nib = _mm512_set1_epi8(0x0F);
+    // The IQ4 levels + 128 (unsigned bytes for vpdpbusd) in every 128-bit lane, for vpshufb.
+    const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
+                                            _mm512_set1_epi8((char)0x80));
     for (size_t i = 0; i < nb; i++) {
         uint8_t *pb = out + i * (size_t)L.blockBytes;
         const size_t b = b0 + i;
@@ -156,6 +165,48 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
                                    _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
             }
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            break;
+        }
+        case QT_IQ4_NL: {
+            // As Q4_0 (byte j: column j low nibble, j + 16 high nibble), the codes looked up.
+            const size_t o = b * 18;
+            __m512i words[4];
+            qg_words16(w, rb, mask, o + 2, words);
+            for (int g = 0; g < 4; g++) {
+                const __m512i v = words[g];
+                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_shuffle_epi8(levels, _mm512_and_si512(v, nib)));
+                _mm512_store_si512((void *)(pb + 128 * (g + 4) + 64 * h),
+                                   _mm512_shuffle_epi8(levels, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib)));
+            }
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            break;
+        }
+        case QT_IQ4_XS: {
+            // Unit j = sub-block j: its 16 code bytes at 8 + 16 j, laid out as an IQ4_NL block.
+            const size_t o = b * 136;
+            for (int j = 0; j < 8; j++) {
+                __m512i words[4];
+                qg_words16(w, rb, mask, o + 8 + 16 * (size_t)j, words);
+                uint8_t *pu = pb + (size_t)j * 1152;
+                for (int g = 0; g < 4; g++) {
+                    const __m512i v = words[g];
+                    _mm512_store_si512((void *)(pu + 128 * g + 64 * h), _mm512_shuffle_epi8(levels, _mm512_and_si512(v, nib)));
+                    _mm512_store_si512((void *)(pu + 128 * (g + 4) + 64 * h),
+                                       _mm512_shuffle_epi8(levels, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib)));
+                }
+            }
+            float sc[8][16];
+            for (int r = 0; r < 16; r++) {
+                if (!((mask >> r) & 1)) {
+                    for (int j = 0; j < 8; j++) sc[j][r] = 0;
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                const float d = lfm_qt_half(blk);
+                for (int j = 0; j < 8; j++) sc[j][r] = d * (float)lfm_qt_iq4xs_scale(blk, j);
+            }
+            for (int j = 0; j < 8; j++)
+                _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
             break;
         }
         case QT_Q4_K: {
@@ -260,7 +311,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
     __m512 f[QG_T][2];
     for (int t = 0; t < T; t++) { f[t][0] = _mm512_setzero_ps(); f[t][1] = _mm512_setzero_ps(); }
     // Offset multipliers, as word pairs for vpdpwssd with a pair of activation sums of 16.
-    const __m512i offPair = _mm512_set1_epi32(type == QT_Q8_0 ? (int)0xFF80FF80u : (int)0xFFF8FFF8u);
+    const __m512i offPair = _mm512_set1_epi32(type == QT_Q4_0 ? (int)0xFFF8FFF8u : (int)0xFF80FF80u);
     const __m512i offEven = _mm512_set1_epi32((int)0x0000FFE0u), offOdd = _mm512_set1_epi32((int)0xFFE00000u);
     for (size_t i = 0; i < nb; i++) {
         const size_t b = b0 + i;
@@ -270,8 +321,11 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
             __m512i a[QG_T][2];
             for (int t = 0; t < T; t++) {
                 __m512i init = _mm512_setzero_si512();
-                if (type == QT_Q8_0 || type == QT_Q4_0) {
+                if (type == QT_Q8_0 || type == QT_Q4_0 || type == QT_IQ4_NL) {
                     const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 2 * b));
+                    init = _mm512_dpwssd_epi32(init, s, offPair);
+                } else if (type == QT_IQ4_XS) {
+                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * u));
                     init = _mm512_dpwssd_epi32(init, s, offPair);
                 } else if (type == QT_Q6_K) {
                     const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + (u & ~1)));
@@ -374,6 +428,10 @@ QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q6_K, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qg_gemm(QT_IQ4_NL, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_iq4_xs(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qg_gemm(QT_IQ4_XS, w, n0, n1, x, m, y, ys); }
 
 void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                           float *y, size_t yStride) {
@@ -383,6 +441,8 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q4_0: qg_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_XS: qg_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
     default: lfm_qmatmul_avx512vnni(type, w, n0, n1, x, m, y, yStride); break;
     }
 }

@@ -9,14 +9,13 @@ extension CPUBackend {
     /// scale for the 32-element types, 256 for the K-quants and IQ4_XS, as ggml's Q8_0 / Q8_K; see
     /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
     /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
-    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q4_K / Q6_K (m ≥ `lfm_qgemm_min_rows`) runs a
-    /// packed GEMM instead: panels of 32 weight rows are repacked on the fly into a
-    /// row-interleaved form (the weights in memory keep the GGUF layout) and each decoded block
-    /// serves every activation row; same integer products, only the F32 summation order differs.
-    /// The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`, panels of 8
-    /// rows, m ≥ `lfm_qgemm_avx2_min_rows`), also for IQ4_NL / IQ4_XS. Those two have AVX2 and
-    /// portable kernels only: on AVX-512 CPUs they run the AVX2 row kernels (prefill included,
-    /// as `lfm_qgemm_min_rows` is 0 for them).
+    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q4_K / Q6_K / IQ4_NL / IQ4_XS (m ≥
+    /// `lfm_qgemm_min_rows`) runs a packed GEMM instead: panels of 32 weight rows are repacked on
+    /// the fly into a row-interleaved form (the weights in memory keep the GGUF layout) and each
+    /// decoded block serves every activation row; same integer products, only the F32 summation
+    /// order differs. The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`,
+    /// panels of 8 rows, m ≥ `lfm_qgemm_avx2_min_rows`). IQ4_NL / IQ4_XS rows (decode) run the
+    /// AVX2 row kernels on AVX-512 CPUs too.
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
