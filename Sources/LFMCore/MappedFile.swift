@@ -59,6 +59,20 @@ public final class MappedFile: @unchecked Sendable {
         guard let base, !range.isEmpty else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
+
+    /// Drops this process's copies of the pages wholly inside `region` (a view into this mapping;
+    /// anything else is ignored), so that bytes already copied elsewhere, such as weights moved
+    /// into a huge-page arena at load, stop counting twice in the process's memory. Every view
+    /// stays valid: the mapping is private and never written, so a page touched again is read
+    /// back from the file.
+    public func releasePages(of region: UnsafeRawBufferPointer) {
+        guard let base, let start = region.baseAddress, start >= base, start + region.count <= base + count else { return }
+        let page = Int(getpagesize())
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + region.count) / page * page
+        guard end > first, let pages = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pages, end - first, MADV_DONTNEED)
+    }
 }
 
 /// A zero-filled, 2 MiB-aligned anonymous buffer advised for transparent huge pages.
