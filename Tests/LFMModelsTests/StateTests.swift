@@ -72,3 +72,31 @@ import LFMKernels
         #expect(throws: InferenceError.emptyInput) { _ = try model.forward([], state: &state) }
     }
 }
+
+/// KV storage growth: reserved once, never moved, at most the bound.
+@Suite struct KeyValueStorageGrowthTests {
+    @Test(arguments: [KVCacheType.f32, .q8_0])
+    func storageGrowsInPlaceUpToTheContext(kvType: KVCacheType) throws {
+        let width = 64, maxContext = 5000
+        var state = try SequenceState(shapes: [.convolution(rows: 2, channels: 8), .keyValue(width: width, window: 0)],
+                                      maxContext: maxContext, kvType: kvType)
+        let rowBytes = state.keyValueRowBytes(1)
+        func storage() -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
+            state.withKeyValueStorage(layer: 1) { ($0, $1) }
+        }
+        #expect(state.prepareKeyValues(layer: 1, adding: 3) == 0)
+        state.position = 3
+        let first = storage()
+        // Grow one piece at a time to the full context: the rows never move.
+        while state.position < maxContext {
+            let count = min(700, maxContext - state.position)
+            #expect(state.prepareKeyValues(layer: 1, adding: count) == state.position)
+            state.position += count
+            let now = storage()
+            #expect(now.0 == first.0 && now.1 == first.1, "storage moved at \(state.position) rows")
+        }
+        #expect(state.keyRows[1].count == maxContext * rowBytes, "grew past the context")
+        #expect(state.keyRows[1].capacity >= maxContext * rowBytes)
+        #expect(state.keyRows[0].isEmpty, "a convolution layer got KV storage")
+    }
+}

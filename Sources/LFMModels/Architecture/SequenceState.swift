@@ -124,6 +124,10 @@ public struct SequenceState: Sendable, Equatable {
         }
     }
 
+    /// Largest capacity reserved up front for one layer's keys (or values); beyond it storage
+    /// grows by reallocation.
+    static let maxReservedBytes = 1 << 30
+
     /// Positions whose keys/values layer `l` holds now.
     func keptRows(_ l: Int) -> Int { position - firstKept[l] }
 
@@ -159,6 +163,11 @@ public struct SequenceState: Sendable, Equatable {
     /// Full layers keep every position (storage grows geometrically up to `maxContext`). Windowed
     /// layers drop rows older than `window - 1` positions before the new ones once the kept rows
     /// reach twice the window, so their storage stays below `2 · window + count` rows.
+    ///
+    /// The first growth reserves capacity for that whole bound (at most `maxReservedBytes` per
+    /// array): address space only, as pages are touched when rows are zero-filled, so later
+    /// growth neither copies the rows nor holds the old and the new storage at once (which made
+    /// a long prefill's peak memory twice its KV cache).
     mutating func prepareKeyValues(layer l: Int, adding count: Int) -> Int {
         guard case .keyValue(_, let window) = shapes[l] else { return 0 }
         let rowBytes = keyValueRowBytes(l)
@@ -172,6 +181,11 @@ public struct SequenceState: Sendable, Equatable {
         let needed = (kept + count) * rowBytes
         if keyRows[l].count < needed {
             let limit = (window > 0 ? 2 * window + count : maxContext) * rowBytes
+            if keyRows[l].capacity == 0 {
+                let reserve = min(max(limit, needed), Self.maxReservedBytes)
+                keyRows[l].reserveCapacity(reserve)
+                valueRows[l].reserveCapacity(reserve)
+            }
             let grown = min(max(needed, keyRows[l].count * 2, 64 * rowBytes), max(limit, needed))
             keyRows[l].append(contentsOf: repeatElement(0, count: grown - keyRows[l].count))
             valueRows[l].append(contentsOf: repeatElement(0, count: grown - valueRows[l].count))
