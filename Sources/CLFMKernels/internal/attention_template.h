@@ -410,6 +410,7 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
         at_visible(a, r1 - 1, &unused, &hi);
         const size_t tiles = (hi - lo + AT_B - 1) / AT_B;
         const size_t tile0 = tiles * split / S, tile1 = tiles * (split + 1) / S;
+        const size_t unitEnd = lo + tile1 * AT_B < hi ? lo + tile1 * AT_B : hi, headBytes = at_offset(type, hd);
         for (size_t i = 0; i < nq; i++) {
             const size_t r = r0 + i / group, h = g * group + i % group;
             const float *query = a->q + r * a->qStride + h * hd;
@@ -420,6 +421,19 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
         }
         for (size_t tile = tile0; tile < tile1; tile++) {
             const size_t k0 = lo + tile * AT_B, k1 = k0 + AT_B < hi ? k0 + AT_B : hi, n = k1 - k0;
+            // The next tile's rows of this head: one head's keys and values are a short slice of
+            // every cache row, a stride the hardware prefetchers do not run far enough ahead on
+            // when a tile serves only a few query rows (decode).
+            const size_t p1 = k1 + AT_B < unitEnd ? k1 + AT_B : unitEnd;
+            for (size_t t = k1; t < p1; t++) {
+                const uint8_t *kp = keys + t * rowBytes + headOffset, *vp = values + t * rowBytes + headOffset;
+                for (size_t off = 0; off < headBytes; off += 64) {
+                    __builtin_prefetch(kp + off);
+                    __builtin_prefetch(vp + off);
+                }
+                __builtin_prefetch(kp + headBytes - 1);
+                __builtin_prefetch(vp + headBytes - 1);
+            }
             // Keys: transposed so that a query's scores against the tile are AT_NV vector FMAs per
             // dimension; unused columns are zero.
             for (size_t t = 0; t < n; t++) {
