@@ -64,9 +64,11 @@ import LFMKernels
         let whole = try model.forward(prompt, state: &state, logits: .all, chunkSize: prompt.count)
         var chunked = try model.makeState(maxContext: 128, kvType: type)
         let pieces = try model.forward(prompt, state: &chunked, logits: .all, chunkSize: 5)
-        #expect(maxDifference(whole, pieces) <= 1e-4, "\(type): chunked prefill")
         // Quantization is per row, so the stored rows do not depend on the chunking... up to the
-        // rounding of the K/V projections, which differ between GEMM shapes; positions agree.
+        // rounding of the K/V projections, which differ between GEMM shapes: an element that
+        // rounds differently can land one storage step away (BF16: 2^-8 relative), which moved
+        // these logits by 2.6e-4 on an AVX-512 CPU without BF16 instructions. Positions agree.
+        #expect(maxDifference(whole, pieces) <= (type == .f32 ? 1e-4 : 1e-3), "\(type): chunked prefill")
         #expect(chunked.position == state.position)
 
         let snapshot = state
