@@ -11,16 +11,23 @@ Usage:
     python3 Benchmarks/edge/edge_claim.py --lfm .build-release/release/lfm --llama-build /root/llamacpp-build \
         --models /root/models [--type q8_0] [--kv-type f32] [--depths 0,1024,4096,8192,16384,32768] \
         [-p 512] [-n 128] [-t 2] [--engines ours,llama.cpp] [--out DIR]
+    python3 Benchmarks/edge/edge_claim.py --render DIR1/results.jsonl [DIR2/results.jsonl ...] [--out DIR]
+        (no runs: the table and plot of earlier runs' results, e.g. one run per model, taken together)
 
 For every model, engine and depth D, one process runs prefill of P tokens and generation of N tokens after D
 tokens already in the context (`lfm bench -d D`, `llama-bench -d D`, one repetition each, flash attention on
-for llama.cpp, the same KV type: --kv-type for ours, -ctk/-ctv for llama.cpp). Measured per run:
+for llama.cpp, the same KV type: --kv-type for ours, -ctk/-ctv for llama.cpp, except that llama-bench has no F32
+cache type: with --kv-type f32 it runs F16 unless --llama-kv-type says otherwise; with flash attention on, llama.cpp
+casts F32 keys and values to F16 before the attention anyway). Measured per run:
     prefill and decode tokens/s          (the engines' own JSON)
     peak memory                          (the process's maximum RSS, from wait4)
     CPU-seconds per generated token      (an energy proxy: the process's user+system CPU time of a second run with
                                           -n 0 subtracted from the first, divided by N; --cpu-split off skips the
                                           second run and reports threads / decode tokens/s instead)
     KV bytes per token                   (from the model's configuration: attention layers × 2 × KV width × bytes)
+The LFM2 / Llama table puts the measured decode ratio next to the one the bytes read per generated token predict:
+(weights + KV bytes per token × context) of the Llama over the same for LFM2, weights = the GGUF file's size, context =
+depth + n / 2 (the mean context of the generated tokens).
 Energy from RAPL counters is added where /sys/class/powercap/intel-rapl:0/energy_uj is readable (not on VMs).
 
 Writes DIR/results.jsonl (one line per run), DIR/table.md (the markdown table) and DIR/edge_claim.png (decode
@@ -108,7 +115,7 @@ def ours(args, model, depth, n, log):
 def theirs(args, model, depth, n, log):
     bench = os.path.join(args.llama_build, "bin", "llama-bench")
     cmd = [bench, "-m", model, "-p", str(args.p), "-n", str(n), "-d", str(depth), "-t", str(args.t), "-r", "1",
-           "-fa", "1", "-ctk", args.kv_type, "-ctv", args.kv_type, "-o", "jsonl"]
+           "-fa", "1", "-ctk", args.llama_kv_type, "-ctv", args.llama_kv_type, "-o", "jsonl"]
     out, rss, cpu, wall, joules = run(cmd, log)
     pp = tg = None
     for line in out.splitlines():
@@ -123,12 +130,15 @@ def theirs(args, model, depth, n, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--lfm", required=True)
-    ap.add_argument("--llama-build", required=True)
-    ap.add_argument("--models", required=True)
+    ap.add_argument("--render", nargs="+", metavar="RESULTS", help="tabulate and plot earlier results.jsonl files; run nothing")
+    ap.add_argument("--lfm")
+    ap.add_argument("--llama-build")
+    ap.add_argument("--models")
     ap.add_argument("--model", action="append", choices=sorted(MODELS), help="default: all three")
     ap.add_argument("--type", default="q8_0", help="weight file type (f16, q8_0, q4_0)")
     ap.add_argument("--kv-type", default="f32", choices=sorted(KV_BYTES))
+    ap.add_argument("--llama-kv-type", choices=sorted(set(KV_BYTES) - {"f32"}),
+                    help="llama.cpp's -ctk/-ctv (default: --kv-type; f16 for f32, which llama-bench does not take)")
     ap.add_argument("--depths", default="0,1024,4096,8192,16384,32768")
     ap.add_argument("--engines", default="ours,llama.cpp")
     ap.add_argument("-p", type=int, default=512)
@@ -139,21 +149,33 @@ def main():
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="edge-claim-")
     os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    results_path = os.path.join(out, "results.jsonl")
+    if args.render:
+        results = [json.loads(l) for f in args.render for l in open(f) if l.strip()]
+        if os.path.abspath(results_path) not in [os.path.abspath(f) for f in args.render]:
+            with open(results_path, "w") as fh:
+                fh.writelines(json.dumps(r) + "\n" for r in results)
+        report(results, out, results_path)
+        return
+    if not (args.lfm and args.llama_build and args.models):
+        ap.error("--lfm, --llama-build and --models are needed unless --render is given")
     depths = [int(d) for d in args.depths.split(",")]
     engines = args.engines.split(",")
-    results_path = os.path.join(out, "results.jsonl")
+    args.llama_kv_type = args.llama_kv_type or ("f16" if args.kv_type == "f32" else args.kv_type)
     results = []
     cpu = cpu_name()
-    print("CPU: %s; threads %d; weights %s; KV %s" % (cpu, args.t, args.type, args.kv_type), file=sys.stderr)
+    print("CPU: %s; threads %d; weights %s; KV %s (llama.cpp %s)" % (cpu, args.t, args.type, args.kv_type, args.llama_kv_type),
+          file=sys.stderr)
     for name in args.model or ["lfm2-350m", "llama-350m", "qwen3-0.6b"]:
         path = os.path.join(args.models, "%s-gguf" % name, "%s-%s.gguf" % (name, args.type))
         if not os.path.exists(path):
             sys.exit("missing %s (see the docstring for how to make it)" % path)
         arch, attention_layers, kv_width = gguf_kv(path)
-        kv_per_token = attention_layers * 2 * kv_width * KV_BYTES[args.kv_type]
         for depth in depths:
             for engine in engines:
                 fn = ours if engine == "ours" else theirs
+                kv_type = args.kv_type if engine == "ours" else args.llama_kv_type
+                kv_per_token = attention_layers * 2 * kv_width * KV_BYTES[kv_type]
                 tag = "%s-%s-d%d" % (name, engine, depth)
                 pp, tg, rss, cpu_s, joules = fn(args, path, depth, args.n, os.path.join(out, "logs", tag + ".err"))
                 if args.cpu_split == "on":
@@ -165,31 +187,51 @@ def main():
                     joules_per_token = None
                 row = {"model": name, "arch": arch, "engine": engine, "depth": depth, "pp_tokens_per_s": pp,
                        "tg_tokens_per_s": tg, "peak_rss_bytes": rss, "kv_bytes_per_token": kv_per_token,
+                       "weight_bytes": os.path.getsize(path), "n": args.n, "p": args.p,
                        "cpu_s_per_token": cpu_per_token, "joules_per_token": joules_per_token,
-                       "weights": args.type, "kv_type": args.kv_type, "threads": args.t, "cpu": cpu}
+                       "weights": args.type, "kv_type": kv_type, "threads": args.t, "cpu": cpu}
                 results.append(row)
                 with open(results_path, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
                 print("%-12s %-9s d=%-6d pp %8.1f  tg %7.2f  rss %7.1f MB  cpu/token %.4f s" % (
                     name, engine, depth, pp or 0, tg or 0, rss / 1e6, cpu_per_token or 0), file=sys.stderr, flush=True)
-    lines = ["CPU: %s; threads %d; weights %s; KV %s; p=%d n=%d" % (cpu, args.t, args.type, args.kv_type, args.p, args.n),
-             "", "| model | engine | depth | pp t/s | tg t/s | peak RSS MB | KV bytes/token | CPU-s/token |",
-             "|---|---|---|---|---|---|---|---|"]
+    report(results, out, results_path)
+
+
+def report(results, out, results_path):
+    """Writes table.md and the plot for `results`, prints the table and, last, the JSON line of paths."""
+    first = results[0]
+    lines = ["CPU: %s; threads %d; weights %s; p=%d n=%d" % (
+                 first["cpu"], first["threads"], first["weights"], first.get("p", 512), first.get("n", 128)),
+             "", "| model | engine | KV | depth | pp t/s | tg t/s | peak RSS MB | KV bytes/token | CPU-s/token |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append("| %s | %s | %d | %.1f | %.2f | %.0f | %.0f | %.4f |" % (
-            r["model"], r["engine"], r["depth"], r["pp_tokens_per_s"] or 0, r["tg_tokens_per_s"] or 0,
+        lines.append("| %s | %s | %s | %d | %.1f | %.2f | %.0f | %.0f | %.4f |" % (
+            r["model"], r["engine"], r["kv_type"], r["depth"], r["pp_tokens_per_s"] or 0, r["tg_tokens_per_s"] or 0,
             r["peak_rss_bytes"] / 1e6, r["kv_bytes_per_token"], r["cpu_s_per_token"] or 0))
     # LFM2 / Llama decode ratio per engine and depth, next to the ratio of bytes read per token.
     by = {(r["model"], r["engine"], r["depth"]): r for r in results}
+    engines = sorted({r["engine"] for r in results}, key=lambda e: e != "ours")
+    depths = sorted({r["depth"] for r in results})
+
+    def bytes_per_token(r):
+        if "weight_bytes" not in r:
+            return None
+        return r["weight_bytes"] + r["kv_bytes_per_token"] * (r["depth"] + r.get("n", 128) / 2)
     ratio_lines = []
     for engine in engines:
         for depth in depths:
             a, b = by.get(("lfm2-350m", engine, depth)), by.get(("llama-350m", engine, depth))
             if a and b and a["tg_tokens_per_s"] and b["tg_tokens_per_s"]:
-                ratio_lines.append("| %s | %d | %.2fx | %.2fx |" % (engine, depth, a["tg_tokens_per_s"] / b["tg_tokens_per_s"],
-                                                                   b["peak_rss_bytes"] and a["peak_rss_bytes"] / b["peak_rss_bytes"]))
+                measured = a["tg_tokens_per_s"] / b["tg_tokens_per_s"]
+                ba, bb = bytes_per_token(a), bytes_per_token(b)
+                predicted = bb / ba if ba and bb else None
+                ratio_lines.append("| %s | %d | %.2fx | %s | %s | %.2fx |" % (
+                    engine, depth, measured, "%.2fx" % predicted if predicted else "—",
+                    "%.2f" % (measured / predicted) if predicted else "—", a["peak_rss_bytes"] / b["peak_rss_bytes"]))
     if ratio_lines:
-        lines += ["", "| engine | depth | decode LFM2 / Llama | peak memory LFM2 / Llama |", "|---|---|---|---|"] + ratio_lines
+        lines += ["", "| engine | depth | decode LFM2 / Llama | bytes per token predict | measured / predicted | peak memory LFM2 / Llama |",
+                  "|---|---|---|---|---|---|"] + ratio_lines
     table = "\n".join(lines) + "\n"
     with open(os.path.join(out, "table.md"), "w") as fh:
         fh.write(table)

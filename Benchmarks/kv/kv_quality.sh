@@ -11,8 +11,10 @@
 # type and the two bounded policies (F32 keys and values; streaming --kv-sinks 4 --kv-window 1020, prune
 # --kv-budget 1024) side by side with one full-F32-cache pass as the reference (double precision over
 # every vocabulary entry).
-# llama.cpp: `llama-perplexity -fa on -ctk f32 -ctv f32 --kl-divergence-base`, then `-ctk T -ctv T
+# llama.cpp: `llama-perplexity -fa off -ctk f32 -ctv f32 --kl-divergence-base`, then `-fa on -ctk T -ctv T
 # --kl-divergence` per type (it stores the base log-probabilities as 16-bit values and skips p < e^-16).
+# The base runs without flash attention because with it llama.cpp casts F32 keys and values to F16 before
+# the attention (src/llama-graph.cpp, build_attn_mha), so `-fa on -ctk f32` is an F16 computation.
 # The default text is six licence texts from Debian's base-files (/usr/share/common-licenses, ~30K tokens
 # with the LFM2 tokenizer), so nothing is downloaded or committed. A text of at least 2 x ctx tokens is
 # cut into floor(tokens / ctx) windows by both engines alike; a shorter one (at least ctx) gives one
@@ -76,18 +78,18 @@ ours() {  # lfm flags...
     "$lfm" perplexity --model "$model" --file "$text" --ctx "$ctx" --windows second-half -t "$threads" --json "$@" \
         > "$out/ours.json" 2> "$out/ours.err" || { cat "$out/ours.err" >&2; exit 1; }
 }
-theirs() {  # type, extra flags...
-    local t="$1"; shift
+theirs() {  # type, flash attention on|off, extra flags...
+    local t="$1" fa="$2"; shift 2
     echo "# llama.cpp $t: $(date -u +%T)" >&2
-    "$perplexity" -m "$model" -f "$their_text" "${chunk_flags[@]}" -c "$ctx" -b "$batch" -t "$threads" -fa on -ctk "$t" -ctv "$t" \
+    "$perplexity" -m "$model" -f "$their_text" "${chunk_flags[@]}" -c "$ctx" -b "$batch" -t "$threads" -fa "$fa" -ctk "$t" -ctv "$t" \
         --kl-divergence-base "$out/base.kld" "$@" > "$out/llama-$t.log" 2>&1 \
         || { tail -20 "$out/llama-$t.log" >&2; exit 1; }
 }
 
-theirs f32
+theirs f32 off
 IFS=, read -ra their_list <<< "$llama_types"
 ours --kv-compare "$types,streaming,prune" --kv-sinks 4 --kv-window 1020 --kv-budget 1024
-for t in "${their_list[@]}"; do theirs "$t" --kl-divergence; done
+for t in "${their_list[@]}"; do theirs "$t" on --kl-divergence; done
 
 python3 - "$out" "$types,streaming,prune" "$llama_types" <<'PY'
 import json, re, sys, os
