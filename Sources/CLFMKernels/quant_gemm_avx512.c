@@ -131,6 +131,26 @@ QG_INL void qg_words32(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, 
     qg_words16(w, rb, mask, off + 16, out + 4);
 }
 
+/// Packs the 16 code bytes at byte `off` of 16 rows (byte j: column j in its low nibble, j + 16 in
+/// its high one) into the eight groups of one unit at `pu`, half `h`: the 4-bit codes themselves
+/// (Q4_0) or, with `lookup`, the IQ4 levels + 128 they select (unsigned bytes for vpdpbusd).
+QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, int lookup, uint8_t *pu, int h) {
+    const __m512i nib = _mm512_set1_epi8(0x0F);
+    const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
+                                            _mm512_set1_epi8((char)0x80));
+    __m512i words[4];
+    qg_words16(w, rb, mask, off, words);
+    for (int g = 0; g < 4; g++) {
+        __m512i lo = _mm512_and_si512(words[g], nib), hi = _mm512_and_si512(_mm512_srli_epi16(words[g], 4), nib);
+        if (lookup) {
+            lo = _mm512_shuffle_epi8(levels, lo);
+            hi = _mm512_shuffle_epi8(levels, hi);
+        }
+        _mm512_store_si512((void *)(pu + 128 * g + 64 * h), lo);
+        _mm512_store_si512((void *)(pu + 128 * (g + 4) + 64 * h), hi);
+    }
+}
+
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
 QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
@@ -138,9 +158,6 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
     const QGLayout L = qg_layout(type);
     const __m512i rows = qg_row_offsets(rb);
     const __m512i nib = _mm512_set1_epi8(0x0F);
-    // The IQ4 levels + 128 (unsigned bytes for vpdpbusd) in every 128-bit lane, for vpshufb.
-    const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
-                                            _mm512_set1_epi8((char)0x80));
     for (size_t i = 0; i < nb; i++) {
         uint8_t *pb = out + i * (size_t)L.blockBytes;
         const size_t b = b0 + i;
@@ -154,47 +171,17 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
             break;
         }
-        case QT_Q4_0: {
-            const size_t o = b * 18;
-            __m512i words[4];
-            qg_words16(w, rb, mask, o + 2, words);
-            for (int g = 0; g < 4; g++) {
-                const __m512i v = words[g];
-                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_and_si512(v, nib));
-                _mm512_store_si512((void *)(pb + 128 * (g + 4) + 64 * h),
-                                   _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
-            }
-            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
-            break;
-        }
+        case QT_Q4_0:
         case QT_IQ4_NL: {
-            // As Q4_0 (byte j: column j low nibble, j + 16 high nibble), the codes looked up.
             const size_t o = b * 18;
-            __m512i words[4];
-            qg_words16(w, rb, mask, o + 2, words);
-            for (int g = 0; g < 4; g++) {
-                const __m512i v = words[g];
-                _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_shuffle_epi8(levels, _mm512_and_si512(v, nib)));
-                _mm512_store_si512((void *)(pb + 128 * (g + 4) + 64 * h),
-                                   _mm512_shuffle_epi8(levels, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib)));
-            }
+            qg_pack_nibbles(w, rb, mask, o + 2, type == QT_IQ4_NL, pb, h);
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
             break;
         }
         case QT_IQ4_XS: {
             // Unit j = sub-block j: its 16 code bytes at 8 + 16 j, laid out as an IQ4_NL block.
             const size_t o = b * 136;
-            for (int j = 0; j < 8; j++) {
-                __m512i words[4];
-                qg_words16(w, rb, mask, o + 8 + 16 * (size_t)j, words);
-                uint8_t *pu = pb + (size_t)j * 1152;
-                for (int g = 0; g < 4; g++) {
-                    const __m512i v = words[g];
-                    _mm512_store_si512((void *)(pu + 128 * g + 64 * h), _mm512_shuffle_epi8(levels, _mm512_and_si512(v, nib)));
-                    _mm512_store_si512((void *)(pu + 128 * (g + 4) + 64 * h),
-                                       _mm512_shuffle_epi8(levels, _mm512_and_si512(_mm512_srli_epi16(v, 4), nib)));
-                }
-            }
+            for (int j = 0; j < 8; j++) qg_pack_nibbles(w, rb, mask, o + 8 + 16 * (size_t)j, 1, pb + (size_t)j * 1152, h);
             float sc[8][16];
             for (int r = 0; r < 16; r++) {
                 if (!((mask >> r) & 1)) {
