@@ -31,8 +31,9 @@ def main():
         ax.grid(True, alpha=0.3)
     speed.legend(fontsize=7)
     first = rows[0] if rows else {}
-    fig.suptitle("%s, %s threads, weights %s, KV %s" % (first.get("cpu", "?"), first.get("threads", "?"),
-                                                       first.get("weights", "?"), first.get("kv_type", "?")), fontsize=8)
+    kv = ", ".join("%s %s" % (t, e) for e, t in sorted({(r["engine"], r.get("kv_type", "?")) for r in rows}))
+    fig.suptitle("%s, %s threads, weights %s, KV: %s" % (first.get("cpu", "?"), first.get("threads", "?"),
+                                                        first.get("weights", "?"), kv), fontsize=8)
     fig.tight_layout()
     fig.savefig(sys.argv[2], dpi=110)
 
