@@ -33,8 +33,8 @@ size_t lfm_qgemm_min_rows(int type) {
     case QT_Q4_0: return 4;
     case QT_Q8_0: return 8;
     case QT_Q4_K: case QT_Q6_K: return 12;
-    // IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS decodes its scales per row
-    // while packing, as Q4_K does.
+    // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
+    // decodes its scales per row while packing, as Q4_K does.
     case QT_IQ4_NL: return 4;
     case QT_IQ4_XS: return 12;
     default: return 0;
