@@ -148,10 +148,12 @@ def main():
     ap.add_argument("--out")
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="edge-claim-")
-    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
     results_path = os.path.join(out, "results.jsonl")
     if args.render:
         results = [json.loads(l) for f in args.render for l in open(f) if l.strip()]
+        if not results:
+            sys.exit("no results in %s" % " ".join(args.render))
+        os.makedirs(out, exist_ok=True)
         if os.path.abspath(results_path) not in [os.path.abspath(f) for f in args.render]:
             with open(results_path, "w") as fh:
                 fh.writelines(json.dumps(r) + "\n" for r in results)
@@ -159,6 +161,7 @@ def main():
         return
     if not (args.lfm and args.llama_build and args.models):
         ap.error("--lfm, --llama-build and --models are needed unless --render is given")
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
     depths = [int(d) for d in args.depths.split(",")]
     engines = args.engines.split(",")
     args.llama_kv_type = args.llama_kv_type or ("f16" if args.kv_type == "f32" else args.kv_type)
