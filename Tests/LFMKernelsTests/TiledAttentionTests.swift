@@ -152,6 +152,38 @@ import Testing
         }
     }
 
+    /// Items holding blocks of KV heads (one head, blocks that do not divide the heads, every head)
+    /// give the reference result, alone and with key splits; single query rows (decode, the key
+    /// rows scored as stored) at head dimensions 64 and 128 (their own loops) and others, and the
+    /// default choice (every head in one item for a single row over at least 8 tiles).
+    @Test func kvHeadBlocksOfAnySizeMatchReference() {
+        let t = Self.tile
+        let cases = [Case(headDim: 64, heads: 10, kvHeads: 5, rows: 1, start: 9 * t + 5, window: 0),
+                     Case(headDim: 128, heads: 6, kvHeads: 3, rows: 1, start: 8 * t, window: 0),
+                     Case(headDim: 32, heads: 12, kvHeads: 4, rows: 1, start: 9 * t + 1, window: 3 * t + 2),
+                     Case(headDim: 96, heads: 4, kvHeads: 4, rows: 1, start: 2 * t + 9, window: 0),
+                     Case(headDim: 7, heads: 3, kvHeads: 3, rows: 1, start: t + 1, window: 0),
+                     Case(headDim: 64, heads: 8, kvHeads: 4, rows: 3, start: 2 * t + 3, window: 0)]
+        for type in KVCacheType.allCases {
+            var backends: [(CPUBackend, String)] = Self.backends(threads: [1, 2])
+            for (backend, label) in Self.backends(threads: [1, 2]) {
+                for headsPerItem in [1, 2, 3, 5] {
+                    for splits in [nil, 3] as [Int?] {
+                        let blocked = makeBackend(isa: backend.isa, threads: backend.threads)
+                        blocked.attentionKVHeadsPerItem = headsPerItem
+                        blocked.attentionKeySplits = splits
+                        backends.append((blocked, "\(label) KV heads per item \(headsPerItem) splits \(splits ?? 0)"))
+                    }
+                }
+            }
+            for (i, c) in cases.enumerated() where c.headDim % type.blockSize == 0 {
+                for (label, ratio) in Self.compare(c, type: type, backends: backends, seed: 400 + UInt64(i)) {
+                    #expect(ratio <= 1, "\(label) \(type) \(c): error ratio \(ratio)")
+                }
+            }
+        }
+    }
+
     /// Without an override, a decode step over a long context splits its keys when the items are few.
     @Test func decodeSplitsKeysWhenItemsAreFew() {
         let backend = makeBackend(isa: ISA.detected, threads: 2)

@@ -84,7 +84,9 @@ func alone(_ model: DecoderModel, _ prompt: [Int], steps: Int) throws -> [Int] {
     }
 
     @Test func cancellingFreesTheSlotForTheNextJob() async throws {
-        let server = try TestModel.server(maxBatch: 1, maxQueue: 1, prefixCache: 0)
+        // The whole context of the tiny model (4096): the first job must still be running when it is
+        // polled, also on a loaded machine (at 1024 a full parallel test run once never saw it running).
+        let server = try TestModel.server(maxBatch: 1, maxQueue: 1, maxContext: 4096, prefixCache: 0)
         defer { server.engine.shutdown() }
         let long = GenerationOptions(sampling: .greedy, maxTokens: 100_000, stopTokens: [])
         let first = try server.engine.submit(GenerationJob(promptTokens: [1, 2, 3], options: long))

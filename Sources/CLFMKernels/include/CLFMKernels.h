@@ -148,9 +148,11 @@ LFM_DECLARE_OPS(portable)
 /// One causal grouped-query attention call over stored KV rows (see ComputeBackend.attention):
 /// `rows` queries at positions startPosition ..< startPosition + rows over keys / values rows
 /// 0 ..< startPosition + rows; a query at position p sees keys max(0, p + 1 - window) ... p
-/// (window 0: all). Work is cut into items (a block of `rowsPerItem` query rows x one KV head;
-/// item = rowBlock * kvHeads + kvHead, ceil(rows / rowsPerItem) * kvHeads items) and each item's
-/// key tiles into `splits` contiguous ranges: unit = item * splits + split.
+/// (window 0: all). Work is cut into items (a block of `rowsPerItem` query rows
+/// x a block of `kvHeadsPerItem` KV heads; item = rowBlock * headBlocks + headBlock,
+/// ceil(rows / rowsPerItem) * ceil(kvHeads / kvHeadsPerItem) items) and each item's key tiles into
+/// `splits` contiguous ranges: unit = item * splits + split. An item's heads share its walk through
+/// the key tiles (decode reads whole cache rows in order when one item holds every head).
 typedef struct {
     const float *q;
     size_t qStride;
@@ -168,6 +170,7 @@ typedef struct {
     float *out;
     size_t outStride;
     size_t rowsPerItem;
+    size_t kvHeadsPerItem;
     size_t splits;
 } LFMAttention;
 
@@ -181,9 +184,10 @@ typedef struct {
     void lfm_kv_widen_rows_##S(const void *rows, size_t count, size_t rowBytes, size_t width, int type, \
                                float *out, size_t outStride); \
     /** Units unit0 ..< unit1. With splits == 1 and partials NULL the outputs are written to out; \
-        otherwise unit u writes, per query i < rowsPerItem * heads / kvHeads (i = row in block * group \
-        + head in group), (running maximum, running sum, unnormalised output[headDim]) at \
-        partials + (u * rowsPerItem * heads / kvHeads + i) * (headDim + 2), and \
+        otherwise unit u writes, per query i of its item (i = (row in block * heads in block + KV head \
+        in block) * group + head in group, group = heads / kvHeads; Q = rowsPerItem * kvHeadsPerItem * \
+        group), (running maximum, running sum, unnormalised output[headDim]) at \
+        partials + (u * Q + i) * (headDim + 2), and \
         lfm_flash_attention_merge combines an item's splits into out. */ \
     void lfm_flash_attention_##S(const LFMAttention *a, size_t unit0, size_t unit1, float *partials); \
     void lfm_flash_attention_merge_##S(const LFMAttention *a, size_t item0, size_t item1, const float *partials);

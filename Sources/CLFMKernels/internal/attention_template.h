@@ -8,7 +8,8 @@
 // transposed F32 tile and each value tile into an F32 tile, scores every query of the unit against
 // the tile, and folds the tile into running (maximum, sum, output) per query, rescaling the running
 // values when the maximum grows (Milakov & Gimelshein, "Online normalizer calculation for softmax";
-// Dao et al., FlashAttention). The heads of a KV group share every widened tile.
+// Dao et al., FlashAttention). The heads of a KV group share every widened tile. A unit of a single
+// query row (decode) scores the key rows as stored instead of transposing them.
 
 #define AT_B LFM_ATTENTION_TILE
 #define AT_NV (AT_B / LFM_VW)
@@ -292,12 +293,73 @@ VI void at_scores1(const float *qa, const float *kt, size_t hd, float *sa) {
     for (int j = 0; j < AT_NV; j++) vstore(sa + j * LFM_VW, a[j]);
 }
 
+/// Lane j of the result is the sum of the lanes of x[j], j < LFM_VW: a halving tree that keeps
+/// the keys in lane order (each step adds the two halves of every key's partial sums).
+VI vf at_sum_lanes(const vf *x) {
+#if LFM_VW == 16
+    vf b[8], c[4], d[2];
+    for (int j = 0; j < 8; j++)
+        b[j] = __builtin_shufflevector(x[2 * j], x[2 * j + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+               __builtin_shufflevector(x[2 * j], x[2 * j + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int j = 0; j < 4; j++)
+        c[j] = __builtin_shufflevector(b[2 * j], b[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+               __builtin_shufflevector(b[2 * j], b[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    for (int j = 0; j < 2; j++)
+        d[j] = __builtin_shufflevector(c[2 * j], c[2 * j + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+               __builtin_shufflevector(c[2 * j], c[2 * j + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return __builtin_shufflevector(d[0], d[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+           __builtin_shufflevector(d[0], d[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#elif LFM_VW == 8
+    vf b[4], c[2];
+    for (int j = 0; j < 4; j++)
+        b[j] = __builtin_shufflevector(x[2 * j], x[2 * j + 1], 0, 1, 2, 3, 8, 9, 10, 11) +
+               __builtin_shufflevector(x[2 * j], x[2 * j + 1], 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int j = 0; j < 2; j++)
+        c[j] = __builtin_shufflevector(b[2 * j], b[2 * j + 1], 0, 1, 4, 5, 8, 9, 12, 13) +
+               __builtin_shufflevector(b[2 * j], b[2 * j + 1], 2, 3, 6, 7, 10, 11, 14, 15);
+    return __builtin_shufflevector(c[0], c[1], 0, 2, 4, 6, 8, 10, 12, 14) +
+           __builtin_shufflevector(c[0], c[1], 1, 3, 5, 7, 9, 11, 13, 15);
+#else
+    vf b[2];
+    for (int j = 0; j < 2; j++)
+        b[j] = __builtin_shufflevector(x[2 * j], x[2 * j + 1], 0, 1, 4, 5) +
+               __builtin_shufflevector(x[2 * j], x[2 * j + 1], 2, 3, 6, 7);
+    return __builtin_shufflevector(b[0], b[1], 0, 2, 4, 6) + __builtin_shufflevector(b[0], b[1], 1, 3, 5, 7);
+#endif
+}
+
+/// Scores of one query against a tile of key rows (krows[t], AT_B of them, rows past the tile's
+/// end pointing at zeros): s[t] = q . k_t. Used when a tile serves a single query row (decode),
+/// where transposing the tile would cost more than the scores: each key row is read once, as
+/// stored, and LFM_VW keys' lane sums are folded together by at_sum_lanes.
+VI void at_scores_rows(const float *q, const float *const *krows, size_t hd, float *s) {
+    const size_t hv = hd / LFM_VW * LFM_VW;
+    for (int c = 0; c < AT_NV; c++) {
+        const float *const *k = krows + c * LFM_VW;
+        vf acc[LFM_VW];
+        for (int j = 0; j < LFM_VW; j++) {
+            vf a = vsplat(0);
+            for (size_t d = 0; d < hv; d += LFM_VW) a += vload(q + d) * vload(k[j] + d);
+            acc[j] = a;
+        }
+        vstore(s + c * LFM_VW, at_sum_lanes(acc));
+        for (size_t d = hv; d < hd; d++)
+            for (int j = 0; j < LFM_VW; j++) s[c * LFM_VW + j] += q[d] * k[j][d];
+    }
+}
+
 /// Folds one tile's scores s[t0 ..< t1] into a query's running maximum *m and sum *l: turns s
 /// into the weights p (zero outside the range) and returns the factor the running output must be
 /// multiplied by before the tile's weighted values are added.
 VI float at_fold(float *s, size_t t0, size_t t1, float *m, float *l) {
     float tileMax = -INFINITY;
-    for (size_t t = t0; t < t1; t++) tileMax = s[t] > tileMax ? s[t] : tileMax;
+    if (t0 == 0 && t1 == AT_B) {
+        vf v = vload(s);
+        for (int j = 1; j < AT_NV; j++) v = __builtin_elementwise_max(v, vload(s + j * LFM_VW));
+        tileMax = vmax(v);
+    } else {
+        for (size_t t = t0; t < t1; t++) tileMax = s[t] > tileMax ? s[t] : tileMax;
+    }
     const float old = *m, next = tileMax > old ? tileMax : old;
     const float correction = old == -INFINITY ? 0.0f : expf(old - next);
     vf total = vsplat(0);
@@ -385,34 +447,82 @@ static inline void at_visible(const LFMAttention *a, size_t r, size_t *lo, size_
     *hi = end;
 }
 
+/// Folds one key tile [k0, k1) of one KV head into the running state of the head's queries in
+/// rows [r0, r1): query index (r - r0) * rowQueries + first + j for j < group. Keys are `kt`
+/// (transposed) or, for a single query row, `krows`; values are `vrows`.
+VI void at_tile_rows(const LFMAttention *a, size_t r0, size_t r1, size_t first, size_t rowQueries, size_t group,
+                     size_t k0, size_t k1, int singleRow, const float *qs, float *os, float *ms, float *ls, float *sa,
+                     float *sb, const float *kt, const float *const *krows, const float *const *vrows, size_t hd) {
+    for (size_t r = r0; r < r1; r++) {
+        size_t qlo, qhi;
+        at_visible(a, r, &qlo, &qhi);
+        if (qlo >= k1 || qhi <= k0) continue;
+        const size_t t0 = (qlo > k0 ? qlo : k0) - k0, t1 = (qhi < k1 ? qhi : k1) - k0;
+        size_t i = (r - r0) * rowQueries + first;
+        const size_t iEnd = i + group;
+        for (; i + 2 <= iEnd; i += 2) {
+            if (singleRow) {
+                at_scores_rows(qs + i * hd, krows, hd, sa);
+                at_scores_rows(qs + (i + 1) * hd, krows, hd, sb);
+            } else {
+                at_scores2(qs + i * hd, qs + (i + 1) * hd, kt, hd, sa, sb);
+            }
+            const float ca = at_fold(sa, t0, t1, ms + i, ls + i);
+            const float cb = at_fold(sb, t0, t1, ms + i + 1, ls + i + 1);
+            at_accumulate2(os + i * hd, os + (i + 1) * hd, ca, cb, sa, sb, vrows, t0, t1, hd);
+        }
+        if (i < iEnd) {
+            if (singleRow) at_scores_rows(qs + i * hd, krows, hd, sa);
+            else at_scores1(qs + i * hd, kt, hd, sa);
+            const float ca = at_fold(sa, t0, t1, ms + i, ls + i);
+            at_accumulate1(os + i * hd, ca, sa, vrows, t0, t1, hd);
+        }
+    }
+}
+
+/// An item's query rows [r0, r1) and KV heads [g0, g1); item = rowBlock * headBlocks + headBlock.
+static inline void at_item(const LFMAttention *a, size_t item, size_t *r0, size_t *r1, size_t *g0, size_t *g1) {
+    const size_t H = a->kvHeadsPerItem, blocks = (a->kvHeads + H - 1) / H;
+    *r0 = item / blocks * a->rowsPerItem;
+    *r1 = *r0 + a->rowsPerItem < a->rows ? *r0 + a->rowsPerItem : a->rows;
+    *g0 = item % blocks * H;
+    *g1 = *g0 + H < a->kvHeads ? *g0 + H : a->kvHeads;
+}
+
 void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, float *partials) {
     if (unit1 <= unit0) return;
-    const size_t hd = a->headDim, group = a->heads / a->kvHeads, R = a->rowsPerItem, S = a->splits;
-    const size_t maxQueries = R * group, rowBytes = a->kvRowBytes;
+    const size_t hd = a->headDim, group = a->heads / a->kvHeads, S = a->splits;
+    const size_t maxQueries = a->rowsPerItem * a->kvHeadsPerItem * group, rowBytes = a->kvRowBytes;
     const int type = a->kvType;
-    // Work area: scaled queries, outputs, maxima, sums, two score rows, the key tile (transposed),
-    // the value tile, one widened row.
-    const size_t floats = 2 * maxQueries * hd + 2 * maxQueries + 2 * AT_B + hd * AT_B + AT_B * hd + hd + LFM_VW;
+    // Work area: scaled queries, outputs, maxima, sums, two score rows, the key tile (transposed, or
+    // widened rows for a single query row), the value tile, one widened row, one row of zeros.
+    const size_t floats = 2 * maxQueries * hd + 2 * maxQueries + 2 * AT_B + hd * AT_B + AT_B * hd + 2 * hd + LFM_VW;
     float *work = malloc(floats * sizeof(float));
     if (!work) abort();
     float *qs = work, *os = qs + maxQueries * hd, *ms = os + maxQueries * hd, *ls = ms + maxQueries;
     float *sa = ls + maxQueries, *sb = sa + AT_B, *kt = sb + AT_B, *vt = kt + hd * AT_B, *row = vt + AT_B * hd;
-    const float *vrows[AT_B];
+    float *zeros = row + hd + LFM_VW;
+    memset(zeros, 0, hd * sizeof(float));
+    const float *vrows[AT_B], *krows[AT_B];
     const uint8_t *keys = (const uint8_t *)a->keys, *values = (const uint8_t *)a->values;
 
     for (size_t unit = unit0; unit < unit1; unit++) {
         const size_t item = unit / S, split = unit % S;
-        const size_t g = item % a->kvHeads, r0 = item / a->kvHeads * R;
-        const size_t r1 = r0 + R < a->rows ? r0 + R : a->rows, nq = (r1 - r0) * group;
-        const size_t headOffset = at_offset(type, g * hd);
+        size_t r0, r1, g0, g1;
+        at_item(a, item, &r0, &r1, &g0, &g1);
+        // Query i of the unit: row r0 + i / (nh * group), KV head g0 + i / group % nh.
+        const size_t nh = g1 - g0, nq = (r1 - r0) * nh * group;
+        const int singleRow = r1 - r0 == 1;
         size_t lo, hi, unused;
         at_visible(a, r0, &lo, &unused);
         at_visible(a, r1 - 1, &unused, &hi);
         const size_t tiles = (hi - lo + AT_B - 1) / AT_B;
         const size_t tile0 = tiles * split / S, tile1 = tiles * (split + 1) / S;
-        const size_t unitEnd = lo + tile1 * AT_B < hi ? lo + tile1 * AT_B : hi, headBytes = at_offset(type, hd);
+        const size_t unitEnd = lo + tile1 * AT_B < hi ? lo + tile1 * AT_B : hi;
+        // The bytes of a row the unit reads: its heads' slices, one contiguous range.
+        const size_t sliceOffset = at_offset(type, g0 * hd), sliceBytes = at_offset(type, nh * hd);
         for (size_t i = 0; i < nq; i++) {
-            const size_t r = r0 + i / group, h = g * group + i % group;
+            const size_t r = r0 + i / (nh * group), h = (g0 + i / group % nh) * group + i % group;
             const float *query = a->q + r * a->qStride + h * hd;
             for (size_t d = 0; d < hd; d++) qs[i * hd + d] = query[d] * a->scale;
             memset(os + i * hd, 0, hd * sizeof(float));
@@ -421,61 +531,70 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
         }
         for (size_t tile = tile0; tile < tile1; tile++) {
             const size_t k0 = lo + tile * AT_B, k1 = k0 + AT_B < hi ? k0 + AT_B : hi, n = k1 - k0;
-            // The next tile's rows of this head: one head's keys and values are a short slice of
-            // every cache row, a stride the hardware prefetchers do not run far enough ahead on
-            // when a tile serves only a few query rows (decode).
-            const size_t p1 = k1 + AT_B < unitEnd ? k1 + AT_B : unitEnd;
+            // The next tile's slices: a unit's heads are a slice of every cache row, a stride the
+            // hardware prefetchers do not run far enough ahead on when a tile serves only a few
+            // query rows (decode). Every cache line the slice touches, once. Whole rows are one
+            // contiguous stream, which the hardware follows on its own.
+            const size_t p1 = sliceBytes == rowBytes ? k1 : (k1 + AT_B < unitEnd ? k1 + AT_B : unitEnd);
             for (size_t t = k1; t < p1; t++) {
-                const uint8_t *kp = keys + t * rowBytes + headOffset, *vp = values + t * rowBytes + headOffset;
-                for (size_t off = 0; off < headBytes; off += 64) {
-                    __builtin_prefetch(kp + off);
-                    __builtin_prefetch(vp + off);
-                }
-                __builtin_prefetch(kp + headBytes - 1);
-                __builtin_prefetch(vp + headBytes - 1);
+                const uintptr_t kp = (uintptr_t)(keys + t * rowBytes + sliceOffset);
+                const uintptr_t vp = (uintptr_t)(values + t * rowBytes + sliceOffset);
+                for (uintptr_t line = kp & ~(uintptr_t)63; line < kp + sliceBytes; line += 64)
+                    __builtin_prefetch((const void *)line);
+                for (uintptr_t line = vp & ~(uintptr_t)63; line < vp + sliceBytes; line += 64)
+                    __builtin_prefetch((const void *)line);
             }
-            // Keys: transposed so that a query's scores against the tile are AT_NV vector FMAs per
-            // dimension; unused columns are zero.
-            for (size_t t = 0; t < n; t++) {
-                const uint8_t *src = keys + (k0 + t) * rowBytes + headOffset;
-                const float *k = (const float *)(const void *)src;
-                if (type != LFM_KV_F32) { at_widen(type, src, hd, row); k = row; }
-                for (size_t d = 0; d < hd; d++) kt[d * AT_B + t] = k[d];
-            }
-            if (n < AT_B)
-                for (size_t d = 0; d < hd; d++)
-                    for (size_t t = n; t < AT_B; t++) kt[d * AT_B + t] = 0;
-            for (size_t t = 0; t < n; t++) {
-                const uint8_t *src = values + (k0 + t) * rowBytes + headOffset;
-                if (type == LFM_KV_F32) {
-                    vrows[t] = (const float *)(const void *)src;
+            for (size_t g = g0; g < g1; g++) {
+                const size_t headOffset = at_offset(type, g * hd);
+                if (singleRow) {
+                    // Keys as rows (F32 read in place), rows past the tile's end at zeros.
+                    for (size_t t = 0; t < n; t++) {
+                        const uint8_t *src = keys + (k0 + t) * rowBytes + headOffset;
+                        if (type == LFM_KV_F32) {
+                            krows[t] = (const float *)(const void *)src;
+                        } else {
+                            at_widen(type, src, hd, kt + t * hd);
+                            krows[t] = kt + t * hd;
+                        }
+                    }
+                    for (size_t t = n; t < AT_B; t++) krows[t] = zeros;
                 } else {
-                    at_widen(type, src, hd, vt + t * hd);
-                    vrows[t] = vt + t * hd;
+                    // Keys: transposed so that a query's scores against the tile are AT_NV vector
+                    // FMAs per dimension; unused columns are zero.
+                    for (size_t t = 0; t < n; t++) {
+                        const uint8_t *src = keys + (k0 + t) * rowBytes + headOffset;
+                        const float *k = (const float *)(const void *)src;
+                        if (type != LFM_KV_F32) { at_widen(type, src, hd, row); k = row; }
+                        for (size_t d = 0; d < hd; d++) kt[d * AT_B + t] = k[d];
+                    }
+                    if (n < AT_B)
+                        for (size_t d = 0; d < hd; d++)
+                            for (size_t t = n; t < AT_B; t++) kt[d * AT_B + t] = 0;
                 }
-            }
-            for (size_t r = r0; r < r1; r++) {
-                size_t qlo, qhi;
-                at_visible(a, r, &qlo, &qhi);
-                if (qlo >= k1 || qhi <= k0) continue;
-                const size_t t0 = (qlo > k0 ? qlo : k0) - k0, t1 = (qhi < k1 ? qhi : k1) - k0;
-                size_t i = (r - r0) * group;
-                const size_t iEnd = i + group;
-                for (; i + 2 <= iEnd; i += 2) {
-                    at_scores2(qs + i * hd, qs + (i + 1) * hd, kt, hd, sa, sb);
-                    const float ca = at_fold(sa, t0, t1, ms + i, ls + i);
-                    const float cb = at_fold(sb, t0, t1, ms + i + 1, ls + i + 1);
-                    at_accumulate2(os + i * hd, os + (i + 1) * hd, ca, cb, sa, sb, vrows, t0, t1, hd);
+                for (size_t t = 0; t < n; t++) {
+                    const uint8_t *src = values + (k0 + t) * rowBytes + headOffset;
+                    if (type == LFM_KV_F32) {
+                        vrows[t] = (const float *)(const void *)src;
+                    } else {
+                        at_widen(type, src, hd, vt + t * hd);
+                        vrows[t] = vt + t * hd;
+                    }
                 }
-                if (i < iEnd) {
-                    at_scores1(qs + i * hd, kt, hd, sa);
-                    const float ca = at_fold(sa, t0, t1, ms + i, ls + i);
-                    at_accumulate1(os + i * hd, ca, sa, vrows, t0, t1, hd);
-                }
+                // Head dimensions 64 and 128 get their own copy of the loops (constant trip counts:
+                // unrolled, the query held in registers while a tile's keys stream past).
+                if (hd == 64)
+                    at_tile_rows(a, r0, r1, ((g - g0) * group), nh * group, group, k0, k1, singleRow, qs, os, ms, ls,
+                                 sa, sb, kt, krows, vrows, 64);
+                else if (hd == 128)
+                    at_tile_rows(a, r0, r1, ((g - g0) * group), nh * group, group, k0, k1, singleRow, qs, os, ms, ls,
+                                 sa, sb, kt, krows, vrows, 128);
+                else
+                    at_tile_rows(a, r0, r1, ((g - g0) * group), nh * group, group, k0, k1, singleRow, qs, os, ms, ls,
+                                 sa, sb, kt, krows, vrows, hd);
             }
         }
         for (size_t i = 0; i < nq; i++) {
-            const size_t r = r0 + i / group, h = g * group + i % group;
+            const size_t r = r0 + i / (nh * group), h = (g0 + i / group % nh) * group + i % group;
             if (partials) {
                 float *p = partials + (unit * maxQueries + i) * (hd + 2);
                 p[0] = ms[i];
@@ -492,13 +611,14 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
 }
 
 void FN(lfm_flash_attention_merge)(const LFMAttention *a, size_t item0, size_t item1, const float *partials) {
-    const size_t hd = a->headDim, group = a->heads / a->kvHeads, R = a->rowsPerItem, S = a->splits;
-    const size_t maxQueries = R * group;
+    const size_t hd = a->headDim, group = a->heads / a->kvHeads, S = a->splits;
+    const size_t maxQueries = a->rowsPerItem * a->kvHeadsPerItem * group;
     for (size_t item = item0; item < item1; item++) {
-        const size_t g = item % a->kvHeads, r0 = item / a->kvHeads * R;
-        const size_t r1 = r0 + R < a->rows ? r0 + R : a->rows, nq = (r1 - r0) * group;
+        size_t r0, r1, g0, g1;
+        at_item(a, item, &r0, &r1, &g0, &g1);
+        const size_t nh = g1 - g0, nq = (r1 - r0) * nh * group;
         for (size_t i = 0; i < nq; i++) {
-            const size_t r = r0 + i / group, h = g * group + i % group;
+            const size_t r = r0 + i / (nh * group), h = (g0 + i / group % nh) * group + i % group;
             float m = -INFINITY;
             for (size_t s = 0; s < S; s++) {
                 const float ms = partials[((item * S + s) * maxQueries + i) * (hd + 2)];

@@ -1,7 +1,7 @@
 import CLFMKernels
 
 // Attention of `CPUBackend`: KV rows stored in a `KVCacheType`, tiled online-softmax kernels
-// (attention_template.h) split over (query-row block × KV head) items and, when the items are
+// (attention_template.h) split over (query-row block × KV-head block) items and, when the items are
 // fewer than the threads can use, over key tiles whose partial results are merged.
 extension CPUBackend {
     public func storeKeyValues(_ x: UnsafePointer<Float>, xStride: Int, rows: Int, width: Int, as type: KVCacheType,
@@ -27,16 +27,23 @@ extension CPUBackend {
         precondition(kvHeads > 0 && heads % kvHeads == 0, "\(heads) query heads cannot share \(kvHeads) KV heads")
         precondition(headDim % kvType.blockSize == 0, "head dimension \(headDim) cannot be stored as \(kvType)")
         let rowsPerItem = min(rows, max(1, attentionRowsPerItem))
-        let items = (rows + rowsPerItem - 1) / rowsPerItem * kvHeads
         let span = window > 0 ? min(window, startPosition + rows) : startPosition + rows
         let tiles = (span + rowsPerItem - 1 + Int(LFM_ATTENTION_TILE) - 1) / Int(LFM_ATTENTION_TILE)
+        let kvHeadsPerItem: Int
+        if let forced = attentionKVHeadsPerItem {
+            kvHeadsPerItem = max(1, min(forced, kvHeads))
+        } else {
+            kvHeadsPerItem = rowsPerItem == 1 && tiles >= Self.attentionAllHeadsMinimumTiles ? kvHeads : 1
+        }
+        let items = (rows + rowsPerItem - 1) / rowsPerItem * ((kvHeads + kvHeadsPerItem - 1) / kvHeadsPerItem)
         // Multiply-adds: scores and weighted values for every visible (query, key) pair.
         let work = rows * heads * span * headDim * 2
         let splits = keySplits(items: items, tiles: tiles, work: work)
         var args = LFMAttention(q: q, qStride: qStride, rows: rows, startPosition: startPosition, keys: keys,
                                 values: values, kvRowBytes: kvRowBytes, kvType: kvType.cType, heads: heads,
                                 kvHeads: kvHeads, headDim: headDim, window: max(window, 0), scale: scale, out: out,
-                                outStride: outStride, rowsPerItem: rowsPerItem, splits: splits)
+                                outStride: outStride, rowsPerItem: rowsPerItem, kvHeadsPerItem: kvHeadsPerItem,
+                                splits: splits)
         let kind = self.kind
         withUnsafePointer(to: &args) { a in
             if splits == 1 {
@@ -50,7 +57,7 @@ extension CPUBackend {
                 return
             }
             let units = items * splits
-            let partialFloats = units * rowsPerItem * (heads / kvHeads) * (headDim + 2)
+            let partialFloats = units * rowsPerItem * kvHeadsPerItem * (heads / kvHeads) * (headDim + 2)
             let partials = UnsafeMutablePointer<Float>.allocate(capacity: partialFloats)
             defer { partials.deallocate() }
             pool.parallelRanges(units, chunksPerThread: 1) { r in

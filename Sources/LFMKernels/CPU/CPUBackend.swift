@@ -37,6 +37,13 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     /// serves this many rows times the heads of a KV group, so the cache is read once per this many
     /// rows. Benchmarks/kv/README.md has the measurement behind the value.
     var attentionRowsPerItem = 128
+    /// KV heads per attention item (tests set it; nil: every head for a single query row over at
+    /// least `attentionAllHeadsMinimumTiles` key tiles, so decode walks whole cache rows in
+    /// order, one head otherwise).
+    var attentionKVHeadsPerItem: Int?
+    /// Key tiles from which a single query row's attention takes every head in one item (below it
+    /// the heads are the items the threads share).
+    static let attentionAllHeadsMinimumTiles = 8
     /// Activation rows from which products use the packed AVX-512 GEMM
     /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
     /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,
