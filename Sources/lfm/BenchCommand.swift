@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     var generatedTokens = 128
 
     @Option(name: [.customShort("d"), .customLong("depth")],
-            help: "Tokens already in the context before pp and tg are timed (comma-separated list or repeated, e.g. -d 0,4096; default 0). The context is filled once per depth, untimed; every repetition starts from a copy of it.")
+            help: "Tokens already in the context before pp and tg are timed (comma-separated list or repeated, e.g. -d 0,4096; default 0). The context is filled once per depth, untimed; every repetition starts from it (rewound, or a copy for sliding-window models).")
     var depthLists: [DepthList] = []
 
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Repetitions of each test.")
@@ -72,31 +72,41 @@ struct BenchCommand: ParsableCommand {
             var filled = try model.makeState(maxContext: context, kvType: kvStorage.kvType)
             let history = randomTokens(depth)
             if depth > 0 { _ = try model.forward(history, state: &filled, logits: .none, chunkSize: chunk) }
+            let mark = filled.checkpoint()
 
-            /// A private copy of the filled state (the copy itself is not timed).
-            func start() -> SequenceState {
+            /// Runs `body` on the filled context: the filled state itself, rewound to the mark (the
+            /// cache is held once), or, where it cannot be rewound (sliding-window layers), a private
+            /// copy of it. Neither the rewind nor the copy is timed.
+            func fromFilled<R>(_ body: (inout SequenceState) throws -> R) throws -> R {
+                if let mark {
+                    try filled.rewind(to: mark)
+                    return try body(&filled)
+                }
                 var state = filled
                 state.detach()
-                return state
+                return try body(&state)
             }
             func timePrompt() throws -> Double {
-                var state = start()
-                let begin = DispatchTime.now().uptimeNanoseconds
-                _ = try model.forward(prompt, state: &state, logits: .last, chunkSize: chunk)
-                return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                try fromFilled { state in
+                    let begin = DispatchTime.now().uptimeNanoseconds
+                    _ = try model.forward(prompt, state: &state, logits: .last, chunkSize: chunk)
+                    return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                }
             }
             func timeGeneration() throws -> Double {
-                var state = start()
-                let begin = DispatchTime.now().uptimeNanoseconds
-                for token in generated { _ = try model.forward([token], state: &state, logits: .last) }
-                return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                try fromFilled { state in
+                    let begin = DispatchTime.now().uptimeNanoseconds
+                    for token in generated { _ = try model.forward([token], state: &state, logits: .last) }
+                    return Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
+                }
             }
 
             // Warm-up (page faults, thread start-up), as llama-bench does.
             if promptTokens > 0 { _ = try timePrompt() }
             if generatedTokens > 0 {
-                var state = start()
-                for token in generated.prefix(4) { _ = try model.forward([token], state: &state) }
+                try fromFilled { state in
+                    for token in generated.prefix(4) { _ = try model.forward([token], state: &state) }
+                }
             }
             var pp: [Double] = [], tg: [Double] = []
             for _ in 0..<repetitions {

@@ -48,6 +48,43 @@ import LFMKernels
         return tokens
     }
 
+    /// Rewinding to a checkpoint (no copy of the KV cache) and going on gives exactly the logits
+    /// of a state that never went past it, after a prefill chunk and after decode steps, twice.
+    @Test func rewindToCheckpointEqualsNeverHavingGoneOn() throws {
+        var fresh = model.makeState()
+        _ = try model.forward(prompt, state: &fresh)
+        let continuation = [44, 8, 23, 5]
+        let expected = try model.forward(continuation, state: &fresh, logits: .all, chunkSize: 3)
+
+        var state = model.makeState()
+        _ = try model.forward(prompt, state: &state)
+        let mark = try #require(state.checkpoint())
+        #expect(mark.position == prompt.count)
+        _ = try model.forward([51, 52, 53, 54, 55, 56, 57], state: &state, logits: .none, chunkSize: 4)
+        for _ in 0..<2 {
+            try state.rewind(to: mark)
+            #expect(state.position == prompt.count)
+            let logits = try model.forward(continuation, state: &state, logits: .all, chunkSize: 3)
+            #expect(logits == expected)
+            for token in [58, 59, 60] { _ = try model.forward([token], state: &state) }
+        }
+    }
+
+    /// States whose rows later passes move or drop give no checkpoint; a checkpoint that cannot
+    /// belong to the state is refused with a typed error.
+    @Test func checkpointsOnlyWhereRowsAreOnlyAppended() throws {
+        #expect(SequenceState(shapes: [.keyValue(width: 8, window: 4)], maxContext: 16).checkpoint() == nil)
+        #expect(model.makeState(maxContext: 64, policy: .streaming(sinks: 4, window: 28)).checkpoint() == nil)
+        var state = model.makeState()
+        _ = try model.forward(prompt, state: &state)
+        let ahead = try #require(state.checkpoint())
+        var shorter = model.makeState()
+        _ = try model.forward([1, 2], state: &shorter)
+        #expect(throws: InferenceError.self) { try shorter.rewind(to: ahead) }
+        var other = SequenceState(shapes: [.keyValue(width: 8, window: 0)], maxContext: 16)
+        #expect(throws: InferenceError.self) { try other.rewind(to: ahead) }
+    }
+
     @Test func snapshotRestoreGivesIdenticalTokens() throws {
         var state = model.makeState()
         let logits = try model.forward(prompt, state: &state)
