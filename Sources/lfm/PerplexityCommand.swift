@@ -95,11 +95,7 @@ struct PerplexityCommand: ParsableCommand {
             var line = "{\"tokens\": \(nll.count), \"nll\": \(formatDouble(nll.mean)), \"ppl\": \(formatDouble(nll.perplexity))"
             line += ", \"kv_policy\": \(Value.jsonStringLiteral(policy.description))"
             if let c = result.comparison, let path = referenceName {
-                line += ", \"kl\": {\"reference\": \(Value.jsonStringLiteral(path)), \"positions\": \(c.positions)"
-                line += ", \"mean\": \(formatDouble(c.meanKL)), \"mean_se\": \(formatDouble(c.meanKLStandardError))"
-                line += ", \"median\": \(formatDouble(c.klQuantile(0.5))), \"p99\": \(formatDouble(c.klQuantile(0.99)))"
-                line += ", \"max\": \(formatDouble(c.klQuantile(1)))"
-                line += ", \"top1_agreement\": \(formatDouble(c.topOneAgreement)), \"rms_dp\": \(formatDouble(c.rmsProbabilityDelta))"
+                line += ", \"kl\": {\"reference\": \(Value.jsonStringLiteral(path)), " + Self.divergenceFields(c)
                 line += ", \"reference_nll\": \(formatDouble(c.reference.mean)), \"reference_ppl\": \(formatDouble(c.reference.perplexity))}"
             }
             print(line + "}")
@@ -115,6 +111,15 @@ struct PerplexityCommand: ParsableCommand {
 }
 
 extension PerplexityCommand {
+    /// The JSON fields of a divergence from the reference, inside a "kl" object (one formatter for
+    /// the single-cache and the side-by-side reports).
+    static func divergenceFields(_ c: DistributionComparison) -> String {
+        "\"positions\": \(c.positions), \"mean\": \(formatDouble(c.meanKL)), \"mean_se\": \(formatDouble(c.meanKLStandardError))"
+            + ", \"median\": \(formatDouble(c.klQuantile(0.5))), \"p99\": \(formatDouble(c.klQuantile(0.99)))"
+            + ", \"max\": \(formatDouble(c.klQuantile(1)))"
+            + ", \"top1_agreement\": \(formatDouble(c.topOneAgreement)), \"rms_dp\": \(formatDouble(c.rmsProbabilityDelta))"
+    }
+
     /// Prints each compared cache's perplexity and divergence from the full F32 cache.
     func report(caches: [ScoringCache], scores: [TextScore]) {
         guard let first = scores.first?.comparison else { return }
@@ -124,9 +129,7 @@ extension PerplexityCommand {
                 guard let c = score.comparison else { continue }
                 var item = "{\"kv_type\": \(Value.jsonStringLiteral(cache.kvType.rawValue)), \"kv_policy\": \(Value.jsonStringLiteral(cache.policy.description))"
                 item += ", \"nll\": \(formatDouble(score.nll.mean)), \"ppl\": \(formatDouble(score.nll.perplexity))"
-                item += ", \"kl\": {\"positions\": \(c.positions), \"mean\": \(formatDouble(c.meanKL)), \"mean_se\": \(formatDouble(c.meanKLStandardError))"
-                item += ", \"median\": \(formatDouble(c.klQuantile(0.5))), \"p99\": \(formatDouble(c.klQuantile(0.99))), \"max\": \(formatDouble(c.klQuantile(1)))"
-                item += ", \"top1_agreement\": \(formatDouble(c.topOneAgreement)), \"rms_dp\": \(formatDouble(c.rmsProbabilityDelta))}}"
+                item += ", \"kl\": {" + Self.divergenceFields(c) + "}}"
                 items.append(item)
             }
             print("{\"tokens\": \(first.positions), \"reference_nll\": \(formatDouble(first.reference.mean)), \"reference_ppl\": \(formatDouble(first.reference.perplexity)), \"caches\": [\(items.joined(separator: ", "))]}")
