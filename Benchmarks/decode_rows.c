@@ -1,0 +1,119 @@
+// Decode row kernels alone: one activation row times Q8_0 or Q4_0 weight rows, read once from memory
+// (24 matrices of 8192 x 2048, ~430 MB at Q8_0, more than any L3 here) or again and again from L2 (one
+// matrix of 512 rows, one thread): the second is the kernel's compute ceiling, the first what it
+// reaches from DRAM. Compare with read_bandwidth.c at the same thread count.
+//
+//   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/decode_rows.c \
+//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0 dram|l2 [threads]
+//
+// The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
+// AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions). Prints the path and the best of 10 passes in GB/s of weight bytes.
+#include "CLFMKernels.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+typedef void (*qmatmul_fn)(int, const void *, size_t, size_t, const LFMQuantActivations *, size_t, float *, size_t);
+
+typedef struct {
+    qmatmul_fn fn;
+    int type;
+    const void *w;
+    size_t n0, n1;
+    const LFMQuantActivations *x;
+    float *y;
+} Job;
+
+static void *run(void *p) {
+    Job *j = p;
+    j->fn(j->type, j->w, j->n0, j->n1, j->x, 1, j->y, 0);
+    return NULL;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3 || (strcmp(argv[1], "q8_0") && strcmp(argv[1], "q4_0")) || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
+        fprintf(stderr, "usage: %s q8_0|q4_0 dram|l2 [threads]\n", argv[0]);
+        return 2;
+    }
+    const int type = strcmp(argv[1], "q8_0") == 0 ? 8 : 2, dram = strcmp(argv[2], "dram") == 0;
+    int threads = argc > 3 ? atoi(argv[3]) : 1;
+    if (threads < 1 || threads > 16 || (!dram && threads != 1)) {
+        fprintf(stderr, "threads: 1 to 16 (l2: 1)\n");
+        return 2;
+    }
+    const uint32_t f = lfm_cpu_features();
+    qmatmul_fn fn = lfm_qmatmul_portable;
+    const char *path = "portable";
+#if defined(__x86_64__)
+    const uint32_t avx512 = LFM_CPU_AVX512F | LFM_CPU_AVX512BW | LFM_CPU_AVX512VL | LFM_CPU_AVX512DQ | LFM_CPU_AVX512VNNI;
+    if ((f & (avx512 | LFM_CPU_AVX512VBMI)) == (avx512 | LFM_CPU_AVX512VBMI)) {
+        fn = lfm_qmatmul_avx512vbmi;
+        path = "avx512vbmi";
+    } else if ((f & avx512) == avx512) {
+        fn = lfm_qmatmul_avx512vnni;
+        path = "avx512vnni";
+    } else if ((f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) == (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) {
+        fn = lfm_qmatmul_avx2;
+        path = "avx2";
+    }
+#endif
+    const size_t rows = dram ? 8192 : 512, cols = 2048, matrices = dram ? 24 : 1, repeats = dram ? 1 : 400;
+    const size_t blockBytes = type == 8 ? 34 : 18, matrixBytes = rows * cols / 32 * blockBytes;
+    const size_t huge = 2 << 20, allocated = (matrixBytes + huge - 1) / huge * huge;
+    uint8_t **w = malloc(matrices * sizeof *w);
+    if (!w) return 1;
+    for (size_t i = 0; i < matrices; i++) {
+        w[i] = aligned_alloc(huge, allocated);
+        if (!w[i]) return 1;
+#if defined(__linux__)
+        madvise(w[i], allocated, 14 /* MADV_HUGEPAGE */);
+#endif
+        for (size_t b = 0; b < matrixBytes / blockBytes; b++) {
+            uint8_t *p = w[i] + b * blockBytes;
+            const uint16_t scale = 0x2000 + (uint16_t)(b % 64); // small normal halves
+            memcpy(p, &scale, 2);
+            for (size_t k = 2; k < blockBytes; k++) p[k] = (uint8_t)((b * 131 + k * 7) & 0x7F);
+        }
+    }
+    float *x = malloc(cols * sizeof *x), *y = malloc(rows * sizeof *y), *d = malloc(cols / 32 * sizeof *d);
+    float *dsums = malloc(cols / 32 * sizeof *dsums);
+    int8_t *q = malloc(cols);
+    int16_t *sums = malloc(cols / 16 * sizeof *sums);
+    if (!x || !y || !d || !dsums || !q || !sums) return 1;
+    for (size_t k = 0; k < cols; k++) x[k] = (float)(k % 13) - 6.0f;
+    lfm_quantize_activations_portable(x, cols, 0, 1, cols, 32, q, d, sums, dsums);
+    const LFMQuantActivations a = {q, d, sums, dsums, cols, 32};
+    double best = 1e30;
+    for (int pass = 0; pass < 10; pass++) {
+        const double t0 = now();
+        for (size_t r = 0; r < repeats; r++)
+            for (size_t i = 0; i < matrices; i++) {
+                pthread_t th[16];
+                Job jobs[16];
+                for (int t = 0; t < threads; t++) {
+                    jobs[t] = (Job){fn, type, w[i], rows * (size_t)t / (size_t)threads, rows * (size_t)(t + 1) / (size_t)threads, &a, y};
+                    if (threads == 1) run(&jobs[0]);
+                    else pthread_create(&th[t], NULL, run, &jobs[t]);
+                }
+                if (threads > 1)
+                    for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
+            }
+        const double seconds = now() - t0;
+        if (seconds < best) best = seconds;
+    }
+    printf("path: %s\n", path);
+    printf("%s %s %d thread%s: %.1f GB/s (y[7] = %g)\n", argv[1], argv[2], threads, threads == 1 ? "" : "s",
+           (double)(matrices * repeats * matrixBytes) / best / 1e9, y[7]);
+    return 0;
+}
