@@ -480,6 +480,21 @@ VI void at_tile_rows(const LFMAttention *a, size_t r0, size_t r1, size_t first, 
     }
 }
 
+/// F32 views of `n` stored head slices (the first at `first`, rows `rowBytes` apart): F32 rows in
+/// place, other types widened into `buffer` (n x hd floats).
+VI void at_row_pointers(int type, const uint8_t *first, size_t n, size_t rowBytes, size_t hd, float *buffer,
+                        const float **rows) {
+    for (size_t t = 0; t < n; t++) {
+        const uint8_t *src = first + t * rowBytes;
+        if (type == LFM_KV_F32) {
+            rows[t] = (const float *)(const void *)src;
+        } else {
+            at_widen(type, src, hd, buffer + t * hd);
+            rows[t] = buffer + t * hd;
+        }
+    }
+}
+
 /// An item's query rows [r0, r1) and KV heads [g0, g1); item = rowBlock * headBlocks + headBlock.
 static inline void at_item(const LFMAttention *a, size_t item, size_t *r0, size_t *r1, size_t *g0, size_t *g1) {
     const size_t H = a->kvHeadsPerItem, blocks = (a->kvHeads + H - 1) / H;
@@ -547,16 +562,8 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
             for (size_t g = g0; g < g1; g++) {
                 const size_t headOffset = at_offset(type, g * hd);
                 if (singleRow) {
-                    // Keys as rows (F32 read in place), rows past the tile's end at zeros.
-                    for (size_t t = 0; t < n; t++) {
-                        const uint8_t *src = keys + (k0 + t) * rowBytes + headOffset;
-                        if (type == LFM_KV_F32) {
-                            krows[t] = (const float *)(const void *)src;
-                        } else {
-                            at_widen(type, src, hd, kt + t * hd);
-                            krows[t] = kt + t * hd;
-                        }
-                    }
+                    // Keys as rows, rows past the tile's end at zeros.
+                    at_row_pointers(type, keys + k0 * rowBytes + headOffset, n, rowBytes, hd, kt, krows);
                     for (size_t t = n; t < AT_B; t++) krows[t] = zeros;
                 } else {
                     // Keys: transposed so that a query's scores against the tile are AT_NV vector
@@ -571,15 +578,7 @@ void FN(lfm_flash_attention)(const LFMAttention *a, size_t unit0, size_t unit1, 
                         for (size_t d = 0; d < hd; d++)
                             for (size_t t = n; t < AT_B; t++) kt[d * AT_B + t] = 0;
                 }
-                for (size_t t = 0; t < n; t++) {
-                    const uint8_t *src = values + (k0 + t) * rowBytes + headOffset;
-                    if (type == LFM_KV_F32) {
-                        vrows[t] = (const float *)(const void *)src;
-                    } else {
-                        at_widen(type, src, hd, vt + t * hd);
-                        vrows[t] = vt + t * hd;
-                    }
-                }
+                at_row_pointers(type, values + k0 * rowBytes + headOffset, n, rowBytes, hd, vt, vrows);
                 // Head dimensions 64 and 128 get their own copy of the loops (constant trip counts:
                 // unrolled, the query held in registers while a tile's keys stream past).
                 if (hd == 64)
