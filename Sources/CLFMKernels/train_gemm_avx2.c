@@ -1,9 +1,10 @@
 // AVX2 + FMA matrix product of the training ops (see lfm_tr_gemm in CLFMKernelsTraining.h), the
 // same blocking as train_gemm_avx512.c on 256-bit registers: C (+)= A · B on a 6 x 16 register
 // tile (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs; 15 of the 16 ymm
-// registers). A is packed per K block into a 6-row panel (p-major) just before use, B per
-// K x 256 block into 16-column panels (zeros past n), as the AVX-512 kernel explains.
+// registers), blocked as internal/train_gemm_blocking.h describes: B per 256 x 512 block into
+// 16-column panels (16 KiB each, in L1 while used), A into 6-row panels of 48 rows (in L2).
 #include "CLFMKernelsTraining.h"
+#include "internal/train_gemm_blocking.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -12,7 +13,7 @@
 #define TG2 __attribute__((target("avx2,fma")))
 #define TG2I TG2 __attribute__((always_inline)) static inline
 
-enum { MR2 = 6, NR2 = 16, KC2 = 256, NC2 = 256 };
+enum { MR2 = 6, NR2 = 16, KC2 = 256, NC2 = 512, MC2 = 8 * MR2 };
 
 /// Lanes j < count set (count 0 ... 8), for vmaskmovps.
 TG2I __m256i lane_mask(size_t count) {
@@ -64,52 +65,9 @@ TG2 void lfm_tr_gemm_avx2(int transA, size_t m0, size_t m1, size_t n, size_t k, 
                 for (size_t j = 0; j < n; j++) C[i * ldc + j] = 0;
         return;
     }
-    float *pack = malloc(sizeof(float) * (MR2 * KC2 + KC2 * NC2));
-    if (!pack) { // no memory for the panels: the generic loops
-        lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate);
-        return;
-    }
-    float *bpack = pack + MR2 * KC2;
-    for (size_t p0 = 0; p0 < k; p0 += KC2) {
-        size_t p1 = p0 + KC2 < k ? p0 + KC2 : k, kc = p1 - p0;
-        int acc = accumulate || p0 > 0;
-        for (size_t jc = 0; jc < n; jc += NC2) {
-            size_t je = jc + NC2 < n ? jc + NC2 : n;
-            for (size_t j0 = jc; j0 < je; j0 += NR2) {
-                size_t nr = je - j0 < NR2 ? je - j0 : NR2;
-                float *dst = bpack + (j0 - jc) * KC2;
-                for (size_t p = p0; p < p1; p++) {
-                    const float *src = B + p * ldb + j0;
-                    float *d = dst + (p - p0) * NR2;
-                    size_t j = 0;
-                    for (; j < nr; j++) d[j] = src[j];
-                    for (; j < NR2; j++) d[j] = 0;
-                }
-            }
-            for (size_t i0 = m0; i0 < m1; i0 += MR2) {
-                size_t mr = m1 - i0 < MR2 ? m1 - i0 : MR2;
-                // Pack A(i0 ..< i0 + MR2, p0 ..< p1), p-major (rows past m1 repeat the last one).
-                size_t rows[MR2];
-                for (size_t r = 0; r < MR2; r++) rows[r] = i0 + (r < mr ? r : mr - 1);
-                if (transA) {
-                    for (size_t p = p0; p < p1; p++) {
-                        const float *src = A + p * lda;
-                        for (size_t r = 0; r < MR2; r++) pack[(p - p0) * MR2 + r] = src[rows[r]];
-                    }
-                } else {
-                    for (size_t r = 0; r < MR2; r++) {
-                        const float *src = A + rows[r] * lda;
-                        for (size_t p = p0; p < p1; p++) pack[(p - p0) * MR2 + r] = src[p];
-                    }
-                }
-                for (size_t j0 = jc; j0 < je; j0 += NR2) {
-                    size_t nr = je - j0 < NR2 ? je - j0 : NR2;
-                    tile2(pack, bpack + (j0 - jc) * KC2, kc, C, ldc, i0, mr, j0, nr, acc);
-                }
-            }
-        }
-    }
-    free(pack);
+    const tg_blocking blocking = {.mr = MR2, .nr = NR2, .kc = KC2, .nc = NC2, .mc = MC2};
+    if (!tg_blocked_gemm(blocking, tile2, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate))
+        lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate); // no memory for panels
 }
 #endif
 // (Other architectures: train_avx2.c builds the generic lfm_tr_gemm_avx2.)

@@ -1,10 +1,12 @@
 // AVX-512 matrix product of the training ops (see lfm_tr_gemm in CLFMKernelsTraining.h):
 // C (+)= A · B with B row-major and A row-major or transposed, on a 6 x 32 register tile
-// (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs). A is packed per K block
-// into a 6-row panel (p-major) just before use, so both layouts read it sequentially (a transposed A read in
-// place walks one cache line per k at a large, often power-of-two stride, which aliases in L1);
-// B is packed per K x 256 block into 32-column panels (kept in L2).
+// (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs), blocked as
+// internal/train_gemm_blocking.h describes: A packed into 6-row panels (so both layouts read it
+// sequentially; a transposed A read in place walks one cache line per k at a large, often
+// power-of-two stride, which aliases in L1), B per 256 x 1024 block into 32-column panels; a
+// 32 KiB B panel stays in L1 while 8 A panels (48 rows, kept in L2) run past it.
 #include "CLFMKernelsTraining.h"
+#include "internal/train_gemm_blocking.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -13,7 +15,7 @@
 #define TG __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #define TGI TG __attribute__((always_inline)) static inline
 
-enum { MR = 6, NR = 32, KC = 256, NC = 256 };
+enum { MR = 6, NR = 32, KC = 256, NC = 1024, MC = 8 * MR };
 
 // Rows i0 ..< i0 + mr (mr <= MR) x columns j0 ..< j0 + nr (nr <= NR) over kc values of k:
 // `a` is the packed A panel (a[p * MR + r]), `b` the packed B panel (b[p * NR + j], zero past nr).
@@ -52,54 +54,9 @@ TG void lfm_tr_gemm_avx512(int transA, size_t m0, size_t m1, size_t n, size_t k,
                 for (size_t j = 0; j < n; j++) C[i * ldc + j] = 0;
         return;
     }
-    float *pack = malloc(sizeof(float) * (MR * KC + KC * NC));
-    if (!pack) { // no memory for the panels: the generic loops
-        lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate);
-        return;
-    }
-    float *bpack = pack + MR * KC;
-    for (size_t p0 = 0; p0 < k; p0 += KC) {
-        size_t p1 = p0 + KC < k ? p0 + KC : k, kc = p1 - p0;
-        int acc = accumulate || p0 > 0;
-        for (size_t jc = 0; jc < n; jc += NC) {
-            size_t je = jc + NC < n ? jc + NC : n;
-            // Pack B(p0 ..< p1, jc ..< je) into panels of NR columns (zeros past je): rows of B
-            // are often a power of two apart, which would alias in L1 if read in place.
-            for (size_t j0 = jc; j0 < je; j0 += NR) {
-                size_t nr = je - j0 < NR ? je - j0 : NR;
-                float *dst = bpack + (j0 - jc) * KC;
-                for (size_t p = p0; p < p1; p++) {
-                    const float *src = B + p * ldb + j0;
-                    float *d = dst + (p - p0) * NR;
-                    size_t j = 0;
-                    for (; j < nr; j++) d[j] = src[j];
-                    for (; j < NR; j++) d[j] = 0;
-                }
-            }
-            for (size_t i0 = m0; i0 < m1; i0 += MR) {
-                size_t mr = m1 - i0 < MR ? m1 - i0 : MR;
-                // Pack A(i0 ..< i0 + MR, p0 ..< p1), p-major (rows past m1 repeat the last one).
-                size_t rows[MR];
-                for (size_t r = 0; r < MR; r++) rows[r] = i0 + (r < mr ? r : mr - 1);
-                if (transA) {
-                    for (size_t p = p0; p < p1; p++) {
-                        const float *src = A + p * lda;
-                        for (size_t r = 0; r < MR; r++) pack[(p - p0) * MR + r] = src[rows[r]];
-                    }
-                } else {
-                    for (size_t r = 0; r < MR; r++) {
-                        const float *src = A + rows[r] * lda;
-                        for (size_t p = p0; p < p1; p++) pack[(p - p0) * MR + r] = src[p];
-                    }
-                }
-                for (size_t j0 = jc; j0 < je; j0 += NR) {
-                    size_t nr = je - j0 < NR ? je - j0 : NR;
-                    tile(pack, bpack + (j0 - jc) * KC, kc, C, ldc, i0, mr, j0, nr, acc);
-                }
-            }
-        }
-    }
-    free(pack);
+    const tg_blocking blocking = {.mr = MR, .nr = NR, .kc = KC, .nc = NC, .mc = MC};
+    if (!tg_blocked_gemm(blocking, tile, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate))
+        lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate); // no memory for panels
 }
 #endif
 // (Other architectures: train_avx512.c builds the generic lfm_tr_gemm_avx512.)

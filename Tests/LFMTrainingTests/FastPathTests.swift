@@ -163,12 +163,14 @@ extension FiniteDifferenceTests {
 
 @Suite struct TrainingKernelTests {
     /// The product kernel against a Double loop, on sizes that leave partial register tiles and
-    /// span several K (256) and N (256) blocks, with A stored both ways and both write modes, on
-    /// every path this machine runs (AVX-512 machines also run the AVX2 blocked kernel).
-    @Test(arguments: ISA.available)
-    func gemmMatchesANaiveProduct(isa: ISA) {
-        let kernels = TrainingKernels(backend: CPUBackend(threads: 2, isa: isa))
-        let m = 13, n = 300, k = 530
+    /// span several K (256) blocks, with A stored both ways and both write modes, on every path
+    /// this machine runs (AVX-512 machines also run the AVX2 blocked kernel). The second shape,
+    /// on one thread, spans several row blocks (48 rows) and column blocks (512 columns on AVX2,
+    /// 1024 on AVX-512) of the cache blocking.
+    @Test(arguments: ISA.available, [(m: 13, n: 300, k: 530, threads: 2), (m: 103, n: 1100, k: 300, threads: 1)])
+    func gemmMatchesANaiveProduct(isa: ISA, shape: (m: Int, n: Int, k: Int, threads: Int)) {
+        let kernels = TrainingKernels(backend: CPUBackend(threads: shape.threads, isa: isa))
+        let m = shape.m, n = shape.n, k = shape.k
         var state: UInt64 = 17
         func values(_ count: Int) -> [Float] {
             (0..<count).map { _ in
