@@ -4,6 +4,7 @@
 // rows use qv_q4_0_row below. Same integer products; only the F32 summation order may differ.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
+#include <stdlib.h>
 
 #pragma clang fp contract(off)
 
@@ -12,56 +13,60 @@
 #define QS_VNNI 1
 #include "internal/quant_simd.h"
 
-/// vpermi2b indices over the 128 bytes from the start of four consecutive Q4_0 blocks (18 bytes
-/// each: F16 scale, 16 bytes of nibbles). Blocks 0 and 1 (qv_index01) or 2 and 3 (qv_index23):
-/// each block's 16 nibble bytes twice, in the 128-bit lanes that meet its low (elements 0..15)
-/// and high (16..31) nibbles in the activations as stored. qv_index_scales: the four scales.
-static const uint8_t qv_index01[64] = {
-    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+/// vpermi2b indices over the 72 bytes of four consecutive Q4_0 blocks (18 bytes each: F16 scale,
+/// 16 bytes of nibbles): block j's 16 nibble bytes to bytes 16j ..< 16j + 16. qv_index_scales:
+/// the four scales.
+static const uint8_t qv_index_nibbles[64] = {
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
     20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
-    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-static const uint8_t qv_index23[64] = {
     38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
-    38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
-    56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71,
     56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71};
 static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 
+/// Activations of one row regrouped for qv_q4_0_row: per four blocks (128 values), the first
+/// halves of the four blocks (elements 0 ..< 16, which meet the low nibbles), then their second
+/// halves (16 ..< 32, the high nibbles). Whole groups of four blocks only (nb4 = groups).
+QS_TARGET static void qv_q4_0_group_activations(const int8_t *xq, size_t groups, int8_t *out) {
+    for (size_t g = 0; g < groups; g++) {
+        const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
+        const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
+        _mm512_storeu_si512((void *)(out + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_si512((void *)(out + g * 128 + 64), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+}
+
 /// Decode (one activation row) of a Q4_0 row of nb blocks, four blocks (72 bytes) per step: one
-/// 64-byte load and one masked 8-byte load, two vpermi2b that place each block's nibble bytes
-/// under their activations (no cross-lane inserts or qword permutes), a per-lane shift by 0 or 4
-/// and a mask give the codes, one vpermb gathers the four scales. Same integer products and
-/// offset term as qs_pairs_row; 1.45x its speed on 8192 x 2048 weights (one thread).
-QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const float *xd, const float *xds, size_t nb) {
-    const __m512i i01 = _mm512_loadu_si512((const void *)qv_index01);
-    const __m512i i23 = _mm512_loadu_si512((const void *)qv_index23);
+/// 64-byte load and one masked 8-byte load, one vpermi2b that packs the four blocks' nibble bytes,
+/// a mask and a shift + mask give the low and high codes, which meet the activations regrouped by
+/// qv_q4_0_group_activations (`xg`) in two dot products into one accumulator (each dword stays
+/// within one block); one vpermb gathers the four scales. Same integer products and offset term
+/// as qs_pairs_row. `xq` (as stored) serves the last one to three blocks.
+QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
+                                   const float *xds, size_t nb) {
+    const __m512i iNibbles = _mm512_loadu_si512((const void *)qv_index_nibbles);
     const __m512i iScales = _mm512_loadu_si512((const void *)qv_index_scales);
-    const __m512i shifts = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0, 0,
-                                            0x0004000400040004, 0x0004000400040004, 0, 0);
     const __m512i low = _mm512_set1_epi8(0x0F);
-    const __m512i lanes01 = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m512i lanes23 = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    const __m512i blockLanes = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 a0 = _mm512_setzero_ps();
     __m128 corr = _mm_setzero_ps();
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *p = w + b * 18;
         qs_prefetch(p, 72);
         const __m512i lo = _mm512_loadu_si512((const void *)p), hi = _mm512_maskz_loadu_epi8(0xFF, p + 64);
-        __m512i w01 = _mm512_permutex2var_epi8(lo, i01, hi), w23 = _mm512_permutex2var_epi8(lo, i23, hi);
-        w01 = _mm512_and_si512(_mm512_srlv_epi16(w01, shifts), low);
-        w23 = _mm512_and_si512(_mm512_srlv_epi16(w23, shifts), low);
-        const __m512i p01 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w01, _mm512_loadu_si512((const void *)(xq + b * 32)));
-        const __m512i p23 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w23, _mm512_loadu_si512((const void *)(xq + b * 32 + 64)));
+        const __m512i nibbles = _mm512_permutex2var_epi8(lo, iNibbles, hi);
+        const __m512i codesLow = _mm512_and_si512(nibbles, low);
+        const __m512i codesHigh = _mm512_and_si512(_mm512_srli_epi16(nibbles, 4), low);
+        __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codesLow, _mm512_loadu_si512((const void *)(xg + b * 32)));
+        dots = _mm512_dpbusd_epi32(dots, codesHigh, _mm512_loadu_si512((const void *)(xg + b * 32 + 64)));
         const __m128 dw = _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(iScales, lo)));
         corr = _mm_fmadd_ps(dw, _mm_loadu_ps(xds + b), corr);
         const __m512 s4 = _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd + b)));
-        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p01), _mm512_permutexvar_ps(lanes01, s4), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p23), _mm512_permutexvar_ps(lanes23, s4), a1);
+        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_permutexvar_ps(blockLanes, s4), a0);
     }
     corr = _mm_add_ps(corr, _mm_movehl_ps(corr, corr));
     corr = _mm_add_ss(corr, _mm_movehdup_ps(corr));
-    float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) - 8.0f * _mm_cvtss_f32(corr);
+    float result = _mm512_reduce_add_ps(a0) - 8.0f * _mm_cvtss_f32(corr);
     if (b < nb) {
         // One to three blocks left: the 256-bit block step.
         __m256 tail[1] = { _mm256_setzero_ps() };
@@ -85,18 +90,26 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         // qv_q4_0_row once per activation row over chunks of weight rows that stay in L1 / L2,
         // so the weights are read from memory once. With two or three rows this is 1.4-1.5x the
         // multi-row 256-bit kernel (8192 x 2048 weights, one thread).
-        const size_t nb = x->cols / 32, rb = nb * 18;
-        const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
-        for (size_t c0 = n0; c0 < n1; c0 += chunk) {
-            const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
-            for (size_t t = 0; t < m; t++) {
-                const int8_t *xq = x->q + t * x->cols;
-                const float *xd = x->d + t * nb, *xds = x->dsums + t * nb;
-                for (size_t n = c0; n < c1; n++)
-                    y[t * yStride + n] = qv_q4_0_row((const uint8_t *)w + n * rb, xq, xd, xds, nb);
+        const size_t nb = x->cols / 32, rb = nb * 18, groups = nb / 4;
+        // The activation rows regrouped once per call (m x 128 bytes per four blocks): on the stack
+        // up to 16 KiB, else on the heap; without memory, the multi-row kernel below.
+        int8_t stackGroups[16384] __attribute__((aligned(64)));
+        int8_t *grouped = m * groups * 128 <= sizeof(stackGroups) ? stackGroups : malloc(m * groups * 128);
+        if (grouped) {
+            for (size_t t = 0; t < m; t++) qv_q4_0_group_activations(x->q + t * x->cols, groups, grouped + t * groups * 128);
+            const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
+            for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+                const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+                for (size_t t = 0; t < m; t++) {
+                    const int8_t *xq = x->q + t * x->cols, *xg = grouped + t * groups * 128;
+                    const float *xd = x->d + t * nb, *xds = x->dsums + t * nb;
+                    for (size_t n = c0; n < c1; n++)
+                        y[t * yStride + n] = qv_q4_0_row((const uint8_t *)w + n * rb, xq, xg, xd, xds, nb);
+                }
             }
+            if (grouped != stackGroups) free(grouped);
+            return;
         }
-        return;
     }
     QS_DISPATCH(type, w, n0, n1, x, m, y, yStride);
 }

@@ -105,14 +105,15 @@ import Testing
 /// machines whose backend picks the VBMI variant: rows of 1 to 13 blocks (the VBMI Q4_0 kernel
 /// takes four blocks per step and finishes one to three in the block step) and one to three
 /// activation rows (below every packed-GEMM threshold; the VBMI Q4_0 kernel runs one row kernel
-/// per activation row over chunks of weight rows).
+/// per activation row over chunks of weight rows, on activations regrouped per four blocks in a
+/// 16 KiB stack buffer: 200 blocks with three rows need 19,200 bytes, its heap path).
 @Suite struct QuantizedDecodeKernelVariantTests {
     @Test(arguments: integerKernelTypes)
     func everyVariantMatchesIntegerReference(dtype: DType) {
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 31 + 3)
         let block = dtype.blockSize == 256 ? 256 : 32
         let type = Int32(bitPattern: dtype.rawValue)
-        let blockCounts = dtype.blockSize == 256 ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 13]
+        let blockCounts = dtype.blockSize == 256 ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 200]
         for blocks in blockCounts {
             let rows = 5, cols = blocks * dtype.blockSize
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)

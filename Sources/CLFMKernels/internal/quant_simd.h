@@ -168,10 +168,9 @@ QS_INL void qs_pair_step(const uint8_t *w, int type, const int8_t *xq, const flo
     const __m512 scale = qs_pair_scale(blk, bytes, xd + b, &dw);
     __m512i p;
     if (type == QT_Q8_0) {
+        // Codes + 128 as unsigned bytes (xor of the sign bit); the 128 · Σ x term goes into *corr.
         const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(qs_load(blk + 2)), qs_load(blk + 36), 1);
-        const __mmask64 negative = _mm512_movepi8_mask(wq);
-        const __m512i sx = _mm512_mask_sub_epi8(xv, negative, _mm512_setzero_si512(), xv);
-        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wq), sx);
+        p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(wq, _mm512_set1_epi8((char)0x80)), xv);
     } else {
         const __m256i both = _mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2))),
@@ -181,9 +180,9 @@ QS_INL void qs_pair_step(const uint8_t *w, int type, const int8_t *xq, const flo
         nib = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 6, 3, 2, 5, 4, 1, 0),
                                        _mm512_and_si512(nib, _mm512_set1_epi8(0x0F)));
         p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), nib, xv);
-        const __m128 ds = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xds + b)));
-        *corr = _mm_fmadd_ps(dw, ds, *corr);
     }
+    const __m128 ds = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xds + b)));
+    *corr = _mm_fmadd_ps(dw, ds, *corr);
     *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, *acc);
 }
 
@@ -204,7 +203,7 @@ QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const fl
     }
     const __m128 cs = _mm_add_ps(c0, c1);
     float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    if (type != QT_Q8_0) result -= 8.0f * (_mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
+    result -= (type == QT_Q8_0 ? 128.0f : 8.0f) * (_mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
     return result;
 }
 #endif
