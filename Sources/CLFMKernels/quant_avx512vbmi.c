@@ -25,7 +25,7 @@ static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 
 /// Activations of one row regrouped for qv_q4_0_row: per four blocks (128 values), the first
 /// halves of the four blocks (elements 0 ..< 16, which meet the low nibbles), then their second
-/// halves (16 ..< 32, the high nibbles). Whole groups of four blocks only (nb4 = groups).
+/// halves (16 ..< 32, the high nibbles). Whole groups of four blocks only.
 QS_TARGET static void qv_q4_0_group_activations(const int8_t *xq, size_t groups, int8_t *out) {
     for (size_t g = 0; g < groups; g++) {
         const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));

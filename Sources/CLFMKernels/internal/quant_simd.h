@@ -158,7 +158,7 @@ QS_INL __m512 qs_pair_scale(const uint8_t *blk, size_t bytes, const float *dx, _
 }
 
 /// Blocks b and b + 1 of a Q8_0 / Q4_0 row for one activation row, two blocks per 512-bit
-/// register, into *acc (and the Q4_0 offset term into *corr).
+/// register, into *acc, and the offset term (Q8_0: 128, Q4_0: 8 times Σ dw · dx · Σ x) into *corr.
 QS_INL void qs_pair_step(const uint8_t *w, int type, const int8_t *xq, const float *xd, const float *xds,
                          size_t b, __m512 *acc, __m128 *corr) {
     const size_t bytes = type == QT_Q8_0 ? 34 : 18;
