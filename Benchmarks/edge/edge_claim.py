@@ -130,7 +130,8 @@ def theirs(args, model, depth, n, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--render", nargs="+", metavar="RESULTS", help="tabulate and plot earlier results.jsonl files; run nothing")
+    ap.add_argument("--render", nargs="+", metavar="RESULTS",
+                    help="tabulate and plot earlier results.jsonl files (later files replace earlier cells); run nothing")
     ap.add_argument("--lfm")
     ap.add_argument("--llama-build")
     ap.add_argument("--models")
@@ -150,7 +151,11 @@ def main():
     out = args.out or tempfile.mkdtemp(prefix="edge-claim-")
     results_path = os.path.join(out, "results.jsonl")
     if args.render:
-        results = [json.loads(l) for f in args.render for l in open(f) if l.strip()]
+        # A later file's result for the same model, engine, KV type and depth replaces an earlier one.
+        latest = {}
+        for r in (json.loads(l) for f in args.render for l in open(f) if l.strip()):
+            latest[(r["model"], r["engine"], r.get("kv_type"), r["depth"])] = r
+        results = list(latest.values())
         if not results:
             sys.exit("no results in %s" % " ".join(args.render))
         os.makedirs(out, exist_ok=True)
