@@ -9,6 +9,7 @@
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
 // AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions). Prints the path and the best of 10 passes in GB/s of weight bytes.
 #include "CLFMKernels.h"
+#include "bench_threads.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +34,6 @@ static void *run(void *p) {
     Job *j = p;
     j->fn(j->type, j->w, j->n0, j->n1, j->x, 1, j->y, 0);
     return NULL;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -96,20 +91,15 @@ int main(int argc, char **argv) {
     const LFMQuantActivations a = {q, d, sums, dsums, cols, 32};
     double best = 1e30;
     for (int pass = 0; pass < 10; pass++) {
-        const double t0 = now();
+        const double t0 = bench_now();
         for (size_t r = 0; r < repeats; r++)
             for (size_t i = 0; i < matrices; i++) {
-                pthread_t th[16];
-                Job jobs[16];
-                for (int t = 0; t < threads; t++) {
+                Job jobs[BENCH_MAX_THREADS];
+                for (int t = 0; t < threads; t++)
                     jobs[t] = (Job){fn, type, w[i], rows * (size_t)t / (size_t)threads, rows * (size_t)(t + 1) / (size_t)threads, &a, y};
-                    if (threads == 1) run(&jobs[0]);
-                    else pthread_create(&th[t], NULL, run, &jobs[t]);
-                }
-                if (threads > 1)
-                    for (int t = 0; t < threads; t++) pthread_join(th[t], NULL);
+                bench_run_jobs(run, jobs, sizeof jobs[0], (size_t)threads);
             }
-        const double seconds = now() - t0;
+        const double seconds = bench_now() - t0;
         if (seconds < best) best = seconds;
     }
     printf("path: %s\n", path);

@@ -10,6 +10,7 @@
 // for a decode step over 8 or more tiles on 2 threads. "8192 1 1 2" is the layout before: one item per head.
 // The kernel is the one the engine picks on this CPU (lfm_cpu_features): AVX-512, AVX2 or portable.
 #include "CLFMKernels.h"
+#include "../bench_threads.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +31,6 @@ static void *run(void *p) {
     Job *j = p;
     j->fn(j->a, j->u0, j->u1, j->partials);
     return NULL;
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -81,22 +76,16 @@ int main(int argc, char **argv) {
     if (!partials) return 1;
     double best = 1e30;
     for (int pass = 0; pass < 20; pass++) {
-        const double t0 = now();
+        const double t0 = bench_now();
         for (size_t l = 0; l < L; l++) {
             const LFMAttention a = {q, heads * hd, 1, D - 1, keys[l], values[l], rowBytes, LFM_KV_F32, heads, kvHeads, hd,
                                     0, 0.125f, out, heads * hd, 1, H, S};
-            pthread_t th[16];
-            Job jobs[16];
-            for (size_t t = 0; t < T; t++) {
-                jobs[t] = (Job){fn, &a, units * t / T, units * (t + 1) / T, S == 1 ? NULL : partials};
-                if (T == 1) run(&jobs[0]);
-                else pthread_create(&th[t], NULL, run, &jobs[t]);
-            }
-            if (T > 1)
-                for (size_t t = 0; t < T; t++) pthread_join(th[t], NULL);
+            Job jobs[BENCH_MAX_THREADS];
+            for (size_t t = 0; t < T; t++) jobs[t] = (Job){fn, &a, units * t / T, units * (t + 1) / T, S == 1 ? NULL : partials};
+            bench_run_jobs(run, jobs, sizeof jobs[0], T);
             if (S > 1) merge(&a, 0, items, partials);
         }
-        const double seconds = now() - t0;
+        const double seconds = bench_now() - t0;
         if (seconds < best) best = seconds;
     }
     printf("path: %s\n", path);
