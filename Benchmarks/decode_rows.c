@@ -7,7 +7,10 @@
 //      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0 dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
-// AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions). Prints the path and the best of 10 passes in GB/s of weight bytes.
+// AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions); DECODE_ROWS_PATH=avx2|portable
+// forces a slower path the CPU also has. Prints the path and the best of 10 passes in GB/s of weight bytes.
+// Each thread is started once per pass and runs its share of the rows of every matrix in turn, as the
+// engine's pool (which spins between products) does; starting threads per matrix cost 12-20 % here.
 #include "CLFMKernels.h"
 #include "bench_threads.h"
 #include <pthread.h>
@@ -24,15 +27,18 @@ typedef void (*qmatmul_fn)(int, const void *, size_t, size_t, const LFMQuantActi
 typedef struct {
     qmatmul_fn fn;
     int type;
-    const void *w;
+    uint8_t *const *w;
+    size_t matrices, repeats;
     size_t n0, n1;
     const LFMQuantActivations *x;
     float *y;
 } Job;
 
+/// Rows n0 ..< n1 of every matrix, `repeats` times.
 static void *run(void *p) {
     Job *j = p;
-    j->fn(j->type, j->w, j->n0, j->n1, j->x, 1, j->y, 0);
+    for (size_t r = 0; r < j->repeats; r++)
+        for (size_t i = 0; i < j->matrices; i++) j->fn(j->type, j->w[i], j->n0, j->n1, j->x, 1, j->y, 0);
     return NULL;
 }
 
@@ -63,6 +69,21 @@ int main(int argc, char **argv) {
         path = "avx2";
     }
 #endif
+    const char *force = getenv("DECODE_ROWS_PATH");
+    if (force && *force) {
+        if (strcmp(force, "portable") == 0) {
+            fn = lfm_qmatmul_portable;
+            path = "portable";
+#if defined(__x86_64__)
+        } else if (strcmp(force, "avx2") == 0 && (f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) == (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) {
+            fn = lfm_qmatmul_avx2;
+            path = "avx2";
+#endif
+        } else {
+            fprintf(stderr, "DECODE_ROWS_PATH=%s: not a path this CPU has (avx2, portable)\n", force);
+            return 2;
+        }
+    }
     const size_t rows = dram ? 8192 : 512, cols = 2048, matrices = dram ? 24 : 1, repeats = dram ? 1 : 400;
     const size_t blockBytes = type == 8 ? 34 : 18, matrixBytes = rows * cols / 32 * blockBytes;
     const size_t huge = 2 << 20, allocated = (matrixBytes + huge - 1) / huge * huge;
@@ -91,14 +112,12 @@ int main(int argc, char **argv) {
     const LFMQuantActivations a = {q, d, sums, dsums, cols, 32};
     double best = 1e30;
     for (int pass = 0; pass < 10; pass++) {
+        Job jobs[BENCH_MAX_THREADS];
+        for (int t = 0; t < threads; t++)
+            jobs[t] = (Job){fn, type, w, matrices, repeats, rows * (size_t)t / (size_t)threads,
+                            rows * (size_t)(t + 1) / (size_t)threads, &a, y};
         const double t0 = bench_now();
-        for (size_t r = 0; r < repeats; r++)
-            for (size_t i = 0; i < matrices; i++) {
-                Job jobs[BENCH_MAX_THREADS];
-                for (int t = 0; t < threads; t++)
-                    jobs[t] = (Job){fn, type, w[i], rows * (size_t)t / (size_t)threads, rows * (size_t)(t + 1) / (size_t)threads, &a, y};
-                bench_run_jobs(run, jobs, sizeof jobs[0], (size_t)threads);
-            }
+        bench_run_jobs(run, jobs, sizeof jobs[0], (size_t)threads);
         const double seconds = bench_now() - t0;
         if (seconds < best) best = seconds;
     }
