@@ -16,17 +16,23 @@
 #define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
 #endif
 
-/// Bytes ahead of the decode row kernels to prefetch. A decode row is read once from DRAM, and one
-/// thread's hardware prefetcher keeps too few lines in flight: Q4_K rows measured 31 GB/s on one
-/// thread without software prefetch, 32.5 / 35.8 / 36.5 / 38.6 GB/s prefetching 2, 4, 8 and 16 KiB
-/// ahead (65536 x 2048 weights). Rows follow each other in memory, so near a row's end this
-/// prefetches the next rows; past the matrix it touches lines that may be unused (prefetches
-/// never fault).
-#define QS_PREFETCH_AHEAD 16384
+/// Software prefetch of the decode row kernels, at two distances: into L2 QS_PREFETCH_L2 bytes
+/// ahead and into L1 QS_PREFETCH_L1 bytes ahead. A decode row is read once from DRAM, and one
+/// thread's hardware prefetcher keeps too few lines in flight; a far prefetch into L2 does not hold
+/// an L1 fill buffer for the whole DRAM latency, and the near one brings lines to L1 from L2 just
+/// before use (Benchmarks/README.md has the distances measured). Rows follow each other in memory,
+/// so near a row's end this prefetches the next rows; past the matrix it touches lines that may be
+/// unused (prefetches never fault).
+#define QS_PREFETCH_L2 16384
+#define QS_PREFETCH_L1 1024
 
-/// Prefetches [p + QS_PREFETCH_AHEAD, + bytes) line by line.
+/// Prefetches [p + QS_PREFETCH_L2, + bytes) into L2 and [p + QS_PREFETCH_L1, + bytes) into L1,
+/// line by line.
 QS_INL void qs_prefetch(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + QS_PREFETCH_AHEAD + o, _MM_HINT_T0);
+    for (size_t o = 0; o < bytes; o += 64) {
+        _mm_prefetch((const char *)p + QS_PREFETCH_L2 + o, _MM_HINT_T1);
+        _mm_prefetch((const char *)p + QS_PREFETCH_L1 + o, _MM_HINT_T0);
+    }
 }
 
 QS_INL float qs_hsum(__m256 v) {
