@@ -14,6 +14,11 @@ import Testing
             hits[i] += 1
             lock.unlock()
         }
+        func add(_ i: Int, _ n: Int) {
+            lock.lock()
+            hits[i] += n
+            lock.unlock()
+        }
     }
 
     @Test(arguments: [1, 2, 3, 4])
@@ -49,6 +54,34 @@ import Testing
             }
             #expect(counter.hits.allSatisfy { $0 == 1 }, "total \(total)")
             for (i, s) in starts.hits.enumerated() where s > 0 { #expect(i % 16 == 0) }
+        }
+    }
+
+    /// The decode split: every index once, aligned starts, no range below the minimum (but the last),
+    /// one large range per thread first and the tail in ranges of at most a quarter of a large one.
+    @Test func guidedRangesCoverEverythingOnceWithASmallTail() {
+        for threads in [2, 3] {
+            let pool = ThreadPool(threads: threads)
+            for total in [1, 5, 31, 64, 1000, 1792, 4608, 65536] {
+                let counter = Counter(total)
+                let lengths = Counter(total)
+                pool.parallelRangesGuided(total, alignment: 4, minimumChunk: 16) { range in
+                    lengths.add(range.lowerBound, range.count)
+                    for i in range { counter.hit(i) }
+                }
+                #expect(counter.hits.allSatisfy { $0 == 1 }, "threads \(threads) total \(total)")
+                let ranges = lengths.hits.enumerated().filter { $0.element > 0 }.map { (start: $0.offset, count: $0.element) }
+                for r in ranges {
+                    #expect(r.start % 4 == 0, "threads \(threads) total \(total) start \(r.start)")
+                    #expect(r.count >= 16 || r.start + r.count == total || total < 16, "threads \(threads) total \(total)")
+                }
+                if total >= 1000 {
+                    let large = ranges[0].count
+                    #expect(ranges.prefix(threads).allSatisfy { $0.count == large })
+                    #expect(ranges.dropFirst(threads).allSatisfy { $0.count * 4 <= large + 4 }, "threads \(threads) total \(total)")
+                    #expect(ranges.count > threads)
+                }
+            }
         }
     }
 

@@ -251,7 +251,11 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             body(0..<rows)
             return
         }
-        pool.parallelRanges(rows, alignment: alignment, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
+        if tokens == 1 {
+            pool.parallelRangesGuided(rows, alignment: alignment, minimumChunk: minimumChunkRows, body)
+        } else {
+            pool.parallelRanges(rows, alignment: alignment, minimumChunk: minimumChunkRows, chunksPerThread: 4, body)
+        }
     }
 
     /// Runs `body` over ranges of `0..<count` in parallel when `work` is large.

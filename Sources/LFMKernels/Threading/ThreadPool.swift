@@ -88,6 +88,37 @@ public final class ThreadPool: Sendable {
     }
 }
 
+extension ThreadPool {
+    /// Splits `0..<total` for work that streams its input once (a decode product): one large range
+    /// per thread (three quarters of `total` between them), then the last quarter in ranges of an
+    /// eighth of it per thread, so threads finish within a small range of each other while most rows
+    /// are still read as a few long streams. Bounds are multiples of `alignment` (except the end);
+    /// no range is shorter than `minimumChunk` unless `total` is.
+    public func parallelRangesGuided(_ total: Int, alignment: Int = 1, minimumChunk: Int = 1,
+                                     _ body: (Range<Int>) -> Void) {
+        if total <= 0 { return }
+        let align = max(1, alignment), threads = threadCount
+        func aligned(_ n: Int) -> Int { (n + align - 1) / align * align }
+        let large = aligned(max(minimumChunk, total * 3 / (4 * threads)))
+        let largeCount = min(threads, (total + large - 1) / large)
+        let rest = max(0, total - largeCount * large)
+        let small = aligned(max(minimumChunk, (rest + 2 * threads - 1) / (2 * threads)))
+        let count = largeCount + (rest + small - 1) / small
+        if count <= 1 {
+            body(0..<total)
+            return
+        }
+        parallelFor(count) { c in
+            if c < largeCount {
+                body((c * large)..<min(total, (c + 1) * large))
+            } else {
+                let start = largeCount * large + (c - largeCount) * small
+                body(start..<min(total, start + small))
+            }
+        }
+    }
+}
+
 /// The closure of the running loop; workers reach it through a raw pointer published with the loop.
 struct Job {
     let body: (Int) -> Void
