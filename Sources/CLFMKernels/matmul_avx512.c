@@ -2,6 +2,7 @@
 // plus the opt-in vdpbf16ps path. Every function carries its own target attribute.
 #include "CLFMKernels.h"
 #include "internal/matmul_common.h"
+#include <stdlib.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -91,6 +92,53 @@ T512I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t 
     }
 }
 
+/// Columns up to which matvec_bf16 keeps its pair-permuted activations on the stack (32 KiB).
+#define LFM_MATVEC_PAIRS_STACK 8192
+
+/// BF16 decode rows on pair-permuted activations (as tile_bfp below): each 512-bit load of 32
+/// weights widens with one shift (even elements) and one AND (odd elements) instead of a widening
+/// move and a shift per 16, so less arithmetic sits between the loads. The activations are
+/// permuted once per call (stack, or heap for long rows; the natural-order kernel if that fails).
+T512I void matvec_bf16(const char *w, size_t rb, size_t K, size_t n0, size_t n1, const float *x, float *y) {
+    float stackPairs[LFM_MATVEC_PAIRS_STACK];
+    float *xp = K <= LFM_MATVEC_PAIRS_STACK ? stackPairs : malloc(K * sizeof(float));
+    if (!xp) {
+        matvec(LFM_DT_BF16, w, rb, K, n0, n1, x, y);
+        return;
+    }
+    lfm_permute_pairs_avx512(x, K, 1, K, xp);
+    const __m512i high = _mm512_set1_epi32((int)0xFFFF0000u);
+    for (size_t n = n0; n < n1; n++) {
+        const char *r = w + n * rb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        size_t k = 0;
+        for (; k + 64 <= K; k += 64) {
+            for (size_t o = 0; o < 128; o += 64) {
+                _mm_prefetch(r + 2 * k + LFM_MATVEC_PREFETCH_L2 + o, _MM_HINT_T1);
+                _mm_prefetch(r + 2 * k + LFM_MATVEC_PREFETCH + o, _MM_HINT_T0);
+            }
+            const __m512i v0 = _mm512_loadu_si512((const void *)(r + 2 * k));
+            const __m512i v1 = _mm512_loadu_si512((const void *)(r + 2 * k + 64));
+            a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), _mm512_loadu_ps(xp + k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v0, high)), _mm512_loadu_ps(xp + k + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v1, 16)), _mm512_loadu_ps(xp + k + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v1, high)), _mm512_loadu_ps(xp + k + 48), a3);
+        }
+        if (k + 32 <= K) {
+            const __m512i v = _mm512_loadu_si512((const void *)(r + 2 * k));
+            a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), _mm512_loadu_ps(xp + k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(v, high)), _mm512_loadu_ps(xp + k + 16), a1);
+            k += 32;
+        }
+        for (; k < K; k += 16) { // natural order: fewer than 32 columns left (copied as they are)
+            __mmask16 mk = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            a0 = _mm512_fmadd_ps(ld16m(LFM_DT_BF16, r, k, mk), _mm512_maskz_loadu_ps(mk, xp + k), a0);
+        }
+        y[n] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    }
+    if (xp != stackPairs) free(xp);
+}
+
 // ---- prefill: 4 activation rows x 4 weight rows register tile ----
 // Rows past the end are aliases of valid rows (computed, not stored).
 T512I void tile4x4(int dt, const char *const wr[4], const float *const xr[4], size_t K, __m128 out[4]) {
@@ -147,7 +195,8 @@ T512I void gemm(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1
     T512 static void NAME(const void *w, size_t K, size_t n0, size_t n1, const float *x, size_t xs, \
                           size_t m, float *y, size_t ys) { \
         size_t rb = K * lfm_dtype_size(DT); \
-        if (m == 1) matvec(DT, (const char *)w, rb, K, n0, n1, x, y); \
+        if (m == 1 && DT == LFM_DT_BF16 && K >= 32) matvec_bf16((const char *)w, rb, K, n0, n1, x, y); \
+        else if (m == 1) matvec(DT, (const char *)w, rb, K, n0, n1, x, y); \
         else gemm(DT, (const char *)w, rb, K, n0, n1, x, xs, m, y, ys); \
     }
 LFM_AVX512_VARIANT(mm_f32, LFM_DT_F32)
