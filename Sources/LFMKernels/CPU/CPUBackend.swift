@@ -244,7 +244,8 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
 
     /// Runs `body` over contiguous ranges of weight rows of a product with `tokens` activation
     /// rows, in parallel when the work is large (and, for decode, unless `parallelMatvec` is off).
-    /// Ranges start at multiples of `alignment`.
+    /// Ranges start at multiples of `alignment`; a decode product (one token) is split guided
+    /// (`ThreadPool.parallelRangesGuided`), prefill in four equal ranges per thread.
     func splitRows(_ rows: Int, tokens: Int, work: Int, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
         if pool.threadCount == 1 || work < minimumParallelWork || rows < 2 * minimumChunkRows
             || (tokens == 1 && !parallelMatvec) {

@@ -90,9 +90,9 @@ public final class ThreadPool: Sendable {
 
 extension ThreadPool {
     /// Splits `0..<total` for work that streams its input once (a decode product): one large range
-    /// per thread (three quarters of `total` between them), then the last quarter in ranges of an
-    /// eighth of it per thread, so threads finish within a small range of each other while most rows
-    /// are still read as a few long streams. Bounds are multiples of `alignment` (except the end);
+    /// per thread (three quarters of `total` between them), then the last quarter in `2 × threadCount`
+    /// ranges claimed as threads free up, so threads finish within a small range of each other while
+    /// most rows are still read as a few long streams. Bounds are multiples of `alignment` (except the end);
     /// no range is shorter than `minimumChunk` unless `total` is.
     public func parallelRangesGuided(_ total: Int, alignment: Int = 1, minimumChunk: Int = 1,
                                      _ body: (Range<Int>) -> Void) {
