@@ -58,7 +58,7 @@ import Testing
     }
 
     /// The decode split: every index once, aligned starts, no range below the minimum (but the last),
-    /// one large range per thread first and the tail in ranges of at most a quarter of a large one.
+    /// one large range per thread first, then a tail of ranges of at most a quarter of a large one, shrinking to the minimum.
     @Test func guidedRangesCoverEverythingOnceWithASmallTail() {
         for threads in [2, 3] {
             let pool = ThreadPool(threads: threads)
@@ -80,6 +80,10 @@ import Testing
                     #expect(ranges.prefix(threads).allSatisfy { $0.count == large })
                     #expect(ranges.dropFirst(threads).allSatisfy { $0.count * 4 <= large + 4 }, "threads \(threads) total \(total)")
                     #expect(ranges.count > threads)
+                    // The tail shrinks to the minimum, so threads finish within one small range of each other.
+                    let tail = ranges.dropFirst(threads).dropLast()
+                    #expect(zip(tail, tail.dropFirst()).allSatisfy { $0.count >= $1.count }, "threads \(threads) total \(total)")
+                    #expect((tail.last?.count ?? 0) <= 16 + 4, "threads \(threads) total \(total)")
                 }
             }
         }

@@ -90,31 +90,66 @@ public final class ThreadPool: Sendable {
 
 extension ThreadPool {
     /// Splits `0..<total` for work that streams its input once (a decode product): one large range
-    /// per thread (three quarters of `total` between them), then the last quarter in `2 × threadCount`
-    /// ranges claimed as threads free up, so threads finish within a small range of each other while
-    /// most rows are still read as a few long streams. Bounds are multiples of `alignment` (except the end);
-    /// no range is shorter than `minimumChunk` unless `total` is.
+    /// per thread (three quarters of `total` between them), then the last quarter in ranges that
+    /// shrink as it runs out (each a `2 × threadCount`-th of what is left, down to `minimumChunk`),
+    /// claimed as threads free up. Most rows are read as a few long streams, and the threads finish
+    /// within about one minimum range of each other whatever the size of the product.
+    /// Bounds are multiples of `alignment` (except the end); no range is shorter than
+    /// `minimumChunk` unless `total` is.
     public func parallelRangesGuided(_ total: Int, alignment: Int = 1, minimumChunk: Int = 1,
                                      _ body: (Range<Int>) -> Void) {
         if total <= 0 { return }
-        let align = max(1, alignment), threads = threadCount
-        func aligned(_ n: Int) -> Int { (n + align - 1) / align * align }
-        let large = aligned(max(minimumChunk, total * 3 / (4 * threads)))
-        let largeCount = min(threads, (total + large - 1) / large)
-        let rest = max(0, total - largeCount * large)
-        let small = aligned(max(minimumChunk, (rest + 2 * threads - 1) / (2 * threads)))
-        let count = largeCount + (rest + small - 1) / small
-        if count <= 1 {
+        let plan = GuidedSplit(total: total, threads: threadCount, alignment: alignment, minimumChunk: minimumChunk)
+        if plan.count <= 1 {
             body(0..<total)
             return
         }
-        parallelFor(count) { c in
-            if c < largeCount {
-                body((c * large)..<min(total, (c + 1) * large))
-            } else {
-                let start = largeCount * large + (c - largeCount) * small
-                body(start..<min(total, start + small))
-            }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: plan.count + 1) { starts in
+            plan.fill(starts)
+            parallelFor(plan.count) { c in body(starts[c]..<starts[c + 1]) }
+        }
+    }
+}
+
+/// The ranges of `parallelRangesGuided`: `threads` large ones, then a tail whose ranges shrink
+/// geometrically to `minimumChunk`. `count` ranges; `fill` writes their `count + 1` bounds.
+struct GuidedSplit {
+    let total: Int, threads: Int, align: Int, minimum: Int, large: Int, largeCount: Int
+    private(set) var count = 0
+
+    init(total: Int, threads: Int, alignment: Int, minimumChunk: Int) {
+        self.total = total
+        self.threads = max(1, threads)
+        align = max(1, alignment)
+        minimum = max(1, minimumChunk)
+        let a = align
+        func aligned(_ n: Int) -> Int { (n + a - 1) / a * a }
+        large = aligned(max(minimum, total * 3 / (4 * self.threads)))
+        largeCount = min(self.threads, (total + large - 1) / large)
+        var n = 0
+        forEachBound { _, _ in n += 1 }
+        count = n
+    }
+
+    /// Writes the `count + 1` range bounds (the first is 0, the last `total`).
+    func fill(_ bounds: UnsafeMutableBufferPointer<Int>) {
+        bounds[0] = 0
+        forEachBound { index, end in bounds[index + 1] = end }
+    }
+
+    /// Calls `visit(index, end)` for each range in order.
+    private func forEachBound(_ visit: (Int, Int) -> Void) {
+        let a = align
+        func aligned(_ n: Int) -> Int { (n + a - 1) / a * a }
+        var start = 0, index = 0
+        while start < total {
+            let size = index < largeCount
+                ? large
+                : aligned(max(minimum, (total - start) / (2 * threads)))
+            let end = min(total, start + size)
+            visit(index, end)
+            start = end
+            index += 1
         }
     }
 }
