@@ -69,7 +69,8 @@
 
 /// Makes glibc's malloc keep freed buffers of up to 32 MiB in the heap instead of returning them
 /// to the OS (training frees and reallocates the same activation buffers every step; fresh pages
-/// cost page faults and zeroing). Process-wide; returns 1 when applied, 0 elsewhere.
+/// cost page faults and zeroing), also in the heaps of thread arenas. Process-wide; returns 1 when
+/// applied, 0 elsewhere.
 int lfm_tr_keep_heap(void);
 
 LFM_DECLARE_TRAIN(avx512)
