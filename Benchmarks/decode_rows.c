@@ -1,14 +1,15 @@
-// Decode row kernels alone: one activation row times Q8_0 or Q4_0 weight rows, read once from memory
+// Decode row kernels alone: one activation row times Q8_0, Q4_0, Q4_K or Q6_K weight rows, read once from memory
 // (24 matrices of 8192 x 2048, ~430 MB at Q8_0, more than any L3 here) or again and again from L2 (one
 // matrix of 512 rows, one thread): the second is the kernel's compute ceiling, the first what it
 // reaches from DRAM. Compare with read_bandwidth.c at the same thread count.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/decode_rows.c \
-//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0 dram|l2 [threads]
+//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_k|q6_k dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
 // AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions); DECODE_ROWS_PATH=avx2|portable
-// forces a slower path the CPU also has. Prints the path and the best of 10 passes in GB/s of weight bytes.
+// forces a slower path the CPU also has; DECODE_ROWS_COLS sets the row length (default 2048). Prints the
+// path and the best of 10 passes in GB/s of weight bytes.
 // Each thread is started once per pass and runs its share of the rows of every matrix in turn, as the
 // engine's pool (which spins between products) does; starting threads per matrix cost 12-20 % here.
 #include "CLFMKernels.h"
@@ -42,12 +43,28 @@ static void *run(void *p) {
     return NULL;
 }
 
+/// The weight types the driver knows: GGML type id, elements and bytes per block, and the byte
+/// offsets of the block's F16 scales (set to small normal halves; the other bytes are patterned).
+typedef struct {
+    const char *name;
+    int type;
+    size_t elements, bytes, scales[2];
+} WeightType;
+
+static const WeightType types[] = {
+    {"q8_0", 8, 32, 34, {0, 0}},      {"q4_0", 2, 32, 18, {0, 0}},
+    {"q4_k", 12, 256, 144, {0, 2}},   {"q6_k", 14, 256, 210, {208, 208}},
+};
+
 int main(int argc, char **argv) {
-    if (argc < 3 || (strcmp(argv[1], "q8_0") && strcmp(argv[1], "q4_0")) || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
-        fprintf(stderr, "usage: %s q8_0|q4_0 dram|l2 [threads]\n", argv[0]);
+    const WeightType *wt = NULL;
+    for (size_t i = 0; argc > 1 && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(argv[1], types[i].name) == 0) wt = &types[i];
+    if (argc < 3 || !wt || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
+        fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q6_k dram|l2 [threads]\n", argv[0]);
         return 2;
     }
-    const int type = strcmp(argv[1], "q8_0") == 0 ? 8 : 2, dram = strcmp(argv[2], "dram") == 0;
+    const int type = wt->type, dram = strcmp(argv[2], "dram") == 0;
     int threads = argc > 3 ? atoi(argv[3]) : 1;
     if (threads < 1 || threads > 16 || (!dram && threads != 1)) {
         fprintf(stderr, "threads: 1 to 16 (l2: 1)\n");
@@ -84,8 +101,15 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    const size_t rows = dram ? 8192 : 512, cols = 2048, matrices = dram ? 24 : 1, repeats = dram ? 1 : 400;
-    const size_t blockBytes = type == 8 ? 34 : 18, matrixBytes = rows * cols / 32 * blockBytes;
+    // DECODE_ROWS_COLS: row length (default 2048; the row count shrinks or grows to keep the bytes).
+    const char *colsText = getenv("DECODE_ROWS_COLS");
+    const size_t cols = colsText && *colsText ? (size_t)strtoul(colsText, NULL, 10) : 2048;
+    if (cols < 256 || cols > 16384 || cols % 256) {
+        fprintf(stderr, "DECODE_ROWS_COLS=%s: a multiple of 256 from 256 to 16384\n", colsText);
+        return 2;
+    }
+    const size_t rows = (dram ? 8192 : 512) * 2048 / cols, matrices = dram ? 24 : 1, repeats = dram ? 1 : 400;
+    const size_t blockBytes = wt->bytes, block = wt->elements, matrixBytes = rows * cols / block * blockBytes;
     const size_t huge = 2 << 20, allocated = (matrixBytes + huge - 1) / huge * huge;
     uint8_t **w = malloc(matrices * sizeof *w);
     if (!w) return 1;
@@ -97,19 +121,21 @@ int main(int argc, char **argv) {
 #endif
         for (size_t b = 0; b < matrixBytes / blockBytes; b++) {
             uint8_t *p = w[i] + b * blockBytes;
+            for (size_t k = 0; k < blockBytes; k++) p[k] = (uint8_t)((b * 131 + k * 7) & 0x7F);
             const uint16_t scale = 0x2000 + (uint16_t)(b % 64); // small normal halves
-            memcpy(p, &scale, 2);
-            for (size_t k = 2; k < blockBytes; k++) p[k] = (uint8_t)((b * 131 + k * 7) & 0x7F);
+            memcpy(p + wt->scales[0], &scale, 2);
+            memcpy(p + wt->scales[1], &scale, 2);
         }
     }
-    float *x = malloc(cols * sizeof *x), *y = malloc(rows * sizeof *y), *d = malloc(cols / 32 * sizeof *d);
-    float *dsums = malloc(cols / 32 * sizeof *dsums);
+    const size_t actBlock = (size_t)lfm_qmatmul_block(type);
+    float *x = malloc(cols * sizeof *x), *y = malloc(rows * sizeof *y), *d = malloc(cols / actBlock * sizeof *d);
+    float *dsums = malloc(cols / actBlock * sizeof *dsums);
     int8_t *q = malloc(cols);
     int16_t *sums = malloc(cols / 16 * sizeof *sums);
     if (!x || !y || !d || !dsums || !q || !sums) return 1;
     for (size_t k = 0; k < cols; k++) x[k] = (float)(k % 13) - 6.0f;
-    lfm_quantize_activations_portable(x, cols, 0, 1, cols, 32, q, d, sums, dsums);
-    const LFMQuantActivations a = {q, d, sums, dsums, cols, 32};
+    lfm_quantize_activations_portable(x, cols, 0, 1, cols, actBlock, q, d, sums, dsums);
+    const LFMQuantActivations a = {q, d, sums, dsums, cols, actBlock};
     double best = 1e30;
     for (int pass = 0; pass < 10; pass++) {
         Job jobs[BENCH_MAX_THREADS];
