@@ -262,7 +262,11 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
 
 #if QS_VNNI
 /// Decode (one activation row) of Q4_K / Q5_K with 64 codes (two sub-blocks) per 512-bit
-/// register: the float dot product over all nb super-blocks.
+/// register: the float dot product over all nb super-blocks. The block scales d · dx and
+/// dmin · dx are formed 16 blocks at a time before the blocks' integer work (one F16 conversion
+/// and one multiply per 16 blocks; the block loop then reads them as broadcast memory operands),
+/// which takes the per-block scalar conversions and broadcasts off the vector ports the integer
+/// work is bound by. Same F32 products and sums as one block at a time.
 QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs,
                            size_t nb, int five) {
     const size_t bytes = five ? 176 : 144;
@@ -272,44 +276,55 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
                                                  0x0004000400040004, 0, 0, 0, 0);
     __m512 acc = _mm512_setzero_ps();
     __m256 mins = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; b++) {
-        const uint8_t *blk = w + b * bytes;
-        qs_prefetch(blk, bytes);
-        const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128((int)lfm_qt_u32(blk)));
-        const float d = _mm_cvtss_f32(dd), dmin = _mm_cvtss_f32(_mm_movehdup_ps(dd));
-        const __m128i scmn = qs_scales_k4(blk + 4);
-        const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scmn));
-        __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
-        mn32 = _mm256_or_si256(mn32, _mm256_slli_epi32(mn32, 16));
-        const uint8_t *qs = blk + (five ? 48 : 16);
-        const int8_t *x = xq + b * 256;
-        // High bits: bytes 0..31 carry sub-block 2j's bit at position 2j, bytes 32..63 (pre-shifted
-        // by one) sub-block 2j + 1's.
-        __m512i hb = _mm512_setzero_si512();
-        if (five) {
-            const __m256i h = qs_load(blk + 16);
-            hb = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 1), 1);
-        }
-        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++) {
-            // The 32 bytes in both halves (a load, no shuffle), then low / high nibbles.
-            const __m512i v = _mm512_broadcast_i64x4(qs_load(qs + 32 * j));
-            __m512i q = _mm512_and_si512(_mm512_srlv_epi16(v, nibbleShift), low);
+    for (size_t b0 = 0; b0 < nb; b0 += 16) {
+        const size_t count = nb - b0 < 16 ? nb - b0 : 16;
+        // d and dmin of the next (up to) 16 blocks (one gather of their first words), then both
+        // times the activation scales.
+        const __mmask16 live = (__mmask16)((1u << count) - 1);
+        const __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                   _mm512_set1_epi32((int)bytes));
+        const __m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offsets, w + b0 * bytes, 1);
+        const __m512 dx = _mm512_maskz_loadu_ps(live, xd + b0);
+        float dxs[16] __attribute__((aligned(64))), mxs[16] __attribute__((aligned(64)));
+        _mm512_store_ps(dxs, _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)), dx));
+        _mm512_store_ps(mxs, _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))), dx));
+        for (size_t i = 0; i < count; i++) {
+            const size_t b = b0 + i;
+            const uint8_t *blk = w + b * bytes;
+            qs_prefetch(blk, bytes);
+            const __m128i scmn = qs_scales_k4(blk + 4);
+            const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scmn));
+            __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
+            mn32 = _mm256_or_si256(mn32, _mm256_slli_epi32(mn32, 16));
+            const uint8_t *qs = blk + (five ? 48 : 16);
+            const int8_t *x = xq + b * 256;
+            // High bits: bytes 0..31 carry sub-block 2j's bit at position 2j, bytes 32..63 (pre-shifted
+            // by one) sub-block 2j + 1's.
+            __m512i hb = _mm512_setzero_si512();
             if (five) {
-                q = _mm512_or_si512(q, _mm512_slli_epi16(_mm512_and_si512(hb, one), 4));
-                hb = _mm512_srli_epi16(hb, 2);
+                const __m256i h = qs_load(blk + 16);
+                hb = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 1), 1);
             }
-            // Words 0..15 get scale 2j, words 16..31 scale 2j + 1.
-            const __m512i index = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)), _mm256_set1_epi16((short)(2 * j + 1)), 1);
-            const __m512i scale = _mm512_permutexvar_epi16(index, sc16);
-            const __m512i prod = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(x + 64 * j)));
-            if (j & 1) s1 = _mm512_dpwssd_epi32(s1, prod, scale);
-            else s0 = _mm512_dpwssd_epi32(s0, prod, scale);
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+            for (int j = 0; j < 4; j++) {
+                // The 32 bytes in both halves (a load, no shuffle), then low / high nibbles.
+                const __m512i v = _mm512_broadcast_i64x4(qs_load(qs + 32 * j));
+                __m512i q = _mm512_and_si512(_mm512_srlv_epi16(v, nibbleShift), low);
+                if (five) {
+                    q = _mm512_or_si512(q, _mm512_slli_epi16(_mm512_and_si512(hb, one), 4));
+                    hb = _mm512_srli_epi16(hb, 2);
+                }
+                // Words 0..15 get scale 2j, words 16..31 scale 2j + 1.
+                const __m512i index = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)), _mm256_set1_epi16((short)(2 * j + 1)), 1);
+                const __m512i scale = _mm512_permutexvar_epi16(index, sc16);
+                const __m512i prod = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(x + 64 * j)));
+                if (j & 1) s1 = _mm512_dpwssd_epi32(s1, prod, scale);
+                else s0 = _mm512_dpwssd_epi32(s0, prod, scale);
+            }
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(dxs[i]), acc);
+            const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), mn32);
+            mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(mxs[i]), mins);
         }
-        const float dx = xd[b];
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(d * dx), acc);
-        const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), mn32);
-        mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(summ), _mm256_set1_ps(dmin * dx), mins);
     }
     return _mm512_reduce_add_ps(acc) - qs_hsum(mins);
 }
