@@ -23,10 +23,27 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .customLong("bf16-dot"), help: "Prefill BF16 weights with BF16 dot products (activations rounded to BF16, as llama.cpp does): about twice the prompt speed, logits differ by ~1e-3 relative.")
     var bf16Dot = false
 
+    @Option(name: .long, help: "Kernel path: avx512, avx2 or portable, one this CPU has (default: the best it has). A slower path measures what CPUs without the faster one get.")
+    var isa: String?
+
     func validate() throws {
         if let threads, threads < 1 || threads > 256 {
             throw ValidationError("--threads must be between 1 and 256 (found \(threads))")
         }
+        _ = try chosenISA()
+    }
+
+    /// The kernel path `--isa` names, checked against this CPU; nil without `--isa`.
+    func chosenISA() throws -> ISA? {
+        guard let isa else { return nil }
+        let available = ISA.available.map(\.description).joined(separator: ", ")
+        guard let chosen = ISA(name: isa) else {
+            throw ValidationError("--isa must be avx512, avx2 or portable (found '\(isa)')")
+        }
+        guard chosen.isSupported else {
+            throw ValidationError("--isa \(isa): this CPU does not have it (it has: \(available))")
+        }
+        return chosen
     }
 
     /// The model folder or file as a URL.
@@ -39,7 +56,8 @@ struct ModelOptions: ParsableArguments {
     func load(path: String) throws -> any LanguageModel {
         try ModelRegistry.load(path: path,
                            options: ModelLoadOptions(placement: mmap ? .mapped : .hugePages,
-                                                     backend: makeBackend(threads: threads, bf16Dot: bf16Dot)))
+                                                     backend: makeBackend(threads: threads, bf16Dot: bf16Dot,
+                                                                          isa: try chosenISA())))
     }
 }
 
@@ -59,8 +77,9 @@ func modelDisplayName(_ path: String) -> String {
 }
 
 /// The backend every command runs on.
-func makeBackend(threads: Int?, bf16Dot: Bool = false) -> ComputeBackend {
-    CPUBackend(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, bf16DotPrefill: bf16Dot)
+/// `isa` must be supported by this CPU (`ModelOptions.chosenISA` checks it); nil picks the best path.
+func makeBackend(threads: Int?, bf16Dot: Bool = false, isa: ISA? = nil) -> ComputeBackend {
+    CPUBackend(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, isa: isa, bf16DotPrefill: bf16Dot)
 }
 
 /// Parses "1,2,3" into token ids.

@@ -106,6 +106,32 @@ struct Expected: Decodable {
         #expect(["avx512", "avx2", "portable"].contains(isa ?? ""), "isa: \(object?["isa"] ?? "missing")")
     }
 
+    /// `--isa` forces a slower kernel path (what CPUs without the faster one run) and the JSON names it;
+    /// an unknown name, or a path this CPU lacks, is a typed error before anything loads.
+    @Test func benchRunsTheKernelPathItIsGiven() throws {
+        let folder = CLI.fixtures.appendingPathComponent("lfm2/attn-first-f32")
+        func benchPath(_ extra: [String]) throws -> (status: Int32, path: String?, stderr: String) {
+            let result = try CLI.run(["bench", "--model", folder.path, "-p", "8", "-n", "2", "-t", "2", "-r", "1", "--json"] + extra)
+            let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return (result.status, (object?["isa"] as? String)?.split(separator: "+").first.map(String.init), result.stderr)
+        }
+        // The best path here, then every path below it (x86-64: avx512 > avx2 > portable).
+        let best = try benchPath([])
+        let order = ["avx512", "avx2", "portable"]
+        let index = try #require(best.path.flatMap { order.firstIndex(of: $0) }, "\(best.stderr)")
+        for isa in order[index...] {
+            let forced = try benchPath(["--isa", isa])
+            #expect(forced.status == 0 && forced.path == isa, "\(isa): \(forced.path ?? "no JSON") \(forced.stderr)")
+        }
+        let unknown = try benchPath(["--isa", "sse9"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("--isa must be avx512, avx2 or portable (found 'sse9')"),
+                "\(unknown.stderr)")
+        if index > 0 {
+            let missing = try benchPath(["--isa", "avx512"])
+            #expect(missing.status != 0 && missing.stderr.contains("this CPU does not have it"), "\(missing.stderr)")
+        }
+    }
+
     /// `"weight_bytes_per_token"`: every matrix once (the tied embedding as the head; norms, biases and
     /// conv kernels are vectors or rank 3, left out), and of a mixture of experts the router and top-k
     /// of the experts: counted here from the checkpoint's own tensor table.
