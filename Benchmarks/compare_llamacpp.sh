@@ -4,12 +4,14 @@
 # Usage:
 #   Benchmarks/compare_llamacpp.sh --models /root/models --llama-build /root/llamacpp-build --lfm /path/to/lfm \
 #       [--size 350m] [-r 5] [-t 2] [-p 512] [-n 128] [--rows f32,f32-f16,bf16] [--out DIR] [--bw measure|GB/s]
-#       [--name NAME]
+#       [--name NAME] [--isa avx512|avx2|portable]
 #
 # Models come from Benchmarks/make_random_lfm2.py (--out /root/models): <models>/lfm2-<size>-f32,
 # <models>/lfm2-<size>-bf16 (HF folders) and <models>/lfm2-<size>-gguf/lfm2-<size>-<type>.gguf.
 # --name NAME replaces the "lfm2-<size>" prefix for other families (Benchmarks/make_random_transformer.py:
 # --name qwen3-0.6b reads <models>/qwen3-0.6b-gguf/qwen3-0.6b-<type>.gguf).
+# --isa runs ours on a slower kernel path this CPU also has (`lfm bench --isa`), e.g. the AVX2 path on an
+# AVX-512 machine against a llama.cpp built without AVX-512 (-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF).
 #
 # Rows (--rows, comma list):
 #   f32      ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f32.gguf
@@ -32,7 +34,7 @@
 set -euo pipefail
 
 MODELS=""; LLAMA_BUILD=""; LFM=""; SIZE="350m"; REPS=5; THREADS=2; NP=512; NG=128
-ROWS="f32,f32-f16,bf16"; OUT=""; BW=measure; NAME=""
+ROWS="f32,f32-f16,bf16"; OUT=""; BW=measure; NAME=""; ISA_ARGS=()
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,7 +50,8 @@ while [[ $# -gt 0 ]]; do
     --out) OUT="$2"; shift 2 ;;
     --bw) BW="$2"; shift 2 ;;
     --name) NAME="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --isa) ISA_ARGS=(--isa "$2"); shift 2 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -131,7 +134,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     measure_bw "$rep" "$row"
     o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
     echo "[rep $rep/$REPS] $row: ours" >&2
-    "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 --json > "$o" 2> "$o.err" \
+    "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 "${ISA_ARGS[@]}" --json > "$o" 2> "$o.err" \
       || die "lfm bench failed ($row, rep $rep), see $o.err"
     echo "[rep $rep/$REPS] $row: llama.cpp" >&2
     "$BENCH" -m "$(theirs_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 -o jsonl > "$t" 2> "$t.err" \
