@@ -134,7 +134,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     measure_bw "$rep" "$row"
     o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
     echo "[rep $rep/$REPS] $row: ours" >&2
-    "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 "${ISA_ARGS[@]}" --json > "$o" 2> "$o.err" \
+    "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 ${ISA_ARGS[@]+"${ISA_ARGS[@]}"} --json > "$o" 2> "$o.err" \
       || die "lfm bench failed ($row, rep $rep), see $o.err"
     echo "[rep $rep/$REPS] $row: llama.cpp" >&2
     "$BENCH" -m "$(theirs_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 -o jsonl > "$t" 2> "$t.err" \
