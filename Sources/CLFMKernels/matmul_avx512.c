@@ -2,14 +2,12 @@
 // plus the opt-in vdpbf16ps path. Every function carries its own target attribute.
 #include "CLFMKernels.h"
 #include "internal/matmul_common.h"
+#include "internal/prefetch.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// Bytes ahead of the decode kernel's software prefetches into L1 and into L2 (see matvec).
-#define LFM_MATVEC_PREFETCH 1024
-#define LFM_MATVEC_PREFETCH_L2 16384
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
 #define T512I T512 __attribute__((always_inline)) static inline
 #define T512BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
@@ -63,10 +61,8 @@ T512I void store_tile(const __m128 out[4], size_t nt, size_t nr, int accumulate,
 // Each row is read front to back as one stream with four independent accumulators. Measured
 // from DRAM on 65536 x 2048 BF16 weights: 37.5 GB/s on one thread and 44-48 GB/s on two, against
 // 31 and 36-42 GB/s for four interleaved rows with software prefetch (the earlier kernel): the
-// hardware prefetcher follows one stream per thread better than four. Software prefetches add
-// lines in flight: one into L2 LFM_MATVEC_PREFETCH_L2 bytes ahead (it does not hold an L1 fill
-// buffer for the whole DRAM latency) and one into L1 LFM_MATVEC_PREFETCH bytes ahead; near a row's
-// end they reach into the next rows. Benchmarks/README.md has the distances measured.
+// hardware prefetcher follows one stream per thread better than four. Software prefetches at two
+// distances (lfm_prefetch_ahead) add lines in flight.
 T512I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t n1,
                   const float *x, float *y) {
     const size_t es = lfm_dtype_size(dt);
@@ -75,10 +71,7 @@ T512I void matvec(int dt, const char *w, size_t rb, size_t K, size_t n0, size_t 
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t k = 0;
         for (; k + 64 <= K; k += 64) {
-            for (size_t o = 0; o < 64 * es; o += 64) {
-                _mm_prefetch(r + k * es + LFM_MATVEC_PREFETCH_L2 + o, _MM_HINT_T1);
-                _mm_prefetch(r + k * es + LFM_MATVEC_PREFETCH + o, _MM_HINT_T0);
-            }
+            lfm_prefetch_ahead(r + k * es, 64 * es);
             a0 = _mm512_fmadd_ps(ld16(dt, r, k), _mm512_loadu_ps(x + k), a0);
             a1 = _mm512_fmadd_ps(ld16(dt, r, k + 16), _mm512_loadu_ps(x + k + 16), a1);
             a2 = _mm512_fmadd_ps(ld16(dt, r, k + 32), _mm512_loadu_ps(x + k + 32), a2);
@@ -113,10 +106,7 @@ T512I void matvec_bf16(const char *w, size_t rb, size_t K, size_t n0, size_t n1,
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         size_t k = 0;
         for (; k + 64 <= K; k += 64) {
-            for (size_t o = 0; o < 128; o += 64) {
-                _mm_prefetch(r + 2 * k + LFM_MATVEC_PREFETCH_L2 + o, _MM_HINT_T1);
-                _mm_prefetch(r + 2 * k + LFM_MATVEC_PREFETCH + o, _MM_HINT_T0);
-            }
+            lfm_prefetch_ahead(r + 2 * k, 128);
             const __m512i v0 = _mm512_loadu_si512((const void *)(r + 2 * k));
             const __m512i v1 = _mm512_loadu_si512((const void *)(r + 2 * k + 64));
             a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(v0, 16)), _mm512_loadu_ps(xp + k), a0);

@@ -109,7 +109,7 @@ QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, co
         __m128 c2 = _mm_setzero_ps();
         size_t b = 0;
         for (; b + 8 <= nb; b += 8) {
-            qs_prefetch(row + b * 18, 144);
+            lfm_prefetch_ahead(row + b * 18, 144);
             qa2_q4_0_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
         }
         for (; b + 2 <= nb; b += 2) qa2_q4_0_pair(row + b * 18, xp + 32 * b, xd + b, xds + b, &a2, &c2);
@@ -171,7 +171,7 @@ QS_INL void qa2_iq4nl(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
         for (int r = 0; r < R; r++) a[c][r] = _mm256_setzero_ps();
     size_t b = 0;
     for (; b + C <= nb; b += C) {
-        if (R == 1) qs_prefetch(w + b * 18, (size_t)C * 18);
+        if (R == 1) lfm_prefetch_ahead(w + b * 18, (size_t)C * 18);
         for (int c = 0; c < C; c++) qa2_iq4nl_block(w, b + c, R, table, xq, xd, a[c]);
     }
     for (; b < nb; b++) qa2_iq4nl_block(w, b, R, table, xq, xd, a[0]);
@@ -193,7 +193,7 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
     const __m256i table = qa2_iq4_table();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 136;
-        if (R == 1) qs_prefetch(blk, 136);
+        if (R == 1) lfm_prefetch_ahead(blk, 136);
         const float d = qs_half(blk);
         __m256i sumi[4];
         for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();

@@ -52,7 +52,7 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *p = w + b * 18;
-        qs_prefetch(p, 72);
+        lfm_prefetch_ahead(p, 72);
         const __m512i lo = _mm512_loadu_si512((const void *)p), hi = _mm512_maskz_loadu_epi8(0xFF, p + 64);
         const __m512i nibbles = _mm512_permutex2var_epi8(lo, iNibbles, hi);
         const __m512i codesLow = _mm512_and_si512(nibbles, low);

@@ -3,6 +3,7 @@
 // Before including, define QS_TARGET (a target attribute) and QS_VNNI.
 // One weight block is loaded once and used for up to four activation rows.
 #include <immintrin.h>
+#include "prefetch.h"
 
 #define QS_INL QS_TARGET __attribute__((always_inline)) static inline
 
@@ -15,25 +16,6 @@
 #define QS_DPBUSD(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
 #define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
 #endif
-
-/// Software prefetch of the decode row kernels, at two distances: into L2 QS_PREFETCH_L2 bytes
-/// ahead and into L1 QS_PREFETCH_L1 bytes ahead. A decode row is read once from DRAM, and one
-/// thread's hardware prefetcher keeps too few lines in flight; a far prefetch into L2 does not hold
-/// an L1 fill buffer for the whole DRAM latency, and the near one brings lines to L1 from L2 just
-/// before use (Benchmarks/README.md has the distances measured). Rows follow each other in memory,
-/// so near a row's end this prefetches the next rows; past the matrix it touches lines that may be
-/// unused (prefetches never fault).
-#define QS_PREFETCH_L2 16384
-#define QS_PREFETCH_L1 1024
-
-/// Prefetches [p + QS_PREFETCH_L2, + bytes) into L2 and [p + QS_PREFETCH_L1, + bytes) into L1,
-/// line by line.
-QS_INL void qs_prefetch(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) {
-        _mm_prefetch((const char *)p + QS_PREFETCH_L2 + o, _MM_HINT_T1);
-        _mm_prefetch((const char *)p + QS_PREFETCH_L1 + o, _MM_HINT_T0);
-    }
-}
 
 QS_INL float qs_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -199,7 +181,7 @@ QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const fl
     __m128 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps();
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        qs_prefetch(w + b * (type == QT_Q8_0 ? 34 : 18), 4 * (type == QT_Q8_0 ? 34 : 18));
+        lfm_prefetch_ahead(w + b * (type == QT_Q8_0 ? 34 : 18), 4 * (type == QT_Q8_0 ? 34 : 18));
         qs_pair_step(w, type, xq, xd, xds, b, &a0, &c0);
         qs_pair_step(w, type, xq, xd, xds, b + 2, &a1, &c1);
     }
@@ -241,7 +223,7 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
     for (; b + C <= nb; b += C) {
 #if !QS_VNNI
         // Decode rows on AVX2 prefetch like the AVX-512 row kernels (one row is read once).
-        if (R == 1) qs_prefetch(w + b * lfm_qt_block_bytes(type), (size_t)C * lfm_qt_block_bytes(type));
+        if (R == 1) lfm_prefetch_ahead(w + b * lfm_qt_block_bytes(type), (size_t)C * lfm_qt_block_bytes(type));
 #endif
         for (int c = 0; c < C; c++) {
             if (type == QT_Q8_0) qs_q8_0_block(w, b + c, R, xq, xd, a[c]);
@@ -274,6 +256,9 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
     // Shift counts per word: 0 for the low 256 bits (low nibbles), 4 for the high 256 bits.
     const __m512i nibbleShift = _mm512_set_epi64(0x0004000400040004, 0x0004000400040004, 0x0004000400040004,
                                                  0x0004000400040004, 0, 0, 0, 0);
+    // Byte offsets of 16 consecutive blocks, for the gather of their d and dmin.
+    const __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                               _mm512_set1_epi32((int)bytes));
     __m512 acc = _mm512_setzero_ps();
     __m256 mins = _mm256_setzero_ps();
     for (size_t b0 = 0; b0 < nb; b0 += 16) {
@@ -281,8 +266,6 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
         // d and dmin of the next (up to) 16 blocks (one gather of their first words), then both
         // times the activation scales.
         const __mmask16 live = (__mmask16)((1u << count) - 1);
-        const __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                   _mm512_set1_epi32((int)bytes));
         const __m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offsets, w + b0 * bytes, 1);
         const __m512 dx = _mm512_maskz_loadu_ps(live, xd + b0);
         float dxs[16] __attribute__((aligned(64))), mxs[16] __attribute__((aligned(64)));
@@ -291,7 +274,7 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
         for (size_t i = 0; i < count; i++) {
             const size_t b = b0 + i;
             const uint8_t *blk = w + b * bytes;
-            qs_prefetch(blk, bytes);
+            lfm_prefetch_ahead(blk, bytes);
             const __m128i scmn = qs_scales_k4(blk + 4);
             const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scmn));
             __m256i mn32 = _mm256_cvtepu8_epi32(_mm_srli_si128(scmn, 8));
@@ -345,7 +328,7 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
 #if !QS_VNNI
-        if (R == 1) qs_prefetch(blk, bytes);
+        if (R == 1) lfm_prefetch_ahead(blk, bytes);
 #endif
         const float d = qs_half(blk), dmin = qs_half(blk + 2);
         // Scales as 8 words (both 128-bit lanes), mins as word pairs (m_j, m_j) for madd with
@@ -410,7 +393,7 @@ QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
     __m512 acc = _mm512_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
-        qs_prefetch(blk, 210);
+        lfm_prefetch_ahead(blk, 210);
         const int8_t *x = xq + b * 256;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
         const __m512i scz = _mm512_castsi256_si512(sc16);
@@ -448,7 +431,7 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
 #if !QS_VNNI
-        if (R == 1) qs_prefetch(blk, 210);
+        if (R == 1) lfm_prefetch_ahead(blk, 210);
 #endif
         const float d = qs_half(blk + 208);
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)(blk + 192));

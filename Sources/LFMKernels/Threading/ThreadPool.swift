@@ -99,58 +99,38 @@ extension ThreadPool {
     public func parallelRangesGuided(_ total: Int, alignment: Int = 1, minimumChunk: Int = 1,
                                      _ body: (Range<Int>) -> Void) {
         if total <= 0 { return }
-        let plan = GuidedSplit(total: total, threads: threadCount, alignment: alignment, minimumChunk: minimumChunk)
-        if plan.count <= 1 {
+        let threads = threadCount
+        let count = Self.guidedBounds(total, threads: threads, alignment: alignment, minimumChunk: minimumChunk) { _, _ in }
+        if count <= 1 {
             body(0..<total)
             return
         }
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: plan.count + 1) { starts in
-            plan.fill(starts)
-            parallelFor(plan.count) { c in body(starts[c]..<starts[c + 1]) }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: count + 1) { bounds in
+            bounds[0] = 0
+            Self.guidedBounds(total, threads: threads, alignment: alignment, minimumChunk: minimumChunk) { index, end in
+                bounds[index + 1] = end
+            }
+            parallelFor(count) { c in body(bounds[c]..<bounds[c + 1]) }
         }
     }
-}
 
-/// The ranges of `parallelRangesGuided`: `threads` large ones, then a tail whose ranges shrink
-/// geometrically to `minimumChunk`. `count` ranges; `fill` writes their `count + 1` bounds.
-struct GuidedSplit {
-    let total: Int, threads: Int, align: Int, minimum: Int, large: Int, largeCount: Int
-    private(set) var count = 0
-
-    init(total: Int, threads: Int, alignment: Int, minimumChunk: Int) {
-        self.total = total
-        self.threads = max(1, threads)
-        align = max(1, alignment)
-        minimum = max(1, minimumChunk)
-        let a = align
-        func aligned(_ n: Int) -> Int { (n + a - 1) / a * a }
-        large = aligned(max(minimum, total * 3 / (4 * self.threads)))
-        largeCount = min(self.threads, (total + large - 1) / large)
-        var n = 0
-        forEachBound { _, _ in n += 1 }
-        count = n
-    }
-
-    /// Writes the `count + 1` range bounds (the first is 0, the last `total`).
-    func fill(_ bounds: UnsafeMutableBufferPointer<Int>) {
-        bounds[0] = 0
-        forEachBound { index, end in bounds[index + 1] = end }
-    }
-
-    /// Calls `visit(index, end)` for each range in order.
-    private func forEachBound(_ visit: (Int, Int) -> Void) {
-        let a = align
-        func aligned(_ n: Int) -> Int { (n + a - 1) / a * a }
+    /// Calls `visit(index, end)` for each range of `parallelRangesGuided` in order (`threads` large
+    /// ranges, then the shrinking tail) and returns how many there are.
+    @discardableResult
+    static func guidedBounds(_ total: Int, threads: Int, alignment: Int, minimumChunk: Int,
+                             _ visit: (Int, Int) -> Void) -> Int {
+        let align = max(1, alignment), threads = max(1, threads), minimum = max(1, minimumChunk)
+        func aligned(_ n: Int) -> Int { (n + align - 1) / align * align }
+        let large = aligned(max(minimum, total * 3 / (4 * threads)))
         var start = 0, index = 0
         while start < total {
-            let size = index < largeCount
-                ? large
-                : aligned(max(minimum, (total - start) / (2 * threads)))
+            let size = index < threads ? large : aligned(max(minimum, (total - start) / (2 * threads)))
             let end = min(total, start + size)
             visit(index, end)
             start = end
             index += 1
         }
+        return index
     }
 }
 

@@ -1,0 +1,27 @@
+// Software prefetch of the decode row kernels (x86), shared by the quantized and F32/F16/BF16 ones.
+#ifndef LFM_PREFETCH_H
+#define LFM_PREFETCH_H
+#include <stddef.h>
+#include <stdint.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// Two distances: into L2 LFM_PREFETCH_L2 bytes ahead and into L1 LFM_PREFETCH_L1 bytes ahead. A
+/// decode row is read once from DRAM, and one thread's hardware prefetcher keeps too few lines in
+/// flight; a far prefetch into L2 does not hold an L1 fill buffer for the whole DRAM latency, and the
+/// near one brings lines to L1 from L2 just before use (Benchmarks/README.md has the distances
+/// measured). Rows follow each other in memory, so near a row's end this prefetches the next rows;
+/// past the matrix it touches lines that may be unused (prefetches never fault).
+#define LFM_PREFETCH_L2 16384
+#define LFM_PREFETCH_L1 1024
+
+/// Prefetches [p + LFM_PREFETCH_L2, + bytes) into L2 and [p + LFM_PREFETCH_L1, + bytes) into L1,
+/// line by line. SSE only, so it inlines into every target.
+__attribute__((always_inline)) static inline void lfm_prefetch_ahead(const void *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) {
+        _mm_prefetch((const char *)p + LFM_PREFETCH_L2 + o, _MM_HINT_T1);
+        _mm_prefetch((const char *)p + LFM_PREFETCH_L1 + o, _MM_HINT_T0);
+    }
+}
+#endif
+#endif
