@@ -53,28 +53,50 @@ QS_INL void qa2_q4_0_pair(const uint8_t *blk, const int8_t *xp, const float *xd,
 /// Blocks b .. b + 7 of a Q4_0 row: four pairs as in qa2_q4_0_pair, whose 16-bit sums two rounds
 /// of vphaddw reduce to two lanes per block and one vpmaddwd to one dword per block, in the order
 /// 0, 2, 4, 6, 1, 3, 5, 7 (no overflow: a pair's lane is at most 2 * 2 * 15 * 127 = 7620, four
-/// of them 30480). The eight F16 scales are gathered with scalar loads straight into that order,
-/// and xd / xds arrive in it too (qa2_permute_scales), so the eight blocks share one scale
-/// conversion, one FMA for the products and one for the offset term (*corr), with no lane permute.
-QS_INL void qa2_q4_0_oct(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
-                         __m256 *acc, __m256 *corr) {
+/// of them 30480): v[k] holds the code bytes of blocks 2k (low lane) and 2k + 1 (high lane).
+QS_INL __m256i qa2_q4_0_oct_sums(const __m256i v[4], const int8_t *xp) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     __m256i P[4];
     for (int k = 0; k < 4; k++) {
-        const uint8_t *pair = blk + 36 * k;
-        const __m256i v = _mm256_loadu2_m128i((const __m128i *)(pair + 20), (const __m128i *)(pair + 2));
-        const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+        const __m256i lo = _mm256_and_si256(v[k], low), hi = _mm256_and_si256(_mm256_srli_epi16(v[k], 4), low);
         P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
                                 _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
     }
     const __m256i H = _mm256_hadd_epi16(_mm256_hadd_epi16(P[0], P[1]), _mm256_hadd_epi16(P[2], P[3]));
-    const __m256i F = _mm256_madd_epi16(H, _mm256_set1_epi16(1));
+    return _mm256_madd_epi16(H, _mm256_set1_epi16(1));
+}
+
+/// Blocks b .. b + 7 of a GGUF Q4_0 row (qa2_q4_0_oct_sums): the eight F16 scales are gathered with
+/// scalar loads straight into the order of the sums, and xd / xds arrive in it too
+/// (qa2_permute_scales), so the eight blocks share one scale conversion, one FMA for the products and
+/// one for the offset term (*corr), with no lane permute.
+QS_INL void qa2_q4_0_oct(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
+                         __m256 *acc, __m256 *corr) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *pair = blk + 36 * k;
+        v[k] = _mm256_loadu2_m128i((const __m128i *)(pair + 20), (const __m128i *)(pair + 2));
+    }
+    const __m256i F = qa2_q4_0_oct_sums(v, xp);
     uint16_t h[8];
     for (int i = 0; i < 8; i++) memcpy(&h[i], blk + 18 * i, 2);
     // Scalar composition keeps the eight scales off the vector pipes (vpinsrw costs two there).
     const uint64_t even = (uint64_t)h[0] | (uint64_t)h[2] << 16 | (uint64_t)h[4] << 32 | (uint64_t)h[6] << 48;
     const uint64_t odd = (uint64_t)h[1] | (uint64_t)h[3] << 16 | (uint64_t)h[5] << 32 | (uint64_t)h[7] << 48;
     const __m256 dw = _mm256_cvtph_ps(_mm_insert_epi64(_mm_cvtsi64_si128((long long)even), (long long)odd, 1));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
+    *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
+}
+
+/// qa2_q4_0_oct for a group of eight blocks in the LFM_QT_Q4_0_X8 layout: the pairs' code bytes are
+/// contiguous (one plain load each) and the scales are stored in the order of the sums (one load and
+/// one conversion).
+QS_INL void qa2_q4_0x8_oct(const uint8_t *group, const int8_t *xp, const float *xd, const float *xds,
+                           __m256 *acc, __m256 *corr) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) v[k] = qs_load(group + 16 + 32 * k);
+    const __m256i F = qa2_q4_0_oct_sums(v, xp);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)group));
     *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
     *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
 }
@@ -95,8 +117,8 @@ QS_INL void qa2_permute_scales(const float *xd, const float *xds, size_t nb, flo
 /// kernels have. Against the generic AVX2 block loop (about 16 instructions per block, callgrind),
 /// this takes about 7: half the nibble unpacking, and the scaling and offset terms once per
 /// eight blocks instead of per block.
-QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x,
-                                      float *y) {
+QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, float *y,
+                            int x8) {
     const size_t nb = x->cols / 32, rb = nb * 18;
     _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
     _Alignas(32) float xdp[QA2_Q4_0_MAX_COLS / 32], xdsp[QA2_Q4_0_MAX_COLS / 32];
@@ -110,7 +132,10 @@ QS_TARGET static void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, co
         size_t b = 0;
         for (; b + 8 <= nb; b += 8) {
             lfm_prefetch_ahead(row + b * 18, 144);
-            qa2_q4_0_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
+            if (x8)
+                qa2_q4_0x8_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
+            else
+                qa2_q4_0_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
         }
         for (; b + 2 <= nb; b += 2) qa2_q4_0_pair(row + b * 18, xp + 32 * b, xd + b, xds + b, &a2, &c2);
         const __m128 cs = _mm_add_ps(c2, _mm_movehl_ps(c2, c2));
@@ -216,10 +241,38 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
 LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
 LFM_DEFINE_QLOOP(qa2_loop_iq4_xs, QS_TARGET, QA2_DOT_IQ4_XS, QT_IQ4_XS)
 
+QS_TARGET static void qa2_q4_0_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, float *y) {
+    qa2_q4_0_decode(w, n0, n1, x, y, 0);
+}
+
+/// LFM_QT_Q4_0_X8 rows for m activation rows: the decode kernel once per activation row, over
+/// chunks of weight rows that stay in L1 / L2 when m > 1.
+QS_TARGET static void qa2_q4_0x8_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t yStride) {
+    const size_t nb = x->cols / 32, rb = nb * 18;
+    const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb);
+    for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+        const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        for (size_t t = 0; t < m; t++) {
+            const LFMQuantActivations row = { x->q + t * x->cols, x->d + t * nb, x->sums + t * (x->cols / 16),
+                                              x->dsums + t * nb, x->cols, x->block };
+            qa2_q4_0_decode(w, c0, c1, &row, y + t * yStride, 1);
+        }
+    }
+}
+
 QS_TARGET void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                                 const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_Q4_0 && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
-        qa2_q4_0_decode((const uint8_t *)w, n0, n1, x, y);
+        qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, y);
+        return;
+    }
+    if (type == QT_Q4_0_X8) {
+        // Rows longer than the kernel's stack buffers (none in the supported families) take the plain C loop.
+        if (x->cols <= QA2_Q4_0_MAX_COLS)
+            qa2_q4_0x8_rows((const uint8_t *)w, n0, n1, x, m, y, yStride);
+        else
+            lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     if (type == QT_IQ4_NL) {

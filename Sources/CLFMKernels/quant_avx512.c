@@ -2,6 +2,7 @@
 // one 32-value block per instruction), F32 scaling with FMA.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
+#include <stdlib.h>
 
 #pragma clang fp contract(off)
 
@@ -44,8 +45,105 @@ QS_TARGET void lfm_quantize_activations_avx512(const float *x, size_t xStride, s
     }
 }
 
+/// Longest row whose prepared activations the LFM_QT_Q4_0_X8 kernel keeps on the stack.
+#define Q4X8_STACK_COLS 16384
+
+/// One activation row prepared for q4x8_row: the codes regrouped per four blocks (the first halves of
+/// the four blocks, which meet the low nibbles, then their second halves) and the activation scales of
+/// every whole group of eight blocks in the stored scale order 0, 2, 4, 6, 1, 3, 5, 7.
+QS_TARGET static void q4x8_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, int8_t *xg,
+                                   float *xdp, float *xdsp) {
+    static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+    for (size_t g = 0; g < nb / 4; g++) {
+        const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
+        const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
+        _mm512_storeu_si512((void *)(xg + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_si512((void *)(xg + g * 128 + 64), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    for (size_t b = 0; b + 8 <= nb; b += 8)
+        for (int i = 0; i < 8; i++) {
+            xdp[b + i] = xd[b + order[i]];
+            xdsp[b + i] = xds[b + order[i]];
+        }
+}
+
+/// One LFM_QT_Q4_0_X8 row of nb blocks times one prepared activation row. Per group of eight blocks
+/// (144 bytes): one conversion of the eight scales; per four blocks one 64-byte load of codes, a mask
+/// and a shift + mask for the low and high codes, two dot products into one accumulator (a dword
+/// stays within one block) and one FMA with the scales spread to their blocks' lanes. Same integer
+/// products and offset term as the GGUF-layout kernels; the last nb % 8 blocks (GGUF layout) take
+/// the 256-bit block step.
+QS_TARGET static float q4x8_row(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
+                                const float *xds, const float *xdp, const float *xdsp, size_t nb) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    // Stored scale positions of blocks 0..3 (0, 4, 1, 5) and 4..7 (2, 6, 3, 7), four lanes each.
+    const __m512i lanes0 = _mm512_set_epi32(5, 5, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 0, 0, 0, 0);
+    const __m512i lanes1 = _mm512_set_epi32(7, 7, 7, 7, 3, 3, 3, 3, 6, 6, 6, 6, 2, 2, 2, 2);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m256 corr = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const uint8_t *p = w + b * 18;
+        lfm_prefetch_ahead(p, 144);
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xdsp + b), corr);
+        const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(xdp + b)));
+        const __m512i c0 = _mm512_loadu_si512((const void *)(p + 16)), c1 = _mm512_loadu_si512((const void *)(p + 80));
+        const int8_t *xb = xg + b * 32;
+        __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c0, low), _mm512_loadu_si512((const void *)xb));
+        d0 = _mm512_dpbusd_epi32(d0, _mm512_and_si512(_mm512_srli_epi16(c0, 4), low), _mm512_loadu_si512((const void *)(xb + 64)));
+        __m512i d1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c1, low), _mm512_loadu_si512((const void *)(xb + 128)));
+        d1 = _mm512_dpbusd_epi32(d1, _mm512_and_si512(_mm512_srli_epi16(c1, 4), low), _mm512_loadu_si512((const void *)(xb + 192)));
+        a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(lanes0, s8), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(lanes1, s8), a1);
+    }
+    float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) - 8.0f * qs_hsum(corr);
+    if (b < nb) {
+        __m256 tail[1] = { _mm256_setzero_ps() };
+        float tailMin[1] = { 0 };
+        for (; b < nb; b++) qs_small_block(w, b, 1, QT_Q4_0, &xq, &xd, &xds, tail, tailMin);
+        result += qs_hsum(tail[0]) + tailMin[0];
+    }
+    return result;
+}
+
+QS_TARGET void lfm_q4x8_rows_avx512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                    float *y, size_t yStride) {
+    const size_t nb = x->cols / 32, rb = nb * 18, per = x->cols + 8 * nb;
+    // Prepared activations (per row: cols code bytes, then 2 x nb floats): on the stack for one row
+    // of up to Q4X8_STACK_COLS columns, else on the heap; without memory, the plain C loop.
+    _Alignas(64) int8_t stack[Q4X8_STACK_COLS + 8 * (Q4X8_STACK_COLS / 32)];
+    int8_t *prepared = m * per <= sizeof(stack) ? stack : malloc(m * per);
+    if (!prepared) {
+        lfm_qmatmul_plain(QT_Q4_0_X8, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    for (size_t t = 0; t < m; t++) {
+        int8_t *xg = prepared + t * per;
+        float *xdp = (float *)(void *)(xg + x->cols);
+        q4x8_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, xg, xdp, xdp + nb);
+    }
+    const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
+    for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+        const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        for (size_t t = 0; t < m; t++) {
+            const int8_t *xg = prepared + t * per;
+            const float *xdp = (const float *)(const void *)(xg + x->cols);
+            const int8_t *xq = x->q + t * x->cols;
+            const float *xd = x->d + t * nb, *xds = x->dsums + t * nb;
+            for (size_t n = c0; n < c1; n++)
+                y[t * yStride + n] = q4x8_row((const uint8_t *)w + n * rb, xq, xg, xd, xds, xdp, xdp + nb, nb);
+        }
+    }
+    if (prepared != stack) free(prepared);
+}
+
 QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
+    if (type == QT_Q4_0_X8) {
+        lfm_q4x8_rows_avx512(w, n0, n1, x, m, y, yStride);
+        return;
+    }
     // IQ4_NL / IQ4_XS rows run the AVX2 kernels (their prefill has the VNNI GEMM of
     // quant_gemm_avx512.c; Benchmarks/README.md has both paths' decode speed).
     if (type == QT_IQ4_NL || type == QT_IQ4_XS) {

@@ -85,6 +85,10 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
         return;
     }
+    if (type == QT_Q4_0_X8) {
+        lfm_q4x8_rows_avx512(w, n0, n1, x, m, y, yStride);
+        return;
+    }
     if (type == QT_Q4_0 && m < 4) {
         // Decode, and the 2-3 rows below the packed GEMM's threshold (continuous batching):
         // qv_q4_0_row once per activation row over chunks of weight rows that stay in L1 / L2,

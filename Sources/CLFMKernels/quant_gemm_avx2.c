@@ -38,7 +38,7 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     // 8; Q6_K (dearer packing: the six-bit codes are decoded per row, then transposed) 10.4 / 9.2
     // at 8, crossing at about 10.
     switch (type) {
-    case QT_Q4_0: return 4;
+    case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q4_K: return 8;
     case QT_Q6_K: return 12;
     // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
@@ -112,7 +112,8 @@ QA_INL __m256 qa_halves(const uint8_t *w, size_t rb, int valid, size_t off) {
 }
 
 /// Packs activation blocks [b0, b0 + nb) of the rows r < valid at w (row stride rb) into out.
-QA_INL void qa_pack(int type, const uint8_t *w, size_t rb, int valid, size_t b0, size_t nb, uint8_t *out) {
+/// `x8`: Q4_0 rows in the LFM_QT_Q4_0_X8 layout (the same packed panel comes out).
+QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, size_t b0, size_t nb, uint8_t *out) {
     const QALayout L = qa_layout(type);
     const __m256i nib = _mm256_set1_epi8(0x0F);
     const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
@@ -135,14 +136,15 @@ QA_INL void qa_pack(int type, const uint8_t *w, size_t rb, int valid, size_t b0,
         }
         case QT_Q4_0: {
             // Byte j holds column j (low nibble) and column j + 16 (high nibble).
-            const size_t o = b * 18;
+            const size_t blocks = rb / 18;
+            const size_t scale = x8 ? lfm_q4x8_scale_offset(b, blocks) : b * 18;
             __m256i words[4];
-            qa_words16(w, rb, valid, o + 2, words);
+            qa_words16(w, rb, valid, x8 ? lfm_q4x8_code_offset(b, blocks) : b * 18 + 2, words);
             for (int g = 0; g < 4; g++) {
                 _mm256_store_si256((__m256i *)(pb + 32 * g), _mm256_and_si256(words[g], nib));
                 _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
             }
-            _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, o));
+            _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, scale));
             break;
         }
         case QT_IQ4_NL: {
@@ -421,7 +423,7 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
     }
 }
 
-QA_INL void qa_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                     float *y, size_t ys) {
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
@@ -433,7 +435,7 @@ QA_INL void qa_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQ
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            qa_pack(type, w + n * rb, rb, valid, b0, nb, pack);
+            qa_pack(type, x8, w + n * rb, rb, valid, b0, nb, pack);
             for (size_t t = 0; t < m; t += QA_T) {
                 const int T = m - t < QA_T ? (int)(m - t) : QA_T;
                 QARow xr[QA_T];
@@ -455,17 +457,19 @@ QA_INL void qa_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQ
 }
 
 QA_TARGET static void qa_gemm_q8_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qa_gemm(QT_Q8_0, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qa_gemm(QT_Q8_0, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qa_gemm(QT_Q4_0, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qa_gemm(QT_Q4_0, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qa_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qa_gemm(QT_Q4_K, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qa_gemm(QT_Q6_K, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qa_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                     float *y, size_t ys) { qa_gemm(QT_IQ4_NL, w, n0, n1, x, m, y, ys); }
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_NL, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_iq4_xs(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                     float *y, size_t ys) { qa_gemm(QT_IQ4_XS, w, n0, n1, x, m, y, ys); }
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_XS, 0, w, n0, n1, x, m, y, ys); }
 
 void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                     float *y, size_t yStride) {
@@ -473,6 +477,7 @@ void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1, const LFMQuan
     switch (type) {
     case QT_Q8_0: qa_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0: qa_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0_X8: qa_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;

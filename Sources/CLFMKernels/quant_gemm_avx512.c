@@ -30,7 +30,7 @@ size_t lfm_qgemm_min_rows(int type) {
     // measured on 1024 x 4608 weights: Q4_0 wins from 4 activation rows, Q8_0 from 8, the
     // K-quants from about 12.
     switch (type) {
-    case QT_Q4_0: return 4;
+    case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: return 8;
     case QT_Q4_K: case QT_Q6_K: return 12;
     // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
@@ -153,7 +153,8 @@ QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t 
 
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
-QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
+/// `x8`: Q4_0 rows in the LFM_QT_Q4_0_X8 layout (the same packed panel comes out).
+QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
                          uint8_t *out, int h) {
     const QGLayout L = qg_layout(type);
     const __m512i rows = qg_row_offsets(rb);
@@ -173,9 +174,11 @@ QG_INL void qg_pack_half(int type, const uint8_t *w, size_t rb, __mmask16 mask, 
         }
         case QT_Q4_0:
         case QT_IQ4_NL: {
-            const size_t o = b * 18;
-            qg_pack_nibbles(w, rb, mask, o + 2, type == QT_IQ4_NL, pb, h);
-            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            const size_t blocks = rb / 18;
+            const size_t scale = x8 ? lfm_q4x8_scale_offset(b, blocks) : b * 18;
+            const size_t codes = x8 ? lfm_q4x8_code_offset(b, blocks) : b * 18 + 2;
+            qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, pb, h);
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, scale));
             break;
         }
         case QT_IQ4_XS: {
@@ -368,7 +371,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
     }
 }
 
-QG_INL void qg_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                     float *y, size_t ys) {
     const QGLayout L = qg_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
@@ -381,8 +384,8 @@ QG_INL void qg_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQ
         const __mmask16 m1 = valid >= 32 ? (__mmask16)0xFFFF : valid > 16 ? (__mmask16)((1u << (valid - 16)) - 1) : 0;
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            qg_pack_half(type, w + n * rb, rb, m0, b0, nb, pack, 0);
-            qg_pack_half(type, w + (n + 16) * rb, rb, m1, b0, nb, pack, 1);
+            qg_pack_half(type, x8, w + n * rb, rb, m0, b0, nb, pack, 0);
+            qg_pack_half(type, x8, w + (n + 16) * rb, rb, m1, b0, nb, pack, 1);
             for (size_t t = 0; t < m; t += QG_T) {
                 const int T = m - t < QG_T ? (int)(m - t) : QG_T;
                 QGRow xr[QG_T];
@@ -408,17 +411,19 @@ QG_INL void qg_gemm(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQ
 }
 
 QG_TARGET static void qg_gemm_q8_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qg_gemm(QT_Q8_0, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qg_gemm(QT_Q8_0, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qg_gemm(QT_Q4_0, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qg_gemm(QT_Q4_0, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qg_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qg_gemm(QT_Q4_K, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                   float *y, size_t ys) { qg_gemm(QT_Q6_K, w, n0, n1, x, m, y, ys); }
+                                   float *y, size_t ys) { qg_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                     float *y, size_t ys) { qg_gemm(QT_IQ4_NL, w, n0, n1, x, m, y, ys); }
+                                     float *y, size_t ys) { qg_gemm(QT_IQ4_NL, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_iq4_xs(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                     float *y, size_t ys) { qg_gemm(QT_IQ4_XS, w, n0, n1, x, m, y, ys); }
+                                     float *y, size_t ys) { qg_gemm(QT_IQ4_XS, 0, w, n0, n1, x, m, y, ys); }
 
 void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                           float *y, size_t yStride) {
@@ -426,6 +431,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     switch (type) {
     case QT_Q8_0: qg_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0: qg_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0_X8: qg_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;

@@ -79,6 +79,10 @@ public protocol ComputeBackend: AnyObject, Sendable {
 
     /// `out[i] = a[i] + b[i]` for `count` elements.
     func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
+
+    /// Whether this backend's kernels read Q4_0 weights in `BlockOrder.q4_0Groups8` faster than in
+    /// the GGUF order (loaders then regroup the copies they make). Default: no.
+    var prefersRegroupedQ4_0: Bool { get }
 }
 
 /// One output of `ComputeBackend.matmul(_:x:xStride:m:)`: the weight and where its rows go.
@@ -95,6 +99,8 @@ public struct MatmulProduct {
 }
 
 extension ComputeBackend {
+    public var prefersRegroupedQ4_0: Bool { false }
+
     /// `attention` over F32 keys/values rows `kvStride` floats apart.
     public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,
                           keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,

@@ -206,6 +206,19 @@ LFM_DECLARE_ATTENTION(portable)
 // amax < 1e-30), the sum of every 16 consecutive q, and per block d * (sum of its q). Products are integer dot products
 // scaled per block, as in ggml's vec_dot with Q8_0 / Q8_K activations.
 
+/// Not a ggml type: Q4_0 rows whose blocks are regrouped, eight at a time, into 16 bytes of the eight F16
+/// scales (blocks 0, 2, 4, 6, 1, 3, 5, 7 of the group, the order the AVX2 pair sums come out in) and then
+/// the eight blocks' 16 code bytes in block order (144 bytes, as eight GGUF blocks); the last
+/// `blocks % 8` blocks of a row keep the GGUF layout. Same row bytes as Q4_0. The x86 row kernels read a
+/// group with two (AVX-512) or four (AVX2) plain loads and convert its scales with one instruction;
+/// the GGUF layout needs byte permutes for both. Every lfm_qmatmul_* and lfm_qgemm_* entry point
+/// takes it (the plain C and NEON ones through a block copy); lfm_q4_0_interleave writes it.
+#define LFM_QT_Q4_0_X8 1002
+
+/// Rewrites `rows` Q4_0 rows of `cols` columns (rows `rowBytes` = cols / 32 * 18 apart) from the GGUF
+/// layout at `src` into the LFM_QT_Q4_0_X8 layout at `dst` (`inverse`: back). src and dst must not overlap.
+void lfm_q4_0_interleave(const void *src, void *dst, size_t rows, size_t cols, int inverse);
+
 /// Quantized activations: `m` rows; row t holds q[t * cols ..< (t + 1) * cols],
 /// d[t * (cols / block) ..< ...], sums[t * (cols / 16) ..< ...] and dsums like d.
 typedef struct {

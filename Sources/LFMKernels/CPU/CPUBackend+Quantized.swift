@@ -24,7 +24,7 @@ extension CPUBackend {
     /// bit-exact reference dequantizer and the F32 kernel (exact float math, slow).
     func matmulQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                          y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let type = Int32(bitPattern: w.dtype.rawValue)
+        let type = w.kernelType
         let block = lfm_qmatmul_block(type)
         guard block > 0, w.cols > 0 else {
             matmulDequantizing(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
@@ -62,6 +62,10 @@ extension CPUBackend {
         }
         withExtendedLifetime(w.owner) {}
     }
+
+    /// The AVX-512 and AVX2 row kernels read `BlockOrder.q4_0Groups8` with plain loads (Benchmarks/README.md
+    /// has the speeds); the portable and NEON paths read it through a block copy.
+    public var prefersRegroupedQ4_0: Bool { quantKernelPath != .portable }
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`
     /// (and gets the VBMI variant where the CPU has AVX512_VBMI); AVX-512 without VNNI uses the

@@ -49,7 +49,7 @@ extension CPUBackend {
             withUnsafePointer(to: activations.descriptor) { descriptor in
                 splitRows(total, tokens: 1, work: total * cols) { range in
                     forEachSegment(range) { p, rows in
-                        let type = Int32(bitPattern: p.weight.dtype.rawValue)
+                        let type = p.weight.kernelType
                         let (n0, n1) = (rows.lowerBound, rows.upperBound)
                         switch path {
                         case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, p.weight.data, n0, n1, descriptor, 1, p.y, p.yStride)
@@ -70,7 +70,7 @@ extension CPUBackend {
     private func sharedInputPlan(_ products: [MatmulProduct], cols: Int) -> SharedInputPlan? {
         guard products.allSatisfy({ $0.weight.cols == cols && $0.weight.rows > 0 }) else { return nil }
         if products.allSatisfy({ [.f32, .f16, .bf16].contains($0.weight.dtype) }) { return .float }
-        let blocks = products.map { $0.weight.dtype.isQuantized ? lfm_qmatmul_block(Int32(bitPattern: $0.weight.dtype.rawValue)) : 0 }
+        let blocks = products.map { $0.weight.dtype.isQuantized ? lfm_qmatmul_block($0.weight.kernelType) : 0 }
         guard let block = blocks.first, block > 0, blocks.allSatisfy({ $0 == block }) else { return nil }
         return .quantized(block: block)
     }

@@ -56,18 +56,20 @@ public enum LFM2Architecture: ModelArchitecture {
     public static func load(directory: URL, options: ModelLoadOptions = ModelLoadOptions()) throws -> DecoderModel {
         var configuration = try configuration(directory: directory)
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        let (backend, placement) = options.resolved()
         let weights = try LFM2Weights.load(from: checkpoint, sourceName: directory.path, naming: .huggingFace,
-                                           configuration: &configuration, placement: options.placement)
-        return DecoderModel(configuration: configuration, weights: weights, backend: options.backend ?? CPUBackend())
+                                           configuration: &configuration, placement: placement)
+        return DecoderModel(configuration: configuration, weights: weights, backend: backend)
     }
 
     /// Loads an LFM2 GGUF file (as llama.cpp's converter writes for `general.architecture` "lfm2"),
     /// with weights in any supported storage type.
     public static func load(gguf path: String, options: ModelLoadOptions = ModelLoadOptions()) throws -> DecoderModel {
         var (configuration, source) = try configuration(gguf: path)
+        let (backend, placement) = options.resolved()
         let weights = try LFM2Weights.load(from: source, sourceName: path, naming: .gguf,
-                                           configuration: &configuration, placement: options.placement)
-        return DecoderModel(configuration: configuration, weights: weights, backend: options.backend ?? CPUBackend())
+                                           configuration: &configuration, placement: placement)
+        return DecoderModel(configuration: configuration, weights: weights, backend: backend)
     }
 }
 

@@ -70,9 +70,9 @@ public enum LIVArchitecture: ModelArchitecture {
             c = try LIVConfiguration(huggingFace: JSONObject(contentsOf: url))
         }
         let checkpoint = try SafeTensorsCheckpoint(directory: directory)
-        let weights = try bind(c, source: checkpoint, renaming: renaming, sourceName: directory.path,
-                               placement: options.placement)
-        return DecoderModel(configuration: c, weights: weights, backend: options.backend ?? CPUBackend())
+        let (backend, placement) = options.resolved()
+        let weights = try bind(c, source: checkpoint, renaming: renaming, sourceName: directory.path, placement: placement)
+        return DecoderModel(configuration: c, weights: weights, backend: backend)
     }
 }
 
