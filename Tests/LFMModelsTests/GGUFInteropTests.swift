@@ -112,10 +112,31 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
         print("GGUF interop \(name) (\(reference.type)): prompt logits relative max error \(worst)")
     }
 
-    @Test(arguments: LlamaCppCase.all())
-    func greedyDecodeMatchesLlamaCpp(name: String) throws {
+    /// Q4_0 weights copied to huge pages are regrouped for the x86 kernels (`BlockOrder.q4_0Groups8`);
+    /// read in place they keep the GGUF layout. (`greedyDecodeMatchesLlamaCpp` runs both.)
+    @Test func q4_0CopiesAreRegroupedWhereTheKernelsPreferIt() throws {
+        let (_, path) = try LlamaCppCase.load("h256-q4_0")
+        let backend = testBackend()
+        let copied = try #require(try ModelRegistry.load(path: path, options: ModelLoadOptions(backend: backend)) as? DecoderModel)
+        let mapped = try #require(try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: backend)) as? DecoderModel)
+        guard case .dense(let ffn) = copied.weights.layers[0].feedForward,
+              case .dense(let mappedFFN) = mapped.weights.layers[0].feedForward else {
+            Issue.record("layer 0 has no dense feed-forward")
+            return
+        }
+        #expect(ffn.gate.dtype == .q4_0)
+        #expect(ffn.gate.blockOrder == (backend.prefersRegroupedQ4_0 ? .q4_0Groups8 : .gguf))
+        #expect(mappedFFN.gate.blockOrder == .gguf)
+        var a = [Float](repeating: 0, count: ffn.gate.cols), b = a
+        ffn.gate.widenRow(17, into: &a)
+        mappedFFN.gate.widenRow(17, into: &b)
+        #expect(a == b)
+    }
+
+    @Test(arguments: LlamaCppCase.all(), [WeightPlacement.mapped, .hugePages])
+    func greedyDecodeMatchesLlamaCpp(name: String, placement: WeightPlacement) throws {
         let (reference, path) = try LlamaCppCase.load(name)
-        let model = try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: testBackend()))
+        let model = try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: placement, backend: testBackend()))
         var state = model.makeState()
         var logits = try model.forward(reference.prompt_ids, state: &state)
         var tokens: [Int] = []
