@@ -275,6 +275,11 @@ QS_TARGET void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
             lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
         return;
     }
+    if (type == QT_Q8_0_X8) {
+        // Loaders regroup Q8_0 for the AVX-512 kernels only (its AVX2 row kernel reads the GGUF layout).
+        lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
     if (type == QT_IQ4_NL) {
         qa2_loop_iq4_nl((const uint8_t *)w, n0, n1, x, m, y, yStride);
         return;

@@ -45,16 +45,17 @@ QS_TARGET void lfm_quantize_activations_avx512(const float *x, size_t xStride, s
     }
 }
 
-/// Longest row whose prepared activations the LFM_QT_Q4_0_X8 kernel keeps on the stack.
-#define Q4X8_STACK_COLS 16384
+/// Longest row whose prepared activations the regrouped-row kernels keep on the stack.
+#define X8_STACK_COLS 16384
 
-/// One activation row prepared for q4x8_row: the codes regrouped per four blocks (the first halves of
-/// the four blocks, which meet the low nibbles, then their second halves) and the activation scales of
-/// every whole group of eight blocks in the stored scale order 0, 2, 4, 6, 1, 3, 5, 7.
-QS_TARGET static void q4x8_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, int8_t *xg,
-                                   float *xdp, float *xdsp) {
+/// One activation row prepared for the regrouped-row kernels: the activation scales of every whole
+/// group of eight blocks in the stored scale order 0, 2, 4, 6, 1, 3, 5, 7 and, for Q4_0 (`xg` not
+/// NULL), the codes regrouped per four blocks (the first halves of the four blocks, which meet the
+/// low nibbles, then their second halves).
+QS_TARGET static void x8_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, int8_t *xg,
+                                 float *xdp, float *xdsp) {
     static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
-    for (size_t g = 0; g < nb / 4; g++) {
+    for (size_t g = 0; xg && g < nb / 4; g++) {
         const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
         const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
         _mm512_storeu_si512((void *)(xg + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
@@ -107,32 +108,78 @@ QS_TARGET static float q4x8_row(const uint8_t *w, const int8_t *xq, const int8_t
     return result;
 }
 
-QS_TARGET void lfm_q4x8_rows_avx512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                    float *y, size_t yStride) {
-    const size_t nb = x->cols / 32, rb = nb * 18, per = x->cols + 8 * nb;
-    // Prepared activations (per row: cols code bytes, then 2 x nb floats): on the stack for one row
-    // of up to Q4X8_STACK_COLS columns, else on the heap; without memory, the plain C loop.
-    _Alignas(64) int8_t stack[Q4X8_STACK_COLS + 8 * (Q4X8_STACK_COLS / 32)];
+/// One LFM_QT_Q8_0_X8 row of nb blocks times one activation row (scales prepared by x8_prepare). Per
+/// group of eight blocks (272 bytes): one conversion of the eight scales; per two blocks one 64-byte
+/// load of codes, made unsigned (+ 128) for one dot product, and one FMA with the two blocks' scales
+/// spread to their lanes; the 128 · Σ x term is taken off once at the end. The last nb % 8 blocks
+/// (GGUF layout) take the 256-bit block step.
+QS_TARGET static float q8x8_row(const uint8_t *w, const int8_t *xq, const float *xd, const float *xdp,
+                                const float *xdsp, size_t nb) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    // Blocks 2k and 2k + 1 sit at stored scale positions k and 4 + k: eight lanes each.
+    const __m512i lanes[4] = {
+        _mm512_set_epi32(4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0),
+        _mm512_set_epi32(5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 1, 1, 1, 1, 1),
+        _mm512_set_epi32(6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 2, 2, 2, 2, 2),
+        _mm512_set_epi32(7, 7, 7, 7, 7, 7, 7, 7, 3, 3, 3, 3, 3, 3, 3, 3),
+    };
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps() };
+    __m256 corr = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const uint8_t *p = w + b * 34;
+        lfm_prefetch_ahead(p, 272);
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xdsp + b), corr);
+        const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(xdp + b)));
+        for (int k = 0; k < 4; k++) {
+            const __m512i codes = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 16 + 64 * k)), flip);
+            const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes,
+                                                     _mm512_loadu_si512((const void *)(xq + b * 32 + 64 * k)));
+            acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_permutexvar_ps(lanes[k], s8), acc[k]);
+        }
+    }
+    float result = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])))
+                   - 128.0f * qs_hsum(corr);
+    if (b < nb) {
+        __m256 tail[1] = { _mm256_setzero_ps() };
+        for (; b < nb; b++) qs_q8_0_block(w, b, 1, &xq, &xd, tail);
+        result += qs_hsum(tail[0]);
+    }
+    return result;
+}
+
+QS_TARGET void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x,
+                                  size_t m, float *y, size_t yStride) {
+    const int q4 = type == QT_Q4_0_X8;
+    const size_t nb = x->cols / 32, rb = nb * lfm_x8_block_bytes(type);
+    // Prepared activations per row (Q4_0: cols code bytes; then 2 x nb floats): on the stack for one
+    // row of up to X8_STACK_COLS columns, else on the heap; without memory, the plain C loop.
+    const size_t codes = q4 ? x->cols : 0, per = codes + 8 * nb;
+    _Alignas(64) int8_t stack[X8_STACK_COLS + 8 * (X8_STACK_COLS / 32)];
     int8_t *prepared = m * per <= sizeof(stack) ? stack : malloc(m * per);
     if (!prepared) {
-        lfm_qmatmul_plain(QT_Q4_0_X8, w, n0, n1, x, m, y, yStride);
+        lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     for (size_t t = 0; t < m; t++) {
-        int8_t *xg = prepared + t * per;
-        float *xdp = (float *)(void *)(xg + x->cols);
-        q4x8_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, xg, xdp, xdp + nb);
+        int8_t *row = prepared + t * per;
+        float *xdp = (float *)(void *)(row + codes);
+        x8_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, q4 ? row : NULL, xdp, xdp + nb);
     }
     const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
     for (size_t c0 = n0; c0 < n1; c0 += chunk) {
         const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
         for (size_t t = 0; t < m; t++) {
-            const int8_t *xg = prepared + t * per;
-            const float *xdp = (const float *)(const void *)(xg + x->cols);
+            const int8_t *row = prepared + t * per;
+            const float *xdp = (const float *)(const void *)(row + codes);
             const int8_t *xq = x->q + t * x->cols;
             const float *xd = x->d + t * nb, *xds = x->dsums + t * nb;
-            for (size_t n = c0; n < c1; n++)
-                y[t * yStride + n] = q4x8_row((const uint8_t *)w + n * rb, xq, xg, xd, xds, xdp, xdp + nb, nb);
+            float *yt = y + t * yStride;
+            if (q4)
+                for (size_t n = c0; n < c1; n++) yt[n] = q4x8_row((const uint8_t *)w + n * rb, xq, row, xd, xds, xdp, xdp + nb, nb);
+            else
+                for (size_t n = c0; n < c1; n++) yt[n] = q8x8_row((const uint8_t *)w + n * rb, xq, xd, xdp, xdp + nb, nb);
         }
     }
     if (prepared != stack) free(prepared);
@@ -140,8 +187,8 @@ QS_TARGET void lfm_q4x8_rows_avx512(const void *w, size_t n0, size_t n1, const L
 
 QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
-    if (type == QT_Q4_0_X8) {
-        lfm_q4x8_rows_avx512(w, n0, n1, x, m, y, yStride);
+    if (type == QT_Q4_0_X8 || type == QT_Q8_0_X8) {
+        lfm_x8_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     // IQ4_NL / IQ4_XS rows run the AVX2 kernels (their prefill has the VNNI GEMM of

@@ -85,8 +85,8 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
         return;
     }
-    if (type == QT_Q4_0_X8) {
-        lfm_q4x8_rows_avx512(w, n0, n1, x, m, y, yStride);
+    if (type == QT_Q4_0_X8 || type == QT_Q8_0_X8) {
+        lfm_x8_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     if (type == QT_Q4_0 && m < 4) {

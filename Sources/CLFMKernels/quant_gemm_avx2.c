@@ -39,7 +39,7 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     // at 8, crossing at about 10.
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
-    case QT_Q8_0: case QT_Q4_K: return 8;
+    case QT_Q8_0: case QT_Q8_0_X8: case QT_Q4_K: return 8;
     case QT_Q6_K: return 12;
     // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
     // by analogy (not measured).
@@ -112,7 +112,8 @@ QA_INL __m256 qa_halves(const uint8_t *w, size_t rb, int valid, size_t off) {
 }
 
 /// Packs activation blocks [b0, b0 + nb) of the rows r < valid at w (row stride rb) into out.
-/// `x8`: Q4_0 rows in the LFM_QT_Q4_0_X8 layout (the same packed panel comes out).
+/// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
+/// panel comes out).
 QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, size_t b0, size_t nb, uint8_t *out) {
     const QALayout L = qa_layout(type);
     const __m256i nib = _mm256_set1_epi8(0x0F);
@@ -122,10 +123,12 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
         const size_t b = b0 + i;
         switch (type) {
         case QT_Q8_0: {
-            const size_t o = b * 34;
+            const size_t blocks = rb / 34;
+            const size_t o = x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34;
+            const size_t codes = x8 ? lfm_x8_code_offset(34, b, blocks) : b * 34 + 2;
             for (int half = 0; half < 2; half++) {
                 __m256i words[4];
-                qa_words16(w, rb, valid, o + 2 + 16 * (size_t)half, words);
+                qa_words16(w, rb, valid, codes + 16 * (size_t)half, words);
                 for (int g = 0; g < 4; g++) {
                     _mm256_store_si256((__m256i *)(pb + 64 * (4 * half + g)), words[g]);
                     _mm256_store_si256((__m256i *)(pb + 64 * (4 * half + g) + 32), _mm256_abs_epi8(words[g]));
@@ -137,9 +140,9 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
         case QT_Q4_0: {
             // Byte j holds column j (low nibble) and column j + 16 (high nibble).
             const size_t blocks = rb / 18;
-            const size_t scale = x8 ? lfm_q4x8_scale_offset(b, blocks) : b * 18;
+            const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
             __m256i words[4];
-            qa_words16(w, rb, valid, x8 ? lfm_q4x8_code_offset(b, blocks) : b * 18 + 2, words);
+            qa_words16(w, rb, valid, x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2, words);
             for (int g = 0; g < 4; g++) {
                 _mm256_store_si256((__m256i *)(pb + 32 * g), _mm256_and_si256(words[g], nib));
                 _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
@@ -462,6 +465,8 @@ QA_TARGET static void qa_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qa_gemm(QT_Q4_0, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                       float *y, size_t ys) { qa_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qa_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -478,6 +483,7 @@ void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1, const LFMQuan
     case QT_Q8_0: qa_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0: qa_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0_X8: qa_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q8_0_X8: qa_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;

@@ -31,7 +31,7 @@ size_t lfm_qgemm_min_rows(int type) {
     // K-quants from about 12.
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
-    case QT_Q8_0: return 8;
+    case QT_Q8_0: case QT_Q8_0_X8: return 8;
     case QT_Q4_K: case QT_Q6_K: return 12;
     // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
     // decodes its scales per row while packing, as Q4_K does.
@@ -153,7 +153,8 @@ QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t 
 
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
-/// `x8`: Q4_0 rows in the LFM_QT_Q4_0_X8 layout (the same packed panel comes out).
+/// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
+/// panel comes out).
 QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask16 mask, size_t b0, size_t nb,
                          uint8_t *out, int h) {
     const QGLayout L = qg_layout(type);
@@ -164,19 +165,20 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
         const size_t b = b0 + i;
         switch (type) {
         case QT_Q8_0: {
-            const size_t o = b * 34;
+            const size_t blocks = rb / 34;
             __m512i words[8];
-            qg_words32(w, rb, mask, o + 2, words);
+            qg_words32(w, rb, mask, x8 ? lfm_x8_code_offset(34, b, blocks) : b * 34 + 2, words);
             for (int g = 0; g < 8; g++)
                 _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(words[g], _mm512_set1_epi8((char)0x80)));
-            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h),
+                            qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34));
             break;
         }
         case QT_Q4_0:
         case QT_IQ4_NL: {
             const size_t blocks = rb / 18;
-            const size_t scale = x8 ? lfm_q4x8_scale_offset(b, blocks) : b * 18;
-            const size_t codes = x8 ? lfm_q4x8_code_offset(b, blocks) : b * 18 + 2;
+            const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
+            const size_t codes = x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2;
             qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, pb, h);
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, scale));
             break;
@@ -416,6 +418,8 @@ QG_TARGET static void qg_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qg_gemm(QT_Q4_0, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                       float *y, size_t ys) { qg_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qg_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -432,6 +436,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q8_0: qg_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0: qg_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0_X8: qg_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q8_0_X8: qg_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;

@@ -9,25 +9,27 @@
 
 size_t lfm_qmatmul_block(int type) { return lfm_qt_block_elems(type); }
 
-void lfm_q4_0_interleave(const void *src, void *dst, size_t rows, size_t cols, int inverse) {
-    const size_t nb = cols / 32, rb = nb * 18;
+LFM_DEFINE_QUANTIZE_ACTIVATIONS(lfm_quantize_activations_portable, )
+
+void lfm_regroup_rows(int type, const void *src, void *dst, size_t rows, size_t cols, int inverse) {
+    const size_t bytes = type == QT_Q4_0 ? 18 : type == QT_Q8_0 ? 34 : 0;
+    if (!bytes) return;
+    const size_t nb = cols / 32, rb = nb * bytes;
     for (size_t r = 0; r < rows; r++) {
         const uint8_t *s = (const uint8_t *)src + r * rb;
         uint8_t *d = (uint8_t *)dst + r * rb;
         for (size_t b = 0; b < nb; b++) {
-            const size_t scale = lfm_q4x8_scale_offset(b, nb), codes = lfm_q4x8_code_offset(b, nb);
+            const size_t scale = lfm_x8_scale_offset(bytes, b, nb), codes = lfm_x8_code_offset(bytes, b, nb);
             if (inverse) {
-                memcpy(d + b * 18, s + scale, 2);
-                memcpy(d + b * 18 + 2, s + codes, 16);
+                memcpy(d + b * bytes, s + scale, 2);
+                memcpy(d + b * bytes + 2, s + codes, bytes - 2);
             } else {
-                memcpy(d + scale, s + b * 18, 2);
-                memcpy(d + codes, s + b * 18 + 2, 16);
+                memcpy(d + scale, s + b * bytes, 2);
+                memcpy(d + codes, s + b * bytes + 2, bytes - 2);
             }
         }
     }
 }
-
-LFM_DEFINE_QUANTIZE_ACTIVATIONS(lfm_quantize_activations_portable, )
 
 /// Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / IQ4_NL: one block of 32 integer weights `wq` (offset already
 /// applied for the symmetric types) with scale dw and min mw.
@@ -35,17 +37,18 @@ QP_INLINE void qp_small(const LFMQuantActivations *x, size_t t, int R, const uin
     LFM_QT_ROWS(x, t, R)
     const size_t nb = x->cols / 32, bytes = lfm_qt_block_bytes(type);
     float acc[4] = { 0, 0, 0, 0 };
-    uint8_t copied[18];
+    uint8_t copied[34];
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
-        if (type == QT_Q4_0_X8) {
-            lfm_q4x8_block(w, nb, b, copied);
+        if (lfm_x8_block_bytes(type)) {
+            lfm_x8_block(w, bytes, nb, b, copied);
             blk = copied;
         }
         int wq[32];
         float dw = lfm_qt_half(blk), mw = 0;
         switch (type) {
         case QT_Q8_0:
+        case QT_Q8_0_X8:
             for (int j = 0; j < 32; j++) wq[j] = (int8_t)blk[2 + j];
             break;
         case QT_Q4_0:
@@ -198,6 +201,7 @@ QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uin
 #define QP_DOT_Q8_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q8_0, o)
 #define QP_DOT_Q4_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_0, o)
 #define QP_DOT_Q4_0_X8(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_0_X8, o)
+#define QP_DOT_Q8_0_X8(w, x, t, R, o) qp_small(x, t, R, w, QT_Q8_0_X8, o)
 #define QP_DOT_Q4_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_1, o)
 #define QP_DOT_Q5_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_0, o)
 #define QP_DOT_Q5_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_1, o)
@@ -210,6 +214,7 @@ QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uin
 LFM_DEFINE_QLOOP(qp_loop_q8_0, , QP_DOT_Q8_0, QT_Q8_0)
 LFM_DEFINE_QLOOP(qp_loop_q4_0, , QP_DOT_Q4_0, QT_Q4_0)
 LFM_DEFINE_QLOOP(qp_loop_q4_0_x8, , QP_DOT_Q4_0_X8, QT_Q4_0_X8)
+LFM_DEFINE_QLOOP(qp_loop_q8_0_x8, , QP_DOT_Q8_0_X8, QT_Q8_0_X8)
 LFM_DEFINE_QLOOP(qp_loop_q4_1, , QP_DOT_Q4_1, QT_Q4_1)
 LFM_DEFINE_QLOOP(qp_loop_q5_0, , QP_DOT_Q5_0, QT_Q5_0)
 LFM_DEFINE_QLOOP(qp_loop_q5_1, , QP_DOT_Q5_1, QT_Q5_1)
@@ -248,6 +253,7 @@ void lfm_qmatmul_plain(int type, const void *w, size_t n0, size_t n1,
     case QT_Q8_0: qp_loop_q8_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0: qp_loop_q4_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_0_X8: qp_loop_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q8_0_X8: qp_loop_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_1: qp_loop_q4_1(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_0: qp_loop_q5_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_1: qp_loop_q5_1(wb, n0, n1, x, m, y, yStride); break;

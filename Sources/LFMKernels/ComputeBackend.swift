@@ -1,3 +1,5 @@
+import LFMCore
+
 /// The coarse operations the decoder forward passes are written in.
 ///
 /// Every operation works on whole rows of `Float` activations laid out row-major (one row per
@@ -80,9 +82,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// `out[i] = a[i] + b[i]` for `count` elements.
     func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int)
 
-    /// Whether this backend's kernels read Q4_0 weights in `BlockOrder.q4_0Groups8` faster than in
+    /// Whether this backend's kernels read `dtype` weights in `BlockOrder.groupsOf8` faster than in
     /// the GGUF order (loaders then regroup the copies they make). Default: no.
-    var prefersRegroupedQ4_0: Bool { get }
+    func prefersRegrouped(_ dtype: DType) -> Bool
 }
 
 /// One output of `ComputeBackend.matmul(_:x:xStride:m:)`: the weight and where its rows go.
@@ -99,7 +101,7 @@ public struct MatmulProduct {
 }
 
 extension ComputeBackend {
-    public var prefersRegroupedQ4_0: Bool { false }
+    public func prefersRegrouped(_ dtype: DType) -> Bool { false }
 
     /// `attention` over F32 keys/values rows `kvStride` floats apart.
     public func attention(q: UnsafePointer<Float>, qStride: Int, rows: Int, startPosition: Int,

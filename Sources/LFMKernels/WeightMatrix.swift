@@ -5,25 +5,31 @@ import LFMCore
 public enum BlockOrder: Sendable, Equatable {
     /// As GGUF files store them: one block after another (every type).
     case gguf
-    /// Q4_0 only: each whole group of eight blocks as 16 bytes of their eight F16 scales (blocks 0, 2,
-    /// 4, 6, 1, 3, 5, 7) followed by their eight 16-byte code runs in block order; the last
-    /// `blocks % 8` blocks of a row as in GGUF. The same bytes per row as GGUF Q4_0, read by the x86
-    /// row kernels with plain loads (`LFM_QT_Q4_0_X8` in CLFMKernels.h). Made at load time for the
-    /// huge-page copy; files always hold `.gguf`.
-    case q4_0Groups8
+    /// Q4_0 and Q8_0 only: each whole group of eight blocks as 16 bytes of their eight F16 scales
+    /// (blocks 0, 2, 4, 6, 1, 3, 5, 7) followed by their eight code runs (16 or 32 bytes) in block
+    /// order; the last `blocks % 8` blocks of a row as in GGUF. The same bytes per row as GGUF, read
+    /// by the x86 row kernels with plain loads (`LFM_QT_Q4_0_X8` / `LFM_QT_Q8_0_X8` in
+    /// CLFMKernels.h). Made at load time for the huge-page copy; files always hold `.gguf`.
+    case groupsOf8
 
-    /// Copies `rows` Q4_0 rows of `cols` columns from the GGUF layout at `source` into the
-    /// `.q4_0Groups8` layout at `target` (the regions must not overlap).
-    public static func regroupQ4_0(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, rows: Int, cols: Int) {
-        lfm_q4_0_interleave(source, target, rows, cols, 0)
+    /// Whether `dtype` has a regrouped layout.
+    public static func canRegroup(_ dtype: DType) -> Bool { dtype == .q4_0 || dtype == .q8_0 }
+
+    /// Copies `rows` rows of `cols` columns of `dtype` (Q4_0 or Q8_0) from the GGUF layout at `source`
+    /// into the `.groupsOf8` layout at `target` (the regions must not overlap).
+    public static func regroup(_ dtype: DType, from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer,
+                               rows: Int, cols: Int) {
+        precondition(canRegroup(dtype), "\(dtype) has no regrouped layout")
+        lfm_regroup_rows(Int32(bitPattern: dtype.rawValue), source, target, rows, cols, 0)
     }
 
-    /// Where block `b` of a row of `blocks` blocks keeps its scale and its codes (byte offsets in the row).
+    /// Where block `b` of a row of `blocks` blocks of `blockBytes` bytes keeps its scale and its codes
+    /// (byte offsets in the row).
     @inlinable
-    public func q4_0Offsets(block b: Int, of blocks: Int) -> (scale: Int, codes: Int) {
+    public func offsets(block b: Int, of blocks: Int, blockBytes: Int) -> (scale: Int, codes: Int) {
         let group = b / 8, j = b % 8
-        guard self == .q4_0Groups8, group * 8 + 8 <= blocks else { return (b * 18, b * 18 + 2) }
-        return (group * 144 + 2 * ((j % 2) * 4 + j / 2), group * 144 + 16 + 16 * j)
+        guard self == .groupsOf8, group * 8 + 8 <= blocks else { return (b * blockBytes, b * blockBytes + 2) }
+        return (group * 8 * blockBytes + 2 * ((j % 2) * 4 + j / 2), group * 8 * blockBytes + 16 + (blockBytes - 2) * j)
     }
 }
 
@@ -43,7 +49,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     /// Keeps `data` valid.
     public let owner: AnyObject?
-    /// How each row's blocks are laid out (`.q4_0Groups8` only for Q4_0).
+    /// How each row's blocks are laid out (`.groupsOf8` only for Q4_0 and Q8_0).
     public let blockOrder: BlockOrder
 
     /// Creates a view of `rows * cols` elements of `dtype` at `data`; `cols` must be a whole
@@ -51,7 +57,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public init(rows: Int, cols: Int, dtype: DType, data: UnsafeRawPointer, owner: AnyObject?,
                 blockOrder: BlockOrder = .gguf) {
         precondition(dtype.byteCount(of: cols) != nil, "\(cols) columns are not whole \(dtype) blocks")
-        precondition(blockOrder == .gguf || dtype == .q4_0, "\(blockOrder) is a Q4_0 layout, not \(dtype)")
+        precondition(blockOrder == .gguf || BlockOrder.canRegroup(dtype), "\(dtype) has no \(blockOrder) layout")
         self.rows = rows
         self.cols = cols
         self.dtype = dtype
@@ -60,9 +66,13 @@ public struct WeightMatrix: @unchecked Sendable {
         self.blockOrder = blockOrder
     }
 
-    /// The type id the C kernels take: the ggml id, or `LFM_QT_Q4_0_X8` for `.q4_0Groups8`.
+    /// The type id the C kernels take: the ggml id, or `LFM_QT_Q4_0_X8` / `LFM_QT_Q8_0_X8` for `.groupsOf8`.
     var kernelType: Int32 {
-        blockOrder == .q4_0Groups8 ? Int32(LFM_QT_Q4_0_X8) : Int32(bitPattern: dtype.rawValue)
+        switch (blockOrder, dtype) {
+        case (.groupsOf8, .q4_0): return Int32(LFM_QT_Q4_0_X8)
+        case (.groupsOf8, .q8_0): return Int32(LFM_QT_Q8_0_X8)
+        default: return Int32(bitPattern: dtype.rawValue)
+        }
     }
 
     /// Bytes between the starts of two consecutive rows.
@@ -89,19 +99,19 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Dequantizes `blocks` blocks of row `row` starting at block `firstBlock` into `out`.
     func dequantizeBlocks(row: Int, firstBlock: Int, blocks: Int, into out: UnsafeMutablePointer<Float>) {
-        if blockOrder == .q4_0Groups8 {
+        if blockOrder == .groupsOf8 {
             // Each block copied out into the GGUF layout, then dequantized as one.
-            var block = [UInt8](repeating: 0, count: 18)
-            let start = data + row * rowBytes, count = cols / 32
+            let size = dtype.typeSize, count = cols / dtype.blockSize, start = data + row * rowBytes
+            var block = [UInt8](repeating: 0, count: size)
             for b in firstBlock..<(firstBlock + blocks) {
-                let (scale, codes) = blockOrder.q4_0Offsets(block: b, of: count)
+                let (scale, codes) = blockOrder.offsets(block: b, of: count, blockBytes: size)
                 block.withUnsafeMutableBytes { copy in
                     copy.baseAddress!.copyMemory(from: start + scale, byteCount: 2)
-                    (copy.baseAddress! + 2).copyMemory(from: start + codes, byteCount: 16)
+                    (copy.baseAddress! + 2).copyMemory(from: start + codes, byteCount: size - 2)
                 }
                 block.withUnsafeBytes { bytes in
-                    WeightMatrix(rows: 1, cols: 32, dtype: .q4_0, data: bytes.baseAddress!, owner: nil)
-                        .dequantizeBlocks(row: 0, firstBlock: 0, blocks: 1, into: out + (b - firstBlock) * 32)
+                    WeightMatrix(rows: 1, cols: dtype.blockSize, dtype: dtype, data: bytes.baseAddress!, owner: nil)
+                        .dequantizeBlocks(row: 0, firstBlock: 0, blocks: 1, into: out + (b - firstBlock) * dtype.blockSize)
                 }
             }
             return

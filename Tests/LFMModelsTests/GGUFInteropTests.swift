@@ -112,10 +112,12 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
         print("GGUF interop \(name) (\(reference.type)): prompt logits relative max error \(worst)")
     }
 
-    /// Q4_0 weights copied to huge pages are regrouped for the x86 kernels (`BlockOrder.q4_0Groups8`);
-    /// read in place they keep the GGUF layout. (`greedyDecodeMatchesLlamaCpp` runs both.)
-    @Test func q4_0CopiesAreRegroupedWhereTheKernelsPreferIt() throws {
-        let (_, path) = try LlamaCppCase.load("h256-q4_0")
+    /// Q4_0 and Q8_0 weights copied to huge pages are regrouped where the backend's kernels prefer it
+    /// (`BlockOrder.groupsOf8`); read in place they keep the GGUF layout. (`greedyDecodeMatchesLlamaCpp`
+    /// runs both.)
+    @Test(arguments: [("h256-q4_0", DType.q4_0), ("h256-q8_0", .q8_0)])
+    func copiesAreRegroupedWhereTheKernelsPreferIt(name: String, dtype: DType) throws {
+        let (_, path) = try LlamaCppCase.load(name)
         let backend = testBackend()
         let copied = try #require(try ModelRegistry.load(path: path, options: ModelLoadOptions(backend: backend)) as? DecoderModel)
         let mapped = try #require(try ModelRegistry.load(path: path, options: ModelLoadOptions(placement: .mapped, backend: backend)) as? DecoderModel)
@@ -124,8 +126,8 @@ func relativeError(_ ours: [Float], _ reference: [Float]) -> Float {
             Issue.record("layer 0 has no dense feed-forward")
             return
         }
-        #expect(ffn.gate.dtype == .q4_0)
-        #expect(ffn.gate.blockOrder == (backend.prefersRegroupedQ4_0 ? .q4_0Groups8 : .gguf))
+        #expect(ffn.gate.dtype == dtype)
+        #expect(ffn.gate.blockOrder == (backend.prefersRegrouped(dtype) ? .groupsOf8 : .gguf))
         #expect(mappedFFN.gate.blockOrder == .gguf)
         var a = [Float](repeating: 0, count: ffn.gate.cols), b = a
         ffn.gate.widenRow(17, into: &a)

@@ -206,18 +206,21 @@ LFM_DECLARE_ATTENTION(portable)
 // amax < 1e-30), the sum of every 16 consecutive q, and per block d * (sum of its q). Products are integer dot products
 // scaled per block, as in ggml's vec_dot with Q8_0 / Q8_K activations.
 
-/// Not a ggml type: Q4_0 rows whose blocks are regrouped, eight at a time, into 16 bytes of the eight F16
-/// scales (blocks 0, 2, 4, 6, 1, 3, 5, 7 of the group, the order the AVX2 pair sums come out in) and then
-/// the eight blocks' 16 code bytes in block order (144 bytes, as eight GGUF blocks); the last
-/// `blocks % 8` blocks of a row keep the GGUF layout. Same row bytes as Q4_0. The x86 row kernels read a
-/// group with two (AVX-512) or four (AVX2) plain loads and convert its scales with one instruction;
-/// the GGUF layout needs byte permutes for both. Every lfm_qmatmul_* and lfm_qgemm_* entry point
-/// takes it (the plain C and NEON ones through a block copy); lfm_q4_0_interleave writes it.
+/// Not ggml types: Q4_0 / Q8_0 rows whose blocks are regrouped eight at a time into 16 bytes of the
+/// eight F16 scales (blocks 0, 2, 4, 6, 1, 3, 5, 7 of the group, the order the AVX2 Q4_0 pair sums come
+/// out in) followed by the eight blocks' code bytes in block order (16 or 32 each: 144 or 272 bytes, as
+/// eight GGUF blocks); the last `blocks % 8` blocks of a row keep the GGUF layout. Same row bytes as the
+/// ggml type. The x86 row kernels read a group with plain loads and convert its scales with one
+/// instruction; the GGUF layout needs byte permutes or inserts for both. Every lfm_qmatmul_* and
+/// lfm_qgemm_* entry point takes them (where a path has no kernel of its own for one, through the plain
+/// C loop, which copies each block out); lfm_regroup_rows writes them.
 #define LFM_QT_Q4_0_X8 1002
+#define LFM_QT_Q8_0_X8 1008
 
-/// Rewrites `rows` Q4_0 rows of `cols` columns (rows `rowBytes` = cols / 32 * 18 apart) from the GGUF
-/// layout at `src` into the LFM_QT_Q4_0_X8 layout at `dst` (`inverse`: back). src and dst must not overlap.
-void lfm_q4_0_interleave(const void *src, void *dst, size_t rows, size_t cols, int inverse);
+/// Rewrites `rows` rows of `cols` columns of ggml type `type` (2 = Q4_0 or 8 = Q8_0; rows contiguous)
+/// from the GGUF layout at `src` into the regrouped layout at `dst` (`inverse`: back). The regions
+/// must not overlap.
+void lfm_regroup_rows(int type, const void *src, void *dst, size_t rows, size_t cols, int inverse);
 
 /// Quantized activations: `m` rows; row t holds q[t * cols ..< (t + 1) * cols],
 /// d[t * (cols / block) ..< ...], sums[t * (cols / 16) ..< ...] and dsums like d.

@@ -22,30 +22,36 @@
 #define QT_IQ4_NL 20
 #define QT_IQ4_XS 23
 #define QT_Q4_0_X8 LFM_QT_Q4_0_X8
+#define QT_Q8_0_X8 LFM_QT_Q8_0_X8
 
-/// LFM_QT_Q4_0_X8 (CLFMKernels.h): where block b of a row of nb blocks keeps its F16 scale and its
-/// 16 code bytes. Whole groups of eight: 144 bytes each, the scales first (block j of the group at
-/// position (j % 2) * 4 + j / 2), then the codes in block order; the last nb % 8 blocks as in GGUF.
-static inline size_t lfm_q4x8_scale_offset(size_t b, size_t nb) {
+/// Bytes of one block of a regrouped type (18 or 34), 0 for other types.
+static inline size_t lfm_x8_block_bytes(int type) {
+    return type == QT_Q4_0_X8 ? 18 : type == QT_Q8_0_X8 ? 34 : 0;
+}
+/// LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8 (CLFMKernels.h): where block b of a row of nb blocks of `bytes`
+/// bytes keeps its F16 scale and its codes. Whole groups of eight: the scales first (block j of the
+/// group at position (j % 2) * 4 + j / 2), then the codes in block order; the last nb % 8 blocks as in GGUF.
+static inline size_t lfm_x8_scale_offset(size_t bytes, size_t b, size_t nb) {
     const size_t g = b / 8, j = b % 8;
-    if (g * 8 + 8 > nb) return b * 18;
-    return g * 144 + 2 * ((j % 2) * 4 + j / 2);
+    if (g * 8 + 8 > nb) return b * bytes;
+    return g * 8 * bytes + 2 * ((j % 2) * 4 + j / 2);
 }
-static inline size_t lfm_q4x8_code_offset(size_t b, size_t nb) {
+static inline size_t lfm_x8_code_offset(size_t bytes, size_t b, size_t nb) {
     const size_t g = b / 8;
-    if (g * 8 + 8 > nb) return b * 18 + 2;
-    return g * 144 + 16 + 16 * (b % 8);
+    if (g * 8 + 8 > nb) return b * bytes + 2;
+    return g * 8 * bytes + 16 + (bytes - 2) * (b % 8);
 }
-/// LFM_QT_Q4_0_X8 rows n0 ..< n1 times m activation rows with AVX-512 VNNI (quant_avx512.c; the
-/// VNNI and VBMI entry points both run it).
-void lfm_q4x8_rows_avx512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                          float *y, size_t yStride);
+/// Block b of a regrouped row (blocks of `bytes` bytes) copied out as one GGUF block.
+static inline void lfm_x8_block(const uint8_t *row, size_t bytes, size_t nb, size_t b, uint8_t *out) {
+    memcpy(out, row + lfm_x8_scale_offset(bytes, b, nb), 2);
+    memcpy(out + 2, row + lfm_x8_code_offset(bytes, b, nb), bytes - 2);
+}
 
-/// Block b of an LFM_QT_Q4_0_X8 row copied out as one 18-byte GGUF Q4_0 block.
-static inline void lfm_q4x8_block(const uint8_t *row, size_t nb, size_t b, uint8_t out[18]) {
-    memcpy(out, row + lfm_q4x8_scale_offset(b, nb), 2);
-    memcpy(out + 2, row + lfm_q4x8_code_offset(b, nb), 16);
-}
+/// LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8 rows n0 ..< n1 times m activation rows with AVX-512 VNNI
+/// (quant_avx512.c; the VNNI and VBMI entry points both run it).
+void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                        float *y, size_t yStride);
+
 
 /// The 16 levels of IQ4_NL / IQ4_XS codes (ggml's kvalues_iq4nl): a 4-bit code selects one.
 static const int8_t lfm_qt_iq4_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
@@ -64,7 +70,7 @@ static inline size_t lfm_qt_block_bytes(int type) {
     case QT_Q4_1: return 20;
     case QT_Q5_0: return 22;
     case QT_Q5_1: return 24;
-    case QT_Q8_0: return 34;
+    case QT_Q8_0: case QT_Q8_0_X8: return 34;
     case QT_Q4_K: return 144;
     case QT_Q5_K: return 176;
     case QT_Q6_K: return 210;
@@ -77,7 +83,7 @@ static inline size_t lfm_qt_block_bytes(int type) {
 /// Elements per block of `type` (0 for types without an integer kernel).
 static inline size_t lfm_qt_block_elems(int type) {
     switch (type) {
-    case QT_Q4_0: case QT_Q4_0_X8: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: case QT_IQ4_NL: return 32;
+    case QT_Q4_0: case QT_Q4_0_X8: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: case QT_Q8_0_X8: case QT_IQ4_NL: return 32;
     case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_XS: return 256;
     default: return 0;
     }

@@ -63,9 +63,16 @@ extension CPUBackend {
         withExtendedLifetime(w.owner) {}
     }
 
-    /// The AVX-512 and AVX2 row kernels read `BlockOrder.q4_0Groups8` with plain loads (Benchmarks/README.md
-    /// has the speeds); the portable and NEON paths read it through a block copy.
-    public var prefersRegroupedQ4_0: Bool { quantKernelPath != .portable }
+    /// Q4_0 on the AVX-512 and AVX2 paths, Q8_0 on the AVX-512 ones: their row kernels read
+    /// `BlockOrder.groupsOf8` with plain loads (Benchmarks/README.md has the speeds). The AVX2 Q8_0
+    /// and the portable and NEON kernels read the GGUF layout.
+    public func prefersRegrouped(_ dtype: DType) -> Bool {
+        switch (dtype, quantKernelPath) {
+        case (.q4_0, .avx512vbmi), (.q4_0, .avx512vnni), (.q4_0, .avx2): return true
+        case (.q8_0, .avx512vbmi), (.q8_0, .avx512vnni): return true
+        default: return false
+        }
+    }
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`
     /// (and gets the VBMI variant where the CPU has AVX512_VBMI); AVX-512 without VNNI uses the

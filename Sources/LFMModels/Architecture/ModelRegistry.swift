@@ -57,11 +57,13 @@ public struct ModelLoadOptions: Sendable {
 }
 
 extension ModelLoadOptions {
-    /// The backend to run on and the placement to bind with: `.hugePages` becomes `.hugePagesRegrouped`
-    /// when the backend's kernels read `BlockOrder.q4_0Groups8` faster (`ComputeBackend.prefersRegroupedQ4_0`).
+    /// The backend to run on and the placement to bind with: `.hugePages` becomes `.hugePagesRegrouping`
+    /// of the types whose kernels read `BlockOrder.groupsOf8` faster on that backend
+    /// (`ComputeBackend.prefersRegrouped`).
     public func resolved() -> (ComputeBackend, WeightPlacement) {
         let backend = self.backend ?? CPUBackend()
-        return (backend, placement == .hugePages && backend.prefersRegroupedQ4_0 ? .hugePagesRegrouped : placement)
+        let types = Set([DType.q4_0, .q8_0].filter { backend.prefersRegrouped($0) })
+        return (backend, placement == .hugePages && !types.isEmpty ? .hugePagesRegrouping(types) : placement)
     }
 }
 

@@ -28,13 +28,13 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Where weight matrices live once loaded.
-public enum WeightPlacement: Sendable {
+public enum WeightPlacement: Sendable, Equatable {
     /// Copied tensor by tensor (in their stored type) into one 2 MiB-aligned huge-page arena:
     /// the fastest for decode (+50% read bandwidth on this hardware).
     case hugePages
-    /// As `hugePages`, with the rows of Q4_0 matrices regrouped as they are copied
-    /// (`BlockOrder.q4_0Groups8`, the same bytes): the layout the x86 kernels read fastest.
-    case hugePagesRegrouped
+    /// As `hugePages`, with the rows of matrices of these types (Q4_0, Q8_0) regrouped as they are
+    /// copied (`BlockOrder.groupsOf8`, the same bytes): the layout the x86 row kernels read fastest.
+    case hugePagesRegrouping(Set<DType>)
     /// Read in place from the memory-mapped files (no copy at all; slower reads).
     case mapped
 }
@@ -123,12 +123,17 @@ public struct BoundTensors {
                 let rows = tensor.shape.dropLast().reduce(1, *)
                 let rowBytes = tensor.bytes.count / max(rows, 1)
                 // Copies `count` rows from source row `from` to destination row `to`, regrouped if asked.
-                let regroup = placement == .hugePagesRegrouped && tensor.dtype == .q4_0
+                let regroup: Bool
+                if case .hugePagesRegrouping(let types) = placement {
+                    regroup = types.contains(tensor.dtype) && BlockOrder.canRegroup(tensor.dtype)
+                } else {
+                    regroup = false
+                }
                 let cols = tensor.shape.last ?? 0
                 func copy(rows count: Int, from: Int, to: Int) {
                     let source = tensor.bytes.baseAddress! + from * rowBytes, target = destination + to * rowBytes
                     if regroup {
-                        BlockOrder.regroupQ4_0(from: source, to: target, rows: count, cols: cols)
+                        BlockOrder.regroup(tensor.dtype, from: source, to: target, rows: count, cols: cols)
                     } else {
                         target.copyMemory(from: source, byteCount: count * rowBytes)
                     }
@@ -138,7 +143,7 @@ public struct BoundTensors {
                 } else {
                     copy(rows: rows, from: 0, to: 0)
                 }
-                if regroup { order = .q4_0Groups8 }
+                if regroup { order = .groupsOf8 }
                 // The file's pages of this tensor are not read again: without this the process
                 // holds the weights twice until the file is closed (peak memory ~2x the model).
                 (tensor.owner as? MappedFile)?.releasePages(of: tensor.bytes)
