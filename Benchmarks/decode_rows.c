@@ -4,12 +4,13 @@
 // reaches from DRAM. Compare with read_bandwidth.c at the same thread count.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/decode_rows.c \
-//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_k|q6_k dram|l2 [threads]
+//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_k|q6_k|q8_0-x8|q4_0-x8 dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
 // AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions); DECODE_ROWS_PATH=avx2|portable
-// forces a slower path the CPU also has; DECODE_ROWS_COLS sets the row length (default 2048). Prints the
-// path and the best of 10 passes in GB/s of weight bytes.
+// forces a slower path the CPU also has; DECODE_ROWS_COLS sets the row length (default 2048). The -x8 types are
+// the same rows regrouped as the loaders copy them for the x86 kernels (lfm_regroup_rows, LFM_QT_*_X8). Prints
+// the path and the best of 10 passes in GB/s of weight bytes.
 // Each thread is started once per pass and runs its share of the rows of every matrix in turn, as the
 // engine's pool (which spins between products) does; starting threads per matrix cost 12-20 % here.
 #include "CLFMKernels.h"
@@ -49,11 +50,13 @@ typedef struct {
     const char *name;
     int type;
     size_t elements, bytes, scales[2];
+    int regrouped; // the kernel type id of the regrouped layout (0: GGUF layout)
 } WeightType;
 
 static const WeightType types[] = {
-    {"q8_0", 8, 32, 34, {0, 0}},      {"q4_0", 2, 32, 18, {0, 0}},
-    {"q4_k", 12, 256, 144, {0, 2}},   {"q6_k", 14, 256, 210, {208, 208}},
+    {"q8_0", 8, 32, 34, {0, 0}, 0},      {"q4_0", 2, 32, 18, {0, 0}, 0},
+    {"q4_k", 12, 256, 144, {0, 2}, 0},   {"q6_k", 14, 256, 210, {208, 208}, 0},
+    {"q8_0-x8", 8, 32, 34, {0, 0}, LFM_QT_Q8_0_X8}, {"q4_0-x8", 2, 32, 18, {0, 0}, LFM_QT_Q4_0_X8},
 };
 
 int main(int argc, char **argv) {
@@ -61,10 +64,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; argc > 1 && i < sizeof types / sizeof types[0]; i++)
         if (strcmp(argv[1], types[i].name) == 0) wt = &types[i];
     if (argc < 3 || !wt || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
-        fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q6_k dram|l2 [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q6_k|q8_0-x8|q4_0-x8 dram|l2 [threads]\n", argv[0]);
         return 2;
     }
-    const int type = wt->type, dram = strcmp(argv[2], "dram") == 0;
+    const int type = wt->regrouped ? wt->regrouped : wt->type, dram = strcmp(argv[2], "dram") == 0;
     int threads = argc > 3 ? atoi(argv[3]) : 1;
     if (threads < 1 || threads > 16 || (!dram && threads != 1)) {
         fprintf(stderr, "threads: 1 to 16 (l2: 1)\n");
@@ -125,6 +128,16 @@ int main(int argc, char **argv) {
             const uint16_t scale = 0x2000 + (uint16_t)(b % 64); // small normal halves
             memcpy(p + wt->scales[0], &scale, 2);
             memcpy(p + wt->scales[1], &scale, 2);
+        }
+        if (wt->regrouped) { // regrouped row by row through a copy of the row
+            const size_t rowBytes = cols / block * blockBytes;
+            uint8_t *row = malloc(rowBytes);
+            if (!row) return 1;
+            for (size_t r = 0; r < rows; r++) {
+                memcpy(row, w[i] + r * rowBytes, rowBytes);
+                lfm_regroup_rows(wt->type, row, w[i] + r * rowBytes, 1, cols, 0);
+            }
+            free(row);
         }
     }
     const size_t actBlock = (size_t)lfm_qmatmul_block(type);

@@ -2,7 +2,8 @@ import CLFMKernels
 import LFMCore
 
 extension CPUBackend {
-    /// Matrix products over block-quantized weights (GGUF block layout, used in place).
+    /// Matrix products over block-quantized weights (GGUF block layout, used in place, or Q4_0 / Q8_0
+    /// rows regrouped at load, `BlockOrder.groupsOf8`: the same products from plainer loads).
     ///
     /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL,
     /// IQ4_XS): the activations are quantized once per call to 8-bit blocks (32 values per F32
