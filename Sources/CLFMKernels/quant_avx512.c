@@ -99,13 +99,7 @@ QS_TARGET static float q4x8_row(const uint8_t *w, const int8_t *xq, const int8_t
         a1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(lanes1, s8), a1);
     }
     float result = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) - 8.0f * qs_hsum(corr);
-    if (b < nb) {
-        __m256 tail[1] = { _mm256_setzero_ps() };
-        float tailMin[1] = { 0 };
-        for (; b < nb; b++) qs_small_block(w, b, 1, QT_Q4_0, &xq, &xd, &xds, tail, tailMin);
-        result += qs_hsum(tail[0]) + tailMin[0];
-    }
-    return result;
+    return b < nb ? result + qs_q4_0_tail(w, b, nb, xq, xd, xds) : result;
 }
 
 /// One LFM_QT_Q8_0_X8 row of nb blocks times one activation row (scales prepared by x8_prepare). Per

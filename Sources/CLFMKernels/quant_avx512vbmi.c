@@ -67,14 +67,7 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int
     corr = _mm_add_ps(corr, _mm_movehl_ps(corr, corr));
     corr = _mm_add_ss(corr, _mm_movehdup_ps(corr));
     float result = _mm512_reduce_add_ps(a0) - 8.0f * _mm_cvtss_f32(corr);
-    if (b < nb) {
-        // One to three blocks left: the 256-bit block step.
-        __m256 tail[1] = { _mm256_setzero_ps() };
-        float tailMin[1] = { 0 };
-        for (; b < nb; b++) qs_small_block(w, b, 1, QT_Q4_0, &xq, &xd, &xds, tail, tailMin);
-        result += qs_hsum(tail[0]) + tailMin[0];
-    }
-    return result;
+    return b < nb ? result + qs_q4_0_tail(w, b, nb, xq, xd, xds) : result;
 }
 
 QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,

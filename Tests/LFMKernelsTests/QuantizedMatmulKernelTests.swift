@@ -124,18 +124,7 @@ import Testing
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
                 for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
-                    var y = [Float](repeating: .nan, count: m * rows)
-                    withUnsafePointer(to: a.descriptor) { descriptor in
-                        y.withUnsafeMutableBufferPointer { out in
-                            let yp = out.baseAddress!
-                            switch path {
-                            case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w.data, 0, rows, descriptor, m, yp, rows)
-                            case .avx512vnni: lfm_qmatmul_avx512vnni(type, w.data, 0, rows, descriptor, m, yp, rows)
-                            case .avx2: lfm_qmatmul_avx2(type, w.data, 0, rows, descriptor, m, yp, rows)
-                            case .portable: lfm_qmatmul_portable(type, w.data, 0, rows, descriptor, m, yp, rows)
-                            }
-                        }
-                    }
+                    let y = entryPointProduct(path, type: type, w: w.data, rows: rows, activations: a)
                     for t in 0..<m {
                         let reference = ReferenceActivations(x[(t * cols)..<((t + 1) * cols)], block: block)
                         for n in 0..<rows {
@@ -149,6 +138,27 @@ import Testing
             withExtendedLifetime(w.owner) {}
         }
     }
+}
+
+/// Rows 0 ..< rows of `w` (kernel type `type`) times every row of `activations`, through one C entry
+/// point (`plain`: `lfm_qmatmul_plain` instead of the portable one); rows `rows` apart.
+func entryPointProduct(_ path: QuantKernelPath, plain: Bool = false, type: Int32, w: UnsafeRawPointer, rows: Int,
+                       activations a: QuantizedActivations) -> [Float] {
+    let m = a.m
+    var y = [Float](repeating: .nan, count: m * rows)
+    withUnsafePointer(to: a.descriptor) { descriptor in
+        y.withUnsafeMutableBufferPointer { out in
+            let yp = out.baseAddress!
+            switch path {
+            case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w, 0, rows, descriptor, m, yp, rows)
+            case .avx512vnni: lfm_qmatmul_avx512vnni(type, w, 0, rows, descriptor, m, yp, rows)
+            case .avx2: lfm_qmatmul_avx2(type, w, 0, rows, descriptor, m, yp, rows)
+            case .portable where plain: lfm_qmatmul_plain(type, w, 0, rows, descriptor, m, yp, rows)
+            case .portable: lfm_qmatmul_portable(type, w, 0, rows, descriptor, m, yp, rows)
+            }
+        }
+    }
+    return y
 }
 
 /// Whether this machine can run the integer-kernel variant.

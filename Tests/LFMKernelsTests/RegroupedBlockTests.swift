@@ -130,20 +130,7 @@ import Testing
                 let type = kernelType(dtype)
                 for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
                     for plain in path == .portable ? [false, true] : [false] {
-                        var y = [Float](repeating: .nan, count: m * rows)
-                        withUnsafePointer(to: a.descriptor) { descriptor in
-                            y.withUnsafeMutableBufferPointer { out in
-                                let yp = out.baseAddress!
-                                switch path {
-                                case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, r.data, 0, rows, descriptor, m, yp, rows)
-                                case .avx512vnni: lfm_qmatmul_avx512vnni(type, r.data, 0, rows, descriptor, m, yp, rows)
-                                case .avx2: lfm_qmatmul_avx2(type, r.data, 0, rows, descriptor, m, yp, rows)
-                                case .portable:
-                                    if plain { lfm_qmatmul_plain(type, r.data, 0, rows, descriptor, m, yp, rows) }
-                                    else { lfm_qmatmul_portable(type, r.data, 0, rows, descriptor, m, yp, rows) }
-                                }
-                            }
-                        }
+                        let y = entryPointProduct(path, plain: plain, type: type, w: r.data, rows: rows, activations: a)
                         for t in 0..<m {
                             let reference = ReferenceActivations(x[(t * cols)..<((t + 1) * cols)], block: 32)
                             for n in 0..<rows {

@@ -132,6 +132,15 @@ QS_INL void qs_small_block(const uint8_t *w, size_t b, int R, int type, const in
     }
 }
 
+/// Blocks b ..< nb of a Q4_0 row (GGUF layout) for one activation row, one 256-bit block step each:
+/// the last blocks the 512-bit Q4_0 row kernels leave.
+QS_INL float qs_q4_0_tail(const uint8_t *w, size_t b, size_t nb, const int8_t *xq, const float *xd, const float *xds) {
+    __m256 tail[1] = { _mm256_setzero_ps() };
+    float tailMin[1] = { 0 };
+    for (; b < nb; b++) qs_small_block(w, b, 1, QT_Q4_0, &xq, &xd, &xds, tail, tailMin);
+    return qs_hsum(tail[0]) + tailMin[0];
+}
+
 /// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
 #if QS_VNNI
 /// The scales of blocks b and b + 1 (F16 at byte 0 of each block, `bytes` apart) times the
