@@ -273,8 +273,8 @@ void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// lfm_qmatmul_avx512vnni compiled for CPUs that also have AVX512_VBMI (byte permutes: faster
-/// K-quant scale vectors), with its own Q4_0 row kernel for m < 4. Same results up to F32
-/// summation order.
+/// K-quant scale vectors), with its own GGUF-layout Q4_0 row kernel for m < 4. Same results up to
+/// F32 summation order.
 void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 

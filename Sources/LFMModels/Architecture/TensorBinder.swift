@@ -122,14 +122,15 @@ public struct BoundTensors {
                 let destination = arena.base + offset
                 let rows = tensor.shape.dropLast().reduce(1, *)
                 let rowBytes = tensor.bytes.count / max(rows, 1)
-                // Copies `count` rows from source row `from` to destination row `to`, regrouped if asked.
+                let cols = tensor.shape.last ?? 0
                 let regroup: Bool
                 if case .hugePagesRegrouping(let types) = placement {
                     regroup = types.contains(tensor.dtype) && BlockOrder.canRegroup(tensor.dtype)
+                        && tensor.dtype.byteCount(of: cols) == rowBytes
                 } else {
                     regroup = false
                 }
-                let cols = tensor.shape.last ?? 0
+                // Copies `count` rows from source row `from` to destination row `to`, regrouped if asked.
                 func copy(rows count: Int, from: Int, to: Int) {
                     let source = tensor.bytes.baseAddress! + from * rowBytes, target = destination + to * rowBytes
                     if regroup {
