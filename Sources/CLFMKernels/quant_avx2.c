@@ -2,6 +2,7 @@
 // (table lookups with a byte shuffle) live here only: the AVX-512 entry points send them here.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
+#include <stdlib.h>
 
 #pragma clang fp contract(off)
 
@@ -68,7 +69,7 @@ QS_INL __m256i qa2_q4_0_oct_sums(const __m256i v[4], const int8_t *xp) {
 
 /// Blocks b .. b + 7 of a GGUF Q4_0 row (qa2_q4_0_oct_sums): the eight F16 scales are gathered with
 /// scalar loads straight into the order of the sums, and xd / xds arrive in it too
-/// (qa2_permute_scales), so the eight blocks share one scale conversion, one FMA for the products and
+/// (qs_permute_scales8), so the eight blocks share one scale conversion, one FMA for the products and
 /// one for the offset term (*corr), with no lane permute.
 QS_INL void qa2_q4_0_oct(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
                          __m256 *acc, __m256 *corr) {
@@ -101,30 +102,28 @@ QS_INL void qa2_q4_0x8_oct(const uint8_t *group, const int8_t *xp, const float *
     *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
 }
 
-/// Copies the activation scales d and d * sum(q) of every whole group of eight blocks into the
-/// order qa2_q4_0_oct reads them: 0, 2, 4, 6, 1, 3, 5, 7 within each group.
-QS_INL void qa2_permute_scales(const float *xd, const float *xds, size_t nb, float *xdp, float *xdsp) {
-    static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
-    for (size_t b = 0; b + 8 <= nb; b += 8)
-        for (int i = 0; i < 8; i++) {
-            xdp[b + i] = xd[b + order[i]];
-            xdsp[b + i] = xds[b + order[i]];
-        }
+/// One activation row prepared for qa2_q4_0_decode: the codes in pair order (qa2_permute_pairs) and
+/// the scales of whole groups of eight blocks in the order of the oct sums (qs_permute_scales8).
+typedef struct {
+    _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
+    float xdp[QA2_Q4_0_MAX_COLS / 32], xdsp[QA2_Q4_0_MAX_COLS / 32];
+} QA2Prepared;
+
+QS_INL void qa2_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, QA2Prepared *p) {
+    qa2_permute_pairs(xq, nb, p->xp);
+    qs_permute_scales8(xd, xds, nb, p->xdp, p->xdsp);
 }
 
-/// Decode (one activation row) of Q4_0 rows n0 ..< n1: eight blocks per step (qa2_q4_0_oct),
-/// then pairs (qa2_q4_0_pair) and an odd last block, with software prefetch as the AVX-512 row
-/// kernels have. Against the generic AVX2 block loop (about 16 instructions per block, callgrind),
-/// this takes about 7: half the nibble unpacking, and the scaling and offset terms once per
-/// eight blocks instead of per block.
-QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, float *y,
-                            int x8) {
-    const size_t nb = x->cols / 32, rb = nb * 18;
-    _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
-    _Alignas(32) float xdp[QA2_Q4_0_MAX_COLS / 32], xdsp[QA2_Q4_0_MAX_COLS / 32];
-    qa2_permute_pairs(x->q, nb, xp);
-    const float *xd = x->d, *xds = x->dsums;
-    qa2_permute_scales(xd, xds, nb, xdp, xdsp);
+/// Decode (one activation row, prepared in `p`; xq / xd / xds as stored) of Q4_0 rows n0 ..< n1, in
+/// the GGUF layout or (`x8`) LFM_QT_Q4_0_X8: eight blocks per step (qa2_q4_0_oct / qa2_q4_0x8_oct),
+/// then pairs (qa2_q4_0_pair) and an odd last block, with software prefetch as the AVX-512 row kernels
+/// have. Against the generic AVX2 block loop (about 16 instructions per block, callgrind), this takes
+/// about 7: half the nibble unpacking, and the scaling and offset terms once per eight blocks instead
+/// of per block.
+QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq, const float *xd,
+                            const float *xds, const QA2Prepared *p, float *y, int x8) {
+    const size_t rb = nb * 18;
+    const int8_t *xp = p->xp;
     for (size_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rb;
         __m256 a8 = _mm256_setzero_ps(), c8 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
@@ -133,22 +132,15 @@ QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, const LFMQua
         for (; b + 8 <= nb; b += 8) {
             lfm_prefetch_ahead(row + b * 18, 144);
             if (x8)
-                qa2_q4_0x8_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
+                qa2_q4_0x8_oct(row + b * 18, xp + 32 * b, p->xdp + b, p->xdsp + b, &a8, &c8);
             else
-                qa2_q4_0_oct(row + b * 18, xp + 32 * b, xdp + b, xdsp + b, &a8, &c8);
+                qa2_q4_0_oct(row + b * 18, xp + 32 * b, p->xdp + b, p->xdsp + b, &a8, &c8);
         }
         for (; b + 2 <= nb; b += 2) qa2_q4_0_pair(row + b * 18, xp + 32 * b, xd + b, xds + b, &a2, &c2);
         const __m128 cs = _mm_add_ps(c2, _mm_movehl_ps(c2, c2));
         float result = qs_hsum(_mm256_add_ps(a8, a2)) - 8.0f * (qs_hsum(c8) + _mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
-        if (b < nb) { // odd last block: the generic block kernel on the unpermuted activations
-            const int8_t *xq[1] = { x->q };
-            const float *xdr[1] = { xd }, *xdsr[1] = { xds };
-            __m256 tail[1] = { _mm256_setzero_ps() };
-            float tailMin[1] = { 0 };
-            qs_small_block(row, b, 1, QT_Q4_0, xq, xdr, xdsr, tail, tailMin);
-            result += qs_hsum(tail[0]) + tailMin[0];
-        }
-        y[n] = result;
+        // An odd last block: the generic block kernel on the unpermuted activations.
+        y[n] = b < nb ? result + qs_q4_0_tail(row, b, nb, xq, xd, xds) : result;
     }
 }
 
@@ -241,36 +233,39 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
 LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
 LFM_DEFINE_QLOOP(qa2_loop_iq4_xs, QS_TARGET, QA2_DOT_IQ4_XS, QT_IQ4_XS)
 
-QS_TARGET static void qa2_q4_0_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, float *y) {
-    qa2_q4_0_decode(w, n0, n1, x, y, 0);
-}
-
-/// LFM_QT_Q4_0_X8 rows for m activation rows: the decode kernel once per activation row, over
-/// chunks of weight rows that stay in L1 / L2 when m > 1.
-QS_TARGET static void qa2_q4_0x8_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                      float *y, size_t yStride) {
+/// Q4_0 rows (GGUF layout, or `x8`: LFM_QT_Q4_0_X8) for m activation rows, each prepared once: one
+/// row on the stack, more on the heap (without memory, the plain C loop); with m > 1 over chunks of
+/// weight rows that stay in L1 / L2.
+QS_TARGET static void qa2_q4_0_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                    float *y, size_t yStride, int x8) {
     const size_t nb = x->cols / 32, rb = nb * 18;
+    QA2Prepared one;
+    QA2Prepared *prepared = m == 1 ? &one : malloc(m * sizeof(QA2Prepared));
+    if (!prepared) {
+        lfm_qmatmul_plain(x8 ? QT_Q4_0_X8 : QT_Q4_0, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    for (size_t t = 0; t < m; t++) qa2_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, prepared + t);
     const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb);
     for (size_t c0 = n0; c0 < n1; c0 += chunk) {
         const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
-        for (size_t t = 0; t < m; t++) {
-            const LFMQuantActivations row = { x->q + t * x->cols, x->d + t * nb, x->sums + t * (x->cols / 16),
-                                              x->dsums + t * nb, x->cols, x->block };
-            qa2_q4_0_decode(w, c0, c1, &row, y + t * yStride, 1);
-        }
+        for (size_t t = 0; t < m; t++)
+            qa2_q4_0_decode(w, c0, c1, nb, x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, prepared + t,
+                            y + t * yStride, x8);
     }
+    if (prepared != &one) free(prepared);
 }
 
 QS_TARGET void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                                 const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_Q4_0 && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
-        qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, y);
+        qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, 1, y, yStride, 0);
         return;
     }
     if (type == QT_Q4_0_X8) {
-        // Rows longer than the kernel's stack buffers (none in the supported families) take the plain C loop.
+        // Rows longer than the kernel's activation buffers (none in the supported families) take the plain C loop.
         if (x->cols <= QA2_Q4_0_MAX_COLS)
-            qa2_q4_0x8_rows((const uint8_t *)w, n0, n1, x, m, y, yStride);
+            qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, m, y, yStride, 1);
         else
             lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
         return;

@@ -54,18 +54,16 @@ QS_TARGET void lfm_quantize_activations_avx512(const float *x, size_t xStride, s
 /// low nibbles, then their second halves).
 QS_TARGET static void x8_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, int8_t *xg,
                                  float *xdp, float *xdsp) {
-    static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
-    for (size_t g = 0; xg && g < nb / 4; g++) {
-        const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
-        const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
-        _mm512_storeu_si512((void *)(xg + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
-        _mm512_storeu_si512((void *)(xg + g * 128 + 64), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-    for (size_t b = 0; b + 8 <= nb; b += 8)
-        for (int i = 0; i < 8; i++) {
-            xdp[b + i] = xd[b + order[i]];
-            xdsp[b + i] = xds[b + order[i]];
-        }
+    if (xg) qs_q4_0_group_activations(xq, nb / 4, xg);
+    qs_permute_scales8(xd, xds, nb, xdp, xdsp);
+}
+
+/// The eight scales at the start of a regrouped group times the prepared activation scales (lanes
+/// 0..7 of the result, in stored order); their offset-term products go into *corr.
+QS_INL __m512 x8_group_scales(const uint8_t *group, const float *xdp, const float *xdsp, __m256 *corr) {
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)group));
+    *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xdsp), *corr);
+    return _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(xdp)));
 }
 
 /// One LFM_QT_Q4_0_X8 row of nb blocks times one prepared activation row. Per group of eight blocks
@@ -86,9 +84,7 @@ QS_TARGET static float q4x8_row(const uint8_t *w, const int8_t *xq, const int8_t
     for (; b + 8 <= nb; b += 8) {
         const uint8_t *p = w + b * 18;
         lfm_prefetch_ahead(p, 144);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-        corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xdsp + b), corr);
-        const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(xdp + b)));
+        const __m512 s8 = x8_group_scales(p, xdp + b, xdsp + b, &corr);
         const __m512i c0 = _mm512_loadu_si512((const void *)(p + 16)), c1 = _mm512_loadu_si512((const void *)(p + 80));
         const int8_t *xb = xg + b * 32;
         __m512i d0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c0, low), _mm512_loadu_si512((const void *)xb));
@@ -123,9 +119,7 @@ QS_TARGET static float q8x8_row(const uint8_t *w, const int8_t *xq, const float 
     for (; b + 8 <= nb; b += 8) {
         const uint8_t *p = w + b * 34;
         lfm_prefetch_ahead(p, 272);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-        corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xdsp + b), corr);
-        const __m512 s8 = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(xdp + b)));
+        const __m512 s8 = x8_group_scales(p, xdp + b, xdsp + b, &corr);
         for (int k = 0; k < 4; k++) {
             const __m512i codes = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 16 + 64 * k)), flip);
             const __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes,

@@ -23,22 +23,10 @@ static const uint8_t qv_index_nibbles[64] = {
     56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71};
 static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 
-/// Activations of one row regrouped for qv_q4_0_row: per four blocks (128 values), the first
-/// halves of the four blocks (elements 0 ..< 16, which meet the low nibbles), then their second
-/// halves (16 ..< 32, the high nibbles). Whole groups of four blocks only.
-QS_TARGET static void qv_q4_0_group_activations(const int8_t *xq, size_t groups, int8_t *out) {
-    for (size_t g = 0; g < groups; g++) {
-        const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
-        const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
-        _mm512_storeu_si512((void *)(out + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
-        _mm512_storeu_si512((void *)(out + g * 128 + 64), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(3, 1, 3, 1)));
-    }
-}
-
 /// Decode (one activation row) of a Q4_0 row of nb blocks, four blocks (72 bytes) per step: one
 /// 64-byte load and one masked 8-byte load, one vpermi2b that packs the four blocks' nibble bytes,
 /// a mask and a shift + mask give the low and high codes, which meet the activations regrouped by
-/// qv_q4_0_group_activations (`xg`) in two dot products into one accumulator (each dword stays
+/// qs_q4_0_group_activations (`xg`) in two dot products into one accumulator (each dword stays
 /// within one block); one vpermb gathers the four scales. Same integer products and offset term
 /// as qs_pairs_row. `xq` (as stored) serves the last one to three blocks.
 QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
@@ -93,7 +81,7 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         int8_t stackGroups[16384] __attribute__((aligned(64)));
         int8_t *grouped = m * groups * 128 <= sizeof(stackGroups) ? stackGroups : malloc(m * groups * 128);
         if (grouped) {
-            for (size_t t = 0; t < m; t++) qv_q4_0_group_activations(x->q + t * x->cols, groups, grouped + t * groups * 128);
+            for (size_t t = 0; t < m; t++) qs_q4_0_group_activations(x->q + t * x->cols, groups, grouped + t * groups * 128);
             const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
             for (size_t c0 = n0; c0 < n1; c0 += chunk) {
                 const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;

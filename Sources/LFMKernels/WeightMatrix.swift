@@ -22,15 +22,6 @@ public enum BlockOrder: Sendable, Equatable {
         precondition(canRegroup(dtype), "\(dtype) has no regrouped layout")
         lfm_regroup_rows(Int32(bitPattern: dtype.rawValue), source, target, rows, cols, 0)
     }
-
-    /// Where block `b` of a row of `blocks` blocks of `blockBytes` bytes keeps its scale and its codes
-    /// (byte offsets in the row).
-    @inlinable
-    public func offsets(block b: Int, of blocks: Int, blockBytes: Int) -> (scale: Int, codes: Int) {
-        let group = b / 8, j = b % 8
-        guard self == .groupsOf8, group * 8 + 8 <= blocks else { return (b * blockBytes, b * blockBytes + 2) }
-        return (group * 8 * blockBytes + 2 * ((j % 2) * 4 + j / 2), group * 8 * blockBytes + 16 + (blockBytes - 2) * j)
-    }
 }
 
 /// A 2-D weight matrix `[rows, cols]`, row-major and contiguous, kept in its stored element type.
@@ -100,19 +91,19 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Dequantizes `blocks` blocks of row `row` starting at block `firstBlock` into `out`.
     func dequantizeBlocks(row: Int, firstBlock: Int, blocks: Int, into out: UnsafeMutablePointer<Float>) {
         if blockOrder == .groupsOf8 {
-            // Each block copied out into the GGUF layout, then dequantized as one.
-            let size = dtype.typeSize, count = cols / dtype.blockSize, start = data + row * rowBytes
-            var block = [UInt8](repeating: 0, count: size)
-            for b in firstBlock..<(firstBlock + blocks) {
-                let (scale, codes) = blockOrder.offsets(block: b, of: count, blockBytes: size)
-                block.withUnsafeMutableBytes { copy in
-                    copy.baseAddress!.copyMemory(from: start + scale, byteCount: 2)
-                    (copy.baseAddress! + 2).copyMemory(from: start + codes, byteCount: size - 2)
-                }
-                block.withUnsafeBytes { bytes in
-                    WeightMatrix(rows: 1, cols: dtype.blockSize, dtype: dtype, data: bytes.baseAddress!, owner: nil)
-                        .dequantizeBlocks(row: 0, firstBlock: 0, blocks: 1, into: out + (b - firstBlock) * dtype.blockSize)
-                }
+            // The whole groups around the blocks put back into the GGUF layout, then dequantized as GGUF
+            // blocks. A slice that starts at a group and ends at a group or at the row's end is
+            // regrouped exactly as the row is (the same tail), so the inverse applies to it alone.
+            let size = dtype.typeSize, count = cols / dtype.blockSize
+            let start = firstBlock / 8 * 8, end = min(count, (firstBlock + blocks + 7) / 8 * 8)
+            var gguf = [UInt8](repeating: 0, count: (end - start) * size)
+            gguf.withUnsafeMutableBytes {
+                lfm_regroup_rows(Int32(bitPattern: dtype.rawValue), data + row * rowBytes + start * size, $0.baseAddress!,
+                                 1, (end - start) * dtype.blockSize, 1)
+            }
+            gguf.withUnsafeBytes { bytes in
+                WeightMatrix(rows: 1, cols: (end - start) * dtype.blockSize, dtype: dtype, data: bytes.baseAddress!, owner: nil)
+                    .dequantizeBlocks(row: 0, firstBlock: firstBlock - start, blocks: blocks, into: out)
             }
             return
         }

@@ -50,6 +50,8 @@ import Testing
                 r.widenRow(row, into: &b)
                 #expect(a == b, "\(dtype) dequantized row \(row), \(blocks) blocks")
                 #expect(r.element(row, cols - 1) == w.element(row, cols - 1))
+                // Single elements dequantize only the groups around them (a slice, in and after the tail).
+                #expect((0..<cols).allSatisfy { r.element(row, $0) == a[$0] }, "\(dtype) elements of row \(row), \(blocks) blocks")
             }
             let back = RawStorage(byteCount: w.byteCount)
             lfm_regroup_rows(Int32(bitPattern: dtype.rawValue), r.data, back.pointer, rows, cols, 1)

@@ -47,11 +47,12 @@ static inline void lfm_x8_block(const uint8_t *row, size_t bytes, size_t nb, siz
     memcpy(out + 2, row + lfm_x8_code_offset(bytes, b, nb), bytes - 2);
 }
 
+#if defined(__x86_64__)
 /// LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8 rows n0 ..< n1 times m activation rows with AVX-512 VNNI
 /// (quant_avx512.c; the VNNI and VBMI entry points both run it).
 void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                         float *y, size_t yStride);
-
+#endif
 
 /// The 16 levels of IQ4_NL / IQ4_XS codes (ggml's kvalues_iq4nl): a 4-bit code selects one.
 static const int8_t lfm_qt_iq4_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };

@@ -141,6 +141,32 @@ QS_INL float qs_q4_0_tail(const uint8_t *w, size_t b, size_t nb, const int8_t *x
     return qs_hsum(tail[0]) + tailMin[0];
 }
 
+/// Copies the activation scales d and d * sum(q) of every whole group of eight blocks into the order
+/// 0, 2, 4, 6, 1, 3, 5, 7 within each group: the order of the AVX2 Q4_0 kernel's per-block sums and of
+/// the scales in a regrouped row (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8).
+QS_INL void qs_permute_scales8(const float *xd, const float *xds, size_t nb, float *xdp, float *xdsp) {
+    static const int order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
+    for (size_t b = 0; b + 8 <= nb; b += 8)
+        for (int i = 0; i < 8; i++) {
+            xdp[b + i] = xd[b + order[i]];
+            xdsp[b + i] = xds[b + order[i]];
+        }
+}
+
+#if QS_VNNI
+/// Activation codes of one row regrouped for the 512-bit Q4_0 row kernels: per four blocks (128
+/// values), the first halves of the four blocks (elements 0 ..< 16, which meet the low nibbles), then
+/// their second halves (16 ..< 32, the high nibbles). Whole groups of four blocks only.
+QS_INL void qs_q4_0_group_activations(const int8_t *xq, size_t groups, int8_t *out) {
+    for (size_t g = 0; g < groups; g++) {
+        const __m512i x0 = _mm512_loadu_si512((const void *)(xq + g * 128));
+        const __m512i x1 = _mm512_loadu_si512((const void *)(xq + g * 128 + 64));
+        _mm512_storeu_si512((void *)(out + g * 128), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_si512((void *)(out + g * 128 + 64), _mm512_shuffle_i64x2(x0, x1, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+}
+#endif
+
 /// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
 #if QS_VNNI
 /// The scales of blocks b and b + 1 (F16 at byte 0 of each block, `bytes` apart) times the
