@@ -7,8 +7,9 @@
 //      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_k|q6_k|q8_0-x8|q4_0-x8 dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
-// AVX-512 VNNI, AVX2 or portable (the kernels need clang: vector extensions); DECODE_ROWS_PATH=avx2|portable
-// forces a slower path the CPU also has; DECODE_ROWS_COLS sets the row length (default 2048). The -x8 types are
+// AVX-512 VNNI, AVX-VNNI, AVX2 or portable (the kernels need clang: vector extensions);
+// DECODE_ROWS_PATH=avx2|avxvnni|portable forces a slower path the CPU also has (LFM_ASSUME_AVXVNNI=1 where a
+// hypervisor hides the AVX-VNNI bit); DECODE_ROWS_COLS sets the row length (default 2048). The -x8 types are
 // the same rows regrouped as the loaders copy them for the x86 kernels (lfm_regroup_rows, LFM_QT_*_X8). Prints
 // the path and the best of 10 passes in GB/s of weight bytes.
 // Each thread is started once per pass and runs its share of the rows of every matrix in turn, as the
@@ -85,8 +86,8 @@ int main(int argc, char **argv) {
         fn = lfm_qmatmul_avx512vnni;
         path = "avx512vnni";
     } else if ((f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) == (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) {
-        fn = lfm_qmatmul_avx2;
-        path = "avx2";
+        fn = f & LFM_CPU_AVXVNNI ? lfm_qmatmul_avxvnni : lfm_qmatmul_avx2;
+        path = f & LFM_CPU_AVXVNNI ? "avxvnni" : "avx2";
     }
 #endif
     const char *force = getenv("DECODE_ROWS_PATH");
@@ -98,9 +99,13 @@ int main(int argc, char **argv) {
         } else if (strcmp(force, "avx2") == 0 && (f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) == (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) {
             fn = lfm_qmatmul_avx2;
             path = "avx2";
+        } else if (strcmp(force, "avxvnni") == 0 && (f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C | LFM_CPU_AVXVNNI)) ==
+                                                         (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C | LFM_CPU_AVXVNNI)) {
+            fn = lfm_qmatmul_avxvnni;
+            path = "avxvnni";
 #endif
         } else {
-            fprintf(stderr, "DECODE_ROWS_PATH=%s: not a path this CPU has (avx2, portable)\n", force);
+            fprintf(stderr, "DECODE_ROWS_PATH=%s: not a path this CPU has (avx2, avxvnni, portable)\n", force);
             return 2;
         }
     }

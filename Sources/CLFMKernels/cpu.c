@@ -1,4 +1,6 @@
 #include "CLFMKernels.h"
+#include <stdlib.h>
+#include <string.h>
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 // HWCAP_ASIMDDP of <asm/hwcap.h>: the CPU has SDOT / UDOT (the dot-product extension).
@@ -22,6 +24,11 @@ uint32_t lfm_cpu_features(void) {
     if (__builtin_cpu_supports("avx512vnni")) f |= LFM_CPU_AVX512VNNI;
     if (__builtin_cpu_supports("avx512dq")) f |= LFM_CPU_AVX512DQ;
     if (__builtin_cpu_supports("avx512vbmi")) f |= LFM_CPU_AVX512VBMI;
+    if (__builtin_cpu_supports("avxvnni")) f |= LFM_CPU_AVXVNNI;
+    // Hypervisors may hide the AVX-VNNI bit of a CPU that executes the instructions (seen on KVM
+    // guests of Xeon hosts); the operator can assert it.
+    const char *assume = getenv("LFM_ASSUME_AVXVNNI");
+    if (assume && strcmp(assume, "1") == 0 && (f & LFM_CPU_AVX2)) f |= LFM_CPU_AVXVNNI;
     return f;
 #elif defined(__aarch64__)
     // NEON (Advanced SIMD) is part of the ARMv8-A baseline; the dot-product extension is optional

@@ -8,8 +8,10 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
     /// AVX-512 F/BW/VL/DQ with FMA and F16C. `bf16` = AVX512_BF16 (`vdpbf16ps`, used by the
     /// opt-in BF16 prefill path), `vnni` = AVX512_VNNI (int8 dot products; reported only).
     case avx512(bf16: Bool, vnni: Bool)
-    /// AVX2 with FMA and F16C (x86-64-v3).
-    case avx2
+    /// AVX2 with FMA and F16C (x86-64-v3). `vnni` = AVX-VNNI (VEX-encoded int8 dot products of
+    /// Intel client cores since Alder Lake): the quantized kernels then use `vpdpbusd` /
+    /// `vpdpwssd` (see `LFM_CPU_AVXVNNI` for virtual machines that hide it).
+    case avx2(vnni: Bool)
     /// Code for the baseline ISA: plain C and Swift (SSE2 on x86-64); on ARM64 the matrix
     /// products run NEON intrinsics, the quantized ones with SDOT when the CPU has the
     /// dot-product extension (`description` then reads "portable+neon+dotprod").
@@ -28,14 +30,14 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
             result.append(.avx512(bf16: f & LFM_CPU_AVX512BF16 != 0,
                                   vnni: f & LFM_CPU_AVX512VNNI != 0))
         }
-        if f & avx2 == avx2 { result.append(.avx2) }
+        if f & avx2 == avx2 { result.append(.avx2(vnni: f & LFM_CPU_AVXVNNI != 0)) }
         result.append(.portable)
         return result
     }()
 
     /// The path called `name` ("avx512", "avx2" or "portable", as in `description` before any
-    /// "+"), with the AVX-512 sub-capabilities this machine has; nil for an unknown name.
-    /// The result may still be unsupported here: check `isSupported`.
+    /// "+"), with the sub-capabilities this machine has; nil for an unknown name. The result may
+    /// still be unsupported here: check `isSupported`.
     public init?(name: String) {
         switch name.lowercased() {
         case "avx512":
@@ -45,7 +47,10 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
                 vnni = hasVNNI
             }
             self = .avx512(bf16: bf16, vnni: vnni)
-        case "avx2": self = .avx2
+        case "avx2":
+            var vnni = false
+            for case .avx2(let hasVNNI) in ISA.available { vnni = hasVNNI }
+            self = .avx2(vnni: vnni)
         case "portable": self = .portable
         default: return nil
         }
@@ -54,8 +59,11 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
     /// Whether this machine can run the path (sub-capabilities included).
     public var isSupported: Bool {
         switch self {
-        case .portable, .avx2:
-            return ISA.available.contains(self)
+        case .portable:
+            return true
+        case .avx2(let vnni):
+            for case .avx2(let hasVNNI) in ISA.available { return !vnni || hasVNNI }
+            return false
         case .avx512(let bf16, let vnni):
             for case .avx512(let hasBF16, let hasVNNI) in ISA.available {
                 return (!bf16 || hasBF16) && (!vnni || hasVNNI)
@@ -68,7 +76,7 @@ public enum ISA: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .avx512(let bf16, let vnni):
             return "avx512" + (bf16 ? "+bf16" : "") + (vnni ? "+vnni" : "")
-        case .avx2: return "avx2"
+        case .avx2(let vnni): return "avx2" + (vnni ? "+vnni" : "")
         case .portable:
             #if arch(arm64)
             return lfm_cpu_features() & LFM_CPU_DOTPROD != 0 ? "portable+neon+dotprod" : "portable+neon"

@@ -215,7 +215,13 @@ import Testing
         }
         #expect(CPUBackend(threads: 3).threads == 3)
         #expect(ISA(name: "portable") == .portable)
-        #expect(ISA(name: "AVX2") == .avx2)
+        let avx2VNNI = ISA.available.contains(.avx2(vnni: true))
+        #expect(ISA(name: "AVX2") == .avx2(vnni: avx2VNNI))
+        #expect(ISA.avx2(vnni: true).description == "avx2+vnni" && ISA.avx2(vnni: false).description == "avx2")
+        if ISA.available.contains(where: { if case .avx2 = $0 { return true } else { return false } }) {
+            #expect(ISA.avx2(vnni: false).isSupported)
+            #expect(ISA.avx2(vnni: true).isSupported == avx2VNNI)
+        }
         #expect(ISA(name: "sse9") == nil)
         if case .avx512 = ISA.detected { #expect(ISA(name: "avx512") == ISA.detected) }
         #expect(CPUBackend(threads: 2, isa: .portable).description == "CPUBackend(isa: portable, threads: 2)")

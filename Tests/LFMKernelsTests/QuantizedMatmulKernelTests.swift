@@ -15,7 +15,7 @@ import Testing
             var x = rng.floats(m * cols, scale: 3)
             for k in 0..<cols { x[cols + k] = 0 } // an all-zero row
             x[5] = 1e-35                            // a tiny block (treated as zero)
-            for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+            for path in QuantKernelPath.all where pathIsSupported(path) {
                 let a = QuantizedActivations(m: m, cols: cols, block: block)
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: path) }
@@ -123,7 +123,7 @@ import Testing
                 let a = QuantizedActivations(m: m, cols: cols, block: block)
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
-                for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+                for path in QuantKernelPath.all where pathIsSupported(path) {
                     let y = entryPointProduct(path, type: type, w: w.data, rows: rows, activations: a)
                     for t in 0..<m {
                         let reference = ReferenceActivations(x[(t * cols)..<((t + 1) * cols)], block: block)
@@ -149,12 +149,10 @@ func entryPointProduct(_ path: QuantKernelPath, plain: Bool = false, type: Int32
     withUnsafePointer(to: a.descriptor) { descriptor in
         y.withUnsafeMutableBufferPointer { out in
             let yp = out.baseAddress!
-            switch path {
-            case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w, 0, rows, descriptor, m, yp, rows)
-            case .avx512vnni: lfm_qmatmul_avx512vnni(type, w, 0, rows, descriptor, m, yp, rows)
-            case .avx2: lfm_qmatmul_avx2(type, w, 0, rows, descriptor, m, yp, rows)
-            case .portable where plain: lfm_qmatmul_plain(type, w, 0, rows, descriptor, m, yp, rows)
-            case .portable: lfm_qmatmul_portable(type, w, 0, rows, descriptor, m, yp, rows)
+            if plain {
+                lfm_qmatmul_plain(type, w, 0, rows, descriptor, m, yp, rows)
+            } else {
+                path.rows(type, w, 0..<rows, descriptor, m, yp, rows)
             }
         }
     }
@@ -166,9 +164,15 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
     switch path {
     case .avx512vbmi: return ISA.avx512(bf16: false, vnni: true).isSupported && QuantKernelPath.hasVBMI
     case .avx512vnni: return ISA.avx512(bf16: false, vnni: true).isSupported
-    case .avx2: return ISA.avx2.isSupported
+    case .avxvnni: return ISA.avx2(vnni: true).isSupported
+    case .avx2: return ISA.avx2(vnni: false).isSupported
     case .portable: return true
     }
+}
+
+extension QuantKernelPath {
+    /// Every variant, fastest first.
+    static let all: [QuantKernelPath] = [.avx512vbmi, .avx512vnni, .avxvnni, .avx2, .portable]
 }
 
 /// The packed prefill GEMM (`lfm_qgemm_avx512vnni`, used for m ≥ `lfm_qgemm_min_rows(type)`
@@ -213,15 +217,16 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
     }
 }
 
-/// The AVX2 packed GEMM (`lfm_qgemm_avx2`) called directly, so it is tested wherever the CPU has
-/// AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
+/// The AVX2 packed GEMM (`lfm_qgemm_avx2`, and `lfm_qgemm_avxvnni` where the CPU has AVX-VNNI) called
+/// directly, so it is tested wherever the CPU has AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
 /// (tiles of 4 with 1–3 left over, including counts below its threshold), row ranges that start
 /// and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 1024 with a partial last chunk. Rows outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
-        guard ISA.avx2.isSupported else { return }
+        let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
+        guard !paths.isEmpty else { return }
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 29 + 7)
         let block = dtype.blockSize == 256 ? 256 : 32
         let type = Int32(bitPattern: dtype.rawValue)
@@ -235,23 +240,25 @@ func pathIsSupported(_ path: QuantKernelPath) -> Bool {
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
                 let refs = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
-                for (n0, n1) in [(0, rows), (3, rows - 2), (5, 6)] {
-                    var y = [Float](repeating: -7, count: m * rows)
-                    withUnsafePointer(to: a.descriptor) { descriptor in
-                        y.withUnsafeMutableBufferPointer { out in
-                            lfm_qgemm_avx2(type, w.data, n0, n1, descriptor, m, out.baseAddress!, rows)
-                        }
-                    }
-                    for t in 0..<m {
-                        for n in 0..<rows {
-                            let got = y[t * rows + n]
-                            guard (n0..<n1).contains(n) else {
-                                #expect(got == -7, "\(dtype) wrote row \(n) outside \(n0)..<\(n1), m \(m)")
-                                continue
+                for path in paths {
+                    for (n0, n1) in [(0, rows), (3, rows - 2), (5, 6)] {
+                        var y = [Float](repeating: -7, count: m * rows)
+                        withUnsafePointer(to: a.descriptor) { descriptor in
+                            y.withUnsafeMutableBufferPointer { out in
+                                path.gemm(type, w.data, n0..<n1, descriptor, m, out.baseAddress!, rows)
                             }
-                            let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
-                            #expect(abs(Double(got) - value) <= 1e-5 * magnitude + 1e-30,
-                                    "\(dtype) rows \(rows) cols \(cols) range \(n0)..<\(n1) m \(m) t \(t) n \(n): \(got) vs \(value)")
+                        }
+                        for t in 0..<m {
+                            for n in 0..<rows {
+                                let got = y[t * rows + n]
+                                guard (n0..<n1).contains(n) else {
+                                    #expect(got == -7, "\(dtype) \(path) wrote row \(n) outside \(n0)..<\(n1), m \(m)")
+                                    continue
+                                }
+                                let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
+                                #expect(abs(Double(got) - value) <= 1e-5 * magnitude + 1e-30,
+                                        "\(dtype) \(path) rows \(rows) cols \(cols) range \(n0)..<\(n1) m \(m) t \(t) n \(n): \(got) vs \(value)")
+                            }
                         }
                     }
                 }

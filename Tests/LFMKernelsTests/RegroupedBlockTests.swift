@@ -90,7 +90,7 @@ import Testing
                         let label = "\(dtype) \(isa) threads \(threads) rows \(rows) blocks \(blocks) m \(m)"
                         #expect(worstRatio(y, exact, tolerance: tight) <= 1, "integer reference: \(label)")
                         #expect(worstRatio(yGGUF, exact, tolerance: tight) <= 1, "integer reference, GGUF: \(label)")
-                        let gemm = Int(isa == .avx2 ? lfm_qgemm_avx2_min_rows(kernelType(dtype)) : lfm_qgemm_min_rows(kernelType(dtype)))
+                        let gemm = backend.quantKernelPath.gemmMinimumRows(kernelType(dtype))
                         if isa != .portable && m >= gemm { #expect(y == yGGUF, "packed GEMM: \(label)") }
                     }
                 }
@@ -130,7 +130,7 @@ import Testing
                 defer { a.deallocate() }
                 x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
                 let type = kernelType(dtype)
-                for path in [QuantKernelPath.avx512vbmi, .avx512vnni, .avx2, .portable] where pathIsSupported(path) {
+                for path in QuantKernelPath.all where pathIsSupported(path) {
                     for plain in path == .portable ? [false, true] : [false] {
                         let y = entryPointProduct(path, plain: plain, type: type, w: r.data, rows: rows, activations: a)
                         for t in 0..<m {

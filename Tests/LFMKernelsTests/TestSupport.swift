@@ -47,8 +47,12 @@ func makeWeights(rows: Int, cols: Int, dtype: DType, values: [Float]) -> WeightM
     return WeightMatrix(rows: rows, cols: cols, dtype: dtype, data: UnsafeRawPointer(storage.pointer), owner: storage)
 }
 
-/// Every ISA path this machine can run (always includes `.portable`).
-let testedISAs: [ISA] = ISA.available
+/// Every ISA path this machine can run (always includes `.portable`), with plain AVX2 next to
+/// AVX2 + AVX-VNNI where the CPU has both.
+let testedISAs: [ISA] = ISA.available.flatMap { isa -> [ISA] in
+    if case .avx2(vnni: true) = isa { return [isa, .avx2(vnni: false)] }
+    return [isa]
+}
 
 /// A backend that fans out even tiny operations, so thread splitting is exercised.
 func makeBackend(isa: ISA, threads: Int, bf16DotPrefill: Bool = false) -> CPUBackend {

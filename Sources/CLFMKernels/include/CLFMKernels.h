@@ -24,6 +24,11 @@
 #define LFM_CPU_NEON 0x400u
 /// ARM64: the dot-product extension (SDOT / UDOT, FEAT_DotProd).
 #define LFM_CPU_DOTPROD 0x800u
+/// AVX-VNNI: VEX-encoded vpdpbusd / vpdpwssd on 256-bit registers (Intel client cores since Alder
+/// Lake, AMD Zen 5). Also set when the environment has LFM_ASSUME_AVXVNNI=1 and the CPU has AVX2:
+/// for virtual machines whose hypervisor hides the CPUID bit of a CPU that executes the
+/// instructions (asserting it on a CPU without them ends in SIGILL).
+#define LFM_CPU_AVXVNNI 0x1000u
 
 /// Instruction-set features of this CPU that the OS also enables (the x86 bits on x86-64, the
 /// NEON and dot-product bits on ARM64, 0 elsewhere).
@@ -270,6 +275,10 @@ void lfm_qmatmul_neon_dotprod(int type, const void *w, size_t n0, size_t n1,
 #endif
 void lfm_qmatmul_avx2(int type, const void *w, size_t n0, size_t n1,
                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+/// lfm_qmatmul_avx2 compiled for AVX-VNNI (requires LFM_CPU_AVXVNNI as well): vpdpbusd / vpdpwssd
+/// instead of vpmaddubsw + vpmaddwd. Same integer products; results equal up to F32 summation order.
+void lfm_qmatmul_avxvnni(int type, const void *w, size_t n0, size_t n1,
+                         const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// lfm_qmatmul_avx512vnni compiled for CPUs that also have AVX512_VBMI (byte permutes: faster
@@ -297,6 +306,11 @@ size_t lfm_qgemm_avx2_min_rows(int type);
 /// (vpmaddubsw / vpmaddwd). Types without a packed form go to lfm_qmatmul_avx2.
 void lfm_qgemm_avx2(int type, const void *w, size_t n0, size_t n1,
                     const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
+/// lfm_qgemm_avx2 compiled for AVX-VNNI (same packed panels; vpdpbusd accumulates the byte products
+/// straight into dwords). Types without a packed form go to lfm_qmatmul_avxvnni. Same thresholds
+/// (lfm_qgemm_avx2_min_rows).
+void lfm_qgemm_avxvnni(int type, const void *w, size_t n0, size_t n1,
+                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 // ==== end of block-quantized matrix products ====
 
 // Training kernels (LFMTraining), declared in their own header.

@@ -1,17 +1,25 @@
-// 256-bit SIMD block-quantized dot products, included by quant_avx2.c (QS_VNNI 0: maddubs +
-// madd) and quant_avx512.c (QS_VNNI 1: AVX512-VNNI vpdpbusd / vpdpwssd on ymm registers).
-// Before including, define QS_TARGET (a target attribute) and QS_VNNI.
+// 256-bit SIMD block-quantized dot products, included by quant_avx2.c and quant_avxvnni.c (through
+// internal/quant_avx2_template.h) and quant_avx512.c / quant_avx512vbmi.c. Before including, define
+// QS_TARGET (a target attribute) and QS_VNNI: 0 for AVX2 (maddubs + madd), 1 for AVX-512 VNNI
+// (vpdpbusd / vpdpwssd on ymm registers, and the 512-bit row kernels below), 2 for AVX-VNNI (the
+// VEX-encoded vpdpbusd / vpdpwssd of Intel client cores without AVX-512; 256-bit code only).
 // One weight block is loaded once and used for up to four activation rows.
 #include <immintrin.h>
 #include "prefetch.h"
 
 #define QS_INL QS_TARGET __attribute__((always_inline)) static inline
 
-#if QS_VNNI
+/// QS_AVX512: the 512-bit (AVX-512 VNNI) sections.
+#define QS_AVX512 (QS_VNNI == 1)
+
+#if QS_VNNI == 1
 /// acc + sum of u8 * s8 over each group of four bytes.
 #define QS_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
 /// acc + sum of s16 * s16 over each pair.
 #define QS_DPWSSD(acc, a, b) _mm256_dpwssd_epi32((acc), (a), (b))
+#elif QS_VNNI == 2
+#define QS_DPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#define QS_DPWSSD(acc, a, b) _mm256_dpwssd_avx_epi32((acc), (a), (b))
 #else
 #define QS_DPBUSD(acc, u, s) _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
 #define QS_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
@@ -48,7 +56,7 @@ QS_INL __m256i qs_nibbles(const uint8_t *p) {
 
 /// Byte j = 0x10 where bit j of `bits` is set, else 0.
 QS_INL __m256i qs_high_bits(uint32_t bits) {
-#if QS_VNNI
+#if QS_AVX512
     return _mm256_and_si256(_mm256_movm_epi8((__mmask32)bits), _mm256_set1_epi8(0x10));
 #else
     const __m256i shuffle = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
@@ -153,7 +161,7 @@ QS_INL void qs_permute_scales8(const float *xd, const float *xds, size_t nb, flo
         }
 }
 
-#if QS_VNNI
+#if QS_AVX512
 /// Activation codes of one row regrouped for the 512-bit Q4_0 row kernels: per four blocks (128
 /// values), the first halves of the four blocks (elements 0 ..< 16, which meet the low nibbles), then
 /// their second halves (16 ..< 32, the high nibbles). Whole groups of four blocks only.
@@ -168,7 +176,7 @@ QS_INL void qs_q4_0_group_activations(const int8_t *xq, size_t groups, int8_t *o
 #endif
 
 /// All 32-element types (type QT_Q8_0 or one of the qs_small_block types).
-#if QS_VNNI
+#if QS_AVX512
 /// The scales of blocks b and b + 1 (F16 at byte 0 of each block, `bytes` apart) times the
 /// activation scales dx[b], dx[b + 1]: lanes 0..7 and 8..15.
 QS_INL __m512 qs_pair_scale(const uint8_t *blk, size_t bytes, const float *dx, __m128 *dwPair) {
@@ -240,7 +248,7 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
     for (int c = 0; c < C; c++)
         for (int r = 0; r < R; r++) { a[c][r] = _mm256_setzero_ps(); mins[c][r] = 0; }
     size_t b = 0;
-#if QS_VNNI
+#if QS_AVX512
     if (R == 1 && (type == QT_Q8_0 || type == QT_Q4_0)) {
         const size_t even = nb & ~(size_t)1;
         float partial = qs_pairs_row(w, type, xq[0], xd[0], xds[0], even);
@@ -256,7 +264,7 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
     }
 #endif
     for (; b + C <= nb; b += C) {
-#if !QS_VNNI
+#if !QS_AVX512
         // Decode rows on AVX2 prefetch like the AVX-512 row kernels (one row is read once).
         if (R == 1) lfm_prefetch_ahead(w + b * lfm_qt_block_bytes(type), (size_t)C * lfm_qt_block_bytes(type));
 #endif
@@ -277,7 +285,7 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
     }
 }
 
-#if QS_VNNI
+#if QS_AVX512
 /// Decode (one activation row) of Q4_K / Q5_K with 64 codes (two sub-blocks) per 512-bit
 /// register: the float dot product over all nb super-blocks. The block scales d · dx and
 /// dmin · dx are formed 16 blocks at a time before the blocks' integer work (one F16 conversion
@@ -351,7 +359,7 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
 QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256, bytes = five ? 176 : 144;
-#if QS_VNNI
+#if QS_AVX512
     if (R == 1) {
         out[0] = qs_k45_row512(w, xq[0], xd[0], xs[0], nb, five);
         return;
@@ -362,7 +370,7 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * bytes;
-#if !QS_VNNI
+#if !QS_AVX512
         if (R == 1) lfm_prefetch_ahead(blk, bytes);
 #endif
         const float d = qs_half(blk), dmin = qs_half(blk + 2);
@@ -407,7 +415,7 @@ QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (int r = 0; r < R; r++) out[r] = qs_hsum(_mm256_sub_ps(acc[r], mins[r]));
 }
 
-#if QS_VNNI
+#if QS_AVX512
 /// Word i of the scale vector for codes 64 k .. 64 k + 63 of half h (k = 0, 1): scale 8 h + 4 k + i / 8.
 static const int16_t qs_q6k_scale_index[4][32] = {
     { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3 },
@@ -456,7 +464,7 @@ QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
 QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
-#if QS_VNNI
+#if QS_AVX512
     if (R == 1) {
         out[0] = qs_q6k_row512(w, xq[0], xd[0], xs[0], nb);
         return;
@@ -465,7 +473,7 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
-#if !QS_VNNI
+#if !QS_AVX512
         if (R == 1) lfm_prefetch_ahead(blk, 210);
 #endif
         const float d = qs_half(blk + 208);

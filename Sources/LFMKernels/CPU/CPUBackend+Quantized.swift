@@ -40,36 +40,27 @@ extension CPUBackend {
         }
         // Prefill (several activation rows): the packed GEMM where the type has one (AVX2: panels
         // of 8 weight rows, so thread ranges start at multiples of 8).
-        let gemmRows = path == .avx2 ? lfm_qgemm_avx2_min_rows(type) : lfm_qgemm_min_rows(type)
+        let gemmRows = path.gemmMinimumRows(type)
         let gemm = gemmRows > 0 && m >= gemmRows
         withUnsafePointer(to: activations.descriptor) { descriptor in
             let data = w.data
             splitRows(w.rows, tokens: m, work: m * w.rows * cols, alignment: gemm ? 8 : 4) { range in
-                switch path {
-                case .avx512vnni where gemm, .avx512vbmi where gemm:
-                    lfm_qgemm_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
-                case .avx2 where gemm:
-                    lfm_qgemm_avx2(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
-                case .avx512vbmi:
-                    lfm_qmatmul_avx512vbmi(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
-                case .avx512vnni:
-                    lfm_qmatmul_avx512vnni(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
-                case .avx2:
-                    lfm_qmatmul_avx2(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
-                case .portable:
-                    lfm_qmatmul_portable(type, data, range.lowerBound, range.upperBound, descriptor, m, y, yStride)
+                if gemm {
+                    path.gemm(type, data, range, descriptor, m, y, yStride)
+                } else {
+                    path.rows(type, data, range, descriptor, m, y, yStride)
                 }
             }
         }
         withExtendedLifetime(w.owner) {}
     }
 
-    /// Q4_0 on the AVX-512 and AVX2 paths, Q8_0 on the AVX-512 ones: their row kernels read
+    /// Q4_0 on the AVX-512, AVX-VNNI and AVX2 paths, Q8_0 on the AVX-512 ones: their row kernels read
     /// `BlockOrder.groupsOf8` with plain loads (Benchmarks/README.md has the speeds). The AVX2 Q8_0
     /// and the portable and NEON kernels read the GGUF layout.
     public func prefersRegrouped(_ dtype: DType) -> Bool {
         switch (dtype, quantKernelPath) {
-        case (.q4_0, .avx512vbmi), (.q4_0, .avx512vnni), (.q4_0, .avx2): return true
+        case (.q4_0, .avx512vbmi), (.q4_0, .avx512vnni), (.q4_0, .avxvnni), (.q4_0, .avx2): return true
         case (.q8_0, .avx512vbmi), (.q8_0, .avx512vnni): return true
         default: return false
         }
@@ -77,11 +68,11 @@ extension CPUBackend {
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`
     /// (and gets the VBMI variant where the CPU has AVX512_VBMI); AVX-512 without VNNI uses the
-    /// AVX2 kernels.
+    /// AVX2 kernels; `.avx2(vnni: true)` the AVX2 kernels compiled for AVX-VNNI.
     var quantKernelPath: QuantKernelPath {
         switch isa {
         case .avx512(_, let vnni): return vnni ? (QuantKernelPath.hasVBMI ? .avx512vbmi : .avx512vnni) : .avx2
-        case .avx2: return .avx2
+        case .avx2(let vnni): return vnni ? .avxvnni : .avx2
         case .portable: return .portable
         }
     }
@@ -109,12 +100,49 @@ extension CPUBackend {
 
 /// Which compiled variant of the integer kernels runs. `avx512vbmi` is the `avx512vnni` source
 /// compiled again for CPUs with AVX512_VBMI (byte permutes build the K-quant scale vectors), plus
-/// its own Q4_0 kernel for one to three activation rows; the integer products are the same.
+/// its own Q4_0 kernel for one to three activation rows; `avxvnni` is the `avx2` source compiled
+/// again for AVX-VNNI (vpdpbusd / vpdpwssd on 256-bit registers). The integer products are the same.
 enum QuantKernelPath: Sendable {
-    case avx512vbmi, avx512vnni, avx2, portable
+    case avx512vbmi, avx512vnni, avxvnni, avx2, portable
 
     /// Whether this CPU has AVX512_VBMI (checked once).
     static let hasVBMI = lfm_cpu_features() & LFM_CPU_AVX512VBMI != 0
+
+    /// Activation rows from which this path's packed prefill GEMM beats its row kernels for
+    /// kernel type `type`, or 0 when it has none (portable).
+    func gemmMinimumRows(_ type: Int32) -> Int {
+        switch self {
+        case .avx512vbmi, .avx512vnni: return lfm_qgemm_min_rows(type)
+        case .avxvnni, .avx2: return lfm_qgemm_avx2_min_rows(type)
+        case .portable: return 0
+        }
+    }
+
+    /// Weight rows `rows` of `w` times the `m` activation rows of `x` with the row kernels, into
+    /// `y` (activation row t at `y + t * yStride`).
+    func rows(_ type: Int32, _ w: UnsafeRawPointer, _ rows: Range<Int>, _ x: UnsafePointer<LFMQuantActivations>,
+              _ m: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+        let (n0, n1) = (rows.lowerBound, rows.upperBound)
+        switch self {
+        case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, w, n0, n1, x, m, y, yStride)
+        case .avx512vnni: lfm_qmatmul_avx512vnni(type, w, n0, n1, x, m, y, yStride)
+        case .avxvnni: lfm_qmatmul_avxvnni(type, w, n0, n1, x, m, y, yStride)
+        case .avx2: lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride)
+        case .portable: lfm_qmatmul_portable(type, w, n0, n1, x, m, y, yStride)
+        }
+    }
+
+    /// `rows(...)` through the packed prefill GEMM (the row kernels where the path has none).
+    func gemm(_ type: Int32, _ w: UnsafeRawPointer, _ rows: Range<Int>, _ x: UnsafePointer<LFMQuantActivations>,
+              _ m: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) {
+        let (n0, n1) = (rows.lowerBound, rows.upperBound)
+        switch self {
+        case .avx512vbmi, .avx512vnni: lfm_qgemm_avx512vnni(type, w, n0, n1, x, m, y, yStride)
+        case .avxvnni: lfm_qgemm_avxvnni(type, w, n0, n1, x, m, y, yStride)
+        case .avx2: lfm_qgemm_avx2(type, w, n0, n1, x, m, y, yStride)
+        case .portable: self.rows(type, w, rows, x, m, y, yStride)
+        }
+    }
 }
 
 /// Scratch buffers holding `m` activation rows quantized to 8-bit blocks (see
@@ -154,7 +182,7 @@ struct QuantizedActivations {
         switch path {
         case .avx512vbmi, .avx512vnni:
             lfm_quantize_activations_avx512(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
-        case .avx2:
+        case .avxvnni, .avx2:
             lfm_quantize_activations_avx2(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)
         case .portable:
             lfm_quantize_activations_portable(x, xStride, rows.lowerBound, rows.upperBound, cols, block, q, d, sums, dsums)

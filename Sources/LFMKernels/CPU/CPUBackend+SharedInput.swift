@@ -49,14 +49,7 @@ extension CPUBackend {
             withUnsafePointer(to: activations.descriptor) { descriptor in
                 splitRows(total, tokens: 1, work: total * cols) { range in
                     forEachSegment(range) { p, rows in
-                        let type = p.weight.kernelType
-                        let (n0, n1) = (rows.lowerBound, rows.upperBound)
-                        switch path {
-                        case .avx512vbmi: lfm_qmatmul_avx512vbmi(type, p.weight.data, n0, n1, descriptor, 1, p.y, p.yStride)
-                        case .avx512vnni: lfm_qmatmul_avx512vnni(type, p.weight.data, n0, n1, descriptor, 1, p.y, p.yStride)
-                        case .avx2: lfm_qmatmul_avx2(type, p.weight.data, n0, n1, descriptor, 1, p.y, p.yStride)
-                        case .portable: lfm_qmatmul_portable(type, p.weight.data, n0, n1, descriptor, 1, p.y, p.yStride)
-                        }
+                        path.rows(p.weight.kernelType, p.weight.data, rows, descriptor, 1, p.y, p.yStride)
                     }
                 }
             }

@@ -1,0 +1,297 @@
+// The AVX2 block-quantized row kernels (decode, and prefill rows below the packed GEMM's threshold),
+// compiled by quant_avx2.c (QS_VNNI 0: vpmaddubsw + vpmaddwd) and quant_avxvnni.c (QS_VNNI 2: the
+// VEX-encoded vpdpbusd / vpdpwssd of AVX-VNNI). Before including, define QS_TARGET, QS_VNNI and
+// QA2_ENTRY (the name of the lfm_qmatmul_* entry point). Same integer products in both; only the
+// F32 summation order may differ from the other paths.
+#include "quant_simd.h"
+#include <stdlib.h>
+
+/// Largest row length of the Q4_0 decode kernel (its permuted activations live on the stack).
+#define QA2_Q4_0_MAX_COLS 16384
+
+/// Copies the activation codes of one row into the order the Q4_0 decode kernel reads them: per
+/// pair of blocks (b, b + 1), x_b[0..15], x_b+1[0..15], x_b[16..31], x_b+1[16..31] (an odd last
+/// block stays as it is).
+QS_INL void qa2_permute_pairs(const int8_t *x, size_t nb, int8_t *out) {
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m256i x0 = qs_load(x + 32 * b), x1 = qs_load(x + 32 * b + 32);
+        _mm256_storeu_si256((__m256i *)(out + 32 * b), _mm256_permute2x128_si256(x0, x1, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + 32 * b + 32), _mm256_permute2x128_si256(x0, x1, 0x31));
+    }
+    if (b < nb) _mm256_storeu_si256((__m256i *)(out + 32 * b), qs_load(x + 32 * b));
+}
+
+/// Blocks b and b + 1 of a Q4_0 row in one register: the 16 code bytes of each block in one
+/// 128-bit lane, so one AND and one shift+AND give both blocks' low and high nibbles, matching the
+/// permuted activations (xp at block b). Lanes 0..3 of the integer sums belong to block b, 4..7 to
+/// b + 1; the scales dw * dx of the pair are spread to match. The offset term 8 * dw * dx * sum(x)
+/// goes to *corr (lanes 0 and 1).
+QS_INL void qa2_q4_0_pair(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
+                          __m256 *acc, __m128 *corr) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + 20), (const __m128i *)(blk + 2));
+    const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+#if QS_VNNI
+    const __m256i dot = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp)), hi, qs_load(xp + 32));
+#else
+    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp)), _mm256_maddubs_epi16(hi, qs_load(xp + 32)));
+    const __m256i dot = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+#endif
+    uint16_t h0, h1;
+    memcpy(&h0, blk, 2);
+    memcpy(&h1, blk + 18, 2);
+    const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | ((uint32_t)h1 << 16))));
+    const __m128 s = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xd)));
+    const __m256 scale = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, *acc);
+    *corr = _mm_fmadd_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xds)), *corr);
+}
+
+/// Blocks b .. b + 7 of a Q4_0 row: four pairs as in qa2_q4_0_pair, reduced to one dword per block
+/// in the order 0, 2, 4, 6, 1, 3, 5, 7; v[k] holds the code bytes of blocks 2k (low lane) and 2k + 1
+/// (high lane). AVX2: 16-bit sums, two rounds of vphaddw to two lanes per block and one vpmaddwd (no
+/// overflow: a pair's lane is at most 2 * 2 * 15 * 127 = 7620, four of them 30480). AVX-VNNI: two
+/// vpdpbusd per pair give four dwords per block, two rounds of vphaddd one.
+QS_INL __m256i qa2_q4_0_oct_sums(const __m256i v[4], const int8_t *xp) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i P[4];
+    for (int k = 0; k < 4; k++) {
+        const __m256i lo = _mm256_and_si256(v[k], low), hi = _mm256_and_si256(_mm256_srli_epi16(v[k], 4), low);
+#if QS_VNNI
+        P[k] = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp + 64 * k)), hi, qs_load(xp + 64 * k + 32));
+#else
+        P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
+                                _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
+#endif
+    }
+#if QS_VNNI
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(P[0], P[1]), _mm256_hadd_epi32(P[2], P[3]));
+#else
+    const __m256i H = _mm256_hadd_epi16(_mm256_hadd_epi16(P[0], P[1]), _mm256_hadd_epi16(P[2], P[3]));
+    return _mm256_madd_epi16(H, _mm256_set1_epi16(1));
+#endif
+}
+
+/// Blocks b .. b + 7 of a GGUF Q4_0 row (qa2_q4_0_oct_sums): the eight F16 scales are gathered with
+/// scalar loads straight into the order of the sums, and xd / xds arrive in it too
+/// (qs_permute_scales8), so the eight blocks share one scale conversion, one FMA for the products and
+/// one for the offset term (*corr), with no lane permute.
+QS_INL void qa2_q4_0_oct(const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
+                         __m256 *acc, __m256 *corr) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *pair = blk + 36 * k;
+        v[k] = _mm256_loadu2_m128i((const __m128i *)(pair + 20), (const __m128i *)(pair + 2));
+    }
+    const __m256i F = qa2_q4_0_oct_sums(v, xp);
+    uint16_t h[8];
+    for (int i = 0; i < 8; i++) memcpy(&h[i], blk + 18 * i, 2);
+    // Scalar composition keeps the eight scales off the vector pipes (vpinsrw costs two there).
+    const uint64_t even = (uint64_t)h[0] | (uint64_t)h[2] << 16 | (uint64_t)h[4] << 32 | (uint64_t)h[6] << 48;
+    const uint64_t odd = (uint64_t)h[1] | (uint64_t)h[3] << 16 | (uint64_t)h[5] << 32 | (uint64_t)h[7] << 48;
+    const __m256 dw = _mm256_cvtph_ps(_mm_insert_epi64(_mm_cvtsi64_si128((long long)even), (long long)odd, 1));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
+    *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
+}
+
+/// qa2_q4_0_oct for a group of eight blocks in the LFM_QT_Q4_0_X8 layout: the pairs' code bytes are
+/// contiguous (one plain load each) and the scales are stored in the order of the sums (one load and
+/// one conversion).
+QS_INL void qa2_q4_0x8_oct(const uint8_t *group, const int8_t *xp, const float *xd, const float *xds,
+                           __m256 *acc, __m256 *corr) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) v[k] = qs_load(group + 16 + 32 * k);
+    const __m256i F = qa2_q4_0_oct_sums(v, xp);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)group));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
+    *corr = _mm256_fmadd_ps(dw, _mm256_loadu_ps(xds), *corr);
+}
+
+/// One activation row prepared for qa2_q4_0_decode: the codes in pair order (qa2_permute_pairs) and
+/// the scales of whole groups of eight blocks in the order of the oct sums (qs_permute_scales8).
+typedef struct {
+    _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
+    float xdp[QA2_Q4_0_MAX_COLS / 32], xdsp[QA2_Q4_0_MAX_COLS / 32];
+} QA2Prepared;
+
+QS_INL void qa2_prepare(const int8_t *xq, const float *xd, const float *xds, size_t nb, QA2Prepared *p) {
+    qa2_permute_pairs(xq, nb, p->xp);
+    qs_permute_scales8(xd, xds, nb, p->xdp, p->xdsp);
+}
+
+/// Decode (one activation row, prepared in `p`; xq / xd / xds as stored) of Q4_0 rows n0 ..< n1, in
+/// the GGUF layout or (`x8`) LFM_QT_Q4_0_X8: eight blocks per step (qa2_q4_0_oct / qa2_q4_0x8_oct),
+/// then pairs (qa2_q4_0_pair) and an odd last block, with software prefetch as the AVX-512 row kernels
+/// have. Against the generic AVX2 block loop (about 16 instructions per block, callgrind), this takes
+/// about 7: half the nibble unpacking, and the scaling and offset terms once per eight blocks instead
+/// of per block.
+QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq, const float *xd,
+                            const float *xds, const QA2Prepared *p, float *y, int x8) {
+    const size_t rb = nb * 18;
+    const int8_t *xp = p->xp;
+    for (size_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rb;
+        __m256 a8 = _mm256_setzero_ps(), c8 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps();
+        __m128 c2 = _mm_setzero_ps();
+        size_t b = 0;
+        for (; b + 8 <= nb; b += 8) {
+            lfm_prefetch_ahead(row + b * 18, 144);
+            if (x8)
+                qa2_q4_0x8_oct(row + b * 18, xp + 32 * b, p->xdp + b, p->xdsp + b, &a8, &c8);
+            else
+                qa2_q4_0_oct(row + b * 18, xp + 32 * b, p->xdp + b, p->xdsp + b, &a8, &c8);
+        }
+        for (; b + 2 <= nb; b += 2) qa2_q4_0_pair(row + b * 18, xp + 32 * b, xd + b, xds + b, &a2, &c2);
+        const __m128 cs = _mm_add_ps(c2, _mm_movehl_ps(c2, c2));
+        float result = qs_hsum(_mm256_add_ps(a8, a2)) - 8.0f * (qs_hsum(c8) + _mm_cvtss_f32(cs) + _mm_cvtss_f32(_mm_movehdup_ps(cs)));
+        // An odd last block: the generic block kernel on the unpermuted activations.
+        y[n] = b < nb ? result + qs_q4_0_tail(row, b, nb, xq, xd, xds) : result;
+    }
+}
+
+/// The 16 IQ4 levels in both 128-bit lanes (vpshufb looks up within each lane).
+QS_INL __m256i qa2_iq4_table(void) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
+}
+
+/// 16 packed IQ4 code bytes to their 32 signed levels in element order (low nibbles are elements
+/// 0..15, high nibbles 16..31): one byte shuffle against the table.
+QS_INL __m256i qa2_iq4_levels(const uint8_t *qs, __m256i table) {
+    return _mm256_shuffle_epi8(table, qs_nibbles(qs));
+}
+
+/// Sums of level * x over adjacent pairs as 16 int16 lanes: vpmaddubsw needs an unsigned operand,
+/// so |level| times x carrying the level's sign (a pair is at most 2 * 127 * 127 = 32258: no
+/// saturation).
+QS_INL __m256i qa2_iq4_pairs(__m256i levels, __m256i absLevels, const int8_t *xq) {
+    return _mm256_maddubs_epi16(absLevels, _mm256_sign_epi8(qs_load(xq), levels));
+}
+
+/// One IQ4_NL block b for R activation rows (Q8_0 activations), into acc[r].
+QS_INL void qa2_iq4nl_block(const uint8_t *w, size_t b, int R, __m256i table, const int8_t *const *xq,
+                            const float *const *xd, __m256 *acc) {
+    const uint8_t *blk = w + b * 18;
+    const float dw = qs_half(blk);
+    const __m256i levels = qa2_iq4_levels(blk + 2, table), absLevels = _mm256_abs_epi8(levels);
+    for (int r = 0; r < R; r++) {
+#if QS_VNNI
+        const __m256i dot = QS_DPBUSD(_mm256_setzero_si256(), absLevels, _mm256_sign_epi8(qs_load(xq[r] + b * 32), levels));
+#else
+        const __m256i dot = _mm256_madd_epi16(qa2_iq4_pairs(levels, absLevels, xq[r] + b * 32), _mm256_set1_epi16(1));
+#endif
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xd[r][b]), acc[r]);
+    }
+}
+
+/// IQ4_NL rows: per block dw * dx * sum level_j x_j, with QS_CHAINS independent accumulators.
+QS_INL void qa2_iq4nl(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    (void)xs;
+    (void)xds;
+    const int C = QS_CHAINS(R);
+    const size_t nb = x->cols / 32;
+    const __m256i table = qa2_iq4_table();
+    __m256 a[4][4];
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) a[c][r] = _mm256_setzero_ps();
+    size_t b = 0;
+    for (; b + C <= nb; b += C) {
+        if (R == 1) lfm_prefetch_ahead(w + b * 18, (size_t)C * 18);
+        for (int c = 0; c < C; c++) qa2_iq4nl_block(w, b + c, R, table, xq, xd, a[c]);
+    }
+    for (; b < nb; b++) qa2_iq4nl_block(w, b, R, table, xq, xd, a[0]);
+    for (int r = 0; r < R; r++) {
+        acc[r] = a[0][r];
+        for (int c = 1; c < C; c++) acc[r] = _mm256_add_ps(acc[r], a[c][r]);
+        out[r] = qs_hsum(acc[r]);
+    }
+}
+
+/// IQ4_XS rows (Q8_K activations): per 256, d * dx * sum_j (ls_j - 32) dot_j. The sub-block
+/// scale multiplies the int16 pair sums inside vpmaddwd / vpdpwssd (|pair| <= 32258, |scale| <= 32:
+/// each int32 lane stays below 2^21), so a sub-block costs one shuffle, two maddubs-side ops and one
+/// madd (AVX-VNNI: the madd and the add are one vpdpwssd).
+QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
+    QS_ROWS(x, t, R)
+    (void)xs;
+    (void)xds;
+    const size_t nb = x->cols / 256;
+    const __m256i table = qa2_iq4_table();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 136;
+        if (R == 1) lfm_prefetch_ahead(blk, 136);
+        const float d = qs_half(blk);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) sumi[r] = _mm256_setzero_si256();
+        for (int ib = 0; ib < 8; ib++) {
+            const __m256i levels = qa2_iq4_levels(blk + 8 + 16 * ib, table), absLevels = _mm256_abs_epi8(levels);
+            const __m256i scale = _mm256_set1_epi16((short)lfm_qt_iq4xs_scale(blk, ib));
+            for (int r = 0; r < R; r++) {
+                const __m256i pairs = qa2_iq4_pairs(levels, absLevels, xq[r] + b * 256 + 32 * ib);
+                sumi[r] = QS_DPWSSD(sumi[r], pairs, scale);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * xd[r][b]), acc[r]);
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
+#define QA2_DOT_IQ4_NL(w, x, t, R, o) qa2_iq4nl(w, x, t, R, o)
+#define QA2_DOT_IQ4_XS(w, x, t, R, o) qa2_iq4xs(w, x, t, R, o)
+LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
+LFM_DEFINE_QLOOP(qa2_loop_iq4_xs, QS_TARGET, QA2_DOT_IQ4_XS, QT_IQ4_XS)
+
+/// Q4_0 rows (GGUF layout, or `x8`: LFM_QT_Q4_0_X8) for m activation rows, each prepared once: one
+/// row on the stack, more on the heap (without memory, the plain C loop); with m > 1 over chunks of
+/// weight rows that stay in L1 / L2.
+QS_TARGET static void qa2_q4_0_rows(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                    float *y, size_t yStride, int x8) {
+    const size_t nb = x->cols / 32, rb = nb * 18;
+    QA2Prepared one;
+    QA2Prepared *prepared = m == 1 ? &one : malloc(m * sizeof(QA2Prepared));
+    if (!prepared) {
+        lfm_qmatmul_plain(x8 ? QT_Q4_0_X8 : QT_Q4_0, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    for (size_t t = 0; t < m; t++) qa2_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, prepared + t);
+    const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb);
+    for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+        const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        for (size_t t = 0; t < m; t++)
+            qa2_q4_0_decode(w, c0, c1, nb, x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, prepared + t,
+                            y + t * yStride, x8);
+    }
+    if (prepared != &one) free(prepared);
+}
+
+QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
+                                const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
+    if (type == QT_Q4_0 && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+        qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, 1, y, yStride, 0);
+        return;
+    }
+    if (type == QT_Q4_0_X8) {
+        // Rows longer than the kernel's activation buffers (none in the supported families) take the plain C loop.
+        if (x->cols <= QA2_Q4_0_MAX_COLS)
+            qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, m, y, yStride, 1);
+        else
+            lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_Q8_0_X8) {
+        // Loaders regroup Q8_0 for the AVX-512 kernels only (its AVX2 row kernel reads the GGUF layout).
+        lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_IQ4_NL) {
+        qa2_loop_iq4_nl((const uint8_t *)w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_IQ4_XS) {
+        qa2_loop_iq4_xs((const uint8_t *)w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    QS_DISPATCH(type, w, n0, n1, x, m, y, yStride);
+}

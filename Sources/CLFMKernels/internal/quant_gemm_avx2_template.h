@@ -1,0 +1,480 @@
+// The AVX2 prefill GEMM over block-quantized weights (see quant_gemm_avx2.c for the packed layout
+// and the integer semantics), compiled by quant_gemm_avx2.c (QA_VNNI 0: vpmaddubsw with 16-bit
+// sums, vpmaddwd) and quant_gemm_avxvnni.c (QA_VNNI 1: vpdpbusd accumulates straight into dwords,
+// sub-block scales by vpmulld; Q6_K's pair sums times scales by vpdpwssd). Before including, define
+// QA_TARGET, QA_VNNI, QA_ENTRY (this GEMM's entry point) and QA_ROW_ENTRY (the row kernels for
+// types without a packed form). The packed panels are the same in both.
+#include <immintrin.h>
+
+#define QA_INL QA_TARGET __attribute__((always_inline)) static inline
+
+#if QA_VNNI
+/// s + the byte products u * v summed per dword (Q4_0 / Q4_K codes: unsigned u, signed v).
+#define QA_SUM_BYTES(s, u, v) _mm256_dpbusd_avx_epi32((s), (u), (v))
+/// The dword sums of QA_SUM_BYTES as dwords.
+#define QA_WIDEN_SUMS(s) (s)
+/// The sums of QA_SUM_BYTES times the word-pair scales `sc` (both words of a dword hold the scale).
+#define QA_SCALE_SUMS(s, sc) _mm256_mullo_epi32((s), _mm256_srai_epi32((sc), 16))
+/// acc + sum of s16 * s16 over each pair.
+#define QA_DPWSSD(acc, a, b) _mm256_dpwssd_avx_epi32((acc), (a), (b))
+#else
+/// 16-bit sums of the byte-pair products (up to eight groups fit, see the header comment).
+#define QA_SUM_BYTES(s, u, v) _mm256_add_epi16((s), _mm256_maddubs_epi16((u), (v)))
+#define QA_WIDEN_SUMS(s) _mm256_madd_epi16((s), _mm256_set1_epi16(1))
+#define QA_SCALE_SUMS(s, sc) _mm256_madd_epi16((s), (sc))
+#define QA_DPWSSD(acc, a, b) _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b)))
+#endif
+
+/// Weight rows per panel (one 256-bit register of dwords).
+#define QA_ROWS 8
+/// Columns per packed chunk: the packed panel (9-17 KB) stays in L1.
+#define QA_KC 1024
+/// Tokens per micro-kernel call.
+#define QA_T 4
+/// Bytes of the pack buffer: the largest chunk of any type (Q8_0: 32 blocks of 544 bytes).
+#define QA_PACK_BYTES (32 * 544)
+
+/// Packed layout of one activation block (32 or 256 columns) of an 8-row panel.
+typedef struct {
+    int xblock;     // columns per activation block (one activation scale)
+    int blockBytes; // packed bytes per activation block
+} QALayout;
+
+QA_INL QALayout qa_layout(int type) {
+    QALayout l;
+    switch (type) {
+    case QT_Q8_0: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break;  // groups (w, |w|), scales
+    case QT_Q4_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
+    case QT_Q4_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
+    case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // as Q8_0
+    case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 2048 + 256 + 32; break; // levels, scales, d
+    default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K
+    }
+    return l;
+}
+
+/// out[g] (g < 4): dword r = dword g of the 16 bytes at w + r * rb + off, for rows r < valid
+/// (zero for the others, which are never read). Eight 16-byte loads and a 4 x 4 dword transpose
+/// per 128-bit lane: z[q] holds rows q (low lane) and q + 4 (high lane).
+QA_INL void qa_words16(const uint8_t *w, size_t rb, int valid, size_t off, __m256i out[4]) {
+    __m256i z[4];
+    for (int q = 0; q < 4; q++) {
+        const __m128i lo = q < valid ? _mm_loadu_si128((const __m128i *)(w + (size_t)q * rb + off)) : _mm_setzero_si128();
+        const __m128i hi = q + 4 < valid ? _mm_loadu_si128((const __m128i *)(w + (size_t)(q + 4) * rb + off))
+                                         : _mm_setzero_si128();
+        z[q] = _mm256_set_m128i(hi, lo);
+    }
+    const __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+    out[0] = _mm256_unpacklo_epi64(t0, t2);
+    out[1] = _mm256_unpackhi_epi64(t0, t2);
+    out[2] = _mm256_unpacklo_epi64(t1, t3);
+    out[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// The F16 at byte `off` of rows r < valid as 8 F32 lanes (zero for the others).
+QA_INL __m256 qa_halves(const uint8_t *w, size_t rb, int valid, size_t off) {
+    uint16_t h[8];
+    for (int r = 0; r < 8; r++) {
+        h[r] = 0;
+        if (r < valid) memcpy(&h[r], w + (size_t)r * rb + off, 2);
+    }
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+
+/// Packs activation blocks [b0, b0 + nb) of the rows r < valid at w (row stride rb) into out.
+/// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
+/// panel comes out).
+QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, size_t b0, size_t nb, uint8_t *out) {
+    const QALayout L = qa_layout(type);
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
+    for (size_t i = 0; i < nb; i++) {
+        uint8_t *pb = out + i * (size_t)L.blockBytes;
+        const size_t b = b0 + i;
+        switch (type) {
+        case QT_Q8_0: {
+            const size_t blocks = rb / 34;
+            const size_t o = x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34;
+            const size_t codes = x8 ? lfm_x8_code_offset(34, b, blocks) : b * 34 + 2;
+            for (int half = 0; half < 2; half++) {
+                __m256i words[4];
+                qa_words16(w, rb, valid, codes + 16 * (size_t)half, words);
+                for (int g = 0; g < 4; g++) {
+                    _mm256_store_si256((__m256i *)(pb + 64 * (4 * half + g)), words[g]);
+                    _mm256_store_si256((__m256i *)(pb + 64 * (4 * half + g) + 32), _mm256_abs_epi8(words[g]));
+                }
+            }
+            _mm256_store_ps((float *)(pb + 512), qa_halves(w, rb, valid, o));
+            break;
+        }
+        case QT_Q4_0: {
+            // Byte j holds column j (low nibble) and column j + 16 (high nibble).
+            const size_t blocks = rb / 18;
+            const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
+            __m256i words[4];
+            qa_words16(w, rb, valid, x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2, words);
+            for (int g = 0; g < 4; g++) {
+                _mm256_store_si256((__m256i *)(pb + 32 * g), _mm256_and_si256(words[g], nib));
+                _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
+            }
+            _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, scale));
+            break;
+        }
+        case QT_IQ4_NL: {
+            // Byte j holds column j (low nibble) and j + 16 (high nibble); groups as Q8_0's.
+            const size_t o = b * 18;
+            __m256i words[4];
+            qa_words16(w, rb, valid, o + 2, words);
+            for (int g = 0; g < 4; g++) {
+                const __m256i lo = _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib));
+                const __m256i hi = _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
+                _mm256_store_si256((__m256i *)(pb + 64 * g), lo);
+                _mm256_store_si256((__m256i *)(pb + 64 * g + 32), _mm256_abs_epi8(lo));
+                _mm256_store_si256((__m256i *)(pb + 64 * (g + 4)), hi);
+                _mm256_store_si256((__m256i *)(pb + 64 * (g + 4) + 32), _mm256_abs_epi8(hi));
+            }
+            _mm256_store_ps((float *)(pb + 512), qa_halves(w, rb, valid, o));
+            break;
+        }
+        case QT_IQ4_XS: {
+            // Sub-block j (16 code bytes at 8 + 16 j): its 8 groups of levels at 256 j.
+            const size_t o = b * 136;
+            for (int j = 0; j < 8; j++) {
+                __m256i words[4];
+                qa_words16(w, rb, valid, o + 8 + 16 * (size_t)j, words);
+                for (int g = 0; g < 4; g++) {
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * g),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib)));
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * (g + 4)),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib)));
+                }
+            }
+            // Sub-block scales ls - 32 as word pairs per row (both words of a dword), then d.
+            uint32_t sc[8][8];
+            for (int r = 0; r < 8; r++)
+                for (int j = 0; j < 8; j++) {
+                    const int v = r < valid ? lfm_qt_iq4xs_scale(w + (size_t)r * rb + o, j) : 0;
+                    sc[j][r] = (uint32_t)(uint16_t)(int16_t)v * 0x10001u;
+                }
+            for (int j = 0; j < 8; j++)
+                _mm256_store_si256((__m256i *)(pb + 2048 + 32 * j), _mm256_loadu_si256((const __m256i *)sc[j]));
+            _mm256_store_ps((float *)(pb + 2304), qa_halves(w, rb, valid, o));
+            break;
+        }
+        case QT_Q4_K: {
+            // Codes: 32-byte chunk c holds sub-block 2c (low nibbles) and 2c + 1 (high nibbles).
+            const size_t o = b * 144;
+            for (int c = 0; c < 4; c++)
+                for (int half = 0; half < 2; half++) {
+                    __m256i words[4];
+                    qa_words16(w, rb, valid, o + 16 + 32 * (size_t)c + 16 * (size_t)half, words);
+                    for (int g = 0; g < 4; g++) {
+                        const int group = 4 * half + g;
+                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c) + 32 * group), _mm256_and_si256(words[g], nib));
+                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c + 1) + 32 * group),
+                                           _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
+                    }
+                }
+            // Scales and mins as word pairs (s, s) per row (vpmaddwd multiplies both words of a
+            // dword by them), then d and dmin per row.
+            uint32_t sc[8][8], mn[8][8];
+            for (int r = 0; r < 8; r++) {
+                uint8_t s[8] = {0}, m[8] = {0};
+                if (r < valid) lfm_qt_scales_k4(w + (size_t)r * rb + o + 4, s, m);
+                for (int j = 0; j < 8; j++) {
+                    sc[j][r] = (uint32_t)s[j] * 0x10001u;
+                    mn[j][r] = (uint32_t)m[j] * 0x10001u;
+                }
+            }
+            for (int j = 0; j < 8; j++) {
+                _mm256_store_si256((__m256i *)(pb + 2048 + 32 * j), _mm256_loadu_si256((const __m256i *)sc[j]));
+                _mm256_store_si256((__m256i *)(pb + 2304 + 32 * j), _mm256_loadu_si256((const __m256i *)mn[j]));
+            }
+            _mm256_store_ps((float *)(pb + 2560), qa_halves(w, rb, valid, o));
+            _mm256_store_ps((float *)(pb + 2592), qa_halves(w, rb, valid, o + 2));
+            break;
+        }
+        default: { // Q6_K
+            // Every row's 256 six-bit codes as bytes (as the row kernel decodes them), then the
+            // transpose per 16 columns (one unit).
+            const size_t o = b * 210;
+            _Alignas(32) uint8_t codes[8][256];
+            const __m256i three = _mm256_set1_epi8(3);
+            for (int r = 0; r < 8; r++) {
+                if (r >= valid) {
+                    memset(codes[r], 0, 256);
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                for (int h = 0; h < 2; h++) {
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
+                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
+                    const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h));
+                    uint8_t *c = codes[r] + 128 * h;
+                    _mm256_store_si256((__m256i *)c, _mm256_or_si256(_mm256_and_si256(l0, nib),
+                                                                     _mm256_slli_epi16(_mm256_and_si256(qh, three), 4)));
+                    _mm256_store_si256((__m256i *)(c + 32), _mm256_or_si256(_mm256_and_si256(l1, nib),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), three), 4)));
+                    _mm256_store_si256((__m256i *)(c + 64), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), nib),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4)));
+                    _mm256_store_si256((__m256i *)(c + 96), _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), nib),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4)));
+                }
+            }
+            for (int u = 0; u < 16; u++) {
+                __m256i words[4];
+                qa_words16(&codes[0][0], 256, 8, 16 * (size_t)u, words);
+                for (int g = 0; g < 4; g++) _mm256_store_si256((__m256i *)(pb + 128 * u + 32 * g), words[g]);
+            }
+            // Scales: (sc_u, sc_u) per row for the products, (sc_2k, sc_2k+1) for the offsets.
+            uint32_t same[16][8], adjacent[8][8];
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *s = w + (size_t)r * rb + o + 192;
+                for (int u = 0; u < 16; u++) {
+                    const uint16_t v = r < valid ? (uint16_t)(int16_t)(int8_t)s[u] : 0;
+                    same[u][r] = (uint32_t)v * 0x10001u;
+                }
+                for (int k = 0; k < 8; k++) {
+                    const uint16_t a = r < valid ? (uint16_t)(int16_t)(int8_t)s[2 * k] : 0;
+                    const uint16_t c = r < valid ? (uint16_t)(int16_t)(int8_t)s[2 * k + 1] : 0;
+                    adjacent[k][r] = (uint32_t)a | ((uint32_t)c << 16);
+                }
+            }
+            for (int u = 0; u < 16; u++)
+                _mm256_store_si256((__m256i *)(pb + 2048 + 32 * u), _mm256_loadu_si256((const __m256i *)same[u]));
+            for (int k = 0; k < 8; k++)
+                _mm256_store_si256((__m256i *)(pb + 2560 + 32 * k), _mm256_loadu_si256((const __m256i *)adjacent[k]));
+            _mm256_store_ps((float *)(pb + 2816), qa_halves(w, rb, valid, o + 208));
+            break;
+        }
+        }
+    }
+}
+
+/// The 32-bit word at p (any alignment), broadcast to all dwords.
+QA_INL __m256i qa_bcast(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// Activation pointers of one token.
+typedef struct {
+    const int8_t *q;
+    const float *d;
+    const int16_t *s;
+} QARow;
+
+/// 8 rows x T tokens over the nb packed activation blocks at pk (activation blocks b0 ..< b0 + nb).
+/// Results are stored (add == 0) or added to y (token t at y + t * ys), rows selected by `mask`.
+QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QARow *xr, int T,
+                    float *y, size_t ys, __m256i mask, int add) {
+    const QALayout L = qa_layout(type);
+    const __m256i ones = _mm256_set1_epi16(1);
+    (void)ones; // unused with AVX-VNNI
+    __m256 f[QA_T];
+    for (int t = 0; t < T; t++) f[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const size_t b = b0 + i;
+        const uint8_t *pb = pk + i * (size_t)L.blockBytes;
+        const int8_t *xq[QA_T];
+        for (int t = 0; t < T; t++) xq[t] = xr[t].q + b * (size_t)L.xblock;
+        switch (type) {
+        case QT_Q8_0:
+        case QT_IQ4_NL: {
+            __m256i a[QA_T];
+            for (int t = 0; t < T; t++) a[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 64 * g));
+                const __m256i av = _mm256_load_si256((const __m256i *)(pb + 64 * g + 32));
+                for (int t = 0; t < T; t++) {
+#if QA_VNNI
+                    a[t] = _mm256_dpbusd_avx_epi32(a[t], av, _mm256_sign_epi8(qa_bcast(xq[t] + 4 * g), wv));
+#else
+                    const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(qa_bcast(xq[t] + 4 * g), wv));
+                    a[t] = _mm256_add_epi32(a[t], _mm256_madd_epi16(p, ones));
+#endif
+                }
+            }
+            const __m256 dw = _mm256_load_ps((const float *)(pb + 512));
+            for (int t = 0; t < T; t++)
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a[t]), _mm256_mul_ps(dw, _mm256_set1_ps(xr[t].d[b])), f[t]);
+            break;
+        }
+        case QT_Q4_0: {
+            __m256i s[QA_T];
+            for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 32 * g));
+                for (int t = 0; t < T; t++) s[t] = QA_SUM_BYTES(s[t], wv, qa_bcast(xq[t] + 4 * g));
+            }
+            const __m256 dw = _mm256_load_ps((const float *)(pb + 256));
+            for (int t = 0; t < T; t++) {
+                const int offset = 8 * ((int)xr[t].s[2 * b] + (int)xr[t].s[2 * b + 1]);
+                const __m256i dot = _mm256_sub_epi32(QA_WIDEN_SUMS(s[t]), _mm256_set1_epi32(offset));
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(xr[t].d[b])), f[t]);
+            }
+            break;
+        }
+        case QT_IQ4_XS: {
+            __m256i isum[QA_T];
+            for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) {
+                const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
+#if QA_VNNI
+                // The sub-block's dword sums, then times its scale once (vpmulld).
+                __m256i s[QA_T];
+                for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
+#endif
+                for (int g = 0; g < 8; g++) {
+                    const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 256 * j + 32 * g));
+                    const __m256i av = _mm256_abs_epi8(wv);
+                    for (int t = 0; t < T; t++) {
+#if QA_VNNI
+                        s[t] = _mm256_dpbusd_avx_epi32(s[t], av, _mm256_sign_epi8(qa_bcast(xq[t] + 32 * j + 4 * g), wv));
+#else
+                        const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(qa_bcast(xq[t] + 32 * j + 4 * g), wv));
+                        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
+#endif
+                    }
+                }
+#if QA_VNNI
+                for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s[t], _mm256_srai_epi32(sc, 16)));
+#endif
+            }
+            const __m256 d8 = _mm256_load_ps((const float *)(pb + 2304));
+            for (int t = 0; t < T; t++)
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
+            break;
+        }
+        case QT_Q4_K: {
+            __m256i isum[QA_T];
+            for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 8; j++) {
+                const uint8_t *pu = pb + 256 * j;
+                __m256i s[QA_T];
+                for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
+                for (int g = 0; g < 8; g++) {
+                    const __m256i wv = _mm256_load_si256((const __m256i *)(pu + 32 * g));
+                    for (int t = 0; t < T; t++) s[t] = QA_SUM_BYTES(s[t], wv, qa_bcast(xq[t] + 32 * j + 4 * g));
+                }
+                const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
+                for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], QA_SCALE_SUMS(s[t], sc));
+            }
+            const __m256 d8 = _mm256_load_ps((const float *)(pb + 2560));
+            const __m256 dm8 = _mm256_load_ps((const float *)(pb + 2592));
+            for (int t = 0; t < T; t++) {
+                __m256i ms = _mm256_setzero_si256();
+                for (int j = 0; j < 8; j++)
+                    ms = _mm256_add_epi32(ms, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(pb + 2304 + 32 * j)),
+                                                                qa_bcast(xr[t].s + 16 * b + 2 * j)));
+                const __m256 dx = _mm256_set1_ps(xr[t].d[b]);
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, dx), f[t]);
+                f[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(dm8, dx), f[t]);
+            }
+            break;
+        }
+        default: { // Q6_K
+            __m256i isum[QA_T];
+            for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+            for (int u = 0; u < 16; u++) {
+                const uint8_t *pu = pb + 128 * u;
+                const __m256i w0 = _mm256_load_si256((const __m256i *)pu);
+                const __m256i w1 = _mm256_load_si256((const __m256i *)(pu + 32));
+                const __m256i w2 = _mm256_load_si256((const __m256i *)(pu + 64));
+                const __m256i w3 = _mm256_load_si256((const __m256i *)(pu + 96));
+                const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * u));
+                for (int t = 0; t < T; t++) {
+                    const int8_t *x = xq[t] + 16 * u;
+                    const __m256i s0 = _mm256_add_epi16(_mm256_maddubs_epi16(w0, qa_bcast(x)), _mm256_maddubs_epi16(w1, qa_bcast(x + 4)));
+                    const __m256i s1 = _mm256_add_epi16(_mm256_maddubs_epi16(w2, qa_bcast(x + 8)), _mm256_maddubs_epi16(w3, qa_bcast(x + 12)));
+                    isum[t] = QA_DPWSSD(QA_DPWSSD(isum[t], s0, sc), s1, sc);
+                }
+            }
+            const __m256 d8 = _mm256_load_ps((const float *)(pb + 2816));
+            for (int t = 0; t < T; t++) {
+                __m256i off = _mm256_setzero_si256();
+                for (int k = 0; k < 8; k++)
+                    off = _mm256_add_epi32(off, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(pb + 2560 + 32 * k)),
+                                                                  qa_bcast(xr[t].s + 16 * b + 2 * k)));
+                const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off, 5));
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
+            }
+            break;
+        }
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *o = y + (size_t)t * ys;
+        __m256 v = f[t];
+        if (add) v = _mm256_add_ps(v, _mm256_maskload_ps(o, mask));
+        _mm256_maskstore_ps(o, mask, v);
+    }
+}
+
+QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                    float *y, size_t ys) {
+    const QALayout L = qa_layout(type);
+    const size_t rb = lfm_qt_row_bytes(type, x->cols);
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QA_KC / (size_t)L.xblock;
+    const size_t xbPerRow = x->cols / x->block;
+    _Alignas(32) uint8_t pack[QA_PACK_BYTES];
+    for (size_t n = n0; n < n1; n += QA_ROWS) {
+        const int valid = n1 - n < QA_ROWS ? (int)(n1 - n) : QA_ROWS;
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
+            const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
+            qa_pack(type, x8, w + n * rb, rb, valid, b0, nb, pack);
+            for (size_t t = 0; t < m; t += QA_T) {
+                const int T = m - t < QA_T ? (int)(m - t) : QA_T;
+                QARow xr[QA_T];
+                for (int r = 0; r < T; r++) {
+                    xr[r].q = x->q + (t + (size_t)r) * x->cols;
+                    xr[r].d = x->d + (t + (size_t)r) * xbPerRow;
+                    xr[r].s = x->sums + (t + (size_t)r) * (x->cols / 16);
+                }
+                float *yo = y + t * ys + n;
+                switch (T) {
+                case 4: qa_tile(type, pack, b0, nb, xr, 4, yo, ys, mask, b0 > 0); break;
+                case 3: qa_tile(type, pack, b0, nb, xr, 3, yo, ys, mask, b0 > 0); break;
+                case 2: qa_tile(type, pack, b0, nb, xr, 2, yo, ys, mask, b0 > 0); break;
+                default: qa_tile(type, pack, b0, nb, xr, 1, yo, ys, mask, b0 > 0); break;
+                }
+            }
+        }
+    }
+}
+
+QA_TARGET static void qa_gemm_q8_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q8_0, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q4_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q4_0, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qa_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                      float *y, size_t ys) { qa_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_NL, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_iq4_xs(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                     float *y, size_t ys) { qa_gemm(QT_IQ4_XS, 0, w, n0, n1, x, m, y, ys); }
+
+void QA_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                    float *y, size_t yStride) {
+    const uint8_t *wb = (const uint8_t *)w;
+    switch (type) {
+    case QT_Q8_0: qa_gemm_q8_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0: qa_gemm_q4_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_0_X8: qa_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q8_0_X8: qa_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
+    case QT_IQ4_XS: qa_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
+    default: QA_ROW_ENTRY(type, w, n0, n1, x, m, y, yStride); break;
+    }
+}
