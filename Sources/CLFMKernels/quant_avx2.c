@@ -1,7 +1,6 @@
 // AVX2 (+FMA, F16C) block-quantized matmul: maddubs / madd integer dot products (the kernels are in
-// internal/quant_avx2_template.h, which quant_avxvnni.c compiles again for AVX-VNNI). IQ4_NL /
-// IQ4_XS (table lookups with a byte shuffle) have no AVX-512 kernel: the AVX-512 entry points send
-// them here. The activation quantizer serves both 256-bit paths.
+// internal/quant_avx2_template.h, which quant_avxvnni.c compiles again for AVX-VNNI). The activation
+// quantizer serves both 256-bit paths.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
 

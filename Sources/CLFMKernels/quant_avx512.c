@@ -173,16 +173,142 @@ QS_TARGET void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1,
     if (prepared != stack) free(prepared);
 }
 
+/// The 16 IQ4 levels + 128 as unsigned bytes in every 128-bit lane: vpshufb turns 4-bit codes into
+/// operands for vpdpbusd (unsigned times the signed activations); the 128 · Σ x this adds per block is
+/// taken off through the activation sums.
+QS_INL __m512i iq4_table_plus128(void) {
+    return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
+                            _mm512_set1_epi8((char)0x80));
+}
+
+/// Dword sums of 32-value blocks held four to a register: lane k (128 bits) of `codes` holds block k's
+/// 16 code bytes, `xg` the four blocks' activations regrouped (qs_q4_0_group_activations: the first
+/// halves, which meet the low nibbles, then the second halves). Dwords 4k ..< 4k + 4 belong to block k.
+QS_INL __m512i iq4_quad_dots(__m512i codes, const int8_t *xg, __m512i table) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(codes, low));
+    const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(codes, 4), low));
+    const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512((const void *)xg));
+    return _mm512_dpbusd_epi32(d, hi, _mm512_loadu_si512((const void *)(xg + 64)));
+}
+
+/// One IQ4_NL row of nb blocks (GGUF layout) times one activation row (`xg`: regrouped per four blocks).
+/// Per four blocks (72 bytes): four 16-byte inserts gather the code bytes, iq4_quad_dots, the four F16
+/// scales composed in a scalar register and converted at once, one FMA with them spread to their
+/// blocks' lanes; the offset term 128 · dw · dx · Σ q once per four blocks. The last nb % 4 blocks take
+/// one 256-bit step each. Same integer products as the AVX2 kernel (levels times codes, per block).
+QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
+                                    const float *xds, size_t nb) {
+    const __m512i table = iq4_table_plus128();
+    const __m512i lanes = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 acc = _mm512_setzero_ps();
+    __m128 corr = _mm_setzero_ps();
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        const uint8_t *p = w + b * 18;
+        lfm_prefetch_ahead(p, 72);
+        __m512i codes = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
+        codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
+        codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
+        codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 56)), 3);
+        const __m512i dots = iq4_quad_dots(codes, xg + b * 32, table);
+        uint16_t h[4];
+        for (int i = 0; i < 4; i++) memcpy(&h[i], p + 18 * i, 2);
+        const uint64_t packed = (uint64_t)h[0] | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 32 | (uint64_t)h[3] << 48;
+        const __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed));
+        corr = _mm_fmadd_ps(dw, _mm_loadu_ps(xds + b), corr);
+        const __m512 scale = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd + b))));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
+    }
+    float result = _mm512_reduce_add_ps(acc) - 128.0f * qs_hsum(_mm256_zextps128_ps256(corr));
+    const __m256i table256 = _mm512_castsi512_si256(table);
+    for (; b < nb; b++) {
+        const uint8_t *p = w + b * 18;
+        const __m256i u = _mm256_shuffle_epi8(table256, qs_nibbles(p + 2));
+        const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, qs_load(xq + b * 32));
+        const float dw = qs_half(p);
+        result += dw * xd[b] * qs_hsum(_mm256_cvtepi32_ps(dot)) - 128.0f * dw * xds[b];
+    }
+    return result;
+}
+
+/// One IQ4_XS row of nb super-blocks (136 bytes: d, the high and low scale bits, 128 code bytes) times
+/// one activation row (Q8_K blocks of 256; `xg` regrouped per four sub-blocks). Per super-block: the
+/// eight sub-block scales ls - 32 unpacked with variable shifts and made floats times d · dx; two
+/// 64-byte loads of codes, each four sub-blocks for iq4_quad_dots, two FMAs with the scales spread to
+/// the sub-blocks' lanes; the offset term 128 · Σ_j scale_j Σ x_j from the activation sums of 16.
+QS_TARGET static float iq4xs_row512(const uint8_t *w, const int8_t *xg, const float *xd, const int16_t *xs,
+                                    size_t nb) {
+    const __m512i table = iq4_table_plus128();
+    const __m512i lanes0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i lanes1 = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
+    const __m256i lowShifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i highShifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    __m512 acc = _mm512_setzero_ps();
+    __m256 corr = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * 136;
+        lfm_prefetch_ahead(blk, 136);
+        uint16_t high;
+        uint32_t lowBits;
+        memcpy(&high, blk + 2, 2);
+        memcpy(&lowBits, blk + 4, 4);
+        const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lowBits), lowShifts), _mm256_set1_epi32(0xF));
+        const __m256i hb = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(high), highShifts), _mm256_set1_epi32(3));
+        const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(hb, 4)), _mm256_set1_epi32(32));
+        const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(ls), _mm256_set1_ps(qs_half(blk) * xd[b]));
+        const __m512 s16 = _mm512_castps256_ps512(scales);
+        const __m512i d0 = iq4_quad_dots(_mm512_loadu_si512((const void *)(blk + 8)), xg + b * 256, table);
+        const __m512i d1 = iq4_quad_dots(_mm512_loadu_si512((const void *)(blk + 72)), xg + b * 256 + 128, table);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(lanes0, s16), acc);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(lanes1, s16), acc);
+        // Σ x of each sub-block of 32: the activation sums of 16 added in pairs.
+        const __m256i sx = _mm256_madd_epi16(qs_load(xs + b * 16), _mm256_set1_epi16(1));
+        corr = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sx), scales, corr);
+    }
+    return _mm512_reduce_add_ps(acc) - 128.0f * qs_hsum(corr);
+}
+
+QS_TARGET void lfm_iq4_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x,
+                                   size_t m, float *y, size_t yStride) {
+    const size_t cols = x->cols, rb = lfm_qt_row_bytes(type, cols);
+    // The activation codes of each row regrouped per four blocks of 32 (whole groups; an IQ4_XS row is
+    // whole groups): on the stack up to X8_STACK_COLS codes in all, else on the heap; without memory,
+    // the plain C loop.
+    _Alignas(64) int8_t stack[X8_STACK_COLS];
+    int8_t *grouped = m * cols <= sizeof(stack) ? stack : malloc(m * cols);
+    if (!grouped) {
+        lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    for (size_t t = 0; t < m; t++) qs_q4_0_group_activations(x->q + t * cols, cols / 128, grouped + t * cols);
+    const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
+    for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+        const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        for (size_t t = 0; t < m; t++) {
+            const int8_t *xq = x->q + t * cols, *xg = grouped + t * cols;
+            float *yt = y + t * yStride;
+            if (type == QT_IQ4_NL) {
+                const float *xd = x->d + t * (cols / 32), *xds = x->dsums + t * (cols / 32);
+                for (size_t n = c0; n < c1; n++) yt[n] = iq4nl_row512((const uint8_t *)w + n * rb, xq, xg, xd, xds, cols / 32);
+            } else {
+                const float *xd = x->d + t * (cols / 256);
+                const int16_t *xs = x->sums + t * (cols / 16);
+                for (size_t n = c0; n < c1; n++) yt[n] = iq4xs_row512((const uint8_t *)w + n * rb, xg, xd, xs, cols / 256);
+            }
+        }
+    }
+    if (grouped != stack) free(grouped);
+}
+
 QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_Q4_0_X8 || type == QT_Q8_0_X8) {
         lfm_x8_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
-    // IQ4_NL / IQ4_XS rows run the AVX2 kernels (their prefill has the VNNI GEMM of
-    // quant_gemm_avx512.c; Benchmarks/README.md has both paths' decode speed).
     if (type == QT_IQ4_NL || type == QT_IQ4_XS) {
-        lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
+        lfm_iq4_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     QS_DISPATCH(type, w, n0, n1, x, m, y, yStride);

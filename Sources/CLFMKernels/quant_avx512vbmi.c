@@ -60,10 +60,8 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int
 
 QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
-    // IQ4_NL / IQ4_XS have AVX2 kernels only (no AVX-512 machine to prove a 512-bit variant on):
-    // AVX-512 CPUs run those.
     if (type == QT_IQ4_NL || type == QT_IQ4_XS) {
-        lfm_qmatmul_avx2(type, w, n0, n1, x, m, y, yStride);
+        lfm_iq4_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     if (type == QT_Q4_0_X8 || type == QT_Q8_0_X8) {

@@ -256,8 +256,8 @@ void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, 
 /// m activation rows. `_avx512vnni` needs AVX512F/BW/VL + VNNI, `_avx2` AVX2 + FMA + F16C.
 /// `_portable` runs the NEON kernels on ARM64 (with SDOT when lfm_cpu_features() has
 /// LFM_CPU_DOTPROD) and `_plain` everywhere else.
-/// IQ4_NL / IQ4_XS (codes looked up in a 16-level table) have AVX2 and portable row kernels; the
-/// AVX-512 entry points pass them to lfm_qmatmul_avx2 (lfm_qgemm_avx512vnni has them).
+/// IQ4_NL / IQ4_XS (codes looked up in a 16-level table) have AVX-512 (both AVX-512 entry points),
+/// AVX2 and portable row kernels, and a place in both packed GEMMs.
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// The integer dot products in plain scalar C (every type; any ISA).

@@ -15,8 +15,7 @@ extension CPUBackend {
     /// the fly into a row-interleaved form (the weights in memory keep the GGUF layout) and each
     /// decoded block serves every activation row; same integer products, only the F32 summation
     /// order differs. The AVX2 path has its own packed GEMM for the same types (`lfm_qgemm_avx2`,
-    /// panels of 8 rows, m ≥ `lfm_qgemm_avx2_min_rows`). IQ4_NL / IQ4_XS rows (decode) run the
-    /// AVX2 row kernels on AVX-512 CPUs too.
+    /// panels of 8 rows, m ≥ `lfm_qgemm_avx2_min_rows`; AVX-VNNI CPUs run it with `vpdpbusd`).
     /// The weight rows are split over the thread pool. Relative to exact float math the error is
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
