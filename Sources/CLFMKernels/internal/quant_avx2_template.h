@@ -238,6 +238,64 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
     for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
 }
 
+/// Decode (one activation row, codes in pair order: qa2_permute_pairs) of IQ4_NL rows n0 ..< n1: two
+/// blocks per register as in qa2_q4_0_pair (block b's 16 code bytes in the low lane, b + 1's in the
+/// high lane), so one lookup per nibble half serves both blocks. AVX2: |level| times x with the level's
+/// sign (vpmaddubsw; the two halves widened apart, a 16-bit sum of both could overflow); AVX-VNNI:
+/// levels + 128 (unsigned) in vpdpbusd, the 128 · Σ x this adds taken off through d · Σ q. An odd last
+/// block takes qa2_iq4nl_block.
+QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq, const int8_t *xp,
+                             const float *xd, const float *xds, float *y) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+#if QS_VNNI
+    const __m256i table = _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
+#else
+    const __m256i table = qa2_iq4_table(), ones = _mm256_set1_epi16(1);
+    (void)xds;
+#endif
+    const size_t rb = nb * 18;
+    for (size_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rb;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m128 corr = _mm_setzero_ps();
+        size_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            const uint8_t *blk = row + b * 18;
+            if ((b & 3) == 0) lfm_prefetch_ahead(blk, 72);
+            const __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + 20), (const __m128i *)(blk + 2));
+            const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
+            const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+            const int8_t *x = xp + 32 * b;
+#if QS_VNNI
+            const __m256i dot = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(x)), hi, qs_load(x + 32));
+#else
+            const __m256i plo = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(qs_load(x), lo));
+            const __m256i phi = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(qs_load(x + 32), hi));
+            const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(plo, ones), _mm256_madd_epi16(phi, ones));
+#endif
+            uint16_t h0, h1;
+            memcpy(&h0, blk, 2);
+            memcpy(&h1, blk + 18, 2);
+            const __m128 dw = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h0 | ((uint32_t)h1 << 16))));
+            const __m128 s = _mm_mul_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xd + b))));
+            const __m256 scale = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+            if (b & 2) a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, a1);
+            else a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, a0);
+#if QS_VNNI
+            corr = _mm_fmadd_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(xds + b))), corr);
+#endif
+        }
+        corr = _mm_add_ps(corr, _mm_movehdup_ps(corr));
+        float result = qs_hsum(_mm256_add_ps(a0, a1)) - 128.0f * _mm_cvtss_f32(corr);
+        if (b < nb) {
+            __m256 tail[1] = { _mm256_setzero_ps() };
+            qa2_iq4nl_block(row, b, 1, qa2_iq4_table(), &xq, &xd, tail);
+            result += qs_hsum(tail[0]);
+        }
+        y[n] = result;
+    }
+}
+
 #define QA2_DOT_IQ4_NL(w, x, t, R, o) qa2_iq4nl(w, x, t, R, o)
 #define QA2_DOT_IQ4_XS(w, x, t, R, o) qa2_iq4xs(w, x, t, R, o)
 LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
@@ -283,6 +341,12 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
     if (type == QT_Q8_0_X8) {
         // Loaders regroup Q8_0 for the AVX-512 kernels only (its AVX2 row kernel reads the GGUF layout).
         lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_IQ4_NL && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+        _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
+        qa2_permute_pairs(x->q, x->cols / 32, xp);
+        qa2_iq4nl_decode((const uint8_t *)w, n0, n1, x->cols / 32, x->q, xp, x->d, x->dsums, y);
         return;
     }
     if (type == QT_IQ4_NL) {
