@@ -3,10 +3,10 @@ import LFMCore
 import Testing
 @testable import LFMKernels
 
-/// The packed prefill GEMM (`lfm_matmul_packed_avx512`) against `ReferenceBackend`, on shapes
-/// around its tile (14 activation rows x 32 weight rows), vector (16) and K-slice
-/// (`LFM_PACKED_KC`) sizes, with 1-3 threads; on machines without AVX-512 the same cases run
-/// through the other paths.
+/// The packed prefill GEMMs (`lfm_matmul_packed_avx512`, `lfm_matmul_packed_avx2`) against
+/// `ReferenceBackend`, on shapes around their tiles (14 activation rows x 32 weight rows; 6 x 16),
+/// vector (16; 8) and K-slice (`LFM_PACKED_KC`) sizes, with 1-3 threads, on every path the machine
+/// has (portable runs the tile kernels).
 @Suite struct CPUPackedMatmulTests {
     static let kc = Int(LFM_PACKED_KC)
     static let mr = Int(LFM_PACKED_MR_AVX512)

@@ -113,6 +113,17 @@ void lfm_pack_activations_avx512(const float *x, size_t xStride, size_t m, size_
 /// Requires AVX-512 (F, BW, VL, DQ).
 void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
                               const float *ap, size_t m, float *y, size_t yStride, float *panel);
+/// Activation panel height (`mr`) and weight panel width of lfm_matmul_packed_avx2.
+#define LFM_PACKED_MR_AVX2 6
+#define LFM_PACKED_NR_AVX2 16
+/// Floats of the work area of one lfm_matmul_packed_avx2 call (two weight panels of
+/// LFM_PACKED_KC x LFM_PACKED_NR_AVX2).
+#define LFM_PACKED_PANEL_FLOATS_AVX2 32768
+/// lfm_matmul_packed_avx512 for AVX2 + FMA + F16C: activations packed by
+/// lfm_pack_activations(mr: LFM_PACKED_MR_AVX2), `panel` of LFM_PACKED_PANEL_FLOATS_AVX2 floats,
+/// 32-byte aligned, one per concurrent call.
+void lfm_matmul_packed_avx2(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
+                            const float *ap, size_t m, float *y, size_t yStride, float *panel);
 
 // ---- Row operations (ops_*.c, one copy per ISA: _avx512, _avx2, _portable) ----
 // Same semantics as the ComputeBackend methods of the same names, with one addition:

@@ -44,12 +44,19 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     /// Key tiles from which a single query row's attention takes every head in one item (below it
     /// the heads are the items the threads share).
     static let attentionAllHeadsMinimumTiles = 8
-    /// Activation rows from which products use the packed AVX-512 GEMM
-    /// (`lfm_matmul_packed_avx512`); below them the 4 x 4 tile kernels run (tests lower all).
-    /// Measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time, F16 -2%,
-    /// BF16 +1% against the pair-permuted BF16 kernel, so BF16 keeps that kernel by default.
-    /// Crossovers in a kernel benchmark: about 14 rows for F32, 64-96 for F16.
+    /// Activation rows from which products use the packed GEMM (`lfm_matmul_packed_avx512`,
+    /// `lfm_matmul_packed_avx2`); below them the tile kernels run (tests lower all).
+    /// AVX-512, measured on LFM2-350M pp512, one thread, CPU-time samples: F32 -22% GEMM time,
+    /// F16 -2%, BF16 +1% against the pair-permuted BF16 kernel, so BF16 keeps that kernel by
+    /// default; crossovers in a kernel benchmark: about 14 rows for F32, 64-96 for F16. AVX2: see
+    /// `CPUBackend.packedMinimumRowsAVX2`.
     var packedMinimumRows = (f32: 16, f16: 80, bf16: Int.max)
+
+    /// `packedMinimumRows` of the AVX2 path. LFM2-350M prefill of 8 / 16 / 32 tokens, tile kernels
+    /// against the packed GEMM (tokens/s, Intel core on the AVX2 path): BF16 103 / 137 / 171 against
+    /// 83 / 141 / 184, F32 95 / 140 / 142 against 66 / 118 / 159 (F32 weights are read from memory at
+    /// these sizes, where the packing's strided reads cost more).
+    static let packedMinimumRowsAVX2 = (f32: 32, f16: 16, bf16: 16)
 
     enum Kind { case avx512, avx2, portable }
 
@@ -81,6 +88,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         case .avx2:
             kind = .avx2
             usesBF16DotPrefill = false
+            packedMinimumRows = Self.packedMinimumRowsAVX2
         case .portable:
             kind = .portable
             usesBF16DotPrefill = false
@@ -111,7 +119,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             matmulBF16Dot(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
-        if kind == .avx512 && cols > 0 && m >= max(2, packedThreshold(w.dtype)) {
+        if kind != .portable && cols > 0 && m >= max(2, packedThreshold(w.dtype)) {
             matmulPacked(w, x: x, xStride: xStride, m: m, y: y, yStride: yStride)
             return
         }
@@ -152,11 +160,14 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
     }
 
     /// Prefill through the packed GEMM: activations are packed once (split over the threads),
-    /// then the threads claim chunks of whole 32-row weight blocks; each widens every weight
-    /// once per K slice into its thread's cache-resident F32 panel.
+    /// then the threads claim chunks of whole weight blocks (AVX-512: 32 rows, AVX2: 16); each
+    /// widens every weight once per K slice into its thread's cache-resident F32 panel.
     private func matmulPacked(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                               y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let cols = w.cols, rows = w.rows, mr = Int(LFM_PACKED_MR_AVX512), nr = Int(LFM_PACKED_NR_AVX512)
+        let avx512 = kind == .avx512
+        let cols = w.cols, rows = w.rows
+        let mr = Int(avx512 ? LFM_PACKED_MR_AVX512 : LFM_PACKED_MR_AVX2)
+        let nr = Int(avx512 ? LFM_PACKED_NR_AVX512 : LFM_PACKED_NR_AVX2)
         let dtype = Self.cDType(w.dtype), data = w.data
         // Chunks of whole weight blocks, about 16 per thread, claimed dynamically: a chunk
         // costs one atomic claim (every chunk streams the shared packed activations anyway), and
@@ -168,7 +179,7 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
         // Scratch: one claim flag (own cache line) and one weight panel per thread, then the
         // packed activations. At most `threads` chunks run at once, so a free panel always exists.
         let slots = parallel ? pool.threadCount : 1
-        let panelFloats = Int(LFM_PACKED_PANEL_FLOATS_AVX512)
+        let panelFloats = Int(avx512 ? LFM_PACKED_PANEL_FLOATS_AVX512 : LFM_PACKED_PANEL_FLOATS_AVX2)
         let packedFloats = lfm_packed_activation_floats(m, cols, mr)
         withScratch(bytes: slots * 64 + (slots * panelFloats + packedFloats) * 4) { raw in
             let flags = raw.bindMemory(to: Int.self, capacity: slots * 8)
@@ -177,13 +188,21 @@ public final class CPUBackend: ComputeBackend, CustomStringConvertible, @uncheck
             let ap = panels + slots * panelFloats
             let activationPanels = (m + mr - 1) / mr
             split(activationPanels, work: m * cols) { r in
-                lfm_pack_activations_avx512(x, xStride, m, cols, r.lowerBound * mr, r.upperBound * mr, ap)
+                if avx512 {
+                    lfm_pack_activations_avx512(x, xStride, m, cols, r.lowerBound * mr, r.upperBound * mr, ap)
+                } else {
+                    lfm_pack_activations(x, xStride, m, cols, mr, r.lowerBound * mr, r.upperBound * mr, ap)
+                }
             }
             let body = { (c: Int) in
                 var slot = 0
                 while lfm_atomic_cas(flags + slot * 8, 0, 1) == 0 { slot = (slot + 1) % slots }
                 let n0 = c * chunkBlocks * nr, n1 = min(rows, n0 + chunkBlocks * nr)
-                lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + slot * panelFloats)
+                if avx512 {
+                    lfm_matmul_packed_avx512(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + slot * panelFloats)
+                } else {
+                    lfm_matmul_packed_avx2(dtype, data, cols, n0, n1, ap, m, y, yStride, panels + slot * panelFloats)
+                }
                 lfm_atomic_store(flags + slot * 8, 0)
             }
             if parallel { pool.parallelFor(chunks, body) } else { for c in 0..<chunks { body(c) } }
