@@ -197,33 +197,7 @@ T512I void packed(int dt, const char *w, size_t K, size_t n0, size_t n1, const f
     }
 }
 
-T512 static void packed_f32(const void *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,
-                            float *y, size_t ys, float *bp) {
-    packed(LFM_DT_F32, (const char *)w, K, n0, n1, ap, m, y, ys, bp);
-}
-T512 static void packed_f16(const void *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,
-                            float *y, size_t ys, float *bp) {
-    packed(LFM_DT_F16, (const char *)w, K, n0, n1, ap, m, y, ys, bp);
-}
-T512 static void packed_bf16(const void *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,
-                             float *y, size_t ys, float *bp) {
-    packed(LFM_DT_BF16, (const char *)w, K, n0, n1, ap, m, y, ys, bp);
-}
-
-T512 void lfm_matmul_packed_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
-                                   const float *ap, size_t m, float *y, size_t yStride, float *panel) {
-    if (n1 <= n0 || m == 0) return;
-    if (cols == 0) {
-        for (size_t t = 0; t < m; t++)
-            for (size_t n = n0; n < n1; n++) y[t * yStride + n] = 0;
-        return;
-    }
-    switch (dtype) {
-    case LFM_DT_F32: packed_f32(w, cols, n0, n1, ap, m, y, yStride, panel); break;
-    case LFM_DT_F16: packed_f16(w, cols, n0, n1, ap, m, y, yStride, panel); break;
-    default: packed_bf16(w, cols, n0, n1, ap, m, y, yStride, panel); break;
-    }
-}
+LFM_DEFINE_PACKED_ENTRY(lfm_matmul_packed_avx512, T512)
 
 // Activation packing for MR = 14 (layout in internal/matmul_packed.h): 16 x 16 blocks are
 // transposed in registers and each k stores its 14 values contiguously.
