@@ -296,6 +296,82 @@ QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
     }
 }
 
+/// Decode (one activation row, codes in pair order: qa2_permute_pairs) of IQ4_XS rows n0 ..< n1 of nb
+/// super-blocks: two sub-blocks per register as in qa2_iq4nl_decode. The eight scales ls - 32 are
+/// unpacked at once per super-block with variable shifts. AVX2: the 16-bit pair sums times the
+/// sub-blocks' scales (both words of each dword, spread to the two lanes by one permute) in
+/// vpmaddwd, one conversion and FMA per super-block; AVX-VNNI: levels + 128 in vpdpbusd, the dword
+/// sums times the scales as floats (d · dx · (ls - 32) spread to the lanes), and the 128 · Σ x term
+/// from the activation sums of 16.
+QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xp, const float *xd,
+                             const int16_t *xs, float *y) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256i lowShifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i highShifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+#if QS_VNNI
+    const __m256i table = _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
+#else
+    const __m256i table = qa2_iq4_table();
+    (void)xs;
+#endif
+    const size_t rb = nb * 136;
+    for (size_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rb;
+        __m256 acc = _mm256_setzero_ps();
+#if QS_VNNI
+        __m256 corr = _mm256_setzero_ps();
+#endif
+        for (size_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * 136;
+            lfm_prefetch_ahead(blk, 136);
+            uint16_t high;
+            uint32_t lowBits;
+            memcpy(&high, blk + 2, 2);
+            memcpy(&lowBits, blk + 4, 4);
+            const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lowBits), lowShifts), _mm256_set1_epi32(0xF));
+            const __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(high), highShifts), _mm256_set1_epi32(3));
+            const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+            const float dd = qs_half(blk) * xd[b];
+#if QS_VNNI
+            const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(ls), _mm256_set1_ps(dd));
+#else
+            // (s, s) word pairs: vpmaddwd multiplies both words of a dword by s.
+            const __m256i pairs = _mm256_or_si256(_mm256_and_si256(ls, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(ls, 16));
+            __m256i sumi = _mm256_setzero_si256();
+#endif
+            for (int p = 0; p < 4; p++) {
+                const uint8_t *q = blk + 8 + 32 * p;
+                const __m256i v = _mm256_loadu2_m128i((const __m128i *)(q + 16), (const __m128i *)q);
+                const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
+                const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+                const int8_t *x = xp + 256 * b + 64 * p;
+                const __m256i lanes = _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
+#if QS_VNNI
+                const __m256i dot = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(x)), hi, qs_load(x + 32));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, lanes), acc);
+#else
+                const __m256i sc = _mm256_permutevar8x32_epi32(pairs, lanes);
+                const __m256i plo = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(qs_load(x), lo));
+                const __m256i phi = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(qs_load(x + 32), hi));
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc)));
+#endif
+            }
+#if QS_VNNI
+            // Σ x of each sub-block: the activation sums of 16 added in pairs.
+            const __m256i sx = _mm256_madd_epi16(qs_load(xs + b * 16), _mm256_set1_epi16(1));
+            corr = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sx), scales, corr);
+#else
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dd), acc);
+#endif
+        }
+#if QS_VNNI
+        y[n] = qs_hsum(acc) - 128.0f * qs_hsum(corr);
+#else
+        y[n] = qs_hsum(acc);
+#endif
+    }
+}
+
 #define QA2_DOT_IQ4_NL(w, x, t, R, o) qa2_iq4nl(w, x, t, R, o)
 #define QA2_DOT_IQ4_XS(w, x, t, R, o) qa2_iq4xs(w, x, t, R, o)
 LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
@@ -351,6 +427,12 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
     }
     if (type == QT_IQ4_NL) {
         qa2_loop_iq4_nl((const uint8_t *)w, n0, n1, x, m, y, yStride);
+        return;
+    }
+    if (type == QT_IQ4_XS && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+        _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
+        qa2_permute_pairs(x->q, x->cols / 32, xp);
+        qa2_iq4xs_decode((const uint8_t *)w, n0, n1, x->cols / 256, xp, x->d, x->sums, y);
         return;
     }
     if (type == QT_IQ4_XS) {
