@@ -234,7 +234,7 @@ QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const in
 
 /// One IQ4_XS row of nb super-blocks (136 bytes: d, the high and low scale bits, 128 code bytes) times
 /// one activation row (Q8_K blocks of 256; `xg` regrouped per four sub-blocks). Per super-block: the
-/// eight sub-block scales ls - 32 unpacked with variable shifts and made floats times d · dx; two
+/// eight sub-block scales ls - 32 (qs_iq4xs_scales) made floats times d · dx; two
 /// 64-byte loads of codes, each four sub-blocks for iq4_quad_dots, two FMAs with the scales spread to
 /// the sub-blocks' lanes; the offset term 128 · Σ_j scale_j Σ x_j from the activation sums of 16.
 QS_TARGET static float iq4xs_row512(const uint8_t *w, const int8_t *xg, const float *xd, const int16_t *xs,
@@ -242,20 +242,12 @@ QS_TARGET static float iq4xs_row512(const uint8_t *w, const int8_t *xg, const fl
     const __m512i table = iq4_table_plus128();
     const __m512i lanes0 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m512i lanes1 = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
-    const __m256i lowShifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-    const __m256i highShifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
     __m512 acc = _mm512_setzero_ps();
     __m256 corr = _mm256_setzero_ps();
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 136;
         lfm_prefetch_ahead(blk, 136);
-        uint16_t high;
-        uint32_t lowBits;
-        memcpy(&high, blk + 2, 2);
-        memcpy(&lowBits, blk + 4, 4);
-        const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lowBits), lowShifts), _mm256_set1_epi32(0xF));
-        const __m256i hb = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(high), highShifts), _mm256_set1_epi32(3));
-        const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(hb, 4)), _mm256_set1_epi32(32));
+        const __m256i ls = qs_iq4xs_scales(blk);
         const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(ls), _mm256_set1_ps(qs_half(blk) * xd[b]));
         const __m512 s16 = _mm512_castps256_ps512(scales);
         const __m512i d0 = iq4_quad_dots(_mm512_loadu_si512((const void *)(blk + 8)), xg + b * 256, table);

@@ -297,8 +297,8 @@ QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
 }
 
 /// Decode (one activation row, codes in pair order: qa2_permute_pairs) of IQ4_XS rows n0 ..< n1 of nb
-/// super-blocks: two sub-blocks per register as in qa2_iq4nl_decode. The eight scales ls - 32 are
-/// unpacked at once per super-block with variable shifts. AVX2: the 16-bit pair sums times the
+/// super-blocks: two sub-blocks per register as in qa2_iq4nl_decode; the eight scales per super-block
+/// from qs_iq4xs_scales. AVX2: the 16-bit pair sums times the
 /// sub-blocks' scales (both words of each dword, spread to the two lanes by one permute) in
 /// vpmaddwd, one conversion and FMA per super-block; AVX-VNNI: levels + 128 in vpdpbusd, the dword
 /// sums times the scales as floats (d · dx · (ls - 32) spread to the lanes), and the 128 · Σ x term
@@ -306,8 +306,6 @@ QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
 QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xp, const float *xd,
                              const int16_t *xs, float *y) {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    const __m256i lowShifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-    const __m256i highShifts = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
 #if QS_VNNI
     const __m256i table = _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
 #else
@@ -324,13 +322,7 @@ QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
         for (size_t b = 0; b < nb; b++) {
             const uint8_t *blk = row + b * 136;
             lfm_prefetch_ahead(blk, 136);
-            uint16_t high;
-            uint32_t lowBits;
-            memcpy(&high, blk + 2, 2);
-            memcpy(&lowBits, blk + 4, 4);
-            const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lowBits), lowShifts), _mm256_set1_epi32(0xF));
-            const __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(high), highShifts), _mm256_set1_epi32(3));
-            const __m256i ls = _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+            const __m256i ls = qs_iq4xs_scales(blk);
             const float dd = qs_half(blk) * xd[b];
 #if QS_VNNI
             const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(ls), _mm256_set1_ps(dd));

@@ -85,6 +85,21 @@ QS_INL __m128i qs_scales_k4(const uint8_t *q) {
     return _mm_or_si128(lowBits, highBits);
 }
 
+/// The eight sub-block scales ls - 32 of the IQ4_XS super-block at `blk` as dwords, unpacked at once
+/// with variable shifts: ls_j = (four low bits at blk[4 + j / 2] >> 4 (j % 2)) | (two high bits at
+/// blk[2..3] >> 2 j) << 4 (the scalar form is lfm_qt_iq4xs_scale).
+QS_INL __m256i qs_iq4xs_scales(const uint8_t *blk) {
+    uint16_t high;
+    uint32_t lowBits;
+    memcpy(&high, blk + 2, 2);
+    memcpy(&lowBits, blk + 4, 4);
+    const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lowBits), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                       _mm256_set1_epi32(0xF));
+    const __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(high), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                       _mm256_set1_epi32(3));
+    return _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+}
+
 #define QS_ROWS(x, t, R)                                                                   \
     const int8_t *xq[4];                                                                   \
     const float *xd[4];                                                                    \
