@@ -2,7 +2,7 @@
 // the AVX2 form of matmul_packed_avx512.c. Activations are packed once per product into 6-row panels
 // (lfm_pack_activations with mr = LFM_PACKED_MR_AVX2); for every LFM_PACKED_KC-long slice of K, each
 // 16-row block of weights is widened to F32 and transposed into a KC x 16 panel (64 KiB; double-
-// buffered: the next block is packed a few units per micro-kernel call), then a 6 x 16 register tile
+// buffered: the next block is packed a few units per micro-kernel call, internal/matmul_packed_driver.h), then a 6 x 16 register tile
 // (12 accumulators, two panel loads and six broadcasts per 12 FMAs) runs over every activation panel.
 // The row-dot kernel of matmul_avx2.c converts every weight once per four tokens and ends each output
 // with a horizontal sum; here a weight is converted once per slice for all tokens.
@@ -148,34 +148,10 @@ T2I void micro(const float *a, const float *b, size_t kl, float *c, size_t ldc, 
     else micro1(a, b, kl, c, ldc, accumulate, mv, nv);
 }
 
-/// As packed() of matmul_packed_avx512.c: while the micro-kernel runs over the activation panels with
-/// one weight block, the next block is packed into the other half of `bp` a few units per call.
-T2I void packed(int dt, const char *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m, float *y,
-                size_t ys, float *bp) {
-    const size_t es = lfm_dtype_size(dt), rb = K * es, mp = lfm_packed_rows(m, MR), calls = (m + MR - 1) / MR;
-    for (size_t kc = 0; kc < K; kc += LFM_PACKED_KC) {
-        const size_t kl = lfm_min(LFM_PACKED_KC, K - kc), units = pack_units(kl);
-        const float *ab = ap + kc * mp;
-        pack_range(dt, w + n0 * rb + kc * es, rb, lfm_min(NR, n1 - n0), kl, 0, units, bp);
-        size_t which = 0;
-        for (size_t n = n0; n < n1; n += NR, which ^= 1) {
-            const size_t nv = lfm_min(NR, n1 - n);
-            float *cur = bp + which * LFM_PACKED_KC * NR, *nxt = bp + (which ^ 1) * LFM_PACKED_KC * NR;
-            const size_t next = n + NR, nvn = next < n1 ? lfm_min(NR, n1 - next) : 0;
-            const size_t total = nvn ? units : 0, per = (total + calls - 1) / calls;
-            const char *base = w + next * rb + kc * es;
-            size_t done = 0;
-            for (size_t t = 0; t < m; t += MR) {
-                const size_t e = lfm_min(done + per, total);
-                pack_range(dt, base, rb, nvn, kl, done, e, nxt);
-                done = e;
-                micro(ab + t * kl, cur, kl, y + t * ys + n, ys, kc > 0, lfm_min(MR, m - t), nv);
-            }
-        }
-    }
-}
-
-LFM_DEFINE_PACKED_ENTRY(lfm_matmul_packed_avx2, T2)
+#define LFM_PACKED_INL T2I
+#define LFM_PACKED_TARGET T2
+#define LFM_PACKED_ENTRY lfm_matmul_packed_avx2
+#include "internal/matmul_packed_driver.h"
 
 #else
 void lfm_matmul_packed_avx2(int dtype, const void *w, size_t cols, size_t n0, size_t n1, const float *ap,

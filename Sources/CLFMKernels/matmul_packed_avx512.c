@@ -2,7 +2,7 @@
 //
 // BLIS-style: activations are packed once per product into MR-row panels (lfm_pack_activations);
 // for every KC-long slice of K, each NR-row block of weights is widened to F32 and transposed
-// into a KC x NR panel (128 KiB, L2-resident; double-buffered, see packed()), then an MR x NR
+// into a KC x NR panel (128 KiB, L2-resident; double-buffered, see internal/matmul_packed_driver.h), then an MR x NR
 // register tile of FMAs runs over all activation panels. Widening costs one conversion per
 // weight per slice instead of one per (weight, token tile), and the micro-kernel is pure F32:
 // 2 loads + MR broadcasts per 2*MR FMAs.
@@ -169,35 +169,10 @@ T512I void micro(const float *a, const float *b, size_t kl, float *c, size_t ldc
     else micro2(a, b, kl, c, ldc, accumulate, mv, nv);
 }
 
-// Weight blocks are double-buffered: while the micro-kernel runs over the activation panels
-// with one block, the next block is packed into `bp + KC * NR` a few units per call, so its
-// memory reads overlap the arithmetic instead of stalling it.
-T512I void packed(int dt, const char *w, size_t K, size_t n0, size_t n1, const float *ap, size_t m,
-                  float *y, size_t ys, float *bp) {
-    size_t es = lfm_dtype_size(dt), rb = K * es, mp = lfm_packed_rows(m, MR);
-    size_t calls = (m + MR - 1) / MR;
-    for (size_t kc = 0; kc < K; kc += LFM_PACKED_KC) {
-        size_t kl = lfm_min(LFM_PACKED_KC, K - kc), units = pack_units(kl);
-        const float *ab = ap + kc * mp;
-        pack_range(dt, w + n0 * rb + kc * es, rb, lfm_min(NR, n1 - n0), kl, 0, units, bp);
-        size_t which = 0;
-        for (size_t n = n0; n < n1; n += NR, which ^= 1) {
-            size_t nv = lfm_min(NR, n1 - n);
-            float *cur = bp + which * LFM_PACKED_KC * NR, *nxt = bp + (which ^ 1) * LFM_PACKED_KC * NR;
-            size_t next = n + NR, nvn = next < n1 ? lfm_min(NR, n1 - next) : 0;
-            size_t total = nvn ? units : 0, per = (total + calls - 1) / calls, done = 0;
-            const char *base = w + next * rb + kc * es;
-            for (size_t t = 0; t < m; t += MR) {
-                size_t e = lfm_min(done + per, total);
-                pack_range(dt, base, rb, nvn, kl, done, e, nxt);
-                done = e;
-                micro(ab + t * kl, cur, kl, y + t * ys + n, ys, kc > 0, lfm_min(MR, m - t), nv);
-            }
-        }
-    }
-}
-
-LFM_DEFINE_PACKED_ENTRY(lfm_matmul_packed_avx512, T512)
+#define LFM_PACKED_INL T512I
+#define LFM_PACKED_TARGET T512
+#define LFM_PACKED_ENTRY lfm_matmul_packed_avx512
+#include "internal/matmul_packed_driver.h"
 
 // Activation packing for MR = 14 (layout in internal/matmul_packed.h): 16 x 16 blocks are
 // transposed in registers and each k stores its 14 values contiguously.

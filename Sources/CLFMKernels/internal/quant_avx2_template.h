@@ -238,6 +238,42 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
     for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
 }
 
+/// The lookup table of the two-blocks-per-register IQ4 decode kernels: the signed levels (AVX2:
+/// vpmaddubsw takes |level| and x with the level's sign) or, with AVX-VNNI, levels + 128 as unsigned
+/// bytes for vpdpbusd (the 128 · Σ x this adds is taken off through the activation sums).
+QS_INL __m256i qa2_iq4_pair_table(void) {
+#if QS_VNNI
+    return _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
+#else
+    return qa2_iq4_table();
+#endif
+}
+
+/// Two 32-value blocks (sub-blocks) in one register: the 16 code bytes at q0 in the low lane and at q1
+/// in the high lane looked up in `table`; *lo holds elements 0 ..< 16 of both, *hi 16 ..< 32 (they meet
+/// activations in pair order, qa2_permute_pairs).
+QS_INL void qa2_iq4_pair_levels(const uint8_t *q0, const uint8_t *q1, __m256i table, __m256i *lo, __m256i *hi) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256i v = _mm256_loadu2_m128i((const __m128i *)q1, (const __m128i *)q0);
+    *lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
+    *hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+}
+
+#if !QS_VNNI
+/// AVX2: Σ level · x of both halves per dword, the 16-bit pair sums times the word pairs `sc` (ones
+/// for plain sums) in vpmaddwd, each half widened apart (a 16-bit sum of both could overflow).
+QS_INL __m256i qa2_iq4_pair_madd(__m256i lo, __m256i hi, const int8_t *x, __m256i sc) {
+    const __m256i plo = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(qs_load(x), lo));
+    const __m256i phi = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(qs_load(x + 32), hi));
+    return _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc));
+}
+#else
+/// AVX-VNNI: Σ (level + 128) · x of both halves per dword.
+QS_INL __m256i qa2_iq4_pair_dots(__m256i lo, __m256i hi, const int8_t *x) {
+    return QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(x)), hi, qs_load(x + 32));
+}
+#endif
+
 /// Decode (one activation row, codes in pair order: qa2_permute_pairs) of IQ4_NL rows n0 ..< n1: two
 /// blocks per register as in qa2_q4_0_pair (block b's 16 code bytes in the low lane, b + 1's in the
 /// high lane), so one lookup per nibble half serves both blocks. AVX2: |level| times x with the level's
@@ -246,11 +282,9 @@ QS_INL void qa2_iq4xs(const uint8_t *w, const LFMQuantActivations *x, size_t t, 
 /// block takes qa2_iq4nl_block.
 QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq, const int8_t *xp,
                              const float *xd, const float *xds, float *y) {
-    const __m256i low = _mm256_set1_epi8(0x0F);
-#if QS_VNNI
-    const __m256i table = _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
-#else
-    const __m256i table = qa2_iq4_table(), ones = _mm256_set1_epi16(1);
+    const __m256i table = qa2_iq4_pair_table();
+#if !QS_VNNI
+    const __m256i ones = _mm256_set1_epi16(1);
     (void)xds;
 #endif
     const size_t rb = nb * 18;
@@ -262,16 +296,12 @@ QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
         for (; b + 2 <= nb; b += 2) {
             const uint8_t *blk = row + b * 18;
             if ((b & 3) == 0) lfm_prefetch_ahead(blk, 72);
-            const __m256i v = _mm256_loadu2_m128i((const __m128i *)(blk + 20), (const __m128i *)(blk + 2));
-            const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
-            const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
-            const int8_t *x = xp + 32 * b;
+            __m256i lo, hi;
+            qa2_iq4_pair_levels(blk + 2, blk + 20, table, &lo, &hi);
 #if QS_VNNI
-            const __m256i dot = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(x)), hi, qs_load(x + 32));
+            const __m256i dot = qa2_iq4_pair_dots(lo, hi, xp + 32 * b);
 #else
-            const __m256i plo = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(qs_load(x), lo));
-            const __m256i phi = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(qs_load(x + 32), hi));
-            const __m256i dot = _mm256_add_epi32(_mm256_madd_epi16(plo, ones), _mm256_madd_epi16(phi, ones));
+            const __m256i dot = qa2_iq4_pair_madd(lo, hi, xp + 32 * b, ones);
 #endif
             uint16_t h0, h1;
             memcpy(&h0, blk, 2);
@@ -305,11 +335,8 @@ QS_INL void qa2_iq4nl_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
 /// from the activation sums of 16.
 QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xp, const float *xd,
                              const int16_t *xs, float *y) {
-    const __m256i low = _mm256_set1_epi8(0x0F);
-#if QS_VNNI
-    const __m256i table = _mm256_xor_si256(qa2_iq4_table(), _mm256_set1_epi8((char)0x80));
-#else
-    const __m256i table = qa2_iq4_table();
+    const __m256i table = qa2_iq4_pair_table();
+#if !QS_VNNI
     (void)xs;
 #endif
     const size_t rb = nb * 136;
@@ -332,20 +359,14 @@ QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
             __m256i sumi = _mm256_setzero_si256();
 #endif
             for (int p = 0; p < 4; p++) {
-                const uint8_t *q = blk + 8 + 32 * p;
-                const __m256i v = _mm256_loadu2_m128i((const __m128i *)(q + 16), (const __m128i *)q);
-                const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, low));
-                const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));
+                __m256i lo, hi;
+                qa2_iq4_pair_levels(blk + 8 + 32 * p, blk + 24 + 32 * p, table, &lo, &hi);
                 const int8_t *x = xp + 256 * b + 64 * p;
                 const __m256i lanes = _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
 #if QS_VNNI
-                const __m256i dot = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(x)), hi, qs_load(x + 32));
-                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(scales, lanes), acc);
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qa2_iq4_pair_dots(lo, hi, x)), _mm256_permutevar8x32_ps(scales, lanes), acc);
 #else
-                const __m256i sc = _mm256_permutevar8x32_epi32(pairs, lanes);
-                const __m256i plo = _mm256_maddubs_epi16(_mm256_abs_epi8(lo), _mm256_sign_epi8(qs_load(x), lo));
-                const __m256i phi = _mm256_maddubs_epi16(_mm256_abs_epi8(hi), _mm256_sign_epi8(qs_load(x + 32), hi));
-                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(plo, sc), _mm256_madd_epi16(phi, sc)));
+                sumi = _mm256_add_epi32(sumi, qa2_iq4_pair_madd(lo, hi, x, _mm256_permutevar8x32_epi32(pairs, lanes)));
 #endif
             }
 #if QS_VNNI
@@ -411,20 +432,17 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
         lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
         return;
     }
-    if (type == QT_IQ4_NL && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+    if ((type == QT_IQ4_NL || type == QT_IQ4_XS) && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
         _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
         qa2_permute_pairs(x->q, x->cols / 32, xp);
-        qa2_iq4nl_decode((const uint8_t *)w, n0, n1, x->cols / 32, x->q, xp, x->d, x->dsums, y);
+        if (type == QT_IQ4_NL)
+            qa2_iq4nl_decode((const uint8_t *)w, n0, n1, x->cols / 32, x->q, xp, x->d, x->dsums, y);
+        else
+            qa2_iq4xs_decode((const uint8_t *)w, n0, n1, x->cols / 256, xp, x->d, x->sums, y);
         return;
     }
     if (type == QT_IQ4_NL) {
         qa2_loop_iq4_nl((const uint8_t *)w, n0, n1, x, m, y, yStride);
-        return;
-    }
-    if (type == QT_IQ4_XS && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
-        _Alignas(32) int8_t xp[QA2_Q4_0_MAX_COLS];
-        qa2_permute_pairs(x->q, x->cols / 32, xp);
-        qa2_iq4xs_decode((const uint8_t *)w, n0, n1, x->cols / 256, xp, x->d, x->sums, y);
         return;
     }
     if (type == QT_IQ4_XS) {

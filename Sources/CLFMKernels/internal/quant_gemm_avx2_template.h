@@ -323,7 +323,7 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
             for (int j = 0; j < 8; j++) {
                 const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
 #if QA_VNNI
-                // The sub-block's dword sums, then times its scale once (vpmulld).
+                // The sub-block's dword sums, then times its scale once (QA_SCALE_SUMS: vpmulld).
                 __m256i s[QA_T];
                 for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
 #endif
@@ -340,7 +340,7 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
                     }
                 }
 #if QA_VNNI
-                for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s[t], _mm256_srai_epi32(sc, 16)));
+                for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], QA_SCALE_SUMS(s[t], sc));
 #endif
             }
             const __m256 d8 = _mm256_load_ps((const float *)(pb + 2304));
