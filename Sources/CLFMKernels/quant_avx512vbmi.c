@@ -1,7 +1,8 @@
 // The AVX-512 VNNI block-quantized kernels of quant_avx512.c compiled again for CPUs that also
-// have AVX512_VBMI (byte permutes): the compiler then builds the K-quant scale vectors with
-// vpermb instead of the slower vpermw (measured 7 % faster Q4_K decode rows), and Q4_0 decode
-// rows use qv_q4_0_row below. Same integer products; only the F32 summation order may differ.
+// have AVX512_VBMI and GFNI (LFM_CPU_AVX512VBMI): byte permutes for the K-quant scale vectors, GF(2)
+// affine byte transforms for the Q4_K high nibbles and the Q6_K code unpack (QS_GFNI), and Q4_0
+// decode rows through qv_q4_0_row below. Same integer products; only the F32 summation order may
+// differ.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
 #include <stdlib.h>
@@ -9,8 +10,9 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
-#define QS_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx2,fma,f16c")))
+#define QS_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,avx2,fma,f16c")))
 #define QS_VNNI 1
+#define QS_GFNI 1
 #include "internal/quant_simd.h"
 
 /// vpermi2b indices over the 72 bytes of four consecutive Q4_0 blocks (18 bytes each: F16 scale,
@@ -68,6 +70,7 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         lfm_x8_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
+    if (type == QT_Q4_K && m < 4 && qs_q4k_rows512(w, n0, n1, x, m, y, yStride)) return;
     if (type == QT_Q4_0 && m < 4) {
         // Decode, and the 2-3 rows below the packed GEMM's threshold (continuous batching):
         // qv_q4_0_row once per activation row over chunks of weight rows that stay in L1 / L2,

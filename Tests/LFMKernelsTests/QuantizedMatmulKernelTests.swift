@@ -35,7 +35,7 @@ import Testing
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 7 + 1)
         let block = dtype.blockSize == 256 ? 256 : 32
         // 35 blocks: rows longer than the 16 super-blocks the AVX-512 K-quant decode row takes per step.
-        for (rows, blocks) in [(1, 1), (7, 3), (37, 2), (5, 7), (3, 35)] {
+        for (rows, blocks) in [(1, 1), (7, 3), (37, 2), (5, 7), (3, 35), (2, 8)] {
             let cols = blocks * dtype.blockSize
             for randomBytes in [false, true] {
                 let w = randomBytes
@@ -114,7 +114,10 @@ import Testing
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 31 + 3)
         let block = dtype.blockSize == 256 ? 256 : 32
         let type = Int32(bitPattern: dtype.rawValue)
-        let blockCounts = dtype.blockSize == 256 ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 200]
+        // 256-element types: one to three super-blocks (the AVX-512 Q4_K row's short step alone), four and
+        // nine (whole steps of four, then one left), 23 with three rows (its heap path: 18,768 bytes of
+        // prepared activations).
+        let blockCounts = dtype.blockSize == 256 ? [1, 2, 3, 4, 9, 23] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 200]
         for blocks in blockCounts {
             let rows = 5, cols = blocks * dtype.blockSize
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)

@@ -19,6 +19,8 @@
 #define LFM_CPU_AVX512BF16 0x40u
 #define LFM_CPU_AVX512VNNI 0x80u
 #define LFM_CPU_AVX512DQ 0x100u
+/// AVX512_VBMI together with GFNI (every VBMI core but Cannon Lake has both): the variant of the
+/// AVX-512 VNNI integer kernels that uses byte permutes and GF(2) affine byte transforms.
 #define LFM_CPU_AVX512VBMI 0x200u
 /// ARM64: Advanced SIMD (always set on ARM64).
 #define LFM_CPU_NEON 0x400u
@@ -292,8 +294,9 @@ void lfm_qmatmul_avxvnni(int type, const void *w, size_t n0, size_t n1,
                          const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
-/// lfm_qmatmul_avx512vnni compiled for CPUs that also have AVX512_VBMI (byte permutes: faster
-/// K-quant scale vectors), with its own GGUF-layout Q4_0 row kernel for m < 4. Same results up to
+/// lfm_qmatmul_avx512vnni compiled for CPUs that also have AVX512_VBMI and GFNI (byte permutes:
+/// faster K-quant scale vectors; one GF(2) affine transform per nibble or bit-field unpack in the
+/// Q4_K / Q6_K decode rows), with its own GGUF-layout Q4_0 row kernel for m < 4. Same results up to
 /// F32 summation order.
 void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);

@@ -6,11 +6,16 @@
 // One weight block is loaded once and used for up to four activation rows.
 #include <immintrin.h>
 #include "prefetch.h"
+#include <stdlib.h>
 
 #define QS_INL QS_TARGET __attribute__((always_inline)) static inline
 
 /// QS_AVX512: the 512-bit (AVX-512 VNNI) sections.
 #define QS_AVX512 (QS_VNNI == 1)
+/// QS_GFNI: the 512-bit sections may use GF(2) affine byte transforms (define to 1 with "gfni" in the target).
+#ifndef QS_GFNI
+#define QS_GFNI 0
+#endif
 
 #if QS_VNNI == 1
 /// acc + sum of u8 * s8 over each group of four bytes.
@@ -301,6 +306,14 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
 }
 
 #if QS_AVX512
+/// acc + the sums of word products in pairs (vpdpwssd on 512 bits). Written as the instruction: the
+/// compiler otherwise splits dependent vpdpwssd into vpmaddwd + vpaddd to shorten the chain, one more
+/// micro-op each on the two vector ports the 512-bit decode rows are bound by.
+QS_INL __m512i qs_dpwssd512(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+
 /// Decode (one activation row) of Q4_K / Q5_K with 64 codes (two sub-blocks) per 512-bit
 /// register: the float dot product over all nb super-blocks. The block scales d · dx and
 /// dmin · dx are formed 16 blocks at a time before the blocks' integer work (one F16 conversion
@@ -369,6 +382,146 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
     }
     return _mm512_reduce_add_ps(acc) - qs_hsum(mins);
 }
+#endif
+
+#if QS_AVX512
+/// Longest row whose prepared activations the 512-bit Q4_K rows keep on the stack.
+#define QS_STACK_COLS 16384
+
+/// The GF(2) affine bit matrix (one per qword lane; result bit i = the parity of byte 7 - i of the
+/// matrix and the input byte) that moves a byte's high nibble to its low nibble.
+#define QS_GF_NIBBLE_DOWN 0x1020408000000000ll
+
+/// The high nibble of every byte, as a byte: one GF(2) affine transform with GFNI, else a shift
+/// and a mask.
+QS_INL __m512i qs_high_nibbles512(__m512i v) {
+#if QS_GFNI
+    return _mm512_gf2p8affine_epi64_epi8(v, _mm512_set1_epi64(QS_GF_NIBBLE_DOWN), 0);
+#else
+    return _mm512_and_si512(_mm512_srli_epi16(v, 4), _mm512_set1_epi8(0x0F));
+#endif
+}
+
+/// 16 copies of v.
+#define K4_R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+/// vpermw indices of block b's four scale vectors (words 8b ..< 8b + 8 of the group's scale words):
+/// the low nibbles of code bytes 0 ..< 64 hold sub-blocks 0 and 2, their high nibbles 1 and 3, the
+/// low nibbles of bytes 64 ..< 128 sub-blocks 4 and 6, their high nibbles 5 and 7 (16 words each).
+#define K4_INDEX(b)                                                                                  \
+    { { K4_R16(8 * (b) + 0), K4_R16(8 * (b) + 2) }, { K4_R16(8 * (b) + 1), K4_R16(8 * (b) + 3) },   \
+      { K4_R16(8 * (b) + 4), K4_R16(8 * (b) + 6) }, { K4_R16(8 * (b) + 5), K4_R16(8 * (b) + 7) } }
+static const int16_t k4_scale_index[4][4][32] __attribute__((aligned(64))) = { K4_INDEX(0), K4_INDEX(1), K4_INDEX(2), K4_INDEX(3) };
+
+/// One activation row prepared for k4_row: per super-block the codes of sub-blocks 0, 2, 1, 3, 4, 6,
+/// 5, 7 (the order the 64-byte code loads meet them in), and the sums of each sub-block of 32 as words.
+QS_INL void k4_prepare(const int8_t *xq, const int16_t *xs, size_t nb, int8_t *xp, int16_t *s32) {
+    for (size_t c = 0; c < 2 * nb; c++) {
+        const int8_t *src = xq + 128 * c;
+        int8_t *dst = xp + 128 * c;
+        _mm256_storeu_si256((__m256i *)dst, qs_load(src));
+        _mm256_storeu_si256((__m256i *)(dst + 32), qs_load(src + 64));
+        _mm256_storeu_si256((__m256i *)(dst + 64), qs_load(src + 32));
+        _mm256_storeu_si256((__m256i *)(dst + 96), qs_load(src + 96));
+    }
+    for (size_t j = 0; j < 8 * nb; j++) s32[j] = (int16_t)(xs[2 * j] + xs[2 * j + 1]);
+}
+
+/// `count` (1 ... 4) Q4_K super-blocks starting at `w` against prepared activations. The four blocks'
+/// first 16 bytes (d, dmin, the 12 packed scale bytes) go to one register, one lane each, and are
+/// unpacked together (the 128-bit steps of qs_scales_k4 on 512 bits); per block then two 64-byte code
+/// loads, their low and high nibbles against the prepared codes (vpmaddubsw), scaled per sub-block in
+/// vpdpwssd, one FMA with d · dx; the mins of the four blocks meet the sub-block sums in one vpmaddwd.
+/// Same integer products as qs_k45_row512.
+QS_INL void k4_group(const uint8_t *w, int count, const int8_t *xp, const float *xd, const int16_t *s32,
+                     __m512 *acc, __m512 *mins) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i head = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w));
+    if (count > 1) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 144)), 1);
+    if (count > 2) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 288)), 2);
+    if (count > 3) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 432)), 3);
+    if (count < 4) head = _mm512_maskz_mov_epi32((__mmask16)((1u << (4 * count)) - 1), head);
+    // Per lane the words (d | dmin, a, b, c): bytes 0..7 of the result the scales, 8..15 the mins.
+    const __m512i acbc = _mm512_shuffle_epi32(head, _MM_SHUFFLE(3, 2, 3, 1));
+    const __m512i aabb = _mm512_shuffle_epi32(head, _MM_SHUFFLE(2, 2, 1, 1));
+    const __m512i lowBits = _mm512_and_si512(_mm512_srlv_epi32(acbc, _mm512_broadcast_i32x4(_mm_set_epi32(4, 0, 0, 0))),
+                                             _mm512_broadcast_i32x4(_mm_set_epi32(0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F)));
+    const __m512i highBits = _mm512_slli_epi32(
+        _mm512_and_si512(_mm512_srli_epi32(aabb, 6), _mm512_broadcast_i32x4(_mm_set_epi32(0x03030303, 0, 0x03030303, 0))), 4);
+    const __m512i unpacked = _mm512_or_si512(lowBits, highBits);
+    const __m512i z = _mm512_set1_epi8((char)0x80);
+    const __m512i scales = _mm512_shuffle_epi8(unpacked, _mm512_unpacklo_epi8(
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0)), z));
+    const __m512i minWords = _mm512_shuffle_epi8(unpacked, _mm512_unpacklo_epi8(
+        _mm512_broadcast_i32x4(_mm_setr_epi8(8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0)), z));
+    // d0, dmin0, d1, dmin1, ... times dx0, dx0, dx1, dx1, ...
+    const __m128i halves = _mm512_castsi512_si128(_mm512_permutexvar_epi32(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0), head));
+    const __m128 dx = _mm_maskz_loadu_ps((__mmask8)((1u << count) - 1), xd);
+    const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(halves),
+                                    _mm256_permutevar8x32_ps(_mm256_castps128_ps256(dx), _mm256_set_epi32(3, 3, 2, 2, 1, 1, 0, 0)));
+    float f[8] __attribute__((aligned(32)));
+    _mm256_store_ps(f, dd);
+    const __m512i sums = _mm512_maskz_loadu_epi16((__mmask32)(count == 4 ? 0xFFFFFFFFu : (1u << (8 * count)) - 1), s32);
+    const __m512 minTerms = _mm512_cvtepi32_ps(_mm512_madd_epi16(minWords, sums));
+    *mins = _mm512_fmadd_ps(minTerms, _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 7, 7, 5, 5, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1),
+                                                             _mm512_castps256_ps512(dd)), *mins);
+    for (int i = 0; i < count; i++) {
+        const uint8_t *qs = w + 144 * i + 16;
+        const int8_t *x = xp + 256 * i;
+        const __m512i v0 = _mm512_loadu_si512((const void *)qs), v1 = _mm512_loadu_si512((const void *)(qs + 64));
+        const __m512i *index = (const __m512i *)(const void *)k4_scale_index[i];
+        __m512i s0 = qs_dpwssd512(_mm512_setzero_si512(),
+                                         _mm512_maddubs_epi16(_mm512_and_si512(v0, low), _mm512_loadu_si512((const void *)x)),
+                                         _mm512_permutexvar_epi16(_mm512_load_si512(index), scales));
+        __m512i s1 = qs_dpwssd512(_mm512_setzero_si512(),
+                                         _mm512_maddubs_epi16(qs_high_nibbles512(v0), _mm512_loadu_si512((const void *)(x + 64))),
+                                         _mm512_permutexvar_epi16(_mm512_load_si512(index + 1), scales));
+        s0 = qs_dpwssd512(s0, _mm512_maddubs_epi16(_mm512_and_si512(v1, low), _mm512_loadu_si512((const void *)(x + 128))),
+                                 _mm512_permutexvar_epi16(_mm512_load_si512(index + 2), scales));
+        s1 = qs_dpwssd512(s1, _mm512_maddubs_epi16(qs_high_nibbles512(v1), _mm512_loadu_si512((const void *)(x + 192))),
+                                 _mm512_permutexvar_epi16(_mm512_load_si512(index + 3), scales));
+        *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(f[2 * i]), *acc);
+    }
+}
+
+/// One Q4_K row of nb super-blocks (GGUF layout) times one prepared activation row (k4_prepare), four
+/// super-blocks per step (k4_group), the last nb % 4 in one shorter step.
+QS_INL float k4_row(const uint8_t *w, const int8_t *xp, const float *xd, const int16_t *s32, size_t nb) {
+    __m512 acc = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        lfm_prefetch_ahead(w + b * 144, 576);
+        k4_group(w + b * 144, 4, xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
+    }
+    if (b < nb) k4_group(w + b * 144, (int)(nb - b), xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
+    return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(mins);
+}
+
+QS_INL int qs_q4k_rows512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                  float *y, size_t yStride) {
+    const size_t cols = x->cols, nb = cols / 256, rb = nb * 144, per = cols + cols / 16;
+    // Prepared activations per row (cols code bytes, then cols / 32 words): on the stack up to
+    // QS_STACK_COLS codes in all, else on the heap; without memory the caller's kernels run.
+    _Alignas(64) int8_t stack[QS_STACK_COLS + QS_STACK_COLS / 16];
+    int8_t *prepared = m * per <= sizeof(stack) ? stack : malloc(m * per);
+    if (!prepared) return 0;
+    for (size_t t = 0; t < m; t++)
+        k4_prepare(x->q + t * cols, x->sums + t * (cols / 16), nb, prepared + t * per,
+                   (int16_t *)(void *)(prepared + t * per + cols));
+    const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
+    for (size_t c0 = n0; c0 < n1; c0 += chunk) {
+        const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
+        for (size_t t = 0; t < m; t++) {
+            const int8_t *xp = prepared + t * per;
+            const int16_t *s32 = (const int16_t *)(const void *)(xp + cols);
+            const float *xd = x->d + t * nb;
+            float *yt = y + t * yStride;
+            for (size_t n = c0; n < c1; n++) yt[n] = k4_row((const uint8_t *)w + n * rb, xp, xd, s32, nb);
+        }
+    }
+    if (prepared != stack) free(prepared);
+    return 1;
+}
+
 #endif
 
 QS_INL void qs_k45(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int five, float *out) {
@@ -445,32 +598,62 @@ static const int16_t qs_q6k_scale_index[4][32] = {
 /// qh >> 4 / qh >> 6 give the next 64. Per super-block, sum_j sc_j dot_j - 32 sum_j sc_j sum16_j
 /// in integers, then d * dx.
 QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs, size_t nb) {
-    const __m512i low = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+#if !QS_GFNI
+    const __m512i three = _mm512_set1_epi8(3);
+#else
+    // GF(2) affine bit matrices (one per qword lane; result bit i = parity of byte 7 - i of the matrix
+    // with the input byte): high bits 0-1 / 2-3 of qh to bits 4-5 (lanes 0..3 / 4..7), bits 4-5 / 6-7 to
+    // bits 4-5, and a byte's high nibble to its low nibble.
+    const __m512i highLow = _mm512_set_epi64(0x04080000, 0x04080000, 0x04080000, 0x04080000,
+                                             0x01020000, 0x01020000, 0x01020000, 0x01020000);
+    const __m512i highHigh = _mm512_set_epi64(0x40800000, 0x40800000, 0x40800000, 0x40800000,
+                                              0x10200000, 0x10200000, 0x10200000, 0x10200000);
+#endif
     __m512i index[4];
     for (int k = 0; k < 4; k++) index[k] = _mm512_loadu_si512((const void *)qs_q6k_scale_index[k]);
+    // Byte offsets of 16 consecutive blocks' last four bytes (two scales, then d), for the gather of d.
+    const __m512i offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                               _mm512_set1_epi32(210));
     __m512 acc = _mm512_setzero_ps();
+    float dxs[16] __attribute__((aligned(64)));
     for (size_t b = 0; b < nb; b++) {
+        if (b % 16 == 0) {
+            // d of the next (up to) 16 blocks times their activation scales, converted at once.
+            const size_t count = nb - b < 16 ? nb - b : 16;
+            const __mmask16 live = (__mmask16)((1u << count) - 1);
+            const __m512i dd = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, offsets, w + b * 210 + 206, 1);
+            _mm512_store_ps(dxs, _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))),
+                                               _mm512_maskz_loadu_ps(live, xd + b)));
+        }
         const uint8_t *blk = w + b * 210;
         lfm_prefetch_ahead(blk, 210);
         const int8_t *x = xq + b * 256;
         const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
-        const __m512i scz = _mm512_castsi256_si512(sc16);
+        const __m512i scz = _mm512_zextsi256_si512(sc16);
         __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             const __m512i l = _mm512_loadu_si512((const void *)(blk + 64 * h));
+#if QS_GFNI
+            const __m512i qh = _mm512_broadcast_i64x4(qs_load(blk + 128 + 32 * h));
+            const __m512i v0 = _mm512_ternarylogic_epi32(l, _mm512_gf2p8affine_epi64_epi8(qh, highLow, 0), low, 0xEC);
+            const __m512i v1 = _mm512_or_si512(qs_high_nibbles512(l),
+                                               _mm512_gf2p8affine_epi64_epi8(qh, highHigh, 0));
+#else
             const __m256i qh = qs_load(blk + 128 + 32 * h);
             const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
             const __m512i v0 = _mm512_or_si512(_mm512_and_si512(l, low), _mm512_slli_epi16(_mm512_and_si512(hb, three), 4));
             const __m512i v1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), low),
                                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hb, 4), three), 4));
+#endif
             const __m512i p0 = _mm512_maddubs_epi16(v0, _mm512_loadu_si512((const void *)(x + 128 * h)));
             const __m512i p1 = _mm512_maddubs_epi16(v1, _mm512_loadu_si512((const void *)(x + 128 * h + 64)));
-            s0 = _mm512_dpwssd_epi32(s0, p0, _mm512_permutexvar_epi16(index[2 * h], scz));
-            s1 = _mm512_dpwssd_epi32(s1, p1, _mm512_permutexvar_epi16(index[2 * h + 1], scz));
+            s0 = qs_dpwssd512(s0, p0, _mm512_permutexvar_epi16(index[2 * h], scz));
+            s1 = qs_dpwssd512(s1, p1, _mm512_permutexvar_epi16(index[2 * h + 1], scz));
         }
         const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), sc16);
         const __m512i total = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_zextsi256_si512(_mm256_slli_epi32(summ, 5)));
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(qs_half(blk + 208) * xd[b]), acc);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), _mm512_set1_ps(dxs[b % 16]), acc);
     }
     return _mm512_reduce_add_ps(acc);
 }

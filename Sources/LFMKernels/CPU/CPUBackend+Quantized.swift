@@ -66,7 +66,7 @@ extension CPUBackend {
     }
 
     /// The integer-kernel variant for this backend's ISA: VNNI needs `.avx512(vnni: true)`
-    /// (and gets the VBMI variant where the CPU has AVX512_VBMI); AVX-512 without VNNI uses the
+    /// (and gets the VBMI variant where the CPU has AVX512_VBMI and GFNI); AVX-512 without VNNI uses the
     /// AVX2 kernels; `.avx2(vnni: true)` the AVX2 kernels compiled for AVX-VNNI.
     var quantKernelPath: QuantKernelPath {
         switch isa {
@@ -98,13 +98,14 @@ extension CPUBackend {
 }
 
 /// Which compiled variant of the integer kernels runs. `avx512vbmi` is the `avx512vnni` source
-/// compiled again for CPUs with AVX512_VBMI (byte permutes build the K-quant scale vectors), plus
-/// its own Q4_0 kernel for one to three activation rows; `avxvnni` is the `avx2` source compiled
+/// compiled again for CPUs with AVX512_VBMI and GFNI (byte permutes build the K-quant scale vectors,
+/// GF(2) affine transforms unpack Q4_K / Q6_K codes), plus its own Q4_0 kernel for one to three
+/// activation rows; `avxvnni` is the `avx2` source compiled
 /// again for AVX-VNNI (vpdpbusd / vpdpwssd on 256-bit registers). The integer products are the same.
 enum QuantKernelPath: Sendable {
     case avx512vbmi, avx512vnni, avxvnni, avx2, portable
 
-    /// Whether this CPU has AVX512_VBMI (checked once).
+    /// Whether this CPU has AVX512_VBMI and GFNI (checked once).
     static let hasVBMI = lfm_cpu_features() & LFM_CPU_AVX512VBMI != 0
 
     /// Activation rows from which this path's packed prefill GEMM beats its row kernels for
