@@ -385,6 +385,91 @@ QS_INL void qa2_iq4xs_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, 
     }
 }
 
+/// The scales and mins of two Q4_K super-blocks whose first 16 bytes (d, dmin, the 12 packed scale
+/// bytes) are `head`'s 128-bit lanes: the steps of qs_scales_k4 on both lanes at once. Lane k of the
+/// result: bytes 0..7 block k's scales, 8..15 its mins.
+QS_INL __m256i qa2_k4_unpack(__m256i head) {
+    const __m256i acbc = _mm256_shuffle_epi32(head, _MM_SHUFFLE(3, 2, 3, 1));
+    const __m256i aabb = _mm256_shuffle_epi32(head, _MM_SHUFFLE(2, 2, 1, 1));
+    const __m256i lowBits = _mm256_and_si256(_mm256_srlv_epi32(acbc, _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4)),
+                                             _mm256_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F,
+                                                               0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+    const __m256i highBits = _mm256_slli_epi32(
+        _mm256_and_si256(_mm256_srli_epi32(aabb, 6), _mm256_setr_epi32(0, 0x03030303, 0, 0x03030303, 0, 0x03030303, 0, 0x03030303)), 4);
+    return _mm256_or_si256(lowBits, highBits);
+}
+
+/// The dword at p in every lane, as a broadcast from memory (a load; the compiler would otherwise
+/// forward a value it just stored there through two shuffles).
+QS_INL __m256i qa2_broadcast32(const int32_t *p) {
+    __m256i r;
+    __asm__("vpbroadcastd %1, %0" : "=x"(r) : "m"(*p));
+    return r;
+}
+
+/// One Q4_K super-block's 256 codes against the activations `x`: each sub-block's 16-bit pair sums
+/// times its scale (a (s, s) word pair broadcast from memory, a load rather than a shuffle: scales
+/// 0..3 at `pairs03`, 4..7 at `pairs47`), into dwords.
+QS_INL __m256i qa2_k4_block(const uint8_t *qs, const int8_t *x, const int32_t *pairs03, const int32_t *pairs47) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const int32_t *pairs = c < 2 ? pairs03 + 2 * c : pairs47 + 2 * (c - 2);
+        const __m256i v = qs_load(qs + 32 * c);
+        const __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(v, low), qs_load(x + 64 * c));
+        const __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low), qs_load(x + 64 * c + 32));
+        s0 = QS_DPWSSD(s0, lo, qa2_broadcast32(pairs));
+        s1 = QS_DPWSSD(s1, hi, qa2_broadcast32(pairs + 1));
+    }
+    return _mm256_add_epi32(s0, s1);
+}
+
+/// Q4_K decode rows n0 ..< n1 (one activation row; `s32`: its sums per sub-block of 32), two
+/// super-blocks per step: one 256-bit unpack of both blocks' scales and mins (qa2_k4_unpack), the
+/// scales stored as (s, s) word pairs for qa2_k4_block, both blocks' d and dmin converted at once,
+/// the mins against the sub-block sums in one vpmaddwd. An odd last block is the pair's first half
+/// (the second lane zero). Same integer products as qs_k45.
+QS_INL void qa2_q4k_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq, const float *xd,
+                           const int16_t *s32, float *y) {
+    // Per lane: the (s, s) pairs of scales 0..3 (first shuffle) and 4..7 (second), and the mins as words.
+    const __m256i z = _mm256_set1_epi8((char)0x80);
+    const __m256i pairLow = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, -128, 0, -128, 1, -128, 1, -128, 2, -128, 2, -128, 3, -128, 3, -128));
+    const __m256i pairHigh = _mm256_add_epi8(pairLow, _mm256_andnot_si256(_mm256_cmpeq_epi8(pairLow, z), _mm256_set1_epi8(4)));
+    const __m256i minIndex = _mm256_broadcastsi128_si256(_mm_setr_epi8(8, -128, 9, -128, 10, -128, 11, -128, 12, -128, 13, -128, 14, -128, 15, -128));
+    const size_t rb = nb * 144;
+    for (size_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rb;
+        __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+        for (size_t b = 0; b < nb; b += 2) {
+            const uint8_t *blk = row + b * 144;
+            const int two = b + 1 < nb;
+            lfm_prefetch_ahead(blk, two ? 288 : 144);
+            const __m128i h0 = _mm_loadu_si128((const __m128i *)blk);
+            const __m256i head = _mm256_inserti128_si256(_mm256_castsi128_si256(h0),
+                                                         two ? _mm_loadu_si128((const __m128i *)(blk + 144)) : _mm_setzero_si128(), 1);
+            const __m256i u = qa2_k4_unpack(head);
+            _Alignas(32) int32_t pairs[16];
+            _mm256_store_si256((__m256i *)pairs, _mm256_shuffle_epi8(u, pairLow));
+            _mm256_store_si256((__m256i *)(pairs + 8), _mm256_shuffle_epi8(u, pairHigh));
+            // d0, dmin0, d1, dmin1 times dx0, dx0, dx1, dx1.
+            const __m128i halves = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(head, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0)));
+            const __m128 dx = two ? _mm_castpd_ps(_mm_load1_pd((const double *)(const void *)(xd + b)))
+                                  : _mm_set_ps(0, 0, 0, xd[b]);
+            _Alignas(16) float f[4];
+            _mm_store_ps(f, _mm_mul_ps(_mm_cvtph_ps(halves), _mm_shuffle_ps(dx, dx, _MM_SHUFFLE(1, 1, 0, 0))));
+            const __m256i sums = two ? qs_load(s32 + 8 * b) : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(s32 + 8 * b)));
+            const __m256 minTerms = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_shuffle_epi8(u, minIndex), sums));
+            mins = _mm256_fmadd_ps(minTerms, _mm256_setr_ps(f[1], f[1], f[1], f[1], f[3], f[3], f[3], f[3]), mins);
+            // Block k's scale pairs: 0..3 at pairs[4k], 4..7 at pairs[8 + 4k].
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qa2_k4_block(blk + 16, xq + 256 * b, pairs, pairs + 8)), _mm256_set1_ps(f[0]), acc);
+            if (two)
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qa2_k4_block(blk + 160, xq + 256 * b + 256, pairs + 4, pairs + 12)),
+                                      _mm256_set1_ps(f[2]), acc);
+        }
+        y[n] = qs_hsum(acc) - qs_hsum(mins);
+    }
+}
+
 #define QA2_DOT_IQ4_NL(w, x, t, R, o) qa2_iq4nl(w, x, t, R, o)
 #define QA2_DOT_IQ4_XS(w, x, t, R, o) qa2_iq4xs(w, x, t, R, o)
 LFM_DEFINE_QLOOP(qa2_loop_iq4_nl, QS_TARGET, QA2_DOT_IQ4_NL, QT_IQ4_NL)
@@ -439,6 +524,12 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
             qa2_iq4nl_decode((const uint8_t *)w, n0, n1, x->cols / 32, x->q, xp, x->d, x->dsums, y);
         else
             qa2_iq4xs_decode((const uint8_t *)w, n0, n1, x->cols / 256, xp, x->d, x->sums, y);
+        return;
+    }
+    if (type == QT_Q4_K && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+        int16_t s32[QA2_Q4_0_MAX_COLS / 32];
+        for (size_t j = 0; j < x->cols / 32; j++) s32[j] = (int16_t)(x->sums[2 * j] + x->sums[2 * j + 1]);
+        qa2_q4k_decode((const uint8_t *)w, n0, n1, x->cols / 256, x->q, x->d, s32, y);
         return;
     }
     if (type == QT_IQ4_NL) {
