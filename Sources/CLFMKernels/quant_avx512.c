@@ -45,9 +45,6 @@ QS_TARGET void lfm_quantize_activations_avx512(const float *x, size_t xStride, s
     }
 }
 
-/// Longest row whose prepared activations the regrouped-row kernels keep on the stack.
-#define X8_STACK_COLS 16384
-
 /// One activation row prepared for the regrouped-row kernels: the activation scales of every whole
 /// group of eight blocks in the stored scale order 0, 2, 4, 6, 1, 3, 5, 7 and, for Q4_0 (`xg` not
 /// NULL), the codes regrouped per four blocks (the first halves of the four blocks, which meet the
@@ -142,9 +139,9 @@ QS_TARGET void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1,
     const int q4 = type == QT_Q4_0_X8;
     const size_t nb = x->cols / 32, rb = nb * lfm_x8_block_bytes(type);
     // Prepared activations per row (Q4_0: cols code bytes; then 2 x nb floats): on the stack for one
-    // row of up to X8_STACK_COLS columns, else on the heap; without memory, the plain C loop.
+    // row of up to QS_STACK_COLS columns, else on the heap; without memory, the plain C loop.
     const size_t codes = q4 ? x->cols : 0, per = codes + 8 * nb;
-    _Alignas(64) int8_t stack[X8_STACK_COLS + 8 * (X8_STACK_COLS / 32)];
+    _Alignas(64) int8_t stack[QS_STACK_COLS + 8 * (QS_STACK_COLS / 32)];
     int8_t *prepared = m * per <= sizeof(stack) ? stack : malloc(m * per);
     if (!prepared) {
         lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);
@@ -265,9 +262,9 @@ QS_TARGET void lfm_iq4_rows_avx512(int type, const void *w, size_t n0, size_t n1
                                    size_t m, float *y, size_t yStride) {
     const size_t cols = x->cols, rb = lfm_qt_row_bytes(type, cols);
     // The activation codes of each row regrouped per four blocks of 32 (whole groups; an IQ4_XS row is
-    // whole groups): on the stack up to X8_STACK_COLS codes in all, else on the heap; without memory,
+    // whole groups): on the stack up to QS_STACK_COLS codes in all, else on the heap; without memory,
     // the plain C loop.
-    _Alignas(64) int8_t stack[X8_STACK_COLS];
+    _Alignas(64) int8_t stack[QS_STACK_COLS];
     int8_t *grouped = m * cols <= sizeof(stack) ? stack : malloc(m * cols);
     if (!grouped) {
         lfm_qmatmul_plain(type, w, n0, n1, x, m, y, yStride);

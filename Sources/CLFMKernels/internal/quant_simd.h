@@ -385,7 +385,8 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
 #endif
 
 #if QS_AVX512
-/// Longest row whose prepared activations the 512-bit Q4_K rows keep on the stack.
+/// Longest row whose prepared activations the 512-bit row kernels (Q4_K here; the regrouped Q4_0 /
+/// Q8_0 and IQ4 rows of quant_avx512.c) keep on the stack.
 #define QS_STACK_COLS 16384
 
 /// The GF(2) affine bit matrix (one per qword lane; result bit i = the parity of byte 7 - i of the
@@ -470,15 +471,15 @@ QS_INL void k4_group(const uint8_t *w, int count, const int8_t *xp, const float 
         const __m512i v0 = _mm512_loadu_si512((const void *)qs), v1 = _mm512_loadu_si512((const void *)(qs + 64));
         const __m512i *index = (const __m512i *)(const void *)k4_scale_index[i];
         __m512i s0 = qs_dpwssd512(_mm512_setzero_si512(),
-                                         _mm512_maddubs_epi16(_mm512_and_si512(v0, low), _mm512_loadu_si512((const void *)x)),
-                                         _mm512_permutexvar_epi16(_mm512_load_si512(index), scales));
+                                  _mm512_maddubs_epi16(_mm512_and_si512(v0, low), _mm512_loadu_si512((const void *)x)),
+                                  _mm512_permutexvar_epi16(_mm512_load_si512(index), scales));
         __m512i s1 = qs_dpwssd512(_mm512_setzero_si512(),
-                                         _mm512_maddubs_epi16(qs_high_nibbles512(v0), _mm512_loadu_si512((const void *)(x + 64))),
-                                         _mm512_permutexvar_epi16(_mm512_load_si512(index + 1), scales));
+                                  _mm512_maddubs_epi16(qs_high_nibbles512(v0), _mm512_loadu_si512((const void *)(x + 64))),
+                                  _mm512_permutexvar_epi16(_mm512_load_si512(index + 1), scales));
         s0 = qs_dpwssd512(s0, _mm512_maddubs_epi16(_mm512_and_si512(v1, low), _mm512_loadu_si512((const void *)(x + 128))),
-                                 _mm512_permutexvar_epi16(_mm512_load_si512(index + 2), scales));
+                          _mm512_permutexvar_epi16(_mm512_load_si512(index + 2), scales));
         s1 = qs_dpwssd512(s1, _mm512_maddubs_epi16(qs_high_nibbles512(v1), _mm512_loadu_si512((const void *)(x + 192))),
-                                 _mm512_permutexvar_epi16(_mm512_load_si512(index + 3), scales));
+                          _mm512_permutexvar_epi16(_mm512_load_si512(index + 3), scales));
         *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(f[2 * i]), *acc);
     }
 }
@@ -496,8 +497,11 @@ QS_INL float k4_row(const uint8_t *w, const int8_t *xp, const float *xd, const i
     return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(mins);
 }
 
-QS_INL int qs_q4k_rows512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
-                                  float *y, size_t yStride) {
+/// Q4_K rows n0 ..< n1 times m activation rows (the VNNI and VBMI entries use it for m < 4): each
+/// activation row prepared once (k4_prepare), then k4_row per activation row over chunks of weight
+/// rows that stay in L1 / L2. Returns 0 without running when the prepared rows find no memory.
+QS_INL int qs_q4k_rows512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m, float *y,
+                          size_t yStride) {
     const size_t cols = x->cols, nb = cols / 256, rb = nb * 144, per = cols + cols / 16;
     // Prepared activations per row (cols code bytes, then cols / 32 words): on the stack up to
     // QS_STACK_COLS codes in all, else on the heap; without memory the caller's kernels run.
@@ -595,8 +599,9 @@ static const int16_t qs_q6k_scale_index[4][32] = {
 /// Decode (one activation row) of Q6_K with 64 codes per 512-bit register: the float dot
 /// product over nb super-blocks. Codes 0..63 of one half: bytes 0..31 / 32..63 of the low 4
 /// bits (ql) with 2 high bits (qh, and qh >> 2 for the upper 32); the upper nibbles with
-/// qh >> 4 / qh >> 6 give the next 64. Per super-block, sum_j sc_j dot_j - 32 sum_j sc_j sum16_j
-/// in integers, then d * dx.
+/// qh >> 4 / qh >> 6 give the next 64 (with GFNI: three GF(2) affine transforms and one ternary
+/// logic op per 128 codes). Per super-block, sum_j sc_j dot_j - 32 sum_j sc_j sum16_j in integers,
+/// then d * dx, with d · dx of 16 blocks converted at once (one gather of their last four bytes).
 QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, const int16_t *xs, size_t nb) {
     const __m512i low = _mm512_set1_epi8(0x0F);
 #if !QS_GFNI
