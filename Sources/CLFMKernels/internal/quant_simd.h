@@ -17,22 +17,20 @@
 #define QS_GFNI 0
 #endif
 
+#if QS_VNNI
 #if QS_VNNI == 1
 /// acc + sum of u8 * s8 over each group of four bytes.
 #define QS_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
-/// acc + sum of s16 * s16 over each pair, written as the instruction: the compiler otherwise splits
-/// dependent vpdpwssd into vpmaddwd + vpaddd to shorten the chain (one more micro-op each).
-QS_INL __m256i qs_dpwssd256(__m256i acc, __m256i a, __m256i b) {
-    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
-    return acc;
-}
-#define QS_DPWSSD(acc, a, b) qs_dpwssd256((acc), (a), (b))
-#elif QS_VNNI == 2
+#define QS_VEX ""
+#else
 #define QS_DPBUSD(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
-/// acc + sum of s16 * s16 over each pair, written as the instruction: the compiler otherwise splits
-/// dependent vpdpwssd into vpmaddwd + vpaddd to shorten the chain (one more micro-op each).
+#define QS_VEX "%{vex%} "
+#endif
+/// acc + sum of s16 * s16 over each pair (EVEX or, for AVX-VNNI, VEX vpdpwssd), written as the
+/// instruction: the compiler otherwise splits dependent vpdpwssd into vpmaddwd + vpaddd to shorten
+/// the chain, one more micro-op each.
 QS_INL __m256i qs_dpwssd256(__m256i acc, __m256i a, __m256i b) {
-    __asm__("%{vex%} vpdpwssd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(b));
+    __asm__(QS_VEX "vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
     return acc;
 }
 #define QS_DPWSSD(acc, a, b) qs_dpwssd256((acc), (a), (b))
