@@ -381,8 +381,8 @@ QS_INL float qs_k45_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
                 const __m512i index = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * j)), _mm256_set1_epi16((short)(2 * j + 1)), 1);
                 const __m512i scale = _mm512_permutexvar_epi16(index, sc16);
                 const __m512i prod = _mm512_maddubs_epi16(q, _mm512_loadu_si512((const void *)(x + 64 * j)));
-                if (j & 1) s1 = _mm512_dpwssd_epi32(s1, prod, scale);
-                else s0 = _mm512_dpwssd_epi32(s0, prod, scale);
+                if (j & 1) s1 = qs_dpwssd512(s1, prod, scale);
+                else s0 = qs_dpwssd512(s0, prod, scale);
             }
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(dxs[i]), acc);
             const __m256i summ = _mm256_madd_epi16(qs_load(xs + b * 16), mn32);
