@@ -300,7 +300,7 @@ QS_TARGET void lfm_qmatmul_avx512vnni(int type, const void *w, size_t n0, size_t
         lfm_iq4_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
-    if (type == QT_Q4_K && m < 4 && qs_q4k_rows512(w, n0, n1, x, m, y, yStride)) return;
+    if ((type == QT_Q4_K || type == QT_Q5_K) && m < 4 && qs_k45_rows512(w, type == QT_Q5_K, n0, n1, x, m, y, yStride)) return;
     QS_DISPATCH(type, w, n0, n1, x, m, y, yStride);
 }
 #else

@@ -70,7 +70,7 @@ QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t
         lfm_x8_rows_avx512(type, w, n0, n1, x, m, y, yStride);
         return;
     }
-    if (type == QT_Q4_K && m < 4 && qs_q4k_rows512(w, n0, n1, x, m, y, yStride)) return;
+    if ((type == QT_Q4_K || type == QT_Q5_K) && m < 4 && qs_k45_rows512(w, type == QT_Q5_K, n0, n1, x, m, y, yStride)) return;
     if (type == QT_Q4_0 && m < 4) {
         // Decode, and the 2-3 rows below the packed GEMM's threshold (continuous batching):
         // qv_q4_0_row once per activation row over chunks of weight rows that stay in L1 / L2,

@@ -436,19 +436,20 @@ QS_INL void k4_prepare(const int8_t *xq, const int16_t *xs, size_t nb, int8_t *x
     for (size_t j = 0; j < 8 * nb; j++) s32[j] = (int16_t)(xs[2 * j] + xs[2 * j + 1]);
 }
 
-/// `count` (1 ... 4) Q4_K super-blocks starting at `w` against prepared activations. The four blocks'
+/// `count` (1 ... 4) Q4_K (`five` 0) or Q5_K (1) super-blocks starting at `w` against prepared activations. The four blocks'
 /// first 16 bytes (d, dmin, the 12 packed scale bytes) go to one register, one lane each, and are
 /// unpacked together (the 128-bit steps of qs_scales_k4 on 512 bits); per block then two 64-byte code
 /// loads, their low and high nibbles against the prepared codes (vpmaddubsw), scaled per sub-block in
 /// vpdpwssd, one FMA with d · dx; the mins of the four blocks meet the sub-block sums in one vpmaddwd.
 /// Same integer products as qs_k45_row512.
-QS_INL void k4_group(const uint8_t *w, int count, const int8_t *xp, const float *xd, const int16_t *s32,
+QS_INL void k4_group(const uint8_t *w, int five, int count, const int8_t *xp, const float *xd, const int16_t *s32,
                      __m512 *acc, __m512 *mins) {
-    const __m512i low = _mm512_set1_epi8(0x0F);
+    const size_t bytes = five ? 176 : 144;
+    const __m512i low = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
     __m512i head = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w));
-    if (count > 1) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 144)), 1);
-    if (count > 2) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 288)), 2);
-    if (count > 3) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 432)), 3);
+    if (count > 1) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + bytes)), 1);
+    if (count > 2) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 2 * bytes)), 2);
+    if (count > 3) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 3 * bytes)), 3);
     if (count < 4) head = _mm512_maskz_mov_epi32((__mmask16)((1u << (4 * count)) - 1), head);
     // Per lane the words (d | dmin, a, b, c): bytes 0..7 of the result the scales, 8..15 the mins.
     const __m512i acbc = _mm512_shuffle_epi32(head, _MM_SHUFFLE(3, 2, 3, 1));
@@ -475,19 +476,28 @@ QS_INL void k4_group(const uint8_t *w, int count, const int8_t *xp, const float 
     *mins = _mm512_fmadd_ps(minTerms, _mm512_permutexvar_ps(_mm512_set_epi32(7, 7, 7, 7, 5, 5, 5, 5, 3, 3, 3, 3, 1, 1, 1, 1),
                                                              _mm512_castps256_ps512(dd)), *mins);
     for (int i = 0; i < count; i++) {
-        const uint8_t *qs = w + 144 * i + 16;
+        const uint8_t *blk = w + bytes * i, *qs = blk + (five ? 48 : 16);
         const int8_t *x = xp + 256 * i;
         const __m512i v0 = _mm512_loadu_si512((const void *)qs), v1 = _mm512_loadu_si512((const void *)(qs + 64));
+        __m512i c[4] = { _mm512_and_si512(v0, low), qs_high_nibbles512(v0), _mm512_and_si512(v1, low), qs_high_nibbles512(v1) };
+        if (five) {
+            // Q5_K: sub-block j's fifth bit is bit j of qh[l] (32 bytes, both halves of the register):
+            // + 16 where it is set, register k holding the sub-blocks of k4_scale_index.
+            const __m512i qh = _mm512_broadcast_i64x4(qs_load(blk + 16));
+            for (int k = 0; k < 4; k++) {
+                const int j0 = k == 0 ? 0 : k == 1 ? 1 : k == 2 ? 4 : 5;
+                const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << j0)), _mm256_set1_epi8((char)(1 << (j0 + 2))), 1);
+                c[k] = _mm512_mask_add_epi8(c[k], _mm512_test_epi8_mask(qh, bits), c[k], sixteen);
+            }
+        }
         const __m512i *index = (const __m512i *)(const void *)k4_scale_index[i];
-        __m512i s0 = qs_dpwssd512(_mm512_setzero_si512(),
-                                  _mm512_maddubs_epi16(_mm512_and_si512(v0, low), _mm512_loadu_si512((const void *)x)),
+        __m512i s0 = qs_dpwssd512(_mm512_setzero_si512(), _mm512_maddubs_epi16(c[0], _mm512_loadu_si512((const void *)x)),
                                   _mm512_permutexvar_epi16(_mm512_load_si512(index), scales));
-        __m512i s1 = qs_dpwssd512(_mm512_setzero_si512(),
-                                  _mm512_maddubs_epi16(qs_high_nibbles512(v0), _mm512_loadu_si512((const void *)(x + 64))),
+        __m512i s1 = qs_dpwssd512(_mm512_setzero_si512(), _mm512_maddubs_epi16(c[1], _mm512_loadu_si512((const void *)(x + 64))),
                                   _mm512_permutexvar_epi16(_mm512_load_si512(index + 1), scales));
-        s0 = qs_dpwssd512(s0, _mm512_maddubs_epi16(_mm512_and_si512(v1, low), _mm512_loadu_si512((const void *)(x + 128))),
+        s0 = qs_dpwssd512(s0, _mm512_maddubs_epi16(c[2], _mm512_loadu_si512((const void *)(x + 128))),
                           _mm512_permutexvar_epi16(_mm512_load_si512(index + 2), scales));
-        s1 = qs_dpwssd512(s1, _mm512_maddubs_epi16(qs_high_nibbles512(v1), _mm512_loadu_si512((const void *)(x + 192))),
+        s1 = qs_dpwssd512(s1, _mm512_maddubs_epi16(c[3], _mm512_loadu_si512((const void *)(x + 192))),
                           _mm512_permutexvar_epi16(_mm512_load_si512(index + 3), scales));
         *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(f[2 * i]), *acc);
     }
@@ -495,23 +505,25 @@ QS_INL void k4_group(const uint8_t *w, int count, const int8_t *xp, const float 
 
 /// One Q4_K row of nb super-blocks (GGUF layout) times one prepared activation row (k4_prepare), four
 /// super-blocks per step (k4_group), the last nb % 4 in one shorter step.
-QS_INL float k4_row(const uint8_t *w, const int8_t *xp, const float *xd, const int16_t *s32, size_t nb) {
+QS_INL float k4_row(const uint8_t *w, int five, const int8_t *xp, const float *xd, const int16_t *s32, size_t nb) {
+    const size_t bytes = five ? 176 : 144;
     __m512 acc = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        lfm_prefetch_ahead(w + b * 144, 576);
-        k4_group(w + b * 144, 4, xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
+        lfm_prefetch_ahead(w + b * bytes, 4 * bytes);
+        k4_group(w + b * bytes, five, 4, xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
     }
-    if (b < nb) k4_group(w + b * 144, (int)(nb - b), xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
+    if (b < nb) k4_group(w + b * bytes, five, (int)(nb - b), xp + b * 256, xd + b, s32 + b * 8, &acc, &mins);
     return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(mins);
 }
 
-/// Q4_K rows n0 ..< n1 times m activation rows (the VNNI and VBMI entries use it for m < 4): each
+/// Q4_K (`five` 0) or Q5_K (1) rows n0 ..< n1 times m activation rows (the VNNI and VBMI entries use it
+/// for m < 4): each
 /// activation row prepared once (k4_prepare), then k4_row per activation row over chunks of weight
 /// rows that stay in L1 / L2. Returns 0 without running when the prepared rows find no memory.
-QS_INL int qs_q4k_rows512(const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m, float *y,
-                          size_t yStride) {
-    const size_t cols = x->cols, nb = cols / 256, rb = nb * 144, per = cols + cols / 16;
+QS_INL int qs_k45_rows512(const void *w, int five, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                          float *y, size_t yStride) {
+    const size_t cols = x->cols, nb = cols / 256, rb = nb * (five ? 176 : 144), per = cols + cols / 16;
     // Prepared activations per row (cols code bytes, then cols / 32 words): on the stack up to
     // QS_STACK_COLS codes in all, else on the heap; without memory the caller's kernels run.
     _Alignas(64) int8_t stack[QS_STACK_COLS + QS_STACK_COLS / 16];
@@ -528,7 +540,11 @@ QS_INL int qs_q4k_rows512(const void *w, size_t n0, size_t n1, const LFMQuantAct
             const int16_t *s32 = (const int16_t *)(const void *)(xp + cols);
             const float *xd = x->d + t * nb;
             float *yt = y + t * yStride;
-            for (size_t n = c0; n < c1; n++) yt[n] = k4_row((const uint8_t *)w + n * rb, xp, xd, s32, nb);
+            // A constant `five` in each loop, so each type gets its own inlined row.
+            if (five)
+                for (size_t n = c0; n < c1; n++) yt[n] = k4_row((const uint8_t *)w + n * rb, 1, xp, xd, s32, nb);
+            else
+                for (size_t n = c0; n < c1; n++) yt[n] = k4_row((const uint8_t *)w + n * rb, 0, xp, xd, s32, nb);
         }
     }
     if (prepared != stack) free(prepared);
