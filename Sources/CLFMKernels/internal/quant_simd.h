@@ -436,12 +436,13 @@ QS_INL void k4_prepare(const int8_t *xq, const int16_t *xs, size_t nb, int8_t *x
     for (size_t j = 0; j < 8 * nb; j++) s32[j] = (int16_t)(xs[2 * j] + xs[2 * j + 1]);
 }
 
-/// `count` (1 ... 4) Q4_K (`five` 0) or Q5_K (1) super-blocks starting at `w` against prepared activations. The four blocks'
-/// first 16 bytes (d, dmin, the 12 packed scale bytes) go to one register, one lane each, and are
-/// unpacked together (the 128-bit steps of qs_scales_k4 on 512 bits); per block then two 64-byte code
-/// loads, their low and high nibbles against the prepared codes (vpmaddubsw), scaled per sub-block in
-/// vpdpwssd, one FMA with d · dx; the mins of the four blocks meet the sub-block sums in one vpmaddwd.
-/// Same integer products as qs_k45_row512.
+/// `count` (1 ... 4) Q4_K (`five` 0) or Q5_K (1) super-blocks starting at `w` against prepared
+/// activations. The four blocks' first 16 bytes (d, dmin, the 12 packed scale bytes) go to one register,
+/// one lane each, and are unpacked together (the 128-bit steps of qs_scales_k4 on 512 bits); per block
+/// then two 64-byte code loads, their low and high nibbles (Q5_K: + 16 where the fifth bit is set)
+/// against the prepared codes (vpmaddubsw), scaled per sub-block in vpdpwssd, one FMA with d · dx; the
+/// mins of the four blocks meet the sub-block sums in one vpmaddwd. Same integer products as
+/// qs_k45_row512.
 QS_INL void k4_group(const uint8_t *w, int five, int count, const int8_t *xp, const float *xd, const int16_t *s32,
                      __m512 *acc, __m512 *mins) {
     const size_t bytes = five ? 176 : 144;
@@ -503,8 +504,8 @@ QS_INL void k4_group(const uint8_t *w, int five, int count, const int8_t *xp, co
     }
 }
 
-/// One Q4_K row of nb super-blocks (GGUF layout) times one prepared activation row (k4_prepare), four
-/// super-blocks per step (k4_group), the last nb % 4 in one shorter step.
+/// One Q4_K or Q5_K row of nb super-blocks (GGUF layout) times one prepared activation row (k4_prepare),
+/// four super-blocks per step (k4_group), the last nb % 4 in one shorter step.
 QS_INL float k4_row(const uint8_t *w, int five, const int8_t *xp, const float *xd, const int16_t *s32, size_t nb) {
     const size_t bytes = five ? 176 : 144;
     __m512 acc = _mm512_setzero_ps(), mins = _mm512_setzero_ps();
@@ -518,9 +519,9 @@ QS_INL float k4_row(const uint8_t *w, int five, const int8_t *xp, const float *x
 }
 
 /// Q4_K (`five` 0) or Q5_K (1) rows n0 ..< n1 times m activation rows (the VNNI and VBMI entries use it
-/// for m < 4): each
-/// activation row prepared once (k4_prepare), then k4_row per activation row over chunks of weight
-/// rows that stay in L1 / L2. Returns 0 without running when the prepared rows find no memory.
+/// for m < 4): each activation row prepared once (k4_prepare), then k4_row per activation row over
+/// chunks of weight rows that stay in L1 / L2. Returns 0 without running when the prepared rows find no
+/// memory.
 QS_INL int qs_k45_rows512(const void *w, int five, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                           float *y, size_t yStride) {
     const size_t cols = x->cols, nb = cols / 256, rb = nb * (five ? 176 : 144), per = cols + cols / 16;
