@@ -195,12 +195,7 @@ LFM_AVX512_VARIANT(mm_bf16, LFM_DT_BF16)
 
 T512 void lfm_matmul_avx512(int dtype, const void *w, size_t cols, size_t n0, size_t n1,
                             const float *x, size_t xStride, size_t m, float *y, size_t yStride) {
-    if (n1 <= n0 || m == 0) return;
-    if (cols == 0) {
-        for (size_t t = 0; t < m; t++)
-            for (size_t n = n0; n < n1; n++) y[t * yStride + n] = 0;
-        return;
-    }
+    if (lfm_matmul_trivial(cols, n0, n1, m, y, yStride)) return;
     switch (dtype) {
     case LFM_DT_F32: mm_f32(w, cols, n0, n1, x, xStride, m, y, yStride); break;
     case LFM_DT_F16: mm_f16(w, cols, n0, n1, x, xStride, m, y, yStride); break;

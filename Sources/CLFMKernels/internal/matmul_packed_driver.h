@@ -48,12 +48,7 @@ LFM_PACKED_TARGET static void packed_bf16(const void *w, size_t K, size_t n0, si
 
 LFM_PACKED_TARGET void LFM_PACKED_ENTRY(int dtype, const void *w, size_t cols, size_t n0, size_t n1, const float *ap,
                                         size_t m, float *y, size_t yStride, float *panel) {
-    if (n1 <= n0 || m == 0) return;
-    if (cols == 0) {
-        for (size_t t = 0; t < m; t++)
-            for (size_t n = n0; n < n1; n++) y[t * yStride + n] = 0;
-        return;
-    }
+    if (lfm_matmul_trivial(cols, n0, n1, m, y, yStride)) return;
     switch (dtype) {
     case LFM_DT_F32: packed_f32(w, cols, n0, n1, ap, m, y, yStride, panel); break;
     case LFM_DT_F16: packed_f16(w, cols, n0, n1, ap, m, y, yStride, panel); break;

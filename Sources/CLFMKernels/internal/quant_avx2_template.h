@@ -528,7 +528,7 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
     }
     if (type == QT_Q4_K && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
         int16_t s32[QA2_Q4_0_MAX_COLS / 32];
-        for (size_t j = 0; j < x->cols / 32; j++) s32[j] = (int16_t)(x->sums[2 * j] + x->sums[2 * j + 1]);
+        qs_sums32(x->sums, x->cols / 32, s32);
         qa2_q4k_decode((const uint8_t *)w, n0, n1, x->cols / 256, x->q, x->d, s32, y);
         return;
     }

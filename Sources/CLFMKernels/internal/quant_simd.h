@@ -82,6 +82,11 @@ QS_INL __m256i qs_high_bits(uint32_t bits) {
 #endif
 }
 
+/// The activation sums of each sub-block of 32 (n of them) from the sums of 16, as words.
+QS_INL void qs_sums32(const int16_t *xs, size_t n, int16_t *s32) {
+    for (size_t j = 0; j < n; j++) s32[j] = (int16_t)(xs[2 * j] + xs[2 * j + 1]);
+}
+
 /// The 12 packed bytes of Q4_K / Q5_K scales and mins unpacked to bytes: 0..7 the six-bit
 /// scales, 8..15 the six-bit mins (see lfm_qt_scales_k4), with 128-bit operations on the three
 /// 32-bit words a, b, c (a 16-byte load: the 4 bytes after the scales are the block's codes,
@@ -433,7 +438,7 @@ QS_INL void k4_prepare(const int8_t *xq, const int16_t *xs, size_t nb, int8_t *x
         _mm256_storeu_si256((__m256i *)(dst + 64), qs_load(src + 32));
         _mm256_storeu_si256((__m256i *)(dst + 96), qs_load(src + 96));
     }
-    for (size_t j = 0; j < 8 * nb; j++) s32[j] = (int16_t)(xs[2 * j] + xs[2 * j + 1]);
+    qs_sums32(xs, 8 * nb, s32);
 }
 
 /// `count` (1 ... 4) Q4_K (`five` 0) or Q5_K (1) super-blocks starting at `w` against prepared
