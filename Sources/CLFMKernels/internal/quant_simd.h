@@ -704,7 +704,7 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         return;
     }
 #endif
-    const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+    const __m256i low = _mm256_set1_epi8(0x0F), high = _mm256_set1_epi8(0x30);
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + b * 210;
 #if !QS_AVX512
@@ -720,17 +720,17 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         for (int h = 0; h < 2; h++) {
             const __m256i l0 = qs_load(blk + 64 * h), l1 = qs_load(blk + 64 * h + 32);
             const __m256i qh = qs_load(blk + 128 + 32 * h);
+            // The two high bits of each code move to bits 4-5 by one 16-bit shift and a mask
+            // (bits that cross into the neighbouring byte are masked off).
             __m256i q6[4];
-            q6[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(qh, three), 4));
-            q6[1] = _mm256_or_si256(_mm256_and_si256(l1, low),
-                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), three), 4));
-            q6[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
-                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4));
+            q6[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high));
+            q6[1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high));
+            q6[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(qh, high));
             q6[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
-                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4));
+                                    _mm256_and_si256(_mm256_srli_epi16(qh, 2), high));
             // Scales of this half as 8 words in both lanes; group k takes word 2k (elements 0..15,
             // low lane) and word 2k + 1 (elements 16..31, high lane).
-            const __m256i scHalf = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(h ? _mm_srli_si128(sc8, 8) : sc8));
+            const __m256i scHalf = h ? _mm256_permute4x64_epi64(scAll, 0xEE) : _mm256_permute4x64_epi64(scAll, 0x44);
             for (int k = 0; k < 4; k++) {
                 const __m256i s = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
                     _mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
