@@ -28,7 +28,8 @@
 # Output: a markdown table on stdout (median and range over the R repetitions, the median of the paired
 # per-repetition ratios ours/theirs, and the decode
 # roofline: measured tg / (bandwidth / bytes of weights read per token), where the bytes are every weight
-# once, the tied embedding counted once as the output head). Raw outputs are kept in --out.
+# once, the tied embedding counted once as the output head, and the bandwidth is read with a buffer of the
+# model's size, or BW_MIB MiB if set). Raw outputs are kept in --out.
 # Every table is preceded by a line naming the CPU model, its SIMD class (avx512 / avx2 / other) and
 # the ISA paths used: ours (the "isa" field of `lfm bench --json`) and the bandwidth probe's loop.
 set -euo pipefail
@@ -51,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --bw) BW="$2"; shift 2 ;;
     --name) NAME="$2"; shift 2 ;;
     --isa) ISA_ARGS=(--isa "$2"); shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -111,27 +112,48 @@ else CPU_CLASS=other; fi
 # by Benchmarks/read_bandwidth.c before every row of every repetition (it varies with the host's other tenants:
 # about 44 or about 80 GB/s on 2 threads here), so the roofline columns use the bandwidth of the same run.
 # The probe picks its loop at run time (AVX-512, AVX2 or portable C), so a plain build runs on any CPU.
-# BW_MIB (default 1024) sets the probe's buffer size.
+# The probe reads a buffer as large as the row's model file (ours), so the roofline sees the same cache
+# hierarchy a decode step does: where the last-level cache is a large part of a model (an L3 of 260 MiB
+# against a 230 MB file), a 1 GiB probe reads DRAM alone while the decode is partly served by L3, and
+# the roofline comes out above 100 %. Each row's roofline uses the best of its own probes.
+# BW_MIB=<MiB> probes every row with one fixed buffer instead (BW_MIB=1024: the DRAM bandwidth alone).
 BW_LOOP="-"
+# probe_mib ROW: the probe's buffer in MiB for ROW (BW_MIB, or ours' model size: the GGUF file, or the
+# safetensors files of an HF folder), from 64 to 1024 (a larger buffer reads DRAM alone just the same).
+probe_mib() {
+  if [[ -n "${BW_MIB:-}" ]]; then echo "$BW_MIB"; return; fi
+  local m bytes=0 f
+  m="$(ours_model "$1")"
+  if [[ -d "$m" ]]; then
+    for f in "$m"/*.safetensors; do [[ -e "$f" ]] && bytes=$((bytes + $(wc -c < "$f"))); done
+  else
+    bytes=$(($(wc -c < "$m")))
+  fi
+  local mib=$(( (bytes + (1 << 20) - 1) >> 20 ))
+  (( mib < 64 )) && mib=64
+  (( mib > 1024 )) && mib=1024
+  echo "$mib"
+}
 if [[ "$BW" == measure ]]; then
   CC="${CC:-cc}"
   "$CC" -O2 -pthread "$(dirname "$0")/read_bandwidth.c" -o "$OUT/read_bandwidth" 2> "$OUT/read_bandwidth.err" \
     || die "could not build read_bandwidth.c with $CC (see $OUT/read_bandwidth.err); pass --bw GB/s instead"
 fi
-# measure_bw REP ROW: one line "REP ROW GB/s" in raw/bandwidth.txt (the probe's output in raw/bandwidth-REP-ROW.txt).
+# measure_bw REP ROW MIB: one line "REP ROW GB/s MIB" in raw/bandwidth.txt (the probe's output in
+# raw/bandwidth-REP-ROW.txt).
 measure_bw() {
   [[ "$BW" == measure ]] || return 0
   local gbs log="$OUT/raw/bandwidth-$1-$2.txt"
-  "$OUT/read_bandwidth" "$THREADS" "${BW_MIB:-1024}" > "$log" 2>&1 || die "read_bandwidth failed (rep $1, row $2), see $log"
+  "$OUT/read_bandwidth" "$THREADS" "$3" > "$log" 2>&1 || die "read_bandwidth failed (rep $1, row $2), see $log"
   gbs="$(sed -n 's/^best \([0-9.]*\) GB.*/\1/p' "$log")"
   [[ -n "$gbs" ]] || die "read_bandwidth printed no result (rep $1, row $2), see $log"
   BW_LOOP="$(sed -n 's/^loop: //p' "$log")"
-  echo "$1 $2 $gbs" >> "$OUT/raw/bandwidth.txt"
+  echo "$1 $2 $gbs $3" >> "$OUT/raw/bandwidth.txt"
 }
 
 for ((rep = 1; rep <= REPS; rep++)); do
   for row in "${ROW_LIST[@]}"; do
-    measure_bw "$rep" "$row"
+    measure_bw "$rep" "$row" "$(probe_mib "$row")"
     o="$OUT/raw/ours-$row-$rep.out"; t="$OUT/raw/theirs-$row-$rep.jsonl"
     echo "[rep $rep/$REPS] $row: ours" >&2
     "$LFM" bench --model "$(ours_model "$row")" -p "$NP" -n "$NG" -t "$THREADS" -r 1 ${ISA_ARGS[@]+"${ISA_ARGS[@]}"} --json > "$o" 2> "$o.err" \
@@ -141,7 +163,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
       || die "llama-bench failed ($row, rep $rep), see $t.err"
   done
 done
-measure_bw end end
+measure_bw end dram "${BW_MIB:-1024}"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/meta.txt"
 echo "bandwidth probe loop: $BW_LOOP" >> "$OUT/meta.txt"
 
@@ -150,20 +172,36 @@ import glob, json, math, os, statistics, sys
 
 out, reps, np_, ng, bw, rows, models, name, cpu_model, cpu_class, bw_loop = sys.argv[1:12]
 reps, np_, ng = int(reps), int(np_), int(ng)
-tg_by_rep, bw_before = {}, {}
+tg_by_rep, bw_before, probe_mib = {}, {}, {}
+row_bw, dram_bw = {}, None
 if bw == "measure":
     for line in open(os.path.join(out, "raw", "bandwidth.txt")):
         fields = line.split()
-        if len(fields) == 3:
-            bw_before[(fields[0], fields[1])] = float(fields[2])
-    samples = list(bw_before.values())
-    if not samples:
+        if len(fields) < 3:
+            continue
+        if fields[0] == "end":
+            dram_bw = float(fields[2])
+            continue
+        bw_before[(fields[0], fields[1])] = float(fields[2])
+        if len(fields) > 3:
+            probe_mib[fields[1]] = int(fields[3])
+    if not bw_before:
         raise SystemExit("no bandwidth measured (see %s/raw/bandwidth.txt)" % out)
-    bw_note = "measured read bandwidth, median of %d runs of read_bandwidth.c in this session: %s GB/s" % (
-        len(samples), " ".join("%.1f" % v for v in samples))
-    bw = statistics.median(samples)
+    # Each row's roofline: the best of the probes run just before that row's repetitions, with a
+    # buffer as large as its model (see probe_mib in the shell part).
+    for row in rows.split(","):
+        samples = [v for (r, name_), v in bw_before.items() if name_ == row]
+        if not samples:
+            raise SystemExit("no bandwidth measured for row %s (see %s/raw/bandwidth.txt)" % (row, out))
+        row_bw[row] = max(samples)
+    bw_note = "measured read bandwidth, per row the best of %d runs of read_bandwidth.c before it in this session, " \
+        "with a buffer of the row's model size: %s" % (reps, "; ".join(
+            "%s %.1f GB/s (%s MiB)" % (r, row_bw[r], probe_mib.get(r, "?")) for r in rows.split(",")))
+    if dram_bw is not None:
+        bw_note += "; after the runs with %s MiB: %.1f GB/s" % (os.environ.get("BW_MIB") or 1024, dram_bw)
 else:
-    bw = float(bw)
+    for row in rows.split(","):
+        row_bw[row] = float(bw)
     bw_note = "bandwidth given with --bw"
 
 def ours_bytes(row):
@@ -229,8 +267,8 @@ for row in rows.split(","):
     pp_ratio = med([a / b for a, b in zip(opp, tpp)])  # paired: ours and theirs ran back to back
     tg_ratio = med([a / b for a, b in zip(otg, ttg)])
     tg_by_rep[row] = [a / b for a, b in zip(otg, ttg)]
-    roof_o = med(otg) / (bw * 1e9 / obytes) * 100
-    roof_t = med(ttg) / (bw * 1e9 / rbytes) * 100
+    roof_o = med(otg) / (row_bw[row] * 1e9 / obytes) * 100
+    roof_t = med(ttg) / (row_bw[row] * 1e9 / rbytes) * 100
     oname = {"f32": "HF F32", "f32-f16": "HF F32", "bf16": "HF BF16"}.get(row, "GGUF " + row.upper())
     tname = {"f32": "GGUF F32", "f32-f16": "GGUF F16", "bf16": "GGUF BF16", "f16-gguf": "GGUF F16"}.get(row, "GGUF " + row.upper())
     print("| %s | %s (%.0f MB) | %s (%.0f MB) | %s | %s | %.2f | %s | %s | %.2f | %.0f %% | %.0f %% |" % (
@@ -252,5 +290,5 @@ if bw_before:
     print()
 print("tokens/s, median (min–max) over %d interleaved repetitions; ratio = median over repetitions of" % reps)
 print("ours / llama.cpp measured back to back (> 1: ours faster);")
-print("roofline = tg / (%.1f GB/s / weight bytes per token); %s. Raw outputs and machine info: %s" % (bw, bw_note, out))
+print("roofline = tg / (read bandwidth / weight bytes per token); %s. Raw outputs and machine info: %s" % (bw_note, out))
 PY

@@ -3,7 +3,7 @@
 
 Pinned environment: as Benchmarks/make_random_lfm2.py (/root/venv-ref: torch 2.13.0+cpu, transformers 5.24.0,
 safetensors 0.8.0, convert_hf_to_gguf.py and gguf-py from the llama-cpp-python 0.3.36 sdist, a built
-llama-quantize).
+llama-quantize), plus `sentencepiece` (the converter imports it for the Qwen3 and Llama vocabularies).
 
 Usage:
     /root/venv-ref/bin/python Benchmarks/make_random_transformer.py --out /root/models [--model qwen3-0.6b] [--model llama-350m]
