@@ -11,7 +11,8 @@
 # --name NAME replaces the "lfm2-<size>" prefix for other families (Benchmarks/make_random_transformer.py:
 # --name qwen3-0.6b reads <models>/qwen3-0.6b-gguf/qwen3-0.6b-<type>.gguf).
 # --isa runs ours on a slower kernel path this CPU also has (`lfm bench --isa`), e.g. the AVX2 path on an
-# AVX-512 machine against a llama.cpp built without AVX-512 (-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF).
+# AVX-512 machine against a llama.cpp built without AVX-512 (-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF);
+# on a CPU with AVX-VNNI that path uses it, and LFM_ASSUME_AVXVNNI=0 in the environment runs plain AVX2.
 #
 # Rows (--rows, comma list):
 #   f32      ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f32.gguf
@@ -52,7 +53,7 @@ while [[ $# -gt 0 ]]; do
     --bw) BW="$2"; shift 2 ;;
     --name) NAME="$2"; shift 2 ;;
     --isa) ISA_ARGS=(--isa "$2"); shift 2 ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done

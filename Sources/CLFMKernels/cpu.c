@@ -29,6 +29,7 @@ uint32_t lfm_cpu_features(void) {
     // guests of Xeon hosts); the operator can assert it.
     const char *assume = getenv("LFM_ASSUME_AVXVNNI");
     if (assume && strcmp(assume, "1") == 0 && (f & LFM_CPU_AVX2)) f |= LFM_CPU_AVXVNNI;
+    if (assume && strcmp(assume, "0") == 0) f &= ~LFM_CPU_AVXVNNI;
     return f;
 #elif defined(__aarch64__)
     // NEON (Advanced SIMD) is part of the ARMv8-A baseline; the dot-product extension is optional

@@ -23,7 +23,7 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .customLong("bf16-dot"), help: "Prefill BF16 weights with BF16 dot products (activations rounded to BF16, as llama.cpp does): about twice the prompt speed, logits differ by ~1e-3 relative.")
     var bf16Dot = false
 
-    @Option(name: .long, help: "Kernel path: avx512, avx2 or portable, one this CPU has (default: the best it has), with the extensions it has (avx2: AVX-VNNI where present; LFM_ASSUME_AVXVNNI=1 asserts it where a hypervisor hides it). A slower path measures what CPUs without the faster one get.")
+    @Option(name: .long, help: "Kernel path: avx512, avx2 or portable, one this CPU has (default: the best it has), with the extensions it has (avx2: AVX-VNNI where present; LFM_ASSUME_AVXVNNI=1 asserts it where a hypervisor hides it, LFM_ASSUME_AVXVNNI=0 turns it off). A slower path measures what CPUs without the faster one get.")
     var isa: String?
 
     func validate() throws {

@@ -29,7 +29,8 @@
 /// AVX-VNNI: VEX-encoded vpdpbusd / vpdpwssd on 256-bit registers (Intel client cores since Alder
 /// Lake, AMD Zen 5). Also set when the environment has LFM_ASSUME_AVXVNNI=1 and the CPU has AVX2:
 /// for virtual machines whose hypervisor hides the CPUID bit of a CPU that executes the
-/// instructions (asserting it on a CPU without them ends in SIGILL).
+/// instructions (asserting it on a CPU without them ends in SIGILL). LFM_ASSUME_AVXVNNI=0 clears
+/// it, so the plain AVX2 kernels (those of AMD Zen 2 / 3) run and can be measured on such a CPU.
 #define LFM_CPU_AVXVNNI 0x1000u
 
 /// Instruction-set features of this CPU that the OS also enables (the x86 bits on x86-64, the
