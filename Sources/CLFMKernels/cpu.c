@@ -26,7 +26,7 @@ uint32_t lfm_cpu_features(void) {
     if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) f |= LFM_CPU_AVX512VBMI;
     if (__builtin_cpu_supports("avxvnni")) f |= LFM_CPU_AVXVNNI;
     // Hypervisors may hide the AVX-VNNI bit of a CPU that executes the instructions (seen on KVM
-    // guests of Xeon hosts); the operator can assert it.
+    // guests of Xeon hosts); the operator can assert it, or clear it to run the plain AVX2 kernels.
     const char *assume = getenv("LFM_ASSUME_AVXVNNI");
     if (assume && strcmp(assume, "1") == 0 && (f & LFM_CPU_AVX2)) f |= LFM_CPU_AVXVNNI;
     if (assume && strcmp(assume, "0") == 0) f &= ~LFM_CPU_AVXVNNI;
