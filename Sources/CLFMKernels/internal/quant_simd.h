@@ -279,7 +279,7 @@ QS_INL float qs_pairs_row(const uint8_t *w, int type, const int8_t *xq, const fl
 /// sums), converted and scaled once, the four scales d · dx formed together (one F16 conversion,
 /// one multiply) instead of one conversion, product and broadcast per block.
 QS_INL float qs_q8_0_row256(const uint8_t *w, const int8_t *xq, const float *xd, size_t nb) {
-    __m256 acc = _mm256_setzero_ps(), tail = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     size_t b = 0;
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *blk = w + b * 34;
@@ -300,27 +300,20 @@ QS_INL float qs_q8_0_row256(const uint8_t *w, const int8_t *xq, const float *xd,
     }
     const int8_t *const xqs[1] = { xq };
     const float *const xds[1] = { xd };
-    for (; b < nb; b++) qs_q8_0_block(w, b, 1, xqs, xds, &tail);
-    return qs_hsum(_mm256_add_ps(acc, tail));
+    for (; b < nb; b++) qs_q8_0_block(w, b, 1, xqs, xds, &acc);
+    return qs_hsum(acc);
 }
 #endif
 
 QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int type, float *out) {
     QS_ROWS(x, t, R)
-    const int C = QS_CHAINS(R);
     const size_t nb = x->cols / 32;
-    __m256 a[4][4];
-    float mins[4][4];
-    for (int c = 0; c < C; c++)
-        for (int r = 0; r < R; r++) { a[c][r] = _mm256_setzero_ps(); mins[c][r] = 0; }
-    size_t b = 0;
 #if !QS_AVX512
     if (R == 1 && type == QT_Q8_0) {
         out[0] = qs_q8_0_row256(w, xq[0], xd[0], nb);
         return;
     }
-#endif
-#if QS_AVX512
+#else
     if (R == 1 && (type == QT_Q8_0 || type == QT_Q4_0)) {
         const size_t even = nb & ~(size_t)1;
         float partial = qs_pairs_row(w, type, xq[0], xd[0], xds[0], even);
@@ -335,6 +328,12 @@ QS_INL void qs_blocks32(const uint8_t *w, const LFMQuantActivations *x, size_t t
         return;
     }
 #endif
+    const int C = QS_CHAINS(R);
+    __m256 a[4][4];
+    float mins[4][4];
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) { a[c][r] = _mm256_setzero_ps(); mins[c][r] = 0; }
+    size_t b = 0;
     for (; b + C <= nb; b += C) {
 #if !QS_AVX512
         // Decode rows on AVX2 prefetch like the AVX-512 row kernels (one row is read once).
