@@ -1,4 +1,4 @@
-// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS), for
+// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), for
 // CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
 //
 // The weights stay in the GGUF block layout. For every panel of 8 weight rows and every chunk of
@@ -17,6 +17,8 @@
 //         30480), widened once per block, minus 8 * (sum of the block's activation codes);
 //   Q4_K  codes q (0..15) per sub-block of 32 (16-bit sums as Q4_0), times the six-bit scale in
 //         vpmaddwd; per super-block the mins term dmin * sum_j mn_j * (activation sum of j);
+//   Q5_K  as Q4_K with codes q (0..31), the fifth bit joined while packing; four groups per 16-bit
+//         sum (4 * 2 * 31 * 127 = 31496), so each sub-block's scale multiplies two half sums;
 //   Q6_K  codes q (0..63) per sub-block of 16, two groups per 16-bit sum (2 * 2 * 63 * 127 =
 //         32004), times the signed scale in vpmaddwd, minus 32 * sum_j sc_j * (activation sum
 //         of j), then d;
@@ -40,6 +42,8 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: case QT_Q4_K: return 8;
+    // Q5_K packs as Q4_K plus the fifth bits: its threshold by analogy (not measured).
+    case QT_Q5_K: return 8;
     case QT_Q6_K: return 12;
     // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
     // by analogy (not measured).

@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS).
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).
 //
 // The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
 // QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
@@ -14,6 +14,7 @@
 //   Q4_0  codes q (0..15), integer dot minus 8 * (sum of the block's activation codes);
 //   Q4_K  codes q (0..15) per sub-block of 32, F32 scale d * sc_j; per super-block the mins
 //         term dmin * sum_j mn_j * (activation sum of sub-block j);
+//   Q5_K  as Q4_K with codes q (0..31): the fifth bit joins the nibble while packing;
 //   Q6_K  codes q (0..63) per sub-block of 16, integer dot minus 32 * (its activation sum),
 //         F32 scale d * sc_j;
 //   IQ4_NL codes looked up while packing (vpshufb against the 16 levels + 128), then as Q8_0;
@@ -32,7 +33,7 @@ size_t lfm_qgemm_min_rows(int type) {
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: return 8;
-    case QT_Q4_K: case QT_Q6_K: return 12;
+    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 12;
     // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
     // decodes its scales per row while packing, as Q4_K does.
     case QT_IQ4_NL: return 4;
@@ -61,7 +62,7 @@ size_t lfm_qgemm_min_rows(int type) {
 /// Layout constants of one type in packed form.
 typedef struct {
     int xblock;     // activation block (elements per activation scale): 32 or 256
-    int units;      // units per activation block: 1 (Q8_0, Q4_0, IQ4_NL), 8 (Q4_K, IQ4_XS), 16 (Q6_K)
+    int units;      // units per activation block: 1 (Q8_0, Q4_0, IQ4_NL), 8 (Q4_K, Q5_K, IQ4_XS), 16 (Q6_K)
     int groups;     // groups of four columns per unit: 8 (32 columns) or 4 (16 columns)
     int unitBytes;  // packed bytes per unit: 128 * groups + 128 (scales)
     int blockBytes; // packed bytes per activation block (units + Q4_K's mins)
@@ -70,13 +71,13 @@ typedef struct {
 QG_INL QGLayout qg_layout(int type) {
     QGLayout l;
     switch (type) {
-    case QT_Q4_K: case QT_IQ4_XS: l.xblock = 256; l.units = 8; l.groups = 8; break;
+    case QT_Q4_K: case QT_Q5_K: case QT_IQ4_XS: l.xblock = 256; l.units = 8; l.groups = 8; break;
     case QT_Q6_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
     l.unitBytes = 128 * l.groups + 128;
-    // Q4_K: + 8 vectors of (mn_j, mn_j) word pairs per row + dmin per row.
-    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K ? 8 * 128 + 128 : 0);
+    // Q4_K, Q5_K: + 8 vectors of (mn_j, mn_j) word pairs per row + dmin per row.
+    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 8 * 128 + 128 : 0);
     return l;
 }
 
@@ -201,16 +202,27 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                 _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
             break;
         }
-        case QT_Q4_K: {
-            const size_t o = b * 144;
+        case QT_Q4_K:
+        case QT_Q5_K: {
+            // Sub-block 2j: the low nibbles of code bytes 32j ..< 32j + 32, 2j + 1 their high nibbles;
+            // Q5_K adds bit 2j (2j + 1) of qh[l] as 16 to element l.
+            const int five = type == QT_Q5_K;
+            const size_t o = b * (five ? 176 : 144), codes = o + (five ? 48 : 16);
+            const __m512i one = _mm512_set1_epi8(1);
+            __m512i qh[8];
+            if (five) qg_words32(w, rb, mask, o + 16, qh);
             for (int j = 0; j < 4; j++) {
                 __m512i words[8];
-                qg_words32(w, rb, mask, o + 16 + 32 * (size_t)j, words);
+                qg_words32(w, rb, mask, codes + 32 * (size_t)j, words);
                 for (int g = 0; g < 8; g++) {
                     const __m512i v = words[g];
-                    _mm512_store_si512((void *)(pb + (size_t)(2 * j) * 1152 + 128 * g + 64 * h), _mm512_and_si512(v, nib));
-                    _mm512_store_si512((void *)(pb + (size_t)(2 * j + 1) * 1152 + 128 * g + 64 * h),
-                                       _mm512_and_si512(_mm512_srli_epi16(v, 4), nib));
+                    __m512i lo = _mm512_and_si512(v, nib), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+                    if (five) {
+                        lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[g], 2 * j), one), 4));
+                        hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh[g], 2 * j + 1), one), 4));
+                    }
+                    _mm512_store_si512((void *)(pb + (size_t)(2 * j) * 1152 + 128 * g + 64 * h), lo);
+                    _mm512_store_si512((void *)(pb + (size_t)(2 * j + 1) * 1152 + 128 * g + 64 * h), hi);
                 }
             }
             float sc[8][16], mn[8][16];
@@ -345,7 +357,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), _mm512_mul_ps(s1, dx), f[t][1]);
             }
         }
-        if (type == QT_Q4_K) {
+        if (type == QT_Q4_K || type == QT_Q5_K) {
             const uint8_t *pm = pb + 8 * (size_t)L.unitBytes;
             const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
             const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
@@ -422,6 +434,8 @@ QG_TARGET static void qg_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, co
                                       float *y, size_t ys) { qg_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -438,6 +452,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q4_0_X8: qg_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q8_0_X8: qg_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_K: qg_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qg_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;

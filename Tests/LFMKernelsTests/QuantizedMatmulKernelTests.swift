@@ -183,7 +183,7 @@ extension QuantKernelPath {
 /// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
 /// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
 @Suite struct QuantizedPrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K, .iq4_NL, .iq4_XS])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 13 + 5)
         let block = dtype.blockSize == 256 ? 256 : 32
@@ -226,7 +226,7 @@ extension QuantKernelPath {
 /// and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 1024 with a partial last chunk. Rows outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q6_K, .iq4_NL, .iq4_XS])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }
@@ -268,5 +268,46 @@ extension QuantKernelPath {
             }
             withExtendedLifetime(w.owner) {}
         }
+    }
+
+    /// The largest codes against the largest activations (every code byte 0xFF, every activation
+    /// +127): the 16-bit partial sums of the non-VNNI GEMM must not wrap (Q5_K's codes reach 31).
+    @Test(arguments: [DType.q4_0, .q4_K, .q5_K, .q6_K, .iq4_XS])
+    func extremeCodesDoNotOverflow(dtype: DType) {
+        let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
+        guard !paths.isEmpty else { return }
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 31 + 3)
+        let (rows, cols, m) = (9, 512, 5)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        let type = Int32(bitPattern: dtype.rawValue)
+        let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+        // Every byte but the F16 scale fields.
+        let halves = Set(halfFieldOffsets(dtype).flatMap { [$0, $0 + 1] })
+        let raw = UnsafeMutableRawPointer(mutating: w.data)
+        for block in 0..<(rows * cols / dtype.blockSize) {
+            for offset in 0..<dtype.typeSize where !halves.contains(offset) {
+                raw.storeBytes(of: UInt8(0xFF), toByteOffset: block * dtype.typeSize + offset, as: UInt8.self)
+            }
+        }
+        let groups = (0..<rows).map { integerGroups(w, row: $0) }
+        let x = [Float](repeating: 0.5, count: m * cols)
+        let a = QuantizedActivations(m: m, cols: cols, block: block)
+        defer { a.deallocate() }
+        x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
+        let refs = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
+        for path in paths {
+            var y = [Float](repeating: .nan, count: m * rows)
+            withUnsafePointer(to: a.descriptor) { descriptor in
+                y.withUnsafeMutableBufferPointer { out in path.gemm(type, w.data, 0..<rows, descriptor, m, out.baseAddress!, rows) }
+            }
+            for t in 0..<m {
+                for n in 0..<rows {
+                    let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
+                    #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
+                            "\(dtype) \(path) t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
+                }
+            }
+        }
+        withExtendedLifetime(w.owner) {}
     }
 }

@@ -303,7 +303,7 @@ void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 
 /// Activation rows from which lfm_qgemm_avx512vnni beats lfm_qmatmul_avx512vnni for ggml type
-/// `type` (Q8_0, Q4_0, Q4_K, Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed GEMM for the type (other types
+/// `type` (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed GEMM for the type (other types
 /// go to lfm_qmatmul_avx512vnni).
 size_t lfm_qgemm_min_rows(int type);
 /// Prefill form of lfm_qmatmul_avx512vnni (same arguments and results up to F32 summation
@@ -313,7 +313,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 
 /// Activation rows from which lfm_qgemm_avx2 beats lfm_qmatmul_avx2 for ggml type `type`
-/// (Q8_0, Q4_0, Q4_K, Q6_K), or 0 when it has no packed GEMM for the type.
+/// (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed GEMM for the type.
 size_t lfm_qgemm_avx2_min_rows(int type);
 /// Prefill form of lfm_qmatmul_avx2 (same arguments and results up to F32 summation order) for
 /// CPUs with AVX2 + FMA + F16C: panels of 8 weight rows are repacked on the fly into a

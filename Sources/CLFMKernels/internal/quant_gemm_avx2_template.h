@@ -45,7 +45,7 @@ QA_INL QALayout qa_layout(int type) {
     switch (type) {
     case QT_Q8_0: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break;  // groups (w, |w|), scales
     case QT_Q4_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
-    case QT_Q4_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
+    case QT_Q4_K: case QT_Q5_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
     case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // as Q8_0
     case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 2048 + 256 + 32; break; // levels, scales, d
     default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K
@@ -162,18 +162,32 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             _mm256_store_ps((float *)(pb + 2304), qa_halves(w, rb, valid, o));
             break;
         }
-        case QT_Q4_K: {
-            // Codes: 32-byte chunk c holds sub-block 2c (low nibbles) and 2c + 1 (high nibbles).
-            const size_t o = b * 144;
+        case QT_Q4_K:
+        case QT_Q5_K: {
+            // Codes: 32-byte chunk c holds sub-block 2c (low nibbles) and 2c + 1 (high nibbles);
+            // Q5_K adds bit 2c (2c + 1) of qh[l] as 16 to element l.
+            const int five = type == QT_Q5_K;
+            const size_t o = b * (five ? 176 : 144), codes = o + (five ? 48 : 16);
+            const __m256i one = _mm256_set1_epi8(1);
+            __m256i qh[8];
+            if (five) {
+                qa_words16(w, rb, valid, o + 16, qh);
+                qa_words16(w, rb, valid, o + 32, qh + 4);
+            }
             for (int c = 0; c < 4; c++)
                 for (int half = 0; half < 2; half++) {
                     __m256i words[4];
-                    qa_words16(w, rb, valid, o + 16 + 32 * (size_t)c + 16 * (size_t)half, words);
+                    qa_words16(w, rb, valid, codes + 32 * (size_t)c + 16 * (size_t)half, words);
                     for (int g = 0; g < 4; g++) {
                         const int group = 4 * half + g;
-                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c) + 32 * group), _mm256_and_si256(words[g], nib));
-                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c + 1) + 32 * group),
-                                           _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
+                        __m256i lo = _mm256_and_si256(words[g], nib), hi = _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib);
+                        if (five) {
+                            const __m256i bits = qh[group];
+                            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(bits, 2 * c), one), 4));
+                            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(bits, 2 * c + 1), one), 4));
+                        }
+                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c) + 32 * group), lo);
+                        _mm256_store_si256((__m256i *)(pb + 256 * (2 * c + 1) + 32 * group), hi);
                     }
                 }
             // Scales and mins as word pairs (s, s) per row (vpmaddwd multiplies both words of a
@@ -348,19 +362,29 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
                 f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
             break;
         }
-        case QT_Q4_K: {
+        case QT_Q4_K:
+        case QT_Q5_K: {
+            // Q5_K codes reach 31: without VNNI's dword sums, four groups at most per 16-bit sum
+            // (4 * 2 * 31 * 127 = 31496), so each sub-block is scaled in two halves.
+#if QA_VNNI
+            const int span = 8;
+#else
+            const int span = type == QT_Q5_K ? 4 : 8;
+#endif
             __m256i isum[QA_T];
             for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
             for (int j = 0; j < 8; j++) {
                 const uint8_t *pu = pb + 256 * j;
-                __m256i s[QA_T];
-                for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
-                for (int g = 0; g < 8; g++) {
-                    const __m256i wv = _mm256_load_si256((const __m256i *)(pu + 32 * g));
-                    for (int t = 0; t < T; t++) s[t] = QA_SUM_BYTES(s[t], wv, qa_bcast(xq[t] + 32 * j + 4 * g));
-                }
                 const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
-                for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], QA_SCALE_SUMS(s[t], sc));
+                for (int g0 = 0; g0 < 8; g0 += span) {
+                    __m256i s[QA_T];
+                    for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
+                    for (int g = g0; g < g0 + span; g++) {
+                        const __m256i wv = _mm256_load_si256((const __m256i *)(pu + 32 * g));
+                        for (int t = 0; t < T; t++) s[t] = QA_SUM_BYTES(s[t], wv, qa_bcast(xq[t] + 32 * j + 4 * g));
+                    }
+                    for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], QA_SCALE_SUMS(s[t], sc));
+                }
             }
             const __m256 d8 = _mm256_load_ps((const float *)(pb + 2560));
             const __m256 dm8 = _mm256_load_ps((const float *)(pb + 2592));
@@ -456,6 +480,8 @@ QA_TARGET static void qa_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, co
                                       float *y, size_t ys) { qa_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -472,6 +498,7 @@ void QA_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActiv
     case QT_Q4_0_X8: qa_gemm_q4_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q8_0_X8: qa_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_K: qa_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qa_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
