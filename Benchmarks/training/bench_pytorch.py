@@ -58,6 +58,7 @@ def main():
     print(json.dumps({
         "impl": "pytorch", "parameters": parameters, "batch": args.batch, "ctx": args.ctx, "threads": args.threads,
         "tokens_per_s": args.batch * args.ctx / median, "step_seconds": times, "loss": float(loss),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
     }))
 

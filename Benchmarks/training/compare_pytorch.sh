@@ -5,7 +5,10 @@
 # Env:   PYTHON (default /root/venv-ref/bin/python: torch==2.13.0+cpu, transformers==5.24.0),
 #        LFM (default .build/release/lfm; build it with `swift build -c release --product lfm`),
 #        THREADS (default 2), STEPS (measured steps, default 6), WARMUP (default 2),
-#        EXTRA (extra `lfm train` flags, e.g. "--precision bf16" or "--checkpoint-activations").
+#        EXTRA (extra `lfm train` flags, e.g. "--precision bf16" or "--checkpoint-activations"),
+#        ISA (avx2: both sides on their AVX2 code on a CPU that also has AVX-512, to measure the AVX2
+#        class: `lfm train --isa avx2`, and PyTorch with ATEN_CPU_CAPABILITY=avx2,
+#        MKL_ENABLE_INSTRUCTIONS=AVX2 and ONEDNN_MAX_CPU_ISA=AVX2; default: each side's best path).
 # Same shape, batch, sequence length, optimizer (AdamW, clipping at 1.0) and thread count on both
 # sides; runs are interleaved (ours, theirs, ours, theirs ...). Each run reports the median
 # tokens/s of its steps after the warm-up; the ratio is ours / theirs per round, and overall
@@ -19,6 +22,15 @@ THREADS="${THREADS:-2}"
 STEPS="${STEPS:-6}"
 WARMUP="${WARMUP:-2}"
 EXTRA="${EXTRA:-}"
+ISA="${ISA:-}"
+# The environment that holds PyTorch (ATen, MKL, oneDNN) to the same ISA class as ours.
+THEIRS_ENV=()
+case "$ISA" in
+    "") ;;
+    avx2) EXTRA="${EXTRA:+$EXTRA }--isa avx2"; THEIRS_ENV=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2) ;;
+    avx512) EXTRA="${EXTRA:+$EXTRA }--isa avx512" ;;
+    *) echo "ISA must be avx2 or avx512 (found '$ISA')" >&2; exit 2 ;;
+esac
 WHICH="${1:-all}"
 ROUNDS="${2:-2}"
 WORK="$(mktemp -d /tmp/lfm-train-bench.XXXXXX)"
@@ -62,11 +74,13 @@ print(statistics.median(rates))' "$WARMUP" "$log.json" 2>> "$log" || fail "readi
 
 run_theirs() { # shape batch ctx round
     local log="$WORK/theirs-$1-$4.log"
-    "$PYTHON" "$HERE/bench_pytorch.py" --shape "$HERE/shape-$1.json" --batch "$2" --ctx "$3" \
+    env ${THEIRS_ENV[@]+"${THEIRS_ENV[@]}"} "$PYTHON" "$HERE/bench_pytorch.py" --shape "$HERE/shape-$1.json" --batch "$2" --ctx "$3" \
         --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" > "$log.json" 2> "$log" \
         || fail "bench_pytorch.py ($1, round $4)" "$log"
     "$PYTHON" -c 'import json, sys; print(json.loads(open(sys.argv[1]).read())["tokens_per_s"])' "$log.json" 2>> "$log" \
         || fail "reading bench_pytorch.py's output ($1, round $4)" "$log"
+    "$PYTHON" -c 'import json, sys; print(json.loads(open(sys.argv[1]).read())["cpu_capability"])' "$log.json" \
+        > "$WORK/theirs-capability" 2>> "$log" || fail "reading bench_pytorch.py's output ($1, round $4)" "$log"
 }
 
 compare() { # shape batch ctx
@@ -84,6 +98,8 @@ import statistics, sys
 n = len(sys.argv) // 2
 o = statistics.median(map(float, sys.argv[1:n + 1])); t = statistics.median(map(float, sys.argv[n + 1:]))
 print(f'$1 median: ours {o:.1f} tok/s, pytorch {t:.1f} tok/s, ratio {o / t:.2f}x')" "${ours[@]}" "${theirs[@]}"
+    echo "cpu: $(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //'), family $(grep -m1 '^cpu family' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | tr -d ' ')"
+    echo "paths: ours ${ISA:-best} (lfm train${EXTRA:+ $EXTRA}), pytorch $(cat "$WORK/theirs-capability")"
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -34,17 +34,7 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The kernel path `--isa` names, checked against this CPU; nil without `--isa`.
-    func chosenISA() throws -> ISA? {
-        guard let isa else { return nil }
-        let available = ISA.available.map(\.description).joined(separator: ", ")
-        guard let chosen = ISA(name: isa) else {
-            throw ValidationError("--isa must be avx512, avx2 or portable (found '\(isa)')")
-        }
-        guard chosen.isSupported else {
-            throw ValidationError("--isa \(isa): this CPU does not have it (it has: \(available))")
-        }
-        return chosen
-    }
+    func chosenISA() throws -> ISA? { try parseISAOption(isa) }
 
     /// The model folder or file as a URL.
     var modelURL: URL { URL(fileURLWithPath: model) }
@@ -74,6 +64,19 @@ func resolveModelPath(_ argument: String) throws -> String {
 /// A short name for a model path: `ORG/NAME` for a cached snapshot, else the folder's name.
 func modelDisplayName(_ path: String) -> String {
     RepoID(snapshotPath: path)?.description ?? URL(fileURLWithPath: path).lastPathComponent
+}
+
+/// The kernel path an `--isa` value names, checked against this CPU; nil for nil (the best path).
+func parseISAOption(_ name: String?) throws -> ISA? {
+    guard let name else { return nil }
+    let available = ISA.available.map(\.description).joined(separator: ", ")
+    guard let chosen = ISA(name: name) else {
+        throw ValidationError("--isa must be avx512, avx2 or portable (found '\(name)')")
+    }
+    guard chosen.isSupported else {
+        throw ValidationError("--isa \(name): this CPU does not have it (it has: \(available))")
+    }
+    return chosen
 }
 
 /// The backend every command runs on.

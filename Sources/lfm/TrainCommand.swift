@@ -58,6 +58,8 @@ struct TrainCommand: ParsableCommand {
     var precision: String?
     @Flag(help: "Resume from OUT/checkpoint if it exists.") var resume = false
     @Option(name: [.customShort("t"), .long], help: "Worker threads.") var threads: Int?
+    @Option(name: .long, help: "Kernel path: avx512, avx2 or portable, one this CPU has (default: the best it has). A slower path measures what CPUs without the faster one get; bf16 precision needs the avx512 path of a CPU with AVX512_BF16.")
+    var isa: String?
     @Flag(help: "Print one JSON object per step on standard output.") var json = false
 
     func validate() throws {
@@ -69,6 +71,7 @@ struct TrainCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be >= 1 (found \(value))") }
         }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        _ = try parseISAOption(isa)
         if let precision, TrainingPrecision(rawValue: precision) == nil {
             throw ValidationError("--precision must be one of \(TrainingPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (found '\(precision)')")
         }
@@ -190,7 +193,7 @@ struct TrainCommand: ParsableCommand {
     private func train<Model: TrainableLanguageModel>(_ model: Model, dataset: TokenDataset, options: TrainingOptions,
                                                       checkpoint: URL, adapters: [Tensor]?) throws -> Float {
         let trainer = try Trainer(model: model, data: dataset, options: options,
-                                  backend: makeBackend(threads: threads), trainable: adapters)
+                                  backend: makeBackend(threads: threads, isa: try parseISAOption(isa)), trainable: adapters)
         if resume && FileManager.default.fileExists(atPath: checkpoint.path) {
             try trainer.resume(from: checkpoint)
             printError("resumed at step \(trainer.step)")
