@@ -333,6 +333,19 @@ struct Expected: Decodable {
         }
         let unknown = try CLI.run(["train", "--config", config, "--precision", "fp8"])
         #expect(unknown.status != 0 && unknown.status < 128 && unknown.stderr.contains("fp8"))
+        // `--isa` trains on a slower kernel path this CPU has (the same products up to F32 summation
+        // order), refuses a name it does not know, and BF16 products need the AVX-512 path.
+        for isa in ["avx2", "portable"] {
+            let forced = try losses(["--isa", isa], out: "isa-\(isa)")
+            if forced.status != 0 && forced.stderr.contains("this CPU does not have it") { continue } // e.g. avx2 on ARM
+            #expect(forced.status == 0 && forced.losses.count == 6, "\(isa): \(forced.stderr)")
+            #expect(abs((forced.losses.first ?? 0) - plain.losses[0]) < 1e-3, "\(isa): \(forced.losses) vs \(plain.losses)")
+            let bf16OnIt = try losses(["--isa", isa, "--precision", "bf16"], out: "isa-bf16-\(isa)")
+            #expect(bf16OnIt.status != 0 && bf16OnIt.status < 128 && bf16OnIt.stderr.contains("AVX512_BF16"), "\(bf16OnIt.stderr)")
+        }
+        let bogus = try CLI.run(["train", "--config", config, "--isa", "sse9"])
+        #expect(bogus.status != 0 && bogus.status < 128 && bogus.stderr.contains("--isa must be avx512, avx2 or portable (found 'sse9')"),
+                "\(bogus.stderr)")
     }
 
     @Test func badTrainingInputsFailCleanly() throws {
