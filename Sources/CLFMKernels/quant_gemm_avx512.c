@@ -76,7 +76,7 @@ QG_INL QGLayout qg_layout(int type) {
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
     l.unitBytes = 128 * l.groups + 128;
-    // Q4_K, Q5_K: + 8 vectors of (mn_j, mn_j) word pairs per row + dmin per row.
+    // Q4_K, Q5_K: + 8 vectors for the mins (the first 4 used: (mn_2k, mn_2k+1) word pairs per row) + dmin per row.
     l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 8 * 128 + 128 : 0);
     return l;
 }
@@ -225,11 +225,14 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                     _mm512_store_si512((void *)(pb + (size_t)(2 * j + 1) * 1152 + 128 * g + 64 * h), hi);
                 }
             }
-            float sc[8][16], mn[8][16];
-            int32_t mp[8][16];
+            // Per row: d * sc_j per sub-block, the mins as (mn_2k, mn_2k+1) word pairs, dmin.
+            float sc[8][16], dm[16];
+            int32_t mp[4][16];
             for (int r = 0; r < 16; r++) {
                 if (!((mask >> r) & 1)) {
-                    for (int j = 0; j < 8; j++) { sc[j][r] = 0; mn[j][r] = 0; mp[j][r] = 0; }
+                    for (int j = 0; j < 8; j++) sc[j][r] = 0;
+                    for (int k = 0; k < 4; k++) mp[k][r] = 0;
+                    dm[r] = 0;
                     continue;
                 }
                 const uint8_t *blk = w + (size_t)r * rb + o;
@@ -238,15 +241,14 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                 lfm_qt_scales_k4(blk + 4, s, m);
                 for (int j = 0; j < 8; j++) {
                     sc[j][r] = d * (float)s[j];
-                    mp[j][r] = (int32_t)((uint32_t)m[j] * 0x10001u);
+                    if (j & 1) mp[j / 2][r] = (int32_t)((uint32_t)m[j - 1] | ((uint32_t)m[j] << 16));
                 }
-                mn[0][r] = dmin;
+                dm[r] = dmin;
             }
-            for (int j = 0; j < 8; j++) {
-                _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
-                _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * j + 64 * h), _mm512_loadu_si512((const void *)mp[j]));
-            }
-            _mm512_store_ps((void *)(pb + 8 * 1152 + 1024 + 64 * h), _mm512_loadu_ps(mn[0]));
+            for (int j = 0; j < 8; j++) _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
+            for (int k = 0; k < 4; k++)
+                _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
+            _mm512_store_ps((void *)(pb + 8 * 1152 + 1024 + 64 * h), _mm512_loadu_ps(dm));
             break;
         }
         default: { // Q6_K
@@ -366,26 +368,29 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 }
             }
         }
-        for (int t = 0; t < T && L.units > 1; t++) {
-            const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
-            f[t][0] = _mm512_fmadd_ps(g[t][0], dx, f[t][0]);
-            f[t][1] = _mm512_fmadd_ps(g[t][1], dx, f[t][1]);
-        }
         if (type == QT_Q4_K || type == QT_Q5_K) {
+            // The mins: dmin * sum_j mn_j * (activation sum of sub-block j), two sub-blocks per
+            // vpdpwssd (the sums of 32 fit 16 bits: at most 32 * 127), taken from g before d(x).
             const uint8_t *pm = pb + 8 * (size_t)L.unitBytes;
             const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
             const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
             for (int t = 0; t < T; t++) {
+                const int16_t *xs = xr[t].s + 16 * b;
                 __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
-                for (int j = 0; j < 8; j++) {
-                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * j));
-                    m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * j)), s);
-                    m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * j + 64)), s);
+                for (int k = 0; k < 4; k++) {
+                    const int s0 = xs[4 * k] + xs[4 * k + 1], s1 = xs[4 * k + 2] + xs[4 * k + 3];
+                    const __m512i s = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)s0 | ((uint32_t)(uint16_t)s1 << 16)));
+                    m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * k)), s);
+                    m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * k + 64)), s);
                 }
-                const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
-                f[t][0] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0s), _mm512_mul_ps(dm0, dx), f[t][0]);
-                f[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), _mm512_mul_ps(dm1, dx), f[t][1]);
+                g[t][0] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0s), dm0, g[t][0]);
+                g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
             }
+        }
+        for (int t = 0; t < T && L.units > 1; t++) {
+            const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
+            f[t][0] = _mm512_fmadd_ps(g[t][0], dx, f[t][0]);
+            f[t][1] = _mm512_fmadd_ps(g[t][1], dx, f[t][1]);
         }
     }
     for (int t = 0; t < T; t++) {
