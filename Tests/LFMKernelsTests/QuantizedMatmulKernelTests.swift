@@ -271,10 +271,11 @@ extension QuantKernelPath {
     }
 
     /// The largest codes against the largest activations (every code byte 0xFF, every activation
-    /// +127): the 16-bit partial sums of the non-VNNI GEMM must not wrap (Q5_K's codes reach 31).
+    /// +127), on every packed GEMM of the machine: the 16-bit partial sums of the non-VNNI AVX2 GEMM
+    /// must not wrap (Q5_K's codes reach 31), nor the AVX-512 GEMM's 16-bit activation sums of 32.
     @Test(arguments: [DType.q4_0, .q4_K, .q5_K, .q6_K, .iq4_XS])
     func extremeCodesDoNotOverflow(dtype: DType) {
-        let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
+        let paths = [QuantKernelPath.avx512vnni, .avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 31 + 3)
         let (rows, cols, m) = (9, 512, 5)
