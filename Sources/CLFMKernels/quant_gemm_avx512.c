@@ -56,8 +56,8 @@ size_t lfm_qgemm_min_rows(int type) {
 #ifndef QG_T
 #define QG_T 4
 #endif
-/// Bytes of the pack buffer: the largest chunk of any type (Q4_K: 4 super-blocks of 10368 bytes).
-#define QG_PACK_BYTES (4 * 10368)
+/// Bytes of the pack buffer: the largest chunk of any type (Q6_K: 4 super-blocks of 10240 bytes).
+#define QG_PACK_BYTES (4 * 10240)
 
 /// Layout constants of one type in packed form.
 typedef struct {
@@ -76,8 +76,8 @@ QG_INL QGLayout qg_layout(int type) {
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
     l.unitBytes = 128 * l.groups + 128;
-    // Q4_K, Q5_K: + 8 vectors for the mins (the first 4 used: (mn_2k, mn_2k+1) word pairs per row) + dmin per row.
-    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 8 * 128 + 128 : 0);
+    // Q4_K, Q5_K: + 4 vectors of (mn_2k, mn_2k+1) word pairs per row + dmin per row.
+    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 4 * 128 + 128 : 0);
     return l;
 }
 
@@ -248,7 +248,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             for (int j = 0; j < 8; j++) _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
             for (int k = 0; k < 4; k++)
                 _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
-            _mm512_store_ps((void *)(pb + 8 * 1152 + 1024 + 64 * h), _mm512_loadu_ps(dm));
+            _mm512_store_ps((void *)(pb + 8 * 1152 + 512 + 64 * h), _mm512_loadu_ps(dm));
             break;
         }
         default: { // Q6_K
@@ -322,8 +322,8 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
     for (size_t i = 0; i < nb; i++) {
         const size_t b = b0 + i;
         const uint8_t *pb = pk + i * (size_t)L.blockBytes;
-        // Types with several units per activation block (K-quants, IQ4_XS): the block's unit sums
-        // times their weight scales, then one multiply by d(x) per block instead of one per unit.
+        // The block's unit sums times their weight scales, then one multiply by d(x) per block (types
+        // with several units per activation block, the K-quants and IQ4_XS, save one per unit).
         __m512 g[QG_T][2];
         for (int t = 0; t < T; t++) { g[t][0] = _mm512_setzero_ps(); g[t][1] = _mm512_setzero_ps(); }
         for (int u = 0; u < L.units; u++) {
@@ -358,22 +358,16 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
             const __m512 s0 = _mm512_load_ps((const void *)(pu + 128 * L.groups));
             const __m512 s1 = _mm512_load_ps((const void *)(pu + 128 * L.groups + 64));
             for (int t = 0; t < T; t++) {
-                if (L.units == 1) {
-                    const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
-                    f[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), _mm512_mul_ps(s0, dx), f[t][0]);
-                    f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), _mm512_mul_ps(s1, dx), f[t][1]);
-                } else {
-                    g[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), s0, g[t][0]);
-                    g[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), s1, g[t][1]);
-                }
+                g[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), s0, g[t][0]);
+                g[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), s1, g[t][1]);
             }
         }
         if (type == QT_Q4_K || type == QT_Q5_K) {
             // The mins: dmin * sum_j mn_j * (activation sum of sub-block j), two sub-blocks per
             // vpdpwssd (the sums of 32 fit 16 bits: at most 32 * 127), taken from g before d(x).
             const uint8_t *pm = pb + 8 * (size_t)L.unitBytes;
-            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
-            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
+            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 512));
+            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 512 + 64));
             for (int t = 0; t < T; t++) {
                 const int16_t *xs = xr[t].s + 16 * b;
                 __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
@@ -387,7 +381,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
             }
         }
-        for (int t = 0; t < T && L.units > 1; t++) {
+        for (int t = 0; t < T; t++) {
             const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
             f[t][0] = _mm512_fmadd_ps(g[t][0], dx, f[t][0]);
             f[t][1] = _mm512_fmadd_ps(g[t][1], dx, f[t][1]);
