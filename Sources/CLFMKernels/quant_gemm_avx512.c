@@ -322,8 +322,8 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
     for (size_t i = 0; i < nb; i++) {
         const size_t b = b0 + i;
         const uint8_t *pb = pk + i * (size_t)L.blockBytes;
-        // The block's unit sums times their weight scales, then one multiply by d(x) per block (types
-        // with several units per activation block, the K-quants and IQ4_XS, save one per unit).
+        // Types with several units per activation block (K-quants, IQ4_XS): the block's unit sums
+        // times their weight scales, then one multiply by d(x) per block instead of one per unit.
         __m512 g[QG_T][2];
         for (int t = 0; t < T; t++) { g[t][0] = _mm512_setzero_ps(); g[t][1] = _mm512_setzero_ps(); }
         for (int u = 0; u < L.units; u++) {
@@ -358,8 +358,14 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
             const __m512 s0 = _mm512_load_ps((const void *)(pu + 128 * L.groups));
             const __m512 s1 = _mm512_load_ps((const void *)(pu + 128 * L.groups + 64));
             for (int t = 0; t < T; t++) {
-                g[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), s0, g[t][0]);
-                g[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), s1, g[t][1]);
+                if (L.units == 1) {
+                    const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
+                    f[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), _mm512_mul_ps(s0, dx), f[t][0]);
+                    f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), _mm512_mul_ps(s1, dx), f[t][1]);
+                } else {
+                    g[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), s0, g[t][0]);
+                    g[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), s1, g[t][1]);
+                }
             }
         }
         if (type == QT_Q4_K || type == QT_Q5_K) {
@@ -381,7 +387,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
             }
         }
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < T && L.units > 1; t++) {
             const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
             f[t][0] = _mm512_fmadd_ps(g[t][0], dx, f[t][0]);
             f[t][1] = _mm512_fmadd_ps(g[t][1], dx, f[t][1]);
