@@ -23,7 +23,8 @@ uint32_t lfm_cpu_features(void) {
     if (__builtin_cpu_supports("avx512bf16")) f |= LFM_CPU_AVX512BF16;
     if (__builtin_cpu_supports("avx512vnni")) f |= LFM_CPU_AVX512VNNI;
     if (__builtin_cpu_supports("avx512dq")) f |= LFM_CPU_AVX512DQ;
-    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) f |= LFM_CPU_AVX512VBMI;
+    if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni") && __builtin_cpu_supports("bmi2"))
+        f |= LFM_CPU_AVX512VBMI;
     if (__builtin_cpu_supports("avxvnni")) f |= LFM_CPU_AVXVNNI;
     // Hypervisors may hide the AVX-VNNI bit of a CPU that executes the instructions (seen on KVM
     // guests of Xeon hosts); the operator can assert it, or clear it to run the plain AVX2 kernels.

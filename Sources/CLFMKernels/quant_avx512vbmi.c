@@ -1,7 +1,8 @@
 // The AVX-512 VNNI block-quantized kernels of quant_avx512.c compiled again for CPUs that also
-// have AVX512_VBMI and GFNI (LFM_CPU_AVX512VBMI): byte permutes for the K-quant scale vectors, GF(2)
-// affine byte transforms for the Q4_K high nibbles and the Q6_K code unpack (QS_GFNI), and Q4_0
-// decode rows through qv_q4_0_row below. Same integer products; only the F32 summation order may
+// have AVX512_VBMI, GFNI and BMI2 (LFM_CPU_AVX512VBMI): byte permutes for the K-quant scale vectors,
+// GF(2) affine byte transforms for the Q4_K high nibbles and the Q6_K code unpack (QS_GFNI), Q4_0
+// decode rows through qv_q4_0_row below, and the IQ4 decode rows of internal/quant_iq4_avx512.h with
+// vpermb lookups and pdep scale unpacking. Same integer products; only the F32 summation order may
 // differ.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"
@@ -10,10 +11,13 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
-#define QS_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,avx2,fma,f16c")))
+#define QS_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,bmi2,avx2,fma,f16c")))
 #define QS_VNNI 1
 #define QS_GFNI 1
 #include "internal/quant_simd.h"
+#define QI_VBMI 1
+#define QI_ENTRY lfm_iq4_rows_avx512vbmi
+#include "internal/quant_iq4_avx512.h"
 
 /// vpermi2b indices over the 72 bytes of four consecutive Q4_0 blocks (18 bytes each: F16 scale,
 /// 16 bytes of nibbles): block j's 16 nibble bytes to bytes 16j ..< 16j + 16. qv_index_scales:
@@ -63,7 +67,7 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int
 QS_TARGET void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                                       const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_IQ4_NL || type == QT_IQ4_XS) {
-        lfm_iq4_rows_avx512(type, w, n0, n1, x, m, y, yStride);
+        lfm_iq4_rows_avx512vbmi(type, w, n0, n1, x, m, y, yStride);
         return;
     }
     if (type == QT_Q4_0_X8 || type == QT_Q8_0_X8) {

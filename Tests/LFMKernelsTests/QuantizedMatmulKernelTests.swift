@@ -143,6 +143,33 @@ import Testing
     }
 }
 
+extension QuantizedDecodeKernelVariantTests {
+    /// The IQ4 decode rows of the VBMI build (vpermb lookups on the raw code bytes, IQ4_XS scales
+    /// unpacked by pdep as 4 (ls - 32)) return the bits of the VNNI build's (vpshufb on masked nibbles,
+    /// vector shifts): random blocks hold every scale and code value.
+    @Test(arguments: [DType.iq4_NL, .iq4_XS])
+    func iq4VariantsAgreeBitwise(dtype: DType) {
+        guard pathIsSupported(.avx512vbmi) else { return }
+        var rng = SplitMix(seed: UInt64(dtype.rawValue) * 17 + 5)
+        let block = dtype.blockSize == 256 ? 256 : 32
+        let type = Int32(bitPattern: dtype.rawValue)
+        for blocks in [1, 3, 8, 33] {
+            let rows = 64, cols = blocks * dtype.blockSize
+            let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
+            for m in 1...2 {
+                let x = rng.floats(m * cols, scale: 2)
+                let a = QuantizedActivations(m: m, cols: cols, block: block)
+                defer { a.deallocate() }
+                x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
+                let vbmi = entryPointProduct(.avx512vbmi, type: type, w: w.data, rows: rows, activations: a)
+                let vnni = entryPointProduct(.avx512vnni, type: type, w: w.data, rows: rows, activations: a)
+                #expect(vbmi.map(\.bitPattern) == vnni.map(\.bitPattern), "\(dtype) blocks \(blocks) m \(m)")
+            }
+            withExtendedLifetime(w.owner) {}
+        }
+    }
+}
+
 /// Rows 0 ..< rows of `w` (kernel type `type`) times every row of `activations`, through one C entry
 /// point (`plain`: `lfm_qmatmul_plain` instead of the portable one); rows `rows` apart.
 func entryPointProduct(_ path: QuantKernelPath, plain: Bool = false, type: Int32, w: UnsafeRawPointer, rows: Int,

@@ -19,8 +19,9 @@
 #define LFM_CPU_AVX512BF16 0x40u
 #define LFM_CPU_AVX512VNNI 0x80u
 #define LFM_CPU_AVX512DQ 0x100u
-/// AVX512_VBMI together with GFNI (every VBMI core but Cannon Lake has both): the variant of the
-/// AVX-512 VNNI integer kernels that uses byte permutes and GF(2) affine byte transforms.
+/// AVX512_VBMI together with GFNI and BMI2 (every VBMI core but Cannon Lake has all three): the
+/// variant of the AVX-512 VNNI integer kernels that uses byte permutes, GF(2) affine byte transforms
+/// and pdep.
 #define LFM_CPU_AVX512VBMI 0x200u
 /// ARM64: Advanced SIMD (always set on ARM64).
 #define LFM_CPU_NEON 0x400u

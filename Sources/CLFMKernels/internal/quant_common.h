@@ -52,10 +52,13 @@ static inline void lfm_x8_block(const uint8_t *row, size_t bytes, size_t nb, siz
 /// (quant_avx512.c; the VNNI and VBMI entry points both run it).
 void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                         float *y, size_t yStride);
-/// IQ4_NL / IQ4_XS rows n0 ..< n1 times m activation rows with AVX-512 VNNI (quant_avx512.c; the VNNI
-/// and VBMI entry points both run it).
+/// IQ4_NL / IQ4_XS rows n0 ..< n1 times m activation rows with AVX-512 VNNI (internal/quant_iq4_avx512.h,
+/// compiled by quant_avx512.c), and the same with VBMI lookups and BMI2 scale unpacking (compiled by
+/// quant_avx512vbmi.c); both return the same bits.
 void lfm_iq4_rows_avx512(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                          float *y, size_t yStride);
+void lfm_iq4_rows_avx512vbmi(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                             float *y, size_t yStride);
 #endif
 
 /// The 16 levels of IQ4_NL / IQ4_XS codes (ggml's kvalues_iq4nl): a 4-bit code selects one.
