@@ -50,6 +50,15 @@ uint32_t lfm_cpu_features(void) {
 #endif
 }
 
+int lfm_cpu_is_amd(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 void lfm_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

@@ -99,9 +99,10 @@ QS_TARGET static float q4x8_row(const uint8_t *w, const int8_t *xq, const int8_t
 /// group of eight blocks (272 bytes): one conversion of the eight scales; per two blocks one 64-byte
 /// load of codes, made unsigned (+ 128) for one dot product, and one FMA with the two blocks' scales
 /// spread to their lanes; the 128 · Σ x term is taken off once at the end. The last nb % 8 blocks
-/// (GGUF layout) take the 256-bit block step.
+/// (GGUF layout) take the 256-bit block step. `prefetch`: software prefetch ahead of the row (see
+/// lfm_x8_rows_avx512).
 QS_TARGET static float q8x8_row(const uint8_t *w, const int8_t *xq, const float *xd, const float *xdp,
-                                const float *xdsp, size_t nb) {
+                                const float *xdsp, size_t nb, int prefetch) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     // Blocks 2k and 2k + 1 sit at stored scale positions k and 4 + k: eight lanes each.
     const __m512i lanes[4] = {
@@ -115,7 +116,7 @@ QS_TARGET static float q8x8_row(const uint8_t *w, const int8_t *xq, const float 
     size_t b = 0;
     for (; b + 8 <= nb; b += 8) {
         const uint8_t *p = w + b * 34;
-        lfm_prefetch_ahead(p, 272);
+        if (prefetch) lfm_prefetch_ahead(p, 272);
         const __m512 s8 = x8_group_scales(p, xdp + b, xdsp + b, &corr);
         for (int k = 0; k < 4; k++) {
             const __m512i codes = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 16 + 64 * k)), flip);
@@ -152,6 +153,10 @@ QS_TARGET void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1,
         float *xdp = (float *)(void *)(row + codes);
         x8_prepare(x->q + t * x->cols, x->d + t * nb, x->dsums + t * nb, nb, q4 ? row : NULL, xdp, xdp + nb);
     }
+    // The Q8_0 rows are the fastest consumer of all (60 GB/s from L2 on one Zen 4 core): from DRAM on
+    // AMD Zen 4 they read faster on the hardware prefetchers alone, on Intel much slower
+    // (Benchmarks/README.md has both).
+    const int prefetch = !lfm_cpu_is_amd();
     const size_t chunk = m == 1 ? n1 - n0 : lfm_qt_chunk_rows(rb) / 2;
     for (size_t c0 = n0; c0 < n1; c0 += chunk) {
         const size_t c1 = c0 + chunk < n1 ? c0 + chunk : n1;
@@ -164,7 +169,7 @@ QS_TARGET void lfm_x8_rows_avx512(int type, const void *w, size_t n0, size_t n1,
             if (q4)
                 for (size_t n = c0; n < c1; n++) yt[n] = q4x8_row((const uint8_t *)w + n * rb, xq, row, xd, xds, xdp, xdp + nb, nb);
             else
-                for (size_t n = c0; n < c1; n++) yt[n] = q8x8_row((const uint8_t *)w + n * rb, xq, xd, xdp, xdp + nb, nb);
+                for (size_t n = c0; n < c1; n++) yt[n] = q8x8_row((const uint8_t *)w + n * rb, xq, xd, xdp, xdp + nb, nb, prefetch);
         }
     }
     if (prepared != stack) free(prepared);
