@@ -15,19 +15,10 @@
 #define QS_VNNI 1
 #define QS_GFNI 1
 #include "internal/quant_simd.h"
+// (internal/quant_iq4_avx512.h also defines qv_index_nibbles and qv_index_scales, used below.)
 #define QI_VBMI 1
 #define QI_ENTRY lfm_iq4_rows_avx512vbmi
 #include "internal/quant_iq4_avx512.h"
-
-/// vpermi2b indices over the 72 bytes of four consecutive Q4_0 blocks (18 bytes each: F16 scale,
-/// 16 bytes of nibbles): block j's 16 nibble bytes to bytes 16j ..< 16j + 16. qv_index_scales:
-/// the four scales.
-static const uint8_t qv_index_nibbles[64] = {
-    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
-    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
-    38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
-    56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71};
-static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 
 /// Decode (one activation row) of a Q4_0 row of nb blocks, four blocks (72 bytes) per step: one
 /// 64-byte load and one masked 8-byte load, one vpermi2b that packs the four blocks' nibble bytes,

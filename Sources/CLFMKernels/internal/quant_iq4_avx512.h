@@ -1,7 +1,8 @@
 // The AVX-512 VNNI decode rows of IQ4_NL and IQ4_XS weights, compiled by quant_avx512.c (QI_VBMI 0)
 // and quant_avx512vbmi.c (QI_VBMI 1: vpermb looks the levels up from the raw code bytes, without
-// masking the nibbles, and IQ4_XS's eight 6-bit sub-block scales are unpacked by two pdep, which
-// needs BMI2 in the target). Before including, define QI_VBMI and QI_ENTRY (the entry point's name)
+// masking the nibbles; IQ4_NL's four blocks are gathered by one vpermi2b and their scales by one
+// vpermb; IQ4_XS's eight 6-bit sub-block scales are unpacked by two pdep, which needs BMI2 in the
+// target). Before including, define QI_VBMI and QI_ENTRY (the entry point's name)
 // after internal/quant_simd.h. Both variants do the same integer products and the same F32
 // operations in the same order, so they return the same bits.
 #ifndef QI_ENTRY
@@ -9,6 +10,16 @@
 #endif
 #if QI_VBMI
 #include <immintrin.h>
+
+/// vpermi2b indices over the 72 bytes of four consecutive 18-byte blocks (F16 scale, 16 code bytes:
+/// Q4_0 and IQ4_NL): block j's 16 code bytes to bytes 16j ..< 16j + 16. qv_index_scales (vpermb):
+/// the four scales.
+static const uint8_t qv_index_nibbles[64] = {
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+    38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
+    56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71};
+static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 #endif
 
 /// The 16 IQ4 levels + 128 as unsigned bytes in every 128-bit lane (so four times over 64 bytes): vpshufb
@@ -38,8 +49,9 @@ QS_INL __m512i iq4_quad_dots(__m512i codes, const int8_t *xg, __m512i table) {
 }
 
 /// One IQ4_NL row of nb blocks (GGUF layout) times one activation row (`xg`: regrouped per four blocks).
-/// Per four blocks (72 bytes): four 16-byte inserts gather the code bytes, iq4_quad_dots, the four F16
-/// scales composed in a scalar register and converted at once, one FMA with them spread to their
+/// Per four blocks (72 bytes): four 16-byte inserts gather the code bytes (QI_VBMI: one vpermi2b over
+/// two loads), iq4_quad_dots, the four F16 scales composed in a scalar register (QI_VBMI: one vpermb)
+/// and converted at once, one FMA with them spread to their
 /// blocks' lanes; the offset term 128 · dw · dx · Σ q once per four blocks. The last nb % 4 blocks take
 /// one 256-bit step each. Same integer products as the AVX2 kernel (levels times codes, per block).
 QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
@@ -52,6 +64,14 @@ QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const in
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *p = w + b * 18;
         lfm_prefetch_ahead(p, 72);
+#if QI_VBMI
+        // One 64-byte and one 8-byte load; vpermi2b packs the four blocks' code bytes, vpermb their scales.
+        const __m512i first = _mm512_loadu_si512((const void *)p), last = _mm512_maskz_loadu_epi8(0xFF, p + 64);
+        const __m512i codes = _mm512_permutex2var_epi8(first, _mm512_loadu_si512((const void *)qv_index_nibbles), last);
+        const __m512i dots = iq4_quad_dots(codes, xg + b * 32, table);
+        const __m128 dw = _mm_cvtph_ps(_mm512_castsi512_si128(
+            _mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)qv_index_scales), first)));
+#else
         __m512i codes = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
         codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
         codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 38)), 2);
@@ -61,6 +81,7 @@ QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const in
         for (int i = 0; i < 4; i++) memcpy(&h[i], p + 18 * i, 2);
         const uint64_t packed = (uint64_t)h[0] | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 32 | (uint64_t)h[3] << 48;
         const __m128 dw = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)packed));
+#endif
         corr = _mm_fmadd_ps(dw, _mm_loadu_ps(xds + b), corr);
         const __m512 scale = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd + b))));
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), scale, acc);
