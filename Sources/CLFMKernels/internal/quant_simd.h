@@ -488,7 +488,7 @@ QS_INL void k4_prepare(const int8_t *xq, const int16_t *xs, size_t nb, int8_t *x
 QS_INL void k4_group(const uint8_t *w, int five, int count, const int8_t *xp, const float *xd, const int16_t *s32,
                      __m512 *acc, __m512 *mins) {
     const size_t bytes = five ? 176 : 144;
-    const __m512i low = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+    const __m512i low = _mm512_set1_epi8(0x0F);
     __m512i head = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w));
     if (count > 1) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + bytes)), 1);
     if (count > 2) head = _mm512_inserti32x4(head, _mm_loadu_si128((const __m128i *)(w + 2 * bytes)), 2);
@@ -524,13 +524,25 @@ QS_INL void k4_group(const uint8_t *w, int five, int count, const int8_t *xp, co
         const __m512i v0 = _mm512_loadu_si512((const void *)qs), v1 = _mm512_loadu_si512((const void *)(qs + 64));
         __m512i c[4] = { _mm512_and_si512(v0, low), qs_high_nibbles512(v0), _mm512_and_si512(v1, low), qs_high_nibbles512(v1) };
         if (five) {
-            // Q5_K: sub-block j's fifth bit is bit j of qh[l] (32 bytes, both halves of the register):
-            // + 16 where it is set, register k holding the sub-blocks of k4_scale_index.
+            // Q5_K: sub-block j's fifth bit is bit j of qh[l] (32 bytes, both halves of the register),
+            // register k holding the sub-blocks of k4_scale_index.
             const __m512i qh = _mm512_broadcast_i64x4(qs_load(blk + 16));
             for (int k = 0; k < 4; k++) {
                 const int j0 = k == 0 ? 0 : k == 1 ? 1 : k == 2 ? 4 : 5;
+#if QS_GFNI
+                // One GF(2) affine transform moves bit j of each byte to bit 4 (matrix byte 3 = 1 << j, per
+                // 256-bit half), joined by one ternary op that also masks the low nibbles (0xEA: (v & low) | f).
+                const __m512i matrix = _mm512_inserti64x4(_mm512_set1_epi64((long long)(1ull << j0) << 24),
+                                                          _mm256_set1_epi64x((long long)(1ull << (j0 + 2)) << 24), 1);
+                const __m512i fifth = _mm512_gf2p8affine_epi64_epi8(qh, matrix, 0);
+                c[k] = k == 0 ? _mm512_ternarylogic_epi32(v0, low, fifth, 0xEA)
+                     : k == 2 ? _mm512_ternarylogic_epi32(v1, low, fifth, 0xEA)
+                              : _mm512_or_si512(c[k], fifth);
+#else
+                // + 16 where the bit is set.
                 const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << j0)), _mm256_set1_epi8((char)(1 << (j0 + 2))), 1);
-                c[k] = _mm512_mask_add_epi8(c[k], _mm512_test_epi8_mask(qh, bits), c[k], sixteen);
+                c[k] = _mm512_mask_add_epi8(c[k], _mm512_test_epi8_mask(qh, bits), c[k], _mm512_set1_epi8(16));
+#endif
             }
         }
         const __m512i *index = (const __m512i *)(const void *)k4_scale_index[i];
