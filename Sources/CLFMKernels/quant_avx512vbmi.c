@@ -15,21 +15,18 @@
 #define QS_VNNI 1
 #define QS_GFNI 1
 #include "internal/quant_simd.h"
-// (internal/quant_iq4_avx512.h also defines qv_index_nibbles and qv_index_scales, used below.)
+// (internal/quant_iq4_avx512.h also defines qv_gather4, used below.)
 #define QI_VBMI 1
 #define QI_ENTRY lfm_iq4_rows_avx512vbmi
 #include "internal/quant_iq4_avx512.h"
 
-/// Decode (one activation row) of a Q4_0 row of nb blocks, four blocks (72 bytes) per step: one
-/// 64-byte load and one masked 8-byte load, one vpermi2b that packs the four blocks' nibble bytes,
-/// a mask and a shift + mask give the low and high codes, which meet the activations regrouped by
-/// qs_q4_0_group_activations (`xg`) in two dot products into one accumulator (each dword stays
-/// within one block); one vpermb gathers the four scales. Same integer products and offset term
+/// Decode (one activation row) of a Q4_0 row of nb blocks, four blocks (72 bytes) per step: qv_gather4
+/// packs the four blocks' nibble bytes and scales, a mask and a shift + mask give the low and high
+/// codes, which meet the activations regrouped by qs_q4_0_group_activations (`xg`) in two dot products
+/// into one accumulator (each dword stays within one block). Same integer products and offset term
 /// as qs_pairs_row. `xq` (as stored) serves the last one to three blocks.
 QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
                                    const float *xds, size_t nb) {
-    const __m512i iNibbles = _mm512_loadu_si512((const void *)qv_index_nibbles);
-    const __m512i iScales = _mm512_loadu_si512((const void *)qv_index_scales);
     const __m512i low = _mm512_set1_epi8(0x0F);
     const __m512i blockLanes = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     __m512 a0 = _mm512_setzero_ps();
@@ -38,13 +35,12 @@ QS_TARGET static float qv_q4_0_row(const uint8_t *w, const int8_t *xq, const int
     for (; b + 4 <= nb; b += 4) {
         const uint8_t *p = w + b * 18;
         lfm_prefetch_ahead(p, 72);
-        const __m512i lo = _mm512_loadu_si512((const void *)p), hi = _mm512_maskz_loadu_epi8(0xFF, p + 64);
-        const __m512i nibbles = _mm512_permutex2var_epi8(lo, iNibbles, hi);
+        __m128 dw;
+        const __m512i nibbles = qv_gather4(p, &dw);
         const __m512i codesLow = _mm512_and_si512(nibbles, low);
         const __m512i codesHigh = _mm512_and_si512(_mm512_srli_epi16(nibbles, 4), low);
         __m512i dots = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codesLow, _mm512_loadu_si512((const void *)(xg + b * 32)));
         dots = _mm512_dpbusd_epi32(dots, codesHigh, _mm512_loadu_si512((const void *)(xg + b * 32 + 64)));
-        const __m128 dw = _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(iScales, lo)));
         corr = _mm_fmadd_ps(dw, _mm_loadu_ps(xds + b), corr);
         const __m512 s4 = _mm512_castps128_ps512(_mm_mul_ps(dw, _mm_loadu_ps(xd + b)));
         a0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dots), _mm512_permutexvar_ps(blockLanes, s4), a0);

@@ -20,6 +20,15 @@ static const uint8_t qv_index_nibbles[64] = {
     38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
     56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71};
 static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
+
+/// Four consecutive 18-byte blocks at p (Q4_0, IQ4_NL): one 64-byte and one 8-byte load (no byte past
+/// the fourth block), one vpermi2b packs their code bytes (block j's at bytes 16j ..< 16j + 16, returned)
+/// and one vpermb their F16 scales (*dw, converted).
+QS_INL __m512i qv_gather4(const uint8_t *p, __m128 *dw) {
+    const __m512i first = _mm512_loadu_si512((const void *)p), last = _mm512_maskz_loadu_epi8(0xFF, p + 64);
+    *dw = _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)qv_index_scales), first)));
+    return _mm512_permutex2var_epi8(first, _mm512_loadu_si512((const void *)qv_index_nibbles), last);
+}
 #endif
 
 /// The 16 IQ4 levels + 128 as unsigned bytes in every 128-bit lane (so four times over 64 bytes): vpshufb
@@ -65,12 +74,8 @@ QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const in
         const uint8_t *p = w + b * 18;
         lfm_prefetch_ahead(p, 72);
 #if QI_VBMI
-        // One 64-byte and one 8-byte load; vpermi2b packs the four blocks' code bytes, vpermb their scales.
-        const __m512i first = _mm512_loadu_si512((const void *)p), last = _mm512_maskz_loadu_epi8(0xFF, p + 64);
-        const __m512i codes = _mm512_permutex2var_epi8(first, _mm512_loadu_si512((const void *)qv_index_nibbles), last);
-        const __m512i dots = iq4_quad_dots(codes, xg + b * 32, table);
-        const __m128 dw = _mm_cvtph_ps(_mm512_castsi512_si128(
-            _mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)qv_index_scales), first)));
+        __m128 dw;
+        const __m512i dots = iq4_quad_dots(qv_gather4(p, &dw), xg + b * 32, table);
 #else
         __m512i codes = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + 2)));
         codes = _mm512_inserti32x4(codes, _mm_loadu_si128((const __m128i *)(p + 20)), 1);
