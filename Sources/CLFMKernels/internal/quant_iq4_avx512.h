@@ -2,15 +2,13 @@
 // and quant_avx512vbmi.c (QI_VBMI 1: vpermb looks the levels up from the raw code bytes, without
 // masking the nibbles; IQ4_NL's four blocks are gathered by one vpermi2b and their scales by one
 // vpermb; IQ4_XS's eight 6-bit sub-block scales are unpacked by two pdep, which needs BMI2 in the
-// target). Before including, define QI_VBMI and QI_ENTRY (the entry point's name)
-// after internal/quant_simd.h. Both variants do the same integer products and the same F32
-// operations in the same order, so they return the same bits.
+// target). Before including, define QI_VBMI and QI_ENTRY (the entry point's name) after
+// internal/quant_simd.h. Both variants do the same integer products and the same F32 operations in
+// the same order, so they return the same bits.
 #ifndef QI_ENTRY
 #error "define QI_ENTRY and QI_VBMI before including quant_iq4_avx512.h"
 #endif
 #if QI_VBMI
-#include <immintrin.h>
-
 /// vpermi2b indices over the 72 bytes of four consecutive 18-byte blocks (F16 scale, 16 code bytes:
 /// Q4_0 and IQ4_NL): block j's 16 code bytes to bytes 16j ..< 16j + 16. qv_index_scales (vpermb):
 /// the four scales.
@@ -26,14 +24,15 @@ static const uint8_t qv_index_scales[64] = { 0, 1, 18, 19, 36, 37, 54, 55 };
 /// and one vpermb their F16 scales (*dw, converted).
 QS_INL __m512i qv_gather4(const uint8_t *p, __m128 *dw) {
     const __m512i first = _mm512_loadu_si512((const void *)p), last = _mm512_maskz_loadu_epi8(0xFF, p + 64);
-    *dw = _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)qv_index_scales), first)));
+    const __m512i scales = _mm512_permutexvar_epi8(_mm512_loadu_si512((const void *)qv_index_scales), first);
+    *dw = _mm_cvtph_ps(_mm512_castsi512_si128(scales));
     return _mm512_permutex2var_epi8(first, _mm512_loadu_si512((const void *)qv_index_nibbles), last);
 }
 #endif
 
-/// The 16 IQ4 levels + 128 as unsigned bytes in every 128-bit lane (so four times over 64 bytes): vpshufb
-/// (vpermb) turns 4-bit codes into operands for vpdpbusd (unsigned times the signed activations); the 128 · Σ x this adds per block is
-/// taken off through the activation sums.
+/// The 16 IQ4 levels + 128 as unsigned bytes in every 128-bit lane (so four times over 64 bytes):
+/// vpshufb (vpermb) turns 4-bit codes into operands for vpdpbusd (unsigned times the signed
+/// activations); the 128 · Σ x this adds per block is taken off through the activation sums.
 QS_INL __m512i iq4_table_plus128(void) {
     return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
                             _mm512_set1_epi8((char)0x80));
@@ -60,9 +59,9 @@ QS_INL __m512i iq4_quad_dots(__m512i codes, const int8_t *xg, __m512i table) {
 /// One IQ4_NL row of nb blocks (GGUF layout) times one activation row (`xg`: regrouped per four blocks).
 /// Per four blocks (72 bytes): four 16-byte inserts gather the code bytes (QI_VBMI: one vpermi2b over
 /// two loads), iq4_quad_dots, the four F16 scales composed in a scalar register (QI_VBMI: one vpermb)
-/// and converted at once, one FMA with them spread to their
-/// blocks' lanes; the offset term 128 · dw · dx · Σ q once per four blocks. The last nb % 4 blocks take
-/// one 256-bit step each. Same integer products as the AVX2 kernel (levels times codes, per block).
+/// and converted at once, one FMA with them spread to their blocks' lanes; the offset term
+/// 128 · dw · dx · Σ q once per four blocks. The last nb % 4 blocks take one 256-bit step each. Same
+/// integer products as the AVX2 kernel (levels times codes, per block).
 QS_TARGET static float iq4nl_row512(const uint8_t *w, const int8_t *xq, const int8_t *xg, const float *xd,
                                     const float *xds, size_t nb) {
     const __m512i table = iq4_table_plus128();
@@ -126,7 +125,8 @@ QS_INL __m256 iq4xs_scales(const uint8_t *blk, float dx) {
 /// One IQ4_XS row of nb super-blocks (136 bytes: d, the high and low scale bits, 128 code bytes) times
 /// one activation row (Q8_K blocks of 256; `xg` regrouped per four sub-blocks). Per super-block: the
 /// eight sub-block scales (iq4xs_scales); two 64-byte loads of codes, each four sub-blocks for
-/// iq4_quad_dots, two FMAs with the scales spread to the sub-blocks' lanes; the offset term 128 · Σ_j scale_j Σ x_j from the activation sums of 16.
+/// iq4_quad_dots, two FMAs with the scales spread to the sub-blocks' lanes; the offset term
+/// 128 · Σ_j scale_j Σ x_j from the activation sums of 16.
 QS_TARGET static float iq4xs_row512(const uint8_t *w, const int8_t *xg, const float *xd, const int16_t *xs,
                                     size_t nb) {
     const __m512i table = iq4_table_plus128();
@@ -150,8 +150,8 @@ QS_TARGET static float iq4xs_row512(const uint8_t *w, const int8_t *xg, const fl
     return _mm512_reduce_add_ps(acc) - 128.0f * qs_hsum(corr);
 }
 
-QS_TARGET void QI_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x,
-                                   size_t m, float *y, size_t yStride) {
+QS_TARGET void QI_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                        float *y, size_t yStride) {
     const size_t cols = x->cols, rb = lfm_qt_row_bytes(type, cols);
     // The activation codes of each row regrouped per four blocks of 32 (whole groups; an IQ4_XS row is
     // whole groups): on the stack up to QS_STACK_COLS codes in all, else on the heap; without memory,
