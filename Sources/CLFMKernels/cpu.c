@@ -52,8 +52,16 @@ uint32_t lfm_cpu_features(void) {
 
 int lfm_cpu_is_amd(void) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    return __builtin_cpu_is("amd") ? 1 : 0;
+    // Asked on every regrouped Q8_0 product: the vendor is read once (-1: not yet; every thread that
+    // races here stores the same value).
+    static int vendor = -1;
+    int amd = __atomic_load_n(&vendor, __ATOMIC_RELAXED);
+    if (amd < 0) {
+        __builtin_cpu_init();
+        amd = __builtin_cpu_is("amd") ? 1 : 0;
+        __atomic_store_n(&vendor, amd, __ATOMIC_RELAXED);
+    }
+    return amd;
 #else
     return 0;
 #endif

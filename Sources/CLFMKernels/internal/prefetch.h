@@ -11,7 +11,9 @@
 /// flight; a far prefetch into L2 does not hold an L1 fill buffer for the whole DRAM latency, and the
 /// near one brings lines to L1 from L2 just before use (Benchmarks/README.md has the distances
 /// measured). Rows follow each other in memory, so near a row's end this prefetches the next rows;
-/// past the matrix it touches lines that may be unused (prefetches never fault).
+/// past the matrix it touches lines that may be unused (prefetches never fault). One exception: the
+/// regrouped Q8_0 rows of the AVX-512 kernels skip it on AMD (lfm_x8_rows_avx512), where the hardware
+/// prefetchers alone read them faster.
 #define LFM_PREFETCH_L2 16384
 #define LFM_PREFETCH_L1 1024
 
