@@ -16,14 +16,12 @@
 // engine's pool (which spins between products) does; starting threads per matrix cost 12-20 % here.
 #include "CLFMKernels.h"
 #include "bench_threads.h"
+#include "bench_weights.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 typedef void (*qmatmul_fn)(int, const void *, size_t, size_t, const LFMQuantActivations *, size_t, float *, size_t);
 
@@ -45,27 +43,8 @@ static void *run(void *p) {
     return NULL;
 }
 
-/// The weight types the driver knows: GGML type id, elements and bytes per block, and the byte
-/// offsets of the block's F16 scales (set to small normal halves; the other bytes are patterned).
-typedef struct {
-    const char *name;
-    int type;
-    size_t elements, bytes, scales[2];
-    int regrouped; // the kernel type id of the regrouped layout (0: GGUF layout)
-} WeightType;
-
-static const WeightType types[] = {
-    {"q8_0", 8, 32, 34, {0, 0}, 0},      {"q4_0", 2, 32, 18, {0, 0}, 0},
-    {"q4_k", 12, 256, 144, {0, 2}, 0},   {"q5_k", 13, 256, 176, {0, 2}, 0},
-    {"q6_k", 14, 256, 210, {208, 208}, 0},
-    {"q8_0-x8", 8, 32, 34, {0, 0}, LFM_QT_Q8_0_X8}, {"q4_0-x8", 2, 32, 18, {0, 0}, LFM_QT_Q4_0_X8},
-    {"iq4_nl", 20, 32, 18, {0, 0}, 0},   {"iq4_xs", 23, 256, 136, {0, 0}, 0},
-};
-
 int main(int argc, char **argv) {
-    const WeightType *wt = NULL;
-    for (size_t i = 0; argc > 1 && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(argv[1], types[i].name) == 0) wt = &types[i];
+    const WeightType *wt = argc > 1 ? bench_weight_type(argv[1]) : NULL;
     if (argc < 3 || !wt || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
         fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]\n", argv[0]);
         return 2;
@@ -119,34 +98,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     const size_t rows = (dram ? 8192 : 512) * 2048 / cols, matrices = dram ? 24 : 1, repeats = dram ? 1 : 400;
-    const size_t blockBytes = wt->bytes, block = wt->elements, matrixBytes = rows * cols / block * blockBytes;
-    const size_t huge = 2 << 20, allocated = (matrixBytes + huge - 1) / huge * huge;
+    const size_t matrixBytes = rows * cols / wt->elements * wt->bytes;
     uint8_t **w = malloc(matrices * sizeof *w);
     if (!w) return 1;
-    for (size_t i = 0; i < matrices; i++) {
-        w[i] = aligned_alloc(huge, allocated);
-        if (!w[i]) return 1;
-#if defined(__linux__)
-        madvise(w[i], allocated, 14 /* MADV_HUGEPAGE */);
-#endif
-        for (size_t b = 0; b < matrixBytes / blockBytes; b++) {
-            uint8_t *p = w[i] + b * blockBytes;
-            for (size_t k = 0; k < blockBytes; k++) p[k] = (uint8_t)((b * 131 + k * 7) & 0x7F);
-            const uint16_t scale = 0x2000 + (uint16_t)(b % 64); // small normal halves
-            memcpy(p + wt->scales[0], &scale, 2);
-            memcpy(p + wt->scales[1], &scale, 2);
-        }
-        if (wt->regrouped) { // regrouped row by row through a copy of the row
-            const size_t rowBytes = cols / block * blockBytes;
-            uint8_t *row = malloc(rowBytes);
-            if (!row) return 1;
-            for (size_t r = 0; r < rows; r++) {
-                memcpy(row, w[i] + r * rowBytes, rowBytes);
-                lfm_regroup_rows(wt->type, row, w[i] + r * rowBytes, 1, cols, 0);
-            }
-            free(row);
-        }
-    }
+    for (size_t i = 0; i < matrices; i++)
+        if (!(w[i] = bench_make_weights(wt, rows, cols))) return 1;
     const size_t actBlock = (size_t)lfm_qmatmul_block(type);
     float *x = malloc(cols * sizeof *x), *y = malloc(rows * sizeof *y), *d = malloc(cols / actBlock * sizeof *d);
     float *dsums = malloc(cols / actBlock * sizeof *dsums);

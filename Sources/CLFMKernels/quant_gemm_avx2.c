@@ -24,9 +24,13 @@
 //         of j), then d;
 //   IQ4_NL the codes are looked up (vpshufb against the 16 levels) while packing, which leaves
 //         signed 8-bit weights: packed and multiplied exactly as Q8_0;
-//   IQ4_XS the looked-up levels per sub-block of 32 (packed without |w|, taken in the tile once
-//         per group for all tokens), each group's pair sums times the sub-block scale ls - 32 in
-//         vpmaddwd (|ls - 32| <= 32: no overflow), then d.
+//   IQ4_XS the looked-up levels times the sub-block scale ls - 32, packed as words (|level| <= 127,
+//         |ls - 32| <= 32: at most 4064), two columns per dword, 16 rows per micro-kernel call;
+//         the activations of a chunk are widened to words once per call, and vpmaddwd sums their
+//         products into dwords (vpsignb, vpmaddubsw and a vpmaddwd by the scale per group were
+//         slower: three instructions that issue twice per cycle on Zen 4 per 32 products, where
+//         two vpmaddwd do now); then d.
+//         The AVX-VNNI build packs the levels and the scales apart (vpdpbusd, vpmulld per sub-block).
 // Only the order of the F32 additions differs from the row kernels.
 #include "CLFMKernels.h"
 #include "internal/quant_common.h"

@@ -249,9 +249,9 @@ extension QuantKernelPath {
 
 /// The AVX2 packed GEMM (`lfm_qgemm_avx2`, and `lfm_qgemm_avxvnni` where the CPU has AVX-VNNI) called
 /// directly, so it is tested wherever the CPU has AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
-/// (tiles of 4 with 1–3 left over, including counts below its threshold), row ranges that start
-/// and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
-/// chunks of 1024 with a partial last chunk. Rows outside the range must stay untouched.
+/// (tiles of 4 with 1–3 left over, including counts below its threshold) and 261, row ranges that
+/// start and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
+/// chunks of 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
@@ -264,7 +264,8 @@ extension QuantKernelPath {
         for (rows, cols) in shapes {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
-            for m in 1...13 {
+            // 261 tokens: more than one widened activation chunk of 256 tokens (IQ4_XS without VNNI).
+            for m in Array(1...13) + (cols == 256 ? [261] : []) {
                 let x = rng.floats(m * cols, scale: 2)
                 let a = QuantizedActivations(m: m, cols: cols, block: block)
                 defer { a.deallocate() }

@@ -5,6 +5,7 @@
 // QA_TARGET, QA_VNNI, QA_ENTRY (this GEMM's entry point) and QA_ROW_ENTRY (the row kernels for
 // types without a packed form). The packed panels are the same in both.
 #include <immintrin.h>
+#include <stdlib.h>
 
 #define QA_INL QA_TARGET __attribute__((always_inline)) static inline
 
@@ -43,11 +44,14 @@ typedef struct {
 QA_INL QALayout qa_layout(int type) {
     QALayout l;
     switch (type) {
-    case QT_Q8_0: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break;  // groups (w, |w|), scales
     case QT_Q4_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
     case QT_Q4_K: case QT_Q5_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
-    case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // as Q8_0
+    case QT_Q8_0: case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // groups (w, |w|), scales
+#if QA_VNNI
     case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 2048 + 256 + 32; break; // levels, scales, d
+#else
+    case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 128 * 32 + 32; break; // QA_WIDE: word pairs, d
+#endif
     default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K
     }
     return l;
@@ -81,6 +85,27 @@ QA_INL __m256 qa_halves(const uint8_t *w, size_t rb, int valid, size_t off) {
     }
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
 }
+
+#if !QA_VNNI
+/// Types whose packed panel holds 16-bit weights (pairs of columns per dword) multiplied by
+/// vpmaddwd against activations widened to 16 bits: IQ4_XS's signed levels would otherwise take
+/// vpsignb and a vpmaddwd by the sub-block scale per vpmaddubsw. (Q8_0 and IQ4_NL measured 7-8 %
+/// slower this way: one F32 scale per 32 columns leaves too few registers for 16 rows.)
+#define QA_WIDE(type) ((type) == QT_IQ4_XS)
+
+/// v: dword r = four signed bytes (columns c..c+3) of row r; sc: dword r = (s, s), the row's 16-bit
+/// scale twice. Out: p[0] dword r = the words (v_c * s, v_c+1 * s) of row r, p[1] the same for
+/// columns c+2, c+3.
+QA_INL void qa_widen_pairs(__m256i v, __m256i sc, __m256i p[2]) {
+    const __m256i sign = _mm256_cmpgt_epi8(_mm256_setzero_si256(), v);
+    // Rows 0, 1 | 4, 5 and rows 2, 3 | 6, 7 as four words each, times their scales.
+    const __m256i a = _mm256_mullo_epi16(_mm256_unpacklo_epi8(v, sign), _mm256_unpacklo_epi32(sc, sc));
+    const __m256i b = _mm256_mullo_epi16(_mm256_unpackhi_epi8(v, sign), _mm256_unpackhi_epi32(sc, sc));
+    const __m256i ap = _mm256_shuffle_epi32(a, 0xD8), bp = _mm256_shuffle_epi32(b, 0xD8); // dwords 0, 2, 1, 3
+    p[0] = _mm256_unpacklo_epi64(ap, bp);
+    p[1] = _mm256_unpackhi_epi64(ap, bp);
+}
+#endif
 
 /// Packs activation blocks [b0, b0 + nb) of the rows r < valid at w (row stride rb) into out.
 /// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
@@ -138,28 +163,44 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             break;
         }
         case QT_IQ4_XS: {
-            // Sub-block j (16 code bytes at 8 + 16 j): its 8 groups of levels at 256 j.
             const size_t o = b * 136;
-            for (int j = 0; j < 8; j++) {
-                __m256i words[4];
-                qa_words16(w, rb, valid, o + 8 + 16 * (size_t)j, words);
-                for (int g = 0; g < 4; g++) {
-                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * g),
-                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib)));
-                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * (g + 4)),
-                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib)));
-                }
-            }
-            // Sub-block scales ls - 32 as word pairs per row (both words of a dword), then d.
+            // Sub-block scales ls - 32 as word pairs per row (both words of a dword).
             uint32_t sc[8][8];
             for (int r = 0; r < 8; r++)
                 for (int j = 0; j < 8; j++) {
                     const int v = r < valid ? lfm_qt_iq4xs_scale(w + (size_t)r * rb + o, j) : 0;
                     sc[j][r] = (uint32_t)(uint16_t)(int16_t)v * 0x10001u;
                 }
-            for (int j = 0; j < 8; j++)
+            for (int j = 0; j < 8; j++) {
+                __m256i words[4];
+                qa_words16(w, rb, valid, o + 8 + 16 * (size_t)j, words);
+#if QA_VNNI
+                // Sub-block j (16 code bytes at 8 + 16 j): its 8 groups of levels at 256 j, then
+                // the scales.
+                for (int g = 0; g < 4; g++) {
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * g),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib)));
+                    _mm256_store_si256((__m256i *)(pb + 256 * j + 32 * (g + 4)),
+                                       _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib)));
+                }
                 _mm256_store_si256((__m256i *)(pb + 2048 + 32 * j), _mm256_loadu_si256((const __m256i *)sc[j]));
-            _mm256_store_ps((float *)(pb + 2304), qa_halves(w, rb, valid, o));
+#else
+                // Column pair p of sub-block j (columns 32 j + 2 p, + 1) at 32 (16 j + p): the
+                // levels times the sub-block scale as words (|level (ls - 32)| <= 127 * 32).
+                const __m256i s = _mm256_loadu_si256((const __m256i *)sc[j]);
+                for (int g = 0; g < 4; g++) {
+                    __m256i pairs[2];
+                    qa_widen_pairs(_mm256_shuffle_epi8(levels, _mm256_and_si256(words[g], nib)), s, pairs);
+                    _mm256_store_si256((__m256i *)(pb + 32 * (16 * j + 2 * g)), pairs[0]);
+                    _mm256_store_si256((__m256i *)(pb + 32 * (16 * j + 2 * g + 1)), pairs[1]);
+                    qa_widen_pairs(_mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib)), s,
+                                   pairs);
+                    _mm256_store_si256((__m256i *)(pb + 32 * (16 * j + 8 + 2 * g)), pairs[0]);
+                    _mm256_store_si256((__m256i *)(pb + 32 * (16 * j + 8 + 2 * g + 1)), pairs[1]);
+                }
+#endif
+            }
+            _mm256_store_ps((float *)(pb + L.blockBytes - 32), qa_halves(w, rb, valid, o));
             break;
         }
         case QT_Q4_K:
@@ -278,6 +319,7 @@ typedef struct {
     const int8_t *q;
     const float *d;
     const int16_t *s;
+    const int16_t *wide; // QA_WIDE types: the chunk's activation codes as words (block i at 256 i)
 } QARow;
 
 /// 8 rows x T tokens over the nb packed activation blocks at pk (activation blocks b0 ..< b0 + nb).
@@ -331,37 +373,29 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
             }
             break;
         }
+#if QA_VNNI // (IQ4_XS without VNNI: qa_tile_wide)
         case QT_IQ4_XS: {
             __m256i isum[QA_T];
             for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
             for (int j = 0; j < 8; j++) {
                 const __m256i sc = _mm256_load_si256((const __m256i *)(pb + 2048 + 32 * j));
-#if QA_VNNI
                 // The sub-block's dword sums, then times its scale once (QA_SCALE_SUMS: vpmulld).
                 __m256i s[QA_T];
                 for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
-#endif
                 for (int g = 0; g < 8; g++) {
                     const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 256 * j + 32 * g));
                     const __m256i av = _mm256_abs_epi8(wv);
-                    for (int t = 0; t < T; t++) {
-#if QA_VNNI
+                    for (int t = 0; t < T; t++)
                         s[t] = _mm256_dpbusd_avx_epi32(s[t], av, _mm256_sign_epi8(qa_bcast(xq[t] + 32 * j + 4 * g), wv));
-#else
-                        const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(qa_bcast(xq[t] + 32 * j + 4 * g), wv));
-                        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, sc));
-#endif
-                    }
                 }
-#if QA_VNNI
                 for (int t = 0; t < T; t++) isum[t] = _mm256_add_epi32(isum[t], QA_SCALE_SUMS(s[t], sc));
-#endif
             }
             const __m256 d8 = _mm256_load_ps((const float *)(pb + 2304));
             for (int t = 0; t < T; t++)
                 f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
             break;
         }
+#endif
         case QT_Q4_K:
         case QT_Q5_K: {
             // Q5_K codes reach 31: without VNNI's dword sums, four groups at most per 16-bit sum
@@ -437,8 +471,122 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
     }
 }
 
+#if !QA_VNNI
+/// Columns per packed chunk of a QA_WIDE type: two panels of words (2 x 8.1 KiB) stay in L1.
+#define QA_WIDE_KC 512
+/// Tokens per widened activation chunk (QA_WIDE_KC words each: 256 KiB).
+#define QA_WIDE_TOKENS 256
+/// Tokens per widened chunk on the stack when the heap has no room (16 KiB).
+#define QA_WIDE_TOKENS_STACK 16
+
+/// 16 rows (the packed panels p[0], p[1] of rows n, n + 8) x T tokens of a QA_WIDE type: each
+/// broadcast column pair of a token meets both panels. Results as qa_tile's.
+QA_INL void qa_tile_wide(int type, const uint8_t *const p[2], size_t b0, size_t nb, const QARow *xr, int T, float *y, size_t ys,
+                         const __m256i mask[2], int add) {
+    const QALayout L = qa_layout(type);
+    const int pairs = L.xblock / 2;
+    __m256 f[2][QA_T];
+    for (int t = 0; t < T; t++) f[0][t] = f[1][t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *p0 = p[0] + i * (size_t)L.blockBytes, *p1 = p[1] + i * (size_t)L.blockBytes;
+        // 16-bit weights against 16-bit activations: one vpmaddwd per column pair, panel and token
+        // (at most 256 * 127 * 32 * 127 in a dword: IQ4_XS levels times their scales).
+        __m256i s0[QA_T], s1[QA_T];
+        for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+        for (int q = 0; q < pairs; q++) {
+            const __m256i w0 = _mm256_load_si256((const __m256i *)(p0 + 32 * q));
+            const __m256i w1 = _mm256_load_si256((const __m256i *)(p1 + 32 * q));
+            for (int t = 0; t < T; t++) {
+                const __m256i xv = _mm256_castps_si256(_mm256_broadcast_ss((const float *)(xr[t].wide + (size_t)L.xblock * i + 2 * q)));
+                s0[t] = _mm256_add_epi32(s0[t], _mm256_madd_epi16(w0, xv));
+                s1[t] = _mm256_add_epi32(s1[t], _mm256_madd_epi16(w1, xv));
+            }
+        }
+        const __m256 d0 = _mm256_load_ps((const float *)(p0 + L.blockBytes - 32));
+        const __m256 d1 = _mm256_load_ps((const float *)(p1 + L.blockBytes - 32));
+        for (int t = 0; t < T; t++) {
+            const __m256 dx = _mm256_set1_ps(xr[t].d[b0 + i]);
+            f[0][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0[t]), _mm256_mul_ps(d0, dx), f[0][t]);
+            f[1][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1[t]), _mm256_mul_ps(d1, dx), f[1][t]);
+        }
+    }
+    for (int h = 0; h < 2; h++)
+        for (int t = 0; t < T; t++) {
+            float *o = y + (size_t)t * ys + 8 * h;
+            __m256 v = f[h][t];
+            if (add) v = _mm256_add_ps(v, _mm256_maskload_ps(o, mask[h]));
+            _mm256_maskstore_ps(o, mask[h], v);
+        }
+}
+
+/// QA_WIDE types: per chunk of QA_WIDE_KC columns, the activation codes of up to QA_WIDE_TOKENS
+/// tokens are widened to words once, then every pair of panels of the rows is packed and
+/// multiplied with them.
+QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                         float *y, size_t ys) {
+    const QALayout L = qa_layout(type);
+    const size_t rb = lfm_qt_row_bytes(type, x->cols);
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QA_WIDE_KC / (size_t)L.xblock;
+    const size_t xbPerRow = x->cols / x->block;
+    _Alignas(32) uint8_t pack[2][QA_PACK_BYTES / 2];
+    _Alignas(32) int16_t stackWide[QA_WIDE_TOKENS_STACK * QA_WIDE_KC];
+    size_t group = m < QA_WIDE_TOKENS ? m : QA_WIDE_TOKENS;
+    int16_t *heap = (int16_t *)malloc(group * QA_WIDE_KC * sizeof(int16_t));
+    int16_t *wide = heap;
+    if (!heap) {
+        wide = stackWide;
+        group = QA_WIDE_TOKENS_STACK;
+    }
+    const uint8_t *const panels[2] = {pack[0], pack[1]};
+    for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
+        const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
+        const size_t c0 = b0 * (size_t)L.xblock, cols = nb * (size_t)L.xblock;
+        for (size_t t0 = 0; t0 < m; t0 += group) {
+            const size_t t1 = m - t0 < group ? m : t0 + group;
+            for (size_t t = t0; t < t1; t++) {
+                const int8_t *q = x->q + t * x->cols + c0;
+                int16_t *o = wide + (t - t0) * QA_WIDE_KC;
+                for (size_t c = 0; c < cols; c += 16)
+                    _mm256_storeu_si256((__m256i *)(o + c), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + c))));
+            }
+            for (size_t n = n0; n < n1; n += 2 * QA_ROWS) {
+                __m256i mask[2];
+                for (int h = 0; h < 2; h++) {
+                    const size_t r = n + (size_t)h * QA_ROWS;
+                    const int valid = r >= n1 ? 0 : n1 - r < QA_ROWS ? (int)(n1 - r) : QA_ROWS;
+                    mask[h] = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                    qa_pack(type, 0, w + (valid ? r * rb : 0), rb, valid, b0, nb, pack[h]);
+                }
+                for (size_t t = t0; t < t1; t += QA_T) {
+                    const int T = t1 - t < QA_T ? (int)(t1 - t) : QA_T;
+                    QARow xr[QA_T];
+                    for (int k = 0; k < T; k++) {
+                        xr[k].d = x->d + (t + (size_t)k) * xbPerRow;
+                        xr[k].wide = wide + (t - t0 + (size_t)k) * QA_WIDE_KC;
+                    }
+                    float *yo = y + t * ys + n;
+                    switch (T) {
+                    case 4: qa_tile_wide(type, panels, b0, nb, xr, 4, yo, ys, mask, b0 > 0); break;
+                    case 3: qa_tile_wide(type, panels, b0, nb, xr, 3, yo, ys, mask, b0 > 0); break;
+                    case 2: qa_tile_wide(type, panels, b0, nb, xr, 2, yo, ys, mask, b0 > 0); break;
+                    default: qa_tile_wide(type, panels, b0, nb, xr, 1, yo, ys, mask, b0 > 0); break;
+                    }
+                }
+            }
+        }
+    }
+    free(heap);
+}
+#endif
+
 QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                     float *y, size_t ys) {
+#if !QA_VNNI
+    if (QA_WIDE(type)) {
+        qa_gemm_wide(type, w, n0, n1, x, m, y, ys);
+        return;
+    }
+#endif
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
     const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QA_KC / (size_t)L.xblock;
