@@ -375,11 +375,14 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
             const __m512 dm0 = _mm512_load_ps((const void *)(pm + 512));
             const __m512 dm1 = _mm512_load_ps((const void *)(pm + 512 + 64));
             for (int t = 0; t < T; t++) {
-                const int16_t *xs = xr[t].s + 16 * b;
+                // The sums of 32 (pairs of the sums of 16, vpmaddwd) packed to words: dwords 0, 1,
+                // 4, 5 hold the word pairs of sub-blocks (0, 1), (2, 3), (4, 5), (6, 7).
+                const __m256i s16 = _mm256_loadu_si256((const __m256i *)(xr[t].s + 16 * b));
+                const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
+                const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s32, s32));
                 __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
                 for (int k = 0; k < 4; k++) {
-                    const int s0 = xs[4 * k] + xs[4 * k + 1], s1 = xs[4 * k + 2] + xs[4 * k + 3];
-                    const __m512i s = _mm512_set1_epi32((int32_t)((uint32_t)(uint16_t)s0 | ((uint32_t)(uint16_t)s1 << 16)));
+                    const __m512i s = _mm512_permutexvar_epi32(_mm512_set1_epi32((k & 1) + 4 * (k >> 1)), pairs);
                     m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * k)), s);
                     m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * k + 64)), s);
                 }
