@@ -165,6 +165,54 @@ QP_INLINE void qp_q6k(const LFMQuantActivations *x, size_t t, int R, const uint8
     for (int r = 0; r < R; r++) out[r] = acc[r];
 }
 
+/// Q2_K / Q3_K: per 256, over the 16 sub-blocks of 16. Element 128 n + 32 j + l (l < 32) has its two
+/// low bits at bits 2 j of code byte 32 n + l. Q2_K: d * dx * sum_u sc_u dot_u - dmin * dx * sum_u
+/// mn_u sum16_u (sc_u, mn_u the nibbles of byte u); Q3_K: the third bit (bit 4 n + j of hmask byte
+/// l) set means +4: d * dx * sum_u (sc_u - 32) (dot_u - 4 sum16_u), the codes taken as 0..7.
+QP_INLINE void qp_k23(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, int three, float *out) {
+    LFM_QT_ROWS(x, t, R)
+    const size_t nb = x->cols / 256, bytes = three ? 110 : 84;
+    float acc[4] = { 0, 0, 0, 0 };
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        const uint8_t *qs = blk + (three ? 32 : 16);
+        int sc[16], mn[16];
+        float d, dmin = 0;
+        if (three) {
+            uint8_t s3[16];
+            lfm_qt_scales_q3k(blk + 96, s3);
+            for (int u = 0; u < 16; u++) { sc[u] = s3[u] - 32; mn[u] = 0; }
+            d = lfm_qt_half(blk + 108);
+        } else {
+            for (int u = 0; u < 16; u++) { sc[u] = blk[u] & 0xF; mn[u] = blk[u] >> 4; }
+            d = lfm_qt_half(blk + 80);
+            dmin = lfm_qt_half(blk + 82);
+        }
+        uint8_t wq[256];
+        for (int n = 0; n < 2; n++)
+            for (int j = 0; j < 4; j++)
+                for (int l = 0; l < 32; l++) {
+                    int v = (qs[32 * n + l] >> (2 * j)) & 3;
+                    if (three) v |= ((blk[l] >> (4 * n + j)) & 1) << 2;
+                    wq[128 * n + 32 * j + l] = (uint8_t)v;
+                }
+        for (int r = 0; r < R; r++) {
+            const int8_t *q = xq[r] + b * 256;
+            const int16_t *s = xs[r] + b * 16;
+            int sumi = 0, summ = 0;
+            for (int u = 0; u < 16; u++) {
+                int dot = 0;
+                for (int l = 0; l < 16; l++) dot += wq[16 * u + l] * q[16 * u + l];
+                sumi += sc[u] * (three ? dot - 4 * s[u] : dot);
+                summ += mn[u] * s[u];
+            }
+            const float dx = xd[r][b];
+            acc[r] += (d * dx) * (float)sumi - (dmin * dx) * (float)summ;
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = acc[r];
+}
+
 /// IQ4_XS: per 256, d * dx * sum_j (ls_j - 32) dot_j over the 8 sub-blocks of 32, the weights
 /// being the table levels of the codes.
 QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uint8_t *w, float *out) {
@@ -205,6 +253,8 @@ QP_INLINE void qp_iq4xs(const LFMQuantActivations *x, size_t t, int R, const uin
 #define QP_DOT_Q4_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q4_1, o)
 #define QP_DOT_Q5_0(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_0, o)
 #define QP_DOT_Q5_1(w, x, t, R, o) qp_small(x, t, R, w, QT_Q5_1, o)
+#define QP_DOT_Q2_K(w, x, t, R, o) qp_k23(x, t, R, w, 0, o)
+#define QP_DOT_Q3_K(w, x, t, R, o) qp_k23(x, t, R, w, 1, o)
 #define QP_DOT_Q4_K(w, x, t, R, o) qp_k45(x, t, R, w, 0, o)
 #define QP_DOT_Q5_K(w, x, t, R, o) qp_k45(x, t, R, w, 1, o)
 #define QP_DOT_Q6_K(w, x, t, R, o) qp_q6k(x, t, R, w, o)
@@ -218,6 +268,8 @@ LFM_DEFINE_QLOOP(qp_loop_q8_0_x8, , QP_DOT_Q8_0_X8, QT_Q8_0_X8)
 LFM_DEFINE_QLOOP(qp_loop_q4_1, , QP_DOT_Q4_1, QT_Q4_1)
 LFM_DEFINE_QLOOP(qp_loop_q5_0, , QP_DOT_Q5_0, QT_Q5_0)
 LFM_DEFINE_QLOOP(qp_loop_q5_1, , QP_DOT_Q5_1, QT_Q5_1)
+LFM_DEFINE_QLOOP(qp_loop_q2_k, , QP_DOT_Q2_K, QT_Q2_K)
+LFM_DEFINE_QLOOP(qp_loop_q3_k, , QP_DOT_Q3_K, QT_Q3_K)
 LFM_DEFINE_QLOOP(qp_loop_q4_k, , QP_DOT_Q4_K, QT_Q4_K)
 LFM_DEFINE_QLOOP(qp_loop_q5_k, , QP_DOT_Q5_K, QT_Q5_K)
 LFM_DEFINE_QLOOP(qp_loop_q6_k, , QP_DOT_Q6_K, QT_Q6_K)
@@ -257,6 +309,8 @@ void lfm_qmatmul_plain(int type, const void *w, size_t n0, size_t n1,
     case QT_Q4_1: qp_loop_q4_1(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_0: qp_loop_q5_0(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_1: qp_loop_q5_1(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q2_K: qp_loop_q2_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q3_K: qp_loop_q3_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qp_loop_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qp_loop_q5_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qp_loop_q6_k(wb, n0, n1, x, m, y, yStride); break;

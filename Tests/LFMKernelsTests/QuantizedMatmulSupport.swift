@@ -69,6 +69,30 @@ func integerGroups(_ w: WeightMatrix, row: Int) -> [IntegerGroup] {
                 ints[j + 16] = ((byte(qs + j) >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4) - offset
             }
             groups.append(IntegerGroup(start: start, scale: half(o), min: five1 ? half(o + 2) : 0, ints: ints))
+        case .q2_K, .q3_K:
+            // 16 sub-blocks of 16: element 128 n + 32 j + l takes bits 2 j of code byte 32 n + l; Q3_K's
+            // bit 4 n + j of hmask byte l set means +4 on the code - 4, its scales are six bits in 12 bytes.
+            let three = w.dtype == .q3_K
+            let qs = o + (three ? 32 : 16)
+            let d = half(o + (three ? 108 : 80)), dmin = three ? 0 : half(o + 82)
+            for u in 0..<16 {
+                let n = u / 8, j = (u % 8) / 2
+                let ints = (0..<16).map { k -> Int in
+                    let l = 16 * (u % 2) + k
+                    let low = (byte(qs + 32 * n + l) >> (2 * j)) & 3
+                    return three ? low - ((byte(o + l) >> (4 * n + j)) & 1 == 1 ? 0 : 4) : low
+                }
+                if three {
+                    let packed = o + 96
+                    let low = u < 8 ? byte(packed + u) & 15 : byte(packed + u - 8) >> 4
+                    let high = (byte(packed + 8 + u % 4) >> (2 * (u / 4))) & 3
+                    groups.append(IntegerGroup(start: start + 16 * u, scale: d * Double((low | high << 4) - 32), min: 0, ints: ints))
+                } else {
+                    let sc = byte(o + u)
+                    groups.append(IntegerGroup(start: start + 16 * u, scale: d * Double(sc & 15), min: -dmin * Double(sc >> 4),
+                                               ints: ints))
+                }
+            }
         case .q4_K, .q5_K:
             let five = w.dtype == .q5_K
             let d = half(o), dmin = half(o + 2)
@@ -142,13 +166,15 @@ func referenceIntegerDot(_ groups: [IntegerGroup], _ a: ReferenceActivations, bl
 }
 
 /// Types with an integer kernel.
-let integerKernelTypes: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
+let integerKernelTypes: [DType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
 
 /// Byte offsets of the F16 scale fields inside one block of `dtype`.
 func halfFieldOffsets(_ dtype: DType) -> [Int] {
     switch dtype {
     case .q8_0, .q4_0, .q5_0, .iq4_NL, .iq4_XS: return [0]
     case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
+    case .q2_K: return [80, 82]
+    case .q3_K: return [108]
     case .q6_K: return [208]
     default: return []
     }

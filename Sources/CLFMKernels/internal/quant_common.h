@@ -16,6 +16,8 @@
 #define QT_Q5_0 6
 #define QT_Q5_1 7
 #define QT_Q8_0 8
+#define QT_Q2_K 10
+#define QT_Q3_K 11
 #define QT_Q4_K 12
 #define QT_Q5_K 13
 #define QT_Q6_K 14
@@ -79,6 +81,8 @@ static inline size_t lfm_qt_block_bytes(int type) {
     case QT_Q5_0: return 22;
     case QT_Q5_1: return 24;
     case QT_Q8_0: case QT_Q8_0_X8: return 34;
+    case QT_Q2_K: return 84;
+    case QT_Q3_K: return 110;
     case QT_Q4_K: return 144;
     case QT_Q5_K: return 176;
     case QT_Q6_K: return 210;
@@ -92,7 +96,7 @@ static inline size_t lfm_qt_block_bytes(int type) {
 static inline size_t lfm_qt_block_elems(int type) {
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: case QT_Q8_0: case QT_Q8_0_X8: case QT_IQ4_NL: return 32;
-    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_XS: return 256;
+    case QT_Q2_K: case QT_Q3_K: case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: case QT_IQ4_XS: return 256;
     default: return 0;
     }
 }
@@ -129,6 +133,20 @@ static inline void lfm_qt_scales_k4(const uint8_t *q, uint8_t sc[8], uint8_t mn[
         sc[j + 4] = (uint8_t)((q[j + 8] & 0xF) | ((q[j] >> 6) << 4));
         mn[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
     }
+}
+
+/// The 16 six-bit scales of a Q3_K block (12 bytes at q) as stored, value + 32 (0..63): sub-block j
+/// takes its low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, its high 2 bits from
+/// bits 2 (j / 4) of byte 8 + j % 4; four at a time in 32-bit words, as ggml does.
+static inline void lfm_qt_scales_q3k(const uint8_t *q, uint8_t sc[16]) {
+    uint32_t a0, a1, hi;
+    memcpy(&a0, q, 4);
+    memcpy(&a1, q + 4, 4);
+    memcpy(&hi, q + 8, 4);
+    const uint32_t low = 0x0F0F0F0Fu, two = 0x03030303u;
+    const uint32_t s[4] = {(a0 & low) | ((hi & two) << 4), (a1 & low) | (((hi >> 2) & two) << 4),
+                           ((a0 >> 4) & low) | (((hi >> 4) & two) << 4), ((a1 >> 4) & low) | (((hi >> 6) & two) << 4)};
+    memcpy(sc, s, 16);
 }
 
 /// Rows of W per cache block in the prefill loop (about 64 KiB of weights).

@@ -802,11 +802,76 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
     for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
 }
 
+/// Q2_K / Q3_K (semantics in quant_portable.c's qp_k23): the two low bits of 32 elements come from
+/// one 32-byte load shifted by 2 j (Q3_K: the hmask bit joins as 4, codes 0..7, minus 4 times the
+/// sums of 16 per sub-block), as Q6_K's codes: per chunk of 32 (sub-blocks 2 j and 2 j + 1 in the
+/// low and high lane) vpmaddubsw, then the 16-bit pair sums times the sub-block scales in
+/// vpmaddwd / vpdpwssd; Q2_K's mins times the sums of 16 in one vpmaddwd per block.
+QS_INL void qs_k23(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, int three, float *out) {
+    QS_ROWS(x, t, R)
+    const size_t nb = x->cols / 256, bytes = three ? 110 : 84;
+    const __m256i two = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + b * bytes;
+        if (R == 1) lfm_prefetch_ahead(blk, bytes);
+        __m256i scAll, mnAll = _mm256_setzero_si256();
+        float d, dmin = 0;
+        if (three) {
+            uint8_t s3[16];
+            lfm_qt_scales_q3k(blk + 96, s3);
+            scAll = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)s3)), _mm256_set1_epi16(32));
+            d = qs_half(blk + 108);
+        } else {
+            const __m128i raw = _mm_loadu_si128((const __m128i *)blk), nib = _mm_set1_epi8(0x0F);
+            scAll = _mm256_cvtepu8_epi16(_mm_and_si128(raw, nib));
+            mnAll = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), nib));
+            d = qs_half(blk + 80);
+            dmin = qs_half(blk + 82);
+        }
+        const uint8_t *qs = blk + (three ? 32 : 16);
+        const __m256i hm = three ? qs_load(blk) : _mm256_setzero_si256();
+        const int C = QS_CHAINS(R);
+        __m256i si[4][4];
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
+        for (int n = 0; n < 2; n++) {
+            const __m256i q = qs_load(qs + 32 * n);
+            // Scales of this half as 8 words in both lanes (as in qs_q6k).
+            const __m256i scHalf = n ? _mm256_permute4x64_epi64(scAll, 0xEE) : _mm256_permute4x64_epi64(scAll, 0x44);
+            for (int j = 0; j < 4; j++) {
+                __m256i codes = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), two);
+                if (three)
+                    codes = _mm256_or_si256(codes, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
+                const __m256i sc = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
+                    _mm_set1_epi16((short)(((4 * j + 3) << 8) | (4 * j + 2))),
+                    _mm_set1_epi16((short)(((4 * j + 1) << 8) | (4 * j)))));
+                __m256i *sumi = si[j % C];
+                for (int r = 0; r < R; r++) {
+                    const __m256i p = _mm256_maddubs_epi16(codes, qs_load(xq[r] + b * 256 + 128 * n + 32 * j));
+                    sumi[r] = QS_DPWSSD(sumi[r], p, sc);
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            __m256i total = si[0][r];
+            for (int c = 1; c < C; c++) total = _mm256_add_epi32(total, si[c][r]);
+            const __m256i sums = qs_load(xs[r] + b * 16);
+            if (three) total = _mm256_sub_epi32(total, _mm256_slli_epi32(_mm256_madd_epi16(sums, scAll), 2));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * xd[r][b]), acc[r]);
+            if (!three)
+                acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(sums, mnAll)), _mm256_set1_ps(dmin * xd[r][b]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) out[r] = qs_hsum(acc[r]);
+}
+
 #define QS_DOT_Q8_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q8_0, o)
 #define QS_DOT_Q4_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_0, o)
 #define QS_DOT_Q4_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q4_1, o)
 #define QS_DOT_Q5_0(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_0, o)
 #define QS_DOT_Q5_1(w, x, t, R, o) qs_blocks32(w, x, t, R, QT_Q5_1, o)
+#define QS_DOT_Q2_K(w, x, t, R, o) qs_k23(w, x, t, R, 0, o)
+#define QS_DOT_Q3_K(w, x, t, R, o) qs_k23(w, x, t, R, 1, o)
 #define QS_DOT_Q4_K(w, x, t, R, o) qs_k45(w, x, t, R, 0, o)
 #define QS_DOT_Q5_K(w, x, t, R, o) qs_k45(w, x, t, R, 1, o)
 #define QS_DOT_Q6_K(w, x, t, R, o) qs_q6k(w, x, t, R, o)
@@ -816,6 +881,8 @@ LFM_DEFINE_QLOOP(qs_loop_q4_0, QS_TARGET, QS_DOT_Q4_0, QT_Q4_0)
 LFM_DEFINE_QLOOP(qs_loop_q4_1, QS_TARGET, QS_DOT_Q4_1, QT_Q4_1)
 LFM_DEFINE_QLOOP(qs_loop_q5_0, QS_TARGET, QS_DOT_Q5_0, QT_Q5_0)
 LFM_DEFINE_QLOOP(qs_loop_q5_1, QS_TARGET, QS_DOT_Q5_1, QT_Q5_1)
+LFM_DEFINE_QLOOP(qs_loop_q2_k, QS_TARGET, QS_DOT_Q2_K, QT_Q2_K)
+LFM_DEFINE_QLOOP(qs_loop_q3_k, QS_TARGET, QS_DOT_Q3_K, QT_Q3_K)
 LFM_DEFINE_QLOOP(qs_loop_q4_k, QS_TARGET, QS_DOT_Q4_K, QT_Q4_K)
 LFM_DEFINE_QLOOP(qs_loop_q5_k, QS_TARGET, QS_DOT_Q5_K, QT_Q5_K)
 LFM_DEFINE_QLOOP(qs_loop_q6_k, QS_TARGET, QS_DOT_Q6_K, QT_Q6_K)
@@ -829,6 +896,8 @@ LFM_DEFINE_QLOOP(qs_loop_q6_k, QS_TARGET, QS_DOT_Q6_K, QT_Q6_K)
         case QT_Q4_1: qs_loop_q4_1(wb_, n0, n1, x, m, y, ys); break;            \
         case QT_Q5_0: qs_loop_q5_0(wb_, n0, n1, x, m, y, ys); break;            \
         case QT_Q5_1: qs_loop_q5_1(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q2_K: qs_loop_q2_k(wb_, n0, n1, x, m, y, ys); break;            \
+        case QT_Q3_K: qs_loop_q3_k(wb_, n0, n1, x, m, y, ys); break;            \
         case QT_Q4_K: qs_loop_q4_k(wb_, n0, n1, x, m, y, ys); break;            \
         case QT_Q5_K: qs_loop_q5_k(wb_, n0, n1, x, m, y, ys); break;            \
         case QT_Q6_K: qs_loop_q6_k(wb_, n0, n1, x, m, y, ys); break;            \
