@@ -1,4 +1,4 @@
-// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).
 //
 // The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
 // QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
@@ -17,6 +17,7 @@
 //   Q5_K  as Q4_K with codes q (0..31): the fifth bit joins the nibble while packing;
 //   Q6_K  codes q (0..63) per sub-block of 16, integer dot minus 32 * (its activation sum),
 //         F32 scale d * sc_j;
+//   Q3_K  packed as Q6_K with codes q3 + 32 (28..35), F32 scale d * (sc_j - 32);
 //   IQ4_NL codes looked up while packing (vpshufb against the 16 levels + 128), then as Q8_0;
 //   IQ4_XS the same per sub-block of 32, minus 128 * (its activation sum), F32 scale d * (ls - 32).
 // The offsets are applied in integers (vpdpwssd with the activation sums of 16), so the only
@@ -34,6 +35,8 @@ size_t lfm_qgemm_min_rows(int type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: return 8;
     case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 12;
+    // Q3_K packs into Q6_K's panels (by analogy, not measured).
+    case QT_Q3_K: return 12;
     // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
     // decodes its scales per row while packing, as Q4_K does.
     case QT_IQ4_NL: return 4;
@@ -72,7 +75,7 @@ QG_INL QGLayout qg_layout(int type) {
     QGLayout l;
     switch (type) {
     case QT_Q4_K: case QT_Q5_K: case QT_IQ4_XS: l.xblock = 256; l.units = 8; l.groups = 8; break;
-    case QT_Q6_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
+    case QT_Q6_K: case QT_Q3_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
     l.unitBytes = 128 * l.groups + 128;
@@ -251,6 +254,42 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             _mm512_store_ps((void *)(pb + 8 * 1152 + 512 + 64 * h), _mm512_loadu_ps(dm));
             break;
         }
+        case QT_Q3_K: {
+            // Packed as Q6_K with codes q3 + 32 (28..35), so the tile's offset of 32 applies: element
+            // 128 n + 32 j + l takes bits 2 j of code byte 32 + 32 n + l and, as 4, bit 4 n + j of
+            // hmask byte l.
+            const size_t o = b * 110;
+            const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1), base = _mm512_set1_epi8(28);
+            __m512i hw[8];
+            qg_words32(w, rb, mask, o, hw);
+            for (int n = 0; n < 2; n++) {
+                __m512i qw[8];
+                qg_words32(w, rb, mask, o + 32 + 32 * (size_t)n, qw);
+                for (int g = 0; g < 8; g++)
+                    for (int j = 0; j < 4; j++) {
+                        __m512i v = _mm512_and_si512(_mm512_srli_epi16(qw[g], 2 * j), three);
+                        v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hw[g], 4 * n + j), one), 2));
+                        // Element 128 n + 32 j + 4 g: unit 8 n + 2 j + g / 4, group g % 4 (as Q6_K's).
+                        const int unit = 8 * n + 2 * j + g / 4;
+                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h), _mm512_add_epi8(v, base));
+                    }
+            }
+            float sc[16][16];
+            for (int r = 0; r < 16; r++) {
+                if (!((mask >> r) & 1)) {
+                    for (int u = 0; u < 16; u++) sc[u][r] = 0;
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                const float d = lfm_qt_half(blk + 108);
+                uint8_t s3[16];
+                lfm_qt_scales_q3k(blk + 96, s3);
+                for (int u = 0; u < 16; u++) sc[u][r] = d * (float)((int)s3[u] - 32);
+            }
+            for (int u = 0; u < 16; u++)
+                _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
+            break;
+        }
         default: { // Q6_K
             const size_t o = b * 210;
             const __m512i three = _mm512_set1_epi8(3);
@@ -337,7 +376,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 } else if (type == QT_IQ4_XS) {
                     const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * u));
                     init = _mm512_dpwssd_epi32(init, s, offPair);
-                } else if (type == QT_Q6_K) {
+                } else if (type == QT_Q6_K || type == QT_Q3_K) {
                     const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + (u & ~1)));
                     init = _mm512_dpwssd_epi32(init, s, (u & 1) ? offOdd : offEven);
                 }
@@ -458,6 +497,8 @@ QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q3_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q3_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -475,6 +516,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q8_0_X8: qg_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qg_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q3_K: qg_gemm_q3_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qg_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;

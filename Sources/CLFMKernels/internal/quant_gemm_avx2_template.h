@@ -250,10 +250,11 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             _mm256_store_ps((float *)(pb + 2592), qa_halves(w, rb, valid, o + 2));
             break;
         }
-        default: { // Q6_K
+        default: { // Q6_K, and Q3_K as Q6_K with codes q3 + 32 (28..35)
             // Every row's 256 six-bit codes as bytes (as the row kernel decodes them), then the
             // transpose per 16 columns (one unit).
-            const size_t o = b * 210;
+            const int q3 = type == QT_Q3_K;
+            const size_t o = b * (q3 ? 110 : 210);
             _Alignas(32) uint8_t codes[8][256];
             const __m256i three = _mm256_set1_epi8(3);
             for (int r = 0; r < 8; r++) {
@@ -262,6 +263,20 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                     continue;
                 }
                 const uint8_t *blk = w + (size_t)r * rb + o;
+                if (q3) {
+                    // Element 128 n + 32 j + l: bits 2 j of code byte 32 + 32 n + l, and bit 4 n + j of
+                    // hmask byte l as 4.
+                    const __m256i hm = _mm256_loadu_si256((const __m256i *)blk), one = _mm256_set1_epi8(1);
+                    for (int n = 0; n < 2; n++) {
+                        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * n));
+                        for (int j = 0; j < 4; j++) {
+                            __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three);
+                            v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
+                            _mm256_store_si256((__m256i *)(codes[r] + 128 * n + 32 * j), _mm256_add_epi8(v, _mm256_set1_epi8(28)));
+                        }
+                    }
+                    continue;
+                }
                 for (int h = 0; h < 2; h++) {
                     const __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h));
                     const __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * h + 32));
@@ -285,22 +300,23 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             // Scales: (sc_u, sc_u) per row for the products, (sc_2k, sc_2k+1) for the offsets.
             uint32_t same[16][8], adjacent[8][8];
             for (int r = 0; r < 8; r++) {
-                const uint8_t *s = w + (size_t)r * rb + o + 192;
-                for (int u = 0; u < 16; u++) {
-                    const uint16_t v = r < valid ? (uint16_t)(int16_t)(int8_t)s[u] : 0;
-                    same[u][r] = (uint32_t)v * 0x10001u;
+                int8_t s[16] = {0};
+                if (r < valid && q3) {
+                    uint8_t s3[16];
+                    lfm_qt_scales_q3k(w + (size_t)r * rb + o + 96, s3);
+                    for (int u = 0; u < 16; u++) s[u] = (int8_t)(s3[u] - 32);
+                } else if (r < valid) {
+                    memcpy(s, w + (size_t)r * rb + o + 192, 16);
                 }
-                for (int k = 0; k < 8; k++) {
-                    const uint16_t a = r < valid ? (uint16_t)(int16_t)(int8_t)s[2 * k] : 0;
-                    const uint16_t c = r < valid ? (uint16_t)(int16_t)(int8_t)s[2 * k + 1] : 0;
-                    adjacent[k][r] = (uint32_t)a | ((uint32_t)c << 16);
-                }
+                for (int u = 0; u < 16; u++) same[u][r] = (uint32_t)(uint16_t)(int16_t)s[u] * 0x10001u;
+                for (int k = 0; k < 8; k++)
+                    adjacent[k][r] = (uint32_t)(uint16_t)(int16_t)s[2 * k] | ((uint32_t)(uint16_t)(int16_t)s[2 * k + 1] << 16);
             }
             for (int u = 0; u < 16; u++)
                 _mm256_store_si256((__m256i *)(pb + 2048 + 32 * u), _mm256_loadu_si256((const __m256i *)same[u]));
             for (int k = 0; k < 8; k++)
                 _mm256_store_si256((__m256i *)(pb + 2560 + 32 * k), _mm256_loadu_si256((const __m256i *)adjacent[k]));
-            _mm256_store_ps((float *)(pb + 2816), qa_halves(w, rb, valid, o + 208));
+            _mm256_store_ps((float *)(pb + 2816), qa_halves(w, rb, valid, o + (q3 ? 108 : 208)));
             break;
         }
         }
@@ -630,6 +646,8 @@ QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q3_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q3_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q6_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_iq4_nl(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -647,6 +665,7 @@ void QA_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActiv
     case QT_Q8_0_X8: qa_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qa_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q3_K: qa_gemm_q3_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qa_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
