@@ -5,12 +5,12 @@ extension CPUBackend {
     /// Matrix products over block-quantized weights (GGUF block layout, used in place, or Q4_0 / Q8_0
     /// rows regrouped at load, `BlockOrder.groupsOf8`: the same products from plainer loads).
     ///
-    /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL,
-    /// IQ4_XS): the activations are quantized once per call to 8-bit blocks (32 values per F32
+    /// Types with an integer kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+    /// IQ4_NL, IQ4_XS): the activations are quantized once per call to 8-bit blocks (32 values per F32
     /// scale for the 32-element types, 256 for the K-quants and IQ4_XS, as ggml's Q8_0 / Q8_K; see
     /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
     /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
-    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K / IQ4_NL / IQ4_XS (m ≥
+    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q3_K / Q4_K / Q5_K / Q6_K / IQ4_NL / IQ4_XS (m ≥
     /// `lfm_qgemm_min_rows`) runs a packed GEMM instead: panels of 32 weight rows are repacked on
     /// the fly into a row-interleaved form (the weights in memory keep the GGUF layout) and each
     /// decoded block serves every activation row; same integer products, only the F32 summation
@@ -20,7 +20,7 @@ extension CPUBackend {
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
     ///
-    /// Other types (Q2_K, Q3_K, Q8_K) fall back to dequantizing each weight row with the
+    /// The other block type (Q8_K, which GGUF files do not hold as weights) falls back to dequantizing each weight row with the
     /// bit-exact reference dequantizer and the F32 kernel (exact float math, slow).
     func matmulQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                          y: UnsafeMutablePointer<Float>, yStride: Int) {
