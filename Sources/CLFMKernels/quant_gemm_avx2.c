@@ -1,5 +1,5 @@
-// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), for
-// CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
+// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS),
+// for CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
 //
 // The weights stay in the GGUF block layout. For every panel of 8 weight rows and every chunk of
 // QA_KC columns, the panel is repacked once into a small stack buffer, row-interleaved: per
@@ -23,6 +23,8 @@
 //         32004), times the signed scale in vpmaddwd, minus 32 * sum_j sc_j * (activation sum
 //         of j), then d;
 //   Q3_K  packed as Q6_K with codes q3 + 32 (28..35) and the scales sc_j - 32;
+//   Q2_K  packed as Q6_K with codes q (0..3), no offset; the mins mn_j in place of Q6_K's offset
+//         scales, times dmin;
 //   IQ4_NL the codes are looked up (vpshufb against the 16 levels) while packing, which leaves
 //         signed 8-bit weights: packed and multiplied exactly as Q8_0;
 //   IQ4_XS the looked-up levels times the sub-block scale ls - 32, packed as words (|level| <= 127,
@@ -50,8 +52,8 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     // Q5_K packs as Q4_K plus the fifth bits: its threshold by analogy (not measured).
     case QT_Q5_K: return 8;
     case QT_Q6_K: return 12;
-    // Q3_K packs into Q6_K's panels (by analogy, not measured).
-    case QT_Q3_K: return 12;
+    // Q2_K and Q3_K pack into Q6_K's panels (by analogy, not measured).
+    case QT_Q2_K: case QT_Q3_K: return 12;
     // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
     // by analogy (not measured).
     case QT_IQ4_NL: case QT_IQ4_XS: return 8;

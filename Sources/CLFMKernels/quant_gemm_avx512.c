@@ -1,4 +1,5 @@
-// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS).
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL,
+// IQ4_XS).
 //
 // The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
 // QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
@@ -18,6 +19,8 @@
 //   Q6_K  codes q (0..63) per sub-block of 16, integer dot minus 32 * (its activation sum),
 //         F32 scale d * sc_j;
 //   Q3_K  packed as Q6_K with codes q3 + 32 (28..35), F32 scale d * (sc_j - 32);
+//   Q2_K  packed as Q6_K with codes q (0..3), F32 scale d * sc_j, no offset; per super-block the
+//         mins term dmin * sum_j mn_j * (activation sum of sub-block j of 16);
 //   IQ4_NL codes looked up while packing (vpshufb against the 16 levels + 128), then as Q8_0;
 //   IQ4_XS the same per sub-block of 32, minus 128 * (its activation sum), F32 scale d * (ls - 32).
 // The offsets are applied in integers (vpdpwssd with the activation sums of 16), so the only
@@ -35,8 +38,8 @@ size_t lfm_qgemm_min_rows(int type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: return 8;
     case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 12;
-    // Q3_K packs into Q6_K's panels (by analogy, not measured).
-    case QT_Q3_K: return 12;
+    // Q2_K and Q3_K pack into Q6_K's panels (by analogy, not measured).
+    case QT_Q2_K: case QT_Q3_K: return 12;
     // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
     // decodes its scales per row while packing, as Q4_K does.
     case QT_IQ4_NL: return 4;
@@ -59,8 +62,8 @@ size_t lfm_qgemm_min_rows(int type) {
 #ifndef QG_T
 #define QG_T 4
 #endif
-/// Bytes of the pack buffer: the largest chunk of any type (Q6_K: 4 super-blocks of 10240 bytes).
-#define QG_PACK_BYTES (4 * 10240)
+/// Bytes of the pack buffer: the largest chunk of any type (Q2_K: 4 super-blocks of 11392 bytes).
+#define QG_PACK_BYTES (4 * 11392)
 
 /// Layout constants of one type in packed form.
 typedef struct {
@@ -75,12 +78,13 @@ QG_INL QGLayout qg_layout(int type) {
     QGLayout l;
     switch (type) {
     case QT_Q4_K: case QT_Q5_K: case QT_IQ4_XS: l.xblock = 256; l.units = 8; l.groups = 8; break;
-    case QT_Q6_K: case QT_Q3_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
+    case QT_Q6_K: case QT_Q3_K: case QT_Q2_K: l.xblock = 256; l.units = 16; l.groups = 4; break;
     default: l.xblock = 32; l.units = 1; l.groups = 8; break;
     }
     l.unitBytes = 128 * l.groups + 128;
-    // Q4_K, Q5_K: + 4 vectors of (mn_2k, mn_2k+1) word pairs per row + dmin per row.
-    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 4 * 128 + 128 : 0);
+    // Q4_K, Q5_K: + 4 vectors of (mn_2k, mn_2k+1) word pairs per row + dmin per row; Q2_K: 8 vectors.
+    l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 4 * 128 + 128 : 0) +
+                   (type == QT_Q2_K ? 8 * 128 + 128 : 0);
     return l;
 }
 
@@ -252,6 +256,43 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             for (int k = 0; k < 4; k++)
                 _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
             _mm512_store_ps((void *)(pb + 8 * 1152 + 512 + 64 * h), _mm512_loadu_ps(dm));
+            break;
+        }
+        case QT_Q2_K: {
+            // Q6_K's units with codes 0..3 and F32 scales d * sc_u; after the 16 units the mins as
+            // (mn_2k, mn_2k+1) word pairs per row (8 vectors), then dmin per row.
+            const size_t o = b * 84;
+            const __m512i three = _mm512_set1_epi8(3);
+            for (int n = 0; n < 2; n++) {
+                __m512i qw[8];
+                qg_words32(w, rb, mask, o + 16 + 32 * (size_t)n, qw);
+                for (int g = 0; g < 8; g++)
+                    for (int j = 0; j < 4; j++) {
+                        const int unit = 8 * n + 2 * j + g / 4;
+                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h),
+                                           _mm512_and_si512(_mm512_srli_epi16(qw[g], 2 * j), three));
+                    }
+            }
+            float sc[16][16], dm[16];
+            int32_t mp[8][16];
+            for (int r = 0; r < 16; r++) {
+                if (!((mask >> r) & 1)) {
+                    for (int u = 0; u < 16; u++) sc[u][r] = 0;
+                    for (int k = 0; k < 8; k++) mp[k][r] = 0;
+                    dm[r] = 0;
+                    continue;
+                }
+                const uint8_t *blk = w + (size_t)r * rb + o;
+                const float d = lfm_qt_half(blk + 80);
+                for (int u = 0; u < 16; u++) sc[u][r] = d * (float)(blk[u] & 0xF);
+                for (int k = 0; k < 8; k++) mp[k][r] = (int32_t)((uint32_t)(blk[2 * k] >> 4) | ((uint32_t)(blk[2 * k + 1] >> 4) << 16));
+                dm[r] = lfm_qt_half(blk + 82);
+            }
+            for (int u = 0; u < 16; u++)
+                _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
+            for (int k = 0; k < 8; k++)
+                _mm512_store_si512((void *)(pb + 16 * 640 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
+            _mm512_store_ps((void *)(pb + 16 * 640 + 1024 + 64 * h), _mm512_loadu_ps(dm));
             break;
         }
         case QT_Q3_K: {
@@ -429,6 +470,23 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
             }
         }
+        if (type == QT_Q2_K) {
+            // The mins: dmin * sum_u mn_u * (activation sum of 16 of u), two units per vpdpwssd
+            // against the stored pairs of sums of 16.
+            const uint8_t *pm = pb + 16 * (size_t)L.unitBytes;
+            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
+            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
+            for (int t = 0; t < T; t++) {
+                __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
+                for (int k = 0; k < 8; k++) {
+                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * k));
+                    m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * k)), s);
+                    m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * k + 64)), s);
+                }
+                g[t][0] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0s), dm0, g[t][0]);
+                g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
+            }
+        }
         for (int t = 0; t < T && L.units > 1; t++) {
             const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
             f[t][0] = _mm512_fmadd_ps(g[t][0], dx, f[t][0]);
@@ -497,6 +555,8 @@ QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q2_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q2_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q3_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q3_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -516,6 +576,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q8_0_X8: qg_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qg_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qg_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q2_K: qg_gemm_q2_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q3_K: qg_gemm_q3_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;

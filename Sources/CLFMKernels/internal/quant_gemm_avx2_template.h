@@ -52,7 +52,8 @@ QA_INL QALayout qa_layout(int type) {
 #else
     case QT_IQ4_XS: l.xblock = 256; l.blockBytes = 128 * 32 + 32; break; // QA_WIDE: word pairs, d
 #endif
-    default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K
+    case QT_Q2_K: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 64; break; // as Q6_K, + dmin
+    default: l.xblock = 256; l.blockBytes = 2048 + 512 + 256 + 32; break; // Q6_K, Q3_K
     }
     return l;
 }
@@ -250,11 +251,11 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             _mm256_store_ps((float *)(pb + 2592), qa_halves(w, rb, valid, o + 2));
             break;
         }
-        default: { // Q6_K, and Q3_K as Q6_K with codes q3 + 32 (28..35)
+        default: { // Q6_K; Q3_K as Q6_K with codes q3 + 32 (28..35); Q2_K with codes 0..3 and its mins
             // Every row's 256 six-bit codes as bytes (as the row kernel decodes them), then the
             // transpose per 16 columns (one unit).
-            const int q3 = type == QT_Q3_K;
-            const size_t o = b * (q3 ? 110 : 210);
+            const int q3 = type == QT_Q3_K, q2 = type == QT_Q2_K;
+            const size_t o = b * (q3 ? 110 : q2 ? 84 : 210);
             _Alignas(32) uint8_t codes[8][256];
             const __m256i three = _mm256_set1_epi8(3);
             for (int r = 0; r < 8; r++) {
@@ -263,6 +264,16 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                     continue;
                 }
                 const uint8_t *blk = w + (size_t)r * rb + o;
+                if (q2) {
+                    // Element 128 n + 32 j + l: bits 2 j of code byte 16 + 32 n + l.
+                    for (int n = 0; n < 2; n++) {
+                        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * n));
+                        for (int j = 0; j < 4; j++)
+                            _mm256_store_si256((__m256i *)(codes[r] + 128 * n + 32 * j),
+                                               _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three));
+                    }
+                    continue;
+                }
                 if (q3) {
                     // Element 128 n + 32 j + l: bits 2 j of code byte 32 + 32 n + l, and bit 4 n + j of
                     // hmask byte l as 4.
@@ -297,26 +308,35 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                 qa_words16(&codes[0][0], 256, 8, 16 * (size_t)u, words);
                 for (int g = 0; g < 4; g++) _mm256_store_si256((__m256i *)(pb + 128 * u + 32 * g), words[g]);
             }
-            // Scales: (sc_u, sc_u) per row for the products, (sc_2k, sc_2k+1) for the offsets.
+            // Scales: (sc_u, sc_u) per row for the products, (sc_2k, sc_2k+1) for the offsets
+            // (Q2_K: its mins (mn_2k, mn_2k+1)).
             uint32_t same[16][8], adjacent[8][8];
             for (int r = 0; r < 8; r++) {
-                int8_t s[16] = {0};
-                if (r < valid && q3) {
+                int8_t s[16] = {0}, a[16] = {0};
+                if (r < valid && q2) {
+                    const uint8_t *blk = w + (size_t)r * rb + o;
+                    for (int u = 0; u < 16; u++) {
+                        s[u] = (int8_t)(blk[u] & 0xF);
+                        a[u] = (int8_t)(blk[u] >> 4);
+                    }
+                } else if (r < valid && q3) {
                     uint8_t s3[16];
                     lfm_qt_scales_q3k(w + (size_t)r * rb + o + 96, s3);
                     for (int u = 0; u < 16; u++) s[u] = (int8_t)(s3[u] - 32);
                 } else if (r < valid) {
                     memcpy(s, w + (size_t)r * rb + o + 192, 16);
                 }
+                if (!q2) memcpy(a, s, 16);
                 for (int u = 0; u < 16; u++) same[u][r] = (uint32_t)(uint16_t)(int16_t)s[u] * 0x10001u;
                 for (int k = 0; k < 8; k++)
-                    adjacent[k][r] = (uint32_t)(uint16_t)(int16_t)s[2 * k] | ((uint32_t)(uint16_t)(int16_t)s[2 * k + 1] << 16);
+                    adjacent[k][r] = (uint32_t)(uint16_t)(int16_t)a[2 * k] | ((uint32_t)(uint16_t)(int16_t)a[2 * k + 1] << 16);
             }
             for (int u = 0; u < 16; u++)
                 _mm256_store_si256((__m256i *)(pb + 2048 + 32 * u), _mm256_loadu_si256((const __m256i *)same[u]));
             for (int k = 0; k < 8; k++)
                 _mm256_store_si256((__m256i *)(pb + 2560 + 32 * k), _mm256_loadu_si256((const __m256i *)adjacent[k]));
-            _mm256_store_ps((float *)(pb + 2816), qa_halves(w, rb, valid, o + (q3 ? 108 : 208)));
+            _mm256_store_ps((float *)(pb + 2816), qa_halves(w, rb, valid, o + (q3 ? 108 : q2 ? 80 : 208)));
+            if (q2) _mm256_store_ps((float *)(pb + 2848), qa_halves(w, rb, valid, o + 82));
             break;
         }
         }
@@ -472,8 +492,15 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
                 for (int k = 0; k < 8; k++)
                     off = _mm256_add_epi32(off, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(pb + 2560 + 32 * k)),
                                                                   qa_bcast(xr[t].s + 16 * b + 2 * k)));
+                const __m256 dx = _mm256_set1_ps(xr[t].d[b]);
+                if (type == QT_Q2_K) { // the mins: dmin * sum_u mn_u * (activation sum of 16 of u)
+                    f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, dx), f[t]);
+                    const __m256 dm8 = _mm256_load_ps((const float *)(pb + 2848));
+                    f[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(off), _mm256_mul_ps(dm8, dx), f[t]);
+                    continue;
+                }
                 const __m256i total = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(off, 5));
-                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d8, _mm256_set1_ps(xr[t].d[b])), f[t]);
+                f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(d8, dx), f[t]);
             }
             break;
         }
@@ -646,6 +673,8 @@ QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q5_K, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q2_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q2_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q3_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q3_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q6_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -665,6 +694,7 @@ void QA_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActiv
     case QT_Q8_0_X8: qa_gemm_q8_0_x8(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q4_K: qa_gemm_q4_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q5_K: qa_gemm_q5_k(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q2_K: qa_gemm_q2_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q3_K: qa_gemm_q3_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
