@@ -159,6 +159,19 @@ QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t 
     }
 }
 
+/// Stores the per-row tables of a packed K-quant block with mins (Q4_K, Q5_K, Q2_K; half `h` of the
+/// panel): each unit's F32 scales after its codes, then, after the units, `pairs` vectors of
+/// (mn_2k, mn_2k+1) word pairs and the rows' dmin.
+QG_INL void qg_store_min_tables(uint8_t *pb, QGLayout L, int h, const float sc[][16], const int32_t mp[][16], int pairs,
+                                const float dm[16]) {
+    const size_t codes = 128 * (size_t)L.groups, tables = (size_t)L.units * (size_t)L.unitBytes;
+    for (int u = 0; u < L.units; u++)
+        _mm512_store_ps((void *)(pb + (size_t)u * (size_t)L.unitBytes + codes + 64 * h), _mm512_loadu_ps(sc[u]));
+    for (int k = 0; k < pairs; k++)
+        _mm512_store_si512((void *)(pb + tables + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
+    _mm512_store_ps((void *)(pb + tables + 128 * (size_t)pairs + 64 * h), _mm512_loadu_ps(dm));
+}
+
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
 /// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
@@ -252,10 +265,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                 }
                 dm[r] = dmin;
             }
-            for (int j = 0; j < 8; j++) _mm512_store_ps((void *)(pb + (size_t)j * 1152 + 1024 + 64 * h), _mm512_loadu_ps(sc[j]));
-            for (int k = 0; k < 4; k++)
-                _mm512_store_si512((void *)(pb + 8 * 1152 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
-            _mm512_store_ps((void *)(pb + 8 * 1152 + 512 + 64 * h), _mm512_loadu_ps(dm));
+            qg_store_min_tables(pb, L, h, sc, mp, 4, dm);
             break;
         }
         case QT_Q2_K: {
@@ -288,11 +298,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                 for (int k = 0; k < 8; k++) mp[k][r] = (int32_t)((uint32_t)(blk[2 * k] >> 4) | ((uint32_t)(blk[2 * k + 1] >> 4) << 16));
                 dm[r] = lfm_qt_half(blk + 82);
             }
-            for (int u = 0; u < 16; u++)
-                _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
-            for (int k = 0; k < 8; k++)
-                _mm512_store_si512((void *)(pb + 16 * 640 + 128 * k + 64 * h), _mm512_loadu_si512((const void *)mp[k]));
-            _mm512_store_ps((void *)(pb + 16 * 640 + 1024 + 64 * h), _mm512_loadu_ps(dm));
+            qg_store_min_tables(pb, L, h, sc, mp, 8, dm);
             break;
         }
         case QT_Q3_K: {

@@ -20,8 +20,9 @@ extension CPUBackend {
     /// that of the activation quantization: at most `Σ_b (d_b / 2) Σ_{k∈b} |w_k|` per output
     /// (d_b = activation block scale), plus F32 rounding.
     ///
-    /// The other block type (Q8_K, which GGUF files do not hold as weights) falls back to dequantizing each weight row with the
-    /// bit-exact reference dequantizer and the F32 kernel (exact float math, slow).
+    /// The other block type (Q8_K, which GGUF files do not hold as weights) falls back to
+    /// dequantizing each weight row with the bit-exact reference dequantizer and the F32 kernel
+    /// (exact float math, slow).
     func matmulQuantized(_ w: WeightMatrix, x: UnsafePointer<Float>, xStride: Int, m: Int,
                          y: UnsafeMutablePointer<Float>, yStride: Int) {
         let type = w.kernelType
