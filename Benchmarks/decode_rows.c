@@ -1,10 +1,11 @@
-// Decode row kernels alone: one activation row times Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL or IQ4_XS weight rows, read once from memory
-// (24 matrices of 8192 x 2048, ~430 MB at Q8_0, more than any L3 here) or again and again from L2 (one
+// Decode row kernels alone: one activation row times Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL or
+// IQ4_XS weight rows, read once from memory (24 matrices of 8192 x 2048, ~430 MB at Q8_0, more than any L3
+// here) or again and again from L2 (one
 // matrix of 512 rows, one thread): the second is the kernel's compute ceiling, the first what it
 // reaches from DRAM. Compare with read_bandwidth.c at the same thread count.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/decode_rows.c \
-//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]
+//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
 // AVX-512 VNNI, AVX-VNNI, AVX2 or portable (the kernels need clang: vector extensions);
@@ -46,7 +47,7 @@ static void *run(void *p) {
 int main(int argc, char **argv) {
     const WeightType *wt = argc > 1 ? bench_weight_type(argv[1]) : NULL;
     if (argc < 3 || !wt || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
-        fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]\n", argv[0]);
         return 2;
     }
     const int type = wt->regrouped ? wt->regrouped : wt->type, dram = strcmp(argv[2], "dram") == 0;

@@ -1,10 +1,10 @@
-// Prefill GEMM alone: 512 activation rows (tokens) times one Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, IQ4_NL or IQ4_XS
-// matrix of 2048 x 2048 (4 to 8.5 MB: it streams from L3 as the engine's do), through the packed GEMM
+// Prefill GEMM alone: 512 activation rows (tokens) times one Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL or
+// IQ4_XS matrix of 2048 x 2048 (2 to 8.5 MB: it streams from L3 as the engine's do), through the packed GEMM
 // entry point the engine picks on this CPU. Prints the path and the best of 20 passes in G multiply-adds per
 // second, the figure to compare kernel variants on one machine without the rest of the model.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/prefill_gemm.c \
-//      -o /tmp/prefill_gemm -lm && /tmp/prefill_gemm q8_0|q4_0|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]
+//      -o /tmp/prefill_gemm -lm && /tmp/prefill_gemm q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]
 //
 // PREFILL_GEMM_PATH=avx2|avxvnni forces the AVX2 GEMM (or its AVX-VNNI build) on a CPU with AVX-512;
 // PREFILL_GEMM_COLS sets the row length (default 2048, rows 2048). Threads take contiguous row ranges of
@@ -36,7 +36,7 @@ static void *run(void *p) {
 int main(int argc, char **argv) {
     const WeightType *wt = argc > 1 ? bench_weight_type(argv[1]) : NULL;
     if (!wt) {
-        fprintf(stderr, "usage: %s q8_0|q4_0|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]\n", argv[0]);
         return 2;
     }
     const int type = wt->regrouped ? wt->regrouped : wt->type;
