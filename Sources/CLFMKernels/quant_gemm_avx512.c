@@ -268,19 +268,28 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             qg_store_min_tables(pb, L, h, sc, mp, 4, dm);
             break;
         }
-        case QT_Q2_K: {
-            // Q6_K's units with codes 0..3 and F32 scales d * sc_u; after the 16 units the mins as
-            // (mn_2k, mn_2k+1) word pairs per row (8 vectors), then dmin per row.
-            const size_t o = b * 84;
-            const __m512i three = _mm512_set1_epi8(3);
+        case QT_Q2_K:
+        case QT_Q3_K: {
+            // Q6_K's units: element 128 n + 32 j + l takes bits 2 j of 2-bit code byte 32 n + l. Q3_K
+            // adds bit 4 n + j of hmask byte l as 4 and packs q3 + 32 (28..35), so the tile's offset
+            // of 32 applies, with F32 scales d * (sc_u - 32); Q2_K packs its codes 0..3 with F32
+            // scales d * sc_u and, after the 16 units, the mins as (mn_2k, mn_2k+1) word pairs per row
+            // (8 vectors), then dmin per row.
+            const int q3 = type == QT_Q3_K;
+            const size_t o = b * (q3 ? 110 : 84);
+            const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1), base = _mm512_set1_epi8(q3 ? 28 : 0);
+            __m512i hw[8];
+            if (q3) qg_words32(w, rb, mask, o, hw);
             for (int n = 0; n < 2; n++) {
                 __m512i qw[8];
-                qg_words32(w, rb, mask, o + 16 + 32 * (size_t)n, qw);
+                qg_words32(w, rb, mask, o + (q3 ? 32 : 16) + 32 * (size_t)n, qw);
                 for (int g = 0; g < 8; g++)
                     for (int j = 0; j < 4; j++) {
+                        __m512i v = _mm512_and_si512(_mm512_srli_epi16(qw[g], 2 * j), three);
+                        if (q3) v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hw[g], 4 * n + j), one), 2));
+                        // Element 128 n + 32 j + 4 g: unit 8 n + 2 j + g / 4, group g % 4 (as Q6_K's).
                         const int unit = 8 * n + 2 * j + g / 4;
-                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h),
-                                           _mm512_and_si512(_mm512_srli_epi16(qw[g], 2 * j), three));
+                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h), _mm512_add_epi8(v, base));
                     }
             }
             float sc[16][16], dm[16];
@@ -293,48 +302,24 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
                     continue;
                 }
                 const uint8_t *blk = w + (size_t)r * rb + o;
-                const float d = lfm_qt_half(blk + 80);
-                for (int u = 0; u < 16; u++) sc[u][r] = d * (float)(blk[u] & 0xF);
-                for (int k = 0; k < 8; k++) mp[k][r] = (int32_t)((uint32_t)(blk[2 * k] >> 4) | ((uint32_t)(blk[2 * k + 1] >> 4) << 16));
-                dm[r] = lfm_qt_half(blk + 82);
-            }
-            qg_store_min_tables(pb, L, h, sc, mp, 8, dm);
-            break;
-        }
-        case QT_Q3_K: {
-            // Packed as Q6_K with codes q3 + 32 (28..35), so the tile's offset of 32 applies: element
-            // 128 n + 32 j + l takes bits 2 j of code byte 32 + 32 n + l and, as 4, bit 4 n + j of
-            // hmask byte l.
-            const size_t o = b * 110;
-            const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1), base = _mm512_set1_epi8(28);
-            __m512i hw[8];
-            qg_words32(w, rb, mask, o, hw);
-            for (int n = 0; n < 2; n++) {
-                __m512i qw[8];
-                qg_words32(w, rb, mask, o + 32 + 32 * (size_t)n, qw);
-                for (int g = 0; g < 8; g++)
-                    for (int j = 0; j < 4; j++) {
-                        __m512i v = _mm512_and_si512(_mm512_srli_epi16(qw[g], 2 * j), three);
-                        v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(hw[g], 4 * n + j), one), 2));
-                        // Element 128 n + 32 j + 4 g: unit 8 n + 2 j + g / 4, group g % 4 (as Q6_K's).
-                        const int unit = 8 * n + 2 * j + g / 4;
-                        _mm512_store_si512((void *)(pb + (size_t)unit * 640 + 128 * (g % 4) + 64 * h), _mm512_add_epi8(v, base));
-                    }
-            }
-            float sc[16][16];
-            for (int r = 0; r < 16; r++) {
-                if (!((mask >> r) & 1)) {
-                    for (int u = 0; u < 16; u++) sc[u][r] = 0;
-                    continue;
+                if (q3) {
+                    const float d = lfm_qt_half(blk + 108);
+                    int8_t s3[16];
+                    lfm_qt_scales_q3k(blk + 96, s3);
+                    for (int u = 0; u < 16; u++) sc[u][r] = d * (float)s3[u];
+                } else {
+                    const float d = lfm_qt_half(blk + 80);
+                    for (int u = 0; u < 16; u++) sc[u][r] = d * (float)(blk[u] & 0xF);
+                    for (int k = 0; k < 8; k++)
+                        mp[k][r] = (int32_t)((uint32_t)(blk[2 * k] >> 4) | ((uint32_t)(blk[2 * k + 1] >> 4) << 16));
+                    dm[r] = lfm_qt_half(blk + 82);
                 }
-                const uint8_t *blk = w + (size_t)r * rb + o;
-                const float d = lfm_qt_half(blk + 108);
-                uint8_t s3[16];
-                lfm_qt_scales_q3k(blk + 96, s3);
-                for (int u = 0; u < 16; u++) sc[u][r] = d * (float)((int)s3[u] - 32);
             }
-            for (int u = 0; u < 16; u++)
-                _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
+            if (q3)
+                for (int u = 0; u < 16; u++)
+                    _mm512_store_ps((void *)(pb + (size_t)u * 640 + 512 + 64 * h), _mm512_loadu_ps(sc[u]));
+            else
+                qg_store_min_tables(pb, L, h, sc, mp, 8, dm);
             break;
         }
         default: { // Q6_K
@@ -454,38 +439,27 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                 }
             }
         }
-        if (type == QT_Q4_K || type == QT_Q5_K) {
-            // The mins: dmin * sum_j mn_j * (activation sum of sub-block j), two sub-blocks per
-            // vpdpwssd (the sums of 32 fit 16 bits: at most 32 * 127), taken from g before d(x).
-            const uint8_t *pm = pb + 8 * (size_t)L.unitBytes;
-            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 512));
-            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 512 + 64));
+        if (type == QT_Q4_K || type == QT_Q5_K || type == QT_Q2_K) {
+            // The mins, dmin * sum_j mn_j * (activation sum of sub-block j), two sub-blocks per
+            // vpdpwssd, taken from g before d(x). Q2_K (sub-blocks of 16): the stored pairs of sums of
+            // 16; Q4_K / Q5_K (of 32): the sums of 32 (pairs of the sums of 16 by vpmaddwd, packed to
+            // words by vpackssdw; at most 32 * 127), dwords 0, 1, 4, 5 holding sub-blocks (0, 1) ..
+            // (6, 7).
+            const int pairs = type == QT_Q2_K ? 8 : 4;
+            const uint8_t *pm = pb + (size_t)L.units * (size_t)L.unitBytes;
+            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 128 * pairs));
+            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 128 * pairs + 64));
             for (int t = 0; t < T; t++) {
-                // The sums of 32 (pairs of the sums of 16, vpmaddwd) packed to words: dwords 0, 1,
-                // 4, 5 hold the word pairs of sub-blocks (0, 1), (2, 3), (4, 5), (6, 7).
-                const __m256i s16 = _mm256_loadu_si256((const __m256i *)(xr[t].s + 16 * b));
-                const __m256i s32 = _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
-                const __m512i pairs = _mm512_castsi256_si512(_mm256_packs_epi32(s32, s32));
-                __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
-                for (int k = 0; k < 4; k++) {
-                    const __m512i s = _mm512_permutexvar_epi32(_mm512_set1_epi32((k & 1) + 4 * (k >> 1)), pairs);
-                    m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * k)), s);
-                    m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * k + 64)), s);
+                const int16_t *xs = xr[t].s + 16 * b;
+                __m512i sums32 = _mm512_setzero_si512();
+                if (pairs == 4) {
+                    const __m256i s32 = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xs), _mm256_set1_epi16(1));
+                    sums32 = _mm512_castsi256_si512(_mm256_packs_epi32(s32, s32));
                 }
-                g[t][0] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m0s), dm0, g[t][0]);
-                g[t][1] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m1s), dm1, g[t][1]);
-            }
-        }
-        if (type == QT_Q2_K) {
-            // The mins: dmin * sum_u mn_u * (activation sum of 16 of u), two units per vpdpwssd
-            // against the stored pairs of sums of 16.
-            const uint8_t *pm = pb + 16 * (size_t)L.unitBytes;
-            const __m512 dm0 = _mm512_load_ps((const void *)(pm + 1024));
-            const __m512 dm1 = _mm512_load_ps((const void *)(pm + 1024 + 64));
-            for (int t = 0; t < T; t++) {
                 __m512i m0s = _mm512_setzero_si512(), m1s = _mm512_setzero_si512();
-                for (int k = 0; k < 8; k++) {
-                    const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 16 * b + 2 * k));
+                for (int k = 0; k < pairs; k++) {
+                    const __m512i s = pairs == 8 ? _mm512_set1_epi32(qg_word(xs + 2 * k))
+                                                 : _mm512_permutexvar_epi32(_mm512_set1_epi32((k & 1) + 4 * (k >> 1)), sums32);
                     m0s = _mm512_dpwssd_epi32(m0s, _mm512_load_si512((const void *)(pm + 128 * k)), s);
                     m1s = _mm512_dpwssd_epi32(m1s, _mm512_load_si512((const void *)(pm + 128 * k + 64)), s);
                 }

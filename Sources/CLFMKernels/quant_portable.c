@@ -179,9 +179,9 @@ QP_INLINE void qp_k23(const LFMQuantActivations *x, size_t t, int R, const uint8
         int sc[16], mn[16];
         float d, dmin = 0;
         if (three) {
-            uint8_t s3[16];
+            int8_t s3[16];
             lfm_qt_scales_q3k(blk + 96, s3);
-            for (int u = 0; u < 16; u++) { sc[u] = s3[u] - 32; mn[u] = 0; }
+            for (int u = 0; u < 16; u++) { sc[u] = s3[u]; mn[u] = 0; }
             d = lfm_qt_half(blk + 108);
         } else {
             for (int u = 0; u < 16; u++) { sc[u] = blk[u] & 0xF; mn[u] = blk[u] >> 4; }

@@ -277,7 +277,7 @@ void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, 
 /// IQ4_NL / IQ4_XS (codes looked up in a 16-level table) have AVX-512 (both AVX-512 entry points),
 /// AVX2 and portable row kernels, and a place in both packed GEMMs. Q2_K / Q3_K (16 sub-blocks of
 /// 16, 2-bit codes; Q3_K's third bit in hmask) have one 256-bit row kernel for the x86 paths and the
-/// portable one (NEON: the plain C loop); Q3_K also has a place in both packed GEMMs.
+/// portable one (NEON: the plain C loop), and a place in both packed GEMMs.
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// The integer dot products in plain scalar C (every type; any ISA).

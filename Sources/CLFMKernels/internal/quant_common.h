@@ -135,17 +135,22 @@ static inline void lfm_qt_scales_k4(const uint8_t *q, uint8_t sc[8], uint8_t mn[
     }
 }
 
-/// The 16 six-bit scales of a Q3_K block (12 bytes at q) as stored, value + 32 (0..63): sub-block j
-/// takes its low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, its high 2 bits from
-/// bits 2 (j / 4) of byte 8 + j % 4; four at a time in 32-bit words, as ggml does.
-static inline void lfm_qt_scales_q3k(const uint8_t *q, uint8_t sc[16]) {
+/// The 16 six-bit scales of a Q3_K block (12 bytes at q, stored + 32) as signed values -32..31:
+/// sub-block j takes its low 4 bits from byte j (j < 8) or the high nibble of byte j - 8, its high
+/// 2 bits from bits 2 (j / 4) of byte 8 + j % 4. Four at a time in 32-bit words, as ggml does; the
+/// stored value with bit 5 flipped is the scale in six-bit two's complement, sign-extended per byte.
+static inline void lfm_qt_scales_q3k(const uint8_t *q, int8_t sc[16]) {
     uint32_t a0, a1, hi;
     memcpy(&a0, q, 4);
     memcpy(&a1, q + 4, 4);
     memcpy(&hi, q + 8, 4);
-    const uint32_t low = 0x0F0F0F0Fu, two = 0x03030303u;
-    const uint32_t s[4] = {(a0 & low) | ((hi & two) << 4), (a1 & low) | (((hi >> 2) & two) << 4),
-                           ((a0 >> 4) & low) | (((hi >> 4) & two) << 4), ((a1 >> 4) & low) | (((hi >> 6) & two) << 4)};
+    const uint32_t low = 0x0F0F0F0Fu, two = 0x03030303u, bit5 = 0x20202020u;
+    uint32_t s[4] = {(a0 & low) | ((hi & two) << 4), (a1 & low) | (((hi >> 2) & two) << 4),
+                     ((a0 >> 4) & low) | (((hi >> 4) & two) << 4), ((a1 >> 4) & low) | (((hi >> 6) & two) << 4)};
+    for (int i = 0; i < 4; i++) {
+        const uint32_t v = s[i] ^ bit5, sign = v & bit5;
+        s[i] = v | (sign << 1) | (sign << 2);
+    }
     memcpy(sc, s, 16);
 }
 

@@ -264,26 +264,17 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                     continue;
                 }
                 const uint8_t *blk = w + (size_t)r * rb + o;
-                if (q2) {
-                    // Element 128 n + 32 j + l: bits 2 j of code byte 16 + 32 n + l.
+                if (q2 || q3) {
+                    // Element 128 n + 32 j + l: bits 2 j of code byte 32 n + l of the 2-bit codes
+                    // (Q3_K: and bit 4 n + j of hmask byte l as 4, then + 28).
+                    const __m256i hm = q3 ? _mm256_loadu_si256((const __m256i *)blk) : _mm256_setzero_si256();
+                    const __m256i one = _mm256_set1_epi8(1), base = _mm256_set1_epi8(q3 ? 28 : 0);
                     for (int n = 0; n < 2; n++) {
-                        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * n));
-                        for (int j = 0; j < 4; j++)
-                            _mm256_store_si256((__m256i *)(codes[r] + 128 * n + 32 * j),
-                                               _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three));
-                    }
-                    continue;
-                }
-                if (q3) {
-                    // Element 128 n + 32 j + l: bits 2 j of code byte 32 + 32 n + l, and bit 4 n + j of
-                    // hmask byte l as 4.
-                    const __m256i hm = _mm256_loadu_si256((const __m256i *)blk), one = _mm256_set1_epi8(1);
-                    for (int n = 0; n < 2; n++) {
-                        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + 32 + 32 * n));
+                        const __m256i q = _mm256_loadu_si256((const __m256i *)(blk + (q3 ? 32 : 16) + 32 * n));
                         for (int j = 0; j < 4; j++) {
                             __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), three);
-                            v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
-                            _mm256_store_si256((__m256i *)(codes[r] + 128 * n + 32 * j), _mm256_add_epi8(v, _mm256_set1_epi8(28)));
+                            if (q3) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
+                            _mm256_store_si256((__m256i *)(codes[r] + 128 * n + 32 * j), _mm256_add_epi8(v, base));
                         }
                     }
                     continue;
@@ -320,9 +311,7 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                         a[u] = (int8_t)(blk[u] >> 4);
                     }
                 } else if (r < valid && q3) {
-                    uint8_t s3[16];
-                    lfm_qt_scales_q3k(w + (size_t)r * rb + o + 96, s3);
-                    for (int u = 0; u < 16; u++) s[u] = (int8_t)(s3[u] - 32);
+                    lfm_qt_scales_q3k(w + (size_t)r * rb + o + 96, s);
                 } else if (r < valid) {
                     memcpy(s, w + (size_t)r * rb + o + 192, 16);
                 }

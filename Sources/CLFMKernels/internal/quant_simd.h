@@ -744,6 +744,15 @@ QS_INL float qs_q6k_row512(const uint8_t *w, const int8_t *xq, const float *xd, 
 }
 #endif
 
+/// The scales (16 words, one per sub-block of 16) for the pair sums of chunk k (elements 32 k ..
+/// 32 k + 31) of half h of a 256-block: sub-block 8 h + 2 k in the low lane, 8 h + 2 k + 1 in the
+/// high lane (Q6_K, Q3_K, Q2_K).
+QS_INL __m256i qs_sub16_scales(__m256i scAll, int h, int k) {
+    const __m256i half = h ? _mm256_permute4x64_epi64(scAll, 0xEE) : _mm256_permute4x64_epi64(scAll, 0x44);
+    return _mm256_shuffle_epi8(half, _mm256_set_m128i(_mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
+                                                      _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k)))));
+}
+
 QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int R, float *out) {
     QS_ROWS(x, t, R)
     const size_t nb = x->cols / 256;
@@ -777,13 +786,8 @@ QS_INL void qs_q6k(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             q6[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(qh, high));
             q6[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low),
                                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), high));
-            // Scales of this half as 8 words in both lanes; group k takes word 2k (elements 0..15,
-            // low lane) and word 2k + 1 (elements 16..31, high lane).
-            const __m256i scHalf = h ? _mm256_permute4x64_epi64(scAll, 0xEE) : _mm256_permute4x64_epi64(scAll, 0x44);
             for (int k = 0; k < 4; k++) {
-                const __m256i s = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
-                    _mm_set1_epi16((short)(((4 * k + 3) << 8) | (4 * k + 2))),
-                    _mm_set1_epi16((short)(((4 * k + 1) << 8) | (4 * k)))));
+                const __m256i s = qs_sub16_scales(scAll, h, k);
                 __m256i *sumi = si[k % C];
                 for (int r = 0; r < R; r++) {
                     const __m256i p = _mm256_maddubs_epi16(q6[k], qs_load(xq[r] + b * 256 + 128 * h + 32 * k));
@@ -817,9 +821,9 @@ QS_INL void qs_k23(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
         __m256i scAll, mnAll = _mm256_setzero_si256();
         float d, dmin = 0;
         if (three) {
-            uint8_t s3[16];
+            int8_t s3[16];
             lfm_qt_scales_q3k(blk + 96, s3);
-            scAll = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)s3)), _mm256_set1_epi16(32));
+            scAll = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)s3));
             d = qs_half(blk + 108);
         } else {
             const __m128i raw = _mm_loadu_si128((const __m128i *)blk), nib = _mm_set1_epi8(0x0F);
@@ -836,15 +840,11 @@ QS_INL void qs_k23(const uint8_t *w, const LFMQuantActivations *x, size_t t, int
             for (int r = 0; r < R; r++) si[c][r] = _mm256_setzero_si256();
         for (int n = 0; n < 2; n++) {
             const __m256i q = qs_load(qs + 32 * n);
-            // Scales of this half as 8 words in both lanes (as in qs_q6k).
-            const __m256i scHalf = n ? _mm256_permute4x64_epi64(scAll, 0xEE) : _mm256_permute4x64_epi64(scAll, 0x44);
             for (int j = 0; j < 4; j++) {
                 __m256i codes = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), two);
                 if (three)
                     codes = _mm256_or_si256(codes, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
-                const __m256i sc = _mm256_shuffle_epi8(scHalf, _mm256_set_m128i(
-                    _mm_set1_epi16((short)(((4 * j + 3) << 8) | (4 * j + 2))),
-                    _mm_set1_epi16((short)(((4 * j + 1) << 8) | (4 * j)))));
+                const __m256i sc = qs_sub16_scales(scAll, n, j);
                 __m256i *sumi = si[j % C];
                 for (int r = 0; r < R; r++) {
                     const __m256i p = _mm256_maddubs_epi16(codes, qs_load(xq[r] + b * 256 + 128 * n + 32 * j));
