@@ -112,13 +112,13 @@ typedef struct {
 
 static void report(const char *path, const char *type, Tally t) {
     int ok = t.worst <= 1;
-    printf("%-22s %-5s %2d cases  worst error/tolerance %.3g  %s\n", path, type, t.cases, t.worst, ok ? "PASS" : "FAIL");
+    printf("%-22s %-6s %2d cases  worst error/tolerance %.3g  %s\n", path, type, t.cases, t.worst, ok ? "PASS" : "FAIL");
     if (ok) passed++;
     else failed++;
 }
 
 static void report_skip(const char *path, const char *type, const char *why) {
-    printf("%-22s %-5s skipped: %s\n", path, type, why);
+    printf("%-22s %-6s skipped: %s\n", path, type, why);
     skipped++;
 }
 
@@ -290,7 +290,8 @@ int main(int argc, char **argv) {
 #else
     printf("arch other: features 0x%x\n", f);
 #endif
-    const char *names[] = { "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k" };
+    const char *names[] = { "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "iq4_nl",
+                            "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_xs" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) check_file(argv[1], names[i]);
     printf("check_vectors: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;

@@ -7,7 +7,7 @@ import LFMCore
 /// and natively). Committed in Scripts/arm64/vectors; `ARM64VectorTests` regenerates them and
 /// checks they equal the committed files, so they cannot drift from the references.
 ///
-/// One file per weight type (`f32.bin`, ..., `q6_k.bin`), little-endian:
+/// One file per weight type (`f32.bin`, ..., `iq4_xs.bin`), little-endian:
 ///
 ///     "LFMV", u32 version (1), u32 cases, then per case:
 ///     u32 kind (0 float product, 1 block-quantized product), u32 type (float: 0 F32, 1 F16,
@@ -32,7 +32,10 @@ enum ARM64Vectors {
     static let quantShapes = [(1, 1, 1, false), (7, 3, 2, true), (37, 2, 5, false), (5, 3, 3, true), (6, 2, 4, false),
                               (3, 1, 7, true)]
     static let floatTypes: [(String, DType)] = [("f32", .f32), ("f16", .f16), ("bf16", .bf16)]
-    static let quantTypes: [(String, DType)] = [("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K), ("q6_k", .q6_K)]
+    /// Every type with an integer kernel; new types go last (a file's seeds follow its index).
+    static let quantTypes: [(String, DType)] = [("q8_0", .q8_0), ("q4_0", .q4_0), ("q4_k", .q4_K), ("q6_k", .q6_K),
+                                                ("q4_1", .q4_1), ("q5_0", .q5_0), ("q5_1", .q5_1), ("q2_k", .q2_K),
+                                                ("q3_k", .q3_K), ("q5_k", .q5_K), ("iq4_nl", .iq4_NL), ("iq4_xs", .iq4_XS)]
 
     /// Every file: name to bytes.
     static func files() -> [String: [UInt8]] {
