@@ -18,7 +18,7 @@
 #   f32      ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f32.gguf
 #   f32-f16  ours: lfm2-S-f32 (HF, F32)          theirs: lfm2-S-f16.gguf   (llama.cpp's usual "full precision")
 #   bf16     ours: lfm2-S-bf16 (HF, BF16)        theirs: lfm2-S-bf16.gguf
-#   q8_0, q4_0, q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k, iq4_nl, iq4_xs, f16-gguf
+#   q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k, iq4_nl, iq4_xs, f16-gguf
 #            ours: the same GGUF file            theirs: the same GGUF file (needs GGUF support in `lfm`)
 #
 # Each repetition runs ours once, then theirs once (-r 1 each), R times, so slow drifts of this shared
@@ -72,7 +72,7 @@ ours_model() {
   case "$1" in
     f32|f32-f16) echo "$MODELS/$NAME-f32" ;;
     bf16) echo "$MODELS/$NAME-bf16" ;;
-    q8_0|q4_0|q2_k|q3_k_m|q4_k_m|q5_k_m|q6_k|iq4_nl|iq4_xs) echo "$G-$1.gguf" ;;
+    q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_m|q4_k_m|q5_k_m|q6_k|iq4_nl|iq4_xs) echo "$G-$1.gguf" ;;
     f16-gguf) echo "$G-f16.gguf" ;;
     *) die "unknown row $1" ;;
   esac
@@ -82,7 +82,7 @@ theirs_model() {
     f32) echo "$G-f32.gguf" ;;
     f32-f16|f16-gguf) echo "$G-f16.gguf" ;;
     bf16) echo "$G-bf16.gguf" ;;
-    q8_0|q4_0|q2_k|q3_k_m|q4_k_m|q5_k_m|q6_k|iq4_nl|iq4_xs) echo "$G-$1.gguf" ;;
+    q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k_m|q4_k_m|q5_k_m|q6_k|iq4_nl|iq4_xs) echo "$G-$1.gguf" ;;
     *) die "unknown row $1" ;;
   esac
 }

@@ -16,7 +16,7 @@ For each size S (350m, 1.2b) it writes, under --out:
     lfm2-S-f32/    config.json (the real config, torch_dtype float32), model.safetensors (F32),
                    tokenizer.json, tokenizer_config.json, chat_template.jinja, README-tokenizer.md
     lfm2-S-bf16/   the same weights rounded to BF16 (torch_dtype bfloat16)
-    lfm2-S-gguf/   lfm2-S-{f32,f16,bf16,q8_0,q4_0,q2_k,q3_k_m,q4_k_m,q5_k_m,q6_k,iq4_nl,iq4_xs}.gguf
+    lfm2-S-gguf/   lfm2-S-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,q2_k,q3_k_m,q4_k_m,q5_k_m,q6_k,iq4_nl,iq4_xs}.gguf
                    f32/f16 converted from the F32 folder, bf16 from the BF16 folder (bit-identical weights
                    to ours), quantised types made by llama-quantize from the F32 GGUF.
 Weights: every matrix N(0, 0.02^2) (embedding included; it is also the tied output head), conv taps
@@ -40,9 +40,9 @@ CONFIGS = {
 }
 PARAMS = {"350m": 354_483_968, "1.2b": 1_170_340_608}
 TOKENIZER_DIR = "/work/shared/fixtures/lfm2"
-ALL_FORMATS = ["hf-f32", "hf-bf16", "gguf-f32", "gguf-f16", "gguf-bf16", "q8_0", "q4_0", "q2_k", "q3_k_m", "q4_k_m",
-               "q5_k_m", "q6_k", "iq4_nl", "iq4_xs"]
-QUANTIZED = ("q8_0", "q4_0", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_nl", "iq4_xs")
+ALL_FORMATS = ["hf-f32", "hf-bf16", "gguf-f32", "gguf-f16", "gguf-bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
+               "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_nl", "iq4_xs"]
+QUANTIZED = ("q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_nl", "iq4_xs")
 
 
 def run(cmd, log):

@@ -4,7 +4,7 @@
 // second, the figure to compare kernel variants on one machine without the rest of the model.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/prefill_gemm.c \
-//      -o /tmp/prefill_gemm -lm && /tmp/prefill_gemm q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]
+//      -o /tmp/prefill_gemm -lm && /tmp/prefill_gemm q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]
 //
 // PREFILL_GEMM_PATH=avx2|avxvnni forces the AVX2 GEMM (or its AVX-VNNI build) on a CPU with AVX-512;
 // PREFILL_GEMM_COLS sets the row length (default 2048, rows 2048). Threads take contiguous row ranges of
@@ -36,7 +36,7 @@ static void *run(void *p) {
 int main(int argc, char **argv) {
     const WeightType *wt = argc > 1 ? bench_weight_type(argv[1]) : NULL;
     if (!wt) {
-        fprintf(stderr, "usage: %s q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]\n", argv[0]);
         return 2;
     }
     const int type = wt->regrouped ? wt->regrouped : wt->type;

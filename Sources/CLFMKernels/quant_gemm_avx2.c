@@ -1,4 +1,5 @@
-// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS),
+// AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+// IQ4_NL, IQ4_XS),
 // for CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
 //
 // The weights stay in the GGUF block layout. For every panel of 8 weight rows and every chunk of
@@ -15,6 +16,10 @@
 //         every group's word sums are widened to dwords (two groups would overflow 16 bits);
 //   Q4_0  codes q (0..15); the 8 groups of a block add up in 16 bits (at most 8 * 2 * 15 * 127 =
 //         30480), widened once per block, minus 8 * (sum of the block's activation codes);
+//   Q5_0  codes q (0..31, the fifth bit joined while packing), groups 0-3 and 4-7 in two 16-bit sums
+//         (4 * 2 * 31 * 127 = 31496), minus 16 * that sum;
+//   Q4_1, Q5_1  as Q4_0 / Q5_0 without the offset; per block the min m times d(x) * that sum (the
+//         activations' dsums), one F32 FMA per token;
 //   Q4_K  codes q (0..15) per sub-block of 32 (16-bit sums as Q4_0), times the six-bit scale in
 //         vpmaddwd; per super-block the mins term dmin * sum_j mn_j * (activation sum of j);
 //   Q5_K  as Q4_K with codes q (0..31), the fifth bit joined while packing; four groups per 16-bit
@@ -49,6 +54,8 @@ size_t lfm_qgemm_avx2_min_rows(int type) {
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: case QT_Q4_K: return 8;
+    // Q4_1, Q5_0, Q5_1 pack as Q4_0 plus the fifth bits and mins (by analogy, not measured).
+    case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return 4;
     // Q5_K packs as Q4_K plus the fifth bits: its threshold by analogy (not measured).
     case QT_Q5_K: return 8;
     case QT_Q6_K: return 12;

@@ -1,5 +1,5 @@
-// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL,
-// IQ4_XS).
+// AVX-512 VNNI prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K, IQ4_NL, IQ4_XS).
 //
 // The weights stay in the GGUF block layout. For every panel of 32 weight rows and every chunk of
 // QG_KC columns, the panel is packed once into a small stack buffer ("row-interleaved" form):
@@ -13,6 +13,9 @@
 // Integer semantics are exactly those of the row kernels (quant_simd.h) and of ggml's vec_dot:
 //   Q8_0  codes w + 128, integer dot minus 128 * (sum of the block's activation codes);
 //   Q4_0  codes q (0..15), integer dot minus 8 * (sum of the block's activation codes);
+//   Q5_0  codes q (0..31, the fifth bit joins the nibble while packing), minus 16 * that sum;
+//   Q4_1, Q5_1  codes q (0..15 / 0..31), no offset; per block the min m times d(x) * that sum (the
+//         activations' dsums), one F32 FMA per token;
 //   Q4_K  codes q (0..15) per sub-block of 32, F32 scale d * sc_j; per super-block the mins
 //         term dmin * sum_j mn_j * (activation sum of sub-block j);
 //   Q5_K  as Q4_K with codes q (0..31): the fifth bit joins the nibble while packing;
@@ -37,6 +40,8 @@ size_t lfm_qgemm_min_rows(int type) {
     switch (type) {
     case QT_Q4_0: case QT_Q4_0_X8: return 4;
     case QT_Q8_0: case QT_Q8_0_X8: return 8;
+    // Q4_1, Q5_0, Q5_1 pack as Q4_0 plus a gather or two per block (by analogy, not measured).
+    case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return 4;
     case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 12;
     // Q2_K and Q3_K pack into Q6_K's panels (by analogy, not measured).
     case QT_Q2_K: case QT_Q3_K: return 12;
@@ -68,10 +73,11 @@ size_t lfm_qgemm_min_rows(int type) {
 /// Layout constants of one type in packed form.
 typedef struct {
     int xblock;     // activation block (elements per activation scale): 32 or 256
-    int units;      // units per activation block: 1 (Q8_0, Q4_0, IQ4_NL), 8 (Q4_K, Q5_K, IQ4_XS), 16 (Q6_K)
+    int units;      // units per activation block: 1 (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL), 8 (Q4_K, Q5_K,
+                    // IQ4_XS), 16 (Q6_K, Q3_K, Q2_K)
     int groups;     // groups of four columns per unit: 8 (32 columns) or 4 (16 columns)
     int unitBytes;  // packed bytes per unit: 128 * groups + 128 (scales)
-    int blockBytes; // packed bytes per activation block (units + Q4_K's mins)
+    int blockBytes; // packed bytes per activation block (units + the mins of Q4_K, Q5_K, Q2_K, Q4_1, Q5_1)
 } QGLayout;
 
 QG_INL QGLayout qg_layout(int type) {
@@ -83,8 +89,9 @@ QG_INL QGLayout qg_layout(int type) {
     }
     l.unitBytes = 128 * l.groups + 128;
     // Q4_K, Q5_K: + 4 vectors of (mn_2k, mn_2k+1) word pairs per row + dmin per row; Q2_K: 8 vectors.
+    // Q4_1, Q5_1: + the min per row.
     l.blockBytes = l.units * l.unitBytes + (type == QT_Q4_K || type == QT_Q5_K ? 4 * 128 + 128 : 0) +
-                   (type == QT_Q2_K ? 8 * 128 + 128 : 0);
+                   (type == QT_Q2_K ? 8 * 128 + 128 : 0) + (type == QT_Q4_1 || type == QT_Q5_1 ? 128 : 0);
     return l;
 }
 
@@ -141,8 +148,10 @@ QG_INL void qg_words32(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, 
 
 /// Packs the 16 code bytes at byte `off` of 16 rows (byte j: column j in its low nibble, j + 16 in
 /// its high one) into the eight groups of one unit at `pu`, half `h`: the 4-bit codes themselves
-/// (Q4_0) or, with `lookup`, the IQ4 levels + 128 they select (unsigned bytes for vpdpbusd).
-QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, int lookup, uint8_t *pu, int h) {
+/// (Q4_0, Q4_1), or with `qh` (lane r: row r's 32 fifth bits, bit j for column j) the 5-bit codes
+/// (Q5_0, Q5_1), or with `lookup` the IQ4 levels + 128 they select (unsigned bytes for vpdpbusd).
+QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t off, int lookup, const __m512i *qh,
+                            uint8_t *pu, int h) {
     const __m512i nib = _mm512_set1_epi8(0x0F);
     const __m512i levels = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values)),
                                             _mm512_set1_epi8((char)0x80));
@@ -153,6 +162,15 @@ QG_INL void qg_pack_nibbles(const uint8_t *w, size_t rb, __mmask16 mask, size_t 
         if (lookup) {
             lo = _mm512_shuffle_epi8(levels, lo);
             hi = _mm512_shuffle_epi8(levels, hi);
+        }
+        if (qh) {
+            // Bits 4g ..< 4g + 4 (columns of group g) to bit 4 of the four bytes: the multiply puts
+            // bit k at bit 8k (shifts 0, 7, 14, 21 of a 4-bit value never overlap).
+            const __m512i spread = _mm512_set1_epi32(0x00204081), ones = _mm512_set1_epi32(0x01010101), f = _mm512_set1_epi32(0xF);
+            const __m512i bl = _mm512_and_si512(_mm512_srli_epi32(*qh, 4 * g), f);
+            const __m512i bh = _mm512_and_si512(_mm512_srli_epi32(*qh, 16 + 4 * g), f);
+            lo = _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_and_si512(_mm512_mullo_epi32(bl, spread), ones), 4));
+            hi = _mm512_or_si512(hi, _mm512_slli_epi32(_mm512_and_si512(_mm512_mullo_epi32(bh, spread), ones), 4));
         }
         _mm512_store_si512((void *)(pu + 128 * g + 64 * h), lo);
         _mm512_store_si512((void *)(pu + 128 * (g + 4) + 64 * h), hi);
@@ -200,14 +218,26 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             const size_t blocks = rb / 18;
             const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
             const size_t codes = x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2;
-            qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, pb, h);
+            qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, NULL, pb, h);
             _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, scale));
+            break;
+        }
+        case QT_Q4_1:
+        case QT_Q5_0:
+        case QT_Q5_1: {
+            // Block: d, [m], [qh: 32 fifth bits], 16 code bytes as Q4_0's. The min after the scales.
+            const size_t o = b * lfm_qt_block_bytes(type);
+            const size_t codes = o + (type == QT_Q4_1 ? 4 : type == QT_Q5_0 ? 6 : 8);
+            const __m512i qh = type == QT_Q4_1 ? _mm512_setzero_si512() : qg_gather(w, rows, mask, o + (type == QT_Q5_0 ? 2 : 4));
+            qg_pack_nibbles(w, rb, mask, codes, 0, type == QT_Q4_1 ? NULL : &qh, pb, h);
+            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, o));
+            if (type != QT_Q5_0) _mm512_store_ps((void *)(pb + 1152 + 64 * h), qg_gather_half(w, rows, mask, o + 2));
             break;
         }
         case QT_IQ4_XS: {
             // Unit j = sub-block j: its 16 code bytes at 8 + 16 j, laid out as an IQ4_NL block.
             const size_t o = b * 136;
-            for (int j = 0; j < 8; j++) qg_pack_nibbles(w, rb, mask, o + 8 + 16 * (size_t)j, 1, pb + (size_t)j * 1152, h);
+            for (int j = 0; j < 8; j++) qg_pack_nibbles(w, rb, mask, o + 8 + 16 * (size_t)j, 1, NULL, pb + (size_t)j * 1152, h);
             float sc[8][16];
             for (int r = 0; r < 16; r++) {
                 if (!((mask >> r) & 1)) {
@@ -377,6 +407,7 @@ typedef struct {
     const int8_t *q;
     const float *d;
     const int16_t *s;
+    const float *ds;
 } QGRow;
 
 /// out[t] (16 rows x 2 halves) for T tokens, over the nb packed activation blocks of `pk` that
@@ -388,7 +419,8 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
     __m512 f[QG_T][2];
     for (int t = 0; t < T; t++) { f[t][0] = _mm512_setzero_ps(); f[t][1] = _mm512_setzero_ps(); }
     // Offset multipliers, as word pairs for vpdpwssd with a pair of activation sums of 16.
-    const __m512i offPair = _mm512_set1_epi32(type == QT_Q4_0 ? (int)0xFFF8FFF8u : (int)0xFF80FF80u);
+    const __m512i offPair = _mm512_set1_epi32(type == QT_Q4_0 ? (int)0xFFF8FFF8u : type == QT_Q5_0 ? (int)0xFFF0FFF0u
+                                                                                             : (int)0xFF80FF80u);
     const __m512i offEven = _mm512_set1_epi32((int)0x0000FFE0u), offOdd = _mm512_set1_epi32((int)0xFFE00000u);
     for (size_t i = 0; i < nb; i++) {
         const size_t b = b0 + i;
@@ -402,7 +434,7 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
             __m512i a[QG_T][2];
             for (int t = 0; t < T; t++) {
                 __m512i init = _mm512_setzero_si512();
-                if (type == QT_Q8_0 || type == QT_Q4_0 || type == QT_IQ4_NL) {
+                if (type == QT_Q8_0 || type == QT_Q4_0 || type == QT_Q5_0 || type == QT_IQ4_NL) {
                     const __m512i s = _mm512_set1_epi32(qg_word(xr[t].s + 2 * b));
                     init = _mm512_dpwssd_epi32(init, s, offPair);
                 } else if (type == QT_IQ4_XS) {
@@ -433,6 +465,12 @@ QG_INL void qg_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QGR
                     const __m512 dx = _mm512_set1_ps(xr[t].d[b]);
                     f[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), _mm512_mul_ps(s0, dx), f[t][0]);
                     f[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), _mm512_mul_ps(s1, dx), f[t][1]);
+                    if (type == QT_Q4_1 || type == QT_Q5_1) {
+                        // The min times d(x) * (sum of the block's activation codes).
+                        const __m512 ds = _mm512_set1_ps(xr[t].ds[b]);
+                        f[t][0] = _mm512_fmadd_ps(_mm512_load_ps((const void *)(pb + 1152)), ds, f[t][0]);
+                        f[t][1] = _mm512_fmadd_ps(_mm512_load_ps((const void *)(pb + 1216)), ds, f[t][1]);
+                    }
                 } else {
                     g[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][0]), s0, g[t][0]);
                     g[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[t][1]), s1, g[t][1]);
@@ -506,6 +544,7 @@ QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
                     xr[r].q = x->q + (t + (size_t)r) * x->cols;
                     xr[r].d = x->d + (t + (size_t)r) * xbPerRow;
                     xr[r].s = x->sums + (t + (size_t)r) * (x->cols / 16);
+                    xr[r].ds = x->dsums + (t + (size_t)r) * xbPerRow;
                 }
                 float *yo = y + t * ys + n;
                 switch (T) {
@@ -531,6 +570,12 @@ QG_TARGET static void qg_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, co
                                       float *y, size_t ys) { qg_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                       float *y, size_t ys) { qg_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q4_1(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q4_1, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q5_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q5_0, 0, w, n0, n1, x, m, y, ys); }
+QG_TARGET static void qg_gemm_q5_1(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qg_gemm(QT_Q5_1, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qg_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QG_TARGET static void qg_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -561,6 +606,9 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1, const L
     case QT_Q6_K: qg_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qg_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qg_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_1: qg_gemm_q4_1(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_0: qg_gemm_q5_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_1: qg_gemm_q5_1(wb, n0, n1, x, m, y, yStride); break;
     default: lfm_qmatmul_avx512vnni(type, w, n0, n1, x, m, y, yStride); break;
     }
 }

@@ -210,7 +210,7 @@ extension QuantKernelPath {
 /// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
 /// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
 @Suite struct QuantizedPrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 13 + 5)
         let block = dtype.blockSize == 256 ? 256 : 32
@@ -253,7 +253,7 @@ extension QuantKernelPath {
 /// start and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
-    @Test(arguments: [DType.q8_0, .q4_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }
@@ -300,8 +300,9 @@ extension QuantKernelPath {
 
     /// The largest codes against the largest activations (every code byte 0xFF, every activation
     /// +127), on every packed GEMM of the machine: the 16-bit partial sums of the non-VNNI AVX2 GEMM
-    /// must not wrap (Q5_K's codes reach 31), nor the AVX-512 GEMM's 16-bit activation sums of 32.
-    @Test(arguments: [DType.q4_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS])
+    /// must not wrap (Q5_K's and Q5_0 / Q5_1's codes reach 31), nor the AVX-512 GEMM's 16-bit activation
+    /// sums of 32.
+    @Test(arguments: [DType.q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS])
     func extremeCodesDoNotOverflow(dtype: DType) {
         let paths = [QuantKernelPath.avx512vnni, .avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }

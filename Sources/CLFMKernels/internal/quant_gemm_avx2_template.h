@@ -44,7 +44,8 @@ typedef struct {
 QA_INL QALayout qa_layout(int type) {
     QALayout l;
     switch (type) {
-    case QT_Q4_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
+    case QT_Q4_0: case QT_Q5_0: l.xblock = 32; l.blockBytes = 8 * 32 + 32; break;  // groups, scales
+    case QT_Q4_1: case QT_Q5_1: l.xblock = 32; l.blockBytes = 8 * 32 + 64; break;  // groups, scales, mins
     case QT_Q4_K: case QT_Q5_K: l.xblock = 256; l.blockBytes = 2048 + 256 + 256 + 64; break;
     case QT_Q8_0: case QT_IQ4_NL: l.xblock = 32; l.blockBytes = 8 * 64 + 32; break; // groups (w, |w|), scales
 #if QA_VNNI
@@ -75,6 +76,16 @@ QA_INL void qa_words16(const uint8_t *w, size_t rb, int valid, size_t off, __m25
     out[1] = _mm256_unpackhi_epi64(t0, t2);
     out[2] = _mm256_unpacklo_epi64(t1, t3);
     out[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/// The dword at byte `off` of rows r < valid as 8 lanes (zero for the others).
+QA_INL __m256i qa_dwords(const uint8_t *w, size_t rb, int valid, size_t off) {
+    int32_t v[8];
+    for (int r = 0; r < 8; r++) {
+        v[r] = 0;
+        if (r < valid) memcpy(&v[r], w + (size_t)r * rb + off, 4);
+    }
+    return _mm256_loadu_si256((const __m256i *)v);
 }
 
 /// The F16 at byte `off` of rows r < valid as 8 F32 lanes (zero for the others).
@@ -145,6 +156,33 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
                 _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
             }
             _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, scale));
+            break;
+        }
+        case QT_Q4_1:
+        case QT_Q5_0:
+        case QT_Q5_1: {
+            // Block: d, [m], [qh: 32 fifth bits], then 16 code bytes as Q4_0's; the min after the scales.
+            const size_t o = b * lfm_qt_block_bytes(type);
+            const size_t codes = o + (type == QT_Q4_1 ? 4 : type == QT_Q5_0 ? 6 : 8);
+            const __m256i qh = type == QT_Q4_1 ? _mm256_setzero_si256() : qa_dwords(w, rb, valid, o + (type == QT_Q5_0 ? 2 : 4));
+            // Bits 4g ..< 4g + 4 of qh (the columns of group g) to bit 4 of the group's four bytes: the
+            // multiply puts bit k at bit 8k (shifts 0, 7, 14, 21 of a 4-bit value never overlap).
+            const __m256i spread = _mm256_set1_epi32(0x00204081), ones = _mm256_set1_epi32(0x01010101), f = _mm256_set1_epi32(0xF);
+            __m256i words[4];
+            qa_words16(w, rb, valid, codes, words);
+            for (int g = 0; g < 4; g++) {
+                __m256i lo = _mm256_and_si256(words[g], nib), hi = _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib);
+                if (type != QT_Q4_1) {
+                    const __m256i bl = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * g), f);
+                    const __m256i bh = _mm256_and_si256(_mm256_srli_epi32(qh, 16 + 4 * g), f);
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bl, spread), ones), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bh, spread), ones), 4));
+                }
+                _mm256_store_si256((__m256i *)(pb + 32 * g), lo);
+                _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), hi);
+            }
+            _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, o));
+            if (type != QT_Q5_0) _mm256_store_ps((float *)(pb + 288), qa_halves(w, rb, valid, o + 2));
             break;
         }
         case QT_IQ4_NL: {
@@ -344,6 +382,7 @@ typedef struct {
     const int8_t *q;
     const float *d;
     const int16_t *s;
+    const float *ds;
     const int16_t *wide; // QA_WIDE types: the chunk's activation codes as words (block i at 256 i)
 } QARow;
 
@@ -383,18 +422,29 @@ QA_INL void qa_tile(int type, const uint8_t *pk, size_t b0, size_t nb, const QAR
                 f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a[t]), _mm256_mul_ps(dw, _mm256_set1_ps(xr[t].d[b])), f[t]);
             break;
         }
-        case QT_Q4_0: {
-            __m256i s[QA_T];
-            for (int t = 0; t < T; t++) s[t] = _mm256_setzero_si256();
+        case QT_Q4_0:
+        case QT_Q4_1:
+        case QT_Q5_0:
+        case QT_Q5_1: {
+            // 5-bit codes without VNNI: groups 0-3 and 4-7 in two 16-bit sums (4 * 2 * 31 * 127 = 31496).
+            const int five = type == QT_Q5_0 || type == QT_Q5_1;
+            const int offset = type == QT_Q4_0 ? 8 : type == QT_Q5_0 ? 16 : 0;
+            __m256i s[QA_T], s2[QA_T];
+            for (int t = 0; t < T; t++) { s[t] = _mm256_setzero_si256(); s2[t] = _mm256_setzero_si256(); }
             for (int g = 0; g < 8; g++) {
                 const __m256i wv = _mm256_load_si256((const __m256i *)(pb + 32 * g));
-                for (int t = 0; t < T; t++) s[t] = QA_SUM_BYTES(s[t], wv, qa_bcast(xq[t] + 4 * g));
+                __m256i *sum = five && !QA_VNNI && g >= 4 ? s2 : s;
+                for (int t = 0; t < T; t++) sum[t] = QA_SUM_BYTES(sum[t], wv, qa_bcast(xq[t] + 4 * g));
             }
             const __m256 dw = _mm256_load_ps((const float *)(pb + 256));
             for (int t = 0; t < T; t++) {
-                const int offset = 8 * ((int)xr[t].s[2 * b] + (int)xr[t].s[2 * b + 1]);
-                const __m256i dot = _mm256_sub_epi32(QA_WIDEN_SUMS(s[t]), _mm256_set1_epi32(offset));
+                __m256i dot = QA_WIDEN_SUMS(s[t]);
+                if (five && !QA_VNNI) dot = _mm256_add_epi32(dot, QA_WIDEN_SUMS(s2[t]));
+                if (offset) dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(offset * ((int)xr[t].s[2 * b] + (int)xr[t].s[2 * b + 1])));
                 f[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(xr[t].d[b])), f[t]);
+                // Q4_1 / Q5_1: the min times d(x) * (sum of the block's activation codes).
+                if (type == QT_Q4_1 || type == QT_Q5_1)
+                    f[t] = _mm256_fmadd_ps(_mm256_load_ps((const float *)(pb + 288)), _mm256_set1_ps(xr[t].ds[b]), f[t]);
             }
             break;
         }
@@ -637,6 +687,7 @@ QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
                     xr[r].q = x->q + (t + (size_t)r) * x->cols;
                     xr[r].d = x->d + (t + (size_t)r) * xbPerRow;
                     xr[r].s = x->sums + (t + (size_t)r) * (x->cols / 16);
+                    xr[r].ds = x->dsums + (t + (size_t)r) * xbPerRow;
                 }
                 float *yo = y + t * ys + n;
                 switch (T) {
@@ -658,6 +709,12 @@ QA_TARGET static void qa_gemm_q4_0_x8(const uint8_t *w, size_t n0, size_t n1, co
                                       float *y, size_t ys) { qa_gemm(QT_Q4_0, 1, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q8_0_x8(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                       float *y, size_t ys) { qa_gemm(QT_Q8_0, 1, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q4_1(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q4_1, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q5_0(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q5_0, 0, w, n0, n1, x, m, y, ys); }
+QA_TARGET static void qa_gemm_q5_1(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
+                                   float *y, size_t ys) { qa_gemm(QT_Q5_1, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q4_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                                    float *y, size_t ys) { qa_gemm(QT_Q4_K, 0, w, n0, n1, x, m, y, ys); }
 QA_TARGET static void qa_gemm_q5_k(const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
@@ -688,6 +745,9 @@ void QA_ENTRY(int type, const void *w, size_t n0, size_t n1, const LFMQuantActiv
     case QT_Q6_K: qa_gemm_q6_k(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_NL: qa_gemm_iq4_nl(wb, n0, n1, x, m, y, yStride); break;
     case QT_IQ4_XS: qa_gemm_iq4_xs(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q4_1: qa_gemm_q4_1(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_0: qa_gemm_q5_0(wb, n0, n1, x, m, y, yStride); break;
+    case QT_Q5_1: qa_gemm_q5_1(wb, n0, n1, x, m, y, yStride); break;
     default: QA_ROW_ENTRY(type, w, n0, n1, x, m, y, yStride); break;
     }
 }

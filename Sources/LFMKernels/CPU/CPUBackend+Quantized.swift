@@ -10,7 +10,7 @@ extension CPUBackend {
     /// scale for the 32-element types, 256 for the K-quants and IQ4_XS, as ggml's Q8_0 / Q8_K; see
     /// `LFMQuantActivations` in CLFMKernels.h), then every weight row is multiplied with integer
     /// dot products (AVX-512 VNNI, AVX2 or portable C) and scaled per block, like llama.cpp.
-    /// On the VNNI path, prefill of Q8_0 / Q4_0 / Q3_K / Q4_K / Q5_K / Q6_K / IQ4_NL / IQ4_XS (m ≥
+    /// On the VNNI path, prefill of every one of these types (m ≥
     /// `lfm_qgemm_min_rows`) runs a packed GEMM instead: panels of 32 weight rows are repacked on
     /// the fly into a row-interleaved form (the weights in memory keep the GGUF layout) and each
     /// decoded block serves every activation row; same integer products, only the F32 summation
