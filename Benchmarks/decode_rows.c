@@ -5,11 +5,11 @@
 // reaches from DRAM. Compare with read_bandwidth.c at the same thread count.
 //
 //   clang -O3 -pthread -ISources/CLFMKernels/include Sources/CLFMKernels/*.c Benchmarks/decode_rows.c \
-//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]
+//      -o /tmp/decode_rows -lm && /tmp/decode_rows q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]
 //
 // The kernel entry point is the one the engine picks on this CPU (lfm_cpu_features): AVX-512 VBMI,
 // AVX-512 VNNI, AVX-VNNI, AVX2 or portable (the kernels need clang: vector extensions);
-// DECODE_ROWS_PATH=avx2|avxvnni|portable forces a slower path the CPU also has (LFM_ASSUME_AVXVNNI=1 where a
+// DECODE_ROWS_PATH=avx512vnni|avx2|avxvnni|portable forces a slower path the CPU also has (LFM_ASSUME_AVXVNNI=1 where a
 // hypervisor hides the AVX-VNNI bit); DECODE_ROWS_COLS sets the row length (default 2048). The -x8 types are
 // the same rows regrouped as the loaders copy them for the x86 kernels (lfm_regroup_rows, LFM_QT_*_X8). Prints
 // the path and the best of 10 passes in GB/s of weight bytes.
@@ -47,7 +47,7 @@ static void *run(void *p) {
 int main(int argc, char **argv) {
     const WeightType *wt = argc > 1 ? bench_weight_type(argv[1]) : NULL;
     if (argc < 3 || !wt || (strcmp(argv[2], "dram") && strcmp(argv[2], "l2"))) {
-        fprintf(stderr, "usage: %s q8_0|q4_0|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs dram|l2 [threads]\n", argv[0]);
         return 2;
     }
     const int type = wt->regrouped ? wt->regrouped : wt->type, dram = strcmp(argv[2], "dram") == 0;
@@ -78,6 +78,9 @@ int main(int argc, char **argv) {
             fn = lfm_qmatmul_portable;
             path = "portable";
 #if defined(__x86_64__)
+        } else if (strcmp(force, "avx512vnni") == 0 && (f & avx512) == avx512) {
+            fn = lfm_qmatmul_avx512vnni;
+            path = "avx512vnni";
         } else if (strcmp(force, "avx2") == 0 && (f & (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) == (LFM_CPU_AVX2 | LFM_CPU_FMA | LFM_CPU_F16C)) {
             fn = lfm_qmatmul_avx2;
             path = "avx2";
@@ -87,7 +90,7 @@ int main(int argc, char **argv) {
             path = "avxvnni";
 #endif
         } else {
-            fprintf(stderr, "DECODE_ROWS_PATH=%s: not a path this CPU has (avx2, avxvnni, portable)\n", force);
+            fprintf(stderr, "DECODE_ROWS_PATH=%s: not a path this CPU has (avx512vnni, avx2, avxvnni, portable)\n", force);
             return 2;
         }
     }
