@@ -299,10 +299,10 @@ extension QuantKernelPath {
     }
 
     /// The largest codes against the largest activations (every code byte 0xFF, every activation
-    /// +127), on every packed GEMM of the machine: the 16-bit partial sums of the non-VNNI AVX2 GEMM
-    /// must not wrap (Q5_K's and Q5_0 / Q5_1's codes reach 31), nor the AVX-512 GEMM's 16-bit activation
-    /// sums of 32.
-    @Test(arguments: [DType.q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_XS])
+    /// +127), on every packed GEMM and every row-kernel path of the machine: the 16-bit partial sums
+    /// of the non-VNNI AVX2 kernels must not wrap (Q5_K's and Q5_0 / Q5_1's codes reach 31), nor the
+    /// AVX-512 GEMM's 16-bit activation sums of 32.
+    @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func extremeCodesDoNotOverflow(dtype: DType) {
         let paths = [QuantKernelPath.avx512vnni, .avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }
@@ -335,6 +335,23 @@ extension QuantKernelPath {
                     let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
                     #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
                             "\(dtype) \(path) t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
+                }
+            }
+        }
+        // The row kernels of every path too: decode (one activation row, where several kernels add
+        // 16-bit partial sums of eight blocks) and the multi-token tiles.
+        for path in QuantKernelPath.all.filter(pathIsSupported) {
+            for tokens in [1, m] {
+                var y = [Float](repeating: .nan, count: tokens * rows)
+                withUnsafePointer(to: a.descriptor) { descriptor in
+                    y.withUnsafeMutableBufferPointer { out in path.rows(type, w.data, 0..<rows, descriptor, tokens, out.baseAddress!, rows) }
+                }
+                for t in 0..<tokens {
+                    for n in 0..<rows {
+                        let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
+                        #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
+                                "\(dtype) \(path) rows, \(tokens) tokens, t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
+                    }
                 }
             }
         }

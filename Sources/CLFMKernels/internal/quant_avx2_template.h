@@ -150,6 +150,80 @@ QS_INL void qa2_q4_0_decode(const uint8_t *w, size_t n0, size_t n1, size_t nb, c
     }
 }
 
+/// The F16 at p + i · bytes for blocks i = 0, 2, 4, 6, 1, 3, 5, 7 (the order of the oct sums).
+QS_INL __m128i qa2_halves8(const uint8_t *p, size_t bytes) {
+    uint16_t h[8];
+    for (int i = 0; i < 8; i++) memcpy(&h[i], p + bytes * (size_t)i, 2);
+    return _mm_setr_epi16((short)h[0], (short)h[2], (short)h[4], (short)h[6], (short)h[1], (short)h[3], (short)h[5], (short)h[7]);
+}
+
+/// Blocks b .. b + 7 of a GGUF Q4_1 / Q5_0 / Q5_1 row, as qa2_q4_0_oct: the code bytes of blocks 2k and
+/// 2k + 1 in one register's two lanes; Q5_0 / Q5_1 add each block's fifth bits (elements 0 ..< 16 to
+/// the low nibbles, 16 ..< 32 to the high ones) as 16 by byte masks (qs_high_bits). Without VNNI the
+/// 5-bit codes' 16-bit sums are widened after one round of vphaddw (2 * 2 * 2 * 31 * 127 = 31496).
+/// Q5_0's offset (16 · dw · dx · Σ x) or Q4_1 / Q5_1's min (mw · dx · Σ x) goes to *corr.
+QS_INL void qa2_small_oct(int type, const uint8_t *blk, const int8_t *xp, const float *xd, const float *xds,
+                          __m256 *acc, __m256 *corr) {
+    const size_t bytes = lfm_qt_block_bytes(type), codes = type == QT_Q4_1 ? 4 : type == QT_Q5_0 ? 6 : 8;
+    const int five = type != QT_Q4_1;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i P[4];
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *pair = blk + 2 * bytes * (size_t)k;
+        const __m256i v = _mm256_loadu2_m128i((const __m128i *)(pair + bytes + codes), (const __m128i *)(pair + codes));
+        __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+        if (five) {
+            const size_t hb = type == QT_Q5_0 ? 2 : 4;
+            const uint32_t h0 = lfm_qt_u32(pair + hb), h1 = lfm_qt_u32(pair + bytes + hb);
+            lo = _mm256_or_si256(lo, qs_high_bits((h0 & 0xFFFFu) | h1 << 16));
+            hi = _mm256_or_si256(hi, qs_high_bits(h0 >> 16 | (h1 & 0xFFFF0000u)));
+        }
+#if QS_VNNI
+        P[k] = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp + 64 * k)), hi, qs_load(xp + 64 * k + 32));
+#else
+        P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
+                                _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
+#endif
+    }
+#if QS_VNNI
+    const __m256i F = _mm256_hadd_epi32(_mm256_hadd_epi32(P[0], P[1]), _mm256_hadd_epi32(P[2], P[3]));
+#else
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i F = five ? _mm256_hadd_epi32(_mm256_madd_epi16(_mm256_hadd_epi16(P[0], P[1]), ones),
+                                               _mm256_madd_epi16(_mm256_hadd_epi16(P[2], P[3]), ones))
+                           : _mm256_madd_epi16(_mm256_hadd_epi16(_mm256_hadd_epi16(P[0], P[1]), _mm256_hadd_epi16(P[2], P[3])), ones);
+#endif
+    // The eight F16 scales (and mins, at byte 2) in the order of the sums: 0, 2, 4, 6, 1, 3, 5, 7.
+    const __m256 dw = _mm256_cvtph_ps(qa2_halves8(blk, bytes));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(F), _mm256_mul_ps(dw, _mm256_loadu_ps(xd)), *acc);
+    *corr = _mm256_fmadd_ps(type == QT_Q5_0 ? dw : _mm256_cvtph_ps(qa2_halves8(blk + 2, bytes)), _mm256_loadu_ps(xds), *corr);
+}
+
+/// Decode (one activation row, prepared in `p`; xq / xd / xds as stored) of Q4_1 / Q5_0 / Q5_1 rows
+/// n0 ..< n1: eight blocks per step (qa2_small_oct), the last nb % 8 blocks by the generic block kernel.
+QS_INL void qa2_small_decode(int type, const uint8_t *w, size_t n0, size_t n1, size_t nb, const int8_t *xq,
+                             const float *xd, const float *xds, const QA2Prepared *p, float *y) {
+    const size_t bytes = lfm_qt_block_bytes(type), rb = nb * bytes;
+    for (size_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rb;
+        __m256 a8 = _mm256_setzero_ps(), c8 = _mm256_setzero_ps();
+        size_t b = 0;
+        for (; b + 8 <= nb; b += 8) {
+            lfm_prefetch_ahead(row + b * bytes, 8 * bytes);
+            qa2_small_oct(type, row + b * bytes, p->xp + 32 * b, p->xdp + b, p->xdsp + b, &a8, &c8);
+        }
+        const float c = qs_hsum(c8);
+        float result = qs_hsum(a8) + (type == QT_Q5_0 ? -16.0f * c : c);
+        if (b < nb) {
+            __m256 tail[1] = { _mm256_setzero_ps() };
+            float tailMin[1] = { 0 };
+            for (; b < nb; b++) qs_small_block(row, b, 1, type, &xq, &xd, &xds, tail, tailMin);
+            result += qs_hsum(tail[0]) + tailMin[0];
+        }
+        y[n] = result;
+    }
+}
+
 /// The 16 IQ4 levels in both 128-bit lanes (vpshufb looks up within each lane).
 QS_INL __m256i qa2_iq4_table(void) {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lfm_qt_iq4_values));
@@ -502,6 +576,13 @@ QS_TARGET void QA2_ENTRY(int type, const void *w, size_t n0, size_t n1,
                                 const LFMQuantActivations *x, size_t m, float *y, size_t yStride) {
     if (type == QT_Q4_0 && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
         qa2_q4_0_rows((const uint8_t *)w, n0, n1, x, 1, y, yStride, 0);
+        return;
+    }
+    if ((type == QT_Q4_1 || type == QT_Q5_0 || type == QT_Q5_1) && m == 1 && x->cols <= QA2_Q4_0_MAX_COLS) {
+        QA2Prepared one;
+        const size_t nb = x->cols / 32;
+        qa2_prepare(x->q, x->d, x->dsums, nb, &one);
+        qa2_small_decode(type, (const uint8_t *)w, n0, n1, nb, x->q, x->d, x->dsums, &one, y);
         return;
     }
     if (type == QT_Q4_0_X8) {
