@@ -325,34 +325,27 @@ extension QuantKernelPath {
         defer { a.deallocate() }
         x.withUnsafeBufferPointer { a.quantize($0.baseAddress!, xStride: cols, rows: 0..<m, path: .portable) }
         let refs = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
-        for path in paths {
-            var y = [Float](repeating: .nan, count: m * rows)
-            withUnsafePointer(to: a.descriptor) { descriptor in
-                y.withUnsafeMutableBufferPointer { out in path.gemm(type, w.data, 0..<rows, descriptor, m, out.baseAddress!, rows) }
-            }
-            for t in 0..<m {
+        /// Runs `kernel` over all rows for `tokens` activation rows and checks every output.
+        func check(_ label: String, tokens: Int,
+                   _ kernel: (UnsafePointer<LFMQuantActivations>, UnsafeMutablePointer<Float>) -> Void) {
+            var y = [Float](repeating: .nan, count: tokens * rows)
+            withUnsafePointer(to: a.descriptor) { descriptor in y.withUnsafeMutableBufferPointer { kernel(descriptor, $0.baseAddress!) } }
+            for t in 0..<tokens {
                 for n in 0..<rows {
                     let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
                     #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
-                            "\(dtype) \(path) t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
+                            "\(dtype) \(label), \(tokens) tokens, t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
                 }
             }
+        }
+        for path in paths {
+            check("\(path) GEMM", tokens: m) { path.gemm(type, w.data, 0..<rows, $0, m, $1, rows) }
         }
         // The row kernels of every path too: decode (one activation row, where several kernels add
         // 16-bit partial sums of eight blocks) and the multi-token tiles.
         for path in QuantKernelPath.all.filter(pathIsSupported) {
             for tokens in [1, m] {
-                var y = [Float](repeating: .nan, count: tokens * rows)
-                withUnsafePointer(to: a.descriptor) { descriptor in
-                    y.withUnsafeMutableBufferPointer { out in path.rows(type, w.data, 0..<rows, descriptor, tokens, out.baseAddress!, rows) }
-                }
-                for t in 0..<tokens {
-                    for n in 0..<rows {
-                        let (value, magnitude) = referenceIntegerDot(groups[n], refs[t], block: block)
-                        #expect(abs(Double(y[t * rows + n]) - value) <= 1e-5 * magnitude + 1e-30,
-                                "\(dtype) \(path) rows, \(tokens) tokens, t \(t) n \(n): \(y[t * rows + n]) vs \(value)")
-                    }
-                }
+                check("\(path) rows", tokens: tokens) { path.rows(type, w.data, 0..<rows, $0, tokens, $1, rows) }
             }
         }
         withExtendedLifetime(w.owner) {}

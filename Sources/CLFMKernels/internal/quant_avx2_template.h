@@ -48,6 +48,17 @@ QS_INL void qa2_q4_0_pair(const uint8_t *blk, const int8_t *xp, const float *xd,
     *corr = _mm_fmadd_ps(dw, _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xds)), *corr);
 }
 
+/// The unsigned codes of a pair of blocks (lo: elements 0 ..< 16 of block b and b + 1 in the two
+/// lanes, hi: 16 ..< 32) times the activations in pair order at xp: AVX2 16-bit sums of both (at most
+/// 2 * 2 * 31 * 127 = 15748 per lane), AVX-VNNI dword sums.
+QS_INL __m256i qa2_pair_dots(__m256i lo, __m256i hi, const int8_t *xp) {
+#if QS_VNNI
+    return QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp)), hi, qs_load(xp + 32));
+#else
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp)), _mm256_maddubs_epi16(hi, qs_load(xp + 32)));
+#endif
+}
+
 /// Blocks b .. b + 7 of a Q4_0 row: four pairs as in qa2_q4_0_pair, reduced to one dword per block
 /// in the order 0, 2, 4, 6, 1, 3, 5, 7; v[k] holds the code bytes of blocks 2k (low lane) and 2k + 1
 /// (high lane). AVX2: 16-bit sums, two rounds of vphaddw to two lanes per block and one vpmaddwd (no
@@ -56,15 +67,8 @@ QS_INL void qa2_q4_0_pair(const uint8_t *blk, const int8_t *xp, const float *xd,
 QS_INL __m256i qa2_q4_0_oct_sums(const __m256i v[4], const int8_t *xp) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     __m256i P[4];
-    for (int k = 0; k < 4; k++) {
-        const __m256i lo = _mm256_and_si256(v[k], low), hi = _mm256_and_si256(_mm256_srli_epi16(v[k], 4), low);
-#if QS_VNNI
-        P[k] = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp + 64 * k)), hi, qs_load(xp + 64 * k + 32));
-#else
-        P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
-                                _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
-#endif
-    }
+    for (int k = 0; k < 4; k++)
+        P[k] = qa2_pair_dots(_mm256_and_si256(v[k], low), _mm256_and_si256(_mm256_srli_epi16(v[k], 4), low), xp + 64 * k);
 #if QS_VNNI
     return _mm256_hadd_epi32(_mm256_hadd_epi32(P[0], P[1]), _mm256_hadd_epi32(P[2], P[3]));
 #else
@@ -178,12 +182,7 @@ QS_INL void qa2_small_oct(int type, const uint8_t *blk, const int8_t *xp, const 
             lo = _mm256_or_si256(lo, qs_high_bits((h0 & 0xFFFFu) | h1 << 16));
             hi = _mm256_or_si256(hi, qs_high_bits(h0 >> 16 | (h1 & 0xFFFF0000u)));
         }
-#if QS_VNNI
-        P[k] = QS_DPBUSD(QS_DPBUSD(_mm256_setzero_si256(), lo, qs_load(xp + 64 * k)), hi, qs_load(xp + 64 * k + 32));
-#else
-        P[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo, qs_load(xp + 64 * k)),
-                                _mm256_maddubs_epi16(hi, qs_load(xp + 64 * k + 32)));
-#endif
+        P[k] = qa2_pair_dots(lo, hi, xp + 64 * k);
     }
 #if QS_VNNI
     const __m256i F = _mm256_hadd_epi32(_mm256_hadd_epi32(P[0], P[1]), _mm256_hadd_epi32(P[2], P[3]));
