@@ -177,10 +177,16 @@ QS_INL void qa2_small_oct(int type, const uint8_t *blk, const int8_t *xp, const 
         const __m256i v = _mm256_loadu2_m128i((const __m128i *)(pair + bytes + codes), (const __m128i *)(pair + codes));
         __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
         if (five) {
+            // Each lane's block's 32 fifth bits (lane bytes 0-3, loaded with the lane), then byte j of the
+            // lane selects bit j of bytes 0-1 (low nibbles) or 2-3 (high nibbles), as qs_high_bits does.
             const size_t hb = type == QT_Q5_0 ? 2 : 4;
-            const uint32_t h0 = lfm_qt_u32(pair + hb), h1 = lfm_qt_u32(pair + bytes + hb);
-            lo = _mm256_or_si256(lo, qs_high_bits((h0 & 0xFFFFu) | h1 << 16));
-            hi = _mm256_or_si256(hi, qs_high_bits(h0 >> 16 | (h1 & 0xFFFF0000u)));
+            const __m256i bits = _mm256_loadu2_m128i((const __m128i *)(pair + bytes + hb), (const __m128i *)(pair + hb));
+            const __m256i select = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe), sixteen = _mm256_set1_epi8(0x10);
+            const __m256i bl = _mm256_shuffle_epi8(bits, _mm256_set_epi64x(0x0101010101010101, 0, 0x0101010101010101, 0));
+            const __m256i bh = _mm256_shuffle_epi8(bits, _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                                          0x0303030303030303, 0x0202020202020202));
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(bl, select), _mm256_set1_epi8(-1)), sixteen));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(bh, select), _mm256_set1_epi8(-1)), sixteen));
         }
         P[k] = qa2_pair_dots(lo, hi, xp + 64 * k);
     }
