@@ -1,6 +1,5 @@
 // AVX2 prefill GEMM over block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
-// IQ4_NL, IQ4_XS),
-// for CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
+// IQ4_NL, IQ4_XS), for CPUs without AVX-512 VNNI (Zen 2/3, most Intel client chips).
 //
 // The weights stay in the GGUF block layout. For every panel of 8 weight rows and every chunk of
 // QA_KC columns, the panel is repacked once into a small stack buffer, row-interleaved: per

@@ -277,7 +277,7 @@ void lfm_quantize_activations_avx512(const float *x, size_t xStride, size_t t0, 
 /// IQ4_NL / IQ4_XS (codes looked up in a 16-level table) have AVX-512 (both AVX-512 entry points),
 /// AVX2 and portable row kernels, and a place in both packed GEMMs. Q2_K / Q3_K (16 sub-blocks of
 /// 16, 2-bit codes; Q3_K's third bit in hmask) have one 256-bit row kernel for the x86 paths and the
-/// portable one (NEON: the plain C loop), and a place in both packed GEMMs.
+/// portable one (NEON: its own, as every integer type), and a place in both packed GEMMs.
 void lfm_qmatmul_portable(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 /// The integer dot products in plain scalar C (every type; any ISA).
@@ -309,7 +309,8 @@ void lfm_qmatmul_avx512vbmi(int type, const void *w, size_t n0, size_t n1,
                             const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 
 /// Activation rows from which lfm_qgemm_avx512vnni beats lfm_qmatmul_avx512vnni for ggml type
-/// `type` (Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed GEMM for the type (other types
+/// `type` (every integer type: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K … Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed
+/// GEMM for the type (other types
 /// go to lfm_qmatmul_avx512vnni).
 size_t lfm_qgemm_min_rows(int type);
 /// Prefill form of lfm_qmatmul_avx512vnni (same arguments and results up to F32 summation
@@ -319,7 +320,7 @@ void lfm_qgemm_avx512vnni(int type, const void *w, size_t n0, size_t n1,
                           const LFMQuantActivations *x, size_t m, float *y, size_t yStride);
 
 /// Activation rows from which lfm_qgemm_avx2 beats lfm_qmatmul_avx2 for ggml type `type`
-/// (Q8_0, Q4_0, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS), or 0 when it has no packed GEMM for the type.
+/// (every integer type, as lfm_qgemm_min_rows), or 0 when it has no packed GEMM for the type.
 size_t lfm_qgemm_avx2_min_rows(int type);
 /// Prefill form of lfm_qmatmul_avx2 (same arguments and results up to F32 summation order) for
 /// CPUs with AVX2 + FMA + F16C: panels of 8 weight rows are repacked on the fly into a

@@ -119,6 +119,29 @@ QA_INL void qa_widen_pairs(__m256i v, __m256i sc, __m256i p[2]) {
 }
 #endif
 
+/// Packs the 16 code bytes at byte `off` of the rows r < valid (byte j: column j in its low nibble,
+/// j + 16 in its high one) into the eight groups of a block at pb: the 4-bit codes (Q4_0, Q4_1), or
+/// with `qh` (dword r: row r's 32 fifth bits, bit j for column j) the 5-bit codes (Q5_0, Q5_1).
+QA_INL void qa_pack_nibbles(const uint8_t *w, size_t rb, int valid, size_t off, const __m256i *qh, uint8_t *pb) {
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    // Bits 4g ..< 4g + 4 of qh (the columns of group g) to bit 4 of the group's four bytes: the
+    // multiply puts bit k at bit 8k (shifts 0, 7, 14, 21 of a 4-bit value never overlap).
+    const __m256i spread = _mm256_set1_epi32(0x00204081), ones = _mm256_set1_epi32(0x01010101), f = _mm256_set1_epi32(0xF);
+    __m256i words[4];
+    qa_words16(w, rb, valid, off, words);
+    for (int g = 0; g < 4; g++) {
+        __m256i lo = _mm256_and_si256(words[g], nib), hi = _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib);
+        if (qh) {
+            const __m256i bl = _mm256_and_si256(_mm256_srli_epi32(*qh, 4 * g), f);
+            const __m256i bh = _mm256_and_si256(_mm256_srli_epi32(*qh, 16 + 4 * g), f);
+            lo = _mm256_or_si256(lo, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bl, spread), ones), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bh, spread), ones), 4));
+        }
+        _mm256_store_si256((__m256i *)(pb + 32 * g), lo);
+        _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), hi);
+    }
+}
+
 /// Packs activation blocks [b0, b0 + nb) of the rows r < valid at w (row stride rb) into out.
 /// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
 /// panel comes out).
@@ -149,12 +172,7 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             // Byte j holds column j (low nibble) and column j + 16 (high nibble).
             const size_t blocks = rb / 18;
             const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
-            __m256i words[4];
-            qa_words16(w, rb, valid, x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2, words);
-            for (int g = 0; g < 4; g++) {
-                _mm256_store_si256((__m256i *)(pb + 32 * g), _mm256_and_si256(words[g], nib));
-                _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib));
-            }
+            qa_pack_nibbles(w, rb, valid, x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2, NULL, pb);
             _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, scale));
             break;
         }
@@ -165,22 +183,7 @@ QA_INL void qa_pack(int type, int x8, const uint8_t *w, size_t rb, int valid, si
             const size_t o = b * lfm_qt_block_bytes(type);
             const size_t codes = o + (type == QT_Q4_1 ? 4 : type == QT_Q5_0 ? 6 : 8);
             const __m256i qh = type == QT_Q4_1 ? _mm256_setzero_si256() : qa_dwords(w, rb, valid, o + (type == QT_Q5_0 ? 2 : 4));
-            // Bits 4g ..< 4g + 4 of qh (the columns of group g) to bit 4 of the group's four bytes: the
-            // multiply puts bit k at bit 8k (shifts 0, 7, 14, 21 of a 4-bit value never overlap).
-            const __m256i spread = _mm256_set1_epi32(0x00204081), ones = _mm256_set1_epi32(0x01010101), f = _mm256_set1_epi32(0xF);
-            __m256i words[4];
-            qa_words16(w, rb, valid, codes, words);
-            for (int g = 0; g < 4; g++) {
-                __m256i lo = _mm256_and_si256(words[g], nib), hi = _mm256_and_si256(_mm256_srli_epi16(words[g], 4), nib);
-                if (type != QT_Q4_1) {
-                    const __m256i bl = _mm256_and_si256(_mm256_srli_epi32(qh, 4 * g), f);
-                    const __m256i bh = _mm256_and_si256(_mm256_srli_epi32(qh, 16 + 4 * g), f);
-                    lo = _mm256_or_si256(lo, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bl, spread), ones), 4));
-                    hi = _mm256_or_si256(hi, _mm256_slli_epi32(_mm256_and_si256(_mm256_mullo_epi32(bh, spread), ones), 4));
-                }
-                _mm256_store_si256((__m256i *)(pb + 32 * g), lo);
-                _mm256_store_si256((__m256i *)(pb + 32 * (g + 4)), hi);
-            }
+            qa_pack_nibbles(w, rb, valid, codes, type == QT_Q4_1 ? NULL : &qh, pb);
             _mm256_store_ps((float *)(pb + 256), qa_halves(w, rb, valid, o));
             if (type != QT_Q5_0) _mm256_store_ps((float *)(pb + 288), qa_halves(w, rb, valid, o + 2));
             break;
