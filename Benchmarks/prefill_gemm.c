@@ -7,7 +7,8 @@
 //      -o /tmp/prefill_gemm -lm && /tmp/prefill_gemm q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|q5_k|q6_k|q8_0-x8|q4_0-x8|iq4_nl|iq4_xs [threads]
 //
 // PREFILL_GEMM_PATH=avx2|avxvnni forces the AVX2 GEMM (or its AVX-VNNI build) on a CPU with AVX-512;
-// PREFILL_GEMM_COLS sets the row length (default 2048, rows 2048). Threads take contiguous row ranges of
+// PREFILL_GEMM_COLS sets the row length (default 2048, rows 2048), PREFILL_GEMM_TOKENS the activation rows
+// (default 512). Threads take contiguous row ranges of
 // whole 32-row panels, as the engine's pool does.
 #include "CLFMKernels.h"
 #include "bench_threads.h"
@@ -82,7 +83,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "PREFILL_GEMM_COLS=%s: a multiple of 256 from 256 to 16384\n", colsText);
         return 2;
     }
-    const size_t rows = 2048, m = 512;
+    const char *tokensText = getenv("PREFILL_GEMM_TOKENS");
+    const size_t m = tokensText && *tokensText ? (size_t)strtoul(tokensText, NULL, 10) : 512;
+    if (m < 1 || m > 4096) {
+        fprintf(stderr, "PREFILL_GEMM_TOKENS=%s: 1 to 4096\n", tokensText);
+        return 2;
+    }
+    const size_t rows = 2048;
     uint8_t *w = bench_make_weights(wt, rows, cols);
     const size_t actBlock = (size_t)lfm_qmatmul_block(type);
     float *x = malloc(m * cols * sizeof *x), *y = malloc(m * rows * sizeof *y), *d = malloc(m * cols / actBlock * sizeof *d);

@@ -45,24 +45,17 @@
 #pragma clang fp contract(off)
 
 size_t lfm_qgemm_avx2_min_rows(int type) {
-    // Packing costs as much as a few tokens of the row kernels. Instructions per 1024 x 4608
-    // product (callgrind, one thread; millions, GEMM / row kernels): Q4_0 4.0 / 3.9 at 2 tokens,
-    // 5.6 / 7.0 at 4; Q8_0 6.8 / 6.3 at 4, 10.5 / 12.5 at 8; Q4_K 5.1 / 4.7 at 4, 7.6 / 9.4 at
-    // 8; Q6_K (dearer packing: the six-bit codes are decoded per row, then transposed) 10.4 / 9.2
-    // at 8, crossing at about 10.
+    // Measured as lfm_qgemm_min_rows (Benchmarks/gemm_threshold.c with GEMM_THRESHOLD_PATH=avx2: the
+    // plain AVX2 GEMM and row kernels on AMD Zen 4); the AVX-VNNI build uses the same counts (not
+    // measured: no AVX-VNNI CPU here). IQ4_XS's widened GEMM packs the slowest.
     switch (type) {
-    case QT_Q4_0: case QT_Q4_0_X8: return 4;
-    case QT_Q8_0: case QT_Q8_0_X8: case QT_Q4_K: return 8;
-    // Q4_1, Q5_0, Q5_1 pack as Q4_0 plus the fifth bits and mins (by analogy, not measured).
-    case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return 4;
-    // Q5_K packs as Q4_K plus the fifth bits: its threshold by analogy (not measured).
-    case QT_Q5_K: return 8;
-    case QT_Q6_K: return 12;
-    // Q2_K and Q3_K pack into Q6_K's panels (by analogy, not measured).
-    case QT_Q2_K: case QT_Q3_K: return 12;
-    // IQ4_NL packs and multiplies like Q8_0, IQ4_XS costs about what Q4_K does: their thresholds
-    // by analogy (not measured).
-    case QT_IQ4_NL: case QT_IQ4_XS: return 8;
+    case QT_Q5_1: case QT_IQ4_NL: return 3;
+    case QT_Q4_1: case QT_Q5_0: return 4;
+    case QT_Q4_K: return 5;
+    case QT_Q5_K: return 6;
+    case QT_Q4_0: case QT_Q4_0_X8: case QT_Q3_K: case QT_Q6_K: return 7;
+    case QT_Q8_0: case QT_Q8_0_X8: return 8;
+    case QT_Q2_K: case QT_IQ4_XS: return 12;
     default: return 0;
     }
 }

@@ -34,35 +34,40 @@
 #pragma clang fp contract(off)
 
 size_t lfm_qgemm_min_rows(int type) {
-    // From the packing cost (once per call) against the row kernels' four-token tiles,
-    // measured on 1024 x 4608 weights: Q4_0 wins from 4 activation rows, Q8_0 from 8, the
-    // K-quants from about 12.
+    // Measured (Benchmarks/gemm_threshold.c on AMD Zen 4 with the VBMI row kernels, weights read from
+    // memory, one and two threads, 1024 x 4608 and 4608 x 1024 matrices): the smallest activation row
+    // count from which the GEMM, packing included, was at least as fast as the row kernels at every
+    // larger count up to 12 in all four runs. Rows of 1024 columns (most of LFM2-350M) cross later.
     switch (type) {
-    case QT_Q4_0: case QT_Q4_0_X8: return 4;
-    case QT_Q8_0: case QT_Q8_0_X8: return 8;
-    // Q4_1, Q5_0, Q5_1 pack as Q4_0 plus a gather or two per block (by analogy, not measured).
-    case QT_Q4_1: case QT_Q5_0: case QT_Q5_1: return 4;
-    case QT_Q4_K: case QT_Q5_K: case QT_Q6_K: return 12;
-    // Q2_K and Q3_K pack into Q6_K's panels (by analogy, not measured).
-    case QT_Q2_K: case QT_Q3_K: return 12;
-    // By analogy, not measured: IQ4_NL packs as Q4_0 plus one byte lookup per register; IQ4_XS
-    // decodes its scales per row while packing, as Q4_K does.
-    case QT_IQ4_NL: return 4;
-    case QT_IQ4_XS: return 12;
+    case QT_Q5_0: case QT_IQ4_NL: return 3;
+    case QT_Q4_1: case QT_IQ4_XS: return 4;
+    case QT_Q5_1: return 5;
+    case QT_Q8_0: case QT_Q8_0_X8: return 6;
+    case QT_Q4_0: case QT_Q4_0_X8: case QT_Q3_K: return 7;
+    case QT_Q2_K: case QT_Q4_K: return 8;
+    case QT_Q5_K: return 9;
+    case QT_Q6_K: return 12;
     default: return 0;
     }
 }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "internal/prefetch.h"
 
 #define QG_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define QG_INL QG_TARGET __attribute__((always_inline)) static inline
 
 /// Rows per panel (two 512-bit registers of 16 rows).
 #define QG_ROWS 32
-/// Columns per packed chunk: the packed panel (about 37-42 KB) stays in L1.
+/// Columns per packed chunk: the packed panel (about 37-42 KB) stays in L1 / L2 while every group of
+/// QG_T tokens passes over it.
 #define QG_KC 1024
+/// Columns per packed chunk for calls of at most QG_FEW_TOKENS activation rows (continuous batching,
+/// short prompts): packing, not the tile, is most of such a call, and it runs faster into a small
+/// buffer (Benchmarks/README.md, "packing for few tokens").
+#define QG_KC_FEW 256
+#define QG_FEW_TOKENS 16
 /// Activation rows per micro-kernel call.
 #ifndef QG_T
 #define QG_T 4
@@ -190,6 +195,27 @@ QG_INL void qg_store_min_tables(uint8_t *pb, QGLayout L, int h, const float sc[]
     _mm512_store_ps((void *)(pb + tables + 128 * (size_t)pairs + 64 * h), _mm512_loadu_ps(dm));
 }
 
+/// Stores the F32 scales of regrouped (x8) blocks b ..< b + 8 of 16 rows after their packed codes (block
+/// b + j at pb + j * blockBytes), from one 16-byte load per row and a transpose instead of eight gathers.
+/// Only for a whole group (lfm_x8_scale_offset: its eight F16 scales together) that starts at b and ends
+/// within the chunk (`end`); returns the first block after it, or b when it stored nothing.
+QG_INL size_t qg_x8_scales(const uint8_t *w, size_t rb, __mmask16 mask, size_t bytes, size_t b, size_t blocks,
+                           size_t end, uint8_t *pb, int blockBytes, int h) {
+    if (b % 8 || b + 8 > end || b + 8 > blocks) return b;
+    __m512i words[4];
+    qg_words16(w, rb, mask, b * bytes, words);
+    // Dword k of a row holds words 2 k and 2 k + 1 of the group's scales: blocks 0 and 2 (k = 0), 4 and 6,
+    // 1 and 3, 5 and 7.
+    static const int first[4] = {0, 4, 1, 5};
+    for (int k = 0; k < 4; k++) {
+        const __m512 lo = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words[k]));
+        const __m512 hi = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words[k], 16)));
+        _mm512_store_ps((void *)(pb + (size_t)first[k] * (size_t)blockBytes + 1024 + 64 * h), lo);
+        _mm512_store_ps((void *)(pb + (size_t)(first[k] + 2) * (size_t)blockBytes + 1024 + 64 * h), hi);
+    }
+    return b + 8;
+}
+
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
 /// valid rows in `mask`) into `out`, the half `h` (0: rows 0..15, 1: rows 16..31) of a panel.
 /// `x8`: Q4_0 / Q8_0 rows in the regrouped layout (LFM_QT_Q4_0_X8 / LFM_QT_Q8_0_X8; the same packed
@@ -199,6 +225,8 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
     const QGLayout L = qg_layout(type);
     const __m512i rows = qg_row_offsets(rb);
     const __m512i nib = _mm512_set1_epi8(0x0F);
+    // x8 rows: the blocks up to `scaled` already have their scales stored (qg_x8_scales).
+    size_t scaled = b0;
     for (size_t i = 0; i < nb; i++) {
         uint8_t *pb = out + i * (size_t)L.blockBytes;
         const size_t b = b0 + i;
@@ -209,17 +237,21 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             qg_words32(w, rb, mask, x8 ? lfm_x8_code_offset(34, b, blocks) : b * 34 + 2, words);
             for (int g = 0; g < 8; g++)
                 _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(words[g], _mm512_set1_epi8((char)0x80)));
-            _mm512_store_ps((void *)(pb + 1024 + 64 * h),
-                            qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34));
+            if (x8 && b >= scaled) scaled = qg_x8_scales(w, rb, mask, 34, b, blocks, b0 + nb, pb, L.blockBytes, h);
+            if (b >= scaled)
+                _mm512_store_ps((void *)(pb + 1024 + 64 * h),
+                                qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34));
             break;
         }
         case QT_Q4_0:
         case QT_IQ4_NL: {
             const size_t blocks = rb / 18;
-            const size_t scale = x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18;
             const size_t codes = x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2;
             qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, NULL, pb, h);
-            _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, scale));
+            if (x8 && b >= scaled) scaled = qg_x8_scales(w, rb, mask, 18, b, blocks, b0 + nb, pb, L.blockBytes, h);
+            if (b >= scaled)
+                _mm512_store_ps((void *)(pb + 1024 + 64 * h),
+                                qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18));
             break;
         }
         case QT_Q4_1:
@@ -526,7 +558,8 @@ QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
                     float *y, size_t ys) {
     const QGLayout L = qg_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QG_KC / (size_t)L.xblock;
+    const size_t kc = m <= QG_FEW_TOKENS ? QG_KC_FEW : QG_KC;
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(64) uint8_t pack[QG_PACK_BYTES];
     for (size_t n = n0; n < n1; n += QG_ROWS) {
@@ -535,8 +568,15 @@ QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
         const __mmask16 m1 = valid >= 32 ? (__mmask16)0xFFFF : valid > 16 ? (__mmask16)((1u << (valid - 16)) - 1) : 0;
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            qg_pack_half(type, x8, w + n * rb, rb, m0, b0, nb, pack, 0);
-            qg_pack_half(type, x8, w + (n + 16) * rb, rb, m1, b0, nb, pack, 1);
+            if (m <= QG_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QG_ROWS, b0 + nb, kcBlocks);
+            if (valid == QG_ROWS) {
+                // Every panel but a matrix's last: the constant mask takes the per-row tests out of packing.
+                qg_pack_half(type, x8, w + n * rb, rb, 0xFFFF, b0, nb, pack, 0);
+                qg_pack_half(type, x8, w + (n + 16) * rb, rb, 0xFFFF, b0, nb, pack, 1);
+            } else {
+                qg_pack_half(type, x8, w + n * rb, rb, m0, b0, nb, pack, 0);
+                qg_pack_half(type, x8, w + (n + 16) * rb, rb, m1, b0, nb, pack, 1);
+            }
             for (size_t t = 0; t < m; t += QG_T) {
                 const int T = m - t < QG_T ? (int)(m - t) : QG_T;
                 QGRow xr[QG_T];

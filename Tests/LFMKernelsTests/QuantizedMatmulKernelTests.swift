@@ -105,7 +105,8 @@ import Testing
 /// Every compiled variant of the row kernels, called directly, so the VNNI kernels stay tested on
 /// machines whose backend picks the VBMI variant: rows of 1 to 13 blocks (the VBMI Q4_0 kernel
 /// takes four blocks per step and finishes one to three in the block step) and one to three
-/// activation rows (below every packed-GEMM threshold; the VBMI Q4_0 kernel runs one row kernel
+/// activation rows (the backends take the packed GEMM from 3 rows for some types, the row kernels
+/// still serve the rest and the GEMM-less paths; the VBMI Q4_0 kernel runs one row kernel
 /// per activation row over chunks of weight rows, on activations regrouped per four blocks in a
 /// 16 KiB stack buffer: 200 blocks with three rows need 19,200 bytes, its heap path).
 @Suite struct QuantizedDecodeKernelVariantTests {
@@ -206,9 +207,10 @@ extension QuantKernelPath {
 }
 
 /// The packed prefill GEMM (`lfm_qgemm_avx512vnni`, used for m ≥ `lfm_qgemm_min_rows(type)`
-/// (4 to 12) on the VNNI path) on shapes that hit its edges: row panels of 32 with a partial last panel, column
-/// chunks of 1024 with a partial last chunk, token tiles of 4 with 1–3 left over, row ranges
-/// split over 1–3 threads. Every ISA path runs the same shapes (the others use the row kernels).
+/// (3 to 12) on the VNNI path) on shapes that hit its edges: row panels of 32 with a partial last panel, column
+/// chunks of 256 (up to 16 tokens) and 1024 (21 tokens) with a partial last chunk, token tiles of 4 with
+/// 1–3 left over, row ranges split over 1–3 threads. Every ISA path runs the same shapes (the AVX2
+/// path its own GEMM from its thresholds, the portable one the row kernels).
 @Suite struct QuantizedPrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
@@ -223,7 +225,7 @@ extension QuantKernelPath {
         for (rows, cols) in shapes {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
-            for m in [4, 9, 13] {
+            for m in [4, 9, 13, 21] {
                 let x = rng.floats(m * cols, scale: 2)
                 let acts = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
                 var exact = [Float](repeating: 0, count: m * rows), tight = exact
@@ -249,9 +251,10 @@ extension QuantKernelPath {
 
 /// The AVX2 packed GEMM (`lfm_qgemm_avx2`, and `lfm_qgemm_avxvnni` where the CPU has AVX-VNNI) called
 /// directly, so it is tested wherever the CPU has AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
-/// (tiles of 4 with 1–3 left over, including counts below its threshold) and 261, row ranges that
+/// (tiles of 4 with 1–3 left over, including counts below its threshold), 21 and 261, row ranges that
 /// start and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
-/// chunks of 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows outside the range must stay untouched.
+/// chunks of 256 (up to 16 tokens) or 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows
+/// outside the range must stay untouched.
 @Suite struct AVX2PrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
@@ -265,7 +268,7 @@ extension QuantKernelPath {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
             // 261 tokens: more than one widened activation chunk of 256 tokens (IQ4_XS without VNNI).
-            for m in Array(1...13) + (cols == 256 ? [261] : []) {
+            for m in Array(1...13) + [21] + (cols == 256 ? [261] : []) {
                 let x = rng.floats(m * cols, scale: 2)
                 let a = QuantizedActivations(m: m, cols: cols, block: block)
                 defer { a.deallocate() }

@@ -59,8 +59,9 @@ import Testing
         }
     }
 
-    /// The backend on every ISA path and thread count: the packed GEMM (m ≥ 4) gives exactly what it
-    /// gives for the GGUF layout (the same panels are packed); the row kernels (m < 4, and the
+    /// The backend on every ISA path and thread count: the packed GEMM (from its threshold, 6 to 8
+    /// rows, and with chunks of 256 or 1024 columns) gives exactly what it gives for the GGUF layout
+    /// (the same panels are packed, the x8 scales by a transpose instead of gathers); the row kernels (below it, and the
     /// shared-input products of decode) agree with the integer reference as tightly as for GGUF Q4_0.
     @Test(arguments: types)
     func backendMatchesTheGGUFLayout(dtype: DType) {

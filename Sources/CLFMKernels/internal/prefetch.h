@@ -25,5 +25,25 @@ __attribute__((always_inline)) static inline void lfm_prefetch_ahead(const void 
         _mm_prefetch((const char *)p + LFM_PREFETCH_L1 + o, _MM_HINT_T0);
     }
 }
+
+/// For the packed prefill GEMMs with few tokens: prefetches into L2 the weight bytes their next chunk packs,
+/// blocks `next` ..< `next` + `chunkBlocks` (blocks of rowBytes / rowBlocks bytes) of the panel rows
+/// n ..< n + panelRows, or from block 0 of the next panel when `next` is past the row; only rows below n1.
+/// One panel's rows are as many streams as the hardware prefetchers follow, and with few tokens packing
+/// does not leave them the time (Benchmarks/README.md, "packing for few tokens").
+__attribute__((always_inline)) static inline void lfm_prefetch_next_chunk(const uint8_t *w, size_t rowBytes, size_t rowBlocks,
+                                                                          size_t n, size_t n1, size_t panelRows,
+                                                                          size_t next, size_t chunkBlocks) {
+    const size_t blockBytes = rowBytes / rowBlocks;
+    if (next >= rowBlocks) {
+        n += panelRows;
+        next = 0;
+    }
+    const size_t blocks = rowBlocks - next < chunkBlocks ? rowBlocks - next : chunkBlocks;
+    const size_t rows = n + panelRows <= n1 ? panelRows : n < n1 ? n1 - n : 0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < blocks * blockBytes; o += 64)
+            _mm_prefetch((const char *)(w + (n + r) * rowBytes + next * blockBytes + o), _MM_HINT_T1);
+}
 #endif
 #endif

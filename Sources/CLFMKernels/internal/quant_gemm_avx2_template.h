@@ -6,6 +6,7 @@
 // types without a packed form). The packed panels are the same in both.
 #include <immintrin.h>
 #include <stdlib.h>
+#include "prefetch.h"
 
 #define QA_INL QA_TARGET __attribute__((always_inline)) static inline
 
@@ -30,6 +31,10 @@
 #define QA_ROWS 8
 /// Columns per packed chunk: the packed panel (9-17 KB) stays in L1.
 #define QA_KC 1024
+/// Columns per packed chunk for calls of at most QA_FEW_TOKENS activation rows, whose time is mostly
+/// packing (as QG_KC_FEW in quant_gemm_avx512.c).
+#define QA_KC_FEW 256
+#define QA_FEW_TOKENS 16
 /// Tokens per micro-kernel call.
 #define QA_T 4
 /// Bytes of the pack buffer: the largest chunk of any type (Q8_0: 32 blocks of 544 bytes).
@@ -674,7 +679,8 @@ QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
 #endif
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QA_KC / (size_t)L.xblock;
+    const size_t kc = m <= QA_FEW_TOKENS ? QA_KC_FEW : QA_KC;
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(32) uint8_t pack[QA_PACK_BYTES];
     for (size_t n = n0; n < n1; n += QA_ROWS) {
@@ -682,7 +688,12 @@ QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            qa_pack(type, x8, w + n * rb, rb, valid, b0, nb, pack);
+            if (m <= QA_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QA_ROWS, b0 + nb, kcBlocks);
+            // Every panel but a matrix's last: the constant row count takes the per-row tests out of packing.
+            if (valid == QA_ROWS)
+                qa_pack(type, x8, w + n * rb, rb, QA_ROWS, b0, nb, pack);
+            else
+                qa_pack(type, x8, w + n * rb, rb, valid, b0, nb, pack);
             for (size_t t = 0; t < m; t += QA_T) {
                 const int T = m - t < QA_T ? (int)(m - t) : QA_T;
                 QARow xr[QA_T];
