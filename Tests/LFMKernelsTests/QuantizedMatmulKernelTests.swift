@@ -225,7 +225,7 @@ extension QuantKernelPath {
         for (rows, cols) in shapes {
             let w = makeRandomBlockWeights(rows: rows, cols: cols, dtype: dtype, rng: &rng)
             let groups = (0..<rows).map { integerGroups(w, row: $0) }
-            for m in [4, 9, 13, 21] {
+            for m in [2, 3, 4, 9, 13, 21] {
                 let x = rng.floats(m * cols, scale: 2)
                 let acts = (0..<m).map { ReferenceActivations(x[($0 * cols)..<(($0 + 1) * cols)], block: block) }
                 var exact = [Float](repeating: 0, count: m * rows), tight = exact
@@ -249,8 +249,9 @@ extension QuantKernelPath {
     }
 }
 
-/// The AVX2 packed GEMM (`lfm_qgemm_avx2`, and `lfm_qgemm_avxvnni` where the CPU has AVX-VNNI) called
-/// directly, so it is tested wherever the CPU has AVX2 (the AVX-512 machines' backends pick the VNNI GEMM): every token count from 1 to 13
+/// The packed GEMMs called directly: the AVX2 one (`lfm_qgemm_avx2`, and `lfm_qgemm_avxvnni` where the CPU
+/// has AVX-VNNI), so it is tested wherever the CPU has AVX2 (the AVX-512 machines' backends pick the VNNI
+/// GEMM), and `lfm_qgemm_avx512vnni` where the CPU has it, below its thresholds too: every token count from 1 to 13
 /// (tiles of 4 with 1–3 left over, including counts below its threshold), 21 and 261, row ranges that
 /// start and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 256 (up to 16 tokens) or 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows
@@ -258,7 +259,7 @@ extension QuantKernelPath {
 @Suite struct AVX2PrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
-        let paths = [QuantKernelPath.avxvnni, .avx2].filter(pathIsSupported)
+        let paths = [QuantKernelPath.avx512vnni, .avxvnni, .avx2].filter(pathIsSupported)
         guard !paths.isEmpty else { return }
         var rng = SplitMix(seed: UInt64(dtype.rawValue) * 29 + 7)
         let block = dtype.blockSize == 256 ? 256 : 32
