@@ -47,15 +47,15 @@
 size_t lfm_qgemm_avx2_min_rows(int type) {
     // Measured as lfm_qgemm_min_rows (Benchmarks/gemm_threshold.c with GEMM_THRESHOLD_PATH=avx2: the
     // plain AVX2 GEMM and row kernels on AMD Zen 4); the AVX-VNNI build uses the same counts (not
-    // measured: no AVX-VNNI CPU here). IQ4_XS's widened GEMM packs the slowest.
+    // measured: no AVX-VNNI CPU here).
     switch (type) {
     case QT_Q5_1: case QT_IQ4_NL: return 3;
     case QT_Q4_1: case QT_Q5_0: return 4;
     case QT_Q4_K: return 5;
     case QT_Q5_K: return 6;
     case QT_Q4_0: case QT_Q4_0_X8: case QT_Q3_K: case QT_Q6_K: return 7;
-    case QT_Q8_0: case QT_Q8_0_X8: return 8;
-    case QT_Q2_K: case QT_IQ4_XS: return 12;
+    case QT_Q8_0: case QT_Q8_0_X8: case QT_IQ4_XS: return 8;
+    case QT_Q2_K: return 12;
     default: return 0;
     }
 }

@@ -609,14 +609,15 @@ QA_INL void qa_tile_wide(int type, const uint8_t *const p[2], size_t b0, size_t 
         }
 }
 
-/// QA_WIDE types: per chunk of QA_WIDE_KC columns, the activation codes of up to QA_WIDE_TOKENS
+/// QA_WIDE types: per chunk of QA_WIDE_KC columns (QA_KC_FEW for few tokens), the activation codes of up to QA_WIDE_TOKENS
 /// tokens are widened to words once, then every pair of panels of the rows is packed and
 /// multiplied with them.
 QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                          float *y, size_t ys) {
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = QA_WIDE_KC / (size_t)L.xblock;
+    const size_t kc = m <= QA_FEW_TOKENS ? QA_KC_FEW : QA_WIDE_KC;
+    const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(32) uint8_t pack[2][QA_PACK_BYTES / 2];
     _Alignas(32) int16_t stackWide[QA_WIDE_TOKENS_STACK * QA_WIDE_KC];
@@ -640,6 +641,8 @@ QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const
                     _mm256_storeu_si256((__m256i *)(o + c), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + c))));
             }
             for (size_t n = n0; n < n1; n += 2 * QA_ROWS) {
+                // Few tokens: the next pair of panels' bytes of this chunk into L2 (as qa_gemm).
+                if (m <= QA_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n + 2 * QA_ROWS, n1, 2 * QA_ROWS, b0, nb);
                 __m256i mask[2];
                 for (int h = 0; h < 2; h++) {
                     const size_t r = n + (size_t)h * QA_ROWS;
