@@ -61,13 +61,8 @@ size_t lfm_qgemm_min_rows(int type) {
 /// Rows per panel (two 512-bit registers of 16 rows).
 #define QG_ROWS 32
 /// Columns per packed chunk: the packed panel (about 37-42 KB) stays in L1 / L2 while every group of
-/// QG_T tokens passes over it.
+/// QG_T tokens passes over it (LFM_GEMM_KC_FEW for few tokens).
 #define QG_KC 1024
-/// Columns per packed chunk for calls of at most QG_FEW_TOKENS activation rows (continuous batching,
-/// short prompts): packing, not the tile, is most of such a call, and it runs faster into a small
-/// buffer (Benchmarks/README.md, "packing for few tokens").
-#define QG_KC_FEW 256
-#define QG_FEW_TOKENS 16
 /// Activation rows per micro-kernel call.
 #ifndef QG_T
 #define QG_T 4
@@ -195,25 +190,30 @@ QG_INL void qg_store_min_tables(uint8_t *pb, QGLayout L, int h, const float sc[]
     _mm512_store_ps((void *)(pb + tables + 128 * (size_t)pairs + 64 * h), _mm512_loadu_ps(dm));
 }
 
-/// Stores the F32 scales of regrouped (x8) blocks b ..< b + 8 of 16 rows after their packed codes (block
-/// b + j at pb + j * blockBytes), from one 16-byte load per row and a transpose instead of eight gathers.
-/// Only for a whole group (lfm_x8_scale_offset: its eight F16 scales together) that starts at b and ends
-/// within the chunk (`end`); returns the first block after it, or b when it stored nothing.
-QG_INL size_t qg_x8_scales(const uint8_t *w, size_t rb, __mmask16 mask, size_t bytes, size_t b, size_t blocks,
-                           size_t end, uint8_t *pb, int blockBytes, int h) {
-    if (b % 8 || b + 8 > end || b + 8 > blocks) return b;
-    __m512i words[4];
-    qg_words16(w, rb, mask, b * bytes, words);
-    // Dword k of a row holds words 2 k and 2 k + 1 of the group's scales: blocks 0 and 2 (k = 0), 4 and 6,
-    // 1 and 3, 5 and 7.
-    static const int first[4] = {0, 4, 1, 5};
-    for (int k = 0; k < 4; k++) {
-        const __m512 lo = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words[k]));
-        const __m512 hi = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words[k], 16)));
-        _mm512_store_ps((void *)(pb + (size_t)first[k] * (size_t)blockBytes + 1024 + 64 * h), lo);
-        _mm512_store_ps((void *)(pb + (size_t)(first[k] + 2) * (size_t)blockBytes + 1024 + 64 * h), hi);
+/// Stores the F32 scale of block b (F16 first in each `bytes`-byte GGUF block; `blocks` per row) of 16
+/// rows after its packed codes at pb, unless an earlier call stored it (b < *scaled). Regrouped (x8) rows
+/// take a whole group starting at b and ending within the chunk (`end`) at once: its eight F16 scales
+/// lie together (lfm_x8_scale_offset), so one 16-byte load per row and a transpose replace eight
+/// gathers, block b + j's scale going to pb + j * blockBytes.
+QG_INL void qg_block_scales(const uint8_t *w, size_t rb, __m512i rows, __mmask16 mask, int x8, size_t bytes, size_t b,
+                            size_t blocks, size_t end, uint8_t *pb, int blockBytes, int h, size_t *scaled) {
+    if (b < *scaled) return;
+    if (x8 && b % 8 == 0 && b + 8 <= end && b + 8 <= blocks) {
+        __m512i words[4];
+        qg_words16(w, rb, mask, b * bytes, words);
+        // Dword k of a row holds words 2 k and 2 k + 1 of the group's scales: blocks 0 and 2 (k = 0), 4 and 6,
+        // 1 and 3, 5 and 7.
+        static const int first[4] = {0, 4, 1, 5};
+        for (int k = 0; k < 4; k++) {
+            const __m512 lo = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words[k]));
+            const __m512 hi = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words[k], 16)));
+            _mm512_store_ps((void *)(pb + (size_t)first[k] * (size_t)blockBytes + 1024 + 64 * h), lo);
+            _mm512_store_ps((void *)(pb + (size_t)(first[k] + 2) * (size_t)blockBytes + 1024 + 64 * h), hi);
+        }
+        *scaled = b + 8;
+        return;
     }
-    return b + 8;
+    _mm512_store_ps((void *)(pb + 1024 + 64 * h), qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(bytes, b, blocks) : b * bytes));
 }
 
 /// Packs columns [b0 * xblock, (b0 + nb) * xblock) of 16 rows starting at `w` (row stride rb,
@@ -225,7 +225,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
     const QGLayout L = qg_layout(type);
     const __m512i rows = qg_row_offsets(rb);
     const __m512i nib = _mm512_set1_epi8(0x0F);
-    // x8 rows: the blocks up to `scaled` already have their scales stored (qg_x8_scales).
+    // Blocks below `scaled` already have their scales stored (qg_block_scales, x8 groups).
     size_t scaled = b0;
     for (size_t i = 0; i < nb; i++) {
         uint8_t *pb = out + i * (size_t)L.blockBytes;
@@ -237,10 +237,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             qg_words32(w, rb, mask, x8 ? lfm_x8_code_offset(34, b, blocks) : b * 34 + 2, words);
             for (int g = 0; g < 8; g++)
                 _mm512_store_si512((void *)(pb + 128 * g + 64 * h), _mm512_xor_si512(words[g], _mm512_set1_epi8((char)0x80)));
-            if (x8 && b >= scaled) scaled = qg_x8_scales(w, rb, mask, 34, b, blocks, b0 + nb, pb, L.blockBytes, h);
-            if (b >= scaled)
-                _mm512_store_ps((void *)(pb + 1024 + 64 * h),
-                                qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(34, b, blocks) : b * 34));
+            qg_block_scales(w, rb, rows, mask, x8, 34, b, blocks, b0 + nb, pb, L.blockBytes, h, &scaled);
             break;
         }
         case QT_Q4_0:
@@ -248,10 +245,7 @@ QG_INL void qg_pack_half(int type, int x8, const uint8_t *w, size_t rb, __mmask1
             const size_t blocks = rb / 18;
             const size_t codes = x8 ? lfm_x8_code_offset(18, b, blocks) : b * 18 + 2;
             qg_pack_nibbles(w, rb, mask, codes, type == QT_IQ4_NL, NULL, pb, h);
-            if (x8 && b >= scaled) scaled = qg_x8_scales(w, rb, mask, 18, b, blocks, b0 + nb, pb, L.blockBytes, h);
-            if (b >= scaled)
-                _mm512_store_ps((void *)(pb + 1024 + 64 * h),
-                                qg_gather_half(w, rows, mask, x8 ? lfm_x8_scale_offset(18, b, blocks) : b * 18));
+            qg_block_scales(w, rb, rows, mask, x8, 18, b, blocks, b0 + nb, pb, L.blockBytes, h, &scaled);
             break;
         }
         case QT_Q4_1:
@@ -558,7 +552,7 @@ QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
                     float *y, size_t ys) {
     const QGLayout L = qg_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t kc = m <= QG_FEW_TOKENS ? QG_KC_FEW : QG_KC;
+    const size_t kc = m <= LFM_GEMM_FEW_TOKENS ? LFM_GEMM_KC_FEW : QG_KC;
     const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(64) uint8_t pack[QG_PACK_BYTES];
@@ -568,7 +562,7 @@ QG_INL void qg_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
         const __mmask16 m1 = valid >= 32 ? (__mmask16)0xFFFF : valid > 16 ? (__mmask16)((1u << (valid - 16)) - 1) : 0;
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            if (m <= QG_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QG_ROWS, b0 + nb, kcBlocks);
+            if (m <= LFM_GEMM_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QG_ROWS, b0 + nb, kcBlocks);
             if (valid == QG_ROWS) {
                 // Every panel but a matrix's last: the constant mask takes the per-row tests out of packing.
                 qg_pack_half(type, x8, w + n * rb, rb, 0xFFFF, b0, nb, pack, 0);

@@ -256,7 +256,7 @@ extension QuantKernelPath {
 /// start and end inside 8-row panels (as uneven thread splits give), partial last panels, and column
 /// chunks of 256 (up to 16 tokens) or 1024 (512 for IQ4_XS without VNNI) with a partial last chunk. Rows
 /// outside the range must stay untouched.
-@Suite struct AVX2PrefillGEMMTests {
+@Suite struct DirectPrefillGEMMTests {
     @Test(arguments: [DType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS])
     func matchesIntegerReference(dtype: DType) {
         let paths = [QuantKernelPath.avx512vnni, .avxvnni, .avx2].filter(pathIsSupported)

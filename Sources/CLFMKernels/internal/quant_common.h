@@ -154,6 +154,13 @@ static inline void lfm_qt_scales_q3k(const uint8_t *q, int8_t sc[16]) {
     memcpy(sc, s, 16);
 }
 
+/// The packed prefill GEMMs (AVX-512 and AVX2) with at most LFM_GEMM_FEW_TOKENS activation rows:
+/// packing, not the tile, is most of such a call (continuous batching, short prompts), so they pack
+/// chunks of LFM_GEMM_KC_FEW columns instead of their long ones and prefetch the next chunk's weight
+/// bytes (lfm_prefetch_next_chunk; Benchmarks/README.md, "packing for few tokens").
+#define LFM_GEMM_FEW_TOKENS 16
+#define LFM_GEMM_KC_FEW 256
+
 /// Rows of W per cache block in the prefill loop (about 64 KiB of weights).
 static inline size_t lfm_qt_chunk_rows(size_t rowBytes) {
     size_t n = (64u * 1024u) / (rowBytes ? rowBytes : 1);

@@ -29,12 +29,8 @@
 
 /// Weight rows per panel (one 256-bit register of dwords).
 #define QA_ROWS 8
-/// Columns per packed chunk: the packed panel (9-17 KB) stays in L1.
+/// Columns per packed chunk: the packed panel (9-17 KB) stays in L1 (LFM_GEMM_KC_FEW for few tokens).
 #define QA_KC 1024
-/// Columns per packed chunk for calls of at most QA_FEW_TOKENS activation rows, whose time is mostly
-/// packing (as QG_KC_FEW in quant_gemm_avx512.c).
-#define QA_KC_FEW 256
-#define QA_FEW_TOKENS 16
 /// Tokens per micro-kernel call.
 #define QA_T 4
 /// Bytes of the pack buffer: the largest chunk of any type (Q8_0: 32 blocks of 544 bytes).
@@ -609,14 +605,14 @@ QA_INL void qa_tile_wide(int type, const uint8_t *const p[2], size_t b0, size_t 
         }
 }
 
-/// QA_WIDE types: per chunk of QA_WIDE_KC columns (QA_KC_FEW for few tokens), the activation codes of up to QA_WIDE_TOKENS
+/// QA_WIDE types: per chunk of QA_WIDE_KC columns (LFM_GEMM_KC_FEW for few tokens), the activation codes of up to QA_WIDE_TOKENS
 /// tokens are widened to words once, then every pair of panels of the rows is packed and
 /// multiplied with them.
 QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                          float *y, size_t ys) {
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t kc = m <= QA_FEW_TOKENS ? QA_KC_FEW : QA_WIDE_KC;
+    const size_t kc = m <= LFM_GEMM_FEW_TOKENS ? LFM_GEMM_KC_FEW : QA_WIDE_KC;
     const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(32) uint8_t pack[2][QA_PACK_BYTES / 2];
@@ -642,7 +638,7 @@ QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const
             }
             for (size_t n = n0; n < n1; n += 2 * QA_ROWS) {
                 // Few tokens: the next pair of panels' bytes of this chunk into L2 (as qa_gemm).
-                if (m <= QA_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n + 2 * QA_ROWS, n1, 2 * QA_ROWS, b0, nb);
+                if (m <= LFM_GEMM_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n + 2 * QA_ROWS, n1, 2 * QA_ROWS, b0, nb);
                 __m256i mask[2];
                 for (int h = 0; h < 2; h++) {
                     const size_t r = n + (size_t)h * QA_ROWS;
@@ -682,7 +678,7 @@ QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
 #endif
     const QALayout L = qa_layout(type);
     const size_t rb = lfm_qt_row_bytes(type, x->cols);
-    const size_t kc = m <= QA_FEW_TOKENS ? QA_KC_FEW : QA_KC;
+    const size_t kc = m <= LFM_GEMM_FEW_TOKENS ? LFM_GEMM_KC_FEW : QA_KC;
     const size_t nbAll = x->cols / (size_t)L.xblock, kcBlocks = kc / (size_t)L.xblock;
     const size_t xbPerRow = x->cols / x->block;
     _Alignas(32) uint8_t pack[QA_PACK_BYTES];
@@ -691,7 +687,7 @@ QA_INL void qa_gemm(int type, int x8, const uint8_t *w, size_t n0, size_t n1, co
         const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         for (size_t b0 = 0; b0 < nbAll; b0 += kcBlocks) {
             const size_t nb = nbAll - b0 < kcBlocks ? nbAll - b0 : kcBlocks;
-            if (m <= QA_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QA_ROWS, b0 + nb, kcBlocks);
+            if (m <= LFM_GEMM_FEW_TOKENS) lfm_prefetch_next_chunk(w, rb, nbAll, n, n1, QA_ROWS, b0 + nb, kcBlocks);
             // Every panel but a matrix's last: the constant row count takes the per-row tests out of packing.
             if (valid == QA_ROWS)
                 qa_pack(type, x8, w + n * rb, rb, QA_ROWS, b0, nb, pack);
