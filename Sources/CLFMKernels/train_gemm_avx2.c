@@ -1,8 +1,9 @@
 // AVX2 + FMA matrix product of the training ops (see lfm_tr_gemm in CLFMKernelsTraining.h), the
 // same blocking as train_gemm_avx512.c on 256-bit registers: C (+)= A · B on a 6 x 16 register
 // tile (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs; 15 of the 16 ymm
-// registers), blocked as internal/train_gemm_blocking.h describes: B per 256 x 512 block into
-// 16-column panels (16 KiB each, in L1 while used), A into 6-row panels of 48 rows (in L2).
+// registers), blocked as internal/train_gemm_blocking.h describes: B into 16-column panels of 256
+// values of k (16 KiB each, in L1 while used) in column blocks of up to 512, A into 6-row panels
+// of 48 rows (in L2).
 #include "CLFMKernelsTraining.h"
 #include "internal/train_gemm_blocking.h"
 
@@ -56,17 +57,27 @@ TG2I void tile2(const float *a, const float *b, size_t kc, float *C, size_t ldc,
     }
 }
 
+static const tg_blocking blocking2 = {.mr = MR2, .nr = NR2, .kc = KC2, .nc = NC2, .mc = MC2};
+
+size_t lfm_tr_gemm_panel_width_avx2(void) { return NR2; }
+
+size_t lfm_tr_gemm_packed_size_avx2(size_t k, size_t n) { return tg_packed_b_floats(blocking2, k, n); }
+
+TG2 void lfm_tr_gemm_pack_b_avx2(int transB, size_t k, size_t n, const float *B, size_t ldb, size_t j0, size_t j1,
+                                 float *packed) {
+    tg_pack_b(blocking2, transB, B, ldb, k, n, j0, j1, packed);
+}
+
+TG2 void lfm_tr_gemm_packed_avx2(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
+                                 const float *packed, float *C, size_t ldc, int accumulate) {
+    float apack[MC2 * KC2] __attribute__((aligned(64)));
+    tg_packed_gemm(blocking2, tile2, transA, m0, m1, n, k, A, lda, packed, C, ldc, accumulate, apack);
+}
+
 TG2 void lfm_tr_gemm_avx2(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
                           const float *B, size_t ldb, float *C, size_t ldc, int accumulate) {
-    if (m1 <= m0 || n == 0) return;
-    if (k == 0) {
-        if (!accumulate)
-            for (size_t i = m0; i < m1; i++)
-                for (size_t j = 0; j < n; j++) C[i * ldc + j] = 0;
-        return;
-    }
-    const tg_blocking blocking = {.mr = MR2, .nr = NR2, .kc = KC2, .nc = NC2, .mc = MC2};
-    if (!tg_blocked_gemm(blocking, tile2, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate))
+    float apack[MC2 * KC2] __attribute__((aligned(64)));
+    if (!tg_blocked_gemm(blocking2, tile2, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate, apack))
         lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate); // no memory for panels
 }
 #endif

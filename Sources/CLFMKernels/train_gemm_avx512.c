@@ -3,8 +3,9 @@
 // (12 accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs), blocked as
 // internal/train_gemm_blocking.h describes: A packed into 6-row panels (so both layouts read it
 // sequentially; a transposed A read in place walks one cache line per k at a large, often
-// power-of-two stride, which aliases in L1), B per 256 x 1024 block into 32-column panels; a
-// 32 KiB B panel stays in L1 while 8 A panels (48 rows, kept in L2) run past it.
+// power-of-two stride, which aliases in L1), B into 32-column panels of 256 values of k, used in
+// column blocks of up to 1024; a 32 KiB B panel stays in L1 while 8 A panels (48 rows, kept in L2)
+// run past it.
 #include "CLFMKernelsTraining.h"
 #include "internal/train_gemm_blocking.h"
 
@@ -45,17 +46,27 @@ TGI void tile(const float *a, const float *b, size_t kc, float *C, size_t ldc,
     }
 }
 
+static const tg_blocking blocking = {.mr = MR, .nr = NR, .kc = KC, .nc = NC, .mc = MC};
+
+size_t lfm_tr_gemm_panel_width_avx512(void) { return NR; }
+
+size_t lfm_tr_gemm_packed_size_avx512(size_t k, size_t n) { return tg_packed_b_floats(blocking, k, n); }
+
+TG void lfm_tr_gemm_pack_b_avx512(int transB, size_t k, size_t n, const float *B, size_t ldb, size_t j0, size_t j1,
+                                  float *packed) {
+    tg_pack_b(blocking, transB, B, ldb, k, n, j0, j1, packed);
+}
+
+TG void lfm_tr_gemm_packed_avx512(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
+                                  const float *packed, float *C, size_t ldc, int accumulate) {
+    float apack[MC * KC] __attribute__((aligned(64)));
+    tg_packed_gemm(blocking, tile, transA, m0, m1, n, k, A, lda, packed, C, ldc, accumulate, apack);
+}
+
 TG void lfm_tr_gemm_avx512(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda,
                            const float *B, size_t ldb, float *C, size_t ldc, int accumulate) {
-    if (m1 <= m0 || n == 0) return;
-    if (k == 0) {
-        if (!accumulate)
-            for (size_t i = m0; i < m1; i++)
-                for (size_t j = 0; j < n; j++) C[i * ldc + j] = 0;
-        return;
-    }
-    const tg_blocking blocking = {.mr = MR, .nr = NR, .kc = KC, .nc = NC, .mc = MC};
-    if (!tg_blocked_gemm(blocking, tile, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate))
+    float apack[MC * KC] __attribute__((aligned(64)));
+    if (!tg_blocked_gemm(blocking, tile, transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate, apack))
         lfm_tr_gemm_portable(transA, m0, m1, n, k, A, lda, B, ldb, C, ldc, accumulate); // no memory for panels
 }
 #endif

@@ -162,11 +162,12 @@ extension FiniteDifferenceTests {
 }
 
 @Suite struct TrainingKernelTests {
-    /// The product kernel against a Double loop, on sizes that leave partial register tiles and
-    /// span several K (256) blocks, with A stored both ways and both write modes, on every path
-    /// this machine runs (AVX-512 machines also run the AVX2 blocked kernel). The second shape,
-    /// on one thread, spans several row blocks (48 rows) and column blocks (512 columns on AVX2,
-    /// 1024 on AVX-512) of the cache blocking.
+    /// The product kernel against a Double loop, on sizes that leave partial register tiles,
+    /// partial 8 x 8 transposes of a transposed B and span several K (256) blocks, with A and B
+    /// stored both ways and both write modes, on every path this machine runs (AVX-512 machines
+    /// also run the AVX2 blocked kernel). The second shape, on one thread, spans several row
+    /// blocks (48 rows) and column blocks (512 columns on AVX2, 1024 on AVX-512) of the cache
+    /// blocking; on two threads the packed B's panels are split between them.
     @Test(arguments: ISA.available, [(m: 13, n: 300, k: 530, threads: 2), (m: 103, n: 1100, k: 300, threads: 1)])
     func gemmMatchesANaiveProduct(isa: ISA, shape: (m: Int, n: Int, k: Int, threads: Int)) {
         let kernels = TrainingKernels(backend: CPUBackend(threads: shape.threads, isa: isa))
@@ -178,18 +179,25 @@ extension FiniteDifferenceTests {
                 return Float(Int(state >> 40) % 2001 - 1000) / 1000
             }
         }
-        let a = values(m * k), b = values(k * n), initial = values(m * n)
+        let a = values(m * k), initial = values(m * n)
         for transposed in [false, true] {
             // A(i, p) = a[i·k + p], or stored transposed: at[p·m + i].
             var stored = a
             if transposed { for i in 0..<m { for p in 0..<k { stored[p * m + i] = a[i * k + p] } } }
-            for accumulate in [false, true] {
+            for (accumulate, transposedB) in [(false, false), (true, false), (false, true), (true, true)] {
+                // A new B for every call, so that a packed B left in a reused heap block by the call
+                // before cannot stand in for values the packing failed to write.
+                // B(p, j) = b[p·n + j], or stored transposed: bStored[j·k + p].
+                let b = values(k * n)
+                var bStored = b
+                if transposedB { for p in 0..<k { for j in 0..<n { bStored[j * k + p] = b[p * n + j] } } }
                 var c = initial
                 stored.withUnsafeBufferPointer { ap in
-                    b.withUnsafeBufferPointer { bp in
+                    bStored.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
-                            kernels.gemm(transposedA: transposed, m: m, n: n, k: k, ap.baseAddress!, lda: transposed ? m : k,
-                                         bp.baseAddress!, ldb: n, cp.baseAddress!, ldc: n, accumulate: accumulate)
+                            kernels.gemm(transposedA: transposed, transposedB: transposedB, m: m, n: n, k: k,
+                                         ap.baseAddress!, lda: transposed ? m : k, bp.baseAddress!,
+                                         ldb: transposedB ? k : n, cp.baseAddress!, ldc: n, accumulate: accumulate)
                         }
                     }
                 }
@@ -201,7 +209,7 @@ extension FiniteDifferenceTests {
                         worst = max(worst, abs(sum - Double(c[i * n + j])))
                     }
                 }
-                #expect(worst < 1e-3, "\(isa) transposed \(transposed) accumulate \(accumulate): max error \(worst)")
+                #expect(worst < 1e-3, "\(isa) transposed A \(transposed) B \(transposedB) accumulate \(accumulate): max error \(worst)")
             }
         }
     }

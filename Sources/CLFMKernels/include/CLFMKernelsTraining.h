@@ -77,4 +77,25 @@ LFM_DECLARE_TRAIN(avx512)
 LFM_DECLARE_TRAIN(avx2)
 LFM_DECLARE_TRAIN(portable)
 
+// The blocked x86 products in two steps, so that threads computing different rows share one packed B:
+// pack B's column panels (split over threads at multiples of the panel width), then compute rows of C
+// from the packed B. The layout is the ISA's own (its panel width and K blocks).
+#define LFM_DECLARE_TRAIN_PACKED_GEMM(S) \
+    /* Columns per panel of packed B. */ \
+    size_t lfm_tr_gemm_panel_width_##S(void); \
+    /* Floats of B packed for a product over k values into n columns. */ \
+    size_t lfm_tr_gemm_packed_size_##S(size_t k, size_t n); \
+    /* Packs columns j0 ..< j1 of B (j0 a multiple of the panel width, j1 one too or n) into `packed`; \
+       B(p, j) = B[p·ldb + j], or B[j·ldb + p] when transB (a weight [n, k] used as its transpose). */ \
+    void lfm_tr_gemm_pack_b_##S(int transB, size_t k, size_t n, const float *B, size_t ldb, size_t j0, size_t j1, \
+                                float *packed); \
+    /* lfm_tr_gemm with B packed by lfm_tr_gemm_pack_b (every column). */ \
+    void lfm_tr_gemm_packed_##S(int transA, size_t m0, size_t m1, size_t n, size_t k, const float *A, size_t lda, \
+                                const float *packed, float *C, size_t ldc, int accumulate);
+
+#if defined(__x86_64__)
+LFM_DECLARE_TRAIN_PACKED_GEMM(avx512)
+LFM_DECLARE_TRAIN_PACKED_GEMM(avx2)
+#endif
+
 #endif

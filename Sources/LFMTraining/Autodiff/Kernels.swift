@@ -26,7 +26,18 @@ struct TrainingKernels: Sendable {
     let crossEntropyForward: @convention(c) (P?, Int, UnsafePointer<Int64>?, Int, Int, M?) -> Double
     let crossEntropyBackward: @convention(c) (P?, Int, UnsafePointer<Int64>?, P?, Float, Int, Int, M?) -> Void
     let gemmRows: @convention(c) (Int32, Int, Int, Int, Int, P?, Int, P?, Int, M?, Int, Int32) -> Void
+    /// The blocked product in two steps (B packed once, shared by the threads), on the x86 paths.
+    let packedGemm: PackedGemm?
     let adamW: @convention(c) (M?, P?, M?, M?, Int, Float, Float, Float, Float, Float, Float, Float) -> Void
+
+    /// A blocked product whose packed B is shared (CLFMKernelsTraining.h, lfm_tr_gemm_packed_*).
+    struct PackedGemm: Sendable {
+        /// Columns per panel of packed B (pack split points are multiples of it).
+        let panelWidth: Int
+        let size: @convention(c) (Int, Int) -> Int
+        let pack: @convention(c) (Int32, Int, Int, P?, Int, Int, Int, M?) -> Void
+        let rows: @convention(c) (Int32, Int, Int, Int, Int, P?, Int, P?, M?, Int, Int32) -> Void
+    }
 
     /// One thread, for backends without a pool.
     static let serialPool = ThreadPool(threads: 1)
@@ -53,6 +64,12 @@ struct TrainingKernels: Sendable {
             attentionForward = lfm_tr_attention_fwd_avx512; attentionBackward = lfm_tr_attention_bwd_avx512
             crossEntropyForward = lfm_tr_xent_fwd_avx512; crossEntropyBackward = lfm_tr_xent_bwd_avx512
             adamW = lfm_tr_adamw_avx512; gemmRows = lfm_tr_gemm_avx512
+            #if arch(x86_64)
+            packedGemm = PackedGemm(panelWidth: lfm_tr_gemm_panel_width_avx512(), size: lfm_tr_gemm_packed_size_avx512,
+                                    pack: lfm_tr_gemm_pack_b_avx512, rows: lfm_tr_gemm_packed_avx512)
+            #else
+            packedGemm = nil
+            #endif
         case .avx2:
             hasBF16Dot = false
             add = lfm_tr_add_avx2; sum = lfm_tr_sum_avx2; scale = lfm_tr_scale_avx2
@@ -64,6 +81,12 @@ struct TrainingKernels: Sendable {
             attentionForward = lfm_tr_attention_fwd_avx2; attentionBackward = lfm_tr_attention_bwd_avx2
             crossEntropyForward = lfm_tr_xent_fwd_avx2; crossEntropyBackward = lfm_tr_xent_bwd_avx2
             adamW = lfm_tr_adamw_avx2; gemmRows = lfm_tr_gemm_avx2
+            #if arch(x86_64)
+            packedGemm = PackedGemm(panelWidth: lfm_tr_gemm_panel_width_avx2(), size: lfm_tr_gemm_packed_size_avx2,
+                                    pack: lfm_tr_gemm_pack_b_avx2, rows: lfm_tr_gemm_packed_avx2)
+            #else
+            packedGemm = nil
+            #endif
         case .portable:
             hasBF16Dot = false
             add = lfm_tr_add_portable; sum = lfm_tr_sum_portable; scale = lfm_tr_scale_portable
@@ -75,6 +98,7 @@ struct TrainingKernels: Sendable {
             attentionForward = lfm_tr_attention_fwd_portable; attentionBackward = lfm_tr_attention_bwd_portable
             crossEntropyForward = lfm_tr_xent_fwd_portable; crossEntropyBackward = lfm_tr_xent_bwd_portable
             adamW = lfm_tr_adamw_portable; gemmRows = lfm_tr_gemm_portable
+            packedGemm = nil
         }
     }
 
@@ -97,12 +121,40 @@ struct TrainingKernels: Sendable {
         parallel(count, work: count, alignment: 16) { r in add(dst + r.lowerBound, src + r.lowerBound, r.count) }
     }
 
-    /// `C[i, j] (+)= Σ_p A(i, p) · B[p, j]` for `i < m`, `j < n`, `p < k`, with `A(i, p) =
-    /// A[i·lda + p]`, or `A[p·lda + i]` when `transposedA`; rows of C split over the threads.
-    func gemm(transposedA: Bool, m: Int, n: Int, k: Int, _ a: P, lda: Int, _ b: P, ldb: Int, _ c: M, ldc: Int,
-              accumulate: Bool) {
-        parallel(m, work: m * n * k, alignment: 6) { r in
-            gemmRows(transposedA ? 1 : 0, r.lowerBound, r.upperBound, n, k, a, lda, b, ldb, c, ldc, accumulate ? 1 : 0)
+    /// `C[i, j] (+)= Σ_p A(i, p) · B(p, j)` for `i < m`, `j < n`, `p < k`, with `A(i, p) =
+    /// A[i·lda + p]`, or `A[p·lda + i]` when `transposedA`, and `B(p, j) = B[p·ldb + j]`, or
+    /// `B[j·ldb + p]` when `transposedB` (a weight [n, k] used as its transpose). On the blocked
+    /// paths B is packed once, its panels split over the threads, then rows of C are split over
+    /// them; the portable path transposes a transposed B (rows `ldb` = `k` apart) first.
+    func gemm(transposedA: Bool, transposedB: Bool = false, m: Int, n: Int, k: Int, _ a: P, lda: Int, _ b: P,
+              ldb: Int, _ c: M, ldc: Int, accumulate: Bool) {
+        if m <= 0 || n <= 0 { return }
+        let transA: Int32 = transposedA ? 1 : 0, acc: Int32 = accumulate ? 1 : 0
+        guard let blocked = packedGemm else {
+            if transposedB && k > 0 {
+                precondition(ldb == k, "gemm: a transposed B must have rows k = \(k) apart, not \(ldb)")
+                let rowMajor = uninitializedFloats(k * n) { transpose(b, rows: n, cols: k, into: $0) }
+                rowMajor.withUnsafeBufferPointer { bp in
+                    gemm(transposedA: transposedA, m: m, n: n, k: k, a, lda: lda, bp.baseAddress!, ldb: n, c, ldc: ldc,
+                         accumulate: accumulate)
+                }
+                return
+            }
+            parallel(m, work: m * n * k, alignment: 6) { r in
+                gemmRows(transA, r.lowerBound, r.upperBound, n, k, a, lda, b, ldb, c, ldc, acc)
+            }
+            return
+        }
+        let width = blocked.panelWidth, panels = (n + width - 1) / width
+        let packed = uninitializedFloats(blocked.size(k, n)) { p in
+            parallel(panels, work: k * n) { r in
+                blocked.pack(transposedB ? 1 : 0, k, n, b, ldb, r.lowerBound * width, min(n, r.upperBound * width), p)
+            }
+        }
+        packed.withUnsafeBufferPointer { bp in
+            parallel(m, work: m * n * k, alignment: 6) { r in
+                blocked.rows(transA, r.lowerBound, r.upperBound, n, k, a, lda, bp.baseAddress, c, ldc, acc)
+            }
         }
     }
 

@@ -58,15 +58,12 @@ public struct Ops {
         let t = x.rows, k = x.columns, n = w.shape[0]
         precondition(w.columns == k, "linear: x has \(k) columns, w has \(w.columns)")
         if precision == .bf16 { return linearBF16(x, w) }
-        // Forward y = x · (wᵀ): the product kernel wants B row-major [K, N].
-        let wT = uninitializedFloats(n * k) { p in
-            w.data.withUnsafeBufferPointer { kernels.transpose($0.baseAddress!, rows: n, cols: k, into: p) }
-        }
+        // Forward y = x · wᵀ: w [N, K] read as the transposed B.
         let y = uninitializedFloats(t * n) { yp in
             x.data.withUnsafeBufferPointer { xp in
-                wT.withUnsafeBufferPointer { wp in
-                    kernels.gemm(transposedA: false, m: t, n: n, k: k, xp.baseAddress!, lda: k, wp.baseAddress!, ldb: n,
-                                 yp, ldc: n, accumulate: false)
+                w.data.withUnsafeBufferPointer { wp in
+                    kernels.gemm(transposedA: false, transposedB: true, m: t, n: n, k: k, xp.baseAddress!, lda: k,
+                                 wp.baseAddress!, ldb: k, yp, ldc: n, accumulate: false)
                 }
             }
         }
