@@ -214,3 +214,73 @@ extension FiniteDifferenceTests {
         }
     }
 }
+
+@Suite struct AttentionKernelTests {
+    /// The attention kernels against a Double loop: two sequences of 37 positions (a partial block
+    /// of query rows and keys, a partial vector of scores), grouped queries (4 heads over 2), head
+    /// sizes of whole 4-vector chunks (64), single vectors and a scalar tail (24 = 16 + 8 lanes on
+    /// AVX-512), on every path this machine runs, the items split between two calls as threads do.
+    @Test(arguments: ISA.available, [64, 24])
+    func attentionMatchesADoubleLoop(isa: ISA, d: Int) {
+        let kernels = TrainingKernels(backend: CPUBackend(threads: 1, isa: isa))
+        let sequences = 2, seqLen = 37, heads = 4, kvHeads = 2, group = heads / kvHeads
+        let qw = heads * d, kw = kvHeads * d, scale: Float = 0.3
+        var state: UInt64 = 5
+        func values(_ count: Int) -> [Float] {
+            (0..<count).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int(state >> 40) % 2001 - 1000) / 500
+            }
+        }
+        let q = values(sequences * seqLen * qw), k = values(sequences * seqLen * kw), v = values(sequences * seqLen * kw)
+        let dy = values(sequences * seqLen * qw)
+        // The reference, in Double.
+        var refOut = [Double](repeating: 0, count: q.count), refP = [Double](repeating: 0, count: sequences * heads * seqLen * seqLen)
+        var refDq = [Double](repeating: 0, count: q.count), refDk = [Double](repeating: 0, count: k.count)
+        var refDv = [Double](repeating: 0, count: v.count)
+        for s in 0..<sequences {
+            for h in 0..<heads {
+                let kh = h / group, item = s * heads + h
+                func qv(_ i: Int, _ e: Int) -> Double { Double(q[(s * seqLen + i) * qw + h * d + e]) }
+                func kv(_ j: Int, _ e: Int) -> Double { Double(k[(s * seqLen + j) * kw + kh * d + e]) }
+                func vv(_ j: Int, _ e: Int) -> Double { Double(v[(s * seqLen + j) * kw + kh * d + e]) }
+                func dyv(_ i: Int, _ e: Int) -> Double { Double(dy[(s * seqLen + i) * qw + h * d + e]) }
+                for i in 0..<seqLen {
+                    var scores = (0...i).map { j in (0..<d).reduce(0.0) { $0 + qv(i, $1) * kv(j, $1) } * Double(scale) }
+                    let top = scores.max()!
+                    scores = scores.map { exp($0 - top) }
+                    let total = scores.reduce(0, +)
+                    let p = scores.map { $0 / total }
+                    for j in 0...i { refP[(item * seqLen + i) * seqLen + j] = p[j] }
+                    for e in 0..<d { refOut[(s * seqLen + i) * qw + h * d + e] = (0...i).reduce(0.0) { $0 + p[$1] * vv($1, e) } }
+                    let dp = (0...i).map { j in (0..<d).reduce(0.0) { $0 + dyv(i, $1) * vv(j, $1) } }
+                    let weighted = (0...i).reduce(0.0) { $0 + dp[$1] * p[$1] }
+                    for j in 0...i {
+                        let ds = p[j] * (dp[j] - weighted) * Double(scale)
+                        for e in 0..<d {
+                            refDq[(s * seqLen + i) * qw + h * d + e] += ds * kv(j, e)
+                            refDk[(s * seqLen + j) * kw + kh * d + e] += ds * qv(i, e)
+                            refDv[(s * seqLen + j) * kw + kh * d + e] += p[j] * dyv(i, e)
+                        }
+                    }
+                }
+            }
+        }
+        func worst(_ a: [Float], _ b: [Double]) -> Double { zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0 }
+        var out = [Float](repeating: .nan, count: q.count), p = [Float](repeating: .nan, count: refP.count)
+        var dq = [Float](repeating: .nan, count: q.count), dk = [Float](repeating: .nan, count: k.count)
+        var dv = [Float](repeating: .nan, count: v.count)
+        let items = sequences * heads, kvItems = sequences * kvHeads
+        for (first, last) in [(0, 3), (3, items)] {
+            kernels.attentionForward(q, k, v, seqLen, heads, kvHeads, d, scale, first, last, &p, &out)
+        }
+        for (first, last) in [(0, 1), (1, kvItems)] {
+            kernels.attentionBackward(q, k, v, p, dy, seqLen, heads, kvHeads, d, scale, first, last, &dq, &dk, &dv)
+        }
+        #expect(worst(p, refP) < 1e-5, "\(isa) d \(d): probabilities")
+        #expect(worst(out, refOut) < 1e-4, "\(isa) d \(d): output")
+        #expect(worst(dq, refDq) < 1e-4, "\(isa) d \(d): dq")
+        #expect(worst(dk, refDk) < 1e-4, "\(isa) d \(d): dk")
+        #expect(worst(dv, refDv) < 1e-4, "\(isa) d \(d): dv")
+    }
+}

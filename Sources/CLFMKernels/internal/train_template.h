@@ -221,9 +221,9 @@ void TFN(lfm_tr_rope)(float *x, size_t heads, size_t headDim, size_t seqLen, con
     }
 }
 
-void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
-                               size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
-                               float *out) {
+static void TFN(tr_attention_fwd_rows)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
+                                       size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
+                                       float *out) {
     size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
     for (size_t item = item0; item < item1; item++) {
         size_t seq = item / heads, hd = item % heads, kh = hd / group;
@@ -265,11 +265,10 @@ void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, s
     }
 }
 
-void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, const float *p,
-                               const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
-                               float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
+static void TFN(tr_attention_bwd_rows)(const float *q, const float *k, const float *v, const float *p,
+                                       const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
+                                       float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
     size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
-    float *dp = malloc(sizeof(float) * (seqLen ? seqLen : 1));
     for (size_t item = kv0; item < kv1; item++) {
         size_t seq = item / kvHeads, kh = item % kvHeads;
         const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
@@ -283,14 +282,12 @@ void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, c
             for (size_t i = 0; i < seqLen; i++) {
                 const float *pr = ps + i * seqLen, *dyi = dys + i * qw, *qi = qs + i * qw;
                 float *dqi = dqs + i * qw;
+                // dP_ij = dy_i · v_j, taken twice (no memory for a row of it: this runs when none was left).
                 float weighted = 0;
-                for (size_t j = 0; j <= i; j++) {
-                    dp[j] = dotf(dyi, vs + j * kw, d);
-                    weighted += dp[j] * pr[j];
-                }
+                for (size_t j = 0; j <= i; j++) weighted += dotf(dyi, vs + j * kw, d) * pr[j];
                 for (size_t e = 0; e < d; e++) dqi[e] = 0;
                 for (size_t j = 0; j <= i; j++) {
-                    float ds = pr[j] * (dp[j] - weighted) * scale;
+                    float ds = pr[j] * (dotf(dyi, vs + j * kw, d) - weighted) * scale;
                     taxpy(dqi, ds, ks + j * kw, d);
                     taxpy(dks + j * kw, ds, qi, d);
                     taxpy(dvs + j * kw, pr[j], dyi, d);
@@ -298,7 +295,201 @@ void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, c
             }
         }
     }
-    free(dp);
+}
+
+// Causal attention of the training ops. Each (sequence, head) item runs in blocks of TR_AT query
+// rows: the scores of a block against every key it sees are a small product with the keys stored
+// transposed (TR_AT x VW accumulators, no horizontal sums), and the weighted sums of value rows
+// keep TR_AT x 4 vectors of the output in registers over all keys. The backward does the same
+// for dP = dY·Vᵀ and dQ = dS·K per block of query rows, then for dK = dSᵀ·Q and dV = Pᵀ·dY per
+// block of keys. Without memory for the transposed head (or dS), the row-at-a-time versions
+// (dot products and row updates per key, tr_attention_*_rows) run instead.
+
+/// Query rows (or keys) per register tile of the attention kernels.
+#define TR_AT 4
+
+/// dst[e · ld + j] = src[j · stride + e] for j < rows, e < d; columns rows ..< ld zero.
+static void TFN(tr_transpose_head)(const float *src, size_t stride, size_t rows, size_t d, size_t ld, float *dst) {
+    for (size_t e = 0; e < d; e++) {
+        float *o = dst + e * ld;
+        for (size_t j = 0; j < rows; j++) o[j] = src[j * stride + e];
+        for (size_t j = rows; j < ld; j++) o[j] = 0;
+    }
+}
+
+/// out[r · ld + j] = Σ_e a[r' · as + e] · bt[e · ld + j] for r < TR_AT (r' = min(r, rows − 1)) and
+/// j < jEnd rounded up to the vector width (bt has ld >= that columns).
+VI void tr_scores(const float *a, size_t as, size_t rows, const float *bt, size_t ld, size_t d, size_t jEnd,
+                  float *out) {
+    const float *ar[TR_AT];
+    for (size_t r = 0; r < TR_AT; r++) ar[r] = a + (r < rows ? r : rows - 1) * as;
+    for (size_t j0 = 0; j0 < jEnd; j0 += LFM_TR_VW) {
+        vf acc[TR_AT];
+        for (int r = 0; r < TR_AT; r++) acc[r] = vsplat(0);
+        for (size_t e = 0; e < d; e++) {
+            const vf b = vload(bt + e * ld + j0);
+            for (int r = 0; r < TR_AT; r++) acc[r] += vsplat(ar[r][e]) * b;
+        }
+        for (int r = 0; r < TR_AT; r++) vstore(out + r * ld + j0, acc[r]);
+    }
+}
+
+/// o[r · os + e] (+)= Σ_{j0 <= j < j1} w[r · wr + j · wj] · x[j · xs + e] for r < rows, e < d: the
+/// weights of output row r are row r of a matrix (wj = 1) or its column r (wr = 1).
+VI void tr_weighted_sum(const float *w, size_t wr, size_t wj, size_t rows, const float *x, size_t xs, size_t j0,
+                        size_t j1, size_t d, float *o, size_t os, int add) {
+    const float *wp[TR_AT];
+    for (size_t r = 0; r < TR_AT; r++) wp[r] = w + (r < rows ? r : rows - 1) * wr;
+    size_t e0 = 0;
+    for (; e0 + 4 * LFM_TR_VW <= d; e0 += 4 * LFM_TR_VW) {
+        vf acc[TR_AT][4];
+        for (int r = 0; r < TR_AT; r++)
+            for (int c = 0; c < 4; c++) acc[r][c] = vsplat(0);
+        for (size_t j = j0; j < j1; j++) {
+            const float *xj = x + j * xs + e0;
+            const vf x0 = vload(xj), x1 = vload(xj + LFM_TR_VW), x2 = vload(xj + 2 * LFM_TR_VW),
+                     x3 = vload(xj + 3 * LFM_TR_VW);
+            for (int r = 0; r < TR_AT; r++) {
+                const vf wv = vsplat(wp[r][j * wj]);
+                acc[r][0] += wv * x0;
+                acc[r][1] += wv * x1;
+                acc[r][2] += wv * x2;
+                acc[r][3] += wv * x3;
+            }
+        }
+        for (size_t r = 0; r < rows; r++)
+            for (int c = 0; c < 4; c++) {
+                float *oc = o + r * os + e0 + (size_t)c * LFM_TR_VW;
+                vstore(oc, add ? vload(oc) + acc[r][c] : acc[r][c]);
+            }
+    }
+    for (; e0 + LFM_TR_VW <= d; e0 += LFM_TR_VW) {
+        vf acc[TR_AT];
+        for (int r = 0; r < TR_AT; r++) acc[r] = vsplat(0);
+        for (size_t j = j0; j < j1; j++) {
+            const vf xv = vload(x + j * xs + e0);
+            for (int r = 0; r < TR_AT; r++) acc[r] += vsplat(wp[r][j * wj]) * xv;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            float *oc = o + r * os + e0;
+            vstore(oc, add ? vload(oc) + acc[r] : acc[r]);
+        }
+    }
+    for (; e0 < d; e0++)
+        for (size_t r = 0; r < rows; r++) {
+            float sum = 0;
+            for (size_t j = j0; j < j1; j++) sum += wp[r][j * wj] * x[j * xs + e0];
+            o[r * os + e0] = add ? o[r * os + e0] + sum : sum;
+        }
+}
+
+void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
+                               size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
+                               float *out) {
+    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
+    const size_t ld = (seqLen + LFM_TR_VW - 1) / LFM_TR_VW * LFM_TR_VW;
+    float *kt = item1 > item0 ? malloc(sizeof(float) * (d * ld + TR_AT * ld)) : NULL;
+    if (!kt) {
+        TFN(tr_attention_fwd_rows)(q, k, v, seqLen, heads, kvHeads, d, scale, item0, item1, p, out);
+        return;
+    }
+    float *sc = kt + d * ld; // scores of one block of query rows, TR_AT rows of ld
+    size_t transposed = (size_t)-1; // the key/value item whose keys kt holds
+    for (size_t item = item0; item < item1; item++) {
+        const size_t seq = item / heads, hd = item % heads, kh = hd / group;
+        const float *qs = q + seq * seqLen * qw + hd * d;
+        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
+        float *os = out + seq * seqLen * qw + hd * d;
+        float *ps = p + item * seqLen * seqLen;
+        if (transposed != seq * kvHeads + kh) {
+            TFN(tr_transpose_head)(ks, kw, seqLen, d, ld, kt);
+            transposed = seq * kvHeads + kh;
+        }
+        for (size_t i0 = 0; i0 < seqLen; i0 += TR_AT) {
+            const size_t rows = seqLen - i0 < TR_AT ? seqLen - i0 : TR_AT, jEnd = i0 + rows;
+            tr_scores(qs + i0 * qw, qw, rows, kt, ld, d, jEnd, sc);
+            for (size_t r = 0; r < rows; r++) {
+                const size_t i = i0 + r;
+                const float *s = sc + r * ld;
+                float *pr = ps + i * seqLen;
+                float maximum = -INFINITY;
+                for (size_t j = 0; j <= i; j++) {
+                    pr[j] = s[j] * scale;
+                    maximum = pr[j] > maximum ? pr[j] : maximum;
+                }
+                vf total = vsplat(0);
+                size_t j = 0;
+                for (; j + LFM_TR_VW <= i + 1; j += LFM_TR_VW) {
+                    vf e = vexp(vload(pr + j) - maximum);
+                    vstore(pr + j, e);
+                    total += e;
+                }
+                float sum = vsum(total);
+                for (; j <= i; j++) {
+                    float e = vexp1(pr[j] - maximum);
+                    pr[j] = e;
+                    sum += e;
+                }
+                const float invSum = 1.0f / sum;
+                for (j = 0; j <= i; j++) pr[j] *= invSum;
+                for (j = i + 1; j < seqLen; j++) pr[j] = 0;
+            }
+            // out_i = Σ_{j <= i} p_ij v_j (p_ij = 0 past i).
+            tr_weighted_sum(ps + i0 * seqLen, seqLen, 1, rows, vs, kw, 0, jEnd, d, os + i0 * qw, qw, 0);
+        }
+    }
+    free(kt);
+}
+
+void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, const float *p,
+                               const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
+                               float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
+    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
+    const size_t ld = (seqLen + LFM_TR_VW - 1) / LFM_TR_VW * LFM_TR_VW;
+    // vt: the item's values transposed; dps: dP of one block of query rows; ds: dS of one head.
+    float *vt = kv1 > kv0 ? malloc(sizeof(float) * (d * ld + TR_AT * ld + seqLen * ld)) : NULL;
+    if (!vt) {
+        TFN(tr_attention_bwd_rows)(q, k, v, p, dy, seqLen, heads, kvHeads, d, scale, kv0, kv1, dq, dk, dv);
+        return;
+    }
+    float *dps = vt + d * ld, *ds = dps + TR_AT * ld;
+    for (size_t item = kv0; item < kv1; item++) {
+        const size_t seq = item / kvHeads, kh = item % kvHeads;
+        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
+        float *dks = dk + seq * seqLen * kw + kh * d, *dvs = dv + seq * seqLen * kw + kh * d;
+        for (size_t j = 0; j < seqLen; j++)
+            for (size_t e = 0; e < d; e++) dks[j * kw + e] = dvs[j * kw + e] = 0;
+        TFN(tr_transpose_head)(vs, kw, seqLen, d, ld, vt);
+        for (size_t hd = kh * group; hd < (kh + 1) * group; hd++) {
+            const float *qs = q + seq * seqLen * qw + hd * d, *dys = dy + seq * seqLen * qw + hd * d;
+            float *dqs = dq + seq * seqLen * qw + hd * d;
+            const float *ps = p + (seq * heads + hd) * seqLen * seqLen;
+            // Blocks of query rows: dP = dY·Vᵀ, dS = P ⊙ (dP − Σ_j P dP) · scale, dQ = dS·K.
+            for (size_t i0 = 0; i0 < seqLen; i0 += TR_AT) {
+                const size_t rows = seqLen - i0 < TR_AT ? seqLen - i0 : TR_AT, jEnd = i0 + rows;
+                tr_scores(dys + i0 * qw, qw, rows, vt, ld, d, jEnd, dps);
+                for (size_t r = 0; r < rows; r++) {
+                    const size_t i = i0 + r;
+                    const float *pr = ps + i * seqLen, *dpr = dps + r * ld;
+                    float *dsr = ds + i * ld;
+                    float weighted = 0;
+                    for (size_t j = 0; j <= i; j++) weighted += dpr[j] * pr[j];
+                    for (size_t j = 0; j <= i; j++) dsr[j] = pr[j] * (dpr[j] - weighted) * scale;
+                    // Zeros past the diagonal: the rows of this block read up to i0 + rows − 1, the
+                    // key blocks below up to TR_AT − 1 past a row's own position.
+                    for (size_t j = i + 1; j < ld && j <= i + TR_AT; j++) dsr[j] = 0;
+                }
+                tr_weighted_sum(ds + i0 * ld, ld, 1, rows, ks, kw, 0, jEnd, d, dqs + i0 * qw, qw, 0);
+            }
+            // Blocks of keys: dK_j += Σ_{i >= j} dS_ij q_i, dV_j += Σ_{i >= j} P_ij dy_i.
+            for (size_t j0 = 0; j0 < seqLen; j0 += TR_AT) {
+                const size_t keys = seqLen - j0 < TR_AT ? seqLen - j0 : TR_AT;
+                tr_weighted_sum(ds + j0, 1, ld, keys, qs, qw, j0, seqLen, d, dks + j0 * kw, kw, 1);
+                tr_weighted_sum(ps + j0, 1, seqLen, keys, dys, qw, j0, seqLen, d, dvs + j0 * kw, kw, 1);
+            }
+        }
+    }
+    free(vt);
 }
 
 double TFN(lfm_tr_xent_fwd)(const float *logits, size_t vocab, const int64_t *targets, size_t r0, size_t r1,
