@@ -300,13 +300,15 @@ static void TFN(tr_attention_bwd_rows)(const float *q, const float *k, const flo
 // Causal attention of the training ops. Each (sequence, head) item runs in blocks of TR_AT query
 // rows: the scores of a block against every key it sees are a small product with the keys stored
 // transposed (TR_AT x VW accumulators, no horizontal sums), and the weighted sums of value rows
-// keep TR_AT x 4 vectors of the output in registers over all keys. The backward does the same
+// keep TR_AT x TR_AC vectors of the output in registers over all keys. The backward does the same
 // for dP = dY·Vᵀ and dQ = dS·K per block of query rows, then for dK = dSᵀ·Q and dV = Pᵀ·dY per
 // block of keys. Without memory for the transposed head (or dS), the row-at-a-time versions
 // (dot products and row updates per key, tr_attention_*_rows) run instead.
 
-/// Query rows (or keys) per register tile of the attention kernels.
+/// Query rows (or keys) per register tile of the attention kernels, and vectors of the output row
+/// per tile: 4 x 4 accumulators with 32 registers (AVX-512), 4 x 2 with 16 (AVX2, SSE).
 #define TR_AT 4
+#define TR_AC (LFM_TR_VW >= 16 ? 4 : 2)
 
 /// dst[e · ld + j] = src[j · stride + e] for j < rows, e < d; columns rows ..< ld zero.
 static void TFN(tr_transpose_head)(const float *src, size_t stride, size_t rows, size_t d, size_t ld, float *dst) {
@@ -341,24 +343,21 @@ VI void tr_weighted_sum(const float *w, size_t wr, size_t wj, size_t rows, const
     const float *wp[TR_AT];
     for (size_t r = 0; r < TR_AT; r++) wp[r] = w + (r < rows ? r : rows - 1) * wr;
     size_t e0 = 0;
-    for (; e0 + 4 * LFM_TR_VW <= d; e0 += 4 * LFM_TR_VW) {
-        vf acc[TR_AT][4];
+    for (; e0 + TR_AC * LFM_TR_VW <= d; e0 += TR_AC * LFM_TR_VW) {
+        vf acc[TR_AT][TR_AC];
         for (int r = 0; r < TR_AT; r++)
-            for (int c = 0; c < 4; c++) acc[r][c] = vsplat(0);
+            for (int c = 0; c < TR_AC; c++) acc[r][c] = vsplat(0);
         for (size_t j = j0; j < j1; j++) {
             const float *xj = x + j * xs + e0;
-            const vf x0 = vload(xj), x1 = vload(xj + LFM_TR_VW), x2 = vload(xj + 2 * LFM_TR_VW),
-                     x3 = vload(xj + 3 * LFM_TR_VW);
+            vf xv[TR_AC];
+            for (int c = 0; c < TR_AC; c++) xv[c] = vload(xj + c * LFM_TR_VW);
             for (int r = 0; r < TR_AT; r++) {
                 const vf wv = vsplat(wp[r][j * wj]);
-                acc[r][0] += wv * x0;
-                acc[r][1] += wv * x1;
-                acc[r][2] += wv * x2;
-                acc[r][3] += wv * x3;
+                for (int c = 0; c < TR_AC; c++) acc[r][c] += wv * xv[c];
             }
         }
         for (size_t r = 0; r < rows; r++)
-            for (int c = 0; c < 4; c++) {
+            for (int c = 0; c < TR_AC; c++) {
                 float *oc = o + r * os + e0 + (size_t)c * LFM_TR_VW;
                 vstore(oc, add ? vload(oc) + acc[r][c] : acc[r][c]);
             }
