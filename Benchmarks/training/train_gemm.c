@@ -109,10 +109,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     lfm_tr_keep_heap(); // as `lfm train` does: the GEMM's panels are not mapped and faulted in per call
-    const uint32_t f = lfm_cpu_features();
     Path path = {lfm_tr_gemm_portable, NULL, NULL, NULL, 1};
     const char *name = "portable";
 #if defined(__x86_64__)
+    const uint32_t f = lfm_cpu_features();
     const uint32_t avx512 = LFM_CPU_AVX512F | LFM_CPU_AVX512BW | LFM_CPU_AVX512VL | LFM_CPU_AVX512DQ;
     const int has512 = (f & avx512) == avx512, has2 = (f & (LFM_CPU_AVX2 | LFM_CPU_FMA)) == (LFM_CPU_AVX2 | LFM_CPU_FMA);
     if (has512 && (!want || !strcmp(want, "avx512"))) {

@@ -5,7 +5,7 @@
 // between the threads that compute rows), A per row block into `mr`-row panels, p-major. For each
 // B panel the row block's A panels run past it, so the B panel stays in L1 while the A panels come
 // from L2 and each A block is packed once per column block. The ISA file supplies the register
-// tile; tg_tile_generic is the same tile in plain C (the other architectures' builds).
+// tile.
 #ifndef LFM_TRAIN_GEMM_BLOCKING_H
 #define LFM_TRAIN_GEMM_BLOCKING_H
 
@@ -179,11 +179,12 @@ static inline __attribute__((always_inline)) void tg_packed_gemm(tg_blocking s, 
 /// C[i, j] (+)= Σ_p A(i, p) · B[p, j] for m0 <= i < m1 (lfm_tr_gemm in CLFMKernelsTraining.h): B
 /// packed whole for this call, then the packed product. Returns 0 when the packed B could not be
 /// allocated (nothing written).
-TG_PACK_TARGET static inline __attribute__((always_inline)) int tg_blocked_gemm(tg_blocking s, tg_tile_fn tile, int transA,
-                                                                  size_t m0, size_t m1, size_t n, size_t k,
-                                                                  const float *A, size_t lda, const float *B,
-                                                                  size_t ldb, float *C, size_t ldc, int accumulate,
-                                                                  float *apack) {
+TG_PACK_TARGET static inline __attribute__((always_inline)) int tg_blocked_gemm(tg_blocking s, tg_tile_fn tile,
+                                                                                 int transA, size_t m0, size_t m1,
+                                                                                 size_t n, size_t k, const float *A,
+                                                                                 size_t lda, const float *B, size_t ldb,
+                                                                                 float *C, size_t ldc, int accumulate,
+                                                                                 float *apack) {
     float *packed = malloc(sizeof(float) * (tg_packed_b_floats(s, k, n) + 1));
     if (!packed) return 0;
     tg_pack_b(s, 0, B, ldb, k, n, 0, n, packed);
