@@ -1,3 +1,4 @@
+import CLFMKernels
 import Foundation
 import Testing
 import LFMFormats
@@ -220,7 +221,8 @@ extension FiniteDifferenceTests {
     /// of query rows and keys, a partial vector of scores), grouped queries (4 heads over 2), head
     /// sizes of whole chunks of vectors (64) and of a chunk, single vectors or a scalar tail (20: one
     /// vector + 4 on AVX-512, a chunk of 2 x 8 + 4 on AVX2, 2 chunks of 2 x 4 + a vector on the
-    /// portable path), on every path this machine runs, the items split between two calls as threads do.
+    /// portable path), on every path this machine runs, the items split between two calls as threads do,
+    /// their scratch memory full of NaN.
     @Test(arguments: ISA.available, [64, 20])
     func attentionMatchesADoubleLoop(isa: ISA, d: Int) {
         let kernels = TrainingKernels(backend: CPUBackend(threads: 1, isa: isa))
@@ -272,11 +274,15 @@ extension FiniteDifferenceTests {
         var dq = [Float](repeating: .nan, count: q.count), dk = [Float](repeating: .nan, count: k.count)
         var dv = [Float](repeating: .nan, count: v.count)
         let items = sequences * heads, kvItems = sequences * kvHeads
+        // Scratch full of NaN: nothing may be read from it before it is written.
+        var scratch = [Float](repeating: .nan, count: lfm_tr_attention_scratch_floats(seqLen, d, 1))
         for (first, last) in [(0, 3), (3, items)] {
-            kernels.attentionForward(q, k, v, seqLen, heads, kvHeads, d, scale, first, last, &p, &out)
+            kernels.attentionForward(q, k, v, seqLen, heads, kvHeads, d, scale, first, last, &p, &out, &scratch)
         }
+        scratch = [Float](repeating: .nan, count: scratch.count)
         for (first, last) in [(0, 1), (1, kvItems)] {
-            kernels.attentionBackward(q, k, v, p, dy, seqLen, heads, kvHeads, d, scale, first, last, &dq, &dk, &dv)
+            kernels.attentionBackward(q, k, v, p, dy, seqLen, heads, kvHeads, d, scale, first, last, &dq, &dk, &dv,
+                                      &scratch)
         }
         #expect(worst(p, refP) < 1e-5, "\(isa) d \(d): probabilities")
         #expect(worst(out, refOut) < 1e-4, "\(isa) d \(d): output")

@@ -43,15 +43,17 @@
     void lfm_tr_rope_##S(float *x, size_t heads, size_t headDim, size_t seqLen, const float *cs, const float *sn, \
                          float direction, size_t r0, size_t r1); \
     /* Causal GQA attention, items (sequence · heads + head) item0 ..< item1; p [items, seqLen, seqLen] \
-       keeps the probabilities (row i: columns 0 ... i). */ \
+       keeps the probabilities (row i: columns 0 ... i); `scratch` holds \
+       lfm_tr_attention_scratch_floats(seqLen, d, 0) floats (one per concurrent call). */ \
     void lfm_tr_attention_fwd_##S(const float *q, const float *k, const float *v, size_t seqLen, size_t heads, \
                                   size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p, \
-                                  float *out); \
+                                  float *out, float *scratch); \
     /* Its backward for key/value items (sequence · kvHeads + kvHead) kv0 ..< kv1: overwrites those \
-       items' dq (their query heads), dk and dv. */ \
+       items' dq (their query heads), dk and dv; `scratch`: lfm_tr_attention_scratch_floats(seqLen, d, 1). */ \
     void lfm_tr_attention_bwd_##S(const float *q, const float *k, const float *v, const float *p, \
                                   const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d, \
-                                  float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv); \
+                                  float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv, \
+                                  float *scratch); \
     /* Rows r0 ..< r1 of logits [*, vocab]: lse[r] = log Σ e^logit; returns Σ (lse − logit[target]) over \
        rows with target >= 0. */ \
     double lfm_tr_xent_fwd_##S(const float *logits, size_t vocab, const int64_t *targets, size_t r0, size_t r1, \
@@ -66,6 +68,10 @@
     /* One AdamW update of n values (torch.optim.AdamW order: decay, moments, step). */ \
     void lfm_tr_adamw_##S(float *p, const float *g, float *m, float *v, size_t n, float lr, float weightDecay, \
                           float beta1, float beta2, float eps, float stepSize, float correction2Root);
+
+/// Floats of scratch memory one call of lfm_tr_attention_fwd_* (backward 0) or _bwd_* (backward 1)
+/// needs for sequences of seqLen positions and heads of d values (any ISA).
+size_t lfm_tr_attention_scratch_floats(size_t seqLen, size_t d, int backward);
 
 /// Makes glibc's malloc keep freed buffers of up to 32 MiB in the heap instead of returning them
 /// to the OS (training frees and reallocates the same activation buffers every step; fresh pages

@@ -221,94 +221,20 @@ void TFN(lfm_tr_rope)(float *x, size_t heads, size_t headDim, size_t seqLen, con
     }
 }
 
-static void TFN(tr_attention_fwd_rows)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
-                                       size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
-                                       float *out) {
-    size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
-    for (size_t item = item0; item < item1; item++) {
-        size_t seq = item / heads, hd = item % heads, kh = hd / group;
-        const float *qs = q + seq * seqLen * qw + hd * d;
-        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
-        float *os = out + seq * seqLen * qw + hd * d;
-        float *ps = p + item * seqLen * seqLen;
-        for (size_t i = 0; i < seqLen; i++) {
-            float *pr = ps + i * seqLen;
-            const float *qi = qs + i * qw;
-            float maximum = -INFINITY;
-            for (size_t j = 0; j <= i; j++) {
-                float s = dotf(qi, ks + j * kw, d) * scale;
-                pr[j] = s;
-                maximum = s > maximum ? s : maximum;
-            }
-            vf total = vsplat(0);
-            size_t j = 0;
-            for (; j + LFM_TR_VW <= i + 1; j += LFM_TR_VW) {
-                vf e = vexp(vload(pr + j) - maximum);
-                vstore(pr + j, e);
-                total += e;
-            }
-            float sum = vsum(total);
-            for (; j <= i; j++) {
-                float e = vexp1(pr[j] - maximum);
-                pr[j] = e;
-                sum += e;
-            }
-            float invSum = 1.0f / sum;
-            float *oi = os + i * qw;
-            for (size_t e = 0; e < d; e++) oi[e] = 0;
-            for (j = 0; j <= i; j++) {
-                pr[j] *= invSum;
-                taxpy(oi, pr[j], vs + j * kw, d);
-            }
-            for (j = i + 1; j < seqLen; j++) pr[j] = 0;
-        }
-    }
-}
-
-static void TFN(tr_attention_bwd_rows)(const float *q, const float *k, const float *v, const float *p,
-                                       const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
-                                       float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
-    size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
-    for (size_t item = kv0; item < kv1; item++) {
-        size_t seq = item / kvHeads, kh = item % kvHeads;
-        const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
-        float *dks = dk + seq * seqLen * kw + kh * d, *dvs = dv + seq * seqLen * kw + kh * d;
-        for (size_t j = 0; j < seqLen; j++)
-            for (size_t e = 0; e < d; e++) dks[j * kw + e] = dvs[j * kw + e] = 0;
-        for (size_t hd = kh * group; hd < (kh + 1) * group; hd++) {
-            const float *qs = q + seq * seqLen * qw + hd * d, *dys = dy + seq * seqLen * qw + hd * d;
-            float *dqs = dq + seq * seqLen * qw + hd * d;
-            const float *ps = p + (seq * heads + hd) * seqLen * seqLen;
-            for (size_t i = 0; i < seqLen; i++) {
-                const float *pr = ps + i * seqLen, *dyi = dys + i * qw, *qi = qs + i * qw;
-                float *dqi = dqs + i * qw;
-                // dP_ij = dy_i · v_j, taken twice (no memory for a row of it: this runs when none was left).
-                float weighted = 0;
-                for (size_t j = 0; j <= i; j++) weighted += dotf(dyi, vs + j * kw, d) * pr[j];
-                for (size_t e = 0; e < d; e++) dqi[e] = 0;
-                for (size_t j = 0; j <= i; j++) {
-                    float ds = pr[j] * (dotf(dyi, vs + j * kw, d) - weighted) * scale;
-                    taxpy(dqi, ds, ks + j * kw, d);
-                    taxpy(dks + j * kw, ds, qi, d);
-                    taxpy(dvs + j * kw, pr[j], dyi, d);
-                }
-            }
-        }
-    }
-}
-
 // Causal attention of the training ops. Each (sequence, head) item runs in blocks of TR_AT query
 // rows: the scores of a block against every key it sees are a small product with the keys stored
 // transposed (TR_AT x VW accumulators, no horizontal sums), and the weighted sums of value rows
 // keep TR_AT x TR_AC vectors of the output in registers over all keys. The backward does the same
 // for dP = dY·Vᵀ and dQ = dS·K per block of query rows, then for dK = dSᵀ·Q and dV = Pᵀ·dY per
-// block of keys. Without memory for the transposed head (or dS), the row-at-a-time versions
-// (dot products and row updates per key, tr_attention_*_rows) run instead.
+// block of keys. The caller's scratch holds the transposed head, a block's scores and (backward)
+// one head's dS, rows TR_LD(seqLen) apart (lfm_tr_attention_scratch_floats).
 
 /// Query rows (or keys) per register tile of the attention kernels, and vectors of the output row
 /// per tile: 4 x 4 accumulators with 32 registers (AVX-512), 4 x 2 with 16 (AVX2, SSE).
 #define TR_AT 4
 #define TR_AC (LFM_TR_VW >= 16 ? 4 : 2)
+/// Row length of the attention scratch: seqLen rounded up to whole vectors of every ISA (4, 8, 16).
+#define TR_LD(seqLen) (((seqLen) + 15) / 16 * 16)
 
 /// dst[e · ld + j] = src[j · stride + e] for j < rows, e < d; columns rows ..< ld zero.
 static void TFN(tr_transpose_head)(const float *src, size_t stride, size_t rows, size_t d, size_t ld, float *dst) {
@@ -384,15 +310,9 @@ VI void tr_weighted_sum(const float *w, size_t wr, size_t wj, size_t rows, const
 
 void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, size_t seqLen, size_t heads,
                                size_t kvHeads, size_t d, float scale, size_t item0, size_t item1, float *p,
-                               float *out) {
-    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
-    const size_t ld = (seqLen + LFM_TR_VW - 1) / LFM_TR_VW * LFM_TR_VW;
-    float *kt = item1 > item0 ? malloc(sizeof(float) * (d * ld + TR_AT * ld)) : NULL;
-    if (!kt) {
-        TFN(tr_attention_fwd_rows)(q, k, v, seqLen, heads, kvHeads, d, scale, item0, item1, p, out);
-        return;
-    }
-    float *sc = kt + d * ld; // scores of one block of query rows, TR_AT rows of ld
+                               float *out, float *scratch) {
+    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d, ld = TR_LD(seqLen);
+    float *kt = scratch, *sc = kt + d * ld; // the keys transposed; scores of one block of query rows
     size_t transposed = (size_t)-1; // the key/value item whose keys kt holds
     for (size_t item = item0; item < item1; item++) {
         const size_t seq = item / heads, hd = item % heads, kh = hd / group;
@@ -437,21 +357,15 @@ void TFN(lfm_tr_attention_fwd)(const float *q, const float *k, const float *v, s
             tr_weighted_sum(ps + i0 * seqLen, seqLen, 1, rows, vs, kw, 0, jEnd, d, os + i0 * qw, qw, 0);
         }
     }
-    free(kt);
 }
 
 void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, const float *p,
                                const float *dy, size_t seqLen, size_t heads, size_t kvHeads, size_t d,
-                               float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv) {
-    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d;
-    const size_t ld = (seqLen + LFM_TR_VW - 1) / LFM_TR_VW * LFM_TR_VW;
+                               float scale, size_t kv0, size_t kv1, float *dq, float *dk, float *dv,
+                               float *scratch) {
+    const size_t group = heads / kvHeads, qw = heads * d, kw = kvHeads * d, ld = TR_LD(seqLen);
     // vt: the item's values transposed; dps: dP of one block of query rows; ds: dS of one head.
-    float *vt = kv1 > kv0 ? malloc(sizeof(float) * (d * ld + TR_AT * ld + seqLen * ld)) : NULL;
-    if (!vt) {
-        TFN(tr_attention_bwd_rows)(q, k, v, p, dy, seqLen, heads, kvHeads, d, scale, kv0, kv1, dq, dk, dv);
-        return;
-    }
-    float *dps = vt + d * ld, *ds = dps + TR_AT * ld;
+    float *vt = scratch, *dps = vt + d * ld, *ds = dps + TR_AT * ld;
     for (size_t item = kv0; item < kv1; item++) {
         const size_t seq = item / kvHeads, kh = item % kvHeads;
         const float *ks = k + seq * seqLen * kw + kh * d, *vs = v + seq * seqLen * kw + kh * d;
@@ -488,7 +402,6 @@ void TFN(lfm_tr_attention_bwd)(const float *q, const float *k, const float *v, c
             }
         }
     }
-    free(vt);
 }
 
 double TFN(lfm_tr_xent_fwd)(const float *logits, size_t vocab, const int64_t *targets, size_t r0, size_t r1,

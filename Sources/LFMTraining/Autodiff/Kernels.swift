@@ -21,8 +21,8 @@ struct TrainingKernels: Sendable {
     let gatedConvForward: @convention(c) (P?, Int, Int, Int, Int, P?, Int, Int, M?, M?, M?) -> Void
     let gatedConvBackward: @convention(c) (P?, P?, P?, P?, Int, Int, Int, Int, P?, Int, Int, M?, Int32, M?) -> Void
     let rope: @convention(c) (M?, Int, Int, Int, P?, P?, Float, Int, Int) -> Void
-    let attentionForward: @convention(c) (P?, P?, P?, Int, Int, Int, Int, Float, Int, Int, M?, M?) -> Void
-    let attentionBackward: @convention(c) (P?, P?, P?, P?, P?, Int, Int, Int, Int, Float, Int, Int, M?, M?, M?) -> Void
+    let attentionForward: @convention(c) (P?, P?, P?, Int, Int, Int, Int, Float, Int, Int, M?, M?, M?) -> Void
+    let attentionBackward: @convention(c) (P?, P?, P?, P?, P?, Int, Int, Int, Int, Float, Int, Int, M?, M?, M?, M?) -> Void
     let crossEntropyForward: @convention(c) (P?, Int, UnsafePointer<Int64>?, Int, Int, M?) -> Double
     let crossEntropyBackward: @convention(c) (P?, Int, UnsafePointer<Int64>?, P?, Float, Int, Int, M?) -> Void
     let gemmRows: @convention(c) (Int32, Int, Int, Int, Int, P?, Int, P?, Int, M?, Int, Int32) -> Void

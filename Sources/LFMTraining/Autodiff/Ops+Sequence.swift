@@ -1,3 +1,4 @@
+import CLFMKernels
 import Foundation
 
 extension Ops {
@@ -140,9 +141,12 @@ extension Ops {
                 k.data.withUnsafeBufferPointer { kp in
                     v.data.withUnsafeBufferPointer { vp in
                         probabilities.withUnsafeMutableBufferPointer { pp in
+                            let scratch = lfm_tr_attention_scratch_floats(length, d, 0)
                             kernels.parallel(sequences * heads, work: sequences * heads * length * length * d) { items in
-                                kernels.attentionForward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, length, heads, kvHeads, d, scale,
-                                                         items.lowerBound, items.upperBound, pp.baseAddress!, yp)
+                                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { sp in
+                                    kernels.attentionForward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, length, heads, kvHeads, d,
+                                                             scale, items.lowerBound, items.upperBound, pp.baseAddress!, yp, sp.baseAddress)
+                                }
                             }
                         }
                     }
@@ -162,11 +166,15 @@ extension Ops {
                                 dq.withUnsafeMutableBufferPointer { dqp in
                                     dk.withUnsafeMutableBufferPointer { dkp in
                                         dv.withUnsafeMutableBufferPointer { dvp in
+                                            let scratch = lfm_tr_attention_scratch_floats(length, d, 1)
                                             kernels.parallel(sequences * kvHeads, work: sequences * heads * length * length * d * 3) { items in
-                                                kernels.attentionBackward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, pp.baseAddress!,
-                                                                          dy.baseAddress!, length, heads, kvHeads, d, scale,
-                                                                          items.lowerBound, items.upperBound,
-                                                                          dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!)
+                                                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { sp in
+                                                    kernels.attentionBackward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, pp.baseAddress!,
+                                                                              dy.baseAddress!, length, heads, kvHeads, d, scale,
+                                                                              items.lowerBound, items.upperBound,
+                                                                              dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!,
+                                                                              sp.baseAddress)
+                                                }
                                             }
                                         }
                                     }
