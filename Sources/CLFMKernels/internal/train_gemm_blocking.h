@@ -31,37 +31,17 @@ static inline size_t tg_round_up(size_t x, size_t multiple) { return (x + multip
 /// Floats of B packed for a product over k values into n columns (every K block, every panel).
 static inline size_t tg_packed_b_floats(tg_blocking s, size_t k, size_t n) { return k * tg_round_up(n, s.nr); }
 
-/// Packs A(i0 ..< i0 + mr, p0 ..< p1) p-major into `dst` (dst[(p - p0) * mr + r]); rows past m1
-/// repeat the last one. A(i, p) is A[i * lda + p], or A[p * lda + i] when transA.
-static inline __attribute__((always_inline)) void tg_pack_a(int transA, const float *A, size_t lda, size_t mr,
-                                                             size_t i0, size_t m1, size_t p0, size_t p1,
-                                                             float *dst) {
-    size_t rows = m1 - i0 < mr ? m1 - i0 : mr;
-    if (transA) {
-        for (size_t p = p0; p < p1; p++) {
-            const float *src = A + p * lda + i0;
-            float *d = dst + (p - p0) * mr;
-            for (size_t r = 0; r < mr; r++) d[r] = src[r < rows ? r : rows - 1];
-        }
-    } else {
-        for (size_t r = 0; r < mr; r++) {
-            const float *src = A + (i0 + (r < rows ? r : rows - 1)) * lda;
-            for (size_t p = p0; p < p1; p++) dst[(p - p0) * mr + r] = src[p];
-        }
-    }
-}
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 /// B packing uses 256-bit transposes (both ISA files that include this are AVX2 or wider).
 #define TG_PACK_TARGET __attribute__((target("avx2")))
 
-/// dst[i · ld + r] = src[r · lds + i] for r, i < 8: an 8 x 8 block written transposed.
-__attribute__((target("avx2"), always_inline)) static inline void tg_transpose8(const float *src, size_t lds,
-                                                                               float *dst, size_t ld) {
+/// dst[i · ld + r] = src[r][i] for r, i < 8: eight rows of eight values written transposed.
+__attribute__((target("avx2"), always_inline)) static inline void tg_transpose8(const float *const src[8], float *dst,
+                                                                               size_t ld) {
     __m256 r[8], t[8], u[8];
-    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src[i]);
     for (int i = 0; i < 8; i += 2) {
         t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);     // rows i, i+1 interleaved: columns 0 1 | 4 5
         t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); // columns 2 3 | 6 7
@@ -80,6 +60,49 @@ __attribute__((target("avx2"), always_inline)) static inline void tg_transpose8(
 #else
 #define TG_PACK_TARGET
 #endif
+
+/// Packs A(i0 ..< i0 + mr, p0 ..< p1) p-major into `dst` (dst[(p - p0) * mr + r]); rows past m1
+/// repeat the last one. A(i, p) is A[i * lda + p], or A[p * lda + i] when transA. (Plain loops here
+/// become gathers or scatters, so the row-major case goes through 8 x 8 transposes on x86.)
+TG_PACK_TARGET static inline __attribute__((always_inline)) void tg_pack_a(int transA, const float *A, size_t lda,
+                                                                            size_t mr, size_t i0, size_t m1,
+                                                                            size_t p0, size_t p1, float *dst) {
+    const size_t rows = m1 - i0 < mr ? m1 - i0 : mr;
+    if (transA) {
+#pragma clang loop vectorize(disable)
+        for (size_t p = p0; p < p1; p++) {
+            const float *src = A + p * lda + i0;
+            float *d = dst + (p - p0) * mr;
+            if (rows == mr) {
+                for (size_t r = 0; r < mr; r++) d[r] = src[r];
+                continue;
+            }
+#pragma clang loop vectorize(disable)
+            for (size_t r = 0; r < mr; r++) d[r] = src[r < rows ? r : rows - 1];
+        }
+        return;
+    }
+    size_t p = p0;
+#if defined(__x86_64__)
+    if (mr <= 8) {
+        const float *src[8];
+        for (size_t r = 0; r < 8; r++) src[r] = A + (i0 + (r < rows ? r : rows - 1)) * lda;
+        for (; p + 8 <= p1; p += 8) {
+            const float *at[8];
+            for (size_t r = 0; r < 8; r++) at[r] = src[r] + p;
+            float t[64] __attribute__((aligned(32)));
+            tg_transpose8(at, t, 8); // t[i · 8 + r] = A(row r, p + i)
+            for (size_t i = 0; i < 8; i++)
+                for (size_t r = 0; r < mr; r++) dst[(p + i - p0) * mr + r] = t[i * 8 + r];
+        }
+    }
+#endif
+    for (size_t r = 0; r < mr; r++) {
+        const float *src = A + (i0 + (r < rows ? r : rows - 1)) * lda;
+#pragma clang loop vectorize(disable)
+        for (size_t q = p; q < p1; q++) dst[(q - p0) * mr + r] = src[q];
+    }
+}
 
 /// Packs columns j0 ..< j1 of B (j0 a multiple of nr, j1 one too or n) into `packed` for every K
 /// block: the block of rows p0 ..< p0 + kcb starts at packed + p0 · round_up(n, nr), its panel of
@@ -102,7 +125,11 @@ TG_PACK_TARGET static inline __attribute__((always_inline)) void tg_pack_b(tg_bl
 #if defined(__x86_64__)
                 const size_t c8 = cols / 8 * 8, q8 = kcb / 8 * 8;
                 for (size_t q = 0; q < q8; q += 8)
-                    for (size_t c = 0; c < c8; c += 8) tg_transpose8(src + c * ldb + q, ldb, panel + q * nr + c, nr);
+                    for (size_t c = 0; c < c8; c += 8) {
+                        const float *rows[8];
+                        for (size_t i = 0; i < 8; i++) rows[i] = src + (c + i) * ldb + q;
+                        tg_transpose8(rows, panel + q * nr + c, nr);
+                    }
 #else
                 const size_t c8 = 0, q8 = 0;
 #endif
@@ -132,7 +159,7 @@ TG_PACK_TARGET static inline __attribute__((always_inline)) void tg_pack_b(tg_bl
 
 /// C[i, j] (+)= Σ_p A(i, p) · B(p, j) for m0 <= i < m1 with the ISA's tile, B packed by tg_pack_b
 /// (all columns); `apack` holds mc x kc floats (the row block's A panels).
-static inline __attribute__((always_inline)) void tg_packed_gemm(tg_blocking s, tg_tile_fn tile, int transA,
+TG_PACK_TARGET static inline __attribute__((always_inline)) void tg_packed_gemm(tg_blocking s, tg_tile_fn tile, int transA,
                                                                   size_t m0, size_t m1, size_t n, size_t k,
                                                                   const float *A, size_t lda, const float *packed,
                                                                   float *C, size_t ldc, int accumulate,
