@@ -34,7 +34,7 @@ static inline size_t tg_packed_b_floats(tg_blocking s, size_t k, size_t n) { ret
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/// B packing uses 256-bit transposes (both ISA files that include this are AVX2 or wider).
+/// Packing A and B uses 256-bit transposes (both ISA files that include this are AVX2 or wider).
 #define TG_PACK_TARGET __attribute__((target("avx2")))
 
 /// dst[i · ld + r] = src[r][i] for r, i < 8: eight rows of eight values written transposed.
