@@ -168,7 +168,8 @@ extension FiniteDifferenceTests {
     /// stored both ways and both write modes, on every path this machine runs (AVX-512 machines
     /// also run the AVX2 blocked kernel). The second shape, on one thread, spans several row
     /// blocks (48 rows) and column blocks (512 columns on AVX2, 1024 on AVX-512) of the cache
-    /// blocking; on two threads the packed B's panels are split between them.
+    /// blocking; on two threads the packed B's panels are split between them. The one-call entry
+    /// point (B packed inside, all rows on one thread) must give the same bits.
     @Test(arguments: ISA.available, [(m: 13, n: 300, k: 530, threads: 2), (m: 103, n: 1100, k: 300, threads: 1)])
     func gemmMatchesANaiveProduct(isa: ISA, shape: (m: Int, n: Int, k: Int, threads: Int)) {
         let kernels = TrainingKernels(backend: CPUBackend(threads: shape.threads, isa: isa))
@@ -211,6 +212,18 @@ extension FiniteDifferenceTests {
                     }
                 }
                 #expect(worst < 1e-3, "\(isa) transposed A \(transposed) B \(transposedB) accumulate \(accumulate): max error \(worst)")
+                if transposedB { continue }
+                // The one-call entry point (lfm_tr_gemm_*, which packs B itself) gives the same bits.
+                var single = initial
+                stored.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        single.withUnsafeMutableBufferPointer { cp in
+                            kernels.gemmRows(transposed ? 1 : 0, 0, m, n, k, ap.baseAddress!, transposed ? m : k,
+                                             bp.baseAddress!, n, cp.baseAddress!, n, accumulate ? 1 : 0)
+                        }
+                    }
+                }
+                #expect(single == c, "\(isa) transposed A \(transposed) accumulate \(accumulate): one-call product differs")
             }
         }
     }

@@ -605,9 +605,9 @@ QA_INL void qa_tile_wide(int type, const uint8_t *const p[2], size_t b0, size_t 
         }
 }
 
-/// QA_WIDE types: per chunk of QA_WIDE_KC columns (LFM_GEMM_KC_FEW for few tokens), the activation codes of up to QA_WIDE_TOKENS
-/// tokens are widened to words once, then every pair of panels of the rows is packed and
-/// multiplied with them.
+/// QA_WIDE types: per chunk of QA_WIDE_KC columns (LFM_GEMM_KC_FEW for few tokens), the activation
+/// codes of up to QA_WIDE_TOKENS tokens are widened to words once, then every pair of panels of the
+/// rows is packed and multiplied with them.
 QA_INL void qa_gemm_wide(int type, const uint8_t *w, size_t n0, size_t n1, const LFMQuantActivations *x, size_t m,
                          float *y, size_t ys) {
     const QALayout L = qa_layout(type);

@@ -135,17 +135,18 @@ extension Ops {
         let rows = q.rows, length = sequenceLength ?? rows
         precondition(rows % length == 0 && heads % kvHeads == 0, "attention: \(rows) rows in sequences of \(length)")
         let sequences = rows / length
-        var probabilities = [Float](repeating: 0, count: sequences * heads * length * length)
-        let y = uninitializedFloats(rows * heads * d) { yp in
-            q.data.withUnsafeBufferPointer { qp in
-                k.data.withUnsafeBufferPointer { kp in
-                    v.data.withUnsafeBufferPointer { vp in
-                        probabilities.withUnsafeMutableBufferPointer { pp in
+        // The kernels write every probability (zeros past the diagonal) and every output value.
+        var y = [Float]()
+        let probabilities = uninitializedFloats(sequences * heads * length * length) { pp in
+            y = uninitializedFloats(rows * heads * d) { yp in
+                q.data.withUnsafeBufferPointer { qp in
+                    k.data.withUnsafeBufferPointer { kp in
+                        v.data.withUnsafeBufferPointer { vp in
                             let scratch = lfm_tr_attention_scratch_floats(length, d, 0)
                             kernels.parallel(sequences * heads, work: sequences * heads * length * length * d) { items in
                                 withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { sp in
                                     kernels.attentionForward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, length, heads, kvHeads, d,
-                                                             scale, items.lowerBound, items.upperBound, pp.baseAddress!, yp, sp.baseAddress)
+                                                             scale, items.lowerBound, items.upperBound, pp, yp, sp.baseAddress)
                                 }
                             }
                         }
@@ -155,24 +156,22 @@ extension Ops {
         }
         let out = Tensor(shape: q.shape, data: y)
         return tape.record(out, inputs: [q, k, v]) { [kernels] in
-            var dq = [Float](repeating: 0, count: q.count)
-            var dk = [Float](repeating: 0, count: k.count)
-            var dv = [Float](repeating: 0, count: v.count)
-            q.data.withUnsafeBufferPointer { qp in
-                k.data.withUnsafeBufferPointer { kp in
-                    v.data.withUnsafeBufferPointer { vp in
-                        probabilities.withUnsafeBufferPointer { pp in
-                            out.grad.withUnsafeBufferPointer { dy in
-                                dq.withUnsafeMutableBufferPointer { dqp in
-                                    dk.withUnsafeMutableBufferPointer { dkp in
-                                        dv.withUnsafeMutableBufferPointer { dvp in
+            // The kernel overwrites every value of dq and zeroes dk and dv before adding into them.
+            var dk = [Float](), dv = [Float]()
+            let dq = uninitializedFloats(q.count) { dqp in
+                dk = uninitializedFloats(k.count) { dkp in
+                    dv = uninitializedFloats(v.count) { dvp in
+                        q.data.withUnsafeBufferPointer { qp in
+                            k.data.withUnsafeBufferPointer { kp in
+                                v.data.withUnsafeBufferPointer { vp in
+                                    probabilities.withUnsafeBufferPointer { pp in
+                                        out.grad.withUnsafeBufferPointer { dy in
                                             let scratch = lfm_tr_attention_scratch_floats(length, d, 1)
                                             kernels.parallel(sequences * kvHeads, work: sequences * heads * length * length * d * 3) { items in
                                                 withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { sp in
                                                     kernels.attentionBackward(qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, pp.baseAddress!,
                                                                               dy.baseAddress!, length, heads, kvHeads, d, scale,
-                                                                              items.lowerBound, items.upperBound,
-                                                                              dqp.baseAddress!, dkp.baseAddress!, dvp.baseAddress!,
+                                                                              items.lowerBound, items.upperBound, dqp, dkp, dvp,
                                                                               sp.baseAddress)
                                                 }
                                             }
